@@ -1,0 +1,3 @@
+"""vreception core: configuration, database, tables, domain services, app factory and CLI."""
+
+__version__ = "0.1.0"

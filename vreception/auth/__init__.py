@@ -1,0 +1,1 @@
+"""Sign-in, tokens and the one place where role and node-subtree access is decided."""

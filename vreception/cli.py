@@ -1,0 +1,160 @@
+"""The command line: `vreception serve | demo | db | nodes | users | audit …`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vreception.config import InsecureConfiguration, Settings, get_settings
+from vreception.db import Database
+from vreception.errors import DomainError
+from vreception.i18n import translate
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.effective_database_url)
+
+
+def cmd_db_upgrade(args, settings: Settings) -> int:
+    from vreception.migrations import upgrade
+
+    upgrade(settings.effective_database_url)
+    print(f"database at head: {settings.effective_database_url}")
+    return 0
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    import uvicorn
+
+    from vreception.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from vreception import demo
+    from vreception.migrations import upgrade
+
+    settings = settings.model_copy(update={"mode": "demo" if settings.is_production else settings.mode})
+    upgrade(settings.effective_database_url)
+    db = _database(settings)
+    with db.transaction() as session:
+        if demo.is_loaded(session):
+            print("demo province already loaded: reusing it")
+        else:
+            print("loading the demo province …")
+            demo.load(session)
+    with db.transaction() as session:
+        users = demo.sign_ins(session)
+    db.dispose()
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"\nvreception demo: http://{host}:{port}/  (password for every demo user: {demo.DEMO_PASSWORD})\n")
+    print(f"{'username':<18}{'role':<16}{'name':<10}where")
+    for user in users:
+        print(f"{user.username:<18}{user.role:<16}{user.name:<10}{user.where}")
+    print()
+    if args.no_serve:
+        return 0
+    args.host, args.port = host, port
+    return cmd_serve(args, settings)
+
+
+def cmd_nodes_list(args, settings: Settings) -> int:
+    from vreception import org
+
+    db = _database(settings)
+    with db.transaction() as session:
+        for node in org.list_nodes(session, level=args.level):
+            print(f"{node.code}\t{node.level.value}\t{node.name}")
+    return 0
+
+
+def cmd_users_add(args, settings: Settings) -> int:
+    from vreception import org, people
+
+    db = _database(settings)
+    with db.transaction() as session:
+        node = org.node_by_code(session, args.node)
+        person = people.create_person(session, name=args.name or args.username, title=args.title or "",
+                                      node_id=node.id, username=args.username, password=args.password)
+        room_id = None
+        if args.role == "room":
+            from sqlalchemy import select
+
+            from vreception.models import Room
+
+            room_id = session.scalar(select(Room.id).where(Room.node_id == node.id).order_by(Room.id))
+        people.assign_role(session, person=person, role=args.role, node_id=node.id, room_id=room_id)
+        print(f"added {person.username} ({args.role} at {node.code} {node.name}) as person {person.id}")
+    return 0
+
+
+def cmd_audit_verify(args, settings: Settings) -> int:
+    from vreception import audit
+
+    db = _database(settings)
+    with db.transaction() as session:
+        report = audit.verify(session)
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    print(f"audit chain {'ok' if report.ok else 'BROKEN'}: {report.events} events")
+    return 0 if report.ok else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    top = argparse.ArgumentParser(prog="vreception", description="信访视频接访平台 (video petition reception)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="migrate, load the demo province, print its users and serve")
+    demo.add_argument("--host")
+    demo.add_argument("--port", type=int)
+    demo.add_argument("--no-serve", action="store_true", help="set up and print the users, then exit")
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="run the migrations up to head").set_defaults(func=cmd_db_upgrade)
+
+    nodes = sub.add_parser("nodes", help="the organisation").add_subparsers(dest="nodes_command", required=True)
+    nodes_list = nodes.add_parser("list", help="print CODE<TAB>LEVEL<TAB>NAME lines")
+    nodes_list.add_argument("--level", choices=["province", "city", "county", "township"])
+    nodes_list.set_defaults(func=cmd_nodes_list)
+
+    users = sub.add_parser("users", help="accounts").add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", help="add a person who can sign in")
+    add.add_argument("--username", required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--role", required=True, choices=["coordinator", "leader", "handler", "hearing_member", "room", "admin"])
+    add.add_argument("--node", required=True, help="the administrative code of the node the role covers")
+    add.add_argument("--name")
+    add.add_argument("--title")
+    add.set_defaults(func=cmd_users_add)
+
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="recompute the hash chain").set_defaults(func=cmd_audit_verify)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `vreception` console script."""
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        return args.func(args, settings)
+    except DomainError as exc:
+        print(f"error ({exc.code}): {translate(exc.message_key, settings.default_language, **exc.params)}", file=sys.stderr)
+        return 2
+    except InsecureConfiguration as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

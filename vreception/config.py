@@ -1,0 +1,96 @@
+"""Configuration: one settings object read from VRECEPTION_* variables and a .env file."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"
+
+
+class InsecureConfiguration(RuntimeError):
+    """The configuration is not safe to run in production."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the platform; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="VRECEPTION_", env_file=".env", extra="ignore")
+
+    mode: Literal["production", "demo", "dev"] = "production"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = PLACEHOLDER_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    time_zone: str = "Asia/Shanghai"
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    token_ttl_minutes: int = Field(default=480, ge=1)
+    join_token_ttl_minutes: int = Field(default=15, ge=1)
+    # Parsed by the validators below (JSON, or a comma list for addresses), not by the env source.
+    ice_servers: Annotated[list[dict], NoDecode] = Field(default_factory=list)
+    media_host_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    redis_url: str | None = None
+    # Whether a statutory deadline that ends on a holiday moves to the next working day.
+    deadline_moves_off_holidays: bool = True
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    cookie_secure: bool = False
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice(cls, value):
+        if isinstance(value, str):
+            value = value.strip()
+            return json.loads(value) if value else []
+        return value
+
+    @field_validator("media_host_addresses", mode="before")
+    @classmethod
+    def _parse_addresses(cls, value):
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [a.strip() for a in value.split(",") if a.strip()]
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vreception.db').resolve()}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"
+
+    def effective_secret_key(self) -> str:
+        """The signing key; outside production a placeholder becomes a per-install random key."""
+        if self.secret_key != PLACEHOLDER_SECRET and len(self.secret_key) >= 32:
+            return self.secret_key
+        if self.is_production:
+            raise InsecureConfiguration(
+                "VRECEPTION_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (or run with VRECEPTION_MODE=demo or dev)."
+            )
+        key_file = self.data_dir / "secret.key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,74 @@
+"""Request dependencies: the database session, the language, the signed-in principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from vreception.auth import tokens
+from vreception.auth.access import Principal, principal_for
+from vreception.errors import Unauthenticated
+from vreception.i18n import negotiate
+from vreception.models import Person
+
+API_TOKEN = "api"
+PAGE_TOKEN = "page"
+SESSION_COOKIE = "vr_session"
+LANG_COOKIE = "vr_lang"
+
+
+def _session(request: Request) -> Iterator[Session]:
+    # scope="function" below: the commit happens before the response is sent, so a
+    # client never sees success for a write that did not commit.
+    with request.app.state.db.transaction() as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(_session, scope="function")]
+
+
+def language(request: Request) -> str:
+    """The user's language: ?lang=, then the cookie, then Accept-Language."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if chosen in ("zh-CN", "en"):
+        return chosen
+    return negotiate(request.headers.get("accept-language"), request.app.state.settings.default_language)
+
+
+Language = Annotated[str, Depends(language)]
+
+
+def _principal_from(session: Session, claims: dict) -> Principal:
+    person = session.get(Person, int(claims["sub"]))
+    if person is None or not person.active:
+        raise Unauthenticated("error.token_invalid")
+    return principal_for(person)
+
+
+def api_principal(request: Request, session: DbSession) -> Principal:
+    """The caller of an API route, from the bearer token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("error.token_missing")
+    claims = tokens.read(request.app.state.secret, token.strip(), purpose=API_TOKEN)
+    return _principal_from(session, claims)
+
+
+def page_principal_or_none(request: Request, session: DbSession) -> Principal | None:
+    """The signed-in person of a page request, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        claims = tokens.read(request.app.state.secret, token, purpose=PAGE_TOKEN)
+        return _principal_from(session, claims)
+    except Unauthenticated:
+        return None
+
+
+ApiPrincipal = Annotated[Principal, Depends(api_principal)]
+PagePrincipal = Annotated[Principal | None, Depends(page_principal_or_none)]

@@ -1,0 +1,56 @@
+"""Turn errors into JSON {"detail", "code"} (translated) for the API and pages for browsers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vreception.errors import DomainError
+from vreception.i18n import translate
+from web.deps import language
+
+_HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def error_body(request: Request, code: str, key: str, field: str | None = None, params: dict | None = None) -> dict:
+    """The JSON error body in the caller's language."""
+    body = {"detail": translate(key, language(request), **(params or {})), "code": code}
+    if field:
+        body["field"] = field
+    return body
+
+
+async def domain_error(request: Request, exc: DomainError):
+    if exc.status == 401 and _wants_page(request):
+        return RedirectResponse("/login", status_code=303)
+    body = error_body(request, exc.code, exc.message_key, exc.field, exc.params)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+async def validation_error(request: Request, exc: RequestValidationError):
+    first = exc.errors()[0] if exc.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc) or None
+    body = error_body(request, "invalid", "error.invalid_field", field,
+                      {"field": field or "?", "reason": first.get("msg", "")})
+    return JSONResponse(body, status_code=422)
+
+
+async def http_error(request: Request, exc: StarletteHTTPException):
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    body = error_body(request, code, f"error.{code}")
+    return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on APP."""
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

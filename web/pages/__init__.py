@@ -1,0 +1,9 @@
+"""Server-rendered pages."""
+
+from fastapi import APIRouter
+
+from web.pages import auth, home
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(home.router)
