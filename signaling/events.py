@@ -1,0 +1,144 @@
+"""What a room transition produces: messages to send, domain events to audit, media to route."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from signaling.messages import Answer, Candidate, Offer, Role, ServerMessage, SessionState, to_dict
+
+if TYPE_CHECKING:
+    from signaling.rooms import Room
+
+ALL: Literal["all"] = "all"
+
+_server_message = TypeAdapter(ServerMessage)
+
+
+class Send(NamedTuple):
+    """MESSAGE for the participants TO ("all": every connected one); CONNECTION pins one socket generation."""
+
+    to: tuple[int, ...] | Literal["all"]
+    message: ServerMessage
+    connection: int | None = None
+
+    def reaches(self, participant_id: int, connection: int | None = None) -> bool:
+        """Whether a local socket of PARTICIPANT_ID (of generation CONNECTION) should get this."""
+        if self.to != ALL and participant_id not in self.to:
+            return False
+        return self.connection is None or connection is None or self.connection == connection
+
+    def to_envelope(self) -> dict[str, Any]:
+        """This send as a JSON-ready dict for the bus."""
+        to = self.to if self.to == ALL else list(self.to)
+        return {"to": to, "connection": self.connection, "message": to_dict(self.message)}
+
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> Send:
+        """The send a bus envelope carries."""
+        to = envelope["to"]
+        return cls(
+            to=ALL if to == ALL else tuple(to),
+            message=_server_message.validate_python(envelope["message"], strict=False),
+            connection=envelope.get("connection"),
+        )
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    session_id: int
+    at: datetime
+
+
+class SessionStateChanged(_Event):
+    """The session moved from OLD to NEW (BY: the participant who caused it, if any)."""
+
+    kind: Literal["session_state_changed"] = "session_state_changed"
+    old: SessionState
+    new: SessionState
+    by: int | None = None
+
+
+class ParticipantJoined(_Event):
+    """A participant connected (RESUMED: they had connected before)."""
+
+    kind: Literal["participant_joined"] = "participant_joined"
+    participant_id: int
+    role: Role
+    resumed: bool
+    admitted: bool
+
+
+class ParticipantAdmitted(_Event):
+    """A participant was admitted (BY None: automatically, as leader or coordinator)."""
+
+    kind: Literal["participant_admitted"] = "participant_admitted"
+    participant_id: int
+    by: int | None
+
+
+class ParticipantDenied(_Event):
+    """A leader or coordinator kept a participant waiting, or refused them."""
+
+    kind: Literal["participant_denied"] = "participant_denied"
+    participant_id: int
+    by: int
+    refused: bool
+    reason: str | None = None
+
+
+class ParticipantLeft(_Event):
+    """A participant left on purpose."""
+
+    kind: Literal["participant_left"] = "participant_left"
+    participant_id: int
+
+
+class ParticipantDisconnected(_Event):
+    """A participant's connection dropped; admission is kept for the rejoin."""
+
+    kind: Literal["participant_disconnected"] = "participant_disconnected"
+    participant_id: int
+
+
+class MediaStateChanged(_Event):
+    """A participant muted or unmuted audio or video."""
+
+    kind: Literal["media_state_changed"] = "media_state_changed"
+    participant_id: int
+    audio: bool
+    video: bool
+
+
+Event = Annotated[
+    Union[
+        SessionStateChanged,
+        ParticipantJoined,
+        ParticipantAdmitted,
+        ParticipantDenied,
+        ParticipantLeft,
+        ParticipantDisconnected,
+        MediaStateChanged,
+    ],
+    Field(discriminator="kind"),
+]
+
+
+class MediaSignal(NamedTuple):
+    """An offer, answer or candidate from an admitted participant, for the media hub."""
+
+    participant_id: int
+    message: Offer | Answer | Candidate
+
+
+class Transition(NamedTuple):
+    """The room after a step, what to send, what to audit, what to hand to the media hub."""
+
+    room: Room
+    sends: tuple[Send, ...] = ()
+    events: tuple[Event, ...] = ()
+    media: tuple[MediaSignal, ...] = ()
+    changed: bool = False

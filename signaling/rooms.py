@@ -1,0 +1,418 @@
+"""The session room as a pure reducer: session states, presence, lobby and admission."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+
+from signaling.errors import ProtocolError
+from signaling.events import (
+    ALL,
+    MediaSignal,
+    MediaStateChanged,
+    ParticipantAdmitted,
+    ParticipantDenied,
+    ParticipantDisconnected,
+    ParticipantJoined,
+    ParticipantLeft,
+    SessionStateChanged,
+    Send,
+    Transition,
+)
+from signaling.messages import (
+    Admit,
+    Admitted,
+    Answer,
+    Bye,
+    Candidate,
+    ClientMessage,
+    Deny,
+    End,
+    Join,
+    Leave,
+    Lobby,
+    LobbyView,
+    MediaState,
+    Offer,
+    ParticipantStatus,
+    ParticipantView,
+    Ping,
+    Pong,
+    Role,
+    ServerMessage,
+    SessionInfo,
+    SessionState,
+    State,
+    Welcome,
+)
+
+MODERATORS: frozenset[str] = frozenset({"leader", "coordinator"})
+PETITIONER_SIDE: frozenset[str] = frozenset({"room", "petitioner"})
+ACTIVE: frozenset[str] = frozenset({"open", "live"})
+JOINABLE: frozenset[str] = ACTIVE | {"booked"}
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "booked": frozenset({"open", "cancelled", "no_show"}),
+    "open": frozenset({"live", "ended", "cancelled", "no_show"}),
+    "live": frozenset({"ended"}),
+    "ended": frozenset(),
+    "no_show": frozenset(),
+    "cancelled": frozenset(),
+}
+
+
+class Participant(BaseModel):
+    """One seat in the room; admission survives a dropped connection."""
+
+    id: int
+    role: Role
+    name: str = ""
+    admitted: bool = False
+    connected: bool = False
+    refused: bool = False
+    audio: bool = True
+    video: bool = True
+    # Bumped on every join so a stale socket's late disconnect cannot knock out its replacement.
+    connection: int = 0
+    first_joined_at: datetime | None = None
+    last_joined_at: datetime | None = None
+
+
+class LobbyEntry(BaseModel):
+    """A waiting participant and since when (the lobby keeps order of arrival)."""
+
+    participant_id: int
+    since: datetime
+
+
+class Room(BaseModel):
+    """Everything the signaling side knows about one session (JSON-serialisable for the shared store)."""
+
+    session_id: int
+    state: SessionState = "booked"
+    participants: list[Participant] = []
+    lobby: list[LobbyEntry] = []
+    opened_at: datetime | None = None
+    live_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    def participant(self, participant_id: int) -> Participant | None:
+        """The participant with PARTICIPANT_ID, if seated."""
+        return next((p for p in self.participants if p.id == participant_id), None)
+
+    def waiting(self, participant_id: int) -> bool:
+        """Whether PARTICIPANT_ID is in the lobby."""
+        return any(e.participant_id == participant_id for e in self.lobby)
+
+    def status(self, participant: Participant) -> ParticipantStatus:
+        """Where PARTICIPANT stands: lobby, admitted, away or refused."""
+        if participant.refused:
+            return "refused"
+        if participant.admitted:
+            return "admitted"
+        return "lobby" if self.waiting(participant.id) else "away"
+
+    def view(self) -> State:
+        """The `state` message every participant sees."""
+        return State(
+            session=SessionInfo(id=self.session_id, state=self.state),
+            participants=[
+                ParticipantView(
+                    id=p.id,
+                    role=p.role,
+                    name=p.name,
+                    status=self.status(p),
+                    connected=p.connected,
+                    audio=p.audio,
+                    video=p.video,
+                )
+                for p in self.participants
+            ],
+            lobby=[LobbyView(participant_id=e.participant_id, since=e.since) for e in self.lobby],
+        )
+
+    def to_json(self) -> str:
+        """This room as JSON for the shared store."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Room:
+        """The room stored as TEXT."""
+        return cls.model_validate_json(text)
+
+
+def new_room(session_id: int, state: SessionState = "booked", roster: Iterable[tuple[int, Role, str]] = ()) -> Room:
+    """A room for SESSION_ID in STATE, optionally seating the booked participants (id, role, name)."""
+    return Room(session_id=session_id, state=state, participants=[Participant(id=i, role=r, name=n) for i, r, n in roster])
+
+
+class _Step:
+    """One transition under construction: a private copy of the room and what it produces."""
+
+    def __init__(self, room: Room, now: datetime) -> None:
+        self.before = room
+        self.room = room.model_copy(deep=True)
+        self.now = now
+        self.sends: list[Send] = []
+        self.events: list = []
+        self.media: list[MediaSignal] = []
+
+    def to(self, participant: Participant, message: ServerMessage) -> None:
+        self.sends.append(Send((participant.id,), message, participant.connection))
+
+    def to_all(self, message: ServerMessage) -> None:
+        self.sends.append(Send(ALL, message))
+
+    def event(self, kind: type, **fields) -> None:
+        self.events.append(kind(session_id=self.room.session_id, at=self.now, **fields))
+
+    def set_state(self, new: SessionState, by: int | None) -> None:
+        old = self.room.state
+        if new not in TRANSITIONS[old]:
+            raise ProtocolError("illegal_state", f"session cannot go from {old} to {new}")
+        self.room.state = new
+        stamp = {"open": "opened_at", "live": "live_at"}.get(new, "ended_at")
+        setattr(self.room, stamp, self.now)
+        self.event(SessionStateChanged, old=old, new=new, by=by)
+
+    def enqueue(self, participant: Participant) -> None:
+        if not self.room.waiting(participant.id):
+            self.room.lobby.append(_entry(participant.id, self.now))
+
+    def dequeue(self, participant: Participant) -> None:
+        self.room.lobby = [e for e in self.room.lobby if e.participant_id != participant.id]
+
+    def seat(self, participant_id: int) -> Participant:
+        found = self.room.participant(participant_id)
+        assert found is not None
+        return found
+
+    def done(self) -> Transition:
+        return Transition(
+            room=self.room,
+            sends=tuple(self.sends),
+            events=tuple(self.events),
+            media=tuple(self.media),
+            changed=self.room != self.before,
+        )
+
+
+def _entry(participant_id: int, since: datetime) -> LobbyEntry:
+    return LobbyEntry(participant_id=participant_id, since=since)
+
+
+def _greet(step: _Step, participant: Participant) -> None:
+    session = SessionInfo(id=step.room.session_id, state=step.room.state)
+    step.to(participant, Welcome(participant_id=participant.id, role=participant.role, session=session))
+    if participant.admitted:
+        step.to(participant, Admitted())
+    else:
+        step.enqueue(participant)
+        step.to(participant, Lobby())
+
+
+def _disconnect_everyone(step: _Step, reason: str) -> None:
+    step.to_all(step.room.view())
+    step.to_all(Bye(reason=reason))
+    for p in step.room.participants:
+        p.connected = False
+    step.room.lobby = []
+
+
+def join(room: Room, participant_id: int, role: Role, *, now: datetime, name: str = "") -> Transition:
+    """PARTICIPANT_ID (role and name from the verified join token) connects: welcome, then lobby or admitted."""
+    if room.state not in JOINABLE:
+        raise ProtocolError("illegal_state", f"session is {room.state}")
+    step = _Step(room, now)
+    participant = step.room.participant(participant_id)
+    if participant is None:
+        participant = Participant(id=participant_id, role=role, name=name)
+        step.room.participants.append(participant)
+    elif participant.refused:
+        raise ProtocolError("forbidden", "you were refused from this session")
+    participant.role = role
+    participant.name = name or participant.name
+    resumed = participant.first_joined_at is not None
+    if participant.connected:
+        step.to(participant, Bye(reason="replaced"))
+    participant.connection += 1
+    participant.connected = True
+    participant.first_joined_at = participant.first_joined_at or now
+    participant.last_joined_at = now
+    if step.room.state == "booked":
+        step.set_state("open", by=participant_id)
+    if role in MODERATORS and not participant.admitted:
+        participant.admitted = True
+        step.event(ParticipantAdmitted, participant_id=participant_id, by=None)
+    step.event(ParticipantJoined, participant_id=participant_id, role=role, resumed=resumed, admitted=participant.admitted)
+    _greet(step, participant)
+    step.to_all(step.room.view())
+    return step.done()
+
+
+def disconnect(room: Room, participant_id: int, *, now: datetime, connection: int | None = None) -> Transition:
+    """PARTICIPANT_ID's socket (generation CONNECTION) dropped; a stale or repeated drop changes nothing."""
+    participant = room.participant(participant_id)
+    if participant is None or not participant.connected or connection not in (None, participant.connection):
+        return Transition(room=room)
+    step = _Step(room, now)
+    participant = step.seat(participant_id)
+    participant.connected = False
+    step.dequeue(participant)
+    step.event(ParticipantDisconnected, participant_id=participant_id)
+    step.to_all(step.room.view())
+    return step.done()
+
+
+def close(room: Room, state: Literal["cancelled", "no_show", "ended"], *, now: datetime) -> Transition:
+    """Close the session from outside (cancelled, no-show, or ended by the system); everyone gets `bye`."""
+    step = _Step(room, now)
+    step.set_state(state, by=None)
+    _disconnect_everyone(step, state)
+    return step.done()
+
+
+def apply(room: Room, participant_id: int, message: ClientMessage, *, now: datetime, connection: int | None = None) -> Transition:
+    """The room after connected PARTICIPANT_ID sent MESSAGE; ProtocolError when refused (nothing changes)."""
+    if room.state not in ACTIVE:
+        raise ProtocolError("illegal_state", f"session is {room.state}")
+    participant = room.participant(participant_id)
+    if participant is None or not participant.connected:
+        raise ProtocolError("forbidden", "not joined to this session")
+    if connection not in (None, participant.connection):
+        raise ProtocolError("forbidden", "this connection was replaced by a newer one")
+    step = _Step(room, now)
+    _HANDLERS[type(message)](step, step.seat(participant_id), message)
+    return step.done()
+
+
+def _require_moderator(actor: Participant, action: str) -> None:
+    if actor.role not in MODERATORS:
+        raise ProtocolError("forbidden", f"only a leader or coordinator may {action}")
+
+
+def _target(step: _Step, actor: Participant, participant_id: int) -> Participant:
+    target = step.room.participant(participant_id)
+    if target is None:
+        raise ProtocolError("invalid", f"no participant {participant_id} in this session")
+    if target.id == actor.id:
+        raise ProtocolError("forbidden", "you cannot do this to yourself")
+    return target
+
+
+def _on_join(step: _Step, actor: Participant, message: Join) -> None:
+    if message.media is not None:
+        _set_media(step, actor, message.media.audio, message.media.video)
+    _greet(step, actor)
+
+
+def _on_media(step: _Step, actor: Participant, message: Offer | Answer | Candidate) -> None:
+    if not actor.admitted:
+        raise ProtocolError("forbidden", "media is offered only after admission")
+    step.media.append(MediaSignal(actor.id, message))
+
+
+def _on_admit(step: _Step, actor: Participant, message: Admit) -> None:
+    _require_moderator(actor, "admit")
+    target = _target(step, actor, message.participant_id)
+    if target.admitted:
+        raise ProtocolError("illegal_state", f"participant {target.id} is already admitted")
+    if not step.room.waiting(target.id):
+        raise ProtocolError("illegal_state", f"participant {target.id} is not waiting in the lobby")
+    step.dequeue(target)
+    target.admitted = True
+    step.to(target, Admitted())
+    step.event(ParticipantAdmitted, participant_id=target.id, by=actor.id)
+    if target.role in PETITIONER_SIDE and step.room.state == "open":
+        step.set_state("live", by=actor.id)
+    step.to_all(step.room.view())
+
+
+def _on_deny(step: _Step, actor: Participant, message: Deny) -> None:
+    _require_moderator(actor, "deny")
+    target = _target(step, actor, message.participant_id)
+    if target.role in MODERATORS:
+        raise ProtocolError("forbidden", "a leader or coordinator cannot be denied")
+    if target.refused:
+        raise ProtocolError("illegal_state", f"participant {target.id} is already refused")
+    if message.refuse:
+        target.refused = True
+        target.admitted = False
+        step.dequeue(target)
+        if target.connected:
+            step.to(target, Bye(reason="refused"))
+            target.connected = False
+    else:
+        if not target.connected:
+            raise ProtocolError("illegal_state", f"participant {target.id} is not connected")
+        # Sending an admitted participant back to the lobby (a hearing's private deliberation).
+        target.admitted = False
+        step.enqueue(target)
+        step.to(target, Lobby(reason=message.reason))
+    step.event(ParticipantDenied, participant_id=target.id, by=actor.id, refused=message.refuse, reason=message.reason)
+    step.to_all(step.room.view())
+
+
+def _on_leave(step: _Step, actor: Participant, message: Leave) -> None:
+    step.to(actor, Bye(reason="left"))
+    actor.connected = False
+    step.dequeue(actor)
+    # Leaving on purpose (unlike a dropped connection) gives up admission; moderators re-admit themselves.
+    if actor.role not in MODERATORS:
+        actor.admitted = False
+    step.event(ParticipantLeft, participant_id=actor.id)
+    step.to_all(step.room.view())
+
+
+def _on_end(step: _Step, actor: Participant, message: End) -> None:
+    _require_moderator(actor, "end the session")
+    step.set_state("ended", by=actor.id)
+    _disconnect_everyone(step, "ended")
+
+
+def _set_media(step: _Step, actor: Participant, audio: bool, video: bool) -> None:
+    if (actor.audio, actor.video) == (audio, video):
+        return
+    actor.audio, actor.video = audio, video
+    step.event(MediaStateChanged, participant_id=actor.id, audio=audio, video=video)
+    step.to_all(step.room.view())
+
+
+def _on_media_state(step: _Step, actor: Participant, message: MediaState) -> None:
+    _set_media(step, actor, message.audio, message.video)
+
+
+def _on_ping(step: _Step, actor: Participant, message: Ping) -> None:
+    step.to(actor, Pong())
+
+
+def _on_pong(step: _Step, actor: Participant, message: Pong) -> None:
+    pass
+
+
+_HANDLERS: dict[type, Callable] = {
+    Join: _on_join,
+    Offer: _on_media,
+    Answer: _on_media,
+    Candidate: _on_media,
+    Admit: _on_admit,
+    Deny: _on_deny,
+    Leave: _on_leave,
+    End: _on_end,
+    MediaState: _on_media_state,
+    Ping: _on_ping,
+    Pong: _on_pong,
+}
+
+
+def is_no_show(room: Room | None, *, start: datetime, grace: timedelta, now: datetime, petitioner_side: bool = True) -> bool:
+    """Whether the session is a no-show: the grace period after START passed and nobody (or no petitioner side) joined."""
+    if now < start + grace:
+        return False
+    if room is None or room.state == "booked":
+        return True
+    if room.state != "open" or not petitioner_side:
+        return False
+    return not any(p.first_joined_at is not None for p in room.participants if p.role in PETITIONER_SIDE)
