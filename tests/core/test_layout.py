@@ -75,5 +75,5 @@ def test_wheel_holds_exactly_the_five_packages(tmp_path):
     assert tops == set(PACKAGES)
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.endswith("migrations/versions/0001_organisation_people_audit.py") for n in names)
-    assert any(n.endswith("i18n/zh_CN.json") for n in names)
+    assert any(n.endswith("i18n/core.zh_CN.json") for n in names)
     assert any(n.endswith("templates/login.html") for n in names)

@@ -8,14 +8,17 @@ from pathlib import Path
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
-_FILES = {"zh-CN": "zh_CN.json", "en": "en.json"}
+# Each domain keeps its own catalog file, DOMAIN.zh_CN.json and DOMAIN.en.json.
+_SUFFIX = {"zh-CN": ".zh_CN.json", "en": ".en.json"}
 
 
 @lru_cache
 def catalog(language: str) -> dict[str, str]:
-    """The messages of LANGUAGE, loaded once."""
-    path = Path(__file__).with_name(_FILES[language])
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The messages of LANGUAGE from every domain's file, loaded once."""
+    messages: dict[str, str] = {}
+    for path in sorted(Path(__file__).parent.glob(f"*{_SUFFIX[language]}")):
+        messages.update(json.loads(path.read_text(encoding="utf-8")))
+    return messages
 
 
 class Msg(str):
@@ -24,7 +27,7 @@ class Msg(str):
 
 def translate(key: str, language: str = DEFAULT_LANGUAGE, **params) -> str:
     """The message KEY in LANGUAGE with PARAMS filled in; falls back to zh-CN, then to the key."""
-    language = language if language in _FILES else DEFAULT_LANGUAGE
+    language = language if language in _SUFFIX else DEFAULT_LANGUAGE
     text = catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key
     params = {k: translate(v, language) if isinstance(v, Msg) else v for k, v in params.items()}
     try:

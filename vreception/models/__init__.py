@@ -2,10 +2,46 @@
 
 from vreception.db import Base
 from vreception.models.audit import AuditEvent, AuditHead
+from vreception.models.calendar import CalendarDay, CalendarYear
+from vreception.models.cases import (
+    Channel,
+    Counter,
+    Deadline,
+    DeadlineState,
+    Demand,
+    Matter,
+    MatterEvent,
+    MatterPetitioner,
+    MatterState,
+    Petitioner,
+    RepeatLink,
+)
+from vreception.models.documents import Document
 from vreception.models.org import LEVELS, Node, NodeKind, NodeLevel, Room
 from vreception.models.people import ROLES, Person, Role, RoleAssignment
+from vreception.models.tasks import Attachment, Notification, Task, TaskState
+
+import vreception.models.scheduling  # noqa: E402,F401  (registers the scheduling tables)
 
 __all__ = [
+    "Attachment",
+    "CalendarDay",
+    "CalendarYear",
+    "Channel",
+    "Counter",
+    "Deadline",
+    "DeadlineState",
+    "Demand",
+    "Document",
+    "Matter",
+    "MatterEvent",
+    "MatterPetitioner",
+    "MatterState",
+    "Notification",
+    "Petitioner",
+    "RepeatLink",
+    "Task",
+    "TaskState",
     "Base",
     "AuditEvent",
     "AuditHead",

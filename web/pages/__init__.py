@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from web.pages import auth, home
+from web.pages import auth, home, plans
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(home.router)
+router.include_router(plans.router)

@@ -1,0 +1,1 @@
+"""Reception plans, room hours, booked sessions, their participants and resource claims."""

@@ -1,0 +1,5 @@
+"""Pages of reception plans and booking."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
