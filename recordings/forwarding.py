@@ -1,0 +1,184 @@
+"""Fan-out of one participant's encoded track to viewers' senders and to sinks, without decoding."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import av
+from aiortc import RTCRtpReceiver
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from recordings import passthrough
+
+logger = logging.getLogger(__name__)
+
+# Drop a lagging viewer back to the next key frame rather than let its queue grow:
+# about one second of video at 30 fps.
+OUTLET_QUEUE = 32
+# One PLI per publisher per interval is enough: the key frame it brings serves every viewer.
+PLI_INTERVAL = 0.3
+# A viewer still waiting for a key frame asks again this often (the first one may be lost).
+KEYFRAME_RETRY = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedFrame:
+    """One encoded frame of a participant's track, as handed to sinks (the recorder)."""
+
+    participant_id: str
+    kind: str  # "audio" | "video"
+    codec: str  # MIME type, e.g. "video/VP8", "audio/opus"
+    packet: av.Packet  # shared with forwarding: copy it (av.Packet(bytes(p))) before muxing
+    keyframe: bool
+    arrival: float  # time.time() when the hub got it; align audio and video on this
+
+
+FrameSink = Callable[[EncodedFrame], None]
+
+
+class Outlet(MediaStreamTrack):
+    """The track a viewer's RTCRtpSender reads: encoded packets of one source, from a key frame on."""
+
+    def __init__(self, source: Source, track_id: str) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self._id = track_id
+        self.source = source
+        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(OUTLET_QUEUE)
+        self._reading = False
+        self._need_keyframe = source.kind == "video"
+        self._asked_at = 0.0
+
+    def push(self, packet: av.Packet, keyframe: bool) -> None:
+        """Queue PACKET for the sender, dropping deltas until a key frame after a start or overflow."""
+        if not self._reading or self.readyState != "live":
+            return  # the sender is not running yet: queued media would arrive stale
+        if self._need_keyframe:
+            if not keyframe:
+                if time.monotonic() - self._asked_at > KEYFRAME_RETRY:
+                    self.request_keyframe()
+                return
+            self._need_keyframe = False
+        try:
+            self._queue.put_nowait(packet)
+        except asyncio.QueueFull:
+            self._drain()
+            if self.kind == "video":
+                self._need_keyframe = True
+                self.request_keyframe()
+            else:
+                self._queue.put_nowait(packet)
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a key frame on this viewer's behalf (also wired to the viewer's PLI)."""
+        self._asked_at = time.monotonic()
+        self.source.request_keyframe()
+
+    async def recv(self) -> av.Packet:
+        """The next encoded packet for the sender."""
+        if not self._reading:
+            self._reading = True
+            if self._need_keyframe:
+                self.request_keyframe()
+        if self.readyState != "live":
+            raise MediaStreamError
+        packet = await self._queue.get()
+        if packet is None:
+            raise MediaStreamError
+        return packet
+
+    def stop(self) -> None:
+        """End the track and wake a sender blocked in recv()."""
+        if self.readyState == "live":
+            super().stop()
+            self.source.outlets.discard(self)
+            self._drain()
+            self._queue.put_nowait(None)
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+
+class Source:
+    """One incoming remote track of a participant, pumped to its outlets and to the frame sinks."""
+
+    def __init__(
+        self,
+        participant_id: str,
+        track: MediaStreamTrack,
+        receiver: RTCRtpReceiver,
+        on_frame: Callable[[Source, av.Packet, bool, float], None],
+        negotiated_codec: str | None = None,
+    ) -> None:
+        self.participant_id = participant_id
+        self.kind = track.kind
+        self.track = track
+        self.receiver = receiver
+        self.outlets: set[Outlet] = set()
+        self.frames = 0
+        self.keyframes = 0
+        self._on_frame = on_frame
+        self._negotiated_codec = negotiated_codec
+        self._last_pli = 0.0
+        self._task: asyncio.Task | None = None
+        self.stopped = False
+
+    @property
+    def codec(self) -> str | None:
+        """MIME type of what the publisher sends (as negotiated until the first packet tells)."""
+        codec = passthrough.received_codec(self.receiver)
+        return codec.mimeType if codec else self._negotiated_codec
+
+    def start(self) -> None:
+        """Start pumping packets."""
+        self._task = asyncio.get_running_loop().create_task(
+            self._pump(), name=f"vreception-source-{self.participant_id}-{self.kind}"
+        )
+
+    def request_keyframe(self) -> None:
+        """Send the publisher a PLI, at most once per PLI_INTERVAL."""
+        if self.kind != "video":
+            return
+        now = time.monotonic()
+        if now - self._last_pli < PLI_INTERVAL:
+            return
+        self._last_pli = now
+        passthrough.request_keyframe_soon(self.receiver)
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                packet = await self.track.recv()
+                if not isinstance(packet, av.Packet):
+                    logger.error(
+                        "participant %s %s track yields decoded frames: passthrough is not active for its receiver",
+                        self.participant_id,
+                        self.kind,
+                    )
+                    return
+                keyframe = packet.is_keyframe
+                self.frames += 1
+                self.keyframes += keyframe
+                for outlet in tuple(self.outlets):
+                    outlet.push(packet, keyframe)
+                self._on_frame(self, packet, keyframe, time.time())
+        except MediaStreamError:
+            pass
+
+    async def stop(self) -> None:
+        """Stop pumping and end every outlet."""
+        self.stopped = True
+        for outlet in tuple(self.outlets):
+            outlet.stop()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

@@ -1,0 +1,338 @@
+"""The media hub of one session: a peer connection per participant, media forwarded encoded between them."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import av
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import sdp as aiortc_sdp
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+
+from recordings import ice, passthrough
+from recordings.forwarding import EncodedFrame, FrameSink, Outlet, Source
+
+logger = logging.getLogger(__name__)
+
+OfferCallback = Callable[[str, str], Awaitable[None] | None]
+StateCallback = Callable[[str, str], Awaitable[None] | None]
+
+# msid tokens (RFC 8830) are how a browser learns whose stream a track is: keep ids token-safe.
+PARTICIPANT_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+class UnknownParticipant(KeyError):
+    """The hub holds no participant with this id."""
+
+
+def _preferences(kind: str, only: str | None = None) -> list[RTCRtpCodecCapability]:
+    """Codecs in the order the hub accepts them: VP8 first, then H.264; Opus only (ONLY: one MIME type)."""
+    capabilities = RTCRtpReceiver.getCapabilities(kind).codecs
+    order = ["video/vp8", "video/h264"] if kind == "video" else ["audio/opus"]
+    if only is not None:
+        order = [only.lower()]
+    chosen = [c for mime in order for c in capabilities if c.mimeType.lower() == mime]
+    chosen += [c for c in capabilities if c.mimeType.lower() == "video/rtx"]
+    return chosen
+
+
+def _answered_codec(media: aiortc_sdp.MediaDescription) -> str | None:
+    """The MIME type the hub's answer will put first for an offered m-line (what the client will send)."""
+    offered = {codec.mimeType.lower(): codec.mimeType for codec in media.rtp.codecs}
+    for preferred in _preferences(media.kind):
+        if preferred.mimeType.lower() in offered and preferred.mimeType.lower() != "video/rtx":
+            return preferred.mimeType
+    return None
+
+
+@dataclass(eq=False)
+class Participant:
+    """One participant's peer connection and what flows through it."""
+
+    participant_id: str
+    pc: RTCPeerConnection
+    sources: list[Source] = field(default_factory=list)
+    # what this participant watches: outlet -> the transceiver carrying it
+    watching: dict[Outlet, RTCRtpTransceiver] = field(default_factory=dict)
+    # mid -> MIME type the answer puts first, which the client will send
+    codecs: dict[str, str | None] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    renegotiate: bool = False
+    # changes to this peer connection wait for a stable signaling state, under the lock
+    pending_watch: list[Source] = field(default_factory=list)
+    retired: list[RTCRtpTransceiver] = field(default_factory=list)
+
+
+class MediaHub:
+    """Selective forwarding unit for one session; drive it with plain SDP strings and participant ids.
+
+    Flow: the client offers once (its own audio+video), ``add_participant`` answers. Every
+    later change is a server offer delivered through ``on_offer(participant_id, sdp)``, and
+    the signaling layer returns the client's answer with ``accept_answer``. Offers go out
+    only once the participant's connection is up and never while one is outstanding, so
+    there is no glare. A client that needs a fresh start joins again with a new offer.
+    """
+
+    def __init__(
+        self,
+        *,
+        ice_servers: Sequence[Mapping[str, object]] = (),
+        host_addresses: Sequence[str] | None = None,
+        on_offer: OfferCallback | None = None,
+        on_connection_state: StateCallback | None = None,
+    ) -> None:
+        passthrough.install()
+        self._ice_servers = list(ice_servers)
+        self._host_addresses = list(host_addresses) if host_addresses is not None else None
+        self._on_offer = on_offer
+        self._on_state = on_connection_state
+        self._participants: dict[str, Participant] = {}
+        self._sinks: list[FrameSink] = []
+        self._tasks: set[asyncio.Task] = set()
+        self._track_ids = itertools.count(1)
+        self._closed = False
+
+    @property
+    def participants(self) -> list[str]:
+        """Ids of the participants currently held."""
+        return list(self._participants)
+
+    def peer_connection(self, participant_id: str) -> RTCPeerConnection:
+        """The server-side peer connection of PARTICIPANT_ID (for stats and tests)."""
+        return self._get(participant_id).pc
+
+    def sources(self, participant_id: str) -> list[Source]:
+        """The incoming tracks of PARTICIPANT_ID."""
+        return list(self._get(participant_id).sources)
+
+    def forwarded_tracks(self, viewer_id: str) -> list[dict[str, str | None]]:
+        """What VIEWER_ID receives: mid, publisher id and kind of each live forwarded track."""
+        viewer = self._get(viewer_id)
+        return [
+            {"mid": transceiver.mid, "publisher": outlet.source.participant_id, "kind": outlet.kind}
+            for outlet, transceiver in viewer.watching.items()
+        ]
+
+    def add_sink(self, sink: FrameSink) -> Callable[[], None]:
+        """Hand every encoded frame of every participant to SINK as well; returns a function that removes it.
+
+        SINK runs on the event loop for each frame, so it must be quick (queue the work).
+        """
+        self._sinks.append(sink)
+        return lambda: self._sinks.remove(sink) if sink in self._sinks else None
+
+    def request_keyframe(self, participant_id: str) -> None:
+        """Ask PARTICIPANT_ID's camera for a key frame (a recorder starting a segment needs one)."""
+        for source in self._get(participant_id).sources:
+            source.request_keyframe()
+
+    async def add_participant(self, participant_id: str, offer_sdp: str) -> str:
+        """Connect a participant from its offer and return the answer; a known id rejoins afresh."""
+        if self._closed:
+            raise RuntimeError("media hub is closed")
+        if not PARTICIPANT_ID.fullmatch(participant_id):
+            raise ValueError(f"participant id {participant_id!r} must match {PARTICIPANT_ID.pattern}")
+        if participant_id in self._participants:
+            await self.remove_participant(participant_id)
+
+        pc = RTCPeerConnection(ice.rtc_configuration(self._ice_servers))
+        participant = Participant(participant_id, pc)
+        self._participants[participant_id] = participant
+        try:
+            async with participant.lock:
+                # Pre-created transceivers are matched to the offer's m-lines by kind, so their
+                # codec preferences decide the answer: VP8/Opus first, as the forwarding needs one
+                # codec on both legs.
+                for media in aiortc_sdp.SessionDescription.parse(offer_sdp).media:
+                    if media.kind in ("audio", "video"):
+                        participant.codecs[media.rtp.muxId] = _answered_codec(media)
+                        transceiver = pc.addTransceiver(media.kind, direction="recvonly")
+                        transceiver.setCodecPreferences(_preferences(media.kind))
+                        passthrough.mark_receiver(transceiver.receiver)
+
+                @pc.on("track")
+                def on_track(track: MediaStreamTrack) -> None:
+                    self._add_source(participant, track)
+
+                @pc.on("connectionstatechange")
+                async def on_state() -> None:
+                    await self._connection_state_changed(participant)
+
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+                for transceiver in pc.getTransceivers():
+                    passthrough.mark_receiver(transceiver.receiver)
+                answer = await pc.createAnswer()
+                with ice.host_addresses(self._host_addresses):
+                    await pc.setLocalDescription(answer)
+
+                for other in self._participants.values():
+                    if other is not participant:
+                        participant.pending_watch.extend(other.sources)
+                if participant.pending_watch:
+                    self._schedule_offer(participant)
+        except Exception:
+            await self.remove_participant(participant_id)
+            raise
+        return pc.localDescription.sdp
+
+    async def accept_answer(self, participant_id: str, answer_sdp: str) -> None:
+        """Apply a participant's answer to the hub's last offer, then send the next offer if one is due."""
+        participant = self._get(participant_id)
+        async with participant.lock:
+            if participant.pc.signalingState != "have-local-offer":
+                raise RuntimeError(f"participant {participant_id} has no offer outstanding")
+            await participant.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+        if participant.renegotiate:
+            self._schedule_offer(participant)
+
+    async def remove_participant(self, participant_id: str) -> None:
+        """Close a participant's connection and stop forwarding its media to the others."""
+        participant = self._participants.pop(participant_id, None)
+        if participant is None:
+            return
+        for source in participant.sources:
+            for outlet in tuple(source.outlets):
+                self._unwatch(outlet)
+            await source.stop()
+        for outlet in tuple(participant.watching):
+            outlet.stop()
+        participant.watching.clear()
+        await participant.pc.close()
+
+    async def close(self) -> None:
+        """Close every participant and cancel the hub's pending work."""
+        self._closed = True
+        for participant_id in list(self._participants):
+            await self.remove_participant(participant_id)
+        for task in tuple(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    # internals
+
+    def _get(self, participant_id: str) -> Participant:
+        try:
+            return self._participants[participant_id]
+        except KeyError:
+            raise UnknownParticipant(participant_id) from None
+
+    def _add_source(self, participant: Participant, track: MediaStreamTrack) -> None:
+        transceiver = next(t for t in participant.pc.getTransceivers() if t.receiver.track is track)
+        passthrough.mark_receiver(transceiver.receiver)
+        source = Source(
+            participant.participant_id,
+            track,
+            transceiver.receiver,
+            self._frame_arrived,
+            negotiated_codec=participant.codecs.get(transceiver.mid),
+        )
+        participant.sources.append(source)
+        source.start()
+        for other in self._participants.values():
+            if other is not participant:
+                other.pending_watch.append(source)
+                self._schedule_offer(other)
+
+    def _attach(self, viewer: Participant, source: Source) -> None:
+        """Add a send-only transceiver to VIEWER carrying SOURCE (signaling state stable, lock held)."""
+        track_id = f"{source.participant_id}-{source.kind}-{next(self._track_ids)}"
+        outlet = Outlet(source, track_id)
+        transceiver = viewer.pc.addTransceiver(outlet, direction="sendonly")
+        # the m-line must carry the codec the publisher sends, or pack() would mislabel the payload
+        codec = source.codec
+        transceiver.setCodecPreferences(_preferences(source.kind, only=codec))
+        # the msid stream id tells the viewer whose media this is
+        transceiver.sender._stream_id = source.participant_id
+        passthrough.forward_keyframe_requests(transceiver.sender, outlet.request_keyframe)
+        source.outlets.add(outlet)
+        viewer.watching[outlet] = transceiver
+
+    def _unwatch(self, outlet: Outlet) -> None:
+        """Stop OUTLET now; its m-line turns inactive at the next offer (aiortc cannot remove m-lines)."""
+        outlet.stop()
+        viewer = next((p for p in self._participants.values() if outlet in p.watching), None)
+        if viewer is None:
+            return
+        viewer.retired.append(viewer.watching.pop(outlet))
+        self._schedule_offer(viewer)
+
+    def _frame_arrived(self, source: Source, packet: av.Packet, keyframe: bool, arrival: float) -> None:
+        if not self._sinks:
+            return
+        frame = EncodedFrame(
+            participant_id=source.participant_id,
+            kind=source.kind,
+            codec=source.codec or "",
+            packet=packet,
+            keyframe=keyframe,
+            arrival=arrival,
+        )
+        for sink in tuple(self._sinks):
+            try:
+                sink(frame)
+            except Exception:
+                # a broken sink must not stop the call; it is removed and the failure is logged loudly
+                logger.exception("media sink %r failed; removed", sink)
+                if sink in self._sinks:
+                    self._sinks.remove(sink)
+
+    def _schedule_offer(self, participant: Participant) -> None:
+        participant.renegotiate = True
+        self._spawn(self._offer(participant))
+
+    async def _offer(self, participant: Participant) -> None:
+        async with participant.lock:
+            pc = participant.pc
+            if (
+                self._participants.get(participant.participant_id) is not participant
+                or pc.signalingState != "stable"  # an offer is outstanding: accept_answer retries
+            ):
+                return
+            for source in participant.pending_watch:
+                if not source.stopped:
+                    self._attach(participant, source)
+            participant.pending_watch.clear()
+            for transceiver in participant.retired:
+                transceiver.direction = "inactive"
+                await transceiver.sender.stop()
+            participant.retired.clear()
+            if not participant.renegotiate or pc.connectionState != "connected":
+                return  # not connected: the client has not applied our answer yet; on_state retries
+            participant.renegotiate = False
+            offer = await pc.createOffer()
+            with ice.host_addresses(self._host_addresses):
+                await pc.setLocalDescription(offer)
+            sdp = pc.localDescription.sdp
+        if self._on_offer is None:
+            logger.warning("participant %s needs renegotiation but the hub has no on_offer", participant.participant_id)
+            return
+        result = self._on_offer(participant.participant_id, sdp)
+        if inspect.isawaitable(result):
+            await result
+
+    async def _connection_state_changed(self, participant: Participant) -> None:
+        state = participant.pc.connectionState
+        if state == "connected" and participant.renegotiate:
+            self._schedule_offer(participant)
+        if self._on_state is not None:
+            result = self._on_state(participant.participant_id, state)
+            if inspect.isawaitable(result):
+                await result
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("media hub task failed", exc_info=task.exception())
