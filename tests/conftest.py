@@ -109,7 +109,7 @@ def db(request, _migrated, tmp_path_factory) -> Database:
 def settings(db, tmp_path) -> Settings:
     """Settings for an app on the test database (dev mode, a real secret)."""
     return Settings(mode="dev", database_url=db.url, data_dir=tmp_path / "var", secret_key="t" * 48,
-                    media_host_addresses=["127.0.0.1"])
+                    media_host_addresses=["127.0.0.1"], job_interval_seconds=0)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,7 +13,9 @@ from sqlalchemy import text
 
 from vreception import __version__
 from vreception.config import Settings, get_settings
+from vreception.cases.identity import Protector
 from vreception.db import Database
+from vreception.ratelimit import make_failures
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -25,11 +29,34 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from web.api import router as api_router
     from web.pages import router as page_router
 
-    app = FastAPI(title="vreception", version=__version__,
+    from vreception import jobs
+
+    job_list = list(jobs.CORE_JOBS)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runner = None
+        if settings.job_interval_seconds > 0:
+            runner = asyncio.create_task(jobs.loop(db, settings, job_list))
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+
+    app = FastAPI(title="vreception", version=__version__, lifespan=lifespan,
                   description="信访视频接访平台 — remote video reception of petitions and remote hearings.")
+    app.state.jobs = job_list
     app.state.settings = settings
     app.state.secret = secret
     app.state.db = db
+    app.state.protector = Protector(secret)
+    app.state.lookup_failures = make_failures(settings.redis_url, settings.lookup_failures_allowed,
+                                              settings.lookup_window_minutes * 60)
+    # Functions (session, matter, body) that add sessions, recordings … to the matter API view.
+    app.state.matter_extensions = []
     errors.install(app)
 
     @app.get("/healthz", tags=["health"])

@@ -40,6 +40,23 @@ class Settings(BaseSettings):
     # Whether a statutory deadline that ends on a holiday moves to the next working day.
     deadline_moves_off_holidays: bool = True
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    # The demand classification list (JSON); the built-in list when empty.
+    categories_file: str = ""
+    # Days after a reply is served during which the petitioner may rate it.
+    rating_window_days: int = Field(default=30, ge=1)
+    # Tasks: a reminder this many days before the due day, a warning on it, supervision after.
+    task_reminder_days: int = Field(default=2, ge=0)
+    # Public lookup: failed attempts allowed per matter number and per client in the window.
+    lookup_failures_allowed: int = Field(default=5, ge=1)
+    lookup_window_minutes: int = Field(default=15, ge=1)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "vreception@localhost"
+    # Seconds between runs of the in-process job loop (reminders, outbox); 0 turns it off.
+    job_interval_seconds: int = Field(default=60, ge=0)
     cookie_secure: bool = False
 
     @field_validator("ice_servers", mode="before")

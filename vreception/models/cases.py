@@ -75,7 +75,7 @@ class Matter(Base):
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     hearing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hearing_days: Mapped[int] = mapped_column(Integer, default=0)
-    rating: Mapped[str | None] = mapped_column(String(16))
+    rating: Mapped[str | None] = mapped_column(String(24))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
@@ -154,6 +154,7 @@ class Deadline(Base):
     start_day: Mapped[date] = mapped_column(Date)
     due_day: Mapped[date] = mapped_column(Date, index=True)
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    extra_days: Mapped[int] = mapped_column(Integer, default=0)  # extension and hearing days
     state: Mapped[DeadlineState] = mapped_column(Enum(DeadlineState, native_enum=False, length=16),
                                                  default=DeadlineState.open)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

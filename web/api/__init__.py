@@ -2,9 +2,13 @@
 
 from fastapi import APIRouter
 
-from web.api import auth, org, scheduling
+from web.api import auth, matters, org, public, scheduling, stats, tasks
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
 router.include_router(org.router)
 router.include_router(scheduling.router)
+router.include_router(matters.router)
+router.include_router(tasks.router)
+router.include_router(public.router)
+router.include_router(stats.router)

@@ -15,6 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email', sa.String(length=200), nullable=False, server_default=''))
     op.create_table('counters',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('scope', sa.String(length=64), nullable=False),
@@ -59,7 +61,7 @@ def upgrade() -> None:
     sa.Column('extended', sa.Boolean(), nullable=False),
     sa.Column('hearing_started_at', vreception.db.UTCDateTime(), nullable=True),
     sa.Column('hearing_days', sa.Integer(), nullable=False),
-    sa.Column('rating', sa.String(length=16), nullable=True),
+    sa.Column('rating', sa.String(length=24), nullable=True),
     sa.Column('received_at', vreception.db.UTCDateTime(), nullable=False),
     sa.Column('registered_at', vreception.db.UTCDateTime(), nullable=False),
     sa.Column('registered_by', sa.Integer(), nullable=True),
@@ -125,6 +127,7 @@ def upgrade() -> None:
     sa.Column('start_day', sa.Date(), nullable=False),
     sa.Column('due_day', sa.Date(), nullable=False),
     sa.Column('provisional', sa.Boolean(), nullable=False),
+    sa.Column('extra_days', sa.Integer(), nullable=False),
     sa.Column('state', sa.Enum('open', 'met', 'missed', 'cancelled', name='deadlinestate', native_enum=False, length=16), nullable=False),
     sa.Column('done_at', vreception.db.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['matter_id'], ['matters.id'], name=op.f('fk_deadlines_matter_id_matters'), ondelete='CASCADE'),
@@ -254,6 +257,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_column('email')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_task_id'))
 

@@ -1,0 +1,20 @@
+"""Gap-free sequences per scope and year, safe under concurrent requests."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from vreception.models import Counter
+
+
+def next_value(session: Session, *, scope: str, year: int) -> int:
+    """The next number of SCOPE in YEAR (1, 2, 3 …); the row lock serialises concurrent callers."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(Counter).values(scope=scope, year=year, value=0).on_conflict_do_nothing())
+    return session.execute(
+        update(Counter).where(Counter.scope == scope, Counter.year == year)
+        .values(value=Counter.value + 1).returning(Counter.value)
+    ).scalar_one()

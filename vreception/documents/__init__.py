@@ -1,0 +1,89 @@
+"""Notices (告知书, 意见书, 接谈记录): issued from templates with a number and date, hashed, served."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from vreception import audit
+from vreception.cases.deadlines import local_day
+from vreception.cases.numbering import next_value
+from vreception.clock import now
+from vreception.errors import Conflict, Invalid
+from vreception.models import Document, Matter, Node
+
+KINDS = {
+    "acceptance_notice": ("受理告知书", "受"),
+    "rejection_notice": ("不予受理告知书", "不受"),
+    "extension_notice": ("延长办理期限告知书", "延"),
+    "reply_opinion": ("信访处理意见书", "处"),
+    "review_opinion": ("复查意见书", "复查"),
+    "recheck_opinion": ("复核意见书", "复核"),
+    "reception_record": ("接谈记录", "接谈"),
+}
+# Documents a petitioner is served and may read through the public lookup.
+SERVED_KINDS = set(KINDS) - {"reception_record"}
+
+_env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                   autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
+
+
+def chinese_date(moment: datetime) -> str:
+    """2026年11月23日, in Asia/Shanghai."""
+    day = local_day(moment)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def issue(session: Session, *, matter: Matter, kind: str, actor_id: int | None, addressee: str, **context) -> Document:
+    """Render and store a notice of KIND on MATTER with the office's next number for the year."""
+    if kind not in KINDS:
+        raise Invalid("error.document_kind", field="kind", kind=kind)
+    title, short = KINDS[kind]
+    office = session.get(Node, matter.handling_node_id)
+    issued_at = now()
+    year = local_day(issued_at).year
+    serial = next_value(session, scope=f"doc:{office.id}:{kind}", year=year)
+    number = f"{office.name}信{short}〔{year}〕{serial}号"
+    html = _env.get_template("notice.html").render(
+        kind=kind, title=title, number=number, addressee=addressee, office=office.name,
+        issued=chinese_date(issued_at), matter_number=matter.number, received=chinese_date(matter.received_at),
+        **context,
+    )
+    document = Document(matter_id=matter.id, kind=kind, number=number, issued_at=issued_at, issued_by=actor_id,
+                        html=html, sha256=sha256(html))
+    session.add(document)
+    session.flush()
+    audit.record(session, action="document.issued", entity_type="document", entity_id=document.id, actor_id=actor_id,
+                 data={"matter_id": matter.id, "kind": kind, "number": number, "sha256": document.sha256})
+    return document
+
+
+def serve(session: Session, document: Document, *, actor_id: int | None, at: datetime | None = None) -> Document:
+    """Mark DOCUMENT served (送达) on the petitioner."""
+    if document.served_at is not None:
+        raise Conflict("error.document_already_served", field="document_id")
+    document.served_at, document.served_by = at or now(), actor_id
+    session.flush()
+    audit.record(session, action="document.served", entity_type="document", entity_id=document.id, actor_id=actor_id,
+                 data={"matter_id": document.matter_id, "served_at": document.served_at.isoformat()})
+    return document
+
+
+def intact(document: Document) -> bool:
+    """Whether the stored HTML still matches the hash taken when it was issued."""
+    return sha256(document.html) == document.sha256
+
+
+def render_pdf(document: Document) -> bytes:
+    """The notice as PDF (WeasyPrint; needs Pango and a CJK font on the machine)."""
+    from weasyprint import HTML
+
+    return HTML(string=document.html).write_pdf()

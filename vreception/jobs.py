@@ -1,0 +1,57 @@
+"""Background jobs: each receives the database and opens its own transactions; all are idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from vreception.clock import now
+from vreception.config import Settings
+from vreception.db import Database
+
+log = logging.getLogger("vreception.jobs")
+Job = Callable[[Database, Settings, datetime], object]
+
+
+def task_notices(db: Database, settings: Settings, at: datetime) -> int:
+    """Reminders, warnings and supervision of follow-up tasks."""
+    from vreception.tasks.jobs import raise_task_notices
+
+    with db.transaction() as session:
+        return raise_task_notices(session, at=at, reminder_days=settings.task_reminder_days)
+
+
+def email_outbox(db: Database, settings: Settings, at: datetime) -> int:
+    """Send the outbox's pending e-mails when SMTP is configured."""
+    from vreception.notify import deliver_email
+
+    if not settings.smtp_host:
+        return 0
+    with db.transaction() as session:
+        return deliver_email(session, host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
+                             user=settings.smtp_user, password=settings.smtp_password, starttls=settings.smtp_starttls)
+
+
+CORE_JOBS: list[Job] = [task_notices, email_outbox]
+
+
+def run_once(db: Database, settings: Settings, jobs: list[Job], at: datetime | None = None) -> dict[str, object]:
+    """Run every job once; one failing job does not stop the others."""
+    moment = at or now()
+    results = {}
+    for job in jobs:
+        try:
+            results[job.__name__] = job(db, settings, moment)
+        except Exception as exc:  # logged and retried on the next run
+            log.exception("job %s failed", job.__name__)
+            results[job.__name__] = exc
+    return results
+
+
+async def loop(db: Database, settings: Settings, jobs: list[Job]) -> None:
+    """Run the jobs every settings.job_interval_seconds until cancelled."""
+    while True:
+        await asyncio.to_thread(run_once, db, settings, jobs)
+        await asyncio.sleep(settings.job_interval_seconds)

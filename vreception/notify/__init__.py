@@ -1,0 +1,72 @@
+"""The notification outbox: raise each notice once, show it in the UI, e-mail it when SMTP is set."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from vreception.clock import now
+from vreception.models import Notification, Person
+
+MAX_EMAIL_ATTEMPTS = 5
+
+
+def raise_once(session: Session, *, kind: str, subject_type: str, subject_id: int, stage: str, node_id: int,
+               title: str, body: str = "", email_to: str = "") -> bool:
+    """Add a notification unless this stage of this subject was raised for NODE_ID already; True if added."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(Notification).values(kind=kind, subject_type=subject_type, subject_id=subject_id, stage=stage,
+                                    node_id=node_id, title=title[:200], body=body, created_at=now(),
+                                    email_to=email_to[:200], email_attempts=0, email_error="")
+        .on_conflict_do_nothing()
+    )
+    return result.rowcount == 1
+
+
+def emails_of_node(session: Session, node_id: int) -> str:
+    """The e-mail addresses of the active people at a node, comma-separated."""
+    rows = session.scalars(select(Person.email).where(Person.node_id == node_id, Person.active.is_(True),
+                                                      Person.email != ""))
+    return ",".join(sorted(set(rows)))[:200]
+
+
+def deliver_email(session: Session, *, host: str, port: int, sender: str, user: str = "", password: str = "",
+                  starttls: bool = False, limit: int = 100) -> int:
+    """Send pending e-mails from the outbox; returns how many were sent. Failures are kept and retried."""
+    if not host:
+        return 0
+    pending = session.scalars(
+        select(Notification).where(Notification.emailed_at.is_(None), Notification.email_to != "",
+                                   Notification.email_attempts < MAX_EMAIL_ATTEMPTS)
+        .order_by(Notification.id).limit(limit)
+        # Several server processes may run this job: each row is sent by whoever locks it first.
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not pending:
+        return 0
+    sent = 0
+    with smtplib.SMTP(host, port, timeout=10) as smtp:
+        if starttls:
+            smtp.starttls()
+        if user:
+            smtp.login(user, password)
+        for note in pending:
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = sender, note.email_to, note.title
+            message.set_content(note.body or note.title)
+            note.email_attempts += 1
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPException as exc:
+                note.email_error = str(exc)[:500]
+                continue
+            note.emailed_at = now()
+            sent += 1
+    session.flush()
+    return sent
