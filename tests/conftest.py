@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +27,13 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 
+# Unique per test run, so runs sharing the PostgreSQL server (a developer's and CI's) never meet.
+_RUN = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)[:10]
+
+
 def _worker() -> str:
-    return re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main")) or "main"
+    worker = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main")) or "main"
+    return f"{_RUN}_{worker}"
 
 
 def postgres_url(schema: str) -> str:
@@ -56,6 +62,14 @@ def fresh_postgres_schema(schema: str) -> str:
     return postgres_url(schema)
 
 
+def drop_postgres_schema(schema: str) -> None:
+    """Remove a test schema."""
+    admin = Database(POSTGRES_URL, pool_size=1)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_available() -> None:
     """Skip PostgreSQL tests when no server answers, except under CI where that fails."""
@@ -68,7 +82,12 @@ def postgres_available() -> None:
 
 @pytest.fixture(scope="session")
 def _migrated(request, tmp_path_factory) -> dict[str, Database]:
-    return {}
+    cache: dict[str, Database] = {}
+    yield cache
+    for database in cache.values():
+        database.dispose()
+    if "postgresql" in cache:
+        drop_postgres_schema(f"vrt_{_worker()}")
 
 
 def _migrated_database(backend: str, cache: dict, tmp_path_factory, request) -> Database:

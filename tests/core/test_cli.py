@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fresh_postgres_schema
+from tests.conftest import _worker, drop_postgres_schema, fresh_postgres_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,10 +117,14 @@ def test_audit_verify_fails_after_tampering(tmp_path):
 
 
 def test_db_upgrade_on_postgres(tmp_path, postgres_available):
-    url = fresh_postgres_schema("vrt_cli_" + os.environ.get("PYTEST_XDIST_WORKER", "main"))
-    out = run(["db", "upgrade"], tmp_path, {"VRECEPTION_DATABASE_URL": url})
-    assert "database at head" in out.stdout
-    assert run(["nodes", "list"], tmp_path, {"VRECEPTION_DATABASE_URL": url}).stdout == ""
+    schema = f"vrt_cli_{_worker()}"
+    url = fresh_postgres_schema(schema)
+    try:
+        out = run(["db", "upgrade"], tmp_path, {"VRECEPTION_DATABASE_URL": url})
+        assert "database at head" in out.stdout
+        assert run(["nodes", "list"], tmp_path, {"VRECEPTION_DATABASE_URL": url}).stdout == ""
+    finally:
+        drop_postgres_schema(schema)
 
 
 def test_serve_refuses_placeholder_secret_in_production(tmp_path):

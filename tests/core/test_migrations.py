@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from tests.conftest import fresh_postgres_schema
+from tests.conftest import _worker, drop_postgres_schema, fresh_postgres_schema
 from vreception.db import Base, Database
 from vreception.migrations import downgrade, upgrade
 
@@ -15,11 +15,12 @@ from vreception.migrations import downgrade, upgrade
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request, tmp_path):
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
     request.getfixturevalue("postgres_available")
-    from tests.conftest import _worker
-
-    return fresh_postgres_schema(f"vrt_mig_{_worker()}")
+    schema = f"vrt_mig_{_worker()}"
+    yield fresh_postgres_schema(schema)
+    drop_postgres_schema(schema)
 
 
 def test_upgrade_from_empty_creates_every_table_and_matches_models(empty_url):
