@@ -1,1 +1,1 @@
-"""scheduling package."""
+"""Reception plans, availability, conflict-free booking, reminders and calendar feeds (领导接访排期)."""

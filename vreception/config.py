@@ -106,6 +106,19 @@ class Settings(BaseSettings):
         key_file.chmod(0o600)
         return key
 
+    # Scheduling: bookings close at this local hour, this many days before the session's day.
+    booking_cutoff_hour: int = Field(default=17, ge=0, le=24)
+    booking_cutoff_days_before: int = Field(default=1, ge=0)
+    # Claims hold resources in quanta of this many minutes; session times must fall on them.
+    slot_quantum_minutes: int = Field(default=5, ge=1, le=60)
+    max_session_minutes: int = Field(default=240, ge=5)
+    # A booked session nobody opened this long after its start is marked no-show.
+    no_show_grace_minutes: int = Field(default=15, ge=1)
+    # Reminders to the leader, the room and the coordinator, this many minutes before a session.
+    session_reminder_minutes: list[int] = Field(default_factory=lambda: [1440, 60])
+    # Lifetime of the signed calendar-feed (ICS) URLs.
+    feed_token_ttl_days: int = Field(default=365, ge=1)
+
 
 @lru_cache
 def get_settings() -> Settings:

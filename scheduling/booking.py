@@ -1,0 +1,252 @@
+"""Booking, rescheduling and cancelling sessions; every resource is claimed in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from scheduling import claims, rules
+from scheduling.errors import IllegalSessionChange, LeaderAway, OutsidePlan, RoomClosed
+from scheduling.intervals import covers
+from scheduling.lookup import load_leader, load_matter, load_person, load_room
+from scheduling.plans import Occurrence, absences, occurrences, plans_of_leader
+from scheduling.policy import Policy, aware, floor_to_quantum, local_day, on_quantum
+from scheduling.rooms import open_intervals
+from vreception import audit
+from vreception.clock import now as clock_now
+from vreception.errors import Invalid, NotFound
+from vreception.i18n import Msg
+from vreception.models.org import Room
+from vreception.models.people import Person
+from vreception.models.scheduling import (
+    Participant,
+    ReceptionSession,
+    SessionEvent,
+    SessionKind,
+    SessionState,
+)
+from vreception.workdays import load_calendar
+
+PARTICIPANT_ROLES = ("petitioner", "representative", "hearing_member", "handler", "chair", "recorder",
+                     "coordinator", "observer", "interpreter", "agent")
+AD_HOC_LENGTH = timedelta(minutes=30)
+MAX_PARTICIPANTS = 30
+MAX_ROOMS = 10
+
+
+@dataclass(frozen=True)
+class ParticipantSpec:
+    """A participant as the booking names it: a role and a person, or just a name."""
+
+    role: str
+    person_id: int | None = None
+    name: str | None = None
+
+
+def load_session(session: Session, session_id: int) -> ReceptionSession:
+    """A session by id, or NotFound."""
+    booking = session.get(ReceptionSession, session_id)
+    if booking is None:
+        raise NotFound("error.session_not_found", field="session_id", id=session_id)
+    return booking
+
+
+def _times(policy: Policy, starts_at: datetime | None, ends_at: datetime | None) -> tuple[datetime, datetime]:
+    if starts_at is None or ends_at is None:
+        raise Invalid("error.times_required", field="start" if starts_at is None else "end")
+    start, end = aware(starts_at, "start"), aware(ends_at, "end")
+    if end <= start:
+        raise Invalid("error.end_before_start", field="end")
+    if end - start > policy.max_session:
+        raise Invalid("error.session_too_long", field="end", max=int(policy.max_session.total_seconds() // 60))
+    q = int(policy.quantum.total_seconds() // 60)
+    if not on_quantum(policy, start):
+        raise Invalid("error.time_off_quantum", field="start", quantum=q)
+    if not on_quantum(policy, end):
+        raise Invalid("error.time_off_quantum", field="end", quantum=q)
+    return start, end
+
+
+def _occurrence(session: Session, *, policy: Policy, calendar, leader_id: int, start: datetime,
+                end: datetime) -> Occurrence | None:
+    day = local_day(policy, start)
+    for occ in occurrences(session, plans=plans_of_leader(session, leader_id), calendar=calendar, policy=policy,
+                           first=day, last=day, leader_id=leader_id):
+        if occ.starts_at <= start and end <= occ.ends_at:
+            return occ
+    return None
+
+
+def _check_time(session: Session, *, policy: Policy, leader: Person, rooms: list[Room], start: datetime,
+                end: datetime, ad_hoc: bool, invited: bool, now: datetime) -> Occurrence | None:
+    """The time rules: cut-off, the leader's absence and plan, the rooms' hours; the matching occurrence."""
+    if ad_hoc:
+        return None
+    rules.check_cutoff(policy=policy, starts_at=start, now=now)
+    day = local_day(policy, start)
+    if absences(session, [leader.id], day, day):
+        raise LeaderAway("error.leader_away", field="start", leader=leader.name, day=day.isoformat())
+    calendar = load_calendar(session)
+    occ = _occurrence(session, policy=policy, calendar=calendar, leader_id=leader.id, start=start, end=end)
+    if occ is None and not invited:
+        raise OutsidePlan("error.outside_plan", field="start", leader=leader.name)
+    room_ids = [r.id for r in rooms] + ([pr.room_id for pr in occ.plan.rooms] if occ else [])
+    hours = open_intervals(session, room_ids=list(dict.fromkeys(room_ids)), calendar=calendar, policy=policy,
+                           first=day, last=local_day(policy, end))
+    for room in rooms:
+        if not covers(hours[room.id], start, end):
+            raise RoomClosed("error.room_closed", field="room_ids", room=room.name)
+    return occ
+
+
+def _participants(session: Session, leader: Person, rooms: list[Room],
+                  specs: list[ParticipantSpec]) -> list[Participant]:
+    out = [Participant(role="leader", person_id=leader.id, name=leader.name, node_path=leader.node.path)]
+    out += [Participant(role="room", room_id=r.id, name=r.name, node_path=r.node.path) for r in rooms]
+    seen = {leader.id}
+    for i, spec in enumerate(specs):
+        if spec.role not in PARTICIPANT_ROLES:
+            raise Invalid("error.participant_role", field=f"participants.{i}.role", role=spec.role)
+        if spec.person_id is not None:
+            person = load_person(session, spec.person_id, f"participants.{i}.person_id")
+            if person.id in seen:
+                raise Invalid("error.participant_twice", field=f"participants.{i}.person_id", name=person.name)
+            seen.add(person.id)
+            out.append(Participant(role=spec.role, person_id=person.id, name=(spec.name or person.name)[:100],
+                                   node_path=person.node.path))
+        else:
+            name = (spec.name or "").strip()
+            if not name:
+                raise Invalid("error.participant_name", field=f"participants.{i}.name")
+            out.append(Participant(role=spec.role, name=name[:100]))
+    return out
+
+
+def _event(session: Session, booking: ReceptionSession, action: str, actor_id: int | None, reason: str = "") -> None:
+    session.add(SessionEvent(session_id=booking.id, at=clock_now(), actor_id=actor_id, action=action,
+                             starts_at=booking.starts_at, ends_at=booking.ends_at, reason=reason))
+
+
+def book(
+    session: Session,
+    *,
+    policy: Policy,
+    kind: str,
+    leader_id: int,
+    room_ids: list[int],
+    matter_id: int | None,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    participants: list[ParticipantSpec] = (),
+    ad_hoc: bool = False,
+    invited: bool = False,
+    reason: str = "",
+    override_reason: str = "",
+    coordinator: bool = False,
+    actor_id: int | None = None,
+    now: datetime | None = None,
+) -> ReceptionSession:
+    """Book a session after every rule, claiming its leader, rooms and named people (409 on any overlap)."""
+    now = now or clock_now()
+    try:
+        session_kind = SessionKind(kind)
+    except ValueError:
+        raise Invalid("error.session_kind", field="kind", kind=kind) from None
+    reason, override_reason = (reason or "").strip(), (override_reason or "").strip()
+    if (ad_hoc or invited or override_reason) and not coordinator:
+        raise Invalid("error.coordinator_only", field="ad_hoc" if ad_hoc else "invited" if invited else "override_reason")
+    if ad_hoc:
+        if not reason:
+            raise Invalid("error.ad_hoc_reason", field="reason")
+        start = floor_to_quantum(policy, now)
+        end = start + AD_HOC_LENGTH if ends_at is None else aware(ends_at, "end")
+        start, end = _times(policy, start, end)
+    else:
+        start, end = _times(policy, starts_at, ends_at)
+        if start < now:
+            raise Invalid("error.start_in_past", field="start")
+    if len(room_ids) > MAX_ROOMS or len(set(room_ids)) != len(room_ids):
+        raise Invalid("error.rooms_invalid", field="room_ids", max=MAX_ROOMS)
+    if session_kind is SessionKind.reception and not room_ids:
+        raise Invalid("error.room_required_for_reception", field="room_ids")
+    if len(participants) > MAX_PARTICIPANTS:
+        raise Invalid("error.too_many_participants", field="participants", max=MAX_PARTICIPANTS)
+    leader = load_leader(session, leader_id)
+    rooms = [load_room(session, r, "room_ids") for r in room_ids]
+    matter = None
+    if matter_id is not None:
+        matter = load_matter(session, matter_id)
+    elif session_kind is not SessionKind.consultation:
+        raise Invalid("error.matter_required", field="matter_id")
+    rules.check_representatives([p.role for p in participants])
+    if session_kind is SessionKind.reception and matter is not None:
+        # Leader slots (领导接访) are refused for matters being handled, concluded or past review.
+        rules.check_matter_bookable(matter=matter, now=now, policy=policy)
+        if not override_reason:
+            rules.check_level(session, matter=matter, leader=leader)
+    occ = _check_time(session, policy=policy, leader=leader, rooms=rooms, start=start, end=end, ad_hoc=ad_hoc,
+                      invited=invited, now=now)
+    if occ is not None:
+        # The leader sits in the plan's room(s): the booking holds them too.
+        rooms += [load_room(session, pr.room_id) for pr in occ.plan.rooms if pr.room_id not in room_ids]
+    booking = ReceptionSession(
+        kind=session_kind, state=SessionState.booked, leader_id=leader.id, matter_id=matter.id if matter else None,
+        plan_id=occ.plan.id if occ else None, node_path=leader.node.path, starts_at=start, ends_at=end,
+        buffer_minutes=occ.plan.buffer_minutes if occ else 0, ad_hoc=ad_hoc, invited=invited, reason=reason,
+        override_reason=override_reason, booked_by=actor_id, booked_at=now, version=0,
+    )
+    booking.participants = _participants(session, leader, rooms, list(participants))
+    session.add(booking)
+    session.flush()
+    claims.claim(session, booking=booking, policy=policy)
+    _event(session, booking, "booked", actor_id, reason or override_reason)
+    audit.record(session, action="session.booked", entity_type="session", entity_id=booking.id, actor_id=actor_id,
+                 data={"kind": session_kind.value, "leader_id": leader.id, "rooms": [r.id for r in rooms],
+                       "matter_id": booking.matter_id, "start": start.isoformat(), "end": end.isoformat(),
+                       "ad_hoc": ad_hoc, "invited": invited, "reason": reason, "override_reason": override_reason})
+    return booking
+
+
+def reschedule(session: Session, *, policy: Policy, booking: ReceptionSession, starts_at: datetime | None,
+               ends_at: datetime | None, reason: str = "", actor_id: int | None = None,
+               now: datetime | None = None) -> ReceptionSession:
+    """Move a booked session to a new time: the old claims are freed, the new ones claimed (409 on overlap)."""
+    now = now or clock_now()
+    if booking.state is not SessionState.booked or booking.ad_hoc:
+        raise IllegalSessionChange("error.session_not_movable", field="session_id", state=Msg(f"session.state.{booking.state.value}"))
+    start, end = _times(policy, starts_at, ends_at)
+    if start < now:
+        raise Invalid("error.start_in_past", field="start")
+    leader = load_leader(session, booking.leader_id)
+    rooms = [load_room(session, p.room_id) for p in booking.participants if p.room_id is not None]
+    occ = _check_time(session, policy=policy, leader=leader, rooms=rooms, start=start, end=end, ad_hoc=False,
+                      invited=booking.invited, now=now)
+    old = (booking.starts_at, booking.ends_at)
+    claims.release(session, booking=booking)
+    booking.starts_at, booking.ends_at = start, end
+    booking.plan_id = occ.plan.id if occ else None
+    booking.buffer_minutes = occ.plan.buffer_minutes if occ else 0
+    booking.version += 1
+    session.flush()
+    claims.claim(session, booking=booking, policy=policy)
+    _event(session, booking, "rescheduled", actor_id, reason)
+    audit.record(session, action="session.rescheduled", entity_type="session", entity_id=booking.id,
+                 actor_id=actor_id, data={"from": [t.isoformat() for t in old],
+                                          "to": [start.isoformat(), end.isoformat()], "reason": reason})
+    return booking
+
+
+def cancel(session: Session, *, booking: ReceptionSession, reason: str = "",
+           actor_id: int | None = None) -> ReceptionSession:
+    """Cancel a booked session and free its claims; its history stays."""
+    if booking.state is not SessionState.booked:
+        raise IllegalSessionChange("error.session_not_cancellable", field="session_id", state=Msg(f"session.state.{booking.state.value}"))
+    claims.release(session, booking=booking)
+    booking.state = SessionState.cancelled
+    session.flush()
+    _event(session, booking, "cancelled", actor_id, (reason or "").strip())
+    audit.record(session, action="session.cancelled", entity_type="session", entity_id=booking.id,
+                 actor_id=actor_id, data={"reason": (reason or "").strip()})
+    return booking

@@ -1,0 +1,96 @@
+"""Calendar feeds (ICS) per leader and per room, read by calendar clients through a signed feed URL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scheduling.plans import occurrences, plans_of_leader
+from scheduling.policy import Policy, local_day
+from vreception.auth import tokens
+from vreception.clock import now as clock_now
+from vreception.errors import Forbidden
+from vreception.i18n import translate
+from vreception.models.org import Room
+from vreception.models.scheduling import Participant, ReceptionSession, SessionState
+from vreception.workdays import load_calendar
+
+FEED_PURPOSE = "feed"
+PAST = timedelta(days=30)
+AHEAD = timedelta(days=180)
+PLAN_AHEAD_DAYS = 62
+
+
+def feed_token(secret: str, *, policy: Policy, subject: str) -> tuple[str, datetime]:
+    """A long-lived signed token that lets a calendar client read one feed ("leader:7", "room:3")."""
+    return tokens.issue(secret, subject=subject, purpose=FEED_PURPOSE, ttl=policy.feed_ttl)
+
+
+def check_feed_token(secret: str, token: str, *, subject: str) -> None:
+    """Unauthenticated if the token is bad or expired, Forbidden if it is for another feed."""
+    if tokens.read(secret, token, purpose=FEED_PURPOSE)["sub"] != subject:
+        raise Forbidden()
+
+
+def _calendar(name: str) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", "-//vreception//scheduling//ZH")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", name)
+    return cal
+
+
+def _session_event(booking: ReceptionSession, stamp: datetime, language: str) -> Event:
+    event = Event()
+    event.add("uid", f"session-{booking.id}@vreception")
+    event.add("dtstamp", stamp)
+    event.add("dtstart", booking.starts_at)
+    event.add("dtend", booking.ends_at)
+    event.add("sequence", booking.version)
+    # Feeds end up on phones: rooms and the leader only, never a petitioner's name.
+    event.add("summary", translate(f"session.kind.{booking.kind.value}", language))
+    event.add("location", "、".join(p.name for p in booking.participants if p.room_id is not None))
+    event.add("status", "CANCELLED" if booking.state is SessionState.cancelled else "CONFIRMED")
+    return event
+
+
+def _sessions_between(session: Session, condition, now: datetime) -> list[ReceptionSession]:
+    query = (select(ReceptionSession).where(condition, ReceptionSession.starts_at >= now - PAST,
+                                            ReceptionSession.starts_at < now + AHEAD)
+             .order_by(ReceptionSession.starts_at))
+    return list(session.scalars(query))
+
+
+def leader_feed(session: Session, *, policy: Policy, leader_id: int, name: str, language: str = "zh-CN",
+                now: datetime | None = None) -> bytes:
+    """The leader's sessions and published reception days as an iCalendar document."""
+    now = now or clock_now()
+    cal = _calendar(name)
+    for booking in _sessions_between(session, ReceptionSession.leader_id == leader_id, now):
+        cal.add_component(_session_event(booking, now, language))
+    today = local_day(policy, now)
+    for occ in occurrences(session, plans=plans_of_leader(session, leader_id), calendar=load_calendar(session),
+                           policy=policy, first=today, last=today + timedelta(days=PLAN_AHEAD_DAYS),
+                           leader_id=leader_id):
+        event = Event()
+        event.add("uid", f"plan-{occ.plan.id}-{occ.day.isoformat()}-{leader_id}@vreception")
+        event.add("dtstamp", now)
+        event.add("dtstart", occ.starts_at)
+        event.add("dtend", occ.ends_at)
+        event.add("summary", translate("plan.reception_day", language))
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+def room_feed(session: Session, *, room: Room, language: str = "zh-CN", now: datetime | None = None) -> bytes:
+    """The room's sessions as an iCalendar document."""
+    now = now or clock_now()
+    cal = _calendar(room.name)
+    in_room = ReceptionSession.id.in_(select(Participant.session_id).where(Participant.room_id == room.id))
+    for booking in _sessions_between(session, in_room, now):
+        cal.add_component(_session_event(booking, now, language))
+    return cal.to_ical()

@@ -1,0 +1,58 @@
+"""Loading the things a booking names: leaders, rooms, people, matters."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, joinedload, lazyload
+
+from vreception.errors import Invalid, NotFound
+from vreception.models.cases import Matter
+from vreception.models.org import Node, Room
+from vreception.models.people import Person, Role, RoleAssignment
+
+
+def load_leader(session: Session, leader_id: int, field: str = "leader_id") -> Person:
+    """An active person holding the leader role, or NotFound / Invalid."""
+    # One query on the booking path: the person, their node, and whether they hold the leader role.
+    is_leader = exists(select(RoleAssignment.id).where(RoleAssignment.person_id == Person.id,
+                                                       RoleAssignment.role == Role.leader))
+    row = session.execute(select(Person, is_leader).where(Person.id == leader_id)
+                          .options(joinedload(Person.node), lazyload(Person.roles))).first()
+    if row is None or not row[0].active:
+        raise NotFound("error.person_not_found", field=field, id=leader_id)
+    if not row[1]:
+        raise Invalid("error.not_a_leader", field=field, name=row[0].name)
+    return row[0]
+
+
+def load_person(session: Session, person_id: int, field: str = "person_id") -> Person:
+    """An active person, or NotFound."""
+    person = session.get(Person, person_id)
+    if person is None or not person.active:
+        raise NotFound("error.person_not_found", field=field, id=person_id)
+    return person
+
+
+def load_room(session: Session, room_id: int, field: str = "room_id") -> Room:
+    """An active room, or NotFound."""
+    room = session.scalar(select(Room).where(Room.id == room_id).options(joinedload(Room.node)))
+    if room is None or not room.active:
+        raise NotFound("error.room_not_found", field=field, id=room_id)
+    return room
+
+
+def load_matter(session: Session, matter_id: int, field: str = "matter_id") -> Matter:
+    """A matter, or NotFound."""
+    # Deadlines load only when a rule needs them; petitioners and demands never on this path.
+    matter = session.scalar(select(Matter).where(Matter.id == matter_id).options(
+        lazyload(Matter.petitioner_links), lazyload(Matter.demands), lazyload(Matter.deadlines)))
+    if matter is None:
+        raise NotFound("error.matter_not_found", field=field, id=matter_id)
+    return matter
+
+
+def region_of(session: Session, node: Node) -> Node:
+    """The region a node belongs to: itself, or a department's parent region."""
+    if node.kind.value == "department" and node.parent_id is not None:
+        return session.get(Node, node.parent_id)
+    return node

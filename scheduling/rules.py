@@ -1,0 +1,67 @@
+"""The rules a booking must pass: level (依法逐级), group size, the matter's state, the cut-off."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy.orm import Session
+
+from scheduling.errors import LevelSkip, MatterNotBookable, PastCutoff, TooManyRepresentatives
+from scheduling.lookup import region_of
+from scheduling.policy import Policy, cutoff_for, local_day
+from vreception.i18n import Msg
+from vreception.models.cases import DeadlineState, Matter, MatterState
+from vreception.models.org import LEVELS, Node
+from vreception.models.people import Person
+
+MAX_REPRESENTATIVES = 5  # Art. 20
+GROUP_ROLES = ("petitioner", "representative")
+CONCLUDED = (MatterState.closed, MatterState.final)
+IN_PROGRESS_MONTHS = 2
+REVIEW_WINDOW_KIND = "review_request"
+
+
+def check_level(session: Session, *, matter: Matter, leader: Person) -> None:
+    """LevelSkip unless the leader is at the matter's origin level or the one above, in its own chain."""
+    origin = region_of(session, session.get(Node, matter.origin_node_id))
+    seat = region_of(session, leader.node)
+    step = LEVELS.index(origin.level) - LEVELS.index(seat.level)
+    if step in (0, 1) and origin.path.startswith(seat.path):
+        return
+    raise LevelSkip("error.level_skip", field="leader_id", origin=origin.name,
+                    origin_level=Msg(f"level.{origin.level.value}"), leader=leader.name, seat=seat.name,
+                    leader_level=Msg(f"level.{seat.level.value}"))
+
+
+def check_representatives(roles: list[str]) -> None:
+    """TooManyRepresentatives when more than five petitioners or representatives sit in the room."""
+    count = sum(1 for r in roles if r in GROUP_ROLES)
+    if count > MAX_REPRESENTATIVES:
+        raise TooManyRepresentatives("error.group_too_large", field="participants", count=count,
+                                     max=MAX_REPRESENTATIVES)
+
+
+def check_matter_bookable(*, matter: Matter, now: datetime, policy: Policy) -> None:
+    """MatterNotBookable for a concluded matter, one accepted in the last two months, or one past review."""
+    if matter.state in CONCLUDED:
+        raise MatterNotBookable("error.matter_concluded", field="matter_id", number=matter.number)
+    if (matter.state is MatterState.accepted and matter.accepted_at is not None
+            and matter.accepted_at > now - relativedelta(months=IN_PROGRESS_MONTHS)):
+        raise MatterNotBookable("error.matter_in_progress", field="matter_id", number=matter.number,
+                                accepted=local_day(policy, matter.accepted_at).isoformat())
+    if matter.state is MatterState.served:
+        today = local_day(policy, now)
+        for deadline in matter.deadlines:
+            if (deadline.kind == REVIEW_WINDOW_KIND and deadline.state is not DeadlineState.cancelled
+                    and deadline.due_day < today):
+                raise MatterNotBookable("error.matter_review_window_passed", field="matter_id",
+                                        number=matter.number, due=deadline.due_day.isoformat())
+
+
+def check_cutoff(*, policy: Policy, starts_at: datetime, now: datetime) -> None:
+    """PastCutoff when bookings for the session's day have closed."""
+    cutoff = cutoff_for(policy, starts_at)
+    if now > cutoff:
+        raise PastCutoff("error.past_cutoff", field="start",
+                         cutoff=cutoff.astimezone(policy.zone).strftime("%Y-%m-%d %H:%M"))
