@@ -161,6 +161,11 @@ class Org:
 @pytest.fixture
 def org(db) -> Org:
     """Province → city → county → two townships (plus a second county), departments, rooms, accounts."""
+    return build_org(db)
+
+
+def build_org(db) -> Org:
+    """The small hierarchy of the org fixture, in DB."""
     from vreception import org as org_service
     from vreception import people
 
@@ -195,6 +200,7 @@ def org(db) -> Org:
         person("leader_city", "leader", "city", "副市长")
         person("handler", "handler", "county_dept")
         person("room_township", "room", "township", room_key="township")
+        person("hearing", "hearing_member", "county", "听证员（律师）")
     return out
 
 

@@ -33,6 +33,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     job_list = list(jobs.CORE_JOBS)
 
+    from web.calls.endpoint import router as call_router
+    from web.calls.service import CallService
+
+    calls = CallService(db=db, secret=secret, settings=settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         runner = None
@@ -45,10 +50,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 runner.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await runner
+            await calls.close()
 
     app = FastAPI(title="vreception", version=__version__, lifespan=lifespan,
                   description="信访视频接访平台 — remote video reception of petitions and remote hearings.")
     app.state.jobs = job_list
+    app.state.calls = calls
     app.state.settings = settings
     app.state.secret = secret
     app.state.db = db
@@ -70,6 +77,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         return {"status": "ok"}
 
     app.include_router(api_router)
+    app.include_router(call_router)
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     return app

@@ -110,7 +110,7 @@ def test_every_change_is_audited(client, org, db):
     with db.transaction() as session:
         actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
     assert actions[-2:] == ["auth.login", "room.created"]
-    assert actions.count("node.created") == 7 and actions.count("person.created") == 8
+    assert actions.count("node.created") == 7 and actions.count("person.created") == 9
 
 
 def test_healthz(client):

@@ -1,0 +1,128 @@
+"""A plain aiortc client speaking the documented signaling protocol, and a booked session to join."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+import websockets
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from recordings import ice
+from tests.conftest import login
+from tests.recordings.media_clients import COLOURS, ColourTrack, Received, ToneTrack, centre_yuv
+
+LOOPBACK = ["127.0.0.1"]
+
+
+def book_walk_in(client, org, *, extra_participants=()) -> dict:
+    """A walk-in session (现场接访) booked now by the county coordinator: leader + township room."""
+    from tests.cases.helpers import register
+
+    headers = login(client, "coord.county")
+    matter, _ = register(client, org, headers=headers)
+    response = client.post("/api/v1/sessions", headers=headers, json={
+        "kind": "reception", "leader_id": org.people["leader_county"].id, "room_ids": [org.rooms["township"].id],
+        "matter_id": matter["id"], "ad_hoc": True, "reason": "群众现场来访", "participants": list(extra_participants)})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def join_token(client, session: dict, role: str, username: str) -> tuple[int, str]:
+    """The participant id of ROLE and a join token for it, asked as USERNAME."""
+    participant = next(p for p in session["participants"] if p["role"] == role)
+    response = client.post(f"/api/v1/sessions/{session['id']}/join", headers=login(client, username),
+                           json={"participant_id": participant["id"]})
+    assert response.status_code == 200, response.text
+    return participant["id"], response.json()["token"]
+
+
+@dataclass
+class SignalingClient:
+    """One participant: a WebSocket to the server and, once admitted, one peer connection."""
+
+    url: str
+    colour: str = "red"
+    amplitude: int = 8000
+    messages: list[dict] = field(default_factory=list)
+    received: dict[str, Received] = field(default_factory=dict)
+    ws: object = None
+    pc: RTCPeerConnection | None = None
+    tasks: list = field(default_factory=list)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def connect(self) -> None:
+        self.ws = await websockets.connect(self.url, open_timeout=5)
+        self.tasks.append(asyncio.create_task(self._read()))
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                message = json.loads(raw)
+                self.messages.append(message)
+                if message["type"] == "admitted":
+                    await self._offer()
+                elif message["type"] == "answer":
+                    await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
+                elif message["type"] == "offer":
+                    await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
+                    answer = await self.pc.createAnswer()
+                    with ice.host_addresses(LOOPBACK):
+                        await self.pc.setLocalDescription(answer)
+                    await self.send({"type": "answer", "sdp": self.pc.localDescription.sdp})
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed.set()
+
+    async def _offer(self) -> None:
+        self.pc = RTCPeerConnection(ice.rtc_configuration([]))
+        self.pc.addTrack(ToneTrack(self.amplitude))
+        self.pc.addTrack(ColourTrack(COLOURS[self.colour]))
+        self.pc.on("track", self._on_track)
+        offer = await self.pc.createOffer()
+        with ice.host_addresses(LOOPBACK):
+            await self.pc.setLocalDescription(offer)
+        await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp})
+
+    def _on_track(self, track) -> None:
+        record = self.received.setdefault(f"{track.kind}", Received())
+
+        async def consume():
+            try:
+                while True:
+                    frame = await track.recv()
+                    record.frames += 1
+                    if track.kind == "video":
+                        record.yuv = centre_yuv(frame)
+            except Exception:
+                pass
+
+        self.tasks.append(asyncio.create_task(consume()))
+
+    async def send(self, message: dict) -> None:
+        await self.ws.send(json.dumps(message))
+
+    def of_type(self, kind: str) -> list[dict]:
+        return [m for m in self.messages if m["type"] == kind]
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.pc is not None:
+            await self.pc.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def wait_for(condition, timeout: float = 10.0) -> bool:
+    """Poll CONDITION until true or TIMEOUT seconds pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return condition()

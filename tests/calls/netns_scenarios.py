@@ -1,0 +1,282 @@
+"""Real-Chromium call scenarios, run inside a private network namespace (`unshare -n`).
+
+Usage: python -m tests.calls.netns_scenarios SCENARIO OUT_DIR
+Writes OUT_DIR/result.json and screenshots. The server, the browsers and all media stay on
+127.0.0.1 of a namespace of their own, so nothing reaches another address.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import traceback
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from tests.browser import CHROMIUM, FLAGS, live_server
+from tests.conftest import PASSWORD, build_org
+from vreception.config import Settings
+from vreception.db import Database
+from vreception.migrations import upgrade
+
+FAKE_MEDIA = """
+(() => {
+  const colour = %s;
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 320; canvas.height = 240;
+    const ctx = canvas.getContext("2d");
+    let x = 0;
+    const draw = () => { ctx.fillStyle = colour; ctx.fillRect(0, 0, 320, 240);
+                         ctx.fillStyle = "#ffffff"; ctx.fillRect(x, 4, 12, 12); x = (x + 4) %% 300; };
+    draw(); setInterval(draw, 33);
+    const stream = canvas.captureStream(30);
+    if (constraints && constraints.audio) {
+      const audio = new AudioContext();
+      const oscillator = audio.createOscillator();
+      const destination = audio.createMediaStreamDestination();
+      oscillator.connect(destination); oscillator.start();
+      stream.addTrack(destination.stream.getAudioTracks()[0]);
+    }
+    return stream;
+  };
+})();
+"""
+
+PIXEL = """(publisher) => {
+  const video = document.querySelector(`figure[data-publisher="${publisher}"] video`);
+  if (!video || !video.videoWidth) return null;
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(video, 0, 0);
+  return Array.from(ctx.getImageData(canvas.width / 2, canvas.height / 2, 1, 1).data.slice(0, 3));
+}"""
+
+INBOUND = """async () => {
+  const call = window.vreceptionCall;
+  if (!call || !call.pc) return {audio: 0, video: 0};
+  const out = {audio: 0, video: 0, framesDecoded: 0};
+  (await call.pc.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp") { out[r.kind] += r.packetsReceived || 0; if (r.kind === "video") out.framesDecoded += r.framesDecoded || 0; }
+  });
+  return out;
+}"""
+
+# Watches, from page start, when the peer connects and when each remote video first decodes a frame.
+FIRST_FRAMES = """
+window.__firstFrames = {};
+window.__connectedAt = null;
+setInterval(async () => {
+  const call = window.vreceptionCall;
+  if (!call || !call.pc) return;
+  if (call.pc.connectionState === "connected" && window.__connectedAt === null) window.__connectedAt = performance.now();
+  (await call.pc.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "video" && (r.framesDecoded || 0) > 0 && !(r.trackIdentifier in window.__firstFrames))
+      window.__firstFrames[r.trackIdentifier] = performance.now();
+  });
+}, 20);
+"""
+
+COLOURS = {"red": (255, 0, 0), "blue": (0, 0, 255), "green": (0, 200, 0)}
+CSS = {"red": "#ff0000", "blue": "#0000ff", "green": "#00c800"}
+
+
+def near(rgb, colour, tolerance=60) -> bool:
+    return rgb is not None and all(abs(a - b) <= tolerance for a, b in zip(rgb, COLOURS[colour]))
+
+
+def wait(predicate, timeout=20.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+class World:
+    """A fresh SQLite platform on loopback with the test organisation and a browser."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        url = f"sqlite:///{out / 'calls.db'}"
+        upgrade(url)
+        self.db = Database(url)
+        self.org = build_org(self.db)
+        from vreception.app import create_app
+
+        self.settings = Settings(mode="dev", database_url=url, data_dir=out / "var", secret_key="b" * 48,
+                                 media_host_addresses=["127.0.0.1"], job_interval_seconds=0)
+        self.app = create_app(self.settings, self.db)
+
+    def api(self, base, username):
+        client = httpx.Client(base_url=base, timeout=30)
+        token = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}).json()
+        client.headers["Authorization"] = f"Bearer {token['access_token']}"
+        return client
+
+    def book(self, base, *, kind="reception", extra=()):
+        office = self.api(base, "coord.county")
+        matter = office.post("/api/v1/matters", json={
+            "petitioners": [{"name": "王五", "id_number": "580102197001010011"[:17] + _check("58010219700101001")}],
+            "origin_node_id": self.org.nodes["township"].id, "handling_node_id": self.org.nodes["county"].id,
+            "demands": [{"summary": "土地补偿款未到位", "category": "land"}], "channel": "video"}).json()
+        response = office.post("/api/v1/sessions", json={
+            "kind": kind, "leader_id": self.org.people["leader_county"].id, "room_ids": [self.org.rooms["township"].id],
+            "matter_id": matter["id"], "ad_hoc": True, "reason": "现场接访", "participants": list(extra)})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+def _check(first17):
+    from vreception.cases.identity import check_digit
+
+    return check_digit(first17)
+
+
+def open_page(browser, base, username, session_id, colour, name, out, watch_first_frames=False):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    context.add_init_script(FAKE_MEDIA % json.dumps(CSS[colour]))
+    if watch_first_frames:
+        context.add_init_script(FIRST_FRAMES)
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    page.goto(f"{base}/calls/{session_id}")
+    page.on("console", lambda m: (out / f"{name}.console.txt").open("a").write(f"{m.type}: {m.text}\n"))
+    page.on("pageerror", lambda e: (out / f"{name}.console.txt").open("a").write(f"pageerror: {e}\n"))
+    return context, page
+
+
+def participant(session, role):
+    return next(p for p in session["participants"] if p["role"] == role)
+
+
+def sees(page, publisher_id, colour, timeout=20.0):
+    return wait(lambda: near(page.evaluate(PIXEL, str(publisher_id)), colour), timeout)
+
+
+def two_party(world, base, browser, out):
+    session = world.book(base)
+    room_id, leader_id = participant(session, "room")["id"], participant(session, "leader")["id"]
+    result = {"session_id": session["id"]}
+    _, room = open_page(browser, base, "room.township", session["id"], "blue", "room", out)
+    result["room_waiting"] = bool(wait(lambda: "请稍候" in room.inner_text("#status")))
+    room.screenshot(path=str(out / "call-room-waiting.png"))
+    _, leader = open_page(browser, base, "leader.county", session["id"], "red", "leader", out)
+    result["lobby_shown"] = bool(wait(lambda: leader.locator(f"button.admit[data-participant='{room_id}']").count()))
+    leader.click(f"button.admit[data-participant='{room_id}']")
+    result["leader_sees_room"] = bool(sees(leader, room_id, "blue"))
+    result["room_sees_leader"] = bool(sees(room, leader_id, "red"))
+    result["leader_audio_packets"] = wait(lambda: leader.evaluate(INBOUND)["audio"] > 50 and leader.evaluate(INBOUND)["audio"])
+    result["room_audio_packets"] = wait(lambda: room.evaluate(INBOUND)["audio"] > 50 and room.evaluate(INBOUND)["audio"])
+    result["state_live"] = bool(wait(lambda: leader.get_attribute("#call-state", "data-state") == "live"))
+    result["recording_badge"] = leader.is_visible("#recording")
+    time.sleep(1.0)
+    leader.screenshot(path=str(out / "call-leader.png"))
+    room.screenshot(path=str(out / "call-room.png"))
+    result["leader_log"] = leader.evaluate("() => window.vreceptionCall.log")
+    result["room_log"] = room.evaluate("() => window.vreceptionCall.log")
+    result["leader_tracks"] = leader.evaluate("() => [...window.vreceptionCall.remoteStreams.keys()]")
+    leader.click("#btn-end")
+    result["room_saw_end"] = bool(wait(lambda: "结束" in room.inner_text("#status")))
+    result["state_ended"] = bool(wait(lambda: world.session_state(session["id"]) == "ended"))
+    return result
+
+
+def hearing(world, base, browser, out):
+    session = world.book(base, kind="hearing",
+                          extra=[{"role": "hearing_member", "person_id": world.org.people["hearing"].id}])
+    ids = {role: participant(session, role)["id"] for role in ("leader", "room", "hearing_member")}
+    result = {"session_id": session["id"]}
+    _, leader = open_page(browser, base, "leader.county", session["id"], "red", "leader", out)
+    _, room = open_page(browser, base, "room.township", session["id"], "blue", "room", out)
+    wait(lambda: leader.locator(f"button.admit[data-participant='{ids['room']}']").count())
+    leader.click(f"button.admit[data-participant='{ids['room']}']")
+    result["leader_sees_room"] = bool(sees(leader, ids["room"], "blue"))
+    # The hearing member joins late: their first frames must come within a second of connecting.
+    _, member = open_page(browser, base, "hearing", session["id"], "green", "member", out, watch_first_frames=True)
+    wait(lambda: leader.locator(f"button.admit[data-participant='{ids['hearing_member']}']").count())
+    leader.click(f"button.admit[data-participant='{ids['hearing_member']}']")
+    result["member_sees_leader"] = bool(sees(member, ids["leader"], "red"))
+    result["member_sees_room"] = bool(sees(member, ids["room"], "blue"))
+    result["leader_sees_member"] = bool(sees(leader, ids["hearing_member"], "green"))
+    result["room_sees_member"] = bool(sees(room, ids["hearing_member"], "green"))
+    result["room_sees_leader"] = bool(sees(room, ids["leader"], "red"))
+    timing = member.evaluate("() => ({connected: window.__connectedAt, first: window.__firstFrames})")
+    firsts = sorted(timing["first"].values())
+    result["late_joiner_first_frames_ms"] = [round(v - timing["connected"]) for v in firsts] if timing["connected"] else None
+    member.screenshot(path=str(out / "call-hearing.png"))
+    return result
+
+
+def rejoin(world, base, browser, out):
+    session = world.book(base)
+    room_id, leader_id = participant(session, "room")["id"], participant(session, "leader")["id"]
+    result = {"session_id": session["id"]}
+    _, leader = open_page(browser, base, "leader.county", session["id"], "red", "leader", out)
+    room_context, room = open_page(browser, base, "room.township", session["id"], "blue", "room", out)
+    wait(lambda: leader.locator(f"button.admit[data-participant='{room_id}']").count())
+    leader.click(f"button.admit[data-participant='{room_id}']")
+    result["before"] = bool(sees(leader, room_id, "blue"))
+    room_context.close()  # the kiosk's tab is closed
+    result["leader_saw_room_drop"] = bool(wait(
+        lambda: leader.locator(f"#participants li[data-participant='{room_id}']").count()
+        and "⚪" in leader.inner_text(f"#participants li[data-participant='{room_id}']")))
+    _, room_again = open_page(browser, base, "room.township", session["id"], "green", "room2", out)
+    wait(lambda: room_again.evaluate("() => window.vreceptionCall && window.vreceptionCall.admitted"))
+    result["rejoin_messages"] = room_again.evaluate("() => window.vreceptionCall.log.map(m => m.type)")
+    result["after_room_sees_leader"] = bool(sees(room_again, leader_id, "red"))
+    result["after_leader_sees_room"] = bool(sees(leader, room_id, "green"))
+    result["state"] = world.session_state(session["id"])
+    return result
+
+
+SCENARIOS = {"two_party": two_party, "hearing": hearing, "rejoin": rejoin}
+
+
+def main(name: str, out: Path) -> int:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    out.mkdir(parents=True, exist_ok=True)
+    import logging
+
+    logging.basicConfig(filename=str(out / "server.log"), level=logging.INFO)
+    result: dict = {"scenario": name}
+    try:
+        from playwright.sync_api import sync_playwright
+
+        world = World(out)
+
+        def session_state(session_id):
+            from vreception.models.scheduling import ReceptionSession
+
+            with world.db.transaction() as s:
+                return s.get(ReceptionSession, session_id).state.value
+
+        world.session_state = session_state
+        with live_server(world.app) as base, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=FLAGS + ["--autoplay-policy=no-user-gesture-required"])
+            try:
+                started = time.monotonic()
+                result.update(SCENARIOS[name](world, base, browser, out))
+                result["seconds"] = round(time.monotonic() - started, 1)
+            finally:
+                browser.close()
+    except Exception:
+        result["error"] = traceback.format_exc()
+    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], Path(sys.argv[2])))

@@ -1,0 +1,65 @@
+"""Calls in real Chromium through the server, each scenario in a private network namespace."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.browser import require_chromium
+from tests.conftest import ARTIFACTS, IN_CI
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_scenario(name: str, tmp_path: Path) -> dict:
+    """Run SCENARIO under `unshare -n`; returns its result and keeps its screenshots."""
+    require_chromium()
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        message = f"cannot make a private network namespace: {probe.stderr.decode().strip()}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    out = tmp_path / name
+    completed = subprocess.run(["unshare", "-n", sys.executable, "-m", "tests.calls.netns_scenarios", name, str(out)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=240)
+    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
+    ARTIFACTS.mkdir(exist_ok=True)
+    for picture in out.glob("*.png"):
+        shutil.copy(picture, ARTIFACTS / picture.name)
+    assert "error" not in result, result.get("error", "") + completed.stderr[-2000:]
+    assert result, completed.stdout[-2000:] + completed.stderr[-2000:]
+    return result
+
+
+def test_two_party_reception(tmp_path):
+    result = run_scenario("two_party", tmp_path)
+    assert result["room_waiting"] and result["lobby_shown"]
+    assert result["leader_sees_room"] and result["room_sees_leader"]
+    assert result["leader_audio_packets"] > 50 and result["room_audio_packets"] > 50
+    assert result["state_live"] and result["recording_badge"]
+    assert result["room_saw_end"] and result["state_ended"]
+
+
+def test_three_party_hearing_with_a_late_joiner(tmp_path):
+    result = run_scenario("hearing", tmp_path)
+    for key in ("leader_sees_room", "member_sees_leader", "member_sees_room", "leader_sees_member",
+                "room_sees_member", "room_sees_leader"):
+        assert result[key], key
+    first_frames = result["late_joiner_first_frames_ms"]
+    assert first_frames and len(first_frames) == 2
+    assert max(first_frames) < 1000, first_frames
+
+
+def test_closed_kiosk_page_rejoins_and_the_call_resumes(tmp_path):
+    result = run_scenario("rejoin", tmp_path)
+    assert result["before"] and result["leader_saw_room_drop"]
+    assert result["rejoin_messages"][:2] == ["welcome", "admitted"] and "lobby" not in result["rejoin_messages"]
+    assert result["after_room_sees_leader"] and result["after_leader_sees_room"]
+    assert result["state"] == "live"

@@ -1,0 +1,135 @@
+"""The signaling WebSocket with plain aiortc clients: lobby, admit, media both ways, rejoin, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import websockets
+from sqlalchemy import select
+
+from tests.browser import live_server
+from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for
+from tests.recordings.media_clients import close_to
+from vreception.models import AuditEvent
+from vreception.models.scheduling import ReceptionSession
+
+pytestmark = pytest.mark.slow
+
+
+def _ws(base: str, session_id: int, token: str) -> str:
+    return base.replace("http://", "ws://") + f"/ws/sessions/{session_id}?token={token}"
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_room_waits_leader_admits_media_flows_both_ways(app, client, org, db):
+    session = book_walk_in(client, org)
+    room_pid, room_token = join_token(client, session, "room", "room.township")
+    leader_pid, leader_token = join_token(client, session, "leader", "leader.county")
+
+    async def scenario(base):
+        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        leader = SignalingClient(_ws(base, session["id"], leader_token), colour="red")
+        try:
+            await room.connect()
+            assert await wait_for(lambda: room.of_type("lobby"))
+            assert room.of_type("welcome")[0]["session"]["state"] == "open"
+            await leader.connect()
+            assert await wait_for(lambda: leader.of_type("admitted"))
+            await leader.send({"type": "admit", "participant_id": room_pid})
+            assert await wait_for(lambda: room.of_type("admitted"))
+            assert await wait_for(lambda: close_to(room.received.get("video") and room.received["video"].yuv, "red")
+                                  and close_to(leader.received.get("video") and leader.received["video"].yuv, "blue"),
+                                  timeout=15)
+            assert await wait_for(lambda: room.received.get("audio") and room.received["audio"].frames > 20)
+            states = [m["session"]["state"] for m in leader.of_type("state")]
+            assert states[-1] == "live"
+            await leader.send({"type": "end"})
+            assert await wait_for(lambda: room.closed.is_set() and leader.closed.is_set())
+            assert room.of_type("bye")[-1]["reason"] == "ended"
+        finally:
+            await room.close()
+            await leader.close()
+
+    with live_server(app) as base:
+        asyncio.run(scenario(base))
+    with db.transaction() as s:
+        assert s.get(ReceptionSession, session["id"]).state.value == "ended"
+        actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    assert actions.index("session.open") < actions.index("session.live") < actions.index("session.ended")
+    assert "call.participant_admitted" in actions
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_room_drops_and_rejoins_without_the_lobby(app, client, org):
+    session = book_walk_in(client, org)
+    room_pid, room_token = join_token(client, session, "room", "room.township")
+    _, leader_token = join_token(client, session, "leader", "leader.county")
+
+    async def scenario(base):
+        leader = SignalingClient(_ws(base, session["id"], leader_token), colour="red")
+        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        again = SignalingClient(_ws(base, session["id"], room_token), colour="green")
+        try:
+            await leader.connect()
+            await room.connect()
+            assert await wait_for(lambda: room.of_type("lobby"))
+            await leader.send({"type": "admit", "participant_id": room_pid})
+            assert await wait_for(lambda: close_to(leader.received.get("video") and leader.received["video"].yuv, "blue"),
+                                  timeout=15)
+            await room.close()  # the tab is closed
+            await again.connect()
+            assert await wait_for(lambda: again.of_type("admitted"))
+            assert not again.of_type("lobby")
+            assert await wait_for(lambda: close_to(again.received.get("video") and again.received["video"].yuv, "red"),
+                                  timeout=15)
+            assert await wait_for(lambda: leader.of_type("offer"))  # the server renegotiated the leader's side
+        finally:
+            for c in (leader, room, again):
+                await c.close()
+
+    with live_server(app) as base:
+        asyncio.run(scenario(base))
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_bad_tokens_wrong_session_and_bad_messages(app, client, org):
+    first = book_walk_in(client, org)
+    _, token = join_token(client, first, "leader", "leader.county")
+
+    async def close_code(url):
+        async with websockets.connect(url) as ws:
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+                await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed:
+                pass
+            await asyncio.sleep(0.1)
+            return ws.close_code, ws.close_reason
+
+    async def scenario(base):
+        assert (await close_code(_ws(base, first["id"], "garbage")))[0] == 4401
+        assert (await close_code(_ws(base, first["id"] + 1000, token)))[0] == 4403
+        async with websockets.connect(_ws(base, first["id"], token)) as ws:
+            replies = []
+            for raw in ("not json", '{"type": "teleport"}', '{"type": "admit"}', "x" * 70_000):
+                await ws.send(raw)
+            while len(replies) < 6:
+                message = await asyncio.wait_for(ws.recv(), 5)
+                if '"error"' in message:
+                    replies.append(message)
+                if len(replies) == 4:
+                    break
+            codes = [__import__("json").loads(m)["code"] for m in replies]
+            assert codes == ["malformed", "unknown_type", "invalid", "too_large"]
+            for _ in range(100):  # a flood
+                await ws.send('{"type": "ping"}')
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed:
+                pass
+            assert ws.close_code in (4429, 4400)
+
+    with live_server(app) as base:
+        asyncio.run(scenario(base))

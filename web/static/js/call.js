@@ -1,0 +1,205 @@
+// The call module: one signaling WebSocket and one RTCPeerConnection to the server (SFU).
+// Protocol: signaling/README.md. No build step; import it as an ES module.
+
+const FINAL_CLOSE_CODES = new Set([1000, 4403, 4409, 4410]);
+const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+
+function waitForIceGathering(pc, timeoutMs = 5000) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { pc.removeEventListener("icegatheringstatechange", check); resolve(); };
+    const check = () => { if (pc.iceGatheringState === "complete") done(); };
+    pc.addEventListener("icegatheringstatechange", check);
+    setTimeout(done, timeoutMs);
+  });
+}
+
+export class Call extends EventTarget {
+  /**
+   * @param {object} options
+   * @param {() => Promise<string>} options.joinUrl  resolves to the ws:// URL with a fresh join token
+   * @param {MediaStream} options.localStream        camera and microphone (or a test stream)
+   * @param {RTCIceServer[]} [options.iceServers]
+   */
+  constructor({ joinUrl, localStream, iceServers = [] }) {
+    super();
+    this.joinUrl = joinUrl;
+    this.localStream = localStream;
+    this.iceServers = iceServers;
+    this.ws = null;
+    this.pc = null;
+    this.admitted = false;
+    this.finished = false;
+    this.retries = 0;
+    this.participantId = null;
+    this.role = null;
+    this.remoteStreams = new Map();
+    this.qualityTimer = null;
+    this.log = [];  // the last signaling messages, for support staff and tests
+  }
+
+  emit(type, detail = {}) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+
+  async start() { await this.connect(); this.qualityTimer = setInterval(() => this.measureQuality(), 2000); }
+
+  async connect() {
+    const url = await this.joinUrl();
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    // Messages are handled one at a time: an offer must be answered before the next one is applied.
+    this.queue = Promise.resolve();
+    ws.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      this.queue = this.queue.then(() => this.onMessage(message)).catch((error) => {
+        console.error("vreception call:", message.type, error);
+        this.emit("failure", { type: message.type, error: String(error) });
+      });
+    };
+    ws.onopen = () => { this.retries = 0; this.emit("connection", { state: "signaling-open" }); };
+    ws.onclose = (event) => this.onClose(event);
+  }
+
+  send(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  onClose(event) {
+    this.emit("connection", { state: "signaling-closed", code: event.code, reason: event.reason });
+    if (this.finished || FINAL_CLOSE_CODES.has(event.code)) { this.stop(); return; }
+    // Dropped (network, server restart) or the join token expired (4401): join again, same seat.
+    const delay = RETRY_DELAYS_MS[Math.min(this.retries, RETRY_DELAYS_MS.length - 1)];
+    this.retries += 1;
+    setTimeout(() => { if (!this.finished) this.connect().catch(() => this.onClose({ code: 0 })); }, delay);
+  }
+
+  async onMessage(message) {
+    this.log.push({ at: Date.now(), type: message.type, size: message.sdp ? message.sdp.length : 0 });
+    if (this.log.length > 100) this.log.shift();
+    switch (message.type) {
+      case "welcome":
+        this.participantId = message.participant_id;
+        this.role = message.role;
+        this.emit("welcome", message);
+        break;
+      case "lobby":
+        this.admitted = false;
+        this.closePeer();
+        this.emit("lobby", message);
+        break;
+      case "admitted":
+        this.admitted = true;
+        this.emit("admitted", message);
+        await this.startMedia();
+        break;
+      case "answer":
+        if (this.pc) await this.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+        break;
+      case "offer":
+        await this.onServerOffer(message.sdp);
+        break;
+      case "state":
+        this.emit("state", message);
+        break;
+      case "bye":
+        this.finished = true;
+        this.emit("bye", message);
+        this.stop();
+        break;
+      case "error":
+        this.emit("error", message);
+        break;
+      case "ping":
+        this.send({ type: "pong" });
+        break;
+      default:
+        break;
+    }
+  }
+
+  async startMedia() {
+    this.closePeer();
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+    this.pc = pc;
+    for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
+    pc.ontrack = (event) => {
+      const stream = event.streams[0];
+      if (!stream) return;
+      // The server names each forwarded stream after its publisher (participant id).
+      if (!this.remoteStreams.has(stream.id)) {
+        this.remoteStreams.set(stream.id, stream);
+        stream.onremovetrack = () => {
+          if (stream.getTracks().length === 0) { this.remoteStreams.delete(stream.id); this.emit("remove", { publisher: stream.id }); }
+        };
+      }
+      this.emit("track", { publisher: stream.id, stream, kind: event.track.kind });
+      event.track.onended = () => this.emit("remove", { publisher: stream.id });
+    };
+    pc.onconnectionstatechange = () => {
+      this.emit("connection", { state: pc.connectionState });
+      if (pc.connectionState === "failed" && this.admitted && !this.finished) {
+        // A fresh peer connection: the server treats a new offer as a rejoin of the same seat.
+        this.startMedia();
+      }
+    };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    await waitForIceGathering(pc);
+    this.send({ type: "offer", sdp: pc.localDescription.sdp });
+  }
+
+  async onServerOffer(sdp) {
+    if (!this.pc) return;
+    await this.pc.setRemoteDescription({ type: "offer", sdp });
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    this.send({ type: "answer", sdp: this.pc.localDescription.sdp });
+  }
+
+  setAudio(on) { this.setTrack("audio", on); }
+  setVideo(on) { this.setTrack("video", on); }
+
+  setTrack(kind, on) {
+    for (const track of this.localStream.getTracks()) if (track.kind === kind) track.enabled = on;
+    const audio = this.localStream.getAudioTracks().some((t) => t.enabled);
+    const video = this.localStream.getVideoTracks().some((t) => t.enabled);
+    this.send({ type: "media_state", audio, video });
+  }
+
+  admit(participantId) { this.send({ type: "admit", participant_id: participantId }); }
+  deny(participantId, reason) { this.send({ type: "deny", participant_id: participantId, reason }); }
+  leave() { this.finished = true; this.send({ type: "leave" }); }
+  end() { this.send({ type: "end" }); }
+
+  async measureQuality() {
+    if (!this.pc) return;
+    const stats = await this.pc.getStats();
+    let rtt = null; let lost = 0; let received = 0; let framesDecoded = 0; let audioPackets = 0;
+    stats.forEach((report) => {
+      if (report.type === "candidate-pair" && report.state === "succeeded" && report.currentRoundTripTime !== undefined) rtt = report.currentRoundTripTime;
+      if (report.type === "inbound-rtp") {
+        lost += report.packetsLost || 0;
+        received += report.packetsReceived || 0;
+        if (report.kind === "video") framesDecoded += report.framesDecoded || 0;
+        if (report.kind === "audio") audioPackets += report.packetsReceived || 0;
+      }
+    });
+    const lossRate = received + lost > 0 ? lost / (received + lost) : 0;
+    let level = "good";
+    if (rtt === null || lossRate > 0.05 || rtt > 0.4) level = "poor";
+    else if (lossRate > 0.01 || rtt > 0.15) level = "fair";
+    this.emit("quality", { level, rtt, lossRate, framesDecoded, audioPackets });
+  }
+
+  closePeer() {
+    if (this.pc) { this.pc.close(); this.pc = null; }
+    for (const publisher of this.remoteStreams.keys()) this.emit("remove", { publisher });
+    this.remoteStreams.clear();
+  }
+
+  stop() {
+    this.finished = true;
+    clearInterval(this.qualityTimer);
+    this.closePeer();
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+  }
+}
