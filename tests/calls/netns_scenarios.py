@@ -15,7 +15,7 @@ import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 from tests.browser import CHROMIUM, FLAGS, live_server
 from tests.conftest import PASSWORD, build_org
