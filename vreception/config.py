@@ -119,6 +119,21 @@ class Settings(BaseSettings):
     # Lifetime of the signed calendar-feed (ICS) URLs.
     feed_token_ttl_days: int = Field(default=365, ge=1)
 
+    # Recordings: a new segment file per participant this often (and on every rejoin).
+    recording_segment_seconds: int = Field(default=60, ge=5, le=3600)
+    # Longest WebM cluster; what a killed process can lose is about one cluster.
+    recording_cluster_ms: int = Field(default=500, ge=100, le=1000)
+    # Where finished files go: "local" (data_dir/recordings) or "s3" (any S3-compatible server).
+    recording_storage: Literal["local", "s3"] = "local"
+    recording_s3_endpoint: str = ""  # e.g. http://minio.internal:9000; empty: AWS itself
+    recording_s3_bucket: str = ""
+    recording_s3_access_key: str = ""
+    recording_s3_secret_key: str = ""
+    recording_s3_region: str = "us-east-1"
+    recording_s3_prefix: str = ""
+    # Days a recording is kept after its matter closed; none: kept with the case file (never purged by age).
+    recording_retention_days: int | None = Field(default=None, ge=1)
+
 
 @lru_cache
 def get_settings() -> Settings:

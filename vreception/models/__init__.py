@@ -55,3 +55,4 @@ __all__ = [
     "Role",
     "RoleAssignment",
 ]
+import vreception.models.recordings  # noqa: E402,F401

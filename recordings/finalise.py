@@ -1,0 +1,124 @@
+"""Finalising a recording's media: the segments remuxed (never re-encoded) into one file per session."""
+
+from __future__ import annotations
+
+import fractions
+import heapq
+import itertools
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+
+from recordings.segment import container_for
+from recordings.storage import Storage, fetch, sha256_file
+
+MS = fractions.Fraction(1, 1000)
+
+
+@dataclass(frozen=True)
+class SegmentRef:
+    """What the combiner needs of a segment: where it is, whose it is, when it starts (epoch seconds)."""
+
+    index: int
+    participant_id: int
+    key: str
+    started_at: float
+
+
+@dataclass
+class Combined:
+    """The combined file made from the segments, hashed."""
+
+    path: Path
+    container: str  # webm | matroska
+    extension: str
+    sha256: str
+    bytes: int
+    duration_s: float
+    started_at: float  # epoch seconds of its timestamp 0
+    tracks: list[dict] = field(default_factory=list)
+    segments: tuple[int, ...] = ()  # indexes of the segments it was made from
+
+
+def _packets(path: Path, offset_ms: int, participant_id: int) -> Iterator[tuple[int, int, str, str, av.Packet]]:
+    with av.open(str(path)) as container:
+        try:
+            for packet in container.demux():
+                if packet.pts is None or packet.size == 0:
+                    continue
+                ms = offset_ms + round(float(packet.pts * packet.time_base) * 1000)
+                stream = packet.stream
+                yield ms, participant_id, stream.type, stream.codec_context.name, packet
+        except av.error.InvalidDataError:
+            return  # a segment cut short by a crash ends at its last whole packet
+
+
+def _participant_packets(files: list[tuple[Path, int]], participant_id: int) -> Iterator[tuple]:
+    # one participant's segments follow each other in time: chaining them keeps only one file open
+    return itertools.chain.from_iterable(_packets(path, offset, participant_id) for path, offset in files)
+
+
+def combine(segments: list[SegmentRef], storage: Storage, target_dir: Path) -> Combined:
+    """Remux every segment into one file: one audio and one video track per participant (per codec)."""
+    if not segments:
+        raise ValueError("a recording without segments has nothing to combine")
+    work = Path(tempfile.mkdtemp(prefix="combine-", dir=target_dir))
+    ordered = sorted(segments, key=lambda s: (s.started_at, s.index))
+    base = min(s.started_at for s in ordered)
+    local = {s.index: fetch(storage, s.key, work / f"seg-{s.index:05d}") for s in ordered}
+
+    # pass 1: the tracks, templated on the first segment that has each
+    templates: dict[tuple[int, str, str], tuple[Path, int]] = {}
+    for ref in ordered:
+        with av.open(str(local[ref.index])) as container:
+            for stream in container.streams:
+                track = (ref.participant_id, stream.type, stream.codec_context.name)
+                templates.setdefault(track, (local[ref.index], stream.index))
+    codecs = {codec for _, _, codec in templates}
+    format_name, extension = container_for(codecs)
+    target = work / f"combined.{extension}"
+    output = av.open(str(target), "w", format=format_name)
+    streams: dict[tuple[int, str, str], av.stream.Stream] = {}
+    tracks = []
+    for track in sorted(templates, key=lambda t: (t[0], t[1] != "audio", t[2])):
+        path, index = templates[track]
+        with av.open(str(path)) as container:
+            stream = output.add_stream_from_template(container.streams[index])
+        stream.time_base = MS
+        stream.metadata["title"] = f"participant {track[0]} {track[1]}"
+        streams[track] = stream
+        tracks.append({"index": stream.index, "participant_id": track[0], "kind": track[1], "codec": track[2]})
+
+    # pass 2: packets of all participants merged in time order
+    by_participant: dict[int, list[tuple[Path, int]]] = {}
+    for ref in ordered:
+        offset = round((ref.started_at - base) * 1000)
+        by_participant.setdefault(ref.participant_id, []).append((local[ref.index], offset))
+    last: dict[tuple[int, str, str], int] = {}
+    first_ms = last_ms = None
+    merged = heapq.merge(*(_participant_packets(files, pid) for pid, files in by_participant.items()),
+                         key=lambda item: item[0])
+    for ms, participant_id, kind, codec, packet in merged:
+        track = (participant_id, kind, codec)
+        # segments of one participant may overlap by a frame at a rotation: stay strictly increasing
+        ms = max(ms, last.get(track, -1) + 1)
+        last[track] = ms
+        packet.stream = streams[track]
+        packet.time_base = MS
+        packet.pts = packet.dts = ms
+        output.mux(packet)
+        first_ms = ms if first_ms is None else min(first_ms, ms)
+        last_ms = ms if last_ms is None else max(last_ms, ms)
+    output.close()
+    for ref in ordered:
+        if local[ref.index].parent == work:
+            local[ref.index].unlink(missing_ok=True)
+    sha256, size = sha256_file(target)
+    return Combined(
+        path=target, container=format_name, extension=extension, sha256=sha256, bytes=size,
+        duration_s=round(((last_ms or 0) - (first_ms or 0)) / 1000, 3), started_at=base, tracks=tracks,
+        segments=tuple(sorted(s.index for s in segments)),
+    )

@@ -1,0 +1,105 @@
+"""A session's recording while the call runs: the recorder on the hub, each closed segment registered at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from recordings import service
+from recordings.finalise import combine
+from recordings.recorder import ClosedSegment, Recorder
+from recordings.storage import Storage
+from vreception.models.recordings import Recording
+
+logger = logging.getLogger(__name__)
+
+# Recorder failures noted on the recording row; more of the same only go to the log.
+MAX_NOTED_ERRORS = 20
+
+
+def segment_fields(segment: ClosedSegment, participant_of: Callable[[str], int] = int) -> dict:
+    """add_segment's keyword arguments for a segment the recorder closed and stored."""
+    return {
+        "index": segment.index, "participant_id": participant_of(segment.participant), "key": segment.key,
+        "container": segment.container, "codecs": segment.codecs, "bytes": segment.bytes, "sha256": segment.sha256,
+        "started_at": datetime.fromtimestamp(segment.started_at, UTC),
+        "ended_at": datetime.fromtimestamp(max(segment.ended_at, segment.started_at), UTC),
+        "gap_before": segment.gap_before, "gaps": segment.gaps, "finalised": segment.clean,
+    }
+
+
+class LiveRecording:
+    """Start with ``await LiveRecording.start(...)`` when the session goes live; ``await stop()`` when it ends."""
+
+    def __init__(self, *, db, recorder: Recorder | None, recording_id: int, storage: Storage,
+                 participant_of: Callable[[str], int] = int) -> None:
+        self.db = db
+        self.recorder = recorder
+        self.recording_id = recording_id
+        self.storage = storage
+        self.participant_of = participant_of
+        self._noted = 0
+
+    @classmethod
+    async def start(cls, *, db, hub, session_id: int, storage: Storage, segment_seconds: float = 60.0,
+                    cluster_ms: int = 500, actor_id: int | None = None,
+                    participant_of: Callable[[str], int] = int) -> LiveRecording:
+        """Create the recording row and attach a recorder to HUB (whose participant ids are str(participants.id))."""
+
+        def create() -> tuple[int, str]:
+            with db.transaction() as session:
+                recording = service.start_recording(session=session, session_id=session_id, storage=storage,
+                                                    actor_id=actor_id)
+                return recording.id, recording.prefix
+
+        recording_id, prefix = await asyncio.to_thread(create)
+        live = cls(db=db, recorder=None, recording_id=recording_id, storage=storage, participant_of=participant_of)
+        live.recorder = Recorder(hub, storage=storage, prefix=prefix, segment_seconds=segment_seconds,
+                                 cluster_ms=cluster_ms, on_segment=live._segment_closed, on_error=live._error)
+        live.recorder.start()
+        return live
+
+    def set_muted(self, participant_id: str, kind: str, muted: bool) -> None:
+        """Pass on a participant's media_state, so a gap meanwhile is recorded as muted."""
+        self.recorder.set_muted(participant_id, kind, muted)
+
+    async def stop(self, *, finalise: bool = True) -> int:
+        """Close the last segments, then (by default) finalise; returns the recording id. Never raises for media faults."""
+        await self.recorder.stop()
+        if finalise:
+            await asyncio.to_thread(self._finalise)
+        return self.recording_id
+
+    # called from the recorder's upload thread
+
+    def _segment_closed(self, segment: ClosedSegment) -> None:
+        with self.db.transaction() as session:
+            recording = session.get(Recording, self.recording_id)
+            service.add_segment(session=session, recording=recording,
+                                **segment_fields(segment, self.participant_of))
+
+    def _error(self, message: str) -> None:
+        self._noted += 1
+        if self._noted > MAX_NOTED_ERRORS:
+            return
+        with self.db.transaction() as session:
+            service.note_error(session=session, recording=session.get(Recording, self.recording_id), error=message)
+
+    def _finalise(self) -> None:
+        try:
+            # the remux runs between two short transactions: SQLite's write lock is not held meanwhile
+            with self.db.transaction() as session:
+                refs = service.segment_refs(session.get(Recording, self.recording_id))
+            prepared = combine(refs, self.storage, Path(tempfile.gettempdir())) if refs else None
+            with self.db.transaction() as session:
+                recording = session.get(Recording, self.recording_id)
+                service.finalise(session=session, recording=recording, storage=self.storage, prepared=prepared)
+        except Exception as exc:
+            logger.exception("recording %s: finalising failed", self.recording_id)
+            with self.db.transaction() as session:
+                service.mark_failed(session=session, recording=session.get(Recording, self.recording_id),
+                                    error=f"finalising: {type(exc).__name__}: {exc}")

@@ -1,0 +1,42 @@
+"""The manifest of a recording: every segment and gap with its hash, as canonical JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+FORMAT = "vreception-recording-manifest/1"
+
+
+def canonical(document: dict) -> bytes:
+    """The one byte form of DOCUMENT that is hashed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of DATA."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def instant(value: datetime | float) -> str:
+    """A UTC instant as ISO 8601 with milliseconds and Z."""
+    if not isinstance(value, datetime):
+        value = datetime.fromtimestamp(value, UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def build(*, recording_id: int, session_id: int, started_at, ended_at, segments: list[dict],
+          gaps: list[dict], media: dict | None) -> dict:
+    """The manifest document (segments sorted by index, gaps by start)."""
+    return {
+        "format": FORMAT,
+        "recording_id": recording_id,
+        "session_id": session_id,
+        "started_at": instant(started_at),
+        "ended_at": instant(ended_at),
+        "segments": sorted(segments, key=lambda s: s["index"]),
+        "gaps": sorted(gaps, key=lambda g: (g["start"], str(g["participant_id"]))),
+        "media": media,
+    }

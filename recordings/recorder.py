@@ -1,0 +1,459 @@
+"""The recorder: a MediaHub sink writing each participant's encoded media to segment files, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recordings.forwarding import EncodedFrame
+from recordings.journal import JOURNAL_KEY, Journal
+from recordings.segment import SegmentFile, codec_name, container_for, vp8_dimensions
+from recordings.storage import Storage, sha256_file
+
+logger = logging.getLogger(__name__)
+
+# A silence on a track longer than this is a gap in the manifest (Opus DTX still sends every 400 ms).
+GAP_SECONDS = 1.0
+# aiortc 1.16's receiver hands a frame on only when later ones arrive: audio after 4 more
+# (JitterBuffer(capacity=16, prefetch=4)), video after the next frame's first packet. Arrival
+# therefore lags the capture by that many frame intervals; taking them off keeps A/V in sync.
+HELD_FRAMES = {"audio": 4, "video": 1}
+DEFAULT_INTERVAL = {"audio": 0.020, "video": 1 / 30}
+# A track whose RTP clock and arrival disagree by more than this has restarted (rejoin, new sender).
+RESYNC_SECONDS = 1.0
+# Audio kept while a segment waits for its first video key frame.
+AUDIO_BUFFER = 100  # 2 s of 20 ms Opus frames
+# A new file waits this long after its key frame for the audio captured with it.
+OPEN_WAIT = 0.3
+KEYFRAME_RETRY = 0.5
+TICK = 0.25
+# Frames waiting for the writer thread; beyond this the call goes on and the loss is a gap.
+QUEUE_FRAMES = 4096
+# After this many writer failures in a row the recorder gives up (disk full, broken storage).
+MAX_FAILURES = 5
+
+
+@dataclass
+class ClosedSegment:
+    """A finished segment file and what the manifest says about it."""
+
+    index: int
+    participant: str  # the hub's participant id
+    key: str
+    path: Path
+    container: str
+    codecs: dict[str, str]
+    started_at: float
+    ended_at: float
+    packets: dict[str, int]
+    gap_before: dict | None = None
+    gaps: list[dict] = field(default_factory=list)
+    clean: bool = True  # the trailer was written (False: recovered after a crash)
+    sha256: str = ""
+    bytes: int = 0
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds of media in the file."""
+        return round(max(0.0, self.ended_at - self.started_at), 3)
+
+
+@dataclass
+class _Track:
+    """Maps one track's 0-based RTP timestamps to wall-clock time."""
+
+    kind: str
+    anchor: float | None = None  # wall-clock time of RTP timestamp 0
+    last_rtp: float = 0.0
+    last_at: float = 0.0
+    interval: float = 0.0  # shortest step between frames seen: the frame interval
+
+    def place(self, rtp: float, arrival: float) -> tuple[float, bool]:
+        """Wall-clock time of a frame, and whether the track restarted before it."""
+        step = rtp - self.last_rtp
+        if self.anchor is not None and 0.001 < step < 0.2 and (not self.interval or step < self.interval):
+            self.interval = step
+        arrival -= HELD_FRAMES[self.kind] * (self.interval or DEFAULT_INTERVAL[self.kind])
+        restarted = False
+        if (
+            self.anchor is None
+            or rtp < self.last_rtp - RESYNC_SECONDS
+            or abs(arrival - (self.anchor + rtp)) > RESYNC_SECONDS
+        ):
+            restarted = self.anchor is not None
+            self.anchor = arrival - rtp
+        else:
+            # the least-delayed frame so far gives the best anchor: jitter only ever adds delay
+            self.anchor = min(self.anchor, arrival - rtp)
+        self.last_rtp = rtp
+        return self.anchor + rtp, restarted
+
+
+@dataclass
+class _Participant:
+    """The writer thread's state for one participant."""
+
+    pid: str
+    tracks: dict[str, _Track] = field(default_factory=dict)
+    expected: set[str] = field(default_factory=set)
+    segment: SegmentFile | None = None
+    meta: ClosedSegment | None = None
+    pending_gap: dict | None = None
+    pending: list = field(default_factory=list)  # (kind, codec, at, data, keyframe) before a file opens
+    asked_at: float = 0.0
+    muted: dict[str, bool] = field(default_factory=dict)
+
+
+class Recorder:
+    """Records every participant of a hub into segments under PREFIX; call start() on the loop, then stop()."""
+
+    def __init__(
+        self,
+        hub,
+        *,
+        storage: Storage,
+        prefix: str,
+        segment_seconds: float = 60.0,
+        cluster_ms: int = 500,
+        on_segment: Callable[[ClosedSegment], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        queue_frames: int = QUEUE_FRAMES,
+    ) -> None:
+        self.hub = hub
+        self.storage = storage
+        self.prefix = prefix.rstrip("/")
+        self.segment_seconds = segment_seconds
+        self.cluster_ms = cluster_ms
+        self.on_segment = on_segment
+        self.on_error = on_error
+        self.segments: list[ClosedSegment] = []  # stored, in the order they were closed
+        self.gaps: list[dict] = []
+        self.errors: list[str] = []
+        self.dropped = 0
+        self.started_at: float | None = None
+        self._queue: queue.Queue = queue.Queue(queue_frames)
+        self._participants: dict[str, _Participant] = {}
+        self._next_index = 0
+        self._failures = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._uploader = ThreadPoolExecutor(1, thread_name_prefix="vreception-recording-upload")
+        self._remove_sink: Callable[[], None] | None = None
+        self._ticker: asyncio.Task | None = None
+        self._kinds: dict[str, tuple[frozenset[str], float]] = {}
+        self._lost: dict[tuple[str, str], list[float]] = {}
+        self._open_segments: dict[str, ClosedSegment] = {}
+        self.journal = Journal(storage.live_path(f"{self.prefix}/{JOURNAL_KEY}"))
+
+    # on the event loop
+
+    def start(self) -> None:
+        """Attach to the hub and start the writer thread (call from the event loop)."""
+        self._loop = asyncio.get_running_loop()
+        self.started_at = time.time()
+        self.journal.write("started", at=self.started_at, prefix=self.prefix)
+        self._thread = threading.Thread(target=self._run, name="vreception-recorder", daemon=True)
+        self._thread.start()
+        self._remove_sink = self.hub.add_sink(self._sink)
+        self._ticker = self._loop.create_task(self._tick_forever(), name="vreception-recorder-tick")
+
+    def set_muted(self, participant_id: str, kind: str, muted: bool) -> None:
+        """Tell the recorder a participant muted KIND on purpose: a gap meanwhile is 'muted', not 'no_media'."""
+        self._post(("muted", participant_id, kind, muted))
+
+    async def stop(self) -> list[ClosedSegment]:
+        """Close every open segment, wait for the uploads, and return all stored segments."""
+        if self._remove_sink is not None:
+            self._remove_sink()
+            self._remove_sink = None
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+        if self._thread is not None:
+            await asyncio.to_thread(self._queue.put, ("stop", time.time()))
+            await asyncio.to_thread(self._thread.join)
+        await asyncio.to_thread(self._uploader.shutdown, True)
+        self.journal.write("stopped", at=time.time())
+        self.journal.close()
+        return sorted(self.segments, key=lambda s: s.index)
+
+    def _sink(self, frame: EncodedFrame) -> None:
+        pid = frame.participant_id
+        now = time.monotonic()
+        cached = self._kinds.get(pid)
+        if cached is None or now - cached[1] > 0.5:
+            try:
+                kinds = frozenset(s.kind for s in self.hub.sources(pid))
+            except KeyError:
+                kinds = frozenset()
+            cached = self._kinds[pid] = (kinds, now)
+        packet = frame.packet
+        # bytes() copies: forwarding shares the packet and PyAV rewrites timestamps in place when muxing
+        item = ("frame", pid, frame.kind, frame.codec, bytes(packet), packet.pts, packet.time_base,
+                frame.keyframe, frame.arrival, cached[0])
+        lost = self._lost.get((pid, frame.kind))
+        if lost is not None and self._post(("lost", pid, frame.kind, lost[0], lost[1])):
+            del self._lost[(pid, frame.kind)]
+        if not self._post(item):
+            self.dropped += 1
+            span = self._lost.setdefault((pid, frame.kind), [frame.arrival, frame.arrival])
+            span[1] = frame.arrival
+
+    def _post(self, item: tuple) -> bool:
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            return False
+        return True
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            self._post(("tick", frozenset(self.hub.participants), time.time()))
+
+    def _request_keyframe(self, pid: str) -> None:
+        """From the writer thread: ask the hub (on its loop) for a key frame of PID."""
+
+        def ask() -> None:
+            try:
+                self.hub.request_keyframe(pid)
+            except KeyError:
+                pass  # gone meanwhile
+
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(ask)
+
+    # in the writer thread
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self._queue.get(timeout=TICK * 2)
+            except queue.Empty:
+                continue
+            kind = item[0]
+            try:
+                if kind == "stop":
+                    self._stop_all(item[1])
+                    return
+                if kind == "frame":
+                    self._frame(*item[1:])
+                elif kind == "tick":
+                    self._tick(item[1], item[2])
+                elif kind == "muted":
+                    self._state(item[1]).muted[item[2]] = item[3]
+                elif kind == "lost":
+                    self._gap(self._state(item[1]), item[2], item[3], item[4], "recorder_overload")
+                self._failures = 0
+            except Exception as exc:  # a recorder fault must never reach the call
+                self._failed(item, exc)
+
+    def _failed(self, item: tuple, exc: Exception) -> None:
+        self._failures += 1
+        message = f"recorder: {type(exc).__name__}: {exc}"
+        logger.exception("recording %s: writer failed on %s", self.prefix, item[0])
+        self._error(message)
+        pid = item[1] if item[0] == "frame" else None
+        participant = self._participants.get(pid) if pid else None
+        if participant is not None and participant.segment is not None:
+            at = participant.segment.last_time
+            self._close(participant, "error")
+            participant.pending_gap = {"start": at, "reason": "recorder_error"}
+        if self._failures >= MAX_FAILURES:
+            logger.error("recording %s: giving up after %d failures in a row", self.prefix, self._failures)
+            self._error("recorder: gave up after repeated failures")
+            for participant in self._participants.values():
+                if participant.segment is not None:
+                    try:
+                        self._close(participant, "error")
+                    except Exception:
+                        logger.exception("closing a segment after failures")
+            while True:  # drain and ignore until stop
+                item = self._queue.get()
+                if item[0] == "stop":
+                    self._queue.put(item)
+                    return
+
+    def _error(self, message: str) -> None:
+        self.errors.append(message)
+        if self.on_error is not None:
+            try:
+                self.on_error(message)
+            except Exception:
+                logger.exception("recording on_error callback failed")
+
+    def _state(self, pid: str) -> _Participant:
+        participant = self._participants.get(pid)
+        if participant is None:
+            participant = self._participants[pid] = _Participant(pid)
+        return participant
+
+    def _frame(self, pid, kind, codec, data, pts, time_base, keyframe, arrival, kinds) -> None:
+        participant = self._state(pid)
+        if kinds:
+            participant.expected = set(kinds)
+        track = participant.tracks.setdefault(kind, _Track(kind))
+        at, restarted = track.place(float(pts * time_base), arrival)
+        segment = participant.segment
+        if restarted and segment is not None:
+            # timestamps started again: the participant rejoined (or its sender restarted)
+            self._close(participant, "restart")
+            participant.pending_gap = {"start": segment.last_time, "reason": "rejoin"}
+            segment = None
+        elif segment is not None and kind in segment.streams and track.last_at and at - track.last_at > GAP_SECONDS:
+            reason = "muted" if participant.muted.get(kind) else "no_media"
+            self._gap(participant, kind, track.last_at, at, reason)
+        track.last_at = at
+        name = codec_name(codec)
+
+        if segment is not None:
+            due = at - segment.origin >= self.segment_seconds
+            changed = segment.codecs.get(kind) != name
+            video_here = "video" in segment.codecs or (kind == "video" and "video" in participant.expected)
+            if changed or due:
+                if kind == "video" and not keyframe:
+                    self._ask_keyframe(participant)
+                    if changed:
+                        return  # a new video track starts on a key frame
+                elif kind == "video" or not video_here:
+                    self._close(participant, "tracks_changed" if changed else "segment_length")
+                    segment = None
+        if segment is None:
+            self._open_if_ready(participant, kind, name, data, at, keyframe)  # writes what it held
+            return
+        segment.write(kind, data, at, keyframe)
+
+    def _open_if_ready(self, participant, kind, name, data, at, keyframe) -> SegmentFile | None:
+        pending = participant.pending
+        keyframe_at = next((e[2] for e in pending if e[0] == "video"), None)
+        if kind == "video" and keyframe_at is None and not keyframe:
+            self._ask_keyframe(participant)
+            return None
+        pending.append((kind, name, at, data, keyframe))
+        if kind == "video" and keyframe_at is None:
+            keyframe_at = at
+        if keyframe_at is not None:
+            # audio captured with the key frame may still be in flight (it is held longer): wait for it a moment
+            audio_caught_up = any(e[0] == "audio" and e[2] >= keyframe_at for e in pending)
+            if not ("audio" not in participant.expected or audio_caught_up or at - keyframe_at >= OPEN_WAIT):
+                return None
+        elif "video" in participant.expected and sum(e[0] == "audio" for e in pending) < AUDIO_BUFFER:
+            # a camera that never sends a key frame gets an audio-only file after AUDIO_BUFFER frames
+            self._ask_keyframe(participant)
+            return None
+        floor = (keyframe_at if keyframe_at is not None else at) - 3.0
+        entries = sorted((e for e in pending if e[2] >= floor), key=lambda e: e[2])
+        pending.clear()
+        codecs = {}
+        for entry in entries:
+            codecs.setdefault(entry[0], entry[1])
+        if "video" in codecs and "audio" in participant.expected:
+            codecs.setdefault("audio", "opus")
+        first_video = next((e for e in entries if e[0] == "video"), None)
+        size = vp8_dimensions(first_video[3]) if first_video and first_video[1] == "vp8" else None
+        segment = self._open(participant, codecs, entries[0][2], size)
+        for entry_kind, entry_codec, entry_at, entry_data, entry_key in entries:
+            if codecs.get(entry_kind) == entry_codec:
+                segment.write(entry_kind, entry_data, entry_at, entry_key)
+        return None
+
+    def _open(self, participant: _Participant, codecs: dict[str, str], origin: float, size) -> SegmentFile:
+        index = self._next_index
+        self._next_index += 1
+        _, extension = container_for(set(codecs.values()))
+        key = f"{self.prefix}/p{participant.pid}/seg-{index:05d}.{extension}"
+        segment = SegmentFile(self.storage.live_path(key), origin, codecs, self.cluster_ms)
+        if size:
+            segment.width, segment.height = size
+        segment.open()
+        gap_before = None
+        if participant.pending_gap is not None:
+            gap_before = {**participant.pending_gap, "end": origin}
+            self._gap(participant, None, gap_before["start"], origin, gap_before["reason"], inside=False)
+            participant.pending_gap = None
+        participant.segment = segment
+        participant.meta = ClosedSegment(
+            index=index, participant=participant.pid, key=key, path=segment.path,
+            container="webm" if extension == "webm" else "matroska", codecs=dict(codecs),
+            started_at=origin, ended_at=0.0, packets={}, gap_before=gap_before,
+        )
+        self.journal.write("open", index=index, participant=participant.pid, key=key, started_at=origin,
+                           codecs=codecs, container=participant.meta.container, gap_before=gap_before)
+        return segment
+
+    def _close(self, participant: _Participant, reason: str) -> None:
+        segment, meta = participant.segment, participant.meta
+        participant.segment = None
+        if segment is None or meta is None:
+            return
+        try:
+            segment.close()
+        finally:
+            meta.ended_at = segment.last_time
+            meta.packets = {kind: state.packets for kind, state in segment.streams.items()}
+            self.journal.write("close", index=meta.index, participant=meta.participant, ended_at=meta.ended_at,
+                               reason=reason, packets=meta.packets)
+            self._uploader.submit(self._store, meta)
+
+    def _gap(self, participant, kind, start, end, reason, inside=True) -> None:
+        gap = {"participant": participant.pid, "kind": kind, "start": round(start, 3), "end": round(end, 3),
+               "reason": reason}
+        self.gaps.append(gap)
+        if inside and participant.meta is not None and participant.segment is not None:
+            participant.meta.gaps.append(gap)
+        self.journal.write("gap", **gap)
+
+    def _ask_keyframe(self, participant: _Participant) -> None:
+        now = time.monotonic()
+        if now - participant.asked_at >= KEYFRAME_RETRY:
+            participant.asked_at = now
+            self._request_keyframe(participant.pid)
+
+    def _tick(self, present: frozenset[str], now: float) -> None:
+        for participant in self._participants.values():
+            segment = participant.segment
+            if participant.pid not in present:
+                participant.pending.clear()
+                if segment is not None:
+                    self._close(participant, "left")
+                    participant.pending_gap = {"start": segment.last_time, "reason": "rejoin"}
+                participant.tracks.clear()
+            elif segment is not None and now - segment.origin >= self.segment_seconds and "video" in segment.codecs:
+                self._ask_keyframe(participant)
+
+    def _stop_all(self, now: float) -> None:
+        for participant in self._participants.values():
+            try:
+                self._close(participant, "stopped")
+            except Exception as exc:
+                self._failed(("close", participant.pid), exc)
+            if participant.pending_gap is not None:
+                # left and never came back before the end
+                self._gap(participant, None, participant.pending_gap["start"], now, "left", inside=False)
+                participant.pending_gap = None
+
+    # in the upload thread
+
+    def _store(self, meta: ClosedSegment) -> None:
+        try:
+            meta.sha256, meta.bytes = sha256_file(meta.path)
+            self.storage.put(meta.key, meta.path)
+            self.journal.write("stored", index=meta.index, key=meta.key, sha256=meta.sha256, bytes=meta.bytes)
+            self.segments.append(meta)
+        except Exception as exc:
+            logger.exception("recording %s: storing segment %s failed", self.prefix, meta.key)
+            self._error(f"storing segment {meta.index}: {type(exc).__name__}: {exc}")
+            return
+        if self.on_segment is not None:
+            try:
+                self.on_segment(meta)
+            except Exception as exc:
+                logger.exception("recording %s: registering segment %s failed", self.prefix, meta.key)
+                self._error(f"registering segment {meta.index}: {type(exc).__name__}: {exc}")
