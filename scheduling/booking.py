@@ -147,6 +147,7 @@ def book(
     coordinator: bool = False,
     actor_id: int | None = None,
     now: datetime | None = None,
+    recorded: bool = True,
 ) -> ReceptionSession:
     """Book a session after every rule, claiming its leader, rooms and named people (409 on any overlap)."""
     now = now or clock_now()
@@ -154,6 +155,9 @@ def book(
         session_kind = SessionKind(kind)
     except ValueError:
         raise Invalid("error.session_kind", field="kind", kind=kind) from None
+    if not recorded and (session_kind is not SessionKind.hearing or not (reason or "").strip()):
+        # Only a hearing on state secrets may go unrecorded, and the booking must say why.
+        raise Invalid("error.unrecorded_needs_hearing_reason", field="record")
     reason, override_reason = (reason or "").strip(), (override_reason or "").strip()
     if (ad_hoc or invited or override_reason) and not coordinator:
         raise Invalid("error.coordinator_only", field="ad_hoc" if ad_hoc else "invited" if invited else "override_reason")
@@ -195,7 +199,7 @@ def book(
         kind=session_kind, state=SessionState.booked, leader_id=leader.id, matter_id=matter.id if matter else None,
         plan_id=occ.plan.id if occ else None, node_path=leader.node.path, starts_at=start, ends_at=end,
         buffer_minutes=occ.plan.buffer_minutes if occ else 0, ad_hoc=ad_hoc, invited=invited, reason=reason,
-        override_reason=override_reason, booked_by=actor_id, booked_at=now, version=0,
+        override_reason=override_reason, booked_by=actor_id, booked_at=now, version=0, recorded=recorded,
     )
     booking.participants = _participants(session, leader, rooms, list(participants))
     session.add(booking)
@@ -205,7 +209,8 @@ def book(
     audit.record(session, action="session.booked", entity_type="session", entity_id=booking.id, actor_id=actor_id,
                  data={"kind": session_kind.value, "leader_id": leader.id, "rooms": [r.id for r in rooms],
                        "matter_id": booking.matter_id, "start": start.isoformat(), "end": end.isoformat(),
-                       "ad_hoc": ad_hoc, "invited": invited, "reason": reason, "override_reason": override_reason})
+                       "ad_hoc": ad_hoc, "invited": invited, "reason": reason, "override_reason": override_reason,
+                       "recorded": recorded})
     return booking
 
 

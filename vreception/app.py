@@ -62,8 +62,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.protector = Protector(secret)
     app.state.lookup_failures = make_failures(settings.redis_url, settings.lookup_failures_allowed,
                                               settings.lookup_window_minutes * 60)
-    # Functions (session, matter, body) that add sessions, recordings … to the matter API view.
-    app.state.matter_extensions = []
     errors.install(app)
 
     @app.get("/healthz", tags=["health"])

@@ -29,7 +29,9 @@ def cmd_serve(args, settings: Settings) -> int:
     from vreception.app import create_app
 
     app = create_app(settings)
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info")
+    # Signaling frames are at most 64 KiB; refuse anything much larger at the transport.
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
+                ws_max_size=256 * 1024)
     return 0
 
 
@@ -103,6 +105,62 @@ def cmd_audit_verify(args, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_recordings_verify(args, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from recordings import service
+    from recordings.storage import storage_from_settings
+    from vreception.models.recordings import Recording
+
+    db, storage = _database(settings), storage_from_settings(settings)
+    failed = 0
+    with db.transaction() as session:
+        ids = [args.id] if args.id else list(session.scalars(select(Recording.id).order_by(Recording.id)))
+        for recording_id in ids:
+            report = service.verify(session=session, recording=service.get_recording(session=session,
+                                                                                     recording_id=recording_id),
+                                    storage=storage)
+            print(f"recording {recording_id}: {'ok' if report.ok else 'PROBLEMS'}")
+            for problem in report.problems:
+                print(f"  {problem}")
+            failed += not report.ok
+    return 1 if failed else 0
+
+
+def cmd_recordings_purge(args, settings: Settings) -> int:
+    from recordings import service
+    from recordings.storage import storage_from_settings
+
+    db, storage = _database(settings), storage_from_settings(settings)
+    with db.transaction() as session:
+        if args.expired:
+            purged = service.purge_expired(session=session, storage=storage,
+                                           retention_days=settings.recording_retention_days)
+            print(f"purged {len(purged)} recordings past retention")
+            return 0
+        if args.id is None:
+            print("name a recording id, or --expired", file=sys.stderr)
+            return 2
+        recording = service.get_recording(session=session, recording_id=args.id)
+        service.purge(session=session, recording=recording, storage=storage, reason=args.reason or "")
+        print(f"purged recording {args.id}")
+    return 0
+
+
+def cmd_calendar_load(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from vreception.cases.deadlines import recompute_provisional
+    from vreception.workdays import load_year_file
+
+    db = _database(settings)
+    with db.transaction() as session:
+        year = load_year_file(session, Path(args.file))
+        changed = recompute_provisional(session, moves_off_holidays=settings.deadline_moves_off_holidays)
+    print(f"loaded the official calendar of {year.year}; recomputed {changed} provisional deadlines")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     top = argparse.ArgumentParser(prog="vreception", description="信访视频接访平台 (video petition reception)")
@@ -139,6 +197,22 @@ def parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="recompute the hash chain").set_defaults(func=cmd_audit_verify)
+    recordings = sub.add_parser("recordings", help="recorded sessions").add_subparsers(dest="rec_command",
+                                                                                      required=True)
+    verify = recordings.add_parser("verify", help="recompute every hash and check the audit chain")
+    verify.add_argument("id", nargs="?", type=int, help="one recording (all when omitted)")
+    verify.set_defaults(func=cmd_recordings_verify)
+    purge = recordings.add_parser("purge", help="delete a recording (refused while its matter is open)")
+    purge.add_argument("id", nargs="?", type=int)
+    purge.add_argument("--expired", action="store_true", help="every recording past VRECEPTION_RECORDING_RETENTION_DAYS")
+    purge.add_argument("--reason")
+    purge.set_defaults(func=cmd_recordings_purge)
+
+    calendar = sub.add_parser("calendar", help="the official working-day calendar").add_subparsers(
+        dest="calendar_command", required=True)
+    load = calendar.add_parser("load", help="load a year's official holidays and make-up workdays (JSON)")
+    load.add_argument("file")
+    load.set_defaults(func=cmd_calendar_load)
     return top
 
 

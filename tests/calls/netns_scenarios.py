@@ -150,7 +150,7 @@ def open_page(browser, base, username, session_id, colour, name, out, watch_firs
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    page.wait_for_url(lambda url: "/login" not in url)  # each role lands on its own page
     page.goto(f"{base}/calls/{session_id}")
     page.on("console", lambda m: (out / f"{name}.console.txt").open("a").write(f"{m.type}: {m.text}\n"))
     page.on("pageerror", lambda e: (out / f"{name}.console.txt").open("a").write(f"pageerror: {e}\n"))
@@ -190,6 +190,7 @@ def two_party(world, base, browser, out):
     leader.click("#btn-end")
     result["room_saw_end"] = bool(wait(lambda: "结束" in room.inner_text("#status")))
     result["state_ended"] = bool(wait(lambda: world.session_state(session["id"]) == "ended"))
+    result["recording"] = wait(lambda: world.recording_streams(session["id"]), timeout=30)
     return result
 
 
@@ -263,6 +264,22 @@ def main(name: str, out: Path) -> int:
                 return s.get(ReceptionSession, session_id).state.value
 
         world.session_state = session_state
+
+        def recording_streams(session_id):
+            """The finalised recording's video and audio track counts, or None while it is not ready."""
+            from recordings.probe import probe
+            from recordings.service import recordings_of
+
+            with world.db.transaction() as s:
+                done = [r for r in recordings_of(session=s, session_id=session_id) if r.state.value == "finalised"]
+                if not done:
+                    return None
+                path = world.settings.data_dir / "recordings" / done[0].media_key
+            found = probe(path)
+            return {"video": len(found.of("video")), "audio": len(found.of("audio")),
+                    "duration_s": round(found.duration, 1)}
+
+        world.recording_streams = recording_streams
         with live_server(world.app) as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                  args=FLAGS + ["--autoplay-policy=no-user-gesture-required"])

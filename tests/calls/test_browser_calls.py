@@ -45,6 +45,7 @@ def test_two_party_reception(tmp_path):
     assert result["leader_audio_packets"] > 50 and result["room_audio_packets"] > 50
     assert result["state_live"] and result["recording_badge"]
     assert result["room_saw_end"] and result["state_ended"]
+    assert result["recording"]["video"] == 2 and result["recording"]["audio"] == 2, result["recording"]
 
 
 def test_three_party_hearing_with_a_late_joiner(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vreception.db import Base, UTCDateTime, utcnow
@@ -146,6 +146,8 @@ class ReceptionSession(Base):
     buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
     ad_hoc: Mapped[bool] = mapped_column(Boolean, default=False)  # 现场接访
     invited: Mapped[bool] = mapped_column(Boolean, default=False)  # 约访
+    # Every session is recorded as evidence, except hearings on state secrets the booking exempts.
+    recorded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     reason: Mapped[str] = mapped_column(Text, default="")
     override_reason: Mapped[str] = mapped_column(Text, default="")  # why a level skip was allowed
     booked_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))

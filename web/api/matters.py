@@ -146,8 +146,9 @@ def matter_out(request: Request, session, principal: Principal | None, matter: M
                      for e in session.scalars(select(MatterEvent).where(MatterEvent.matter_id == matter.id)
                                               .order_by(MatterEvent.id))],
     }
-    for extension in request.app.state.matter_extensions:
-        extension(session, matter, body)
+    from web.api.recordings import add_sessions_to_matter  # recordings imports this module
+
+    add_sessions_to_matter(session, matter, body)
     if query_code is not None:
         body["query_code"] = query_code
     return body

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from recordings.service import recordings_of
 from scheduling import availability, booking, ics, plans, rooms
 from scheduling.access import can_manage, can_see, room_ids_of, visible
 from scheduling.join import issue_join_token
@@ -116,6 +117,7 @@ class SessionIn(BaseModel):
     invited: bool = Field(default=False, description="invited session (约访) outside the plan, coordinators only")
     reason: str = Field(default="", max_length=1000)
     override_reason: str = Field(default="", max_length=1000, description="why a level skip is allowed")
+    record: bool = Field(default=True, description="false only for a hearing on state secrets, with a reason")
 
 
 class TimesIn(BaseModel):
@@ -171,12 +173,19 @@ class SessionOut(BaseModel):
     version: int
     participants: list[ParticipantOut]
     history: list[EventOut] = Field(default_factory=list)
+    recorded: bool = True
     recordings: list[dict] = Field(default_factory=list)
 
 
 class FeedOut(BaseModel):
     url: str
     expires_at: datetime
+
+
+def recording_summary(recording) -> dict:
+    """A recording as lists show it."""
+    return {"id": recording.id, "state": recording.state.value, "duration_s": recording.duration_s,
+            "bytes": recording.bytes, "sha256": recording.sha256, "url": f"/api/v1/recordings/{recording.id}"}
 
 
 def _local(policy: Policy, moment: datetime | None) -> datetime | None:
@@ -201,7 +210,8 @@ def session_out(session, policy: Policy, item: ReceptionSession, history: bool =
         id=item.id, kind=item.kind.value, state=item.state.value, leader_id=item.leader_id, matter_id=item.matter_id,
         plan_id=item.plan_id, start=_local(policy, item.starts_at), end=_local(policy, item.ends_at),
         ad_hoc=item.ad_hoc, invited=item.invited, reason=item.reason, override_reason=item.override_reason,
-        version=item.version, history=events,
+        version=item.version, history=events, recorded=item.recorded,
+        recordings=[recording_summary(r) for r in recordings_of(session=session, session_id=item.id)],
         participants=[ParticipantOut(id=p.id, role=p.role, person_id=p.person_id, room_id=p.room_id, name=p.name)
                       for p in item.participants])
 
@@ -320,7 +330,7 @@ def book_session(body: SessionIn, principal: ApiPrincipal, session: DbSession, p
         matter_id=body.matter_id, starts_at=body.start, ends_at=body.end,
         participants=[booking.ParticipantSpec(p.role, p.person_id, p.name) for p in body.participants],
         ad_hoc=body.ad_hoc, invited=body.invited, reason=body.reason, override_reason=body.override_reason,
-        coordinator=True, actor_id=principal.person_id)
+        coordinator=True, actor_id=principal.person_id, recorded=body.record)
     return session_out(session, policy, item, history=True)
 
 

@@ -23,7 +23,7 @@ def load_ticket(db: Database, session_id: int, participant_id: int) -> dict | No
         return {
             "state": booking.state.value, "joinable": booking.state in JOINABLE, "role": participant.role,
             "name": participant.name, "roster": [(p.id, p.role, p.name) for p in booking.participants],
-            "matter_id": booking.matter_id,
+            "matter_id": booking.matter_id, "recorded": booking.recorded,
         }
 
 

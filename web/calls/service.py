@@ -11,6 +11,8 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from recordings import renegotiation
+from recordings.live import LiveRecording
+from recordings.storage import storage_from_settings
 from recordings.sfu import MediaHub
 from signaling import (
     CloseCode,
@@ -65,8 +67,8 @@ class CallService:
         self.hubs: dict[int, MediaHub] = {}
         # Per (session, participant): the extension ids and payload types of their own offer.
         self.numbers: dict[tuple[int, int], renegotiation.Numbers] = {}
-        self.hub_hooks: list = []  # callables(session_id, hub, ticket) run when a hub starts (the recorder)
-        self.end_hooks: list = []  # async callables(session_id) run when a session ends
+        self.recordings: dict[int, LiveRecording] = {}
+        self._storage = None
 
     # --- connection life -------------------------------------------------------------------
 
@@ -153,7 +155,8 @@ class CallService:
         except Exception:  # the socket is gone either way; the room heals on the next join
             log.exception("disconnect of participant %s in session %s", me.participant_id, session_id)
         if not local:
-            await self._stop_session(session_id, keep_hub=False)
+            # While recording, the hub stays: whoever rejoins continues the same recording.
+            await self._stop_session(session_id, keep_hub=session_id in self.recordings)
 
     # --- what a step produces ----------------------------------------------------------------
 
@@ -163,21 +166,50 @@ class CallService:
         if transition.events:
             events = [event.model_dump(mode="json") for event in transition.events]
             await asyncio.to_thread(persist.record_events, self.db, session_id, events)
-            await self._media_housekeeping(session_id, events)
+            await self._media_housekeeping(session_id, events, ticket)
         for signal in transition.media:
             await self._media(session_id, signal, ticket)
 
-    async def _media_housekeeping(self, session_id: int, events: list[dict]) -> None:
+    async def _media_housekeeping(self, session_id: int, events: list[dict], ticket: dict) -> None:
         hub = self.hubs.get(session_id)
         for event in events:
             kind = event["kind"]
             if kind in ("participant_left", "participant_denied") and hub is not None:
                 if str(event["participant_id"]) in hub.participants:
                     await hub.remove_participant(str(event["participant_id"]))
+            elif kind == "media_state_changed" and session_id in self.recordings:
+                live = self.recordings[session_id]
+                live.set_muted(str(event["participant_id"]), "audio", not event["audio"])
+                live.set_muted(str(event["participant_id"]), "video", not event["video"])
+            elif kind == "session_state_changed" and event["new"] == "live" and ticket.get("recorded", True):
+                await self._start_recording(session_id, ticket)
             elif kind == "session_state_changed" and event["new"] in ENDING:
-                for hook in self.end_hooks:
-                    await hook(session_id)
+                await self._stop_recording(session_id)
                 await self._stop_session(session_id, keep_hub=False)
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def storage(self):
+        """Where recordings go (built once, on first use)."""
+        if self._storage is None:
+            self._storage = storage_from_settings(self.settings)
+        return self._storage
+
+    async def _start_recording(self, session_id: int, ticket: dict) -> None:
+        if session_id in self.recordings:
+            return
+        hub = self._hub(session_id, ticket)
+        try:
+            self.recordings[session_id] = await LiveRecording.start(
+                db=self.db, hub=hub, session_id=session_id, storage=self.storage(),
+                segment_seconds=self.settings.recording_segment_seconds, cluster_ms=self.settings.recording_cluster_ms)
+        except Exception:  # the call goes on; the failure is logged and the recording row says so
+            log.exception("recording of session %s could not start", session_id)
+
+    async def _stop_recording(self, session_id: int) -> None:
+        live = self.recordings.pop(session_id, None)
+        if live is not None:
+            await live.stop()
 
     async def _media(self, session_id: int, signal, ticket: dict) -> None:
         message = signal.message
@@ -208,8 +240,6 @@ class CallService:
             hub = MediaHub(ice_servers=self.settings.ice_servers,
                            host_addresses=self.settings.media_host_addresses or None, on_offer=on_offer)
             self.hubs[session_id] = hub
-            for hook in self.hub_hooks:
-                hook(session_id, hub, ticket)
         return hub
 
     # --- fan-out -----------------------------------------------------------------------------
@@ -265,7 +295,9 @@ class CallService:
                 await hub.close()
 
     async def close(self) -> None:
-        """Close every hub, listener and the bus (server shutdown)."""
+        """Finalise recordings, close every hub, listener and the bus (server shutdown)."""
+        for session_id in list(self.recordings):
+            await self._stop_recording(session_id)
         for session_id in list(self.hubs):
             hub = self.hubs.pop(session_id)
             await hub.close()

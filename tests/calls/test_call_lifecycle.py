@@ -1,0 +1,87 @@
+"""Media state seen by the others, and nothing left behind after many joins and leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import resource
+
+import pytest
+
+from tests.browser import live_server
+from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _ws(base, session_id, token):
+    return base.replace("http://", "ws://") + f"/ws/sessions/{session_id}?token={token}"
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_mute_and_camera_off_are_shown_to_the_others(app, client, org):
+    session = book_walk_in(client, org)
+    room_pid, room_token = join_token(client, session, "room", "room.township")
+    _, leader_token = join_token(client, session, "leader", "leader.county")
+
+    async def scenario(base):
+        leader = SignalingClient(_ws(base, session["id"], leader_token))
+        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        try:
+            await leader.connect()
+            await room.connect()
+            await wait_for(lambda: room.of_type("lobby"))
+            await leader.send({"type": "admit", "participant_id": room_pid})
+            await wait_for(lambda: room.of_type("admitted"))
+            await room.send({"type": "media_state", "audio": False, "video": True})
+
+            def room_as_seen():
+                states = leader.of_type("state")
+                return next((p for p in states[-1]["participants"] if p["id"] == room_pid), None) if states else None
+
+            assert await wait_for(lambda: room_as_seen() and room_as_seen()["audio"] is False)
+            assert room_as_seen()["video"] is True
+            await room.send({"type": "media_state", "audio": False, "video": False})  # audio only → nothing
+            assert await wait_for(lambda: room_as_seen()["video"] is False)
+        finally:
+            await room.close()
+            await leader.close()
+
+    with live_server(app) as base:
+        asyncio.run(scenario(base))
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_many_joins_and_leaves_leave_nothing_behind(app, client, org):
+    session = book_walk_in(client, org)
+    room_pid, room_token = join_token(client, session, "room", "room.township")
+    _, leader_token = join_token(client, session, "leader", "leader.county")
+    calls = app.state.calls
+    rss = []
+
+    async def cycle(base):
+        leader = SignalingClient(_ws(base, session["id"], leader_token), colour="red")
+        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        try:
+            await leader.connect()
+            await room.connect()
+            await wait_for(lambda: room.of_type("lobby") or room.of_type("admitted"))
+            if not room.of_type("admitted"):
+                await leader.send({"type": "admit", "participant_id": room_pid})
+            assert await wait_for(lambda: room.received.get("video") and room.received["video"].frames > 10, 15)
+        finally:
+            await room.close()
+            await leader.close()
+
+    with live_server(app) as base:
+        for i in range(12):
+            asyncio.run(cycle(base))
+            assert asyncio.run(_settled(lambda: not calls.hubs and not calls.listeners and not calls.sockets))
+            gc.collect()
+            rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    # Peak RSS settles after the first cycles; it must not keep climbing with every call.
+    assert rss[-1] - rss[3] < 60_000, rss  # KiB
+
+
+async def _settled(condition, timeout=10.0):
+    return await wait_for(condition, timeout)

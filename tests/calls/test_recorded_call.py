@@ -1,0 +1,106 @@
+"""A real call is recorded: listed on its session and matter, played with ranges, verified, guarded."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from recordings.probe import probe
+from tests.browser import live_server
+from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for
+from tests.conftest import login
+from vreception.models import AuditEvent
+from vreception.models.recordings import Recording, RecordingSegment
+
+pytestmark = pytest.mark.slow
+
+
+def _ws(base, session_id, token):
+    return base.replace("http://", "ws://") + f"/ws/sessions/{session_id}?token={token}"
+
+
+def _call(app, client, org, seconds=3.0):
+    session = book_walk_in(client, org)
+    room_pid, room_token = join_token(client, session, "room", "room.township")
+    _, leader_token = join_token(client, session, "leader", "leader.county")
+
+    async def scenario(base):
+        leader = SignalingClient(_ws(base, session["id"], leader_token), colour="red")
+        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        try:
+            await leader.connect()
+            await room.connect()
+            await wait_for(lambda: room.of_type("lobby"))
+            await leader.send({"type": "admit", "participant_id": room_pid})
+            assert await wait_for(lambda: leader.received.get("video") and leader.received["video"].frames > 5, 15)
+            await asyncio.sleep(seconds)
+            await leader.send({"type": "end"})
+            await wait_for(lambda: leader.closed.is_set() and room.closed.is_set())
+        finally:
+            await room.close()
+            await leader.close()
+
+    with live_server(app) as base:
+        asyncio.run(scenario(base))
+    return session
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_recording_of_a_call_is_listed_played_and_verified(app, client, org, db, settings):
+    session = _call(app, client, org)
+    office = login(client, "coord.county")
+    booked = client.get(f"/api/v1/sessions/{session['id']}", headers=office).json()
+    assert booked["state"] == "ended" and len(booked["recordings"]) == 1
+    recording = client.get(booked["recordings"][0]["url"], headers=office).json()
+    assert recording["state"] == "finalised" and recording["duration_s"] > 2
+    assert {s["participant_id"] for s in recording["segments"]} == {p["id"] for p in session["participants"]
+                                                                    if p["role"] in ("leader", "room")}
+    matter = client.get(f"/api/v1/matters/{session['matter_id']}", headers=office).json()
+    assert [r["id"] for r in matter["recordings"]] == [recording["id"]]
+
+    whole = client.get(recording["media_url"], headers=office)
+    assert whole.status_code == 200 and len(whole.content) == recording["bytes"]
+    part = client.get(recording["media_url"], headers={**office, "Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == whole.content[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{recording['bytes']}"
+    assert client.get(recording["media_url"], headers={**office, "Range": "bytes=999999999-"}).status_code == 416
+    path = settings.data_dir / "combined.webm"
+    path.write_bytes(whole.content)
+    assert len(probe(path).of("video")) == 2  # both participants' video, one track each
+
+    assert client.post(f"/api/v1/recordings/{recording['id']}/verify", headers=office).json() == {"ok": True,
+                                                                                                 "problems": []}
+    outsider = login(client, "coord.county2")
+    assert client.get(recording["media_url"], headers=outsider).status_code == 403
+    with db.transaction() as s:
+        played = s.scalars(select(AuditEvent).where(AuditEvent.action == "recording.played")).all()
+        assert len(played) == 1  # the ranged re-read did not start a new playback
+        segment = s.scalars(select(RecordingSegment).where(RecordingSegment.recording_id == recording["id"])
+                            .order_by(RecordingSegment.index)).first()
+        key, index = segment.key, segment.index
+    stored = settings.data_dir / "recordings" / key
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    report = client.post(f"/api/v1/recordings/{recording['id']}/verify", headers=office).json()
+    assert not report["ok"] and any(f"segment {index}" in p for p in report["problems"])
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_only_a_hearing_with_a_reason_may_be_booked_unrecorded(app, client, org, db):
+    from tests.cases.helpers import register
+
+    headers = login(client, "coord.county")
+    matter, _ = register(client, org, headers=headers)
+    refused = client.post("/api/v1/sessions", headers=headers, json={
+        "kind": "reception", "leader_id": org.people["leader_county"].id, "room_ids": [org.rooms["township"].id],
+        "matter_id": matter["id"], "ad_hoc": True, "reason": "现场", "record": False})
+    assert refused.status_code == 422 and refused.json()["field"] == "record"
+    secret = client.post("/api/v1/sessions", headers=headers, json={
+        "kind": "hearing", "leader_id": org.people["leader_county"].id, "room_ids": [org.rooms["township"].id],
+        "matter_id": matter["id"], "ad_hoc": True, "reason": "涉及国家秘密的听证", "record": False})
+    assert secret.status_code == 201 and secret.json()["recorded"] is False
+    with db.transaction() as s:
+        assert s.scalars(select(Recording)).all() == []
