@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,7 +49,10 @@ class Outlet(MediaStreamTrack):
         self.kind = source.kind
         self._id = track_id
         self.source = source
-        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(OUTLET_QUEUE)
+        # a deque and one waiter rather than an asyncio.Queue: push() runs for every frame and
+        # every viewer, and the sender is the only reader
+        self._queue: deque[av.Packet] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self._reading = False
         self._need_keyframe = source.kind == "video"
         self._asked_at = 0.0
@@ -63,15 +67,19 @@ class Outlet(MediaStreamTrack):
                     self.request_keyframe()
                 return
             self._need_keyframe = False
-        try:
-            self._queue.put_nowait(packet)
-        except asyncio.QueueFull:
-            self._drain()
-            if self.kind == "video":
+        queue = self._queue
+        if len(queue) >= OUTLET_QUEUE:
+            queue.clear()
+            if self.kind == "video" and not keyframe:
                 self._need_keyframe = True
                 self.request_keyframe()
-            else:
-                self._queue.put_nowait(packet)
+                return
+        queue.append(packet)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a key frame on this viewer's behalf (also wired to the viewer's PLI)."""
@@ -84,24 +92,25 @@ class Outlet(MediaStreamTrack):
             self._reading = True
             if self._need_keyframe:
                 self.request_keyframe()
+        queue = self._queue
+        while not queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
         if self.readyState != "live":
             raise MediaStreamError
-        packet = await self._queue.get()
-        if packet is None:
-            raise MediaStreamError
-        return packet
+        return queue.popleft()
 
     def stop(self) -> None:
         """End the track and wake a sender blocked in recv()."""
         if self.readyState == "live":
             super().stop()
             self.source.outlets.discard(self)
-            self._drain()
-            self._queue.put_nowait(None)
-
-    def _drain(self) -> None:
-        while not self._queue.empty():
-            self._queue.get_nowait()
+            self._queue.clear()
+            waiter, self._waiter = self._waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
 
 class Source:
@@ -125,20 +134,38 @@ class Source:
         self._on_frame = on_frame
         self._negotiated_codec = negotiated_codec
         self._last_pli = 0.0
+        self._received_codec: str | None = None
         self._task: asyncio.Task | None = None
         self.stopped = False
+        # True when the receiver hands packets straight to deliver() (see passthrough.listen)
+        self.inline = False
 
     @property
     def codec(self) -> str | None:
         """MIME type of what the publisher sends (as negotiated until the first packet tells)."""
-        codec = passthrough.received_codec(self.receiver)
-        return codec.mimeType if codec else self._negotiated_codec
+        if self._received_codec is None:
+            codec = passthrough.received_codec(self.receiver)
+            if codec is None:
+                return self._negotiated_codec
+            self._received_codec = codec.mimeType
+        return self._received_codec
 
     def start(self) -> None:
-        """Start pumping packets."""
+        """Start forwarding: inline from the receiver when it allows, else by pumping its track."""
+        self.inline = passthrough.listen(self.receiver, self.deliver)
+        # the pump also sees the end of the track (and any packet the track itself yields)
         self._task = asyncio.get_running_loop().create_task(
             self._pump(), name=f"vreception-source-{self.participant_id}-{self.kind}"
         )
+
+    def deliver(self, packet: av.Packet) -> None:
+        """Fan one encoded frame out to the outlets and the frame sinks (on the event loop)."""
+        keyframe = packet.is_keyframe
+        self.frames += 1
+        self.keyframes += keyframe
+        for outlet in tuple(self.outlets):
+            outlet.push(packet, keyframe)
+        self._on_frame(self, packet, keyframe, time.time())
 
     def request_keyframe(self) -> None:
         """Send the publisher a PLI, at most once per PLI_INTERVAL."""
@@ -161,18 +188,15 @@ class Source:
                         self.kind,
                     )
                     return
-                keyframe = packet.is_keyframe
-                self.frames += 1
-                self.keyframes += keyframe
-                for outlet in tuple(self.outlets):
-                    outlet.push(packet, keyframe)
-                self._on_frame(self, packet, keyframe, time.time())
+                self.deliver(packet)
         except MediaStreamError:
             pass
 
     async def stop(self) -> None:
         """Stop pumping and end every outlet."""
         self.stopped = True
+        if self.inline:
+            passthrough.listen(self.receiver, None)
         for outlet in tuple(self.outlets):
             outlet.stop()
         if self._task is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import logging
+import queue
 import threading
 import weakref
 from collections.abc import Callable
@@ -43,6 +44,8 @@ def missing_hooks() -> list[str]:
         missing.append("aiortc.rtcrtpreceiver.decoder_worker calling get_decoder")
     if "_RTCRtpReceiver__decoder_thread" not in _names(RTCRtpReceiver.receive):
         missing.append("RTCRtpReceiver.__decoder_thread (set in receive())")
+    if "_RTCRtpReceiver__decoder_queue" not in _names(RTCRtpReceiver._handle_rtp_packet):
+        missing.append("RTCRtpReceiver.__decoder_queue (put() in _handle_rtp_packet)")
     if not callable(getattr(RTCRtpReceiver, "_send_rtcp_pli", None)):
         missing.append("RTCRtpReceiver._send_rtcp_pli")
     if "_send_keyframe" not in _names(RTCRtpSender._handle_rtcp_packet):
@@ -82,15 +85,94 @@ _stock_get_decoder = rtcrtpreceiver.get_decoder
 
 
 def mark_receiver(receiver: RTCRtpReceiver) -> None:
-    """Make RECEIVER's track yield encoded av.Packets instead of decoded frames."""
+    """Make RECEIVER's track yield encoded av.Packets instead of decoded frames.
+
+    Marked before the receiver starts (before the connection is up, as the hub does), the
+    receiver's frames no longer cross to its decoder thread and back: they are wrapped on the
+    event loop as they complete (see `Inlet`). Marked later, the decoder-thread hook serves.
+    """
     with _lock:
         _marked.add(receiver)
+    if isinstance(getattr(receiver, _QUEUE_ATTR, None), Inlet):
+        return
+    if getattr(receiver, _THREAD_ATTR, None) is None and isinstance(getattr(receiver, _QUEUE_ATTR, None), queue.Queue):
+        # not started: nothing is queued yet and no thread waits on the stock queue
+        setattr(receiver, _QUEUE_ATTR, Inlet(receiver))
+
+
+def listen(receiver: RTCRtpReceiver, listener: Callable[[av.Packet], None] | None) -> bool:
+    """Hand RECEIVER's packets straight to LISTENER on the event loop instead of its track's queue.
+
+    Returns False when the receiver was marked too late for inline delivery (its track then
+    yields the packets as before). None detaches the listener.
+    """
+    inlet = getattr(receiver, _QUEUE_ATTR, None)
+    if not isinstance(inlet, Inlet):
+        return False
+    inlet.listener = listener
+    return True
 
 
 def received_codec(receiver: RTCRtpReceiver) -> RTCRtpCodecParameters | None:
     """The codec of the last packet a marked receiver passed through (None before the first)."""
     with _lock:
         return _codecs.get(receiver)
+
+
+_QUEUE_ATTR = "_RTCRtpReceiver__decoder_queue"
+_THREAD_ATTR = "_RTCRtpReceiver__decoder_thread"
+
+
+class Inlet:
+    """Stands in for a marked receiver's decoder queue (a queue.Queue) so that frames skip the thread hop.
+
+    aiortc's receiver puts each complete frame, on the event loop, into its decoder queue; the
+    decoder thread takes it, 'decodes' it and hands the result back to the loop with
+    run_coroutine_threadsafe: two thread switches, a self-pipe wakeup and a task per frame.
+    Here ``put`` wraps the frame as an av.Packet on the spot and passes it to the listener (the
+    hub's Source) or, without one, to the track's queue. The decoder thread still starts and
+    parks in ``get`` until the receiver stops, then ends the track as it always did.
+    """
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self._receiver = weakref.ref(receiver)
+        self._stopped = threading.Event()
+        self._codec: RTCRtpCodecParameters | None = None
+        self._decoder: PassthroughDecoder | None = None
+        self.listener: Callable[[av.Packet], None] | None = None
+
+    def put(self, item: tuple[RTCRtpCodecParameters, JitterFrame] | None, block: bool = True, timeout: float | None = None) -> None:
+        if item is None:
+            self._stopped.set()
+            return
+        codec, encoded_frame = item
+        if codec is not self._codec:
+            receiver = self._receiver()
+            if receiver is None:
+                return
+            if codec.mimeType.lower() not in ("video/vp8", "video/h264", "audio/opus"):
+                logger.error("no passthrough for %s: negotiate VP8/H.264 and Opus; frame dropped", codec.mimeType)
+                return
+            self._codec, self._decoder = codec, PassthroughDecoder(codec)
+            with _lock:
+                _codecs[receiver] = codec
+        packet = self._decoder.wrap(encoded_frame)
+        listener = self.listener
+        if listener is None:
+            receiver = self._receiver()
+            if receiver is not None and receiver.track is not None:
+                receiver.track._queue.put_nowait(packet)
+            return
+        try:
+            listener(packet)
+        except Exception:
+            # this runs inside aiortc's RTP receive path: an exception would end the connection
+            logger.exception("passthrough listener %r failed", listener)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> None:
+        """What the parked decoder thread waits in: returns None (stop) once the receiver stops."""
+        self._stopped.wait()
+        return None
 
 
 def _receiver_of_current_thread() -> RTCRtpReceiver | None:
@@ -132,14 +214,18 @@ class PassthroughDecoder:
         # audio codecs (Opus) have no inter-frame dependencies: every packet is a key
         self._is_keyframe = _KEYFRAME_TESTS.get(codec.mimeType.lower(), lambda data: True)
 
+    def wrap(self, encoded_frame: JitterFrame) -> av.Packet:
+        """ENCODED_FRAME (already mapped to a 0-based RTP timestamp) as an av.Packet."""
+        data = encoded_frame.data
+        packet = av.Packet(data)
+        packet.pts = packet.dts = encoded_frame.timestamp
+        packet.time_base = self._time_base
+        packet.is_keyframe = self._is_keyframe(data)
+        return packet
+
     def decode(self, encoded_frame: JitterFrame) -> list[av.Packet]:
         """Wrap ENCODED_FRAME (already mapped to a 0-based RTP timestamp) in an av.Packet."""
-        packet = av.Packet(encoded_frame.data)
-        packet.pts = encoded_frame.timestamp
-        packet.dts = encoded_frame.timestamp
-        packet.time_base = self._time_base
-        packet.is_keyframe = self._is_keyframe(encoded_frame.data)
-        return [packet]
+        return [self.wrap(encoded_frame)]
 
 
 def _get_decoder(codec: RTCRtpCodecParameters):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
+from aiortc.exceptions import InvalidStateError
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
@@ -304,12 +305,19 @@ class MediaHub:
                 transceiver.direction = "inactive"
                 await transceiver.sender.stop()
             participant.retired.clear()
+            if self._participants.get(participant.participant_id) is not participant:
+                return  # removed (its connection closed) while a sender stopped
             if not participant.renegotiate or pc.connectionState != "connected":
                 return  # not connected: the client has not applied our answer yet; on_state retries
             participant.renegotiate = False
-            offer = await pc.createOffer()
-            with ice.host_addresses(self._host_addresses):
-                await pc.setLocalDescription(offer)
+            try:
+                offer = await pc.createOffer()
+                with ice.host_addresses(self._host_addresses):
+                    await pc.setLocalDescription(offer)
+            except InvalidStateError:
+                if pc.signalingState == "closed":
+                    return  # the participant left or the hub closed meanwhile
+                raise
             sdp = pc.localDescription.sdp
         if self._on_offer is None:
             logger.warning("participant %s needs renegotiation but the hub has no on_offer", participant.participant_id)
