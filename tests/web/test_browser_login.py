@@ -24,7 +24,8 @@ def test_sign_in_in_chromium(app, org, tmp_path):
         assert "用户名或密码错误" in page.locator(".error").inner_text()
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_url(base + "/")
-        assert "测试leader_county，您好" in page.locator("h1").inner_text()
-        assert "接访领导" in page.content()
+        # The landing page sends each role to its main page: a leader to the agenda.
+        page.wait_for_url(base + "/agenda")
+        assert page.locator("h1").inner_text() == "我的接访日程"
+        assert "测试leader_county，您好" in page.content()
         screenshot(page, "home")

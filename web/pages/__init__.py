@@ -2,10 +2,18 @@
 
 from fastapi import APIRouter
 
-from web.pages import auth, calls, home, plans
+from web.pages import agenda, auth, booking, calls, dashboard, home, kiosk, leader_plans, lookup, matters, plans, tasks
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(home.router)
 router.include_router(plans.router)
 router.include_router(calls.router)
+router.include_router(dashboard.router)
+router.include_router(matters.router)
+router.include_router(booking.router)
+router.include_router(tasks.router)
+router.include_router(agenda.router)
+router.include_router(kiosk.router)
+router.include_router(lookup.router)
+router.include_router(leader_plans.router)

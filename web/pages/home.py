@@ -1,4 +1,4 @@
-"""The signed-in landing page."""
+"""The signed-in landing page: each role goes to its main page; others see their roles."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ from fastapi.responses import RedirectResponse
 
 from vreception.models import Node
 from web.deps import DbSession, PagePrincipal
-from web.templating import render
+from web.pages.support import home_of, page
 
 router = APIRouter()
 
 
 @router.get("/")
 def home(request: Request, principal: PagePrincipal, session: DbSession):
-    """Where a signed-in person starts; a signed-out visitor goes to /login."""
+    """Coordinator → dashboard, leader → agenda, room → kiosk, handler → tasks; a signed-out visitor → /login."""
     if principal is None:
         return RedirectResponse("/login", status_code=303)
+    target = home_of(principal)
+    if target is not None:
+        return RedirectResponse(target, status_code=303)
     node = session.get(Node, principal.node_id)
     scopes = [(s.role.value, session.get(Node, s.node_id)) for s in principal.scopes]
-    return render(request, "home.html", principal=principal, node=node, scopes=scopes)
+    return page(request, "home.html", principal, node=node, scopes=scopes)

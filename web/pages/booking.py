@@ -1,0 +1,239 @@
+"""Booking a session from a matter (free slots as a week grid, rules checked before submitting), its page,
+rescheduling and cancelling."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import or_, select
+
+from scheduling import availability, booking
+from scheduling.access import can_manage, can_see
+from vreception.auth.access import subtree_filter
+from vreception.errors import DomainError, Forbidden, Invalid
+from vreception.models import Matter, Node, Person, Role, RoleAssignment
+from vreception.models.org import Room
+from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
+from web.api.matters import load_readable
+from web.api.scheduling import SessionIn, _require_booker
+from web.deps import DbSession
+from web.pages.calls import my_participant
+from web.pages import forms
+from web.pages.forms import attempt, dry_run
+from web.pages.support import User, check_csrf, message, page, policy, require_any, week_bounds, zone
+
+router = APIRouter()
+OFFICE = (Role.coordinator,)
+
+
+def bookable_leaders(session, principal) -> list[Person]:
+    """Leaders in the coordinator's subtrees and on the chain above them (one may book upward)."""
+    roots = principal.paths_for(OFFICE)
+    above = {int(part) for root in roots for part in root.strip("/").split("/") if part}
+    ids = select(RoleAssignment.person_id).where(RoleAssignment.role == Role.leader)
+    query = (select(Person).join(Node, Person.node_id == Node.id)
+             .where(Person.id.in_(ids), Person.active.is_(True),
+                    or_(subtree_filter(principal, Node.path, OFFICE), Node.id.in_(above)))
+             .order_by(Node.path, Person.id).limit(300))
+    return list(session.scalars(query))
+
+
+def bookable_rooms(session, principal) -> list[Room]:
+    """Active rooms in the coordinator's subtrees."""
+    query = (select(Room).join(Node, Room.node_id == Node.id)
+             .where(Room.active.is_(True), subtree_filter(principal, Node.path, OFFICE)).order_by(Node.path).limit(500))
+    return list(session.scalars(query))
+
+
+def week_of(request: Request, raw: str | None) -> tuple[date, date]:
+    try:
+        chosen = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        chosen = None
+    return week_bounds(request, chosen)
+
+
+def week_grid(request: Request, session, leader_id: int | None, room_id: int | None, monday: date) -> list[dict]:
+    """Seven days, each with the leader's free slots (in the room) that day."""
+    tz = zone(request)
+    days = [{"day": monday + timedelta(days=i), "slots": []} for i in range(7)]
+    if leader_id is None:
+        return days
+    first = datetime.combine(monday, time(0), tz)
+    try:
+        slots = availability.free_slots(session, policy=policy(request), leader_id=leader_id, room_id=room_id,
+                                        first=first, last=first + timedelta(days=7))
+    except DomainError:
+        return days
+    for slot in slots:
+        local = slot.start.astimezone(tz)
+        days[(local.date() - monday).days]["slots"].append(slot)
+    return days
+
+
+def _participants(matter: Matter) -> list[booking.ParticipantSpec]:
+    """The petitioners who sit in the room: a group's representatives, or everyone."""
+    links = [link for link in matter.petitioner_links if link.representative] or matter.petitioner_links
+    role = "representative" if matter.is_group else "petitioner"
+    return [booking.ParticipantSpec(role, None, link.petitioner.name) for link in links]
+
+
+def _times(form, tz) -> tuple[datetime | None, datetime | None]:
+    """The chosen slot, or the typed start and length."""
+    slot = forms.text(form, "slot", 80)
+    if slot:
+        start, _, end = slot.partition("|")
+        try:
+            return datetime.fromisoformat(start), datetime.fromisoformat(end)
+        except ValueError:
+            raise Invalid("error.times_required", field="slot") from None
+    start = forms.local_datetime(form, "start_at", tz)
+    minutes = forms.integer(form, "minutes") or 30
+    return start, (start + timedelta(minutes=minutes)) if start else None
+
+
+def _book(request: Request, session, principal, matter: Matter, form) -> ReceptionSession:
+    leader_id, room_id = forms.integer(form, "leader_id"), forms.integer(form, "room_id")
+    if leader_id is None or room_id is None:
+        raise Invalid("error.times_required", field="leader_id")
+    _require_booker(session, principal, SessionIn(kind="reception", leader_id=leader_id, room_ids=[room_id],
+                                                  matter_id=matter.id))
+    start, end = _times(form, zone(request))
+    return booking.book(session, policy=policy(request), kind="reception", leader_id=leader_id, room_ids=[room_id],
+                        matter_id=matter.id, starts_at=start, ends_at=end, participants=_participants(matter),
+                        invited=forms.text(form, "invited") == "on", reason=forms.text(form, "reason", 1000),
+                        override_reason=forms.text(form, "override_reason", 1000), coordinator=True,
+                        actor_id=principal.person_id)
+
+
+def _form_page(request: Request, session, principal, matter: Matter, values: dict, status_code: int = 200,
+               error: str | None = None):
+    leaders, rooms = bookable_leaders(session, principal), bookable_rooms(session, principal)
+    leader_id = _int(values.get("leader_id")) or (leaders[0].id if leaders else None)
+    room_id = _int(values.get("room_id")) or (rooms[0].id if rooms else None)
+    monday, _ = week_of(request, values.get("week"))
+    return page(request, "booking.html", principal, status_code=status_code, error=error, matter=matter,
+                leaders=leaders, rooms=rooms, leader_id=leader_id, room_id=room_id, monday=monday,
+                previous=(monday - timedelta(days=7)).isoformat(), following=(monday + timedelta(days=7)).isoformat(),
+                grid=week_grid(request, session, leader_id, room_id, monday), values=values)
+
+
+def _int(raw) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _bookable_matter(session, principal, matter_id: int) -> Matter:
+    require_any(principal, *OFFICE)
+    return load_readable(session, principal, matter_id)
+
+
+@router.get("/matters/{matter_id}/book")
+def booking_form(matter_id: int, request: Request, principal: User, session: DbSession):
+    """Pick a leader and a room, see the free slots of a week, book one."""
+    matter = _bookable_matter(session, principal, matter_id)
+    return _form_page(request, session, principal, matter, dict(request.query_params))
+
+
+@router.post("/matters/{matter_id}/book/check")
+async def booking_check(matter_id: int, request: Request, principal: User, session: DbSession):
+    """Run every booking rule on the form as it stands and roll back: the verdict, as a partial."""
+    form = await request.form()
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    matter = _bookable_matter(session, principal, matter_id)
+    chosen = bool(forms.text(form, "slot", 80) or forms.text(form, "start_at", 40))
+    error = dry_run(session, lambda: _book(request, session, principal, matter, form)) if chosen else None
+    if isinstance(error, Forbidden):
+        raise error
+    return page(request, "_booking_check.html", principal, chosen=chosen,
+                error=message(request, error) if error else None, code=error.code if error else None)
+
+
+@router.post("/matters/{matter_id}/book")
+async def booking_submit(matter_id: int, request: Request, principal: User, session: DbSession):
+    """Book the session; on a broken rule the form comes back with the reason."""
+    form = await request.form()
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    matter = _bookable_matter(session, principal, matter_id)
+    item, error = attempt(session, lambda: _book(request, session, principal, matter, form))
+    if error is not None:
+        if isinstance(error, Forbidden):
+            raise error
+        values = {k: form.get(k) for k in ("leader_id", "room_id", "week", "override_reason", "reason")}
+        return _form_page(request, session, principal, matter, values, status_code=error.status,
+                          error=message(request, error))
+    return RedirectResponse(f"/sessions/{item.id}", status_code=303)
+
+
+def _session_page(request: Request, session, principal, item: ReceptionSession, status_code: int = 200,
+                  error: str | None = None, week: str | None = None):
+    manage = can_manage(principal, item) and item.state is SessionState.booked
+    room_id = next((p.room_id for p in item.participants if p.room_id), None)
+    monday, _ = week_of(request, week or item.starts_at.astimezone(zone(request)).date().isoformat())
+    history = list(session.scalars(select(SessionEvent).where(SessionEvent.session_id == item.id)
+                                   .order_by(SessionEvent.id)))
+    return page(request, "session.html", principal, status_code=status_code, error=error, item=item,
+                leader=session.get(Person, item.leader_id),
+                matter=session.get(Matter, item.matter_id) if item.matter_id else None, manage=manage,
+                history=history, monday=monday, previous=(monday - timedelta(days=7)).isoformat(),
+                following=(monday + timedelta(days=7)).isoformat(),
+                grid=week_grid(request, session, item.leader_id, room_id, monday) if manage else [],
+                joinable=item.state in (SessionState.booked, SessionState.open, SessionState.live)
+                and my_participant(session, principal, item) is not None)
+
+
+def _visible(session, principal, session_id: int) -> ReceptionSession:
+    item = booking.load_session(session, session_id)
+    if not can_see(principal, item):
+        raise Forbidden()
+    return item
+
+
+def _managed(session, principal, session_id: int) -> ReceptionSession:
+    item = booking.load_session(session, session_id)
+    if not can_manage(principal, item):
+        raise Forbidden()
+    return item
+
+
+@router.get("/sessions/{session_id}")
+def session_page(session_id: int, request: Request, principal: User, session: DbSession, week: str | None = None):
+    """A session: time, people, history; reschedule and cancel while it is booked."""
+    return _session_page(request, session, principal, _visible(session, principal, session_id), week=week)
+
+
+@router.post("/sessions/{session_id}/reschedule")
+async def session_reschedule(session_id: int, request: Request, principal: User, session: DbSession):
+    """Move the session to another free slot (or a typed time)."""
+    form = await request.form()
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    item = _managed(session, principal, session_id)
+
+    def do():
+        start, end = _times(form, zone(request))
+        return booking.reschedule(session, policy=policy(request), booking=item, starts_at=start, ends_at=end,
+                                  reason=forms.text(form, "reason", 1000), actor_id=principal.person_id)
+
+    _, error = attempt(session, do)
+    if error is not None:
+        session.refresh(item)
+        return _session_page(request, session, principal, item, status_code=error.status, error=message(request, error))
+    return RedirectResponse(f"/sessions/{item.id}", status_code=303)
+
+
+@router.post("/sessions/{session_id}/cancel")
+async def session_cancel(session_id: int, request: Request, principal: User, session: DbSession):
+    """Cancel the booked session with a reason."""
+    form = await request.form()
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    item = _managed(session, principal, session_id)
+    _, error = attempt(session, lambda: booking.cancel(session, booking=item, reason=forms.text(form, "reason", 1000),
+                                                       actor_id=principal.person_id))
+    if error is not None:
+        session.refresh(item)
+        return _session_page(request, session, principal, item, status_code=error.status, error=message(request, error))
+    return RedirectResponse(f"/sessions/{item.id}", status_code=303)

@@ -1,0 +1,262 @@
+"""Matter pages: the list, registering (with the repeat warning), the matter page, its actions and documents."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from vreception import documents
+from vreception.auth.access import covers, require, subtree_filter
+from vreception.cases import actions, categories, register
+from vreception.cases.deadlines import RULES
+from vreception.errors import NotFound
+from vreception.models import Channel, Document, Matter, Node, NodeKind, Person, Role, RoleAssignment
+from vreception.models.recordings import Recording
+from vreception.models.scheduling import ReceptionSession
+from web.api.matters import OFFICE, READERS, load_readable, matter_out
+from web.deps import DbSession
+from web.pages import forms
+from web.pages.forms import attempt
+from web.pages.support import User, check_csrf, has, message, page, require_any, zone
+
+router = APIRouter()
+PETITIONER_ROWS = 3
+DEMAND_ROWS = 3
+# The form fields each action needs besides its reason.
+ACTION_FIELDS = {
+    "transfer": ("to_node_id",), "assign": ("to_node_id",), "extend": ("days",), "settle": ("kind",),
+    "reply": ("outcome",), "review_reply": ("outcome",), "recheck_reply": ("outcome",), "route_legal": ("channel",),
+    "set_owner": ("leader_id",),
+}
+NO_REASON = {"accept", "assign", "serve", "request_review", "request_recheck", "start_hearing", "end_hearing",
+             "set_owner"}
+INT_FIELDS = ("to_node_id", "days", "leader_id")
+
+
+def office_nodes(session, principal, kind: NodeKind | None = None, limit: int = 500) -> list[Node]:
+    """Nodes in the coordinator's subtrees (for choosing an origin, an office, a unit)."""
+    query = select(Node).where(subtree_filter(principal, Node.path, OFFICE)).order_by(Node.code).limit(limit)
+    if kind is not None:
+        query = query.where(Node.kind == kind)
+    return list(session.scalars(query))
+
+
+def leaders_in(session, principal, roles=OFFICE) -> list[Person]:
+    """Leaders seated in the principal's subtrees."""
+    ids = select(RoleAssignment.person_id).where(RoleAssignment.role == Role.leader)
+    query = (select(Person).join(Node, Person.node_id == Node.id)
+             .where(Person.id.in_(ids), Person.active.is_(True), subtree_filter(principal, Node.path, roles))
+             .order_by(Node.path, Person.id).limit(300))
+    return list(session.scalars(query))
+
+
+def _form_context(request: Request, session, principal, values: dict | None = None) -> dict:
+    return {"regions": office_nodes(session, principal, NodeKind.region), "channels": [c.value for c in Channel],
+            "categories": list(categories.load(request.app.state.settings.categories_file or None).values()),
+            "values": values or {}, "petitioner_rows": range(PETITIONER_ROWS), "demand_rows": range(DEMAND_ROWS)}
+
+
+def _read_registration(form) -> dict:
+    """The petitioners and demands of the register form (empty rows left out)."""
+    names, ids, phones = (forms.texts(form, k, 100) for k in ("petitioner_name", "petitioner_id", "petitioner_phone"))
+    reps = set(forms.texts(form, "representative", 4))
+    petitioners, representatives = [], []
+    for i in range(max(len(names), len(ids))):
+        name, id_number = _at(names, i), _at(ids, i)
+        phone = _at(phones, i)
+        if name or id_number:
+            if str(i) in reps:
+                representatives.append(len(petitioners))
+            petitioners.append({"name": name, "id_number": id_number, "phone": phone or None})
+    summaries, cats = forms.texts(form, "demand_summary", 4000), forms.texts(form, "demand_category", 32)
+    demands = [{"summary": s, "category": _at(cats, i)} for i, s in enumerate(summaries) if s]
+    return {"petitioners": petitioners, "representatives": representatives, "demands": demands}
+
+
+def _at(values: list[str], i: int) -> str:
+    return values[i] if i < len(values) else ""
+
+
+def _values(form) -> dict:
+    """The submitted form, to show it again after an error."""
+    return {key: form.getlist(key) for key in form.keys()}
+
+
+@router.get("/matters")
+def matter_list(request: Request, principal: User, session: DbSession, state: str | None = None):
+    """Matters of the person's subtree (office) or owned by the leader, newest first."""
+    require_any(principal, *READERS)
+    query = (select(Matter).where(subtree_filter(principal, Matter.handling_path, READERS)
+                                  | (Matter.owner_leader_id == principal.person_id))
+             .order_by(Matter.id.desc()).limit(200))
+    if state:
+        query = query.where(Matter.state == state)
+    return page(request, "matters.html", principal, matters=list(session.scalars(query)), state=state,
+                can_register=has(principal, Role.coordinator) or has(principal, Role.admin))
+
+
+@router.get("/matters/new")
+def new_matter(request: Request, principal: User, session: DbSession):
+    """The register form: petitioners, representatives, demands with their classification, channel."""
+    require_any(principal, *OFFICE)
+    return page(request, "matter_new.html", principal, **_form_context(request, session, principal))
+
+
+@router.post("/matters/new/repeat-check")
+async def repeat_check(request: Request, principal: User, session: DbSession):
+    """The repeat-petition warning (重复访) for what the form holds so far (an htmx partial)."""
+    require_any(principal, *OFFICE)
+    form = await request.form()
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    data = _read_registration(form)
+    found = register.check_new(session, protector=request.app.state.protector, petitioners=data["petitioners"],
+                               demands=data["demands"]) if data["petitioners"] and data["demands"] else []
+    readable = [r for r in found if covers(principal, session.get(Node, r.matter.handling_node_id), READERS)]
+    return page(request, "_repeat_warning.html", principal, repeats=readable, checked=bool(data["demands"]))
+
+
+@router.post("/matters")
+async def register_matter(request: Request, principal: User, session: DbSession):
+    """Register the matter; the query code is shown on this answer only."""
+    form = await request.form()
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    require_any(principal, *OFFICE)
+    settings = request.app.state.settings
+
+    def do():
+        handling = session.get(Node, forms.integer(form, "handling_node_id") or 0)
+        if handling is None:
+            raise NotFound("error.node_not_found", field="handling_node_id", id=form.get("handling_node_id"))
+        require(principal, handling, OFFICE)
+        data = _read_registration(form)
+        return register.register(
+            session, protector=request.app.state.protector, petitioners=data["petitioners"], demands=data["demands"],
+            origin_node_id=forms.integer(form, "origin_node_id") or 0, handling_node_id=handling.id,
+            channel=forms.text(form, "channel", 16), representatives=data["representatives"],
+            received_at=forms.local_datetime(form, "received_at", zone(request)), actor_id=principal.person_id,
+            categories_file=settings.categories_file or None, moves_off_holidays=settings.deadline_moves_off_holidays)
+
+    result, error = attempt(session, do)
+    if error is not None:
+        if error.status == 403:
+            raise error
+        return page(request, "matter_new.html", principal, status_code=error.status, error=message(request, error),
+                    **_form_context(request, session, principal, _values(form)))
+    matter, code, repeats = result
+    return page(request, "matter_registered.html", principal, matter=matter, code=code, repeats=repeats)
+
+
+def timeline(request: Request, session, view: dict, booked: list[ReceptionSession], recordings: dict) -> list[dict]:
+    """Registration, actions, notices served, sessions (with recordings), tasks and ratings, oldest first."""
+    from datetime import datetime
+
+    entries = []
+    for event in view["timeline"]:
+        data = event["data"]
+        entries.append({"at": datetime.fromisoformat(event["at"]), "kind": "event", "action": event["action"],
+                        "to": event["to"], "reason": event["reason"], "data": data})
+    for document in view["documents"]:
+        if document["served_at"]:
+            entries.append({"at": datetime.fromisoformat(document["served_at"]), "kind": "served", "document": document})
+    for item in booked:
+        entries.append({"at": item.starts_at, "kind": "session", "session": item, "recordings": recordings.get(item.id, [])})
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def matter_context(request: Request, session, principal, matter: Matter) -> dict:
+    """Everything the matter page shows."""
+    view = matter_out(request, session, principal, matter)
+    booked = list(session.scalars(select(ReceptionSession).where(ReceptionSession.matter_id == matter.id)
+                                  .order_by(ReceptionSession.starts_at)))
+    recordings: dict[int, list[Recording]] = {}
+    if booked:
+        for rec in session.scalars(select(Recording).where(Recording.session_id.in_([b.id for b in booked]))
+                                   .order_by(Recording.id)):
+            recordings.setdefault(rec.session_id, []).append(rec)
+    office = covers(principal, session.get(Node, matter.handling_node_id), OFFICE)
+    assigner = covers(principal, session.get(Node, matter.handling_node_id), (Role.coordinator, Role.leader))
+    starts = {}
+    for action in actions.allowed(matter):
+        kind = actions.STARTS.get(action)
+        if kind:
+            starts[action] = {"kind": kind, "days": RULES[kind].days, "working": RULES[kind].working_days}
+    from web.pages.tasks import attachments_of
+
+    return {
+        "matter": matter, "view": view, "office": office, "assigner": assigner,
+        "allowed": actions.allowed(matter) if office else [], "starts": starts, "fields": ACTION_FIELDS,
+        "no_reason": NO_REASON, "timeline": timeline(request, session, view, booked, recordings),
+        "sessions": booked, "origin": session.get(Node, matter.origin_node_id),
+        "handling": session.get(Node, matter.handling_node_id),
+        "owner": session.get(Person, matter.owner_leader_id) if matter.owner_leader_id else None,
+        "nodes": office_nodes(session, principal) if office else [],
+        "units": office_nodes(session, principal, NodeKind.department) if assigner else [],
+        "leaders": leaders_in(session, principal) if office else [],
+        "attachments": attachments_of(session, [t["id"] for t in view["tasks"]]),
+        "categories": categories.load(request.app.state.settings.categories_file or None),
+        "event_text": event_text,
+    }
+
+
+@router.get("/matters/{matter_id}")
+def matter_page(matter_id: int, request: Request, principal: User, session: DbSession):
+    """The matter: facts, deadlines, timeline, actions with the deadline each starts, documents, tasks."""
+    matter = load_readable(session, principal, matter_id)
+    return page(request, "matter.html", principal, **matter_context(request, session, principal, matter))
+
+
+@router.post("/matters/{matter_id}/actions")
+async def matter_action(matter_id: int, request: Request, principal: User, session: DbSession):
+    """Move the matter on (受理, 答复, 送达 …) from its page."""
+    form = await request.form()
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    matter = actions.lock(session, matter_id)
+    require(principal, session.get(Node, matter.handling_node_id), OFFICE)
+    action = forms.text(form, "action", 40)
+
+    def do():
+        params = {"reason": forms.text(form, "reason", 4000)}
+        for name in ACTION_FIELDS.get(action, ()):
+            params[name] = forms.integer(form, name) if name in INT_FIELDS else forms.text(form, name, 40)
+        return actions.act(session, matter=matter, action=action, actor_id=principal.person_id, params=params,
+                           moves_off_holidays=request.app.state.settings.deadline_moves_off_holidays)
+
+    _, error = attempt(session, do)
+    if error is not None:
+        session.refresh(matter)
+        return page(request, "matter.html", principal, status_code=error.status, error=message(request, error),
+                    **matter_context(request, session, principal, matter))
+    return RedirectResponse(f"/matters/{matter.id}#actions", status_code=303)
+
+
+def _document(session, principal, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFound("error.document_not_found", id=document_id)
+    load_readable(session, principal, document.matter_id)
+    return document
+
+
+@router.get("/documents/{document_id}.html")
+def document_html(document_id: int, principal: User, session: DbSession):
+    """A notice as issued, for a signed-in reader of its matter."""
+    document = _document(session, principal, document_id)
+    return HTMLResponse(document.html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                                                "X-Document-SHA256": document.sha256})
+
+
+@router.get("/documents/{document_id}.pdf")
+def document_pdf(document_id: int, principal: User, session: DbSession):
+    """A notice as PDF, for a signed-in reader of its matter."""
+    document = _document(session, principal, document_id)
+    return Response(documents.render_pdf(document), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="document-{document.id}.pdf"'})
+
+
+def event_text(entry: dict) -> str:
+    """The data of a timeline event worth showing (unit, due time, rating), as one line."""
+    data = entry.get("data") or {}
+    keep = [str(data[k]) for k in ("to_node_name", "leader_name", "unit", "outcome", "rating", "days") if data.get(k)]
+    return " · ".join(keep)
+
