@@ -133,3 +133,35 @@ def test_bad_tokens_wrong_session_and_bad_messages(app, client, org):
 
     with live_server(app) as base:
         asyncio.run(scenario(base))
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_coordinator_over_the_session_gets_a_seat_on_the_call_page(app, client, org, db):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import PASSWORD
+
+    session = book_walk_in(client, org)
+
+    def page_client(username):
+        browser = TestClient(app)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text).group(1)
+        browser.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        return browser
+
+    coordinator = page_client("coord.county")
+    page = coordinator.get(f"/calls/{session['id']}")
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    assert coordinator.post(f"/calls/{session['id']}/token").status_code == 403  # no CSRF header
+    ticket = coordinator.post(f"/calls/{session['id']}/token", headers={"X-CSRF-Token": csrf})
+    assert ticket.status_code == 200 and f"/ws/sessions/{session['id']}?token=" in ticket.json()["ws_url"]
+    with db.transaction() as s:
+        seats = [p.role for p in s.get(ReceptionSession, session["id"]).participants]
+    assert seats.count("coordinator") == 1
+    coordinator.post(f"/calls/{session['id']}/token", headers={"X-CSRF-Token": csrf})
+    with db.transaction() as s:
+        assert [p.role for p in s.get(ReceptionSession, session["id"]).participants].count("coordinator") == 1
+    assert page_client("coord.county2").get(f"/calls/{session['id']}").status_code == 403

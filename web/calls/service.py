@@ -64,6 +64,7 @@ class CallService:
             self.bus, self.store = MemoryBus(), MemoryStateStore()
         self.sockets: dict[int, dict[int, Connection]] = {}
         self.listeners: dict[int, asyncio.Task] = {}
+        self.listener_ready: dict[int, asyncio.Event] = {}
         self.hubs: dict[int, MediaHub] = {}
         # Per (session, participant): the extension ids and payload types of their own offer.
         self.numbers: dict[tuple[int, int], renegotiation.Numbers] = {}
@@ -245,9 +246,13 @@ class CallService:
     # --- fan-out -----------------------------------------------------------------------------
 
     async def _ensure_listener(self, session_id: int) -> None:
+        # Everyone waits until the subscription is live: a participant connecting while another
+        # one's listener is still subscribing would otherwise publish into the void.
         if session_id in self.listeners:
+            await self.listener_ready[session_id].wait()
             return
         ready = asyncio.Event()
+        self.listener_ready[session_id] = ready
 
         async def deliver(envelope: dict) -> None:
             send = Send.from_envelope(envelope)
@@ -287,6 +292,7 @@ class CallService:
             return
         self.sockets.pop(session_id, None)
         listener = self.listeners.pop(session_id, None)
+        self.listener_ready.pop(session_id, None)
         if listener is not None:
             listener.cancel()
         if not keep_hub:
@@ -304,6 +310,7 @@ class CallService:
         for task in self.listeners.values():
             task.cancel()
         self.listeners.clear()
+        self.listener_ready.clear()
         await self.bus.close()
         await self.store.close()
 

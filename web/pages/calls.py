@@ -7,13 +7,15 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from scheduling.access import can_manage
 from scheduling.join import issue_join_token, may_join_as
+from vreception import audit
 from scheduling.policy import policy_from
 from vreception.auth.access import Principal
 from vreception.errors import Forbidden, NotFound
 from vreception.i18n import translate
 from vreception.models import Matter, Person
-from vreception.models.scheduling import ReceptionSession
+from vreception.models.scheduling import Participant, ReceptionSession
 from web import csrf
 from web.deps import DbSession, PagePrincipal, language
 from web.templating import render
@@ -39,13 +41,27 @@ def my_participant(session, principal: Principal, booking: ReceptionSession):
     return mine[0] if mine else None
 
 
-def _booking(session, principal: Principal | None, session_id: int):
+def coordinator_seat(session, principal: Principal, booking: ReceptionSession) -> Participant:
+    """A seat for a coordinator over the session who was not named in it (to run the lobby)."""
+    seat = Participant(role="coordinator", person_id=principal.person_id, name=principal.name)
+    booking.participants.append(seat)
+    session.flush()
+    audit.record(session, action="session.coordinator_seated", entity_type="session", entity_id=booking.id,
+                 actor_id=principal.person_id, data={"participant_id": seat.id})
+    return seat
+
+
+def _booking(session, principal: Principal | None, session_id: int, *, seat: bool = False):
     if principal is None:
         return None, None
     booking = session.get(ReceptionSession, session_id)
     if booking is None:
         raise NotFound("error.session_not_found", id=session_id)
     participant = my_participant(session, principal, booking)
+    if participant is None and can_manage(principal, booking):
+        # The page shows a coordinator's seat; it is created when the page asks for its token.
+        participant = coordinator_seat(session, principal, booking) if seat else \
+            Participant(id=None, role="coordinator", person_id=principal.person_id, name=principal.name)
     if participant is None:
         raise Forbidden()
     return booking, participant
@@ -76,7 +92,7 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
 def call_token(session_id: int, request: Request, principal: PagePrincipal, session: DbSession):
     """A fresh join token for the page's own seat (the page asks again when one expires)."""
     csrf.check(request, request.headers.get("x-csrf-token"))
-    booking, participant = _booking(session, principal, session_id)
+    booking, participant = _booking(session, principal, session_id, seat=True)
     if booking is None:
         raise Forbidden()
     token, expires, _ = issue_join_token(session, policy=policy_from(request.app.state.settings),
