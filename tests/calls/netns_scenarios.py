@@ -184,6 +184,20 @@ def two_party(world, base, browser, out):
     time.sleep(1.0)
     leader.screenshot(path=str(out / "call-leader.png"))
     room.screenshot(path=str(out / "call-room.png"))
+    # The leader's desk during the call: the reception record and a task, without leaving the call.
+    leader.fill("#record-form textarea[name=notes]", "信访人陈述土地补偿款未到位；领导答复：责成县自然资源局十日内核实。")
+    leader.click("#record-form button[type=submit]")
+    result["record_saved"] = wait(lambda: leader.get_attribute("#record-result", "data-ok") == "yes"
+                                  and leader.inner_text("#record-result"))
+    leader.fill("#task-form input[name=title]", "核实土地补偿款发放情况")
+    leader.fill("#task-form input[name=due_on]", (datetime.now(UTC) + timedelta(days=10)).date().isoformat())
+    leader.click("#task-form button[type=submit]")
+    result["task_assigned"] = wait(lambda: leader.get_attribute("#task-result", "data-ok") == "yes"
+                                   and leader.inner_text("#task-result"))
+    result["still_live"] = leader.get_attribute("#call-state", "data-state") == "live" and \
+        near(leader.evaluate(PIXEL, str(room_id)), "blue")
+    result["desk_rows"] = world.desk_rows(session["id"])
+    leader.screenshot(path=str(out / "call-leader-desk.png"), full_page=True)
     result["leader_log"] = leader.evaluate("() => window.vreceptionCall.log")
     result["room_log"] = room.evaluate("() => window.vreceptionCall.log")
     result["leader_tracks"] = leader.evaluate("() => [...window.vreceptionCall.remoteStreams.keys()]")
@@ -280,6 +294,23 @@ def main(name: str, out: Path) -> int:
                     "duration_s": round(found.duration, 1)}
 
         world.recording_streams = recording_streams
+
+        def desk_rows(session_id):
+            """The reception records and the tasks born in this session."""
+            from sqlalchemy import select
+
+            from vreception.models import Document, Task
+            from vreception.models.scheduling import ReceptionSession
+
+            with world.db.transaction() as s:
+                matter_id = s.get(ReceptionSession, session_id).matter_id
+                records = s.scalars(select(Document).where(Document.matter_id == matter_id,
+                                                           Document.kind == "reception_record")).all()
+                born = s.scalars(select(Task).where(Task.session_id == session_id)).all()
+                return {"records": [d.number for d in records], "tasks": [t.title for t in born],
+                        "record_has_notes": any("责成县自然资源局" in d.html for d in records)}
+
+        world.desk_rows = desk_rows
         with live_server(world.app) as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                  args=FLAGS + ["--autoplay-policy=no-user-gesture-required"])

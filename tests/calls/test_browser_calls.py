@@ -45,6 +45,9 @@ def test_two_party_reception(tmp_path):
     assert result["leader_audio_packets"] > 50 and result["room_audio_packets"] > 50
     assert result["state_live"] and result["recording_badge"]
     assert result["room_saw_end"] and result["state_ended"]
+    assert result["record_saved"] and result["task_assigned"] and result["still_live"]
+    assert result["desk_rows"]["tasks"] == ["核实土地补偿款发放情况"]
+    assert len(result["desk_rows"]["records"]) == 1 and result["desk_rows"]["record_has_notes"]
     assert result["recording"]["video"] == 2 and result["recording"]["audio"] == 2, result["recording"]
 
 

@@ -93,4 +93,32 @@ $("btn-mic").onclick = () => { micOn = !micOn; call.setAudio(micOn); $("btn-mic"
 $("btn-cam").onclick = () => { camOn = !camOn; call.setVideo(camOn); $("btn-cam").textContent = t(camOn ? "call.cam_on" : "call.cam_off"); $("btn-cam").setAttribute("aria-pressed", camOn); };
 $("btn-leave").onclick = () => call.leave();
 if ($("btn-end")) $("btn-end").onclick = () => call.end();
+// The leader's desk: notes become the reception record, tasks are assigned without leaving the call.
+async function submitDesk(form, resultId, describe) {
+  const response = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { "X-CSRF-Token": csrf } });
+  const body = await response.json();
+  const result = $(resultId);
+  result.dataset.ok = response.ok ? "yes" : "no";
+  result.textContent = response.ok ? describe(body) : body.detail;
+  return response.ok ? body : null;
+}
+if ($("record-form")) {
+  $("record-form").onsubmit = async (event) => {
+    event.preventDefault();
+    const saved = await submitDesk(event.target, "record-result", (b) => `${t("call.record_saved")} ${b.number}`);
+    if (saved) {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = saved.url; link.target = "_blank"; link.rel = "noopener"; link.textContent = saved.number;
+      item.append(link);
+      $("desk-documents").querySelectorAll("li.muted").forEach((placeholder) => placeholder.remove());
+      $("desk-documents").append(item);
+    }
+  };
+  $("task-form").onsubmit = async (event) => {
+    event.preventDefault();
+    if (await submitDesk(event.target, "task-result", (b) => `${t("call.task_assigned")} ${b.title}`)) event.target.reset();
+  };
+}
+
 await call.start();
