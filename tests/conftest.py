@@ -31,6 +31,17 @@ passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 _RUN = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)[:10]
 
 
+MEDIA_TESTS = ("tests/calls/", "tests/recordings/")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Media tests (real peers, browsers, timing bounds) share one worker, so they never contend
+    with each other for the two cores; the database tests fill the other worker."""
+    for item in items:
+        if item.nodeid.startswith(MEDIA_TESTS):
+            item.add_marker(pytest.mark.xdist_group("media"))
+
+
 def _worker() -> str:
     worker = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main")) or "main"
     return f"{_RUN}_{worker}"

@@ -51,9 +51,11 @@ def test_no_show_after_the_grace_period_is_marked_once_and_audited(client, world
     with db.transaction() as session:
         assert mark_no_shows(session, at("2026-03-04", "09:30"), grace) == 0
         states = {s.id: s.state.value for s in session.scalars(select(ReceptionSession))}
-        events = [e.action for e in session.scalars(select(SessionEvent).where(SessionEvent.session_id == booked["id"]))]
+        events = [e.action for e in session.scalars(select(SessionEvent).where(SessionEvent.session_id == booked["id"])
+                                                    .order_by(SessionEvent.id))]
         audited = session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "session",
-                                                                  AuditEvent.entity_id == str(booked["id"]))).all()
+                                                                  AuditEvent.entity_id == str(booked["id"]))
+                                  .order_by(AuditEvent.seq)).all()
     assert states == {booked["id"]: "no_show", later["id"]: "booked"}
     assert events == ["booked", "no_show"] and audited == ["session.booked", "session.no_show"]
     detail = client.get(f"/api/v1/sessions/{booked['id']}", headers=headers).json()
