@@ -205,6 +205,23 @@ def two_party(world, base, browser, out):
     result["room_saw_end"] = bool(wait(lambda: "结束" in room.inner_text("#status")))
     result["state_ended"] = bool(wait(lambda: world.session_state(session["id"]) == "ended"))
     result["recording"] = wait(lambda: world.recording_streams(session["id"]), timeout=30)
+    # The coordinator plays the recording on the matter page and seeks in it.
+    _, office = open_page(browser, base, "coord.county", session["id"], "green", "office", out)
+    office.goto(f"{base}/matters/{session['matter_id']}")
+    office.wait_for_selector("video.playback")
+    result["playback"] = office.evaluate("""async () => {
+      const video = document.querySelector("video.playback");
+      video.muted = true;
+      if (video.readyState < 1) await new Promise((ok) => video.addEventListener("loadedmetadata", ok, {once: true}));
+      const seeked = new Promise((ok) => video.addEventListener("seeked", ok, {once: true}));
+      video.currentTime = 1.5;
+      await seeked;
+      await video.play();
+      await new Promise((ok) => setTimeout(ok, 500));
+      return {error: video.error && video.error.code, duration: video.duration, time: video.currentTime,
+              width: video.videoWidth};
+    }""")
+    office.screenshot(path=str(out / "matter-recording.png"), full_page=True)
     return result
 
 

@@ -49,6 +49,8 @@ def test_two_party_reception(tmp_path):
     assert result["desk_rows"]["tasks"] == ["核实土地补偿款发放情况"]
     assert len(result["desk_rows"]["records"]) == 1 and result["desk_rows"]["record_has_notes"]
     assert result["recording"]["video"] == 2 and result["recording"]["audio"] == 2, result["recording"]
+    playback = result["playback"]
+    assert playback["error"] is None and playback["width"] > 0 and playback["time"] >= 1.5, playback
 
 
 def test_three_party_hearing_with_a_late_joiner(tmp_path):

@@ -64,9 +64,8 @@ def get_recording(recording_id: int, principal: ApiPrincipal, session: DbSession
     return recording_out(load(session, principal, recording_id))
 
 
-@router.get("/recordings/{recording_id}/media")
-def media(recording_id: int, request: Request, principal: ApiPrincipal, session: DbSession):
-    """The playable file; honours Range. Starting a playback or download is audited."""
+def serve_media(request: Request, session, principal: Principal, recording_id: int) -> Response:
+    """The combined file of a recording, honouring Range; one audit event per playback or download."""
     recording = load(session, principal, recording_id)
     storage = request.app.state.calls.storage()
     if recording.state.value != "finalised" or not recording.media_key:
@@ -97,6 +96,12 @@ def media(recording_id: int, request: Request, principal: ApiPrincipal, session:
     if partial:
         headers["Content-Range"] = f"bytes {start}-{start + len(body) - 1}/{size}"
     return Response(body, status_code=206 if partial else 200, media_type=media_type, headers=headers)
+
+
+@router.get("/recordings/{recording_id}/media")
+def media(recording_id: int, request: Request, principal: ApiPrincipal, session: DbSession):
+    """The playable file; honours Range. Starting a playback or download is audited."""
+    return serve_media(request, session, principal, recording_id)
 
 
 @router.post("/recordings/{recording_id}/verify")

@@ -22,6 +22,7 @@ from vreception.i18n import translate
 from vreception.models import Document, Matter, Node, NodeKind, Person
 from vreception.models.scheduling import Participant, ReceptionSession
 from web import csrf
+from web.api.recordings import serve_media
 from web.deps import DbSession, PagePrincipal, language
 from web.templating import render
 
@@ -168,6 +169,14 @@ def assign_during_call(session_id: int, request: Request, principal: PagePrincip
     task = tasks.create(session, matter=matter, unit_node_id=unit_node_id, title=title, due_at=due_at, detail=detail,
                         actor_id=principal.person_id, session_id=booking.id)
     return JSONResponse({"id": task.id, "title": task.title, "due_at": task.due_at.isoformat()}, status_code=201)
+
+
+@router.get("/recordings/{recording_id}/media")
+def recording_media(recording_id: int, request: Request, principal: PagePrincipal, session: DbSession):
+    """A recording for the page's player (cookie sign-in; same access and Range handling as the API)."""
+    if principal is None:
+        raise Forbidden()
+    return serve_media(request, session, principal, recording_id)
 
 
 @router.get("/self-test")
