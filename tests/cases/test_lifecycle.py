@@ -202,3 +202,21 @@ def test_every_action_is_audited_and_chain_holds(client, org, db):
         assert audit.verify(session).ok
     assert "matter.registered" in actions and "matter.accept" in actions and "document.issued" in actions
     assert at(2026, 3, 2)  # the helper is importable for other tests
+
+
+def test_second_review_asked_late_is_window_closed_and_a_late_review_is_missed(client, org):
+    travel(2026, 3, 2)
+    matter, headers = register(client, org)
+    act(client, headers, matter["id"], "accept")
+    act(client, headers, matter["id"], "reply", outcome="explain", reason="解释。")
+    act(client, headers, matter["id"], "serve")
+    act(client, headers, matter["id"], "request_review")  # review decision due 04-01
+    travel(2026, 4, 10)
+    m = act(client, headers, matter["id"], "review_reply", outcome="not_support", reason="维持。")
+    assert m["deadline_history"][-1]["kind"] == "review_decision" and m["deadline_history"][-1]["state"] == "missed"
+    act(client, headers, matter["id"], "serve")  # second-review window: 04-10 + 30 = 05-10, a Sunday → 05-11
+    travel(2026, 5, 12)
+    late = client.post(f"/api/v1/matters/{matter['id']}/actions", headers=headers, json={"action": "request_recheck"})
+    assert late.status_code == 422 and late.json()["code"] == "window_closed"
+    assert "2026-05-11" in late.json()["detail"]
+    assert act(client, headers, matter["id"], "close")["state"] == "closed"

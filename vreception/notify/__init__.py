@@ -70,3 +70,11 @@ def deliver_email(session: Session, *, host: str, port: int, sender: str, user: 
             sent += 1
     session.flush()
     return sent
+
+
+def inbox(session: Session, *, within, limit: int = 20) -> list[Notification]:
+    """The newest notifications addressed to nodes matching WITHIN (a condition on Node.path)."""
+    from vreception.models import Node
+
+    return list(session.scalars(select(Notification).join(Node, Notification.node_id == Node.id).where(within)
+                                .order_by(Notification.id.desc()).limit(limit)))

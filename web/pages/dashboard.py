@@ -15,6 +15,7 @@ from vreception.clock import now
 from vreception.models import Matter, Node, Role, Task, TaskState
 from vreception.models.people import Person
 from vreception.models.scheduling import ReceptionSession, SessionState
+from vreception.notify import inbox
 from web.deps import DbSession
 from web.pages.calls import my_participant
 from web.pages.support import User, page, require_any, week_bounds, zone
@@ -111,8 +112,10 @@ def dashboard(request: Request, principal: User, session: DbSession):
     bars, month = chart(session, principal, request)
     node = session.get(Node, principal.node_id)
     roles = sorted({s.role.value for s in principal.scopes})
+    notices = inbox(session, within=subtree_filter(principal, Node.path, OFFICE))
     return page(request, "dashboard.html", principal, node=node, roles=roles, overdue=overdue, soon=soon, units=units,
-                task_matters=matters, bars=bars, month=month, **live_context(request, session, principal))
+                task_matters=matters, bars=bars, month=month, notices=notices, tz=zone(request),
+                **live_context(request, session, principal))
 
 
 @router.get("/dashboard/live")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from vreception import audit, tasks
 from vreception.auth.access import require, subtree_filter
 from vreception.errors import Forbidden, NotFound
 from vreception.models import Attachment, Matter, Node, Role, Task
+from vreception.notify import inbox
 from web.api.matters import load_readable
 from web.api.tasks import ASSIGNERS, _is_office, _is_unit
 from web.deps import DbSession
@@ -51,8 +54,10 @@ def task_list(request: Request, principal: User, session: DbSession):
                                  .order_by(Task.due_at, Task.id).limit(500)))
     units = {n.id: n for n in session.scalars(select(Node).where(Node.id.in_({t.unit_node_id for t in found})))}
     matters = {m.id: m for m in session.scalars(select(Matter).where(Matter.id.in_({t.matter_id for t in found})))}
+    notices = inbox(session, within=subtree_filter(principal, Node.path, (Role.handler, *ASSIGNERS)))
     return page(request, "tasks.html", principal, tasks=found, units=units, matters=matters,
-                overdue={t.id for t in found if tasks.is_overdue(t)})
+                overdue={t.id for t in found if tasks.is_overdue(t)}, notices=notices,
+                tz=ZoneInfo(request.app.state.settings.time_zone))
 
 
 def task_context(session, principal, task: Task) -> dict:
