@@ -129,6 +129,11 @@ async def add_attachment(task_id: int, file: UploadFile, request: Request, princ
 @router.get("/attachments/{attachment_id}")
 def get_attachment(attachment_id: int, request: Request, principal: ApiPrincipal, session: DbSession):
     """Download an attachment (audited)."""
+    return serve_attachment(request, session, principal, attachment_id)
+
+
+def serve_attachment(request: Request, session, principal, attachment_id: int) -> FileResponse:
+    """An attachment for the unit, the office or a reader of the matter; every download is audited."""
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFound("error.not_found")

@@ -8,16 +8,16 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from vreception import audit, tasks
+from vreception import tasks
 from vreception.auth.access import require, subtree_filter
 from vreception.errors import Forbidden, NotFound
 from vreception.models import Attachment, Matter, Node, Role, Task
 from vreception.notify import inbox
 from web.api.matters import load_readable
-from web.api.tasks import ASSIGNERS, _is_office, _is_unit
+from web.api.tasks import ASSIGNERS, _is_office, _is_unit, serve_attachment
 from web.deps import DbSession
 from web.pages import forms
 from web.pages.forms import attempt
@@ -173,13 +173,4 @@ async def assign_task(matter_id: int, request: Request, principal: User, session
 @router.get("/attachments/{attachment_id}")
 def attachment(attachment_id: int, request: Request, principal: User, session: DbSession):
     """Download an attachment (audited), for the unit, the office or a reader of the matter."""
-    found = session.get(Attachment, attachment_id)
-    if found is None:
-        raise NotFound("error.not_found")
-    task = session.get(Task, found.task_id)
-    if not (_is_unit(principal, session, task) or _is_office(principal, session, task)):
-        load_readable(session, principal, task.matter_id)
-    audit.record(session, action="attachment.downloaded", entity_type="attachment", entity_id=found.id,
-                 actor_id=principal.person_id)
-    path = Path(request.app.state.settings.data_dir) / found.storage_key
-    return FileResponse(path, media_type=found.content_type, filename=found.filename)
+    return serve_attachment(request, session, principal, attachment_id)

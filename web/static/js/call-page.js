@@ -92,6 +92,8 @@ let micOn = true; let camOn = true;
 $("btn-mic").onclick = () => { micOn = !micOn; call.setAudio(micOn); $("btn-mic").textContent = t(micOn ? "call.mic_on" : "call.mic_off"); $("btn-mic").setAttribute("aria-pressed", micOn); };
 $("btn-cam").onclick = () => { camOn = !camOn; call.setVideo(camOn); $("btn-cam").textContent = t(camOn ? "call.cam_on" : "call.cam_off"); $("btn-cam").setAttribute("aria-pressed", camOn); };
 $("btn-leave").onclick = () => call.leave();
+// The township room's screen: the call fills it (large tiles and controls, see .kiosk in app.css).
+$("btn-full").onclick = () => (document.fullscreenElement ? document.exitFullscreen() : $("call").requestFullscreen());
 if ($("btn-end")) $("btn-end").onclick = () => call.end();
 // The leader's desk: notes become the reception record, tasks are assigned without leaving the call.
 async function submitDesk(form, resultId, describe) {
