@@ -49,10 +49,16 @@ def cmd_demo(args, settings: Settings) -> int:
             print("loading the demo province …")
             demo.load(session)
     with db.transaction() as session:
+        demo.load_matters(session, secret=settings.effective_secret_key())
+    walk_in = _demo_walk_in(db, settings)
+    with db.transaction() as session:
         users = demo.sign_ins(session)
     db.dispose()
     host, port = args.host or settings.host, args.port or settings.port
     print(f"\nvreception demo: http://{host}:{port}/  (password for every demo user: {demo.DEMO_PASSWORD})\n")
+    if walk_in:
+        print(f"a walk-in session for now: sign in as leader.county (agenda → call) and as room.township in a second\n"
+              f"browser (kiosk → consent → call); the call page is http://{host}:{port}/calls/{walk_in}\n")
     print(f"{'username':<18}{'role':<16}{'name':<10}where")
     for user in users:
         print(f"{user.username:<18}{user.role:<16}{user.name:<10}{user.where}")
@@ -61,6 +67,36 @@ def cmd_demo(args, settings: Settings) -> int:
         return 0
     args.host, args.port = host, port
     return cmd_serve(args, settings)
+
+
+def _demo_walk_in(db: Database, settings: Settings) -> int | None:
+    """Today's walk-in session of the demo county leader with the township room (booked if none)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from scheduling import booking
+    from scheduling.policy import policy_from
+    from vreception.clock import now
+    from vreception.models import Matter, Person, Room
+    from vreception.models.scheduling import ReceptionSession, SessionState
+
+    with db.transaction() as session:
+        leader = session.scalar(select(Person).where(Person.username == "leader.county"))
+        coordinator = session.scalar(select(Person).where(Person.username == "coord.county"))
+        room = session.scalar(select(Room).where(Room.name == "东关街道视频接访室"))
+        matter = session.scalar(select(Matter).order_by(Matter.id))
+        if None in (leader, coordinator, room, matter):
+            return None
+        current = session.scalar(select(ReceptionSession.id).where(
+            ReceptionSession.leader_id == leader.id, ReceptionSession.ends_at > now(),
+            ReceptionSession.state.in_((SessionState.booked, SessionState.open, SessionState.live))))
+        if current:
+            return current
+        made = booking.book(session, policy=policy_from(settings), kind="reception", leader_id=leader.id,
+                            room_ids=[room.id], matter_id=matter.id, starts_at=None, ends_at=None, ad_hoc=True,
+                            reason="演示：现场接访", coordinator=True, actor_id=coordinator.id)
+        return made.id if made.ends_at - made.starts_at > timedelta(0) else None
 
 
 def cmd_nodes_list(args, settings: Settings) -> int:

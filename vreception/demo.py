@@ -166,6 +166,41 @@ def load(session: Session) -> list[DemoUser]:
     return users
 
 
+SAMPLE_MATTERS = [
+    # (name, serial, birth, demands [(summary, category)], channel, representatives of a group)
+    ("王秀英", 11, "19580312", [("村里征地补偿款至今未发放到户，请求督促镇政府依法发放。", "land")], "video"),
+    ("刘建军", 12, "19761105", [("在工地务工三个月工资被拖欠，包工头失联，请求帮助追讨。", "wages"),
+                                ("要求补缴务工期间的工伤保险。", "social_security")], "visit"),
+    ("陈志强", 13, "19690721", [("不服县法院关于宅基地纠纷的一审判决。", "court_judgment")], "letter"),
+]
+
+
+def _id_number(serial: int, birth: str) -> str:
+    from vreception.cases.identity import check_digit
+
+    first17 = f"580102{birth}{serial:03d}"
+    return first17 + check_digit(first17)
+
+
+def load_matters(session: Session, *, secret: str) -> int:
+    """A few matters registered at the demo county, so the pages have something to show."""
+    from vreception.cases import register
+    from vreception.cases.identity import Protector
+    from vreception.models import Matter
+
+    if session.scalar(select(Matter.id).limit(1)) is not None:
+        return 0
+    county = session.scalar(select(Node).where(Node.code == "580102"))
+    township = session.scalar(select(Node).where(Node.code == "580102001"))
+    protector = Protector(secret)
+    for name, serial, birth, demands, channel in SAMPLE_MATTERS:
+        register.register(session, protector=protector, channel=channel, origin_node_id=township.id,
+                          handling_node_id=county.id,
+                          petitioners=[{"name": name, "id_number": _id_number(serial, birth), "phone": "13900000000"}],
+                          demands=[{"summary": text, "category": category} for text, category in demands])
+    return len(SAMPLE_MATTERS)
+
+
 def sign_ins(session: Session) -> list[DemoUser]:
     """The demo sign-ins as they are in the database now."""
     from vreception.models import Person

@@ -35,6 +35,7 @@ def test_demo_twice_loads_once_and_prints_sign_ins(tmp_path):
     lines = run(["nodes", "list"], tmp_path).stdout.splitlines()
     second = run(["demo", "--no-serve"], tmp_path)
     assert "already loaded" in second.stdout
+    assert "/calls/1" in first.stdout and "/calls/1" in second.stdout  # today's walk-in, booked once
     assert run(["nodes", "list"], tmp_path).stdout.splitlines() == lines
 
     levels = [line.split("\t")[1] for line in lines]
@@ -73,6 +74,11 @@ def test_demo_data_shape(tmp_path):
         assert leader_levels == set(NodeLevel)
         assert all(p.title for p in leaders)
         assert session.scalar(select(func.count()).select_from(Person)) > 100
+        from vreception.models import Matter
+        from vreception.models.scheduling import ReceptionSession
+
+        assert session.scalar(select(func.count()).select_from(Matter)) == 3
+        assert session.scalar(select(func.count()).select_from(ReceptionSession)) == 1
         assert len(demo.sign_ins(session)) >= 13
     db.dispose()
 
