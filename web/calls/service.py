@@ -299,6 +299,8 @@ class CallService:
             hub = self.hubs.pop(session_id, None)
             if hub is not None:
                 await hub.close()
+            for key in [k for k in self.numbers if k[0] == session_id]:
+                del self.numbers[key]
 
     async def close(self) -> None:
         """Finalise recordings, close every hub, listener and the bus (server shutdown)."""
