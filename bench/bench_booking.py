@@ -179,30 +179,77 @@ def _availability(db: Database, data: dict, rng: random.Random) -> list[float]:
     return timings
 
 
-def _client(url: str, jobs: list[tuple]) -> tuple[float, float, int, int]:
-    """One client process: book JOBS one transaction each; (first start, last end, booked, conflicts)."""
-    db = Database(url, **({"pool_size": 2} if url.startswith("postgresql") else {}))
+def _book(db: Database, job: tuple, *, commit: bool = True) -> None:
+    leader_id, room_id, matter_id, start, end = job
+    with db.sessionmaker() as session:
+        try:
+            booking.book(session, policy=POLICY, kind="reception", leader_id=leader_id, room_ids=[room_id],
+                         matter_id=matter_id, starts_at=start, ends_at=end,
+                         participants=[booking.ParticipantSpec("petitioner", name="信访人")],
+                         coordinator=True, now=NOW)
+            if commit:
+                session.commit()
+        finally:
+            session.rollback()
+
+
+def _backend_cpu(db: Database) -> tuple[int | None, float]:
+    """This client's database server process and its CPU seconds so far (PostgreSQL on this host only)."""
+    if db.backend != "postgresql":
+        return None, 0.0
+    with db.engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+    return pid, _proc_cpu(pid)
+
+
+def _proc_cpu(pid: int | None) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):  # the server runs elsewhere: not measured
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _client(url: str, jobs: list[tuple], barrier) -> tuple[float, float, int, int, float, float]:
+    """One client process: book JOBS one transaction each.
+
+    (first start, last end, booked, conflicts, client CPU s, database backend CPU s). The clock starts
+    when every client is ready: a process started, connected and with its statements compiled, as a
+    long-running server is (the warm-up books the first job and rolls it back).
+    """
+    db = Database(url, **({"pool_size": 1, "max_overflow": 0} if url.startswith("postgresql") else {}))
     clock.travel_to(NOW)
     ok = conflicts = 0
-    started = time.time()
     try:
-        for leader_id, room_id, matter_id, start, end in jobs:
+        try:
             try:
-                with db.transaction() as session:
-                    booking.book(session, policy=POLICY, kind="reception", leader_id=leader_id, room_ids=[room_id],
-                                 matter_id=matter_id, starts_at=start, ends_at=end,
-                                 participants=[booking.ParticipantSpec("petitioner", name="信访人")],
-                                 coordinator=True, now=NOW)
+                _book(db, jobs[0], commit=False)
+            except BookingConflict:
+                pass
+            pid, backend_before = _backend_cpu(db)
+        except BaseException:
+            barrier.abort()  # the other clients stop waiting for this one
+            raise
+        barrier.wait(timeout=600)
+        started, cpu = time.time(), time.process_time()
+        for job in jobs:
+            try:
+                _book(db, job)
                 ok += 1
             except BookingConflict:
                 conflicts += 1
+        ended, cpu = time.time(), time.process_time() - cpu
+        backend = _proc_cpu(pid) - backend_before if pid else 0.0
     finally:
         db.dispose()
-    return started, time.time(), ok, conflicts
+    return started, ended, ok, conflicts, cpu, backend
 
 
-def _throughput(url: str, data: dict, tasks: list[tuple], count: int) -> tuple[float, int, int]:
-    """Book COUNT free slots from CLIENTS processes (clients of the database, as server processes are)."""
+def _throughput(url: str, data: dict, tasks: list[tuple], count: int) -> tuple[float, int, int, float, float]:
+    """Book COUNT free slots from CLIENTS processes (clients of the database, as server processes are).
+
+    (bookings/s, booked, conflicts, client CPU ms per booking, database backend CPU ms per booking).
+    """
     chosen = tasks[:: max(1, len(tasks) // count)][:count]
     used: dict[datetime, set] = defaultdict(set)
     jobs = []
@@ -211,11 +258,16 @@ def _throughput(url: str, data: dict, tasks: list[tuple], count: int) -> tuple[f
         room_id = next(r for r in info["rooms"] if r not in used[start])  # no two bookings share a room and time
         used[start].add(room_id)
         jobs.append((leader_id, room_id, info["matter"], start, end))
-    with ProcessPoolExecutor(CLIENTS, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = list(pool.map(_client, [url] * CLIENTS, [jobs[i::CLIENTS] for i in range(CLIENTS)]))
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(CLIENTS, mp_context=context) as pool:
+        barrier = manager.Barrier(CLIENTS)
+        results = list(pool.map(_client, [url] * CLIENTS, [jobs[i::CLIENTS] for i in range(CLIENTS)],
+                                [barrier] * CLIENTS))
     elapsed = max(r[1] for r in results) - min(r[0] for r in results)
     ok, conflicts = sum(r[2] for r in results), sum(r[3] for r in results)
-    return ok / elapsed, ok, conflicts
+    done = max(1, ok + conflicts)
+    return (ok / elapsed, ok, conflicts, 1000 * sum(r[4] for r in results) / done,
+            1000 * sum(r[5] for r in results) / done)
 
 
 def _run(label: str, url: str, bookings: int) -> None:
@@ -231,9 +283,12 @@ def _run(label: str, url: str, bookings: int) -> None:
         timings = _availability(db, data, random.Random(7))
         print(f"bench: availability_month_p50_{label} {statistics.median(timings):.1f} ms")
         print(f"bench: availability_month_p95_{label} {_percentile(timings, 95):.1f} ms")
-        rate, ok, conflicts = _throughput(url, data, tasks, bookings)
+        rate, ok, conflicts, client_cpu, backend_cpu = _throughput(url, data, tasks, bookings)
         print(f"bench: booking_throughput_{label} {rate:.0f} bookings/s")
-        print(f"# {label}: {ok} booked, {conflicts} conflicts, {CLIENTS} concurrent client processes", flush=True)
+        print(f"# {label}: {ok} booked, {conflicts} conflicts, {CLIENTS} concurrent client processes; "
+              f"CPU per booking: client {client_cpu:.2f} ms"
+              + (f", database server process {backend_cpu:.2f} ms" if label == "postgresql" else "")
+              + f" ({os.cpu_count()} cores)", flush=True)
     finally:
         clock.reset()
         db.dispose()

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduling import claims, rules
 from scheduling.errors import IllegalSessionChange, LeaderAway, OutsidePlan, RoomClosed
 from scheduling.intervals import covers
 from scheduling.lookup import load_leader, load_matter, load_person, load_room
-from scheduling.plans import Occurrence, absences, occurrences, plans_of_leader
-from scheduling.policy import Policy, aware, floor_to_quantum, local_day, on_quantum
+from scheduling.plans import Occurrence, plan_days, plans_of_leader
+from scheduling.policy import Policy, aware, floor_to_quantum, local_day, local_moment, on_quantum
 from scheduling.rooms import open_intervals
 from vreception import audit
 from vreception.clock import now as clock_now
@@ -21,6 +23,7 @@ from vreception.i18n import Msg
 from vreception.models.org import Room
 from vreception.models.people import Person
 from vreception.models.scheduling import (
+    LeaderAbsence,
     Participant,
     ReceptionSession,
     SessionEvent,
@@ -71,12 +74,24 @@ def _times(policy: Policy, starts_at: datetime | None, ends_at: datetime | None)
 
 def _occurrence(session: Session, *, policy: Policy, calendar, leader_id: int, start: datetime,
                 end: datetime) -> Occurrence | None:
+    """The leader's reception window holding [START, END), on a day the caller found the leader present.
+
+    The same windows `plans.occurrences` gives for that day and leader, without asking the database
+    again for the leader's absence on it (the caller has just checked it).
+    """
     day = local_day(policy, start)
-    for occ in occurrences(session, plans=plans_of_leader(session, leader_id), calendar=calendar, policy=policy,
-                           first=day, last=day, leader_id=leader_id):
+    found = [Occurrence(plan, leader, d, local_moment(policy, d, plan.starts), local_moment(policy, d, plan.ends))
+             for plan in plans_of_leader(session, leader_id)
+             for d, leader in plan_days(plan, calendar, day, day) if leader == leader_id]
+    for occ in sorted(found, key=lambda o: (o.starts_at, o.plan.id)):
         if occ.starts_at <= start and end <= occ.ends_at:
             return occ
     return None
+
+
+_ABSENCES = LeaderAbsence.__table__
+_AWAY = select(_ABSENCES.c.id).where(_ABSENCES.c.leader_id == bindparam("leader_id"),
+                                     _ABSENCES.c.day == bindparam("day")).limit(1)
 
 
 def _check_time(session: Session, *, policy: Policy, leader: Person, rooms: list[Room], start: datetime,
@@ -86,7 +101,7 @@ def _check_time(session: Session, *, policy: Policy, leader: Person, rooms: list
         return None
     rules.check_cutoff(policy=policy, starts_at=start, now=now)
     day = local_day(policy, start)
-    if absences(session, [leader.id], day, day):
+    if session.execute(_AWAY, {"leader_id": leader.id, "day": day}).first() is not None:
         raise LeaderAway("error.leader_away", field="start", leader=leader.name, day=day.isoformat())
     calendar = load_calendar(session)
     occ = _occurrence(session, policy=policy, calendar=calendar, leader_id=leader.id, start=start, end=end)
@@ -101,10 +116,12 @@ def _check_time(session: Session, *, policy: Policy, leader: Person, rooms: list
     return occ
 
 
-def _participants(session: Session, leader: Person, rooms: list[Room],
-                  specs: list[ParticipantSpec]) -> list[Participant]:
-    out = [Participant(role="leader", person_id=leader.id, name=leader.name, node_path=leader.node.path)]
-    out += [Participant(role="room", room_id=r.id, name=r.name, node_path=r.node.path) for r in rooms]
+def _participants(session: Session, leader: Person, rooms: list[Room], specs: list[ParticipantSpec]) -> list[dict]:
+    """The participant rows: the leader, every room, then the named people and names."""
+    out = [{"role": "leader", "person_id": leader.id, "room_id": None, "name": leader.name,
+            "node_path": leader.node.path}]
+    out += [{"role": "room", "person_id": None, "room_id": r.id, "name": r.name, "node_path": r.node.path}
+            for r in rooms]
     seen = {leader.id}
     for i, spec in enumerate(specs):
         if spec.role not in PARTICIPANT_ROLES:
@@ -114,19 +131,51 @@ def _participants(session: Session, leader: Person, rooms: list[Room],
             if person.id in seen:
                 raise Invalid("error.participant_twice", field=f"participants.{i}.person_id", name=person.name)
             seen.add(person.id)
-            out.append(Participant(role=spec.role, person_id=person.id, name=(spec.name or person.name)[:100],
-                                   node_path=person.node.path))
+            out.append({"role": spec.role, "person_id": person.id, "room_id": None,
+                        "name": (spec.name or person.name)[:100], "node_path": person.node.path})
         else:
             name = (spec.name or "").strip()
             if not name:
                 raise Invalid("error.participant_name", field=f"participants.{i}.name")
-            out.append(Participant(role=spec.role, name=name[:100]))
+            out.append({"role": spec.role, "person_id": None, "room_id": None, "name": name[:100], "node_path": ""})
     return out
 
 
+_INSERT_SESSION = insert(ReceptionSession.__table__).returning(ReceptionSession.__table__.c.id)
+_INSERT_PARTICIPANTS = insert(Participant.__table__).returning(Participant.__table__.c.id,
+                                                               sort_by_parameter_order=True)
+
+
+def _write(session: Session, row: dict, participant_rows: list[dict]) -> ReceptionSession:
+    """Insert the session and its participants (two statements), and hand them back as persistent objects.
+
+    Core INSERT … RETURNING instead of the unit of work: the rows are complete (every column given),
+    so the objects built from them are exactly what a flush and a reload would give.
+    """
+    session.flush()  # anything the caller left pending goes first, as the unit of work would order it
+    session_id = session.execute(_INSERT_SESSION, row).scalar_one()
+    for p in participant_rows:
+        p["session_id"] = session_id
+    ids = session.execute(_INSERT_PARTICIPANTS, participant_rows).scalars().all()
+    booking = ReceptionSession(id=session_id, **row)
+    people = [Participant(id=i, **p) for i, p in zip(ids, participant_rows, strict=True)]
+    for obj in (booking, *people):
+        make_transient_to_detached(obj)
+        session.add(obj)
+    set_committed_value(booking, "participants", people)
+    for p in people:
+        set_committed_value(p, "session", booking)
+    return booking
+
+
+_INSERT_EVENT = insert(SessionEvent.__table__)
+
+
 def _event(session: Session, booking: ReceptionSession, action: str, actor_id: int | None, reason: str = "") -> None:
-    session.add(SessionEvent(session_id=booking.id, at=clock_now(), actor_id=actor_id, action=action,
-                             starts_at=booking.starts_at, ends_at=booking.ends_at, reason=reason))
+    # A Core INSERT (no unit of work): nothing reads the event back as an object here.
+    session.execute(_INSERT_EVENT, {
+        "session_id": booking.id, "at": clock_now(), "actor_id": actor_id, "action": action,
+        "starts_at": booking.starts_at, "ends_at": booking.ends_at, "reason": reason})
 
 
 def book(
@@ -195,15 +244,13 @@ def book(
     if occ is not None:
         # The leader sits in the plan's room(s): the booking holds them too.
         rooms += [load_room(session, pr.room_id) for pr in occ.plan.rooms if pr.room_id not in room_ids]
-    booking = ReceptionSession(
+    row = dict(
         kind=session_kind, state=SessionState.booked, leader_id=leader.id, matter_id=matter.id if matter else None,
         plan_id=occ.plan.id if occ else None, node_path=leader.node.path, starts_at=start, ends_at=end,
         buffer_minutes=occ.plan.buffer_minutes if occ else 0, ad_hoc=ad_hoc, invited=invited, reason=reason,
         override_reason=override_reason, booked_by=actor_id, booked_at=now, version=0, recorded=recorded,
     )
-    booking.participants = _participants(session, leader, rooms, list(participants))
-    session.add(booking)
-    session.flush()
+    booking = _write(session, row, _participants(session, leader, rooms, list(participants)))
     claims.claim(session, booking=booking, policy=policy)
     _event(session, booking, "booked", actor_id, reason or override_reason)
     audit.record(session, action="session.booked", entity_type="session", entity_id=booking.id, actor_id=actor_id,

@@ -13,6 +13,9 @@ from scheduling.policy import Policy, quanta
 from vreception.models.scheduling import Claim, ReceptionSession
 
 
+_INSERT_CLAIMS = insert(Claim.__table__)
+
+
 def leader_key(leader_id: int) -> str:
     return f"leader:{leader_id}"
 
@@ -45,7 +48,8 @@ def claim(session: Session, *, booking: ReceptionSession, policy: Policy) -> Non
     # One ordered multi-row INSERT: concurrent bookings take row locks in the same order, so they
     # wait for each other (then fail on the unique key) instead of deadlocking.
     try:
-        session.execute(insert(Claim), [{"resource": r, "slot": s, "session_id": booking.id} for r, s in rows])
+        # A Core INSERT of the table: the rows are plain values, no ORM bulk bookkeeping needed.
+        session.execute(_INSERT_CLAIMS, [{"resource": r, "slot": s, "session_id": booking.id} for r, s in rows])
     except IntegrityError:
         raise BookingConflict("error.booking_conflict") from None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from vreception.errors import Invalid, NotFound
@@ -11,13 +11,21 @@ from vreception.models.org import Node, Room
 from vreception.models.people import Person, Role, RoleAssignment
 
 
+# The booking path's statements, built once (only the ids change from call to call).
+_IS_LEADER = exists(select(RoleAssignment.id).where(RoleAssignment.person_id == Person.id,
+                                                    RoleAssignment.role == Role.leader))
+_LEADER = (select(Person, _IS_LEADER).where(Person.id == bindparam("leader_id"))
+           .options(joinedload(Person.node), lazyload(Person.roles)))
+_ROOM = select(Room).where(Room.id == bindparam("room_id")).options(joinedload(Room.node))
+# Deadlines load only when a rule needs them; petitioners and demands never on this path.
+_MATTER = select(Matter).where(Matter.id == bindparam("matter_id")).options(
+    lazyload(Matter.petitioner_links), lazyload(Matter.demands), lazyload(Matter.deadlines))
+
+
 def load_leader(session: Session, leader_id: int, field: str = "leader_id") -> Person:
     """An active person holding the leader role, or NotFound / Invalid."""
     # One query on the booking path: the person, their node, and whether they hold the leader role.
-    is_leader = exists(select(RoleAssignment.id).where(RoleAssignment.person_id == Person.id,
-                                                       RoleAssignment.role == Role.leader))
-    row = session.execute(select(Person, is_leader).where(Person.id == leader_id)
-                          .options(joinedload(Person.node), lazyload(Person.roles))).first()
+    row = session.execute(_LEADER, {"leader_id": leader_id}).first()
     if row is None or not row[0].active:
         raise NotFound("error.person_not_found", field=field, id=leader_id)
     if not row[1]:
@@ -35,7 +43,7 @@ def load_person(session: Session, person_id: int, field: str = "person_id") -> P
 
 def load_room(session: Session, room_id: int, field: str = "room_id") -> Room:
     """An active room, or NotFound."""
-    room = session.scalar(select(Room).where(Room.id == room_id).options(joinedload(Room.node)))
+    room = session.scalar(_ROOM, {"room_id": room_id})
     if room is None or not room.active:
         raise NotFound("error.room_not_found", field=field, id=room_id)
     return room
@@ -43,9 +51,7 @@ def load_room(session: Session, room_id: int, field: str = "room_id") -> Room:
 
 def load_matter(session: Session, matter_id: int, field: str = "matter_id") -> Matter:
     """A matter, or NotFound."""
-    # Deadlines load only when a rule needs them; petitioners and demands never on this path.
-    matter = session.scalar(select(Matter).where(Matter.id == matter_id).options(
-        lazyload(Matter.petitioner_links), lazyload(Matter.demands), lazyload(Matter.deadlines)))
+    matter = session.scalar(_MATTER, {"matter_id": matter_id})
     if matter is None:
         raise NotFound("error.matter_not_found", field=field, id=matter_id)
     return matter

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from scheduling.lookup import load_leader, load_room
@@ -138,13 +138,18 @@ def load_plan(session: Session, plan_id: int) -> ReceptionPlan:
     return plan
 
 
+# Built once and cached: only the leader's id changes from call to call.
+_PLANS_OF_LEADER = (
+    select(ReceptionPlan)
+    .where(ReceptionPlan.id.in_(select(PlanLeader.plan_id).where(PlanLeader.leader_id == bindparam("leader_id"))),
+           ReceptionPlan.active.is_(True))
+    .options(joinedload(ReceptionPlan.leaders), joinedload(ReceptionPlan.rooms), lazyload(ReceptionPlan.dates))
+    .order_by(ReceptionPlan.id))
+
+
 def plans_of_leader(session: Session, leader_id: int) -> list[ReceptionPlan]:
     """The active plans a leader takes part in."""
-    mine = select(PlanLeader.plan_id).where(PlanLeader.leader_id == leader_id)
-    query = (select(ReceptionPlan).where(ReceptionPlan.id.in_(mine), ReceptionPlan.active.is_(True))
-             .options(joinedload(ReceptionPlan.leaders), joinedload(ReceptionPlan.rooms), lazyload(ReceptionPlan.dates))
-             .order_by(ReceptionPlan.id))
-    return list(session.scalars(query).unique())
+    return list(session.scalars(_PLANS_OF_LEADER, {"leader_id": leader_id}).unique())
 
 
 def plans_of_node(session: Session, node_id: int) -> list[ReceptionPlan]:

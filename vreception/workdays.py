@@ -8,12 +8,14 @@ administrator loads (`vreception calendar load`). A year known to neither falls 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import chinese_calendar
-from sqlalchemy import delete, select
+from sqlalchemy import delete, null, select, union_all
 from sqlalchemy.orm import Session
 
 from vreception import audit
@@ -21,6 +23,10 @@ from vreception.errors import Invalid
 from vreception.models.calendar import CalendarDay, CalendarYear
 
 PACKAGE_YEARS = range(2004, max(d.year for d in chinese_calendar.holidays) + 1)
+
+# The package's answer for a day never changes while the process runs, but each call scans every
+# holiday it knows (min/max over the whole table): a plan's occurrences ask it hundreds of times.
+_package_workday = lru_cache(maxsize=16384)(chinese_calendar.is_workday)
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class WorkCalendar:
         if day.year in self.loaded_years:
             return self.loaded.get(day, day.weekday() < 5)
         if day.year in PACKAGE_YEARS:
-            return chinese_calendar.is_workday(day)
+            return _package_workday(day)
         return day.weekday() < 5
 
     def next_workday(self, day: date) -> date:
@@ -73,11 +79,33 @@ class WorkCalendar:
         return DueDate(end, provisional=not all(self.is_official(y) for y in years))
 
 
+# The loaded years and their days in one round trip (year rows have no day).
+_DAYS, _YEARS = CalendarDay.__table__, CalendarYear.__table__
+_CALENDAR_ROWS = union_all(select(_DAYS.c.year, _DAYS.c.day, _DAYS.c.is_workday), select(_YEARS.c.year, null(), null()))
+_cache_lock = threading.Lock()
+_cached: WorkCalendar | None = None
+
+
 def load_calendar(session: Session) -> WorkCalendar:
-    """The calendar with every administrator-loaded year."""
-    calendar = WorkCalendar()
-    calendar.loaded_years = set(session.scalars(select(CalendarYear.year)))
-    calendar.loaded = {row.day: row.is_workday for row in session.scalars(select(CalendarDay))}
+    """The calendar with every administrator-loaded year.
+
+    Read fresh from the database on every call (another process may have loaded a year); the
+    previous calendar object is handed back, with its answers, when nothing changed.
+    """
+    global _cached
+    loaded_years, loaded = set(), {}
+    for year, day, is_workday in session.execute(_CALENDAR_ROWS):
+        if day is None:
+            loaded_years.add(year)
+        else:
+            loaded[day] = bool(is_workday)
+    with _cache_lock:
+        cached = _cached
+        if cached is not None and cached.loaded_years == loaded_years and cached.loaded == loaded:
+            return cached
+    calendar = WorkCalendar(loaded=loaded, loaded_years=loaded_years)
+    with _cache_lock:
+        _cached = calendar
     return calendar
 
 
