@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from scheduling.errors import BookingConflict
-from scheduling.policy import Policy, quanta
+from scheduling.policy import Policy, floor_to_quantum, quanta
 from vreception.models.scheduling import Claim, ReceptionSession
 
 
@@ -57,6 +57,13 @@ def claim(session: Session, *, booking: ReceptionSession, policy: Policy) -> Non
 def release(session: Session, *, booking: ReceptionSession) -> None:
     """Free every claim of the session."""
     session.execute(delete(Claim).where(Claim.session_id == booking.id))
+
+
+def release_from(session: Session, *, booking: ReceptionSession, moment, policy: Policy) -> int:
+    """Free the session's claims from MOMENT's quantum on (it ended early or nobody came); returns how many."""
+    first = floor_to_quantum(policy, moment)
+    result = session.execute(delete(Claim).where(Claim.session_id == booking.id, Claim.slot >= first))
+    return result.rowcount
 
 
 def busy(session: Session, *, keys: list[str], first, last) -> dict[str, set]:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scheduling import claims
 from scheduling.policy import Policy, policy_from
 from vreception import audit
 from vreception.i18n import translate
@@ -81,6 +82,7 @@ def mark_no_shows(session: Session, now: datetime, grace: timedelta | None = Non
         .with_for_update(skip_locked=True)))
     for booking in late:
         booking.state = SessionState.no_show
+        claims.release_from(session, booking=booking, moment=now, policy=policy_from())
         session.add(SessionEvent(session_id=booking.id, at=now, action="no_show", starts_at=booking.starts_at,
                                  ends_at=booking.ends_at))
         session.flush()

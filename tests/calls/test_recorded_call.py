@@ -10,6 +10,7 @@ from sqlalchemy import select
 from recordings.probe import probe
 from tests.browser import live_server
 from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for
+from vreception.models.scheduling import ReceptionSession
 from tests.conftest import login
 from vreception.models import AuditEvent
 from vreception.models.recordings import Recording, RecordingSegment
@@ -118,3 +119,15 @@ def test_only_a_hearing_with_a_reason_may_be_booked_unrecorded(app, client, org,
     assert secret.status_code == 201 and secret.json()["recorded"] is False
     with db.transaction() as s:
         assert s.scalars(select(Recording)).all() == []
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_an_early_end_frees_the_rest_of_the_booked_time(app, client, org, db):
+    first = _call(app, client, org, seconds=0.5)  # ends well before its booked end
+    second = book_walk_in(client, org)  # the same leader and room, now: must not conflict
+    assert second["id"] != first["id"]
+    from vreception.models.scheduling import Claim
+
+    with db.transaction() as s:
+        left = s.scalars(select(Claim).where(Claim.session_id == first["id"])).all()
+    assert all(c.slot < s.get(ReceptionSession, first["id"]).ends_at for c in left)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from scheduling import claims
 from vreception import audit
+from vreception.clock import now
 from vreception.db import Database
 from vreception.models.scheduling import Participant, ReceptionSession, SessionEvent, SessionState
 
@@ -27,7 +29,7 @@ def load_ticket(db: Database, session_id: int, participant_id: int) -> dict | No
         }
 
 
-def record_events(db: Database, session_id: int, events: list[dict]) -> None:
+def record_events(db: Database, session_id: int, events: list[dict], policy) -> None:
     """Persist a transition's domain events: state changes on the session, every event in the audit log."""
     with db.transaction() as session:
         booking = session.scalars(select(ReceptionSession).where(ReceptionSession.id == session_id)
@@ -44,6 +46,9 @@ def record_events(db: Database, session_id: int, events: list[dict]) -> None:
                 new = SessionState(event["new"])
                 if booking.state is not new:
                     booking.state = new
+                    if new in (SessionState.ended, SessionState.no_show, SessionState.cancelled):
+                        # What is left of the booked time is free again for the leader and the rooms.
+                        claims.release_from(session, booking=booking, moment=now(), policy=policy)
                     session.add(SessionEvent(session_id=booking.id, actor_id=actor_id, action=f"state:{new.value}",
                                              reason=""))
                     audit.record(session, action=f"session.{new.value}", entity_type="session", entity_id=booking.id,

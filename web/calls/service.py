@@ -13,6 +13,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from recordings import renegotiation
 from recordings.live import LiveRecording
 from recordings.storage import storage_from_settings
+from scheduling.policy import policy_from
 from recordings.sfu import MediaHub
 from signaling import (
     CloseCode,
@@ -70,6 +71,7 @@ class CallService:
         self.numbers: dict[tuple[int, int], renegotiation.Numbers] = {}
         self.recordings: dict[int, LiveRecording] = {}
         self._storage = None
+        self.policy = policy_from(settings)
 
     # --- connection life -------------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class CallService:
             await self.bus.publish(session_channel(session_id), send.to_envelope())
         if transition.events:
             events = [event.model_dump(mode="json") for event in transition.events]
-            await asyncio.to_thread(persist.record_events, self.db, session_id, events)
+            await asyncio.to_thread(persist.record_events, self.db, session_id, events, self.policy)
             await self._media_housekeeping(session_id, events, ticket)
         for signal in transition.media:
             await self._media(session_id, signal, ticket)
