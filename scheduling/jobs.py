@@ -89,3 +89,18 @@ def mark_no_shows(session: Session, now: datetime, grace: timedelta | None = Non
         audit.record(session, action="session.no_show", entity_type="session", entity_id=booking.id,
                      data={"grace_minutes": int(grace.total_seconds() // 60)})
     return len(late)
+
+
+def session_reminders(db, settings, at: datetime) -> int:
+    """The job-loop form of remind_sessions (its own transaction)."""
+    with db.transaction() as session:
+        return remind_sessions(session, at, policy=policy_from(settings))
+
+
+def no_shows(db, settings, at: datetime) -> int:
+    """The job-loop form of mark_no_shows (its own transaction)."""
+    with db.transaction() as session:
+        return mark_no_shows(session, at, policy_from(settings).no_show_grace)
+
+
+JOBS = [session_reminders, no_shows]

@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     from vreception import jobs
 
-    job_list = list(jobs.CORE_JOBS)
+    from scheduling.jobs import JOBS as SCHEDULING_JOBS
+
+    job_list = list(jobs.CORE_JOBS) + SCHEDULING_JOBS
 
     from web.calls.endpoint import router as call_router
     from web.calls.service import CallService
