@@ -54,7 +54,8 @@ def leaders_in(session, principal, roles=OFFICE) -> list[Person]:
 def _form_context(request: Request, session, principal, values: dict | None = None) -> dict:
     return {"regions": office_nodes(session, principal, NodeKind.region), "channels": [c.value for c in Channel],
             "categories": list(categories.load(request.app.state.settings.categories_file or None).values()),
-            "values": values or {}, "petitioner_rows": range(PETITIONER_ROWS), "demand_rows": range(DEMAND_ROWS)}
+            "values": values or {}, "petitioner_rows": range(max(PETITIONER_ROWS, len((values or {}).get("petitioner_name") or []))),
+            "demand_rows": range(max(DEMAND_ROWS, len((values or {}).get("demand_summary") or [])))}
 
 
 def _read_registration(form) -> dict:
