@@ -30,6 +30,11 @@ async def domain_error(request: Request, exc: DomainError):
     if exc.status == 401 and _wants_page(request):
         return RedirectResponse("/login", status_code=303)
     body = error_body(request, exc.code, exc.message_key, exc.field, exc.params)
+    if _wants_page(request):
+        from web.templating import render
+
+        # A person in a browser gets a page in their language, not JSON.
+        return render(request, "error.html", status_code=exc.status, detail=body["detail"])
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
