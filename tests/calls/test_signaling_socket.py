@@ -165,3 +165,32 @@ def test_coordinator_over_the_session_gets_a_seat_on_the_call_page(app, client, 
     with db.transaction() as s:
         assert [p.role for p in s.get(ReceptionSession, session["id"]).participants].count("coordinator") == 1
     assert page_client("coord.county2").get(f"/calls/{session['id']}").status_code == 403
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_dashboard_queue_shows_waiting_rooms_in_order_of_arrival(app, client, org):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import PASSWORD
+
+    session = book_walk_in(client, org)
+    _, room_token = join_token(client, session, "room", "room.township")
+
+    async def room_waits(base):
+        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        try:
+            await room.connect()
+            assert await wait_for(lambda: room.of_type("lobby"))
+        finally:
+            await room.close()
+
+    with live_server(app) as base:
+        asyncio.run(room_waits(base))
+    browser = TestClient(app)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text).group(1)
+    browser.post("/login", data={"username": "coord.county", "password": PASSWORD, "csrf_token": token})
+    live = browser.get("/dashboard/live").text
+    queue = live[live.index('id="h-queue"'):live.index('id="h-week"')]
+    assert f'data-session="{session["id"]}"' in queue and "起等候" in queue

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scheduling.access import can_manage
 from vreception.auth.access import subtree_filter
@@ -14,7 +14,7 @@ from vreception.cases import rates
 from vreception.clock import now
 from vreception.models import Matter, Node, Role, Task, TaskState
 from vreception.models.people import Person
-from vreception.models.scheduling import ReceptionSession, SessionState
+from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
 from vreception.notify import inbox
 from web.deps import DbSession
 from web.pages.calls import my_participant
@@ -64,10 +64,17 @@ def live_context(request: Request, session, principal) -> dict:
     week = sessions_between(session, principal, datetime.combine(monday, time(0), tz),
                             datetime.combine(sunday + timedelta(days=1), time(0), tz))
     today = [s for s in week if today_start <= s.starts_at.astimezone(tz) < today_start + timedelta(days=1)]
-    queue = [s for s in week if s.state is SessionState.open]
+    queue = _rows(session, principal, [s for s in week if s.state is SessionState.open])
+    # The queue runs in order of arrival: when each room opened its session (its history says).
+    arrived = dict(session.execute(
+        select(SessionEvent.session_id, func.min(SessionEvent.at))
+        .where(SessionEvent.session_id.in_([row["session"].id for row in queue]), SessionEvent.action == "state:open")
+        .group_by(SessionEvent.session_id)).all()) if queue else {}
+    for row in queue:
+        row["arrived"] = arrived.get(row["session"].id)
+    queue.sort(key=lambda row: (row["arrived"] is None, row["arrived"] or row["session"].starts_at))
     return {"today": _rows(session, principal, today), "week": _rows(session, principal, week),
-            "queue": _rows(session, principal, queue),
-            "refreshed": now()}
+            "queue": queue, "refreshed": now()}
 
 
 def chart(session, principal, request: Request) -> tuple[list[Bar], str]:
