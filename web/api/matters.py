@@ -242,17 +242,23 @@ def get_document(document_id: int, principal: ApiPrincipal, session: DbSession) 
     return {**document_out(document), "matter_id": document.matter_id, "intact": documents.intact(document)}
 
 
+def document_file(session, principal: Principal, document_id: int, kind: str) -> Response:
+    """A notice as issued (html) or as PDF, for a reader of its matter (API and pages alike)."""
+    document = _document(session, principal, document_id)
+    if kind == "pdf":
+        return Response(documents.render_pdf(document), media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="document-{document.id}.pdf"'})
+    return HTMLResponse(document.html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+                                                "X-Document-SHA256": document.sha256})
+
+
 @router.get("/documents/{document_id}.html", response_class=HTMLResponse)
 def document_html(document_id: int, principal: ApiPrincipal, session: DbSession):
     """The notice as issued (HTML)."""
-    document = _document(session, principal, document_id)
-    return HTMLResponse(document.html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                                                "X-Document-SHA256": document.sha256})
+    return document_file(session, principal, document_id, "html")
 
 
 @router.get("/documents/{document_id}.pdf")
 def document_pdf(document_id: int, principal: ApiPrincipal, session: DbSession):
     """The notice as PDF."""
-    document = _document(session, principal, document_id)
-    return Response(documents.render_pdf(document), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="document-{document.id}.pdf"'})
+    return document_file(session, principal, document_id, "pdf")

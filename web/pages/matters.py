@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from vreception import documents
 from vreception.auth.access import covers, require, subtree_filter
 from vreception.cases import actions, categories, register
 from vreception.cases.deadlines import RULES
 from vreception.errors import NotFound
-from vreception.models import Channel, Document, Matter, Node, NodeKind, Person, Role, RoleAssignment
+from vreception.models import Channel, Matter, Node, NodeKind, Person, Role, RoleAssignment
 from vreception.models.recordings import Recording
 from vreception.models.scheduling import ReceptionSession
-from web.api.matters import OFFICE, READERS, load_readable, matter_out
+from web.api.matters import OFFICE, READERS, document_file, load_readable, matter_out
 from web.deps import DbSession
 from web.pages import forms
 from web.pages.forms import attempt
@@ -231,28 +230,16 @@ async def matter_action(matter_id: int, request: Request, principal: User, sessi
     return RedirectResponse(f"/matters/{matter.id}#actions", status_code=303)
 
 
-def _document(session, principal, document_id: int) -> Document:
-    document = session.get(Document, document_id)
-    if document is None:
-        raise NotFound("error.document_not_found", id=document_id)
-    load_readable(session, principal, document.matter_id)
-    return document
-
-
 @router.get("/documents/{document_id}.html")
 def document_html(document_id: int, principal: User, session: DbSession):
     """A notice as issued, for a signed-in reader of its matter."""
-    document = _document(session, principal, document_id)
-    return HTMLResponse(document.html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                                                "X-Document-SHA256": document.sha256})
+    return document_file(session, principal, document_id, "html")
 
 
 @router.get("/documents/{document_id}.pdf")
 def document_pdf(document_id: int, principal: User, session: DbSession):
     """A notice as PDF, for a signed-in reader of its matter."""
-    document = _document(session, principal, document_id)
-    return Response(documents.render_pdf(document), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="document-{document.id}.pdf"'})
+    return document_file(session, principal, document_id, "pdf")
 
 
 def event_text(entry: dict) -> str:
