@@ -16,6 +16,11 @@ from tests.recordings.media_clients import COLOURS, ColourTrack, Received, ToneT
 LOOPBACK = ["127.0.0.1"]
 
 
+def ws_url(base: str, session_id: int, token: str) -> str:
+    """The signaling WebSocket URL of SESSION_ID on the live server at BASE."""
+    return base.replace("http://", "ws://") + f"/ws/sessions/{session_id}?token={token}"
+
+
 def book_walk_in(client, org, *, extra_participants=()) -> dict:
     """A walk-in session (现场接访) booked now by the county coordinator: leader + township room."""
     from tests.cases.helpers import register

@@ -10,14 +10,11 @@ from datetime import timedelta
 import pytest
 
 from tests.browser import live_server
-from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for
+from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for, ws_url
 from vreception import clock
 
 pytestmark = pytest.mark.slow
 
-
-def _ws(base, session_id, token):
-    return base.replace("http://", "ws://") + f"/ws/sessions/{session_id}?token={token}"
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
@@ -27,8 +24,8 @@ def test_mute_and_camera_off_are_shown_to_the_others(app, client, org):
     _, leader_token = join_token(client, session, "leader", "leader.county")
 
     async def scenario(base):
-        leader = SignalingClient(_ws(base, session["id"], leader_token))
-        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        leader = SignalingClient(ws_url(base, session["id"], leader_token))
+        room = SignalingClient(ws_url(base, session["id"], room_token), colour="blue")
         try:
             await leader.connect()
             await room.connect()
@@ -62,8 +59,8 @@ def test_many_sessions_leave_nothing_behind(app, client, org):
         session = book_walk_in(client, org)
         room_pid, room_token = join_token(client, session, "room", "room.township")
         _, leader_token = join_token(client, session, "leader", "leader.county")
-        leader = SignalingClient(_ws(base, session["id"], leader_token), colour="red")
-        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        leader = SignalingClient(ws_url(base, session["id"], leader_token), colour="red")
+        room = SignalingClient(ws_url(base, session["id"], room_token), colour="blue")
         try:
             await leader.connect()
             await room.connect()

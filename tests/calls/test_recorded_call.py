@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from recordings.probe import probe
 from tests.browser import live_server
-from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for
+from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for, ws_url
 from vreception.models.scheduling import ReceptionSession
 from tests.conftest import login
 from vreception.models import AuditEvent
@@ -18,9 +18,6 @@ from vreception.models.recordings import Recording, RecordingSegment
 pytestmark = pytest.mark.slow
 
 
-def _ws(base, session_id, token):
-    return base.replace("http://", "ws://") + f"/ws/sessions/{session_id}?token={token}"
-
 
 def _call(app, client, org, seconds=3.0):
     session = book_walk_in(client, org)
@@ -28,8 +25,8 @@ def _call(app, client, org, seconds=3.0):
     _, leader_token = join_token(client, session, "leader", "leader.county")
 
     async def scenario(base):
-        leader = SignalingClient(_ws(base, session["id"], leader_token), colour="red")
-        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        leader = SignalingClient(ws_url(base, session["id"], leader_token), colour="red")
+        room = SignalingClient(ws_url(base, session["id"], room_token), colour="blue")
         try:
             await leader.connect()
             await room.connect()
@@ -74,15 +71,11 @@ def test_recording_of_a_call_is_listed_played_and_verified(app, client, org, db,
     assert client.post(f"/api/v1/recordings/{recording['id']}/verify", headers=office).json() == {"ok": True,
                                                                                                  "problems": []}
     # The matter page plays it by cookie, with seeking (Range), for those who may read the matter.
-    import re
-
     from fastapi.testclient import TestClient
 
-    from tests.conftest import PASSWORD
+    from tests.web.scene import page_client
 
-    page = TestClient(app)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get("/login").text).group(1)
-    page.post("/login", data={"username": "coord.county", "password": PASSWORD, "csrf_token": token})
+    page = page_client(app, "coord.county")
     assert f'src="/recordings/{recording["id"]}/media"' in page.get(f"/matters/{session['matter_id']}").text
     seek = page.get(f"/recordings/{recording['id']}/media", headers={"Range": "bytes=1000-"})
     assert seek.status_code == 206 and seek.content == whole.content[1000:]

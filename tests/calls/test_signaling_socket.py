@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 import websockets
 from sqlalchemy import select
 
 from tests.browser import live_server
-from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for
+from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for, ws_url
 from tests.recordings.media_clients import close_to
 from vreception.models import AuditEvent
 from vreception.models.scheduling import ReceptionSession
 
 pytestmark = pytest.mark.slow
 
-
-def _ws(base: str, session_id: int, token: str) -> str:
-    return base.replace("http://", "ws://") + f"/ws/sessions/{session_id}?token={token}"
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
@@ -28,8 +26,8 @@ def test_room_waits_leader_admits_media_flows_both_ways(app, client, org, db):
     leader_pid, leader_token = join_token(client, session, "leader", "leader.county")
 
     async def scenario(base):
-        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
-        leader = SignalingClient(_ws(base, session["id"], leader_token), colour="red")
+        room = SignalingClient(ws_url(base, session["id"], room_token), colour="blue")
+        leader = SignalingClient(ws_url(base, session["id"], leader_token), colour="red")
         try:
             await room.connect()
             assert await wait_for(lambda: room.of_type("lobby"))
@@ -67,9 +65,9 @@ def test_room_drops_and_rejoins_without_the_lobby(app, client, org):
     _, leader_token = join_token(client, session, "leader", "leader.county")
 
     async def scenario(base):
-        leader = SignalingClient(_ws(base, session["id"], leader_token), colour="red")
-        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
-        again = SignalingClient(_ws(base, session["id"], room_token), colour="green")
+        leader = SignalingClient(ws_url(base, session["id"], leader_token), colour="red")
+        room = SignalingClient(ws_url(base, session["id"], room_token), colour="blue")
+        again = SignalingClient(ws_url(base, session["id"], room_token), colour="green")
         try:
             await leader.connect()
             await room.connect()
@@ -108,9 +106,9 @@ def test_bad_tokens_wrong_session_and_bad_messages(app, client, org):
             return ws.close_code, ws.close_reason
 
     async def scenario(base):
-        assert (await close_code(_ws(base, first["id"], "garbage")))[0] == 4401
-        assert (await close_code(_ws(base, first["id"] + 1000, token)))[0] == 4403
-        async with websockets.connect(_ws(base, first["id"], token)) as ws:
+        assert (await close_code(ws_url(base, first["id"], "garbage")))[0] == 4401
+        assert (await close_code(ws_url(base, first["id"] + 1000, token)))[0] == 4403
+        async with websockets.connect(ws_url(base, first["id"], token)) as ws:
             replies = []
             for raw in ("not json", '{"type": "teleport"}', '{"type": "admit"}', "x" * 70_000):
                 await ws.send(raw)
@@ -120,7 +118,7 @@ def test_bad_tokens_wrong_session_and_bad_messages(app, client, org):
                     replies.append(message)
                 if len(replies) == 4:
                     break
-            codes = [__import__("json").loads(m)["code"] for m in replies]
+            codes = [json.loads(m)["code"] for m in replies]
             assert codes == ["malformed", "unknown_type", "invalid", "too_large"]
             for _ in range(100):  # a flood
                 await ws.send('{"type": "ping"}')
@@ -139,19 +137,10 @@ def test_bad_tokens_wrong_session_and_bad_messages(app, client, org):
 def test_coordinator_over_the_session_gets_a_seat_on_the_call_page(app, client, org, db):
     import re
 
-    from fastapi.testclient import TestClient
-
-    from tests.conftest import PASSWORD
+    from tests.web.scene import page_client
 
     session = book_walk_in(client, org)
-
-    def page_client(username):
-        browser = TestClient(app)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text).group(1)
-        browser.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-        return browser
-
-    coordinator = page_client("coord.county")
+    coordinator = page_client(app, "coord.county")
     page = coordinator.get(f"/calls/{session['id']}")
     assert page.status_code == 200
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
@@ -164,22 +153,18 @@ def test_coordinator_over_the_session_gets_a_seat_on_the_call_page(app, client, 
     coordinator.post(f"/calls/{session['id']}/token", headers={"X-CSRF-Token": csrf})
     with db.transaction() as s:
         assert [p.role for p in s.get(ReceptionSession, session["id"]).participants].count("coordinator") == 1
-    assert page_client("coord.county2").get(f"/calls/{session['id']}").status_code == 403
+    assert page_client(app, "coord.county2").get(f"/calls/{session['id']}").status_code == 403
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_dashboard_queue_shows_waiting_rooms_in_order_of_arrival(app, client, org):
-    import re
-
-    from fastapi.testclient import TestClient
-
-    from tests.conftest import PASSWORD
+    from tests.web.scene import page_client
 
     session = book_walk_in(client, org)
     _, room_token = join_token(client, session, "room", "room.township")
 
     async def room_waits(base):
-        room = SignalingClient(_ws(base, session["id"], room_token), colour="blue")
+        room = SignalingClient(ws_url(base, session["id"], room_token), colour="blue")
         try:
             await room.connect()
             assert await wait_for(lambda: room.of_type("lobby"))
@@ -188,9 +173,6 @@ def test_dashboard_queue_shows_waiting_rooms_in_order_of_arrival(app, client, or
 
     with live_server(app) as base:
         asyncio.run(room_waits(base))
-    browser = TestClient(app)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text).group(1)
-    browser.post("/login", data={"username": "coord.county", "password": PASSWORD, "csrf_token": token})
-    live = browser.get("/dashboard/live").text
+    live = page_client(app, "coord.county").get("/dashboard/live").text
     queue = live[live.index('id="h-queue"'):live.index('id="h-week"')]
     assert f'data-session="{session["id"]}"' in queue and "起等候" in queue

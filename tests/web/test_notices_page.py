@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
-from fastapi.testclient import TestClient
-
 from tests.cases.helpers import at, register, travel
-from tests.conftest import PASSWORD
+from tests.web.scene import page_client
 from vreception import jobs
-
-
-def _signed_in(app, username):
-    browser = TestClient(app)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text).group(1)
-    browser.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    return browser
 
 
 def test_notices_appear_for_the_office_and_the_unit_only(app, client, org, db, settings):
@@ -26,9 +15,9 @@ def test_notices_appear_for_the_office_and_the_unit_only(app, client, org, db, s
     jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 18, 9))
     jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 21, 9))
     travel(2026, 3, 21)
-    dashboard = _signed_in(app, "coord.county").get("/dashboard").text
+    dashboard = page_client(app, "coord.county").get("/dashboard").text
     assert "【督办】城东区人社局：核实&lt;b&gt;情况&lt;/b&gt; 已逾期" in dashboard
-    unit = _signed_in(app, "handler").get("/tasks").text
+    unit = page_client(app, "handler").get("/tasks").text
     assert "【提醒】核实&lt;b&gt;情况&lt;/b&gt;" in unit and "【督办】" not in unit
-    other = _signed_in(app, "coord.county2").get("/dashboard").text
+    other = page_client(app, "coord.county2").get("/dashboard").text
     assert "核实" not in other
