@@ -31,7 +31,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _find(request: Request, session, number: str, code: str):
+def find_matter(request: Request, session, number: str, code: str):
     """The matter, counting failures per number and per client so codes cannot be guessed."""
     failures = request.app.state.lookup_failures
     keys = (f"number:{number[:40]}", f"client:{_client(request)}")
@@ -67,13 +67,13 @@ def public_view(request: Request, session, matter) -> dict:
 @router.get("/matters/{number}")
 def lookup(number: str, code: str, request: Request, session: DbSession) -> dict:
     """The petitioner's view; a wrong code gives the same 404 as a missing number; rate-limited."""
-    return public_view(request, session, _find(request, session, number, code))
+    return public_view(request, session, find_matter(request, session, number, code))
 
 
 @router.get("/matters/{number}/documents/{document_id}", response_class=HTMLResponse)
 def served_document(number: str, document_id: int, code: str, request: Request, session: DbSession):
     """A served notice, for the petitioner."""
-    matter = _find(request, session, number, code)
+    matter = find_matter(request, session, number, code)
     document = session.scalar(select(Document).where(Document.id == document_id, Document.matter_id == matter.id,
                                                      Document.served_at.isnot(None)))
     if document is None or document.kind not in documents.SERVED_KINDS:
@@ -84,6 +84,6 @@ def served_document(number: str, document_id: int, code: str, request: Request, 
 @router.post("/matters/{number}/rating")
 def rate(number: str, body: RatingIn, request: Request, session: DbSession) -> dict:
     """Rate the reply once (满意 / 基本满意 / 不满意) within the rating window."""
-    matter = _find(request, session, number, body.code)
+    matter = find_matter(request, session, number, body.code)
     public.rate(session, matter=matter, rating=body.rating, window_days=request.app.state.settings.rating_window_days)
     return public_view(request, session, matter)

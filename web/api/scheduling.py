@@ -305,7 +305,7 @@ def get_availability(principal: ApiPrincipal, session: DbSession, policy: Policy
                     plan_id=s.plan_id) for s in slots]
 
 
-def _require_booker(session, principal, body: SessionIn) -> None:
+def require_booker(session, principal, body: SessionIn) -> None:
     """A coordinator over the leader or one of the rooms, who can also see the matter."""
     require_role(principal, COORDINATORS)
     leader = load_leader(session, body.leader_id)
@@ -324,7 +324,7 @@ def _require_booker(session, principal, body: SessionIn) -> None:
                         "matter_not_bookable, outside_plan, past_cutoff, room_closed, leader_away or invalid"}})
 def book_session(body: SessionIn, principal: ApiPrincipal, session: DbSession, policy: PolicyDep) -> SessionOut:
     """Book a session; every resource it uses is claimed in the database (409 conflict on any overlap)."""
-    _require_booker(session, principal, body)
+    require_booker(session, principal, body)
     item = booking.book(
         session, policy=policy, kind=body.kind, leader_id=body.leader_id, room_ids=body.room_ids,
         matter_id=body.matter_id, starts_at=body.start, ends_at=body.end,

@@ -42,11 +42,13 @@ def _task(session, task_id: int) -> Task:
     return task
 
 
-def _is_unit(principal, session, task: Task) -> bool:
+def is_unit(principal, session, task: Task) -> bool:
+    """Whether the caller works in the task's unit (handler over it)."""
     return covers(principal, session.get(Node, task.unit_node_id), (Role.handler,))
 
 
-def _is_office(principal, session, task: Task) -> bool:
+def is_office(principal, session, task: Task) -> bool:
+    """Whether the caller is of the office that assigned it (coordinator or leader over the matter)."""
     matter = session.get(Matter, task.matter_id)
     return covers(principal, session.get(Node, matter.handling_node_id), ASSIGNERS)
 
@@ -89,7 +91,7 @@ def list_tasks(principal: ApiPrincipal, session: DbSession, state: str | None = 
 @router.get("/tasks/{task_id}")
 def get_task(task_id: int, principal: ApiPrincipal, session: DbSession) -> dict:
     task = _task(session, task_id)
-    if not (_is_unit(principal, session, task) or _is_office(principal, session, task)):
+    if not (is_unit(principal, session, task) or is_office(principal, session, task)):
         raise Forbidden()
     out = task_out(task)
     out["attachments"] = [{"id": a.id, "filename": a.filename, "bytes": a.bytes, "sha256": a.sha256,
@@ -104,7 +106,7 @@ def patch_task(task_id: int, body: TaskPatch, principal: ApiPrincipal, session: 
     task = session.scalars(select(Task).where(Task.id == task_id).with_for_update()).first()
     if task is None:
         raise NotFound("error.task_not_found", id=task_id)
-    allowed = _is_unit if tasks.who_acts(body.action) == "unit" else _is_office
+    allowed = is_unit if tasks.who_acts(body.action) == "unit" else is_office
     if not allowed(principal, session, task):
         raise Forbidden()
     tasks.move(session, task=task, action=body.action, actor_id=principal.person_id, text=body.text)
@@ -116,7 +118,7 @@ async def add_attachment(task_id: int, file: UploadFile, request: Request, princ
                          session: DbSession) -> dict:
     """Attach a file to the task's report (size bounded by VRECEPTION_MAX_UPLOAD_BYTES)."""
     task = _task(session, task_id)
-    if not _is_unit(principal, session, task):
+    if not is_unit(principal, session, task):
         raise Forbidden()
     settings = request.app.state.settings
     data = await file.read(settings.max_upload_bytes + 1)
@@ -138,7 +140,7 @@ def serve_attachment(request: Request, session, principal, attachment_id: int) -
     if attachment is None:
         raise NotFound("error.not_found")
     task = session.get(Task, attachment.task_id)
-    if not (_is_unit(principal, session, task) or _is_office(principal, session, task)):
+    if not (is_unit(principal, session, task) or is_office(principal, session, task)):
         load_readable(session, principal, task.matter_id)
     audit.record(session, action="attachment.downloaded", entity_type="attachment", entity_id=attachment.id,
                  actor_id=principal.person_id)

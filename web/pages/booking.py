@@ -17,7 +17,7 @@ from vreception.models import Matter, Node, Person, Role, RoleAssignment
 from vreception.models.org import Room
 from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
 from web.api.matters import load_readable
-from web.api.scheduling import SessionIn, _require_booker
+from web.api.scheduling import SessionIn, require_booker
 from web.deps import DbSession
 from web.pages.calls import my_participant
 from web.pages import forms
@@ -98,7 +98,7 @@ def _book(request: Request, session, principal, matter: Matter, form) -> Recepti
     leader_id, room_id = forms.integer(form, "leader_id"), forms.integer(form, "room_id")
     if leader_id is None or room_id is None:
         raise Invalid("error.times_required", field="leader_id")
-    _require_booker(session, principal, SessionIn(kind="reception", leader_id=leader_id, room_ids=[room_id],
+    require_booker(session, principal, SessionIn(kind="reception", leader_id=leader_id, room_ids=[room_id],
                                                   matter_id=matter.id))
     start, end = _times(form, zone(request))
     return booking.book(session, policy=policy(request), kind="reception", leader_id=leader_id, room_ids=[room_id],

@@ -14,7 +14,7 @@ from vreception.errors import DomainError, Forbidden
 from vreception.models import Matter, Person, Role
 from vreception.models.org import Room
 from vreception.models.scheduling import Participant, ReceptionSession, SessionState
-from web.api.public import _find
+from web.api.public import find_matter
 from web.deps import DbSession
 from web.pages.support import User, check_csrf, message, page, require_any
 
@@ -110,7 +110,7 @@ def rating_submit(session_id: int, request: Request, principal: User, session: D
         raise Forbidden()
     try:
         with session.begin_nested():
-            found = _find(request, session, matter.number, code)
+            found = find_matter(request, session, matter.number, code)
             public.rate(session, matter=found, rating=rating,
                         window_days=request.app.state.settings.rating_window_days)
     except DomainError as error:

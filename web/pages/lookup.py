@@ -10,7 +10,7 @@ from vreception import documents
 from vreception.cases import public
 from vreception.errors import DomainError, NotFound
 from vreception.models import Document
-from web.api.public import _find, public_view
+from web.api.public import find_matter, public_view
 from web.deps import DbSession, PagePrincipal
 from web.pages.support import check_csrf, message, page
 
@@ -21,7 +21,7 @@ def _result(request, session, principal, number, code, status_code=200, error=No
     """The lookup page, with the matter when NUMBER and CODE match (same limits as the API)."""
     view = None
     try:
-        view = public_view(request, session, _find(request, session, number, code))
+        view = public_view(request, session, find_matter(request, session, number, code))
     except DomainError as failure:
         error, status_code = message(request, failure), failure.status
     return page(request, "lookup.html", principal, status_code=status_code, view=view, number=number, code=code,
@@ -51,7 +51,7 @@ def lookup_rate(request: Request, session: DbSession, principal: PagePrincipal,
     check_csrf(request, csrf_token)
     try:
         with session.begin_nested():
-            matter = _find(request, session, number.strip(), code.strip())
+            matter = find_matter(request, session, number.strip(), code.strip())
             public.rate(session, matter=matter, rating=rating,
                         window_days=request.app.state.settings.rating_window_days)
     except DomainError as failure:
@@ -66,7 +66,7 @@ def lookup_document(document_id: int, request: Request, session: DbSession,
                     code: str = Form(default="", max_length=32)):
     """A served notice, for the petitioner who holds the code."""
     check_csrf(request, csrf_token)
-    matter = _find(request, session, number.strip(), code.strip())
+    matter = find_matter(request, session, number.strip(), code.strip())
     document = session.scalar(select(Document).where(Document.id == document_id, Document.matter_id == matter.id,
                                                      Document.served_at.isnot(None)))
     if document is None or document.kind not in documents.SERVED_KINDS:

@@ -17,7 +17,7 @@ from vreception.errors import Forbidden, NotFound
 from vreception.models import Attachment, Matter, Node, Role, Task
 from vreception.notify import inbox
 from web.api.matters import load_readable
-from web.api.tasks import ASSIGNERS, _is_office, _is_unit, serve_attachment
+from web.api.tasks import ASSIGNERS, is_office, is_unit, serve_attachment
 from web.deps import DbSession
 from web.pages import forms
 from web.pages.forms import attempt
@@ -61,7 +61,7 @@ def task_list(request: Request, principal: User, session: DbSession):
 
 
 def task_context(session, principal, task: Task) -> dict:
-    unit, office = _is_unit(principal, session, task), _is_office(principal, session, task)
+    unit, office = is_unit(principal, session, task), is_office(principal, session, task)
     return {"task": task, "unit": session.get(Node, task.unit_node_id), "matter": session.get(Matter, task.matter_id),
             "is_unit": unit, "is_office": office, "overdue": tasks.is_overdue(task),
             "attachments": attachments_of(session, [task.id]).get(task.id, []),
@@ -72,7 +72,7 @@ def task_context(session, principal, task: Task) -> dict:
 
 def _visible_task(session, principal, task_id: int) -> Task:
     task = _task(session, task_id)
-    if not (_is_unit(principal, session, task) or _is_office(principal, session, task)):
+    if not (is_unit(principal, session, task) or is_office(principal, session, task)):
         raise Forbidden()
     return task
 
@@ -100,7 +100,7 @@ async def task_move(task_id: int, request: Request, principal: User, session: Db
     if task is None:
         raise NotFound("error.task_not_found", id=task_id)
     action = forms.text(form, "action", 20)
-    allowed = _is_unit if tasks.who_acts(action) == "unit" else _is_office
+    allowed = is_unit if tasks.who_acts(action) == "unit" else is_office
     if action == "report" or not allowed(principal, session, task):
         raise Forbidden()
     _, error = attempt(session, lambda: tasks.move(session, task=task, action=action, actor_id=principal.person_id,
@@ -117,7 +117,7 @@ async def task_report(task_id: int, request: Request, principal: User, session: 
     form = await request.form(max_files=tasks.MAX_ATTACHMENTS + 1)
     check_csrf(request, forms.text(form, "csrf_token", 200))
     task = _task(session, task_id)
-    if not _is_unit(principal, session, task):
+    if not is_unit(principal, session, task):
         raise Forbidden()
     uploads = [f for f in form.getlist("files") if hasattr(f, "read") and f.filename]
 
