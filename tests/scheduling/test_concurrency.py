@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from scheduling import plans
 from scheduling.policy import Policy
-from tests.conftest import _worker, fresh_postgres_schema
+from tests.conftest import _worker, drop_postgres_schema, fresh_postgres_schema
 from tests.scheduling.conftest import SH
 from vreception import org as org_service
 from vreception import people
@@ -138,3 +138,4 @@ def test_fifty_concurrent_bookings_from_three_processes_yield_exactly_one(postgr
             assert set(session.scalars(select(Claim.session_id).distinct())) == {winner}
     finally:
         db.dispose()
+        drop_postgres_schema(f"vrt_sched_race_{_worker()}")
