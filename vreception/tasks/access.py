@@ -1,0 +1,118 @@
+"""Who may see or act on a follow-up task (交办任务) and its attachments: one rule for the API and the pages.
+
+The unit (a handler over the task's unit node) works the task; the office (a coordinator or leader over
+the matter's handling node) checks it. Coordinators and leaders over the unit also see it, to supervise
+(督办) their own units.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from vreception.auth.access import Principal, covers, subtree_filter
+from vreception.cases import access as matter_access
+from vreception.errors import Forbidden, NotFound
+from vreception.models import Attachment, Matter, Node, Role, Task
+
+UNIT = (Role.handler,)
+OFFICE = matter_access.ASSIGNERS
+SUPERVISORS = (Role.handler, *OFFICE)
+
+
+def unit_node(db: Session, task: Task) -> Node:
+    """The node of the unit the task is assigned to."""
+    node = db.get(Node, task.unit_node_id)
+    assert node is not None  # a foreign key
+    return node
+
+
+def is_unit(db: Session, principal: Principal, task: Task) -> bool:
+    """Whether the principal works in the task's unit (a handler over it): accepts, starts, reports, attaches."""
+    return covers(principal, unit_node(db, task), UNIT)
+
+
+def is_office(db: Session, principal: Principal, task: Task) -> bool:
+    """Whether the principal is of the office that assigned it (coordinator or leader over the matter)."""
+    matter = matter_access.load(db, task.matter_id)
+    return matter_access.is_assigner(db, principal, matter)
+
+
+def can_see(db: Session, principal: Principal, task: Task) -> bool:
+    """The unit, the office, or a coordinator or leader over the unit (same rule as `visible`)."""
+    return covers(principal, unit_node(db, task), SUPERVISORS) or is_office(db, principal, task)
+
+
+def can_open_files(db: Session, principal: Principal, task: Task) -> bool:
+    """Attachments are evidence of the matter: the unit, the office or a reader of the matter (not mere supervisors)."""
+    if is_unit(db, principal, task) or is_office(db, principal, task):
+        return True
+    return matter_access.can_read(db, principal, matter_access.load(db, task.matter_id))
+
+
+def visible(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition on Task: the tasks the principal may see (same rule as `can_see`)."""
+    office = select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE))
+    return or_(subtree_filter(principal, Task.unit_path, SUPERVISORS), Task.matter_id.in_(office))
+
+
+def may_act(db: Session, principal: Principal, task: Task, action: str) -> bool:
+    """Whether the principal may take ACTION: the unit's actions for the unit, the others for the office."""
+    from vreception.tasks import who_acts
+
+    return is_unit(db, principal, task) if who_acts(action) == "unit" else is_office(db, principal, task)
+
+
+def load(db: Session, task_id: int, *, for_update: bool = False) -> Task:
+    """A task by id (locked for a state change when FOR_UPDATE), or NotFound."""
+    query = select(Task).where(Task.id == task_id)
+    task = db.scalars(query.with_for_update() if for_update else query).first()
+    if task is None:
+        raise NotFound("error.task_not_found", id=task_id)
+    return task
+
+
+def load_visible(db: Session, principal: Principal, task_id: int) -> Task:
+    """The task if the principal may see it; NotFound or Forbidden otherwise."""
+    task = load(db, task_id)
+    if not can_see(db, principal, task):
+        raise Forbidden()
+    return task
+
+
+def load_for_action(db: Session, principal: Principal, task_id: int, action: str) -> Task:
+    """The task, locked, if the principal may take ACTION on it; NotFound or Forbidden otherwise."""
+    task = load(db, task_id, for_update=True)
+    if not may_act(db, principal, task, action):
+        raise Forbidden()
+    return task
+
+
+def load_for_unit(db: Session, principal: Principal, task_id: int) -> Task:
+    """The task if the principal works in its unit (to report and attach files); NotFound or Forbidden otherwise."""
+    task = load(db, task_id)
+    if not is_unit(db, principal, task):
+        raise Forbidden()
+    return task
+
+
+def require_can_assign(db: Session, principal: Principal, matter: Matter, unit_node_id: int) -> Node:
+    """The unit for a task on MATTER: the assigner must be over the matter and over the unit; NotFound or Forbidden."""
+    matter_access.require_assigner(db, principal, matter)
+    unit = db.get(Node, unit_node_id)
+    if unit is None:
+        raise NotFound("error.node_not_found", field="unit_node_id", id=unit_node_id)
+    # Without this, a task would hand the matter (and its recordings) to a unit the assigner has no say over.
+    matter_access.require_unit_within_office(db, principal, unit)
+    return unit
+
+
+def load_attachment(db: Session, principal: Principal, attachment_id: int) -> tuple[Attachment, Task]:
+    """An attachment and its task, for the unit, the office or a reader of the matter; else NotFound or Forbidden."""
+    attachment = db.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound("error.not_found")
+    task = load(db, attachment.task_id)
+    if not can_open_files(db, principal, task):
+        raise Forbidden()
+    return attachment, task
