@@ -150,6 +150,11 @@ class Source:
             self._received_codec = codec.mimeType
         return self._received_codec
 
+    @property
+    def last_pli(self) -> float:
+        """When (time.monotonic) a key frame was last asked of the publisher; 0.0 if never."""
+        return self._last_pli
+
     def start(self) -> None:
         """Start forwarding: inline from the receiver when it allows, else by pumping its track."""
         self.inline = passthrough.listen(self.receiver, self.deliver)

@@ -12,7 +12,6 @@ from scheduling.errors import BookingConflict
 from scheduling.policy import Policy, floor_to_quantum, quanta
 from vreception.models.scheduling import Claim, ReceptionSession
 
-
 _INSERT_CLAIMS = insert(Claim.__table__)
 
 

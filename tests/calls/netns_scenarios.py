@@ -181,7 +181,9 @@ def two_party(world, base, browser, out):
     result["room_audio_packets"] = wait(lambda: room.evaluate(INBOUND)["audio"] > 50 and room.evaluate(INBOUND)["audio"])
     result["state_live"] = bool(wait(lambda: leader.get_attribute("#call-state", "data-state") == "live"))
     result["recording_badge"] = leader.is_visible("#recording")
-    time.sleep(1.0)
+    # about a second more of video decoded on both sides before the pictures are taken
+    shown = [(page, page.evaluate(INBOUND)["framesDecoded"]) for page in (leader, room)]
+    wait(lambda: all(page.evaluate(INBOUND)["framesDecoded"] >= before + 20 for page, before in shown), timeout=5)
     leader.screenshot(path=str(out / "call-leader.png"))
     room.screenshot(path=str(out / "call-room.png"))
     # The leader's desk during the call: the reception record and a task, without leaving the call.

@@ -68,7 +68,7 @@ def test_many_sessions_leave_nothing_behind(app, client, org):
             await leader.send({"type": "admit", "participant_id": room_pid})
             assert await wait_for(lambda: room.received.get("video") and room.received["video"].frames > 10, 20)
             await room.close()  # a drop mid-call keeps the hub: the recording goes on
-            assert await wait_for(lambda: session["id"] in calls.hubs and session["id"] in calls.recordings, 5)
+            assert await wait_for(lambda: session["id"] in calls.media.hubs and calls.media.recording(session["id"]), 5)
             await leader.send({"type": "end"})
             assert await wait_for(lambda: leader.closed.is_set(), 15)
         finally:
@@ -79,9 +79,8 @@ def test_many_sessions_leave_nothing_behind(app, client, org):
         for hour in range(10):
             clock.travel_to(clock.now() + timedelta(hours=1), freeze=False)  # a new walk-in each hour
             asyncio.run(one_session(base))
-            assert asyncio.run(wait_for(lambda: not (calls.hubs or calls.listeners or calls.sockets
-                                                     or calls.recordings or calls.numbers), 15)), \
-                (calls.hubs, calls.listeners, calls.sockets, calls.recordings, calls.numbers)
+            assert asyncio.run(wait_for(lambda: calls.media.idle() and not (calls.listeners or calls.sockets), 15)), \
+                (calls.media.hubs, calls.media.recordings, calls.media.numbers, calls.listeners, calls.sockets)
             gc.collect()
             rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     # Peak RSS settles after the first sessions; it must not keep climbing with every one.

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from recordings.probe import probe
 from tests.browser import live_server
 from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for, ws_url
-from vreception.models.scheduling import ReceptionSession
 from tests.conftest import login
 from vreception.models import AuditEvent
 from vreception.models.recordings import Recording, RecordingSegment
+from vreception.models.scheduling import ReceptionSession
 
 pytestmark = pytest.mark.slow
+FPS = 30
 
 
 
@@ -33,7 +34,9 @@ def _call(app, client, org, seconds=3.0):
             await wait_for(lambda: room.of_type("lobby"))
             await leader.send({"type": "admit", "participant_id": room_pid})
             assert await wait_for(lambda: leader.received.get("video") and leader.received["video"].frames > 5, 15)
-            await asyncio.sleep(seconds)
+            # SECONDS of call, counted in the room's frames reaching the leader (the test camera sends 30 a second)
+            until = leader.received["video"].frames + int(seconds * FPS)
+            assert await wait_for(lambda: leader.received["video"].frames >= until, 3 * seconds + 10)
             await leader.send({"type": "end"})
             await wait_for(lambda: leader.closed.is_set() and room.closed.is_set())
         finally:

@@ -102,7 +102,7 @@ def test_bad_tokens_wrong_session_and_bad_messages(app, client, org):
                 await asyncio.wait_for(ws.recv(), 5)
             except websockets.ConnectionClosed:
                 pass
-            await asyncio.sleep(0.1)
+            await asyncio.wait_for(ws.wait_closed(), 5)
             return ws.close_code, ws.close_reason
 
     async def scenario(base):

@@ -174,6 +174,13 @@ def add_client(hub: MediaHub, clients: dict[str, Client], name: str, colour: str
     return clients[name]
 
 
+def hub_frames(hub: MediaHub, participant_id: str, kind: str) -> int:
+    """How many encoded KIND frames of PARTICIPANT_ID the hub has received (0 when it holds none)."""
+    if participant_id not in hub.participants:
+        return 0
+    return sum(s.frames for s in hub.sources(participant_id) if s.kind == kind)
+
+
 async def wait_until(condition: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
     """Poll CONDITION until it holds or TIMEOUT passes; returns whether it held."""
     deadline = time.monotonic() + timeout

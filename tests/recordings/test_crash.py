@@ -82,9 +82,14 @@ def test_kill_9_mid_session_leaves_playable_verifiable_segments(db, org, tmp_pat
                 await client.join()
             assert await wait_until(lambda: all(c.got(o, "video").frames > 3 for c in clients.values()
                                                 for o in clients if o != c.name), timeout=10)
-            await asyncio.sleep(3.5)
-            # kill a second into a fresh segment, so both a closed and a torn file are left behind
             journal = storage.live_path(f"sessions/{session_id}/recording-{recording_id}/{JOURNAL_KEY}")
+
+            def everyone_closed_a_segment() -> bool:
+                closed = {e["participant"] for e in read_journal(journal) if e["event"] == "close"}
+                return closed >= set(clients)
+
+            assert await wait_until(everyone_closed_a_segment, timeout=15)
+            # kill a second into a fresh segment, so both a closed and a torn file are left behind
 
             def into_a_segment() -> bool:
                 opened = [e["started_at"] for e in read_journal(journal) if e["event"] == "open"]

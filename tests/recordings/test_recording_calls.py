@@ -13,11 +13,12 @@ from recordings import service
 from recordings.live import LiveRecording
 from recordings.probe import decode_errors, probe
 from tests.recordings.conftest import make_session
-from tests.recordings.media_clients import make_hub, wait_until
+from tests.recordings.media_clients import hub_frames, make_hub, wait_until
 from tests.recordings.recording_clients import add_recorded_client, flip_times
 from vreception.models.recordings import Recording, RecordingState
 
 AMPLITUDE = 8000
+FPS = 30  # the test cameras' frame rate
 COLOUR_CYCLE = ["red", "green", "red"]
 
 
@@ -40,6 +41,12 @@ async def _connect(hub, clients, participant_ids):
     assert await wait_until(everyone_sees_everyone, timeout=10)
 
 
+async def _frames_pass(hub, participant_id: str, seconds: float) -> bool:
+    """Wait until SECONDS of PARTICIPANT_ID's video have reached the hub."""
+    until = hub_frames(hub, participant_id, "video") + int(seconds * FPS)
+    return await wait_until(lambda: hub_frames(hub, participant_id, "video") >= until, timeout=3 * seconds + 5)
+
+
 async def _record_call(db, storage, session_id, participant_ids, seconds: float, segment_seconds: float):
     hub, clients = make_hub()
     live = await LiveRecording.start(db=db, hub=hub, session_id=session_id, storage=storage,
@@ -49,10 +56,14 @@ async def _record_call(db, storage, session_id, participant_ids, seconds: float,
         flip_at = time.time() + seconds / 2
         for client in clients.values():
             client.flip(flip_at)
-        await asyncio.sleep(seconds)
+        # SECONDS of call, counted in frames sent (the test cameras send FPS a second)
+        until = {name: client.video.sent + int(seconds * FPS) for name, client in clients.items()}
+        assert await wait_until(lambda: all(c.video.sent >= until[n] for n, c in clients.items()), 3 * seconds + 10)
         for client in clients.values():
             client.stop_sending()
-        await asyncio.sleep(0.5)  # the last frames reach the hub
+        # The last frames sent reach the hub (a frame lost on the way is the checks' business, not this wait's).
+        await wait_until(lambda: all(hub_frames(hub, name, kind) >= track.sent for name, client in clients.items()
+                                     for kind, track in (("audio", client.audio), ("video", client.video))), 2)
         await live.stop()
     finally:
         await hub.close()
@@ -156,17 +167,18 @@ def test_rejoin_continues_in_a_new_segment_and_the_gap_is_in_the_manifest(db, or
                                          segment_seconds=60)
         try:
             await _connect(hub, clients, [leader, room])
-            await asyncio.sleep(1.5)
+            # 1.5 s of call, 1.5 s away and 1.5 s back, each counted in the leader's frames at the hub
+            assert await _frames_pass(hub, str(leader), 1.5)
             await hub.remove_participant(str(room))
             await clients.pop(str(room)).close()
             left_at = time.time()
-            await asyncio.sleep(1.5)
+            assert await _frames_pass(hub, str(leader), 1.5)
             back = add_recorded_client(hub, clients, str(room), "green", AMPLITUDE)
             await back.join()
             assert await wait_until(lambda: clients[str(leader)].got(str(room), "video").frames > 3
                                     and back.got(str(leader), "video").frames > 3, timeout=8)
             back_at = time.time()
-            await asyncio.sleep(1.5)
+            assert await _frames_pass(hub, str(room), 1.5)
             await live.stop()
         finally:
             await hub.close()

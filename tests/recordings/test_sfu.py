@@ -11,6 +11,7 @@ import pytest
 from aiortc import rtcrtpreceiver
 
 from recordings import passthrough
+from recordings.forwarding import PLI_INTERVAL
 from tests.recordings.media_clients import add_client, close_to, make_hub, wait_until
 
 AMPLITUDES = {"alice": 3000, "bob": 9000, "carol": 16000}
@@ -101,9 +102,11 @@ def test_late_joiner_gets_a_keyframe_within_a_second():
             await bob.join()
             assert await wait_until(lambda: sees(bob, "alice", "red"), timeout=8)
             # aiortc's VP8 encoder only makes key frames when asked (gop 3000 frames), so after
-            # a while of call only a PLI forwarded to alice can give carol a picture
-            await asyncio.sleep(1.5)
-            keyframes_before = next(s for s in hub.sources("alice") if s.kind == "video").keyframes
+            # a while of call (45 frames) only a PLI forwarded to alice can give carol a picture
+            alice_video = next(s for s in hub.sources("alice") if s.kind == "video")
+            seen = alice_video.frames
+            assert await wait_until(lambda: alice_video.frames >= seen + 45, timeout=10)
+            keyframes_before = alice_video.keyframes
 
             carol = add_client(hub, clients, "carol", "green", AMPLITUDES["carol"])
             started = time.monotonic()
@@ -112,7 +115,7 @@ def test_late_joiner_gets_a_keyframe_within_a_second():
             first = max(carol.got(p, "video").first_at for p in ("alice", "bob"))
             # from the moment carol's connection was asked for to her first decoded frame of each
             assert first - started < 1.0, f"first frame after {first - started:.2f} s"
-            assert next(s for s in hub.sources("alice") if s.kind == "video").keyframes > keyframes_before
+            assert alice_video.keyframes > keyframes_before
         finally:
             await _cleanup(hub, clients)
 
@@ -128,8 +131,10 @@ def test_viewer_pli_reaches_the_publisher():
             await alice.join()
             await bob.join()
             assert await wait_until(lambda: sees(bob, "alice", "red"), timeout=8)
-            await asyncio.sleep(0.5)
             source = next(s for s in hub.sources("alice") if s.kind == "video")
+            # The start-up key frames are in and the hub's PLI limit has lapsed: the next key frame is bob's doing.
+            assert await wait_until(lambda: source.keyframes >= 1
+                                    and time.monotonic() - source.last_pli >= PLI_INTERVAL, timeout=5)
             before = source.keyframes
             # bob's own receiver reports picture loss on alice's forwarded track, as a browser would
             receiver = next(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from scheduling.jobs import mark_no_shows, remind_sessions
@@ -20,11 +18,11 @@ def test_reminders_reach_leader_room_and_coordinator_once_per_stage(client, worl
     org = world.org
     booked = client.post("/api/v1/sessions", headers=login(client, "coord.county"), json=reception(world)).json()
     with db.transaction() as session:
-        assert remind_sessions(session, at("2026-03-02", "10:00"), policy=POLICY) == 0  # two days ahead
+        assert remind_sessions(db=session, now=at("2026-03-02", "10:00"), policy=POLICY) == 0  # two days ahead
     with db.transaction() as session:
-        raised = remind_sessions(session, at("2026-03-03", "10:00"), policy=POLICY)
+        raised = remind_sessions(db=session, now=at("2026-03-03", "10:00"), policy=POLICY)
     with db.transaction() as session:
-        assert remind_sessions(session, at("2026-03-03", "10:05"), policy=POLICY) == 0  # idempotent
+        assert remind_sessions(db=session, now=at("2026-03-03", "10:05"), policy=POLICY) == 0  # idempotent
         rows = list(session.scalars(select(Notification).order_by(Notification.id)))
     # Leader, both rooms (the township's and the plan's county room) and the booking coordinator.
     assert raised == 4 and len(rows) == 4
@@ -35,21 +33,20 @@ def test_reminders_reach_leader_room_and_coordinator_once_per_stage(client, worl
     assert all(r.kind == "session.reminder" and r.subject_id == booked["id"] for r in rows)
     assert "2026-03-04 09:00" in rows[0].title
     with db.transaction() as session:
-        assert remind_sessions(session, at("2026-03-04", "08:10"), policy=POLICY) == 4  # the hour-before stage
-        assert remind_sessions(session, at("2026-03-04", "08:20"), policy=POLICY) == 0
+        assert remind_sessions(db=session, now=at("2026-03-04", "08:10"), policy=POLICY) == 4  # the hour-before stage
+        assert remind_sessions(db=session, now=at("2026-03-04", "08:20"), policy=POLICY) == 0
 
 
 def test_no_show_after_the_grace_period_is_marked_once_and_audited(client, world, db):
     headers = login(client, "coord.county")
     booked = client.post("/api/v1/sessions", headers=headers, json=reception(world)).json()
     later = client.post("/api/v1/sessions", headers=headers, json=reception(world, start="10:00", end="10:30")).json()
-    grace = timedelta(minutes=15)
     with db.transaction() as session:
-        assert mark_no_shows(session, at("2026-03-04", "09:14"), grace) == 0
+        assert mark_no_shows(db=session, now=at("2026-03-04", "09:14"), policy=POLICY) == 0
     with db.transaction() as session:
-        assert mark_no_shows(session, at("2026-03-04", "09:15"), grace) == 1
+        assert mark_no_shows(db=session, now=at("2026-03-04", "09:15"), policy=POLICY) == 1
     with db.transaction() as session:
-        assert mark_no_shows(session, at("2026-03-04", "09:30"), grace) == 0
+        assert mark_no_shows(db=session, now=at("2026-03-04", "09:30"), policy=POLICY) == 0
         states = {s.id: s.state.value for s in session.scalars(select(ReceptionSession))}
         events = [e.action for e in session.scalars(select(SessionEvent).where(SessionEvent.session_id == booked["id"])
                                                     .order_by(SessionEvent.id))]

@@ -1,1 +1,1 @@
-"""Calls: the signaling WebSocket, tying the signaling rooms, the media hub and the session record."""
+"""Calls: the signaling WebSocket routes sockets and the bus; media is recordings.call, state rules scheduling."""

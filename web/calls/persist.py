@@ -1,59 +1,63 @@
-"""What a call's events change in the database: the session's state, its history, the audit log."""
+"""What a call reads from the database (the ticket) and writes to it (its events)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
-from scheduling import claims
+from scheduling.policy import Policy
+from scheduling.session_state import change_state
+from scheduling.states import JOINABLE
+from signaling.events import Event, SessionStateChanged
 from vreception import audit
-from vreception.clock import now
 from vreception.db import Database
-from vreception.models.scheduling import Participant, ReceptionSession, SessionEvent, SessionState
-
-JOINABLE = (SessionState.booked, SessionState.open, SessionState.live)
+from vreception.models.scheduling import Participant, ReceptionSession, SessionState
 
 
-def load_ticket(db: Database, session_id: int, participant_id: int) -> dict | None:
-    """The session's state and roster and the participant's role and name, or None if not a participant."""
-    with db.transaction() as session:
-        booking = session.get(ReceptionSession, session_id)
+@dataclass(frozen=True)
+class Ticket:
+    """What a participant's socket needs of the session: its state, roster and recording flag, and who they are."""
+
+    state: str
+    joinable: bool
+    role: str
+    name: str
+    roster: tuple[tuple[int, str, str], ...]
+    matter_id: int | None
+    recorded: bool
+
+
+def load_ticket(db: Database, session_id: int, participant_id: int) -> Ticket | None:
+    """The ticket of PARTICIPANT_ID in SESSION_ID, or None if they are not a participant."""
+    with db.transaction() as tx:
+        booking = tx.get(ReceptionSession, session_id)
         if booking is None:
             return None
         participant = next((p for p in booking.participants if p.id == participant_id), None)
         if participant is None:
             return None
-        return {
-            "state": booking.state.value, "joinable": booking.state in JOINABLE, "role": participant.role,
-            "name": participant.name, "roster": [(p.id, p.role, p.name) for p in booking.participants],
-            "matter_id": booking.matter_id, "recorded": booking.recorded,
-        }
+        return Ticket(state=booking.state.value, joinable=booking.state in JOINABLE, role=participant.role,
+                      name=participant.name, roster=tuple((p.id, p.role, p.name) for p in booking.participants),
+                      matter_id=booking.matter_id, recorded=booking.recorded)
 
 
-def record_events(db: Database, session_id: int, events: list[dict], policy) -> None:
-    """Persist a transition's domain events: state changes on the session, every event in the audit log."""
-    with db.transaction() as session:
-        booking = session.scalars(select(ReceptionSession).where(ReceptionSession.id == session_id)
-                                  .with_for_update()).first()
+def record_events(db: Database, session_id: int, events: Sequence[Event], policy: Policy) -> None:
+    """Persist a step's events: a state change through the session-state rules, every other event as audit."""
+    with db.transaction() as tx:
+        booking = tx.scalars(select(ReceptionSession).where(ReceptionSession.id == session_id)
+                             .with_for_update()).first()
         if booking is None:
             return
         for event in events:
-            kind = event["kind"]
-            actor = None
-            if event.get("by") is not None:
-                actor = session.get(Participant, event["by"])
+            by = getattr(event, "by", None)
+            actor = tx.get(Participant, by) if by is not None else None
             actor_id = actor.person_id if actor is not None else None
-            if kind == "session_state_changed":
-                new = SessionState(event["new"])
-                if booking.state is not new:
-                    booking.state = new
-                    if new in (SessionState.ended, SessionState.no_show, SessionState.cancelled):
-                        # What is left of the booked time is free again for the leader and the rooms.
-                        claims.release_from(session, booking=booking, moment=now(), policy=policy)
-                    session.add(SessionEvent(session_id=booking.id, actor_id=actor_id, action=f"state:{new.value}",
-                                             reason=""))
-                    audit.record(session, action=f"session.{new.value}", entity_type="session", entity_id=booking.id,
-                                 actor_id=actor_id, data={"from": event["old"], "to": new.value})
-                continue
-            data = {k: v for k, v in event.items() if k not in ("kind", "session_id", "at")}
-            audit.record(session, action=f"call.{kind}", entity_type="session", entity_id=booking.id,
-                         actor_id=actor_id, data=data)
+            if isinstance(event, SessionStateChanged):
+                change_state(db=tx, booking=booking, to=SessionState(event.new), at=event.at, policy=policy,
+                             actor_id=actor_id)
+            else:
+                data = event.model_dump(mode="json", exclude={"kind", "session_id", "at"})
+                audit.record(tx, action=f"call.{event.kind}", entity_type="session", entity_id=booking.id,
+                             actor_id=actor_id, data=data)

@@ -1,44 +1,51 @@
-"""One process's share of the calls: its sockets, the shared room state and bus, its media hubs."""
+"""One process's share of the calls: its sockets, the shared room state and the bus; media and records delegated."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass, field
 
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from recordings import renegotiation
-from recordings.live import LiveRecording
-from recordings.storage import storage_from_settings
+from recordings.call import CallMedia
 from scheduling.policy import policy_from
-from recordings.sfu import MediaHub
+from scheduling.states import ENDING
 from signaling import (
     CloseCode,
     MemoryBus,
     MemoryStateStore,
     ProtocolError,
     Send,
+    ServerMessage,
     TokenBucket,
+    Transition,
     dump,
     error_message,
     listen,
     parse_client_message,
+    rooms,
     session_channel,
     update_room,
 )
-from signaling import rooms
+from signaling.events import (
+    Event,
+    MediaStateChanged,
+    ParticipantDenied,
+    ParticipantLeft,
+    SessionStateChanged,
+)
 from vreception.auth import tokens
 from vreception.clock import now
 from vreception.errors import Unauthenticated
+from vreception.models.scheduling import SessionState
 from web.calls import persist
+from web.calls.persist import Ticket
 
 log = logging.getLogger("vreception.calls")
 JOIN_PURPOSE = "join"
 MAX_INVALID_IN_A_ROW = 10
-ENDING = {"ended", "cancelled", "no_show"}
 
 
 @dataclass
@@ -53,7 +60,7 @@ class Connection:
 
 
 class CallService:
-    """Serves /ws/sessions/{id}: authentication, the signaling steps, fan-out, media and persistence."""
+    """Serves /ws/sessions/{id}: authentication, the signaling steps and fan-out; media and records are delegated."""
 
     def __init__(self, *, db, secret: str, settings):
         self.db, self.secret, self.settings = db, secret, settings
@@ -66,11 +73,7 @@ class CallService:
         self.sockets: dict[int, dict[int, Connection]] = {}
         self.listeners: dict[int, asyncio.Task] = {}
         self.listener_ready: dict[int, asyncio.Event] = {}
-        self.hubs: dict[int, MediaHub] = {}
-        # Per (session, participant): the extension ids and payload types of their own offer.
-        self.numbers: dict[tuple[int, int], renegotiation.Numbers] = {}
-        self.recordings: dict[int, LiveRecording] = {}
-        self._storage = None
+        self.media = CallMedia(db=db, settings=settings, deliver=self._deliver_local)
         self.policy = policy_from(settings)
 
     # --- connection life -------------------------------------------------------------------
@@ -91,15 +94,15 @@ class CallService:
         if ticket is None:
             await websocket.close(CloseCode.WRONG_SESSION, "not a participant of this session")
             return
-        if not ticket["joinable"]:
-            await websocket.close(CloseCode.NOT_JOINABLE, f"session is {ticket['state']}")
+        if not ticket.joinable:
+            await websocket.close(CloseCode.NOT_JOINABLE, f"session is {ticket.state}")
             return
         await self._ensure_listener(session_id)
         try:
             transition = await update_room(
                 self.store, session_id,
-                lambda room: rooms.join(room, participant_id, ticket["role"], now=now(), name=ticket["name"]),
-                initial=lambda: rooms.new_room(session_id, ticket["state"], ticket["roster"]))
+                lambda room: rooms.join(room, participant_id, ticket.role, now=now(), name=ticket.name),
+                initial=lambda: rooms.new_room(session_id, ticket.state, ticket.roster))
         except ProtocolError as exc:
             await websocket.send_text(dump(error_message(exc)))
             code = CloseCode.WRONG_SESSION if exc.code == "forbidden" else CloseCode.NOT_JOINABLE
@@ -113,7 +116,7 @@ class CallService:
         finally:
             await self._drop(session_id, me, ticket)
 
-    async def _receive_loop(self, session_id: int, me: Connection, ticket: dict) -> None:
+    async def _receive_loop(self, session_id: int, me: Connection, ticket: Ticket) -> None:
         while True:
             try:
                 message = await me.websocket.receive()
@@ -127,8 +130,9 @@ class CallService:
                 parsed = parse_client_message(raw)
                 transition = await update_room(
                     self.store, session_id,
-                    lambda room: rooms.apply(room, me.participant_id, parsed, now=now(), connection=me.connection),
-                    initial=lambda: rooms.new_room(session_id, ticket["state"], ticket["roster"]))
+                    lambda room, parsed=parsed: rooms.apply(room, me.participant_id, parsed, now=now(),
+                                                            connection=me.connection),
+                    initial=lambda: rooms.new_room(session_id, ticket.state, ticket.roster))
             except ProtocolError as exc:
                 me.invalid += 1
                 await self._send(me, dump(error_message(exc)))
@@ -142,108 +146,49 @@ class CallService:
             me.invalid = 0
             await self._handle(session_id, transition, ticket)
 
-    async def _drop(self, session_id: int, me: Connection, ticket: dict) -> None:
+    async def _drop(self, session_id: int, me: Connection, ticket: Ticket) -> None:
         local = self.sockets.get(session_id, {})
         if local.get(me.participant_id) is me:
             del local[me.participant_id]
-            hub = self.hubs.get(session_id)
-            if hub is not None and str(me.participant_id) in hub.participants:
-                await hub.remove_participant(str(me.participant_id))
+            await self.media.leave(session_id, me.participant_id)
         try:
             transition = await update_room(
                 self.store, session_id,
                 lambda room: rooms.disconnect(room, me.participant_id, now=now(), connection=me.connection),
-                initial=lambda: rooms.new_room(session_id, ticket["state"], ticket["roster"]))
+                initial=lambda: rooms.new_room(session_id, ticket.state, ticket.roster))
             await self._handle(session_id, transition, ticket)
         except Exception:  # the socket is gone either way; the room heals on the next join
             log.exception("disconnect of participant %s in session %s", me.participant_id, session_id)
         if not local:
-            # While recording, the hub stays: whoever rejoins continues the same recording.
-            await self._stop_session(session_id, keep_hub=session_id in self.recordings)
+            await self._stop_session(session_id)
 
     # --- what a step produces ----------------------------------------------------------------
 
-    async def _handle(self, session_id: int, transition, ticket: dict) -> None:
+    async def _handle(self, session_id: int, transition: Transition, ticket: Ticket) -> None:
         for send in transition.sends:
             await self.bus.publish(session_channel(session_id), send.to_envelope())
         if transition.events:
-            events = [event.model_dump(mode="json") for event in transition.events]
-            await asyncio.to_thread(persist.record_events, self.db, session_id, events, self.policy)
-            await self._media_housekeeping(session_id, events, ticket)
+            await asyncio.to_thread(persist.record_events, self.db, session_id, transition.events, self.policy)
+            for event in transition.events:
+                await self._route(session_id, event, ticket)
         for signal in transition.media:
-            await self._media(session_id, signal, ticket)
+            await self.media.signal(session_id, signal)
 
-    async def _media_housekeeping(self, session_id: int, events: list[dict], ticket: dict) -> None:
-        hub = self.hubs.get(session_id)
-        for event in events:
-            kind = event["kind"]
-            if kind in ("participant_left", "participant_denied") and hub is not None:
-                if str(event["participant_id"]) in hub.participants:
-                    await hub.remove_participant(str(event["participant_id"]))
-            elif kind == "media_state_changed" and session_id in self.recordings:
-                live = self.recordings[session_id]
-                live.set_muted(str(event["participant_id"]), "audio", not event["audio"])
-                live.set_muted(str(event["participant_id"]), "video", not event["video"])
-            elif kind == "session_state_changed" and event["new"] == "live" and ticket.get("recorded", True):
-                await self._start_recording(session_id, ticket)
-            elif kind == "session_state_changed" and event["new"] in ENDING:
-                await self._stop_recording(session_id)
-                await self._stop_session(session_id, keep_hub=False)
-
-    # --- recording ---------------------------------------------------------------------------
+    async def _route(self, session_id: int, event: Event, ticket: Ticket) -> None:
+        """Hand what an event means for the media to the media side."""
+        if isinstance(event, ParticipantLeft | ParticipantDenied):
+            await self.media.leave(session_id, event.participant_id)
+        elif isinstance(event, MediaStateChanged):
+            self.media.set_media_state(session_id, event.participant_id, audio=event.audio, video=event.video)
+        elif isinstance(event, SessionStateChanged) and event.new == "live" and ticket.recorded:
+            await self.media.record(session_id)
+        elif isinstance(event, SessionStateChanged) and SessionState(event.new) in ENDING:
+            await self.media.end(session_id)
+            await self._stop_session(session_id)
 
     def storage(self):
-        """Where recordings go (built once, on first use)."""
-        if self._storage is None:
-            self._storage = storage_from_settings(self.settings)
-        return self._storage
-
-    async def _start_recording(self, session_id: int, ticket: dict) -> None:
-        if session_id in self.recordings:
-            return
-        hub = self._hub(session_id, ticket)
-        try:
-            self.recordings[session_id] = await LiveRecording.start(
-                db=self.db, hub=hub, session_id=session_id, storage=self.storage(),
-                segment_seconds=self.settings.recording_segment_seconds, cluster_ms=self.settings.recording_cluster_ms)
-        except Exception:  # the call goes on; the failure is logged and the recording row says so
-            log.exception("recording of session %s could not start", session_id)
-
-    async def _stop_recording(self, session_id: int) -> None:
-        live = self.recordings.pop(session_id, None)
-        if live is not None:
-            await live.stop()
-
-    async def _media(self, session_id: int, signal, ticket: dict) -> None:
-        message = signal.message
-        pid = str(signal.participant_id)
-        hub = self._hub(session_id, ticket)
-        try:
-            if message.type == "offer":
-                self.numbers[(session_id, signal.participant_id)] = renegotiation.numbers_of(message.sdp)
-                answer = await hub.add_participant(pid, message.sdp)
-                await self._deliver_local(session_id, signal.participant_id, json.dumps({"type": "answer", "sdp": answer}))
-            elif message.type == "answer":
-                await hub.accept_answer(pid, message.sdp)
-            # Candidates: the hub takes complete offers (gathering finished), see signaling/README.md.
-        except Exception as exc:  # a bad SDP must not take the session down
-            log.warning("media signal from %s in session %s refused: %s", pid, session_id, exc)
-            await self._deliver_local(session_id, signal.participant_id,
-                                      json.dumps({"type": "error", "code": "invalid", "detail": "media negotiation failed"}))
-
-    def _hub(self, session_id: int, ticket: dict) -> MediaHub:
-        hub = self.hubs.get(session_id)
-        if hub is None:
-            async def on_offer(participant_id: str, sdp: str) -> None:
-                numbers = self.numbers.get((session_id, int(participant_id)))
-                if numbers is not None:
-                    sdp = renegotiation.align(sdp, numbers)
-                await self._deliver_local(session_id, int(participant_id), json.dumps({"type": "offer", "sdp": sdp}))
-
-            hub = MediaHub(ice_servers=self.settings.ice_servers,
-                           host_addresses=self.settings.media_host_addresses or None, on_offer=on_offer)
-            self.hubs[session_id] = hub
-        return hub
+        """Where recordings go (the media side's storage)."""
+        return self.media.storage
 
     # --- fan-out -----------------------------------------------------------------------------
 
@@ -270,10 +215,10 @@ class CallService:
                                                                 ready=ready))
         await ready.wait()
 
-    async def _deliver_local(self, session_id: int, participant_id: int, text: str) -> None:
+    async def _deliver_local(self, session_id: int, participant_id: int, message: ServerMessage) -> None:
         conn = self.sockets.get(session_id, {}).get(participant_id)
         if conn is not None:
-            await self._send(conn, text)
+            await self._send(conn, dump(message))
 
     async def _send(self, conn: Connection, text: str) -> None:
         if conn.websocket.application_state is WebSocketState.CONNECTED:
@@ -289,7 +234,7 @@ class CallService:
             except RuntimeError:
                 pass
 
-    async def _stop_session(self, session_id: int, *, keep_hub: bool) -> None:
+    async def _stop_session(self, session_id: int) -> None:
         if self.sockets.get(session_id):
             return
         self.sockets.pop(session_id, None)
@@ -297,20 +242,12 @@ class CallService:
         self.listener_ready.pop(session_id, None)
         if listener is not None:
             listener.cancel()
-        if not keep_hub:
-            hub = self.hubs.pop(session_id, None)
-            if hub is not None:
-                await hub.close()
-            for key in [k for k in self.numbers if k[0] == session_id]:
-                del self.numbers[key]
+        # While recording, the hub stays: whoever rejoins continues the same recording.
+        await self.media.release(session_id)
 
     async def close(self) -> None:
         """Finalise recordings, close every hub, listener and the bus (server shutdown)."""
-        for session_id in list(self.recordings):
-            await self._stop_recording(session_id)
-        for session_id in list(self.hubs):
-            hub = self.hubs.pop(session_id)
-            await hub.close()
+        await self.media.close()
         for task in self.listeners.values():
             task.cancel()
         self.listeners.clear()
