@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+
+import pytest
 
 from tests.cases.helpers import act, at, register, travel
+from tests.scheduling.conftest import make_matter
 from vreception import clock
+from vreception.cases import public
+from vreception.cases.identity import Protector
+from vreception.errors import NotFound
+from vreception.models import Matter
+from vreception.ratelimit import MemoryFailures
 
 
 def _served(client, org):
@@ -44,7 +52,8 @@ def test_wrong_code_and_missing_number_are_the_same_404(client, org):
 def test_guessing_is_rate_limited_even_with_the_right_code_afterwards(client, org, settings):
     matter, _ = register(client, org)
     for _ in range(settings.lookup_failures_allowed):
-        assert client.get(f"/api/v1/public/matters/{matter['number']}", params={"code": "WRONGCODE1"}).status_code == 404
+        wrong = client.get(f"/api/v1/public/matters/{matter['number']}", params={"code": "WRONGCODE1"})
+        assert wrong.status_code == 404
     blocked = client.get(f"/api/v1/public/matters/{matter['number']}", params={"code": matter["query_code"]})
     assert blocked.status_code == 429 and blocked.json()["code"] == "rate_limited"
 
@@ -74,3 +83,41 @@ def test_rating_before_a_reply_is_served_is_refused(client, org):
     early = client.post(f"/api/v1/public/matters/{matter['number']}/rating",
                         json={"code": matter["query_code"], "rating": "satisfied"})
     assert early.status_code == 422 and early.json()["code"] == "window_closed"
+
+
+def test_the_domain_lookup_counts_failures_per_number_and_per_client(db, org):
+    protector, failures = Protector("t" * 48), MemoryFailures(2, 60)
+    matter_id = make_matter(db, origin=org.nodes["township"], handling=org.nodes["county"])
+    with db.transaction() as session:
+        matter = session.get(Matter, matter_id)
+        matter.query_code_hash = protector.lookup_hash("RIGHT12345")
+        number = matter.number
+
+    def find(code, client="10.0.0.1", of=number):
+        with db.transaction() as session:
+            return public.find_matter(session, protector=protector, failures=failures, number=of, code=code,
+                                      client=client).id
+
+    assert find("right12345 ") == matter_id
+    with pytest.raises(NotFound):
+        find("WRONG00000")
+    with pytest.raises(NotFound):
+        find("WRONG00000", client="10.0.0.2")
+    with pytest.raises(public.RateLimited):  # two failures on this number, from any client
+        find("RIGHT12345", client="10.0.0.3")
+    with pytest.raises(NotFound):
+        find("RIGHT12345", of="T2026-99999")
+    with pytest.raises(public.RateLimited):  # and two from this client (10.0.0.1), on any number
+        find("RIGHT12345", of="T2026-99998")
+
+
+def test_the_public_view_is_a_typed_read_model_without_personal_data(db, org):
+    matter_id = make_matter(db, origin=org.nodes["township"], handling=org.nodes["county"],
+                            deadlines=[("acceptance", date(2026, 3, 17)), ("remit_objection", date(2026, 3, 9))])
+    with db.transaction() as session:
+        view = public.public_view(session, session.get(Matter, matter_id), window_days=30)
+    assert isinstance(view, public.PublicView)
+    assert list(view.deadlines) == ["acceptance"] and view.deadlines["acceptance"].due == date(2026, 3, 17)
+    assert view.documents == [] and view.served_on is None and not view.can_rate
+    assert set(view.model_dump()) == {"number", "state", "received_on", "accepted_on", "served_on", "deadlines",
+                                      "documents", "rating", "can_rate"}

@@ -11,7 +11,19 @@ from sqlalchemy.orm import Session
 from vreception.models import Deadline, DeadlineState, Matter
 from vreception.workdays import WorkCalendar, load_calendar
 
-ZONE = ZoneInfo("Asia/Shanghai")
+# Deadline days are counted in settings.time_zone; the app factory and the CLI set it once at start-up.
+_zone = ZoneInfo("Asia/Shanghai")
+
+
+def use_time_zone(name: str) -> None:
+    """Count deadline days in the time zone NAME from now on (VRECEPTION_TIME_ZONE)."""
+    global _zone
+    _zone = ZoneInfo(name)
+
+
+def zone() -> ZoneInfo:
+    """The time zone deadline days are counted in."""
+    return _zone
 
 
 @dataclass(frozen=True)
@@ -41,13 +53,13 @@ MAX_EXTENSION_DAYS = 30
 
 
 def local_day(moment: datetime) -> date:
-    """The calendar day of MOMENT in Asia/Shanghai."""
-    return moment.astimezone(ZONE).date()
+    """The calendar day of MOMENT in the deadlines' time zone."""
+    return moment.astimezone(_zone).date()
 
 
 def end_of_day(day: date) -> datetime:
-    """The last instant of DAY in Asia/Shanghai."""
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), ZONE) - timedelta(microseconds=1)
+    """The last instant of DAY in the deadlines' time zone."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), _zone) - timedelta(microseconds=1)
 
 
 def open_deadline(session: Session, matter: Matter, kind: str, start: datetime, *, calendar: WorkCalendar | None = None,

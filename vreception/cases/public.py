@@ -3,19 +3,68 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Protocol
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vreception import audit
+from vreception import audit, documents
+from vreception.cases.deadlines import local_day
 from vreception.cases.errors import WindowClosed
 from vreception.cases.identity import Protector
 from vreception.clock import now
-from vreception.errors import Conflict, Invalid, NotFound
+from vreception.errors import Conflict, DomainError, Invalid, NotFound
 from vreception.models import Document, Matter, MatterEvent, MatterState
 
 RATINGS = ("satisfied", "basically_satisfied", "unsatisfied")  # 满意 / 基本满意 / 不满意
+# The periods the petitioner is told about; internal ones (remit objection) stay inside.
+PUBLIC_DEADLINES = ("acceptance", "handling", "review_request", "review_decision", "recheck_request",
+                    "recheck_decision")
+
+
+class RateLimited(DomainError):
+    """Too many failed lookups of a number or from a client in the window (429)."""
+
+    code = "rate_limited"
+    status = 429
+
+
+class Failures(Protocol):
+    """Failed attempts counted per key in a window (vreception.ratelimit)."""
+
+    def blocked(self, key: str) -> bool: ...
+
+    def fail(self, key: str) -> None: ...
+
+
+class PublicDeadline(BaseModel):
+    due: date
+    state: str
+    provisional: bool
+
+
+class PublicDocument(BaseModel):
+    id: int
+    kind: str
+    title: str
+    number: str
+    served_on: date
+
+
+class PublicView(BaseModel):
+    """What the petitioner may see: state, dates, served documents; no other person's data."""
+
+    number: str
+    state: str
+    received_on: date
+    accepted_on: date | None
+    served_on: date | None
+    deadlines: dict[str, PublicDeadline]
+    documents: list[PublicDocument]
+    rating: str | None
+    can_rate: bool
 
 
 def find(session: Session, *, protector: Protector, number: str, code: str) -> Matter:
@@ -60,3 +109,41 @@ def rate(session: Session, *, matter: Matter, rating: str, window_days: int) -> 
 
 def is_concluded(matter: Matter) -> bool:
     return matter.state in (MatterState.closed, MatterState.final)
+
+
+def find_matter(db: Session, *, protector: Protector, failures: Failures, number: str, code: str,
+                client: str) -> Matter:
+    """The matter, counting failures per number and per client so codes cannot be guessed."""
+    keys = (f"number:{number[:40]}", f"client:{client}")
+    if any(failures.blocked(k) for k in keys):
+        raise RateLimited("error.rate_limited")
+    try:
+        return find(db, protector=protector, number=number, code=code)
+    except NotFound:
+        for key in keys:
+            failures.fail(key)
+        raise
+
+
+def public_view(db: Session, matter: Matter, *, window_days: int) -> PublicView:
+    """The matter as its petitioner may see it."""
+    return PublicView(
+        number=matter.number, state=matter.state.value, received_on=local_day(matter.received_at),
+        accepted_on=local_day(matter.accepted_at) if matter.accepted_at else None,
+        served_on=local_day(matter.served_at) if matter.served_at else None,
+        deadlines={d.kind: PublicDeadline(due=d.due_day, state=d.state.value, provisional=d.provisional)
+                   for d in matter.deadlines if d.kind in PUBLIC_DEADLINES and d.state.value != "cancelled"},
+        documents=[PublicDocument(id=d.id, kind=d.kind, title=documents.KINDS[d.kind][0], number=d.number,
+                                  served_on=local_day(d.served_at))
+                   for d in served_documents(db, matter) if d.kind in documents.SERVED_KINDS and d.served_at],
+        rating=matter.rating, can_rate=rating_open(matter, window_days),
+    )
+
+
+def served_document(db: Session, matter: Matter, document_id: int) -> Document:
+    """A notice served on the matter's petitioner, or NotFound (unserved and internal ones too)."""
+    document = db.scalar(select(Document).where(Document.id == document_id, Document.matter_id == matter.id,
+                                                Document.served_at.isnot(None)))
+    if document is None or document.kind not in documents.SERVED_KINDS:
+        raise NotFound("error.not_found")
+    return document

@@ -11,6 +11,7 @@ from vreception import audit
 from vreception.auth import tokens
 from vreception.people import authenticate
 from web.deps import API_TOKEN, ApiPrincipal, DbSession
+from web.settings import AppSettings
 
 router = APIRouter(tags=["auth"])
 
@@ -35,12 +36,12 @@ class LoginOut(BaseModel):
 
 
 @router.post("/auth/login", response_model=LoginOut, responses={401: {"description": "bad_credentials"}})
-def login(body: LoginIn, request: Request, session: DbSession) -> LoginOut:
+def login(body: LoginIn, request: Request, db: DbSession, settings: AppSettings) -> LoginOut:
     """Exchange a username and password for a bearer token."""
-    person = authenticate(session, username=body.username, password=body.password)
-    ttl = timedelta(minutes=request.app.state.settings.token_ttl_minutes)
+    person = authenticate(db, username=body.username, password=body.password)
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
     token, expires = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=API_TOKEN, ttl=ttl)
-    audit.record(session, action="auth.login", entity_type="person", entity_id=person.id, actor_id=person.id,
+    audit.record(db, action="auth.login", entity_type="person", entity_id=person.id, actor_id=person.id,
                  data={"via": "api"})
     return LoginOut(access_token=token, expires_at=expires,
                     user=UserOut(id=person.id, name=person.name, roles=person.role_names, node_id=person.node_id))

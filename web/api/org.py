@@ -6,12 +6,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from vreception import org, people
 from vreception.auth.access import require, require_role
 from vreception.errors import Forbidden, NotFound
-from vreception.models import Node, Person, Role, Room
+from vreception.models import Node, Person, Role
+from vreception.org import queries
 from web.deps import ApiPrincipal, DbSession
 
 router = APIRouter(tags=["organisation"])
@@ -79,84 +79,82 @@ def node_out(node: Node) -> NodeOut:
 
 
 def person_out(person: Person) -> PersonOut:
-    return PersonOut(id=person.id, name=person.name, title=person.title, roles=person.role_names, node_id=person.node_id)
+    return PersonOut(id=person.id, name=person.name, title=person.title, roles=person.role_names,
+                     node_id=person.node_id)
 
 
-def _node(session, node_id: int, field: str = "node_id") -> Node:
-    node = session.get(Node, node_id)
+def _node(db, node_id: int, field: str = "node_id") -> Node:
+    node = queries.node(db, node_id)
     if node is None:
         raise NotFound("error.node_not_found", field=field, id=node_id)
     return node
 
 
 @router.get("/nodes", response_model=list[NodeOut])
-def list_nodes(principal: ApiPrincipal, session: DbSession, level: Level | None = None,
+def list_nodes(principal: ApiPrincipal, db: DbSession, level: Level | None = None,
                parent_id: int | None = Query(default=None)) -> list[NodeOut]:
     """Nodes by level and parent."""
     require_role(principal, STAFF)
-    return [node_out(n) for n in org.list_nodes(session, level=level, parent_id=parent_id)]
+    return [node_out(n) for n in org.list_nodes(db, level=level, parent_id=parent_id)]
 
 
 @router.get("/nodes/{node_id}", response_model=NodeOut)
-def get_node(node_id: int, principal: ApiPrincipal, session: DbSession) -> NodeOut:
+def get_node(node_id: int, principal: ApiPrincipal, db: DbSession) -> NodeOut:
     """One node."""
     require_role(principal, STAFF)
-    return node_out(_node(session, node_id))
+    return node_out(_node(db, node_id))
 
 
 @router.post("/nodes", response_model=NodeOut, status_code=201)
-def create_node(body: NodeIn, principal: ApiPrincipal, session: DbSession) -> NodeOut:
+def create_node(body: NodeIn, principal: ApiPrincipal, db: DbSession) -> NodeOut:
     """Add a region or department under a node the caller administers."""
     if body.parent_id is None:
         # A new province is an installation-level act: done from the command line.
         raise Forbidden()
-    require(principal, _node(session, body.parent_id, "parent_id"), [Role.admin])
-    node = org.create_node(session, code=body.code, name=body.name, level=body.level, kind=body.kind,
+    require(principal, _node(db, body.parent_id, "parent_id"), [Role.admin])
+    node = org.create_node(db, code=body.code, name=body.name, level=body.level, kind=body.kind,
                            parent_id=body.parent_id, actor_id=principal.person_id)
     return node_out(node)
 
 
 @router.get("/rooms", response_model=list[RoomOut])
-def list_rooms(principal: ApiPrincipal, session: DbSession, node_id: int | None = None) -> list[RoomOut]:
+def list_rooms(principal: ApiPrincipal, db: DbSession, node_id: int | None = None) -> list[RoomOut]:
     """Video rooms, optionally at one node."""
     require_role(principal, STAFF)
-    query = select(Room).where(Room.active.is_(True)).order_by(Room.id)
-    if node_id is not None:
-        query = query.where(Room.node_id == node_id)
-    return [RoomOut(id=r.id, node_id=r.node_id, name=r.name) for r in session.scalars(query)]
+    return [RoomOut(id=r.id, node_id=r.node_id, name=r.name) for r in queries.active_rooms(db, node_id=node_id)]
 
 
 @router.post("/rooms", response_model=RoomOut, status_code=201)
-def create_room(body: RoomIn, principal: ApiPrincipal, session: DbSession) -> RoomOut:
+def create_room(body: RoomIn, principal: ApiPrincipal, db: DbSession) -> RoomOut:
     """Add a video room at a node the caller administers."""
-    require(principal, _node(session, body.node_id), [Role.admin])
-    room = org.create_room(session, node_id=body.node_id, name=body.name, actor_id=principal.person_id)
+    require(principal, _node(db, body.node_id), [Role.admin])
+    room = org.create_room(db, node_id=body.node_id, name=body.name, actor_id=principal.person_id)
     return RoomOut(id=room.id, node_id=room.node_id, name=room.name)
 
 
 @router.get("/people", response_model=list[PersonOut])
-def list_people(principal: ApiPrincipal, session: DbSession, role: str | None = None,
+def list_people(principal: ApiPrincipal, db: DbSession, role: str | None = None,
                 node_id: int | None = None) -> list[PersonOut]:
     """People by role and node."""
     require_role(principal, STAFF)
-    return [person_out(p) for p in people.list_people(session, role=role, node_id=node_id)]
+    return [person_out(p) for p in people.list_people(db, role=role, node_id=node_id)]
 
 
 @router.post("/people", response_model=PersonOut, status_code=201)
-def create_person(body: PersonIn, principal: ApiPrincipal, session: DbSession) -> PersonOut:
+def create_person(body: PersonIn, principal: ApiPrincipal, db: DbSession) -> PersonOut:
     """Add a person (and their roles) at a node the caller administers."""
-    require(principal, _node(session, body.node_id), [Role.admin])
+    require(principal, _node(db, body.node_id), [Role.admin])
     for role in body.roles:
         if role.node_id is not None:
-            require(principal, _node(session, role.node_id), [Role.admin])
+            require(principal, _node(db, role.node_id), [Role.admin])
         if role.room_id is not None:
-            room = session.get(Room, role.room_id)
+            room = queries.room(db, role.room_id)
             if room is None:
                 raise NotFound("error.room_not_found", field="room_id", id=role.room_id)
             require(principal, room.node, [Role.admin])
-    person = people.create_person(session, name=body.name, title=body.title, node_id=body.node_id,
+    person = people.create_person(db, name=body.name, title=body.title, node_id=body.node_id,
                                   username=body.username, password=body.password, actor_id=principal.person_id)
     for role in body.roles:
-        people.assign_role(session, person=person, role=role.role, node_id=role.node_id, room_id=role.room_id,
+        people.assign_role(db, person=person, role=role.role, node_id=role.node_id, room_id=role.room_id,
                            actor_id=principal.person_id)
     return person_out(person)

@@ -13,6 +13,7 @@ from vreception.errors import BadCredentials
 from vreception.people import authenticate
 from web import csrf
 from web.deps import LANG_COOKIE, PAGE_TOKEN, SESSION_COOKIE, DbSession, PagePrincipal
+from web.settings import AppSettings
 from web.templating import render
 
 router = APIRouter()
@@ -30,18 +31,17 @@ def login_page(request: Request, principal: PagePrincipal):
 
 
 @router.post("/login")
-def login_submit(request: Request, session: DbSession, username: str = Form(max_length=64),
+def login_submit(request: Request, db: DbSession, settings: AppSettings, username: str = Form(max_length=64),
                  password: str = Form(max_length=256), csrf_token: str = Form(default="", max_length=200)):
     """Check the password, set the session cookie and go to the landing page."""
     csrf.check(request, csrf_token)
     try:
-        person = authenticate(session, username=username, password=password)
+        person = authenticate(db, username=username, password=password)
     except BadCredentials:
         return render(request, "login.html", status_code=401, error="error.bad_credentials", username=username)
-    settings = request.app.state.settings
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     token, _ = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=PAGE_TOKEN, ttl=ttl)
-    audit.record(session, action="auth.login", entity_type="person", entity_id=person.id, actor_id=person.id,
+    audit.record(db, action="auth.login", entity_type="person", entity_id=person.id, actor_id=person.id,
                  data={"via": "page"})
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True, samesite="lax",

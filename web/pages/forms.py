@@ -70,18 +70,18 @@ def local_datetime(form: FormData, name: str, tz) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
-def attempt(session, change: Callable[[], T]) -> tuple[T | None, DomainError | None]:
+def attempt(db, change: Callable[[], T]) -> tuple[T | None, DomainError | None]:
     """Run CHANGE in a savepoint: its writes stay only if it raises no domain error."""
     try:
-        with session.begin_nested():
+        with db.begin_nested():
             return change(), None
     except DomainError as error:
         return None, error
 
 
-def dry_run(session, change: Callable[[], T]) -> DomainError | None:
+def dry_run(db, change: Callable[[], T]) -> DomainError | None:
     """Run CHANGE in a savepoint and always roll it back: the rules' verdict without the write."""
-    savepoint = session.begin_nested()
+    savepoint = db.begin_nested()
     try:
         change()
         return None

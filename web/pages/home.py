@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from vreception.models import Node
+from vreception.org.queries import nodes_by_id
 from web.deps import DbSession, PagePrincipal
 from web.pages.support import home_of, page
 
@@ -13,13 +13,13 @@ router = APIRouter()
 
 
 @router.get("/")
-def home(request: Request, principal: PagePrincipal, session: DbSession):
+def home(request: Request, principal: PagePrincipal, db: DbSession):
     """Coordinator → dashboard, leader → agenda, room → kiosk, handler → tasks; a signed-out visitor → /login."""
     if principal is None:
         return RedirectResponse("/login", status_code=303)
     target = home_of(principal)
     if target is not None:
         return RedirectResponse(target, status_code=303)
-    node = session.get(Node, principal.node_id)
-    scopes = [(s.role.value, session.get(Node, s.node_id)) for s in principal.scopes]
-    return page(request, "home.html", principal, node=node, scopes=scopes)
+    nodes = nodes_by_id(db, {principal.node_id, *(s.node_id for s in principal.scopes)})
+    scopes = [(s.role.value, nodes.get(s.node_id)) for s in principal.scopes]
+    return page(request, "home.html", principal, node=nodes.get(principal.node_id), scopes=scopes)

@@ -7,17 +7,15 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
-from scheduling.plans import next_month, occurrences, plans_of_node
-from scheduling.policy import local_day, policy_from
+from scheduling.plans import next_month
+from scheduling.policy import local_day
+from scheduling.queries import published_days, publishing_offices
+from vreception.auth.access import load_node
 from vreception.clock import now
-from vreception.errors import Invalid, NotFound
-from vreception.models.org import Node, Room
-from vreception.models.people import Person
-from vreception.models.scheduling import ReceptionPlan
-from vreception.workdays import load_calendar
+from vreception.errors import Invalid
 from web.deps import DbSession, PagePrincipal
+from web.settings import AppPolicy
 from web.templating import render
 
 router = APIRouter()
@@ -35,33 +33,24 @@ def _month(policy, month: str | None) -> tuple[date, date]:
 
 
 @router.get("/plans")
-def plan_offices(request: Request, session: DbSession, principal: PagePrincipal):
+def plan_offices(request: Request, db: DbSession, principal: PagePrincipal):
     """The offices that publish reception plans."""
-    ids = select(ReceptionPlan.node_id).where(ReceptionPlan.active.is_(True)).distinct()
-    offices = list(session.scalars(select(Node).where(Node.id.in_(ids)).order_by(Node.code)))
-    return render(request, "plans_index.html", principal=principal, offices=offices)
+    return render(request, "plans_index.html", principal=principal, offices=publishing_offices(db))
 
 
 @router.get("/plans/{node_id}")
-def plan_page(node_id: int, request: Request, session: DbSession, principal: PagePrincipal, month: str | None = None):
+def plan_page(node_id: int, request: Request, db: DbSession, principal: PagePrincipal, policy: AppPolicy,
+              month: str | None = None):
     """An office's reception days of a month (next month unless ?month=YYYY-MM): public, as published."""
-    policy = policy_from(request.app.state.settings)
-    office = session.get(Node, node_id)
-    if office is None:
-        raise NotFound("error.node_not_found", field="node_id", id=node_id)
+    office = load_node(db, node_id)
     first, last = _month(policy, month)
-    found = occurrences(session, plans=plans_of_node(session, office.id), calendar=load_calendar(session),
-                        policy=policy, first=first, last=last)
-    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_({o.leader_id for o in found})))}
-    room_ids = {pr.room_id for o in found for pr in o.plan.rooms}
-    rooms = {r.id: r for r in session.scalars(select(Room).where(Room.id.in_(room_ids)))}
     rows = [{
-        "day": o.day, "weekday": o.day.weekday(),
-        "starts": o.starts_at.astimezone(policy.zone).strftime("%H:%M"),
-        "ends": o.ends_at.astimezone(policy.zone).strftime("%H:%M"),
-        "place": "、".join(rooms[pr.room_id].name for pr in o.plan.rooms),
-        "leader": people[o.leader_id].name, "title": people[o.leader_id].title, "scope": o.plan.scope,
-    } for o in found]
+        "day": d.day, "weekday": d.day.weekday(),
+        "starts": d.occurrence.starts_at.astimezone(policy.zone).strftime("%H:%M"),
+        "ends": d.occurrence.ends_at.astimezone(policy.zone).strftime("%H:%M"),
+        "place": "、".join(r.name for r in d.rooms),
+        "leader": d.leader.name, "title": d.leader.title, "scope": d.occurrence.plan.scope,
+    } for d in published_days(db, office, first, last, policy)]
     return render(request, "plans.html", principal=principal, office=office, rows=rows, first=first,
                   cutoff_days=policy.cutoff_days_before, cutoff_hour=policy.cutoff_hour,
                   previous=(first - relativedelta(months=1)).strftime("%Y-%m"),

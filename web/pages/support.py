@@ -7,14 +7,16 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from scheduling.policy import Policy, policy_from
+from scheduling.policy import Policy
 from vreception.auth.access import Principal
+from vreception.cases import public
 from vreception.clock import now
 from vreception.errors import DomainError, Forbidden
 from vreception.i18n import translate
-from vreception.models import Role
+from vreception.models import Matter, Role
 from web import csrf
 from web.deps import PagePrincipal, language
+from web.settings import app_policy, client_address
 from web.templating import render
 
 # Where each role starts, in order of precedence for people holding several roles.
@@ -72,12 +74,18 @@ def check_csrf(request: Request, field: str | None) -> None:
 
 
 def policy(request: Request) -> Policy:
-    """The scheduling policy of the app's settings."""
-    return policy_from(request.app.state.settings)
+    """The scheduling policy the app factory built from its settings."""
+    return app_policy(request)
 
 
 def zone(request: Request):
-    return policy(request).zone
+    return app_policy(request).zone
+
+
+def find_matter(request: Request, db, number: str, code: str) -> Matter:
+    """The matter of a petitioner's number and query code, with the API's failure count and limit."""
+    return public.find_matter(db, protector=request.app.state.protector, failures=request.app.state.lookup_failures,
+                              number=number, code=code, client=client_address(request))
 
 
 def message(request: Request, error: DomainError) -> str:
