@@ -1,10 +1,18 @@
-"""Who may see, change or join a session: coordinators over its nodes, its leader, its people and rooms."""
+"""Who may see, change, book or join a session: coordinators over its nodes, its leader, its people and rooms."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, false, or_, select
+from collections.abc import Sequence
 
-from vreception.auth.access import Principal
+from sqlalchemy import ColumnElement, exists, false, or_, select
+from sqlalchemy.orm import Session
+
+from scheduling.booking import load_session
+from scheduling.lookup import load_leader, load_matter, load_room
+from vreception import audit
+from vreception.auth.access import Principal, covers, require, require_role
+from vreception.cases import access as matters
+from vreception.errors import Forbidden
 from vreception.models.people import Role
 from vreception.models.scheduling import Participant, ReceptionSession
 
@@ -36,16 +44,99 @@ def can_see(principal: Principal, booking: ReceptionSession) -> bool:
                for p in booking.participants)
 
 
-def visible(principal: Principal):
-    """A SQL condition: the sessions the principal can see."""
+def manageable(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition: the sessions the principal manages (same rule as can_manage)."""
     roots = principal.paths_for(MANAGERS)
     by_path = [ReceptionSession.node_path.startswith(r, autoescape=True) for r in roots]
     by_path += [exists(select(Participant.id).where(Participant.session_id == ReceptionSession.id,
                                                     Participant.node_path.startswith(r, autoescape=True)))
                 for r in roots]
+    return or_(*by_path) if by_path else false()
+
+
+def visible(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition: the sessions the principal can see."""
     mine = exists(select(Participant.id).where(Participant.session_id == ReceptionSession.id,
                                                Participant.person_id == principal.person_id))
     rooms = room_ids_of(principal)
     room_cond = (exists(select(Participant.id).where(Participant.session_id == ReceptionSession.id,
                                                      Participant.room_id.in_(rooms))) if rooms else false())
-    return or_(ReceptionSession.leader_id == principal.person_id, mine, room_cond, *by_path)
+    return or_(ReceptionSession.leader_id == principal.person_id, mine, room_cond, manageable(principal))
+
+
+def load_visible(db: Session, principal: Principal, session_id: int) -> ReceptionSession:
+    """The session if the principal may see it; NotFound or Forbidden otherwise."""
+    booking = load_session(db, session_id)
+    if not can_see(principal, booking):
+        raise Forbidden()
+    return booking
+
+
+def load_managed(db: Session, principal: Principal, session_id: int) -> ReceptionSession:
+    """The session if the principal manages it (a coordinator over one of its nodes)."""
+    booking = load_session(db, session_id)
+    if not can_manage(principal, booking):
+        raise Forbidden()
+    return booking
+
+
+# ---- seats: every seat is personal ------------------------------------------------------------------
+
+def _sits_in_a_room(participant: Participant) -> bool:
+    # People booked by name only (petitioners, representatives, agents, interpreters) sit in the room.
+    return participant.person_id is None and participant.room_id is None
+
+
+def may_join_as(principal: Principal, booking: ReceptionSession, participant: Participant) -> bool:
+    """Only the seat's own person, or the kiosk of a room of the session for the room and the people in it."""
+    if participant.person_id is not None:
+        return participant.person_id == principal.person_id
+    rooms = room_ids_of(principal)
+    if participant.room_id is not None:
+        return participant.room_id in rooms
+    return _sits_in_a_room(participant) and any(p.room_id in rooms for p in booking.participants if p.room_id)
+
+
+def own_seat(principal: Principal, booking: ReceptionSession) -> Participant | None:
+    """The seat the signed-in person takes in BOOKING: their own (the leader's for the leader), else their room's."""
+    mine = [p for p in booking.participants if p.person_id is not None and p.person_id == principal.person_id]
+    rooms = room_ids_of(principal)
+    mine += [p for p in booking.participants if p.room_id is not None and p.room_id in rooms]
+    return mine[0] if mine else None
+
+
+def seat_for(db: Session, principal: Principal, booking: ReceptionSession) -> Participant:
+    """The principal's own seat; a coordinator over the session who was not named gets one (audited)."""
+    seat = own_seat(principal, booking)
+    if seat is not None:
+        return seat
+    if not can_manage(principal, booking):
+        raise Forbidden()
+    seat = Participant(role="coordinator", person_id=principal.person_id, name=principal.name)
+    booking.participants.append(seat)
+    db.flush()
+    audit.record(db, action="session.coordinator_seated", entity_type="session", entity_id=booking.id,
+                 actor_id=principal.person_id, data={"participant_id": seat.id})
+    return seat
+
+
+# ---- booking --------------------------------------------------------------------------------------------
+
+def require_booker(db: Session, principal: Principal, *, leader_id: int, room_ids: Sequence[int],
+                   matter_id: int | None, override_reason: str = "") -> None:
+    """A coordinator over the leader or a room, over every room claimed, who can see the matter; a level
+    override only from a coordinator at the leader's own level or above."""
+    require_role(principal, MANAGERS)
+    leader = load_leader(db, leader_id)
+    rooms = [load_room(db, r, "room_ids") for r in room_ids]
+    if not any(covers(principal, node, MANAGERS) for node in [leader.node] + [r.node for r in rooms]):
+        raise Forbidden()
+    for room in rooms:
+        # A booking claims its rooms: nobody claims a room outside their own subtree.
+        require(principal, room.node, MANAGERS)
+    if override_reason.strip():
+        require(principal, leader.node, MANAGERS)
+    if matter_id is not None:
+        # The same rule as the booking page: one books only for a matter one may read.
+        if not matters.can_read(db, principal, load_matter(db, matter_id)):
+            raise Forbidden()

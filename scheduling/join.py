@@ -6,27 +6,18 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from scheduling.access import can_manage, room_ids_of
+from scheduling.access import may_join_as
 from scheduling.errors import NotJoinable
 from scheduling.policy import Policy
+from scheduling.states import JOINABLE
 from vreception import audit
 from vreception.auth import tokens
 from vreception.auth.access import Principal
 from vreception.errors import Forbidden, NotFound
 from vreception.i18n import Msg
-from vreception.models.scheduling import Participant, ReceptionSession, SessionState
+from vreception.models.scheduling import Participant, ReceptionSession
 
 JOIN_PURPOSE = "join"
-JOINABLE = (SessionState.booked, SessionState.open, SessionState.live)
-
-
-def may_join_as(principal: Principal, booking: ReceptionSession, participant: Participant) -> bool:
-    """The participant's own person, the session's leader, a coordinator over it, or the room's kiosk."""
-    if participant.person_id is not None and participant.person_id == principal.person_id:
-        return True
-    if booking.leader_id == principal.person_id or can_manage(principal, booking):
-        return True
-    return participant.room_id is not None and participant.room_id in room_ids_of(principal)
 
 
 def issue_join_token(session: Session, *, policy: Policy, secret: str, principal: Principal,

@@ -10,7 +10,6 @@ from vreception.models.cases import Matter
 from vreception.models.org import Node, Room
 from vreception.models.people import Person, Role, RoleAssignment
 
-
 # The booking path's statements, built once (only the ids change from call to call).
 _IS_LEADER = exists(select(RoleAssignment.id).where(RoleAssignment.person_id == Person.id,
                                                     RoleAssignment.role == Role.leader))

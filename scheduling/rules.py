@@ -7,7 +7,12 @@ from datetime import datetime
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
-from scheduling.errors import LevelSkip, MatterNotBookable, PastCutoff, TooManyRepresentatives
+from scheduling.errors import (
+    LevelSkip,
+    MatterNotBookable,
+    PastCutoff,
+    TooManyRepresentatives,
+)
 from scheduling.lookup import region_of
 from scheduling.policy import Policy, cutoff_for, local_day
 from vreception.i18n import Msg

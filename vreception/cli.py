@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vreception.cases.deadlines import use_time_zone
 from vreception.config import InsecureConfiguration, Settings, get_settings
 from vreception.db import Database
 from vreception.errors import DomainError
@@ -77,9 +78,10 @@ def _demo_walk_in(db: Database, settings: Settings) -> int | None:
 
     from scheduling import booking
     from scheduling.policy import policy_from
+    from scheduling.states import JOINABLE
     from vreception.clock import now
     from vreception.models import Matter, Person, Room
-    from vreception.models.scheduling import ReceptionSession, SessionState
+    from vreception.models.scheduling import ReceptionSession
 
     with db.transaction() as session:
         leader = session.scalar(select(Person).where(Person.username == "leader.county"))
@@ -90,7 +92,7 @@ def _demo_walk_in(db: Database, settings: Settings) -> int | None:
             return None
         current = session.scalar(select(ReceptionSession.id).where(
             ReceptionSession.leader_id == leader.id, ReceptionSession.ends_at > now(),
-            ReceptionSession.state.in_((SessionState.booked, SessionState.open, SessionState.live))))
+            ReceptionSession.state.in_(JOINABLE)))
         if current:
             return current
         made = booking.book(session, policy=policy_from(settings), kind="reception", leader_id=leader.id,
@@ -256,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `vreception` console script."""
     args = parser().parse_args(argv)
     settings = get_settings()
+    use_time_zone(settings.time_zone)
     try:
         return args.func(args, settings)
     except DomainError as exc:

@@ -152,7 +152,8 @@ def test_get_and_list_sessions_stay_within_the_callers_subtree(client, world):
                                ("room.township", {booked["id"]}),
                                ("coord.province", {booked["id"], city.json()["id"]})):
         listed = client.get("/api/v1/sessions", headers=login(client, username))
-        assert {s["id"] for s in listed.json()} == expected, username
+        assert {s["id"] for s in listed.json()["items"]} == expected, username
+        assert listed.json()["total"] == len(expected) and listed.json()["next"] is None
     headers = login(client, "coord.county2")
     assert client.get(f"/api/v1/sessions/{booked['id']}", headers=headers).status_code == 403
     assert client.post(f"/api/v1/sessions/{booked['id']}/cancel", headers=headers).status_code == 403
@@ -163,7 +164,7 @@ def test_get_and_list_sessions_stay_within_the_callers_subtree(client, world):
     by_leader = client.get("/api/v1/sessions", headers=login(client, "coord.province"), params={
         "leader_id": org.people["leader_city"].id, "state": "booked",
         "from": iso("2026-03-04", "00:00"), "to": iso("2026-03-05", "00:00")})
-    assert [s["id"] for s in by_leader.json()] == [city.json()["id"]]
+    assert [s["id"] for s in by_leader.json()["items"]] == [city.json()["id"]]
     by_room = client.get(f"/api/v1/sessions?room_id={org.rooms['county'].id}", headers=login(client, "coord.province"))
-    assert [s["id"] for s in by_room.json()] == [booked["id"]]
+    assert [s["id"] for s in by_room.json()["items"]] == [booked["id"]]
     assert client.get("/api/v1/sessions/999999", headers=login(client, "coord.province")).status_code == 404

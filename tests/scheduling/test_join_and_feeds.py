@@ -22,7 +22,7 @@ def _participant(session, role, **match):
     return next(p for p in session["participants"] if p["role"] == role and all(p[k] == v for k, v in match.items()))
 
 
-def test_join_tokens_go_to_the_participant_the_leader_coordinators_and_the_room_kiosk(client, world, app):
+def test_join_tokens_go_to_the_seats_own_person_or_room_and_coordinators_get_their_own(client, world, app):
     org = world.org
     booked = _booked(client, world, participants=[{"role": "hearing_member", "person_id": org.people["handler"].id}])
     leader_p = _participant(booked, "leader")
@@ -45,8 +45,14 @@ def test_join_tokens_go_to_the_participant_the_leader_coordinators_and_the_room_
     assert client.post(url, headers=kiosk, json={"participant_id": leader_p["id"]}).status_code == 403
     assert client.post(url, headers=login(client, "handler"), json={"participant_id": member_p["id"]}).status_code == 200
     assert client.post(url, headers=login(client, "handler"), json={"participant_id": room_p["id"]}).status_code == 403
-    assert client.post(url, headers=login(client, "coord.county"), json={"participant_id": room_p["id"]}).status_code == 200
+    # Seats are personal: a coordinator over the session takes no one else's seat but gets one of their own.
+    assert client.post(url, headers=login(client, "coord.county"), json={"participant_id": room_p["id"]}).status_code == 403
+    own = client.post(url, headers=login(client, "coord.county"), json={})
+    assert own.status_code == 200
+    own_claims = jwt.decode(own.json()["token"], app.state.secret, algorithms=["HS256"], options={"verify_exp": False})
+    assert own_claims["role"] == "coordinator" and own_claims["participant_id"] not in (room_p["id"], leader_p["id"])
     assert client.post(url, headers=login(client, "coord.county2"), json={"participant_id": room_p["id"]}).status_code == 403
+    assert client.post(url, headers=login(client, "coord.county2"), json={}).status_code == 403
     assert client.post(url, headers=login(client, "coord.county"), json={"participant_id": 999999}).status_code == 404
 
     client.post(f"/api/v1/sessions/{booked['id']}/cancel", headers=login(client, "coord.county"))

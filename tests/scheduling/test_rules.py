@@ -28,14 +28,16 @@ def _refused(response, code):
     return response.json()["detail"]
 
 
-def test_level_skip_is_refused_unless_a_coordinator_records_a_reason(client, world, db):
+def test_level_skip_is_refused_unless_a_coordinator_over_the_leader_records_a_reason(client, world, db):
     org = world.org
     city = {**reception(world), "leader_id": org.people["leader_city"].id}
     detail = _refused(_book(client, "coord.county", city), "level_skip")
     assert "越级" in detail and "桃源镇" in detail and "乡级" in detail and "岚州市" in detail and "市级" in detail
     english = _refused(_book(client, "coord.county", city, english=True), "level_skip")
     assert "Level skip" in english and "Township" in english
-    allowed = _book(client, "coord.county", {**city, "override_reason": "市领导包案，经批准"})
+    # The county office cannot lift the rule for a city leader; an office over the city can.
+    assert _book(client, "coord.county", {**city, "override_reason": "市领导包案，经批准"}).status_code == 403
+    allowed = _book(client, "coord.province", {**city, "override_reason": "市领导包案，经批准"})
     assert allowed.status_code == 201, allowed.text
     assert allowed.json()["override_reason"] == "市领导包案，经批准"
     with db.transaction() as session:
@@ -112,8 +114,13 @@ def test_booking_cut_off_is_17_00_the_day_before(client, world):
     assert _book(client, "coord.county", reception(world, day="2026-03-09")).status_code == 201
 
 
-def test_the_cut_off_follows_the_settings(client, world, settings, app):
-    app.state.settings = settings.model_copy(update={"booking_cutoff_hour": 12, "booking_cutoff_days_before": 2})
+def test_the_cut_off_follows_the_settings(world, settings, db):
+    from fastapi.testclient import TestClient
+
+    from vreception.app import create_app
+
+    app = create_app(settings.model_copy(update={"booking_cutoff_hour": 12, "booking_cutoff_days_before": 2}), db)
+    client = TestClient(app)
     clock.travel_to(at("2026-03-02", "12:30"))
     _refused(_book(client, "coord.county", reception(world)), "past_cutoff")
     assert _book(client, "coord.county", reception(world, day="2026-03-05")).status_code == 201

@@ -16,7 +16,16 @@ from vreception.cases.errors import IllegalTransition, WindowClosed
 from vreception.clock import now
 from vreception.errors import Invalid, NotFound
 from vreception.i18n import Msg
-from vreception.models import Document, Matter, MatterEvent, MatterState, Node, Person, RepeatLink, Role
+from vreception.models import (
+    Document,
+    Matter,
+    MatterEvent,
+    MatterState,
+    Node,
+    Person,
+    RepeatLink,
+    Role,
+)
 
 S = MatterState
 REPLY_OUTCOMES = ("support", "explain", "not_support")  # 支持 / 解释说明 / 不予支持

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from vreception import documents
-from vreception.auth.access import Principal, covers, require
-from vreception.cases import actions, register
-from vreception.cases.deadlines import end_of_day
-from vreception.cases.identity import mask
-from vreception.errors import Forbidden, NotFound
-from vreception.models import Document, Matter, MatterEvent, Node, Role, Task
+from vreception.auth.access import load_node, require, require_role
+from vreception.cases import access, actions, queries, register
+from vreception.cases.views import (
+    DocumentDetailOut,
+    MatterListItem,
+    MatterOut,
+    RegisteredMatterOut,
+    RepeatOut,
+)
+from vreception.models import MatterState
+from vreception.paging import Page
 from web.deps import ApiPrincipal, DbSession
+from web.openapi import responses
+from web.responses import document_file, readable_document
 
 router = APIRouter(tags=["matters"])
-OFFICE = (Role.coordinator,)
-READERS = (Role.coordinator, Role.leader)
 
 
 class PetitionerIn(BaseModel):
@@ -57,110 +60,15 @@ class ActionIn(BaseModel):
     model_config = {"extra": "allow"}
 
 
-def can_read(principal: Principal, session, matter: Matter) -> bool:
-    """Office roles over the handling node, the owning leader, or a unit with a task on it."""
-    node = session.get(Node, matter.handling_node_id)
-    if covers(principal, node, READERS) or matter.owner_leader_id == principal.person_id:
-        return True
-    units = [s.path for s in principal.scopes if s.role is Role.handler]
-    if units:
-        paths = session.scalars(select(Task.unit_path).where(Task.matter_id == matter.id))
-        return any(p.startswith(u) for p in paths for u in units)
-    return False
+def _view(request: Request, db, principal, matter, **extra) -> MatterOut:
+    return queries.matter_view(db, principal=principal, matter=matter, protector=request.app.state.protector, **extra)
 
 
-def load_readable(session, principal: Principal, matter_id: int) -> Matter:
-    matter = session.get(Matter, matter_id)
-    if matter is None:
-        raise NotFound("error.matter_not_found", id=matter_id)
-    if not can_read(principal, session, matter):
-        raise Forbidden()
-    return matter
-
-
-def deadline_out(d) -> dict:
-    return {"kind": d.kind, "start": d.start_day.isoformat(), "due": d.due_day.isoformat(),
-            "due_at": end_of_day(d.due_day).isoformat(), "state": d.state.value, "provisional": d.provisional,
-            "extra_days": d.extra_days}
-
-
-def task_out(task: Task) -> dict:
-    from vreception.tasks import is_overdue
-
-    return {"id": task.id, "matter_id": task.matter_id, "session_id": task.session_id, "unit_node_id": task.unit_node_id,
-            "title": task.title, "detail": task.detail, "due_at": task.due_at.isoformat(), "state": task.state.value,
-            "overdue": is_overdue(task), "feedback": task.feedback, "note": task.note,
-            "reported_at": task.reported_at.isoformat() if task.reported_at else None,
-            "verified_at": task.verified_at.isoformat() if task.verified_at else None,
-            "created_at": task.created_at.isoformat()}
-
-
-def document_out(d: Document) -> dict:
-    return {"id": d.id, "kind": d.kind, "title": documents.KINDS[d.kind][0], "number": d.number,
-            "issued_at": d.issued_at.isoformat(), "served_at": d.served_at.isoformat() if d.served_at else None,
-            "sha256": d.sha256, "html_url": f"/api/v1/documents/{d.id}.html", "pdf_url": f"/api/v1/documents/{d.id}.pdf"}
-
-
-def matter_out(request: Request, session, principal: Principal | None, matter: Matter, query_code: str | None = None,
-               repeats=None) -> dict[str, Any]:
-    """The matter as the API shows it; ID numbers in full only to the office handling it."""
-    protector = request.app.state.protector
-    full = principal is not None and covers(principal, session.get(Node, matter.handling_node_id), OFFICE)
-    petitioners = []
-    for link in matter.petitioner_links:
-        p = link.petitioner
-        petitioners.append({
-            "id": p.id, "name": p.name, "representative": link.representative,
-            "id_number": protector.decrypt(p.id_cipher) if full else mask(p.id_tail),
-            "phone": protector.decrypt(p.phone_cipher) if full else mask(p.phone_tail, 11) if p.phone_tail else "",
-        })
-    if repeats is None:
-        from vreception.models import RepeatLink
-
-        links = session.execute(select(RepeatLink.earlier_id, RepeatLink.similarity)
-                                .where(RepeatLink.matter_id == matter.id)).all()
-        repeats = [register.PossibleRepeat(session.get(Matter, i), s) for i, s in links]
-    deadlines = [d for d in matter.deadlines if d.state.value != "cancelled"]
-    body = {
-        "id": matter.id, "number": matter.number, "state": matter.state.value, "outcome": matter.outcome,
-        "channel": matter.channel.value, "is_group": matter.is_group, "origin_node_id": matter.origin_node_id,
-        "handling_node_id": matter.handling_node_id, "owner_leader_id": matter.owner_leader_id,
-        "received_at": matter.received_at.isoformat(), "registered_at": matter.registered_at.isoformat(),
-        "extended": matter.extended, "rating": matter.rating,
-        "possible_repeat": matter.possible_repeat,
-        "possible_repeats": [{"id": r.matter.id, "number": r.matter.number, "state": r.matter.state.value,
-                              "similarity": r.similarity} for r in repeats],
-        "petitioners": petitioners,
-        "demands": [{"id": d.id, "summary": d.summary, "category": d.category, "legal_channel": d.legal_channel}
-                    for d in matter.demands],
-        "deadlines": {d.kind: deadline_out(d) for d in deadlines},
-        "deadline_history": [deadline_out(d) for d in matter.deadlines],
-        "allowed_actions": [{"action": a, "starts": actions.STARTS.get(a)} for a in actions.allowed(matter)],
-        "tasks": [task_out(t) for t in session.scalars(select(Task).where(Task.matter_id == matter.id).order_by(Task.id))],
-        "documents": [document_out(d) for d in session.scalars(
-            select(Document).where(Document.matter_id == matter.id).order_by(Document.id))],
-        "sessions": [],
-        "recordings": [],
-        "timeline": [{"at": e.at.isoformat(), "action": e.action, "from": e.from_state, "to": e.to_state,
-                      "reason": e.reason, "actor_id": e.actor_id, "data": json.loads(e.data or "{}")}
-                     for e in session.scalars(select(MatterEvent).where(MatterEvent.matter_id == matter.id)
-                                              .order_by(MatterEvent.id))],
-    }
-    from web.api.recordings import add_sessions_to_matter  # recordings imports this module
-
-    add_sessions_to_matter(session, matter, body)
-    if query_code is not None:
-        body["query_code"] = query_code
-    return body
-
-
-@router.post("/matters", status_code=201)
-def create_matter(body: MatterIn, request: Request, principal: ApiPrincipal, session: DbSession) -> dict:
+@router.post("/matters", status_code=201, response_model=RegisteredMatterOut, responses=responses(403, 404, 422))
+def create_matter(body: MatterIn, request: Request, principal: ApiPrincipal, session: DbSession) -> RegisteredMatterOut:
     """Register a matter (登记); the query code is shown only in this answer."""
-    office = session.get(Node, body.handling_node_id)
-    if office is None:
-        raise NotFound("error.node_not_found", field="handling_node_id", id=body.handling_node_id)
-    require(principal, office, OFFICE)
+    office = load_node(session, body.handling_node_id)
+    require(principal, office, access.OFFICE)
     settings = request.app.state.settings
     matter, code, repeats = register.register(
         session, protector=request.app.state.protector, petitioners=[p.model_dump() for p in body.petitioners],
@@ -168,97 +76,62 @@ def create_matter(body: MatterIn, request: Request, principal: ApiPrincipal, ses
         handling_node_id=body.handling_node_id, channel=body.channel, representatives=body.representatives,
         received_at=body.received_at, actor_id=principal.person_id, categories_file=settings.categories_file or None,
         moves_off_holidays=settings.deadline_moves_off_holidays)
-    return matter_out(request, session, principal, matter, query_code=code, repeats=repeats)
+    view = _view(request, session, principal, matter, repeats=queries.readable_repeats(session, principal, repeats))
+    return RegisteredMatterOut(**view.model_dump(), query_code=code)
 
 
-@router.post("/matters/repeat-check")
-def repeat_check(body: RepeatCheckIn, request: Request, principal: ApiPrincipal, session: DbSession) -> list[dict]:
+@router.post("/matters/repeat-check", response_model=list[RepeatOut], responses=responses(403, 422))
+def repeat_check(body: RepeatCheckIn, request: Request, principal: ApiPrincipal, session: DbSession) -> list[RepeatOut]:
     """Earlier matters of the same people with similar demands, before registering (重复访 warning)."""
-    from vreception.auth.access import require_role
-
-    require_role(principal, OFFICE)
+    require_role(principal, access.OFFICE)
     found = register.check_new(session, protector=request.app.state.protector,
                                petitioners=[p.model_dump() for p in body.petitioners],
                                demands=[d.model_dump() for d in body.demands])
-    return [{"id": r.matter.id, "number": r.matter.number, "state": r.matter.state.value, "similarity": r.similarity}
-            for r in found if can_read(principal, session, r.matter)]
+    return [RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value, similarity=r.similarity)
+            for r in queries.readable_repeats(session, principal, found)]
 
 
-@router.get("/matters")
-def list_matters(request: Request, principal: ApiPrincipal, session: DbSession, state: str | None = None,
-                 owner_leader_id: int | None = None, limit: int = 100) -> list[dict]:
-    """Matters in the caller's subtree (newest first)."""
-    from vreception.auth.access import subtree_filter
-
-    query = select(Matter).order_by(Matter.id.desc()).limit(max(1, min(limit, 500)))
-    if owner_leader_id is not None:
-        query = query.where(Matter.owner_leader_id == owner_leader_id)
-    if state:
-        query = query.where(Matter.state == state)
-    query = query.where(subtree_filter(principal, Matter.handling_path, READERS)
-                        | (Matter.owner_leader_id == principal.person_id))
-    out = []
-    for matter in session.scalars(query):
-        open_deadlines = [d for d in matter.deadlines if d.state.value == "open"]
-        next_due = min(open_deadlines, key=lambda d: d.due_day) if open_deadlines else None
-        out.append({"id": matter.id, "number": matter.number, "state": matter.state.value,
-                    "handling_node_id": matter.handling_node_id, "owner_leader_id": matter.owner_leader_id,
-                    "received_at": matter.received_at.isoformat(), "possible_repeat": matter.possible_repeat,
-                    "summary": matter.demands[0].summary[:80] if matter.demands else "",
-                    "petitioner": matter.petitioner_links[0].petitioner.name if matter.petitioner_links else "",
-                    "next_deadline": deadline_out(next_due) if next_due else None})
-    return out
+@router.get("/matters", response_model=Page[MatterListItem], responses=responses(422))
+def list_matters(principal: ApiPrincipal, session: DbSession, state: MatterState | None = None,
+                 owner_leader_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                 cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[MatterListItem]:
+    """Matters the caller may read, newest first, a page at a time ({"items", "total", "next"})."""
+    return queries.list_matters(session, principal=principal, state=state, owner_leader_id=owner_leader_id,
+                                limit=limit, cursor=cursor)
 
 
-@router.get("/matters/{matter_id}")
-def get_matter(matter_id: int, request: Request, principal: ApiPrincipal, session: DbSession) -> dict:
+@router.get("/matters/{matter_id}", response_model=MatterOut, responses=responses(403, 404))
+def get_matter(matter_id: int, request: Request, principal: ApiPrincipal, session: DbSession) -> MatterOut:
     """One matter with its deadlines, sessions, tasks, documents, recordings and timeline."""
-    return matter_out(request, session, principal, load_readable(session, principal, matter_id))
+    return _view(request, session, principal, access.load_readable(session, principal, matter_id))
 
 
-@router.post("/matters/{matter_id}/actions")
-def act(matter_id: int, body: ActionIn, request: Request, principal: ApiPrincipal, session: DbSession) -> dict:
+@router.post("/matters/{matter_id}/actions", response_model=MatterOut, responses=responses(403, 404, 409, 422))
+def act(matter_id: int, body: ActionIn, request: Request, principal: ApiPrincipal, session: DbSession) -> MatterOut:
     """Move the matter on (受理, 答复, 送达, 复查 …); 409 illegal_transition, 422 window_closed."""
     matter = actions.lock(session, matter_id)
-    require(principal, session.get(Node, matter.handling_node_id), OFFICE)
     params = body.model_dump(exclude={"action"})
+    access.require_action(session, principal, matter, body.action, params)
     actions.act(session, matter=matter, action=body.action, actor_id=principal.person_id, params=params,
                 moves_off_holidays=request.app.state.settings.deadline_moves_off_holidays)
-    return matter_out(request, session, principal, matter)
+    return _view(request, session, principal, matter)
 
 
-def _document(session, principal: Principal, document_id: int) -> Document:
-    document = session.get(Document, document_id)
-    if document is None:
-        raise NotFound("error.document_not_found", id=document_id)
-    load_readable(session, principal, document.matter_id)
-    return document
-
-
-@router.get("/documents/{document_id:int}")
-def get_document(document_id: int, principal: ApiPrincipal, session: DbSession) -> dict:
+@router.get("/documents/{document_id:int}", response_model=DocumentDetailOut, responses=responses(403, 404))
+def get_document(document_id: int, principal: ApiPrincipal, session: DbSession) -> DocumentDetailOut:
     """A notice's number, dates and hash, and whether its stored text is intact."""
-    document = _document(session, principal, document_id)
-    return {**document_out(document), "matter_id": document.matter_id, "intact": documents.intact(document)}
+    document = readable_document(session, principal, document_id)
+    return DocumentDetailOut(**queries.document_out(document).model_dump(), matter_id=document.matter_id,
+                             intact=documents.intact(document))
 
 
-def document_file(session, principal: Principal, document_id: int, kind: str) -> Response:
-    """A notice as issued (html) or as PDF, for a reader of its matter (API and pages alike)."""
-    document = _document(session, principal, document_id)
-    if kind == "pdf":
-        return Response(documents.render_pdf(document), media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="document-{document.id}.pdf"'})
-    return HTMLResponse(document.html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-                                                "X-Document-SHA256": document.sha256})
-
-
-@router.get("/documents/{document_id}.html", response_class=HTMLResponse)
+@router.get("/documents/{document_id}.html", response_class=HTMLResponse, responses=responses(403, 404))
 def document_html(document_id: int, principal: ApiPrincipal, session: DbSession):
     """The notice as issued (HTML)."""
     return document_file(session, principal, document_id, "html")
 
 
-@router.get("/documents/{document_id}.pdf")
+@router.get("/documents/{document_id}.pdf", responses=responses(403, 404))
 def document_pdf(document_id: int, principal: ApiPrincipal, session: DbSession):
     """The notice as PDF."""
     return document_file(session, principal, document_id, "pdf")

@@ -7,44 +7,31 @@ from datetime import date, datetime, time, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import or_, select
 
-from scheduling import availability, booking
-from scheduling.access import can_manage, can_see
-from vreception.auth.access import subtree_filter
+from scheduling import access, availability, booking
+from scheduling.states import JOINABLE
+from scheduling.views import history_of, people_of
+from vreception.cases import access as matters
 from vreception.errors import DomainError, Forbidden, Invalid
-from vreception.models import Matter, Node, Person, Role, RoleAssignment
-from vreception.models.org import Room
-from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
-from web.api.matters import load_readable
-from web.api.scheduling import SessionIn, require_booker
+from vreception.models import Matter, Role
+from vreception.models.scheduling import ReceptionSession, SessionState
+from vreception.org.queries import bookable_leaders, bookable_rooms
 from web.deps import DbSession
-from web.pages.calls import my_participant
 from web.pages import forms
 from web.pages.forms import attempt, dry_run
-from web.pages.support import User, check_csrf, message, page, policy, require_any, week_bounds, zone
+from web.pages.support import (
+    User,
+    check_csrf,
+    message,
+    page,
+    policy,
+    require_any,
+    week_bounds,
+    zone,
+)
 
 router = APIRouter()
 OFFICE = (Role.coordinator,)
-
-
-def bookable_leaders(session, principal) -> list[Person]:
-    """Leaders in the coordinator's subtrees and on the chain above them (one may book upward)."""
-    roots = principal.paths_for(OFFICE)
-    above = {int(part) for root in roots for part in root.strip("/").split("/") if part}
-    ids = select(RoleAssignment.person_id).where(RoleAssignment.role == Role.leader)
-    query = (select(Person).join(Node, Person.node_id == Node.id)
-             .where(Person.id.in_(ids), Person.active.is_(True),
-                    or_(subtree_filter(principal, Node.path, OFFICE), Node.id.in_(above)))
-             .order_by(Node.path, Person.id).limit(300))
-    return list(session.scalars(query))
-
-
-def bookable_rooms(session, principal) -> list[Room]:
-    """Active rooms in the coordinator's subtrees."""
-    query = (select(Room).join(Node, Room.node_id == Node.id)
-             .where(Room.active.is_(True), subtree_filter(principal, Node.path, OFFICE)).order_by(Node.path).limit(500))
-    return list(session.scalars(query))
 
 
 def week_of(request: Request, raw: str | None) -> tuple[date, date]:
@@ -98,13 +85,14 @@ def _book(request: Request, session, principal, matter: Matter, form) -> Recepti
     leader_id, room_id = forms.integer(form, "leader_id"), forms.integer(form, "room_id")
     if leader_id is None or room_id is None:
         raise Invalid("error.times_required", field="leader_id")
-    require_booker(session, principal, SessionIn(kind="reception", leader_id=leader_id, room_ids=[room_id],
-                                                  matter_id=matter.id))
+    override_reason = forms.text(form, "override_reason", 1000)
+    access.require_booker(session, principal, leader_id=leader_id, room_ids=[room_id], matter_id=matter.id,
+                          override_reason=override_reason)
     start, end = _times(form, zone(request))
     return booking.book(session, policy=policy(request), kind="reception", leader_id=leader_id, room_ids=[room_id],
                         matter_id=matter.id, starts_at=start, ends_at=end, participants=_participants(matter),
                         invited=forms.text(form, "invited") == "on", reason=forms.text(form, "reason", 1000),
-                        override_reason=forms.text(form, "override_reason", 1000), coordinator=True,
+                        override_reason=override_reason, coordinator=True,
                         actor_id=principal.person_id)
 
 
@@ -129,7 +117,7 @@ def _int(raw) -> int | None:
 
 def _bookable_matter(session, principal, matter_id: int) -> Matter:
     require_any(principal, *OFFICE)
-    return load_readable(session, principal, matter_id)
+    return matters.load_readable(session, principal, matter_id)
 
 
 @router.get("/matters/{matter_id}/book")
@@ -171,39 +159,21 @@ async def booking_submit(matter_id: int, request: Request, principal: User, sess
 
 def _session_page(request: Request, session, principal, item: ReceptionSession, status_code: int = 200,
                   error: str | None = None, week: str | None = None):
-    manage = can_manage(principal, item) and item.state is SessionState.booked
+    manage = access.can_manage(principal, item) and item.state is SessionState.booked
     room_id = next((p.room_id for p in item.participants if p.room_id), None)
     monday, _ = week_of(request, week or item.starts_at.astimezone(zone(request)).date().isoformat())
-    history = list(session.scalars(select(SessionEvent).where(SessionEvent.session_id == item.id)
-                                   .order_by(SessionEvent.id)))
     return page(request, "session.html", principal, status_code=status_code, error=error, item=item,
-                leader=session.get(Person, item.leader_id),
-                matter=session.get(Matter, item.matter_id) if item.matter_id else None, manage=manage,
-                history=history, monday=monday, previous=(monday - timedelta(days=7)).isoformat(),
+                **people_of(session, item), manage=manage, history=history_of(session, item.id), monday=monday, previous=(monday - timedelta(days=7)).isoformat(),
                 following=(monday + timedelta(days=7)).isoformat(),
                 grid=week_grid(request, session, item.leader_id, room_id, monday) if manage else [],
-                joinable=item.state in (SessionState.booked, SessionState.open, SessionState.live)
-                and my_participant(session, principal, item) is not None)
-
-
-def _visible(session, principal, session_id: int) -> ReceptionSession:
-    item = booking.load_session(session, session_id)
-    if not can_see(principal, item):
-        raise Forbidden()
-    return item
-
-
-def _managed(session, principal, session_id: int) -> ReceptionSession:
-    item = booking.load_session(session, session_id)
-    if not can_manage(principal, item):
-        raise Forbidden()
-    return item
+                joinable=item.state in JOINABLE
+                and (access.own_seat(principal, item) is not None or access.can_manage(principal, item)))
 
 
 @router.get("/sessions/{session_id}")
 def session_page(session_id: int, request: Request, principal: User, session: DbSession, week: str | None = None):
     """A session: time, people, history; reschedule and cancel while it is booked."""
-    return _session_page(request, session, principal, _visible(session, principal, session_id), week=week)
+    return _session_page(request, session, principal, access.load_visible(session, principal, session_id), week=week)
 
 
 @router.post("/sessions/{session_id}/reschedule")
@@ -211,7 +181,7 @@ async def session_reschedule(session_id: int, request: Request, principal: User,
     """Move the session to another free slot (or a typed time)."""
     form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    item = _managed(session, principal, session_id)
+    item = access.load_managed(session, principal, session_id)
 
     def do():
         start, end = _times(form, zone(request))
@@ -230,7 +200,7 @@ async def session_cancel(session_id: int, request: Request, principal: User, ses
     """Cancel the booked session with a reason."""
     form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    item = _managed(session, principal, session_id)
+    item = access.load_managed(session, principal, session_id)
     _, error = attempt(session, lambda: booking.cancel(session, booking=item, reason=forms.text(form, "reason", 1000),
                                                        actor_id=principal.person_id))
     if error is not None:

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from scheduling.access import can_manage
-from scheduling.join import issue_join_token, may_join_as
-from sqlalchemy import select
-
-from vreception import audit, documents, tasks
-from vreception.cases.actions import addressee
-from scheduling.policy import policy_from
+from scheduling import access
+from scheduling.booking import load_session
+from scheduling.join import issue_join_token
+from scheduling.views import people_of
+from signaling.roles import MODERATORS
+from vreception import documents, tasks
 from vreception.auth.access import Principal
+from vreception.cases import access as matters
+from vreception.cases import queries
+from vreception.cases.actions import addressee
+from vreception.cases.deadlines import end_of_day
 from vreception.errors import Forbidden, Invalid, NotFound
 from vreception.i18n import translate
-from vreception.models import Document, Matter, Node, NodeKind, Person
+from vreception.models import Matter
 from vreception.models.scheduling import Participant, ReceptionSession
+from vreception.tasks.access import require_can_assign
 from web import csrf
-from web.api.recordings import serve_media
 from web.deps import DbSession, PagePrincipal, language
+from web.pages.support import policy, zone
+from web.responses import recording_media
 from web.templating import render
 
 router = APIRouter()
@@ -36,41 +39,26 @@ CALL_MESSAGES = [
 ]
 
 
-def my_participant(session, principal: Principal, booking: ReceptionSession):
-    """The seat the signed-in person takes in BOOKING: their own, their room's, or the leader's."""
-    mine = [p for p in booking.participants if p.person_id == principal.person_id]
-    rooms = {s.room_id for s in principal.scopes if s.room_id}
-    mine += [p for p in booking.participants if p.room_id in rooms]
-    if booking.leader_id == principal.person_id:
-        mine += [p for p in booking.participants if p.role == "leader"]
-    mine = [p for p in mine if may_join_as(principal, booking, p)]
-    return mine[0] if mine else None
-
-
-def coordinator_seat(session, principal: Principal, booking: ReceptionSession) -> Participant:
-    """A seat for a coordinator over the session who was not named in it (to run the lobby)."""
-    seat = Participant(role="coordinator", person_id=principal.person_id, name=principal.name)
-    booking.participants.append(seat)
-    session.flush()
-    audit.record(session, action="session.coordinator_seated", entity_type="session", entity_id=booking.id,
-                 actor_id=principal.person_id, data={"participant_id": seat.id})
-    return seat
-
-
-def _booking(session, principal: Principal | None, session_id: int, *, seat: bool = False):
+def _booking(db, principal: Principal | None, session_id: int, *, seat: bool = False):
+    """The session and the principal's own seat in it (a coordinator's seat is made when its token is asked)."""
     if principal is None:
         return None, None
-    booking = session.get(ReceptionSession, session_id)
-    if booking is None:
-        raise NotFound("error.session_not_found", id=session_id)
-    participant = my_participant(session, principal, booking)
-    if participant is None and can_manage(principal, booking):
-        # The page shows a coordinator's seat; it is created when the page asks for its token.
-        participant = coordinator_seat(session, principal, booking) if seat else \
+    booking = load_session(db, session_id)
+    participant = access.own_seat(principal, booking)
+    if participant is None and access.can_manage(principal, booking):
+        participant = access.seat_for(db, principal, booking) if seat else \
             Participant(id=None, role="coordinator", person_id=principal.person_id, name=principal.name)
     if participant is None:
         raise Forbidden()
     return booking, participant
+
+
+def _matter_for(db, principal: Principal, booking: ReceptionSession) -> Matter | None:
+    """The session's matter if the principal may read it: running the lobby does not open the case file."""
+    if booking.matter_id is None:
+        return None
+    matter = matters.load(db, booking.matter_id)
+    return matter if matters.can_read(db, principal, matter) else None
 
 
 @router.get("/calls/{session_id}")
@@ -80,19 +68,18 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
     if booking is None:
         return RedirectResponse("/login", status_code=303)
     lang = language(request)
-    matter = session.get(Matter, booking.matter_id) if booking.matter_id else None
-    leader = session.get(Person, booking.leader_id)
+    matter = _matter_for(session, principal, booking)
+    leader = people_of(session, booking)["leader"]
     messages = {key: translate(key, lang) for key in CALL_MESSAGES}
     config = {
         "sessionId": booking.id, "participantId": participant.id, "role": participant.role,
         "iceServers": request.app.state.settings.ice_servers,
-        "moderator": participant.role in ("leader", "coordinator"),
+        "moderator": participant.role in MODERATORS,
         "names": {str(p.id): p.name for p in booking.participants},
     }
-    desk = _desk_files(session, booking, matter) if participant.role in ("leader", "coordinator") else None
+    desk = _desk_files(session, principal, booking, matter) if participant.role in MODERATORS else None
     return render(request, "call.html", principal=principal, booking=booking, participant=participant, matter=matter,
-                  leader=leader, desk=desk, config_json=json.dumps(config, ensure_ascii=False),
-                  messages_json=json.dumps(messages, ensure_ascii=False))
+                  leader=leader, desk=desk, call_config=config, call_messages=messages)
 
 
 @router.post("/calls/{session_id}/token")
@@ -102,7 +89,7 @@ def call_token(session_id: int, request: Request, principal: PagePrincipal, sess
     booking, participant = _booking(session, principal, session_id, seat=True)
     if booking is None:
         raise Forbidden()
-    token, expires, _ = issue_join_token(session, policy=policy_from(request.app.state.settings),
+    token, expires, _ = issue_join_token(session, policy=policy(request),
                                          secret=request.app.state.secret, principal=principal, booking=booking,
                                          participant_id=participant.id)
     scheme = "wss" if request.url.scheme == "https" else "ws"
@@ -110,28 +97,26 @@ def call_token(session_id: int, request: Request, principal: PagePrincipal, sess
                          "expires_at": expires.isoformat()})
 
 
-def _desk_files(session, booking: ReceptionSession, matter):
+def _desk_files(db, principal: Principal, booking: ReceptionSession, matter: Matter | None):
     """What the leader reads beside the video: demands, earlier sessions, notices; units to assign."""
     if matter is None:
         return None
-    earlier = session.scalars(select(ReceptionSession).where(ReceptionSession.matter_id == matter.id,
-                                                             ReceptionSession.id != booking.id)
-                              .order_by(ReceptionSession.starts_at)).all()
-    notices = session.scalars(select(Document).where(Document.matter_id == matter.id).order_by(Document.id)).all()
-    office = session.get(Node, matter.handling_node_id)
-    units = session.scalars(select(Node).where(Node.kind == NodeKind.department,
-                                               Node.path.startswith(office.path, autoescape=True))
-                            .order_by(Node.code).limit(200)).all()
-    return {"matter": matter, "earlier": earlier, "documents": notices, "units": units}
+    earlier = [s for s in queries.sessions_of(db, matter) if s.id != booking.id]
+    units = queries.units_for(db, matter) if matters.is_assigner(db, principal, matter) else []
+    return {"matter": matter, "earlier": earlier, "documents": queries.documents_of(db, matter), "units": units}
 
 
-def _moderator(principal: Principal | None, session, session_id: int):
-    booking, participant = _booking(session, principal, session_id)
-    if booking is None or participant.role not in ("leader", "coordinator"):
+def _moderator(principal: Principal | None, db, session_id: int) -> tuple[ReceptionSession, Matter]:
+    """The session and its matter, for a moderator of the call who may act on the matter."""
+    booking, participant = _booking(db, principal, session_id)
+    if booking is None or participant.role not in MODERATORS:
         raise Forbidden()
     if booking.matter_id is None:
         raise NotFound("error.matter_not_found")
-    return booking, session.get(Matter, booking.matter_id)
+    matter = matters.load_readable(db, principal, booking.matter_id)
+    if booking.leader_id != principal.person_id:
+        matters.require_assigner(db, principal, matter)
+    return booking, matter
 
 
 @router.post("/calls/{session_id}/record")
@@ -142,12 +127,11 @@ def save_reception_record(session_id: int, request: Request, principal: PagePrin
     booking, matter = _moderator(principal, session, session_id)
     if not notes.strip():
         raise Invalid("error.notes_required", field="notes")
-    leader = session.get(Person, booking.leader_id)
-    zone = ZoneInfo(request.app.state.settings.time_zone)
+    leader = people_of(session, booking)["leader"]
     rooms = [p.name for p in booking.participants if p.room_id]
     document = documents.issue(
         session, matter=matter, kind="reception_record", actor_id=principal.person_id, addressee=addressee(matter),
-        session_time=booking.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        session_time=booking.starts_at.astimezone(zone(request)).strftime("%Y-%m-%d %H:%M"),
         leader=f"{leader.name}（{leader.title}）", place="、".join(rooms) or "—", notes=notes.strip())
     return JSONResponse({"id": document.id, "number": document.number, "url": f"/documents/{document.id}.html"})
 
@@ -164,19 +148,20 @@ def assign_during_call(session_id: int, request: Request, principal: PagePrincip
         day = date.fromisoformat(due_on)
     except ValueError:
         raise Invalid("error.invalid_field", field="due_on", reason="YYYY-MM-DD") from None
-    zone = ZoneInfo(request.app.state.settings.time_zone)
-    due_at = datetime.combine(day, time(17, 30), zone)
+    # The same due time as a task assigned from the matter page: the end of the chosen day.
+    due_at = end_of_day(day)
+    require_can_assign(session, principal, matter, unit_node_id)
     task = tasks.create(session, matter=matter, unit_node_id=unit_node_id, title=title, due_at=due_at, detail=detail,
                         actor_id=principal.person_id, session_id=booking.id)
     return JSONResponse({"id": task.id, "title": task.title, "due_at": task.due_at.isoformat()}, status_code=201)
 
 
 @router.get("/recordings/{recording_id}/media")
-def recording_media(recording_id: int, request: Request, principal: PagePrincipal, session: DbSession):
+def recording_media_page(recording_id: int, request: Request, principal: PagePrincipal, session: DbSession):
     """A recording for the page's player (cookie sign-in; same access and Range handling as the API)."""
     if principal is None:
         raise Forbidden()
-    return serve_media(request, session, principal, recording_id)
+    return recording_media(request, session, principal, recording_id)
 
 
 @router.get("/self-test")

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 
-from vreception.auth.access import covers, require, subtree_filter
-from vreception.cases import actions, categories, register
-from vreception.cases.deadlines import RULES
-from vreception.errors import NotFound
-from vreception.models import Channel, Matter, Node, NodeKind, Person, Role, RoleAssignment
-from vreception.models.recordings import Recording
+from vreception import tasks
+from vreception.auth.access import load_node, require
+from vreception.cases import access, actions, categories, queries, register
+from vreception.cases.deadlines import RULES, end_of_day
+from vreception.cases.views import MatterOut
+from vreception.errors import Invalid
+from vreception.models import Channel, Matter, MatterState, NodeKind, Role
 from vreception.models.scheduling import ReceptionSession
-from web.api.matters import OFFICE, READERS, document_file, load_readable, matter_out
+from vreception.org.queries import leaders_in, office_nodes
+from vreception.tasks.access import require_can_assign
+from vreception.tasks.queries import attachments_of
 from web.deps import DbSession
 from web.pages import forms
 from web.pages.forms import attempt
 from web.pages.support import User, check_csrf, has, message, page, require_any, zone
+from web.responses import document_file
 
 router = APIRouter()
+PAGE_SIZE = 50
 PETITIONER_ROWS = 3
 DEMAND_ROWS = 3
 # The form fields each action needs besides its reason.
@@ -31,23 +35,6 @@ ACTION_FIELDS = {
 NO_REASON = {"accept", "assign", "serve", "request_review", "request_recheck", "start_hearing", "end_hearing",
              "set_owner"}
 INT_FIELDS = ("to_node_id", "days", "leader_id")
-
-
-def office_nodes(session, principal, kind: NodeKind | None = None, limit: int = 500) -> list[Node]:
-    """Nodes in the coordinator's subtrees (for choosing an origin, an office, a unit)."""
-    query = select(Node).where(subtree_filter(principal, Node.path, OFFICE)).order_by(Node.code).limit(limit)
-    if kind is not None:
-        query = query.where(Node.kind == kind)
-    return list(session.scalars(query))
-
-
-def leaders_in(session, principal, roles=OFFICE) -> list[Person]:
-    """Leaders seated in the principal's subtrees."""
-    ids = select(RoleAssignment.person_id).where(RoleAssignment.role == Role.leader)
-    query = (select(Person).join(Node, Person.node_id == Node.id)
-             .where(Person.id.in_(ids), Person.active.is_(True), subtree_filter(principal, Node.path, roles))
-             .order_by(Node.path, Person.id).limit(300))
-    return list(session.scalars(query))
 
 
 def _form_context(request: Request, session, principal, values: dict | None = None) -> dict:
@@ -84,36 +71,35 @@ def _values(form) -> dict:
 
 
 @router.get("/matters")
-def matter_list(request: Request, principal: User, session: DbSession, state: str | None = None):
-    """Matters of the person's subtree (office) or owned by the leader, newest first."""
-    require_any(principal, *READERS)
-    query = (select(Matter).where(subtree_filter(principal, Matter.handling_path, READERS)
-                                  | (Matter.owner_leader_id == principal.person_id))
-             .order_by(Matter.id.desc()).limit(200))
-    if state:
-        query = query.where(Matter.state == state)
-    return page(request, "matters.html", principal, matters=list(session.scalars(query)), state=state,
+def matter_list(request: Request, principal: User, session: DbSession, state: str | None = None,
+                cursor: str | None = None):
+    """Matters the person may read, newest first, a page at a time."""
+    require_any(principal, *access.READERS)
+    chosen = MatterState(state) if state in MatterState._value2member_map_ else None
+    found = queries.list_matters(session, principal=principal, state=chosen, limit=PAGE_SIZE,
+                                 cursor=(cursor or "")[:40] or None)
+    return page(request, "matters.html", principal, found=found, state=chosen.value if chosen else None,
                 can_register=has(principal, Role.coordinator) or has(principal, Role.admin))
 
 
 @router.get("/matters/new")
 def new_matter(request: Request, principal: User, session: DbSession):
     """The register form: petitioners, representatives, demands with their classification, channel."""
-    require_any(principal, *OFFICE)
+    require_any(principal, *access.OFFICE)
     return page(request, "matter_new.html", principal, **_form_context(request, session, principal))
 
 
 @router.post("/matters/new/repeat-check")
 async def repeat_check(request: Request, principal: User, session: DbSession):
     """The repeat-petition warning (重复访) for what the form holds so far (an htmx partial)."""
-    require_any(principal, *OFFICE)
+    require_any(principal, *access.OFFICE)
     form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     data = _read_registration(form)
     found = register.check_new(session, protector=request.app.state.protector, petitioners=data["petitioners"],
                                demands=data["demands"]) if data["petitioners"] and data["demands"] else []
-    readable = [r for r in found if covers(principal, session.get(Node, r.matter.handling_node_id), READERS)]
-    return page(request, "_repeat_warning.html", principal, repeats=readable, checked=bool(data["demands"]))
+    return page(request, "_repeat_warning.html", principal, repeats=queries.readable_repeats(session, principal, found),
+                checked=bool(data["demands"]))
 
 
 @router.post("/matters")
@@ -121,14 +107,12 @@ async def register_matter(request: Request, principal: User, session: DbSession)
     """Register the matter; the query code is shown on this answer only."""
     form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    require_any(principal, *OFFICE)
+    require_any(principal, *access.OFFICE)
     settings = request.app.state.settings
 
     def do():
-        handling = session.get(Node, forms.integer(form, "handling_node_id") or 0)
-        if handling is None:
-            raise NotFound("error.node_not_found", field="handling_node_id", id=form.get("handling_node_id"))
-        require(principal, handling, OFFICE)
+        handling = load_node(session, forms.integer(form, "handling_node_id") or 0)
+        require(principal, handling, access.OFFICE)
         data = _read_registration(form)
         return register.register(
             session, protector=request.app.state.protector, petitioners=data["petitioners"], demands=data["demands"],
@@ -147,53 +131,36 @@ async def register_matter(request: Request, principal: User, session: DbSession)
     return page(request, "matter_registered.html", principal, matter=matter, code=code, repeats=repeats)
 
 
-def timeline(request: Request, session, view: dict, booked: list[ReceptionSession], recordings: dict) -> list[dict]:
+def timeline(view: MatterOut, booked: list[ReceptionSession], recordings: dict) -> list[dict]:
     """Registration, actions, notices served, sessions (with recordings), tasks and ratings, oldest first."""
-    from datetime import datetime
-
-    entries = []
-    for event in view["timeline"]:
-        data = event["data"]
-        entries.append({"at": datetime.fromisoformat(event["at"]), "kind": "event", "action": event["action"],
-                        "to": event["to"], "reason": event["reason"], "data": data})
-    for document in view["documents"]:
-        if document["served_at"]:
-            entries.append({"at": datetime.fromisoformat(document["served_at"]), "kind": "served", "document": document})
-    for item in booked:
-        entries.append({"at": item.starts_at, "kind": "session", "session": item, "recordings": recordings.get(item.id, [])})
+    entries: list[dict] = [{"at": e.at, "kind": "event", "action": e.action, "to": e.to, "reason": e.reason,
+                            "data": e.data} for e in view.timeline]
+    entries += [{"at": d.served_at, "kind": "served", "document": d} for d in view.documents if d.served_at]
+    entries += [{"at": item.starts_at, "kind": "session", "session": item, "recordings": recordings.get(item.id, [])}
+                for item in booked]
     return sorted(entries, key=lambda e: e["at"])
 
 
 def matter_context(request: Request, session, principal, matter: Matter) -> dict:
     """Everything the matter page shows."""
-    view = matter_out(request, session, principal, matter)
-    booked = list(session.scalars(select(ReceptionSession).where(ReceptionSession.matter_id == matter.id)
-                                  .order_by(ReceptionSession.starts_at)))
-    recordings: dict[int, list[Recording]] = {}
-    if booked:
-        for rec in session.scalars(select(Recording).where(Recording.session_id.in_([b.id for b in booked]))
-                                   .order_by(Recording.id)):
-            recordings.setdefault(rec.session_id, []).append(rec)
-    office = covers(principal, session.get(Node, matter.handling_node_id), OFFICE)
-    assigner = covers(principal, session.get(Node, matter.handling_node_id), (Role.coordinator, Role.leader))
+    view = queries.matter_view(session, principal=principal, matter=matter, protector=request.app.state.protector)
+    booked = queries.sessions_of(session, matter)
+    recordings = queries.recordings_by_session(session, [b.id for b in booked])
+    office, assigner = access.is_office(session, principal, matter), access.is_assigner(session, principal, matter)
     starts = {}
     for action in actions.allowed(matter):
         kind = actions.STARTS.get(action)
         if kind:
             starts[action] = {"kind": kind, "days": RULES[kind].days, "working": RULES[kind].working_days}
-    from web.pages.tasks import attachments_of
-
     return {
         "matter": matter, "view": view, "office": office, "assigner": assigner,
         "allowed": actions.allowed(matter) if office else [], "starts": starts, "fields": ACTION_FIELDS,
-        "no_reason": NO_REASON, "timeline": timeline(request, session, view, booked, recordings),
-        "sessions": booked, "origin": session.get(Node, matter.origin_node_id),
-        "handling": session.get(Node, matter.handling_node_id),
-        "owner": session.get(Person, matter.owner_leader_id) if matter.owner_leader_id else None,
+        "no_reason": NO_REASON, "timeline": timeline(view, booked, recordings), "sessions": booked,
+        **queries.places_of(session, matter),
         "nodes": office_nodes(session, principal) if office else [],
-        "units": office_nodes(session, principal, NodeKind.department) if assigner else [],
+        "units": queries.units_for(session, matter) if assigner else [],
         "leaders": leaders_in(session, principal) if office else [],
-        "attachments": attachments_of(session, [t["id"] for t in view["tasks"]]),
+        "attachments": attachments_of(session, [t.id for t in view.tasks]),
         "categories": categories.load(request.app.state.settings.categories_file or None),
         "event_text": event_text,
     }
@@ -202,7 +169,7 @@ def matter_context(request: Request, session, principal, matter: Matter) -> dict
 @router.get("/matters/{matter_id}")
 def matter_page(matter_id: int, request: Request, principal: User, session: DbSession):
     """The matter: facts, deadlines, timeline, actions with the deadline each starts, documents, tasks."""
-    matter = load_readable(session, principal, matter_id)
+    matter = access.load_readable(session, principal, matter_id)
     return page(request, "matter.html", principal, **matter_context(request, session, principal, matter))
 
 
@@ -212,13 +179,13 @@ async def matter_action(matter_id: int, request: Request, principal: User, sessi
     form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = actions.lock(session, matter_id)
-    require(principal, session.get(Node, matter.handling_node_id), OFFICE)
     action = forms.text(form, "action", 40)
+    params = {"reason": forms.text(form, "reason", 4000)}
+    for name in ACTION_FIELDS.get(action, ()):
+        params[name] = forms.integer(form, name) if name in INT_FIELDS else forms.text(form, name, 40)
+    access.require_action(session, principal, matter, action, params)
 
     def do():
-        params = {"reason": forms.text(form, "reason", 4000)}
-        for name in ACTION_FIELDS.get(action, ()):
-            params[name] = forms.integer(form, name) if name in INT_FIELDS else forms.text(form, name, 40)
         return actions.act(session, matter=matter, action=action, actor_id=principal.person_id, params=params,
                            moves_off_holidays=request.app.state.settings.deadline_moves_off_holidays)
 
@@ -240,6 +207,32 @@ def document_html(document_id: int, principal: User, session: DbSession):
 def document_pdf(document_id: int, principal: User, session: DbSession):
     """A notice as PDF, for a signed-in reader of its matter."""
     return document_file(session, principal, document_id, "pdf")
+
+
+@router.post("/matters/{matter_id}/tasks")
+async def assign_task(matter_id: int, request: Request, principal: User, session: DbSession):
+    """Assign a follow-up task (交办) from the matter page; due at the end of the chosen day."""
+    form = await request.form()
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    matter = access.load(session, matter_id)
+    access.require_assigner(session, principal, matter)
+    unit_node_id = forms.integer(form, "unit_node_id") or 0
+
+    def do():
+        due_day = forms.day(form, "due_day")
+        if due_day is None:
+            raise Invalid("error.invalid_field", field="due_day", reason="")
+        require_can_assign(session, principal, matter, unit_node_id)
+        return tasks.create(session, matter=matter, unit_node_id=unit_node_id, title=forms.text(form, "title", 300),
+                            due_at=end_of_day(due_day), detail=forms.text(form, "detail"), actor_id=principal.person_id)
+
+    _, error = attempt(session, do)
+    if error is not None:
+        if error.status == 403:
+            raise error
+        return page(request, "matter.html", principal, status_code=error.status, error=message(request, error),
+                    **matter_context(request, session, principal, matter))
+    return RedirectResponse(f"/matters/{matter.id}#h-tasks", status_code=303)
 
 
 def event_text(entry: dict) -> str:

@@ -1,0 +1,152 @@
+"""Typed read models of reception plans, free slots and sessions, shared by the API and the pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from scheduling.access import visible
+from scheduling.policy import Policy
+from vreception.auth.access import Principal
+from vreception.cases.queries import recording_summary, recordings_by_session
+from vreception.cases.views import RecordingSummary
+from vreception.models import Matter, Person
+from vreception.models.recordings import Recording
+from vreception.models.scheduling import Participant, ReceptionPlan, ReceptionSession, SessionEvent, SessionState
+from vreception.paging import Page, fetch
+
+
+class PlanOut(BaseModel):
+    id: int
+    node_id: int
+    kind: str
+    leader_ids: list[int]
+    day_of_month: int | None
+    weekday: int | None
+    dates: list[date]
+    starts: time
+    ends: time
+    slot_minutes: int
+    buffer_minutes: int
+    room_ids: list[int]
+    scope: str
+    valid_from: date
+    valid_until: date | None
+    active: bool
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+    leader_id: int
+    plan_id: int
+
+
+class ParticipantOut(BaseModel):
+    id: int
+    role: str
+    person_id: int | None
+    room_id: int | None
+    name: str
+
+
+class EventOut(BaseModel):
+    action: str
+    at: datetime
+    actor_id: int | None
+    start: datetime | None
+    end: datetime | None
+    reason: str
+
+
+class SessionOut(BaseModel):
+    id: int
+    kind: str
+    state: str
+    leader_id: int
+    matter_id: int | None
+    plan_id: int | None
+    start: datetime
+    end: datetime
+    ad_hoc: bool
+    invited: bool
+    reason: str
+    override_reason: str
+    version: int
+    participants: list[ParticipantOut]
+    history: list[EventOut] = Field(default_factory=list)
+    recorded: bool = True
+    recordings: list[RecordingSummary] = Field(default_factory=list)
+
+
+def local(policy: Policy, moment: datetime | None) -> datetime | None:
+    """An instant in the display time zone."""
+    return moment.astimezone(policy.zone) if moment else None
+
+
+def plan_out(plan: ReceptionPlan) -> PlanOut:
+    """A published plan as the API shows it."""
+    return PlanOut(id=plan.id, node_id=plan.node_id, kind=plan.kind.value, leader_ids=[pl.leader_id for pl in plan.leaders],
+                   day_of_month=plan.day_of_month, weekday=plan.weekday, dates=[d.day for d in plan.dates],
+                   starts=plan.starts, ends=plan.ends, slot_minutes=plan.slot_minutes,
+                   buffer_minutes=plan.buffer_minutes, room_ids=[r.room_id for r in plan.rooms], scope=plan.scope,
+                   valid_from=plan.valid_from, valid_until=plan.valid_until, active=plan.active)
+
+
+def history_of(db: Session, session_id: int) -> list[SessionEvent]:
+    """A session's history: booked, moved, cancelled, opened, live, ended …, oldest first."""
+    return list(db.scalars(select(SessionEvent).where(SessionEvent.session_id == session_id).order_by(SessionEvent.id)))
+
+
+def people_of(db: Session, item: ReceptionSession) -> dict[str, Person | Matter | None]:
+    """The session's leader and matter (for its page)."""
+    return {"leader": db.get(Person, item.leader_id),
+            "matter": db.get(Matter, item.matter_id) if item.matter_id else None}
+
+
+def session_out(db: Session, policy: Policy, item: ReceptionSession, history: bool = False,
+                recordings: list[Recording] | None = None) -> SessionOut:
+    """A session with its participants, recordings and (on request) its history, in local time."""
+    events = []
+    if history:
+        rows = history_of(db, item.id)
+        events = [EventOut(action=e.action, at=local(policy, e.at), actor_id=e.actor_id, start=local(policy, e.starts_at),
+                           end=local(policy, e.ends_at), reason=e.reason) for e in rows]
+    return SessionOut(
+        id=item.id, kind=item.kind.value, state=item.state.value, leader_id=item.leader_id, matter_id=item.matter_id,
+        plan_id=item.plan_id, start=local(policy, item.starts_at), end=local(policy, item.ends_at),
+        ad_hoc=item.ad_hoc, invited=item.invited, reason=item.reason, override_reason=item.override_reason,
+        version=item.version, history=events, recorded=item.recorded,
+        recordings=[recording_summary(r) for r in (recordings_by_session(db, [item.id]).get(item.id, [])
+                                                   if recordings is None else recordings)],
+        participants=[ParticipantOut(id=p.id, role=p.role, person_id=p.person_id, room_id=p.room_id, name=p.name)
+                      for p in item.participants])
+
+
+
+
+def list_sessions(db: Session, *, principal: Principal, policy: Policy, first: datetime | None = None,
+                  last: datetime | None = None, leader_id: int | None = None, room_id: int | None = None,
+                  state: SessionState | None = None, limit: int | None = None,
+                  cursor: str | None = None) -> Page[SessionOut]:
+    """The sessions the principal may see, by start, filtered in SQL; a page at a time in a fixed number of queries."""
+    query = select(ReceptionSession).where(visible(principal))
+    if first is not None:
+        query = query.where(ReceptionSession.ends_at > first)
+    if last is not None:
+        query = query.where(ReceptionSession.starts_at < last)
+    if leader_id is not None:
+        query = query.where(ReceptionSession.leader_id == leader_id)
+    if room_id is not None:
+        query = query.where(ReceptionSession.id.in_(select(Participant.session_id).where(Participant.room_id == room_id)))
+    if state is not None:
+        query = query.where(ReceptionSession.state == state)
+    query = query.order_by(ReceptionSession.starts_at, ReceptionSession.id).options(
+        selectinload(ReceptionSession.participants))
+    rows, total, following = fetch(db, query, limit=limit, cursor=cursor)
+    recordings = recordings_by_session(db, [r.id for r in rows])
+    return Page[SessionOut](items=[session_out(db, policy, r, recordings=recordings.get(r.id, [])) for r in rows],
+                            total=total, next=following)

@@ -1,0 +1,76 @@
+"""The busiest reads send a fixed number of statements, however many sessions and tasks they show (no N+1)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from scheduling import booking
+from tests.conftest import login
+from tests.web.scene import NOW, POLICY, SH, build_scene, page_client
+from vreception import tasks
+from vreception.models import Matter
+
+# Generous ceilings: the point is that the count does not grow with the rows shown.
+CEILING = {"/dashboard": 40, "matter": 40, "/api/v1/sessions": 15}
+
+
+@pytest.fixture
+def scene(app, org, settings, db):
+    return build_scene(db, org, settings)
+
+
+@contextmanager
+def counted(db):
+    """The statements sent to the database inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _more(db, org, scene, n: int, first: int) -> None:
+    """N more sessions of the county leader this week (no matter) and N more tasks on the scene's matter."""
+    with db.transaction() as session:
+        matter = session.get(Matter, scene.matter)
+        for i in range(first, first + n):
+            start = datetime(2026, 3, 5 + i // 6, 9, 0, tzinfo=SH) + timedelta(minutes=30 * (i % 6))
+            booking.book(session, policy=POLICY, kind="consultation", leader_id=org.people["leader_county"].id,
+                         room_ids=[org.rooms["township"].id], matter_id=None, starts_at=start, ends_at=start + timedelta(minutes=30),
+                         participants=[booking.ParticipantSpec("petitioner", None, f"来访人{i}")], coordinator=True,
+                         invited=True, actor_id=org.people["coord_county"].id)
+            tasks.create(session, matter=matter, unit_node_id=org.nodes["county_dept"].id, title=f"任务{i}",
+                         due_at=NOW + timedelta(days=1 + i), actor_id=org.people["coord_county"].id)
+
+
+def test_dashboard_matter_page_and_session_list_do_not_grow_with_rows(app, client, db, org, scene):
+    coordinator = page_client(app, "coord.county")
+    headers = login(client, "coord.province")
+
+    def measure() -> dict[str, int]:
+        out = {}
+        for name, fetch in (("/dashboard", lambda: coordinator.get("/dashboard")),
+                            ("matter", lambda: coordinator.get(f"/matters/{scene.matter}")),
+                            ("/api/v1/sessions", lambda: client.get("/api/v1/sessions", headers=headers))):
+            with counted(db) as statements:
+                assert fetch().status_code == 200
+            out[name] = len(statements)
+        return out
+
+    _more(db, org, scene, 2, first=0)
+    few = measure()
+    _more(db, org, scene, 8, first=2)
+    many = measure()
+    assert client.get("/api/v1/sessions", headers=headers).json()["total"] == 11
+    assert many == few, (few, many)
+    for name, ceiling in CEILING.items():
+        assert many[name] <= ceiling, (name, many[name])

@@ -1,0 +1,109 @@
+"""Who may see or act on a matter (信访事项): the one rule the API, the pages and the call page share."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, exists, false, or_, select
+from sqlalchemy.orm import Session
+
+from vreception.auth.access import Principal, covers, require, subtree_filter
+from vreception.errors import Forbidden, NotFound
+from vreception.models import Matter, Node, Person, Role, Task
+from vreception.models.scheduling import ReceptionSession, SessionState
+
+# The office handling a matter acts on it; its leaders read it and assign follow-up tasks.
+OFFICE = (Role.coordinator,)
+READERS = (Role.coordinator, Role.leader)
+ASSIGNERS = (Role.coordinator, Role.leader)
+
+
+def handling_node(db: Session, matter: Matter) -> Node:
+    """The node of the body handling the matter now."""
+    node = db.get(Node, matter.handling_node_id)
+    assert node is not None  # a foreign key
+    return node
+
+
+def _unit_paths(principal: Principal) -> list[str]:
+    return [s.path for s in principal.scopes if s.role is Role.handler]
+
+
+def _receives(principal: Principal) -> ColumnElement[bool]:
+    # The leader booked to receive the petitioner reads the case file beside the video.
+    return exists(select(ReceptionSession.id).where(ReceptionSession.matter_id == Matter.id,
+                                                    ReceptionSession.leader_id == principal.person_id,
+                                                    ReceptionSession.state != SessionState.cancelled))
+
+
+def can_read(db: Session, principal: Principal, matter: Matter) -> bool:
+    """Office roles over the handling node, the owning or receiving leader, or a unit with a task on it."""
+    if covers(principal, handling_node(db, matter), READERS) or matter.owner_leader_id == principal.person_id:
+        return True
+    if principal.has_role(Role.leader) and db.scalar(select(_receives(principal)).where(Matter.id == matter.id)):
+        return True
+    units = _unit_paths(principal)
+    if units:
+        paths = db.scalars(select(Task.unit_path).where(Task.matter_id == matter.id))
+        return any(p.startswith(u) for p in paths for u in units)
+    return False
+
+
+def readable(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition on Matter: the matters the principal may read (same rule as can_read)."""
+    units = _unit_paths(principal)
+    by_task = (exists(select(Task.id).where(Task.matter_id == Matter.id,
+                                            or_(*[Task.unit_path.startswith(u, autoescape=True) for u in units])))
+               if units else false())
+    receives = _receives(principal) if principal.has_role(Role.leader) else false()
+    return or_(subtree_filter(principal, Matter.handling_path, READERS), Matter.owner_leader_id == principal.person_id,
+               receives, by_task)
+
+
+def is_office(db: Session, principal: Principal, matter: Matter) -> bool:
+    """Whether the principal is a coordinator of the body handling the matter (moves it, sees IDs in full)."""
+    return covers(principal, handling_node(db, matter), OFFICE)
+
+
+def is_assigner(db: Session, principal: Principal, matter: Matter) -> bool:
+    """Whether the principal may assign follow-up tasks on the matter (coordinators and leaders over it)."""
+    return covers(principal, handling_node(db, matter), ASSIGNERS)
+
+
+def load(db: Session, matter_id: int) -> Matter:
+    """A matter by id, or NotFound."""
+    matter = db.get(Matter, matter_id)
+    if matter is None:
+        raise NotFound("error.matter_not_found", id=matter_id)
+    return matter
+
+
+def load_readable(db: Session, principal: Principal, matter_id: int) -> Matter:
+    """The matter if the principal may read it; NotFound or Forbidden otherwise."""
+    matter = load(db, matter_id)
+    if not can_read(db, principal, matter):
+        raise Forbidden()
+    return matter
+
+
+def require_office(db: Session, principal: Principal, matter: Matter) -> None:
+    """Forbidden unless the principal is of the office handling the matter."""
+    require(principal, handling_node(db, matter), OFFICE)
+
+
+def require_assigner(db: Session, principal: Principal, matter: Matter) -> None:
+    """Forbidden unless the principal may assign tasks on the matter."""
+    require(principal, handling_node(db, matter), ASSIGNERS)
+
+
+def require_unit_within_office(db: Session, principal: Principal, unit: Node) -> None:
+    """A task goes only to a unit inside the assigning person's own subtree (coordinator or leader there)."""
+    require(principal, unit, ASSIGNERS)
+
+
+def require_action(db: Session, principal: Principal, matter: Matter, action: str, params: dict) -> None:
+    """Forbidden unless the principal's office handles the matter and covers whom the action names."""
+    require_office(db, principal, matter)
+    if action == "set_owner" and isinstance(params.get("leader_id"), int):
+        # An office may make only its own leaders own a matter (领导包案), not any leader in the province.
+        leader = db.get(Person, params["leader_id"])
+        if leader is not None:
+            require(principal, leader.node, OFFICE)

@@ -1,0 +1,181 @@
+"""Reads of matters for a principal: one matter's full view, and the paged list (filtered in SQL)."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from vreception import documents
+from vreception.auth.access import Principal
+from vreception.cases import access, actions
+from vreception.cases.deadlines import end_of_day
+from vreception.cases.identity import Protector, mask
+from vreception.cases.register import PossibleRepeat
+from vreception.cases.views import (
+    ActionOut,
+    DeadlineOut,
+    DemandOut,
+    DocumentOut,
+    MatterListItem,
+    MatterOut,
+    MatterRecording,
+    PetitionerOut,
+    RecordingSummary,
+    RepeatOut,
+    SessionSummary,
+    TimelineEvent,
+)
+from vreception.models import (
+    Deadline,
+    Document,
+    Matter,
+    MatterEvent,
+    MatterPetitioner,
+    Node,
+    NodeKind,
+    Person,
+    RepeatLink,
+    Task,
+)
+from vreception.models.cases import DeadlineState, MatterState
+from vreception.models.recordings import Recording
+from vreception.models.scheduling import ReceptionSession
+from vreception.paging import Page, page_of
+from vreception.tasks.views import TaskOut
+
+
+def deadline_out(d: Deadline) -> DeadlineOut:
+    """A deadline as the views show it."""
+    return DeadlineOut(kind=d.kind, start=d.start_day, due=d.due_day, due_at=end_of_day(d.due_day),
+                       state=d.state.value, provisional=d.provisional, extra_days=d.extra_days)
+
+
+def document_out(d: Document) -> DocumentOut:
+    """A notice's number, dates, hash and where to read it."""
+    return DocumentOut(id=d.id, kind=d.kind, title=documents.KINDS[d.kind][0], number=d.number,
+                       issued_at=d.issued_at, served_at=d.served_at, sha256=d.sha256,
+                       html_url=f"/api/v1/documents/{d.id}.html", pdf_url=f"/api/v1/documents/{d.id}.pdf")
+
+
+def recording_summary(recording: Recording) -> RecordingSummary:
+    """A recording as lists show it."""
+    return RecordingSummary(id=recording.id, state=recording.state.value, duration_s=recording.duration_s,
+                            bytes=recording.bytes, sha256=recording.sha256, url=f"/api/v1/recordings/{recording.id}")
+
+
+def documents_of(db: Session, matter: Matter) -> list[Document]:
+    """The matter's notices in the order they were issued."""
+    return list(db.scalars(select(Document).where(Document.matter_id == matter.id).order_by(Document.id)))
+
+
+def sessions_of(db: Session, matter: Matter) -> list[ReceptionSession]:
+    """The reception sessions booked for the matter, by start."""
+    return list(db.scalars(select(ReceptionSession).where(ReceptionSession.matter_id == matter.id)
+                           .order_by(ReceptionSession.starts_at, ReceptionSession.id)))
+
+
+def recordings_by_session(db: Session, session_ids: list[int]) -> dict[int, list[Recording]]:
+    """The recordings of SESSION_IDS, by session, oldest first."""
+    out: dict[int, list[Recording]] = {}
+    if session_ids:
+        for rec in db.scalars(select(Recording).where(Recording.session_id.in_(session_ids)).order_by(Recording.id)):
+            out.setdefault(rec.session_id, []).append(rec)
+    return out
+
+
+def _petitioners(db: Session, principal: Principal | None, matter: Matter, protector: Protector) -> list[PetitionerOut]:
+    # ID numbers and phones in full only to the office handling the matter; masked for everyone else.
+    full = principal is not None and access.is_office(db, principal, matter)
+    out = []
+    for link in matter.petitioner_links:
+        p = link.petitioner
+        out.append(PetitionerOut(
+            id=p.id, name=p.name, representative=link.representative,
+            id_number=protector.decrypt(p.id_cipher) if full else mask(p.id_tail),
+            phone=protector.decrypt(p.phone_cipher) if full else mask(p.phone_tail, 11) if p.phone_tail else ""))
+    return out
+
+
+def _repeats(db: Session, matter: Matter) -> list[PossibleRepeat]:
+    rows = db.execute(select(Matter, RepeatLink.similarity).join(RepeatLink, RepeatLink.earlier_id == Matter.id)
+                      .where(RepeatLink.matter_id == matter.id).order_by(RepeatLink.earlier_id)).all()
+    return [PossibleRepeat(m, s) for m, s in rows]
+
+
+def matter_view(db: Session, *, principal: Principal | None, matter: Matter, protector: Protector,
+                repeats: list[PossibleRepeat] | None = None) -> MatterOut:
+    """The matter as its readers see it (the caller has checked that the principal may read it)."""
+    booked = sessions_of(db, matter)
+    recordings = recordings_by_session(db, [b.id for b in booked])
+    sessions = [SessionSummary(id=b.id, kind=b.kind.value, state=b.state.value, start=b.starts_at, end=b.ends_at,
+                               leader_id=b.leader_id, recorded=b.recorded,
+                               recordings=[recording_summary(r) for r in recordings.get(b.id, [])]) for b in booked]
+    events = db.scalars(select(MatterEvent).where(MatterEvent.matter_id == matter.id).order_by(MatterEvent.id))
+    tasks = db.scalars(select(Task).where(Task.matter_id == matter.id).order_by(Task.id))
+    return MatterOut(
+        id=matter.id, number=matter.number, state=matter.state.value, outcome=matter.outcome,
+        channel=matter.channel.value, is_group=matter.is_group, origin_node_id=matter.origin_node_id,
+        handling_node_id=matter.handling_node_id, owner_leader_id=matter.owner_leader_id,
+        received_at=matter.received_at, registered_at=matter.registered_at, extended=matter.extended,
+        rating=matter.rating, possible_repeat=matter.possible_repeat,
+        possible_repeats=[RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value,
+                                    similarity=r.similarity)
+                          for r in (_repeats(db, matter) if repeats is None else repeats)],
+        petitioners=_petitioners(db, principal, matter, protector),
+        demands=[DemandOut.model_validate(d) for d in matter.demands],
+        deadlines={d.kind: deadline_out(d) for d in matter.deadlines if d.state is not DeadlineState.cancelled},
+        deadline_history=[deadline_out(d) for d in matter.deadlines],
+        allowed_actions=[ActionOut(action=a, starts=actions.STARTS.get(a)) for a in actions.allowed(matter)],
+        tasks=[TaskOut.from_task(t) for t in tasks],
+        documents=[document_out(d) for d in documents_of(db, matter)],
+        sessions=sessions,
+        recordings=[MatterRecording(**r.model_dump(), session_id=s.id) for s in sessions for r in s.recordings],
+        timeline=[TimelineEvent(at=e.at, action=e.action, from_state=e.from_state, to=e.to_state, reason=e.reason,
+                                actor_id=e.actor_id, data=json.loads(e.data or "{}")) for e in events])
+
+
+def _list_item(matter: Matter) -> MatterListItem:
+    open_deadlines = [d for d in matter.deadlines if d.state is DeadlineState.open]
+    next_due = min(open_deadlines, key=lambda d: d.due_day) if open_deadlines else None
+    return MatterListItem(
+        id=matter.id, number=matter.number, state=matter.state.value, handling_node_id=matter.handling_node_id,
+        owner_leader_id=matter.owner_leader_id, received_at=matter.received_at,
+        possible_repeat=matter.possible_repeat, summary=matter.demands[0].summary[:80] if matter.demands else "",
+        petitioner=matter.petitioner_links[0].petitioner.name if matter.petitioner_links else "",
+        next_deadline=deadline_out(next_due) if next_due else None)
+
+
+def list_matters(db: Session, *, principal: Principal, state: MatterState | None = None,
+                 owner_leader_id: int | None = None, limit: int = 50, cursor: str | None = None) -> Page[MatterListItem]:
+    """The matters the principal may read, newest first, filtered and counted in SQL, one page at a time."""
+    where = [access.readable(principal)]
+    if state is not None:
+        where.append(Matter.state == state)
+    if owner_leader_id is not None:
+        where.append(Matter.owner_leader_id == owner_leader_id)
+    total = db.scalar(select(func.count()).select_from(Matter).where(*where)) or 0
+    query = (select(Matter).where(*where).order_by(Matter.id.desc())
+             .options(selectinload(Matter.deadlines), selectinload(Matter.demands),
+                      selectinload(Matter.petitioner_links).selectinload(MatterPetitioner.petitioner)))
+    return page_of(db, query, total=total, limit=limit, cursor=cursor, item=_list_item)
+
+
+def units_for(db: Session, matter: Matter, limit: int = 200) -> list[Node]:
+    """The departments under the matter's handling office: where its follow-up tasks go."""
+    office = access.handling_node(db, matter)
+    return list(db.scalars(select(Node).where(Node.kind == NodeKind.department,
+                                              Node.path.startswith(office.path, autoescape=True))
+                           .order_by(Node.code).limit(limit)))
+
+
+def places_of(db: Session, matter: Matter) -> dict[str, Node | Person | None]:
+    """Where the matter came from, who handles it and which leader owns it (for its page)."""
+    return {"origin": db.get(Node, matter.origin_node_id), "handling": access.handling_node(db, matter),
+            "owner": db.get(Person, matter.owner_leader_id) if matter.owner_leader_id else None}
+
+
+def readable_repeats(db: Session, principal: Principal, found: list[PossibleRepeat]) -> list[PossibleRepeat]:
+    """The possible repeats the principal may read (others' matters stay unnamed)."""
+    return [r for r in found if access.can_read(db, principal, r.matter)]
