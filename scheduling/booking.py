@@ -9,13 +9,21 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from scheduling import claims, rules
+from scheduling import claims, rules, session_state
 from scheduling.errors import IllegalSessionChange, LeaderAway, OutsidePlan, RoomClosed
 from scheduling.intervals import covers
 from scheduling.lookup import load_leader, load_matter, load_person, load_room
 from scheduling.plans import Occurrence, plan_days, plans_of_leader
-from scheduling.policy import Policy, aware, floor_to_quantum, local_day, local_moment, on_quantum
+from scheduling.policy import (
+    Policy,
+    aware,
+    floor_to_quantum,
+    local_day,
+    local_moment,
+    on_quantum,
+)
 from scheduling.rooms import open_intervals
+from signaling.roles import NAMED_ROLES
 from vreception import audit
 from vreception.clock import now as clock_now
 from vreception.errors import Invalid, NotFound
@@ -32,8 +40,7 @@ from vreception.models.scheduling import (
 )
 from vreception.workdays import load_calendar
 
-PARTICIPANT_ROLES = ("petitioner", "representative", "hearing_member", "handler", "chair", "recorder",
-                     "coordinator", "observer", "interpreter", "agent")
+PARTICIPANT_ROLES = NAMED_ROLES
 AD_HOC_LENGTH = timedelta(minutes=30)
 MAX_PARTICIPANTS = 30
 MAX_ROOMS = 10
@@ -295,10 +302,7 @@ def cancel(session: Session, *, booking: ReceptionSession, reason: str = "",
     """Cancel a booked session and free its claims; its history stays."""
     if booking.state is not SessionState.booked:
         raise IllegalSessionChange("error.session_not_cancellable", field="session_id", state=Msg(f"session.state.{booking.state.value}"))
-    claims.release(session, booking=booking)
-    booking.state = SessionState.cancelled
-    session.flush()
-    _event(session, booking, "cancelled", actor_id, (reason or "").strip())
-    audit.record(session, action="session.cancelled", entity_type="session", entity_id=booking.id,
-                 actor_id=actor_id, data={"reason": (reason or "").strip()})
+    reason = (reason or "").strip()
+    session_state.change_state(db=session, booking=booking, to=SessionState.cancelled, at=clock_now(),
+                               actor_id=actor_id, reason=reason, data={"reason": reason})
     return booking

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from signaling.messages import Answer, Candidate, Offer, Role, ServerMessage, SessionState, to_dict
+from signaling.messages import (
+    Answer,
+    Candidate,
+    Offer,
+    ServerMessage,
+    SessionState,
+    to_dict,
+)
+from signaling.roles import Role
 
 if TYPE_CHECKING:
     from signaling.rooms import Room

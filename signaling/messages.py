@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal, Union, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from signaling.errors import ProtocolError
+from signaling.roles import Role
 
 # SDP of a two-track offer is ~5-10 KiB; leave room for many tracks, refuse anything larger.
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_SDP_CHARS = 60_000
 
 SessionState = Literal["booked", "open", "live", "ended", "no_show", "cancelled"]
-Role = Literal["leader", "room", "petitioner", "coordinator", "hearing_member", "handler", "observer"]
 ParticipantStatus = Literal["lobby", "admitted", "away", "refused"]
 
 ParticipantId = Annotated[int, Field(ge=1)]

@@ -18,8 +18,8 @@ from signaling.events import (
     ParticipantDisconnected,
     ParticipantJoined,
     ParticipantLeft,
-    SessionStateChanged,
     Send,
+    SessionStateChanged,
     Transition,
 )
 from signaling.messages import (
@@ -41,16 +41,14 @@ from signaling.messages import (
     ParticipantView,
     Ping,
     Pong,
-    Role,
     ServerMessage,
     SessionInfo,
     SessionState,
     State,
     Welcome,
 )
+from signaling.roles import MODERATORS, PETITIONER_SIDE, Role
 
-MODERATORS: frozenset[str] = frozenset({"leader", "coordinator"})
-PETITIONER_SIDE: frozenset[str] = frozenset({"room", "petitioner"})
 ACTIVE: frozenset[str] = frozenset({"open", "live"})
 JOINABLE: frozenset[str] = ACTIVE | {"booked"}
 TRANSITIONS: dict[str, frozenset[str]] = {
