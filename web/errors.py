@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vreception.errors import DomainError
 from vreception.i18n import translate
 from web.deps import language
+from web.security import security_headers
 
 _HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
@@ -55,7 +56,8 @@ async def http_error(request: Request, exc: StarletteHTTPException):
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers on APP."""
+    """Register the handlers and the security headers on APP."""
+    app.add_middleware(security_headers)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
