@@ -86,3 +86,72 @@ def page_client(app, username: str | None) -> TestClient:
 def token(client: TestClient) -> str:
     """The CSRF token of this client's browser."""
     return csrf_of(client.get("/lookup").text)
+
+
+@dataclass
+class World:
+    """The role × route scene: build_scene's objects plus a finished, recorded session and named seats."""
+
+    scene: Scene
+    finished: int  # an ended session of the same matter, with a recording row
+    recording: int
+    seats: dict  # participant ids of the booked session: leader, room, petitioner, coordinator (coord_county's)
+    usernames: dict  # role key → username, for every account of the world
+
+
+# Accounts the role × route table needs beyond build_org's: (key, role, node key).
+MORE_PEOPLE = (("coord_city", "coordinator", "city"), ("coord_township", "coordinator", "township"),
+               ("leader_county2", "leader", "county2"), ("handler_county2", "handler", "county2_dept"))
+
+
+def extend_org(db, org) -> None:
+    """Add county B's department, a city and a township coordinator, a leader and a handler of county B."""
+    from vreception import org as org_service
+    from vreception import people
+
+    with db.transaction() as session:
+        org.nodes["county2_dept"] = org_service.create_node(session, code="580103-RSJ", name="城西区人社局",
+                                                            level="county", kind="department",
+                                                            parent_id=org.nodes["county2"].id)
+        for key, role, node_key in MORE_PEOPLE:
+            node = org.nodes[node_key]
+            person = people.create_person(session, name=f"测试{key}", title="", node_id=node.id,
+                                          username=key.replace("_", "."), password=PASSWORD)
+            people.assign_role(session, person=person, role=role, node_id=node.id)
+            org.people[key] = person
+
+
+def build_world(db, org, settings) -> World:
+    """build_scene, plus extend_org, a coordinator's own seat and an ended consultation on the matter, recorded."""
+    from recordings import service as recording_service
+    from recordings.storage import LocalStorage
+    from scheduling.session_state import change_state
+    from vreception.models.people import Person
+    from vreception.models.scheduling import Participant, ReceptionSession, SessionState
+
+    extend_org(db, org)
+    scene = build_scene(db, org, settings)
+    with db.transaction() as session:
+        booked = session.get(ReceptionSession, scene.session)
+        coordinator = session.get(Person, org.people["coord_county"].id)
+        seat = Participant(role="coordinator", person_id=coordinator.id, name=coordinator.name,
+                           node_path=coordinator.node.path)
+        booked.participants.append(seat)
+        session.flush()
+        seats = {p.role: p.id for p in booked.participants if p.role != "room"}
+        seats["room"] = next(p.id for p in booked.participants if p.room_id == org.rooms["township"].id)
+        earlier = booking.book(session, policy=POLICY, kind="consultation", leader_id=org.people["leader_county"].id,
+                               room_ids=[org.rooms["township"].id], matter_id=None,
+                               starts_at=datetime(2026, 3, 3, 9, 0, tzinfo=SH),
+                               ends_at=datetime(2026, 3, 3, 9, 30, tzinfo=SH),
+                               participants=[booking.ParticipantSpec("petitioner", None, "张三")], coordinator=True,
+                               actor_id=org.people["coord_county"].id)
+        earlier.matter_id = scene.matter  # a consultation (会商) on the matter: an accepted matter takes no new booking
+        for state in (SessionState.open, SessionState.live, SessionState.ended):
+            change_state(db=session, booking=earlier, to=state, at=clock.now(), policy=POLICY)
+        storage = LocalStorage(Path(settings.data_dir) / "recordings")
+        recording = recording_service.start_recording(session=session, session_id=earlier.id, storage=storage)
+        recording_service.mark_failed(session=session, recording=recording, error="no media in this scene")
+        finished, recording_id = earlier.id, recording.id
+    usernames = {key: person.username for key, person in org.people.items()}
+    return World(scene, finished, recording_id, seats, usernames)

@@ -1,0 +1,529 @@
+"""Every route of the app × every role: the status each role gets, so the API and the pages cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.routing import Mount
+from starlette.websockets import WebSocketDisconnect
+
+from tests.cases.helpers import id_number
+from tests.conftest import PASSWORD, _migrated_database, build_org, login, reset
+from tests.web.scene import build_world, csrf_of, page_client
+from vreception import clock
+from vreception.config import Settings
+from web.csrf import CSRF_COOKIE
+
+# One worker builds the world once and runs every row (make test: -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("role_route_table")
+
+# ---- roles -----------------------------------------------------------------------------------------------------------
+# Role key → account (org.people key); county A holds the matter, county B is the other county of the same city.
+ACCOUNTS = {
+    "admin": "admin", "prov": "coord_province", "city": "coord_city", "coord_a": "coord_county",
+    "coord_b": "coord_county2", "town": "coord_township", "leader_a": "leader_county", "leader_b": "leader_county2",
+    "handler_a": "handler", "handler_b": "handler_county2", "room": "room_township", "hearing": "hearing",
+}
+SIGNED_IN = tuple(ACCOUNTS)
+ROLES = SIGNED_IN + ("anon",)
+
+OFFICE_A = {"admin", "prov", "city", "coord_a"}  # coordinators over county A (an admin counts as every role)
+READ_A = OFFICE_A | {"leader_a"}  # coordinators and leaders over county A
+MATTER_A = READ_A | {"handler_a"}  # … and the unit with a task on the matter
+MANAGERS = OFFICE_A | {"town"}  # coordinators over a node of the session (the township holds its room)
+SEEN = MANAGERS | {"leader_a", "room"}  # … and the session's leader and room
+COORDS = {"admin", "prov", "city", "coord_a", "coord_b", "town"}
+STAFF = COORDS | {"leader_a", "leader_b"}  # coordinator or leader somewhere
+DIRECTORY = STAFF | {"handler_a", "handler_b", "hearing"}  # every staff role; kiosk accounts do not browse
+UNIT_A = {"admin", "handler_a"}  # handlers of the task's unit
+
+ACCESS = "access"  # any answer but a refusal (401, 403, 303 to /login) or a 5xx: the caller got past the access check
+REFUSED = "refused"  # 401, 403 or 303 to /login
+
+
+def only(allowed: set[str], ok: Any = 200, no: Any = 403) -> dict:
+    """OK for the roles in ALLOWED, NO for the other signed-in roles (the signed-out default is per route kind)."""
+    return {role: ok if role in allowed else no for role in SIGNED_IN}
+
+
+def write(allowed: set[str]) -> dict:
+    """A write: past the access check for ALLOWED, 403 for the others."""
+    return only(allowed, ACCESS)
+
+
+def everyone(status: Any) -> dict:
+    return {role: status for role in SIGNED_IN}
+
+
+def public(status: Any) -> dict:
+    return {**everyone(status), "anon": status}
+
+
+# ---- the table -------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    method: str
+    path: str  # as the app declares it (the table's key, with method)
+    expect: dict
+    variant: str = ""
+    params: Any = None  # query string: dict or w → dict
+    body: Any = None  # JSON (API) or form (pages): dict or w → dict
+    files: Any = None
+    fresh: bool = False  # sign in a new client for this request (sign-in and sign-out change the browser)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.method, self.path
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}" + (f" [{self.variant}]" if self.variant else "")
+
+
+def R(method, path, expect, **kw) -> Row:
+    return Row(method, path, expect, **kw)
+
+
+WEEK = {"from": "2026-03-02T00:00:00+08:00", "to": "2026-03-09T00:00:00+08:00"}
+SLOT = {"start": "2026-03-05T09:00:00+08:00", "end": "2026-03-05T09:30:00+08:00"}
+
+
+def _matter(w):
+    return {"petitioners": [{"name": "李四", "id_number": id_number(7), "phone": "13800138001"}],
+            "origin_node_id": w.township, "handling_node_id": w.county_a,
+            "demands": [{"summary": "拖欠工资", "category": "wages"}], "channel": "video"}
+
+
+TABLE = [
+    # -- open to all ---------------------------------------------------------------------------------------------------
+    R("GET", "/openapi.json", public(200)),
+    R("GET", "/docs", public(200)),
+    R("GET", "/docs/oauth2-redirect", public(200)),
+    R("GET", "/redoc", public(200)),
+    R("GET", "/healthz", public(200)),
+    R("GET", "/static", public(200), variant="app.css"),
+    R("WS", "/ws/sessions/{session_id}", {"anon": REFUSED}),  # join tokens, not roles: tests/calls
+    # -- API: auth and the directory -----------------------------------------------------------------------------------
+    R("POST", "/api/v1/auth/login", {**everyone(200), "anon": 401}),  # own password; the signed-out a wrong one
+    R("GET", "/api/v1/auth/me", everyone(200)),
+    R("GET", "/api/v1/nodes", only(DIRECTORY)),
+    R("GET", "/api/v1/nodes/{node_id}", only(DIRECTORY)),
+    R("POST", "/api/v1/nodes", write({"admin"}),
+      body=lambda w: {"code": "580102009", "name": "新镇", "level": "township", "parent_id": w.county_a}),
+    R("GET", "/api/v1/rooms", only(DIRECTORY)),
+    R("POST", "/api/v1/rooms", write({"admin"}), body=lambda w: {"node_id": w.township, "name": "新接访室"}),
+    R("GET", "/api/v1/people", only(DIRECTORY)),
+    R("POST", "/api/v1/people", write({"admin"}), body=lambda w: {"name": "新人", "node_id": w.township}),
+    # -- API: scheduling -----------------------------------------------------------------------------------------------
+    R("POST", "/api/v1/plans", write(OFFICE_A),
+      body=lambda w: {"kind": "weekly", "leader_ids": [w.leader_a], "weekday": 3, "half": "afternoon",
+                      "valid_from": "2026-03-02"}),
+    R("GET", "/api/v1/plans", only(STAFF)),
+    R("POST", "/api/v1/plans/{plan_id}/withdraw", write(OFFICE_A)),
+    R("POST", "/api/v1/leaders/{leader_id}/absences", write(OFFICE_A | {"leader_a"}), body={"day": "2026-03-20"}),
+    R("PUT", "/api/v1/rooms/{room_id}/hours", write(MANAGERS), body=[{"opens": "08:00", "closes": "18:00"}]),
+    R("POST", "/api/v1/rooms/{room_id}/closures", write(MANAGERS),
+      body={"start": "2026-04-01T09:00:00+08:00", "end": "2026-04-01T10:00:00+08:00"}),
+    R("GET", "/api/v1/availability", only(STAFF), params=lambda w: {"leader_id": w.leader_a, **WEEK}),
+    # Booking needs a coordinator over the leader or a room who may read the matter (as the booking page does).
+    R("POST", "/api/v1/sessions", write(OFFICE_A),
+      body=lambda w: {"kind": "reception", "leader_id": w.leader_a, "room_ids": [w.room_id], "matter_id": w.matter_id,
+                      **SLOT}),
+    # A level override only from a coordinator at the leader's level or above (not the township's).
+    R("POST", "/api/v1/sessions", write(OFFICE_A), variant="walk-in with a level override",
+      body=lambda w: {"kind": "reception", "leader_id": w.leader_a, "room_ids": [w.room_id], "matter_id": w.matter_id,
+                      "ad_hoc": True, "reason": "现场接访", "override_reason": "越级"}),
+    # A booking claims its rooms: every room inside the booker's subtree.
+    R("POST", "/api/v1/sessions", write({"admin", "prov", "city"}), variant="rooms of both counties",
+      body=lambda w: {"kind": "reception", "leader_id": w.leader_a, "room_ids": [w.room_id, w.room_b],
+                      "matter_id": w.matter_id, **SLOT}),
+    R("GET", "/api/v1/sessions", everyone(200)),  # filtered to what each may see
+    R("GET", "/api/v1/sessions/{session_id}", only(SEEN)),
+    R("POST", "/api/v1/sessions/{session_id}/reschedule", write(MANAGERS), body=SLOT),
+    R("POST", "/api/v1/sessions/{session_id}/cancel", write(MANAGERS), body={"reason": "x"}),
+    # Seats are personal: only the leader takes the leader's seat, a coordinator their own, the kiosk the room's.
+    R("POST", "/api/v1/sessions/{session_id}/join", only({"leader_a"}), variant="leader's seat",
+      body=lambda w: {"participant_id": w.seats["leader"]}),
+    R("POST", "/api/v1/sessions/{session_id}/join", only({"coord_a"}), variant="coord_a's seat",
+      body=lambda w: {"participant_id": w.seats["coordinator"]}),
+    R("POST", "/api/v1/sessions/{session_id}/join", only({"room"}), variant="room's seat",
+      body=lambda w: {"participant_id": w.seats["room"]}),
+    R("GET", "/api/v1/calendars/leaders/{leader_id}.ics", only(READ_A)),
+    R("GET", "/api/v1/calendars/leaders/{leader_id}.ics", public(200), variant="feed token",
+      params=lambda w: {"token": w.leader_feed}),
+    R("GET", "/api/v1/calendars/rooms/{room_id}.ics", only(MANAGERS | {"room"})),
+    R("GET", "/api/v1/calendars/rooms/{room_id}.ics", public(200), variant="feed token",
+      params=lambda w: {"token": w.room_feed}),
+    R("GET", "/api/v1/calendars/leaders/{leader_id}/feed", only(READ_A)),
+    R("GET", "/api/v1/calendars/rooms/{room_id}/feed", only(MANAGERS | {"room"})),
+    # -- API: matters, documents, tasks --------------------------------------------------------------------------------
+    R("POST", "/api/v1/matters", write(OFFICE_A), body=_matter),
+    R("POST", "/api/v1/matters/repeat-check", write(COORDS),
+      body=lambda w: {k: v for k, v in _matter(w).items() if k in ("petitioners", "demands")}),
+    R("GET", "/api/v1/matters", everyone(200)),  # filtered to what each may read
+    R("GET", "/api/v1/matters/{matter_id}", only(MATTER_A)),
+    R("POST", "/api/v1/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
+    R("GET", "/api/v1/documents/{document_id:int}", only(MATTER_A)),
+    R("GET", "/api/v1/documents/{document_id}.html", only(MATTER_A)),
+    R("GET", "/api/v1/documents/{document_id}.pdf", only(MATTER_A)),
+    R("POST", "/api/v1/matters/{matter_id}/tasks", write(READ_A),
+      body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_at": "2026-03-20T17:30:00+08:00"}),
+    R("GET", "/api/v1/tasks", everyone(200)),  # filtered to what each may see
+    R("GET", "/api/v1/tasks/{task_id}", only(MATTER_A)),
+    R("PATCH", "/api/v1/tasks/{task_id}", write(UNIT_A), variant="unit's move", body={"action": "accept"}),
+    R("PATCH", "/api/v1/tasks/{task_id}", write(READ_A), variant="office's move", body={"action": "verify"}),
+    R("POST", "/api/v1/tasks/{task_id}/attachments", write(UNIT_A), files={"file": ("a.txt", b"x", "text/plain")}),
+    R("GET", "/api/v1/attachments/{attachment_id}", only(MATTER_A)),
+    R("GET", "/api/v1/public/matters/{number}", public(200), params=lambda w: {"code": w.code}),
+    R("GET", "/api/v1/public/matters/{number}/documents/{document_id}", public(404),  # not served yet
+      params=lambda w: {"code": w.code}),
+    R("POST", "/api/v1/public/matters/{number}/rating", public(ACCESS),
+      body=lambda w: {"code": w.code, "rating": "satisfied"}),
+    R("GET", "/api/v1/stats/rates", only(STAFF), params={"month": "2026-03"}),
+    # -- API: recordings (those who may read the session's matter, and its leader) -------------------------------------
+    R("GET", "/api/v1/recordings/{recording_id}", only(MATTER_A)),
+    R("GET", "/api/v1/recordings/{recording_id}/media", only(MATTER_A, ACCESS)),  # a row without media: 404/409
+    R("POST", "/api/v1/recordings/{recording_id}/verify", write(MATTER_A)),
+    # -- pages: sign-in, landing, published plans ----------------------------------------------------------------------
+    R("GET", "/login", {**everyone(303), "anon": 200}),
+    R("POST", "/login", {**everyone(303), "anon": 401}, fresh=True),  # own password; the signed-out a wrong one
+    R("POST", "/logout", public(303), fresh=True),
+    R("GET", "/", {**everyone(303), "admin": 200, "hearing": 200}),  # to the role's home; others see their roles
+    R("GET", "/plans", public(200)),
+    R("GET", "/plans/{node_id}", public(200)),
+    # -- pages: the call (the desk, the record and tasks follow the matter's read rule) --------------------------------
+    # The township coordinator may run the lobby (200, without the desk: see the lobby test) or be refused.
+    R("GET", "/calls/{session_id}", {**only(SEEN), "town": (200, 403)}),
+    R("POST", "/calls/{session_id}/token", write(SEEN)),
+    R("POST", "/calls/{session_id}/record", write(READ_A), body={"notes": "接谈记录"}),
+    R("POST", "/calls/{session_id}/tasks", write(READ_A),
+      body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_on": "2026-03-20"}),
+    R("GET", "/recordings/{recording_id}/media", {**only(MATTER_A, ACCESS), "anon": REFUSED}),
+    R("GET", "/self-test", everyone(200)),
+    # -- pages: coordinator and leader desks ---------------------------------------------------------------------------
+    R("GET", "/dashboard", only(COORDS)),
+    R("GET", "/dashboard/live", only(COORDS)),
+    R("GET", "/agenda", only({"admin", "leader_a", "leader_b"})),
+    R("GET", "/leader-plans", only(STAFF)),
+    R("POST", "/leader-plans", write(OFFICE_A),
+      body=lambda w: {"leader_id": w.leader_a, "kind": "weekly", "weekday": "3", "starts": "14:00", "ends": "16:00",
+                      "valid_from": "2026-03-02"}),
+    R("GET", "/leader-plans/{plan_id}/edit", only(OFFICE_A)),
+    R("POST", "/leader-plans/{plan_id}", write(OFFICE_A),
+      body=lambda w: {"leader_id": w.leader_a, "kind": "rotation", "starts": "09:00", "ends": "12:00",
+                      "valid_from": "2026-03-02"}),
+    R("POST", "/leader-plans/{plan_id}/withdraw", write(OFFICE_A)),
+    # -- pages: matters, documents, booking ----------------------------------------------------------------------------
+    R("GET", "/matters", only(STAFF)),
+    R("GET", "/matters/new", only(COORDS)),
+    R("POST", "/matters/new/repeat-check", write(COORDS), body={"petitioner_name": "李四"}),
+    R("POST", "/matters", write(OFFICE_A), body=lambda w: {"handling_node_id": w.county_a, "petitioner_name": "李四"}),
+    R("GET", "/matters/{matter_id}", only(MATTER_A)),
+    R("POST", "/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
+    R("GET", "/documents/{document_id}.html", only(MATTER_A)),
+    R("GET", "/documents/{document_id}.pdf", only(MATTER_A)),
+    R("GET", "/matters/{matter_id}/book", only(OFFICE_A)),
+    R("POST", "/matters/{matter_id}/book/check", write(OFFICE_A),
+      body=lambda w: {"leader_id": w.leader_a, "room_id": w.room_id}),
+    R("POST", "/matters/{matter_id}/book", write(OFFICE_A),
+      body=lambda w: {"leader_id": w.leader_a, "room_id": w.room_id}),
+    R("GET", "/sessions/{session_id}", only(SEEN)),
+    R("POST", "/sessions/{session_id}/reschedule", write(MANAGERS), body={"slot": ""}),
+    R("POST", "/sessions/{session_id}/cancel", write(MANAGERS), body={"reason": "x"}),
+    # -- pages: tasks --------------------------------------------------------------------------------------------------
+    R("GET", "/tasks", only(STAFF | {"handler_a", "handler_b"})),
+    R("GET", "/tasks/{task_id}", only(MATTER_A)),
+    R("POST", "/tasks/{task_id}/move", write(UNIT_A), variant="unit's move", body={"action": "accept"}),
+    R("POST", "/tasks/{task_id}/move", write(READ_A), variant="office's move", body={"action": "verify"}),
+    R("POST", "/tasks/{task_id}/report", write(UNIT_A), body={"text": "已核实"}),
+    R("POST", "/matters/{matter_id}/tasks", write(READ_A),
+      body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_day": "2026-03-20"}),
+    R("GET", "/attachments/{attachment_id}", only(MATTER_A)),
+    # -- pages: the room kiosk (its own sessions only) -----------------------------------------------------------------
+    R("GET", "/kiosk", only({"admin", "room"})),
+    R("GET", "/kiosk/sessions/{session_id}/consent", only({"room"})),
+    R("POST", "/kiosk/sessions/{session_id}/consent", write({"room"}), body={"agree": "yes"}),
+    R("GET", "/kiosk/sessions/{session_id}/rate", only({"room"})),
+    R("POST", "/kiosk/sessions/{session_id}/rate", write({"room"}),
+      body=lambda w: {"code": w.code, "rating": "satisfied"}),
+    # -- pages: the petitioner's lookup --------------------------------------------------------------------------------
+    R("GET", "/lookup", public(200)),
+    R("POST", "/lookup", public(ACCESS), body=lambda w: {"number": w.number, "code": w.code}),
+    R("POST", "/lookup/rate", public(ACCESS), body={"rating": "satisfied"}),
+    R("POST", "/lookup/documents/{document_id}", public(ACCESS)),
+]
+
+# Path parameters → the world's object.
+DEFAULT_AT = {"session_id": "session", "matter_id": "matter_id", "task_id": "task", "document_id": "document",
+              "attachment_id": "attachment", "recording_id": "recording", "plan_id": "plan", "node_id": "county_a",
+              "leader_id": "leader_a", "room_id": "room_id", "number": "number"}
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def expected(row: Row, role: str) -> Any:
+    """The row's expectation for ROLE; signed out: 401 on the API, 303 to /login on pages (a refusal for writes)."""
+    if role in row.expect:
+        return row.expect[role]
+    if role == "anon":
+        return 401 if is_api(row.path) else REFUSED if row.method in WRITES else 303
+    raise AssertionError(f"{row.id} has no expectation for {role}")
+
+
+def _flat(app) -> list:
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before lazily included routers: app.routes is flat already
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route of the app; a mount counts as GET, a WebSocket as WS."""
+    out = set()
+    for route in _flat(app):
+        if isinstance(getattr(route, "original_route", route), Mount):
+            out.add(("GET", route.path))
+        elif route.methods:
+            out.update((m, route.path) for m in route.methods if m != "HEAD")
+        else:
+            out.add(("WS", route.path))
+    return out
+
+
+# ---- the world -------------------------------------------------------------------------------------------------------
+
+def _snapshot(db) -> sqlite3.Connection:
+    copy = sqlite3.connect(":memory:", check_same_thread=False)
+    with db.engine.connect() as connection:
+        connection.connection.driver_connection.backup(copy)
+    return copy
+
+
+def _restore(db, copy: sqlite3.Connection) -> None:
+    with db.engine.connect() as connection:
+        copy.backup(connection.connection.driver_connection)
+
+
+def make_world(db, tmp_path):
+    """The app on DB with the role × route scene, one API token and one signed-in browser per role."""
+    from vreception.app import create_app
+
+    settings = Settings(mode="dev", database_url=db.url, data_dir=tmp_path / "var", secret_key="t" * 48,
+                        media_host_addresses=["127.0.0.1"], job_interval_seconds=0)
+    app = create_app(settings, db)
+    org = build_org(db)
+    world = build_world(db, org, settings)
+    base = TestClient(app)
+    base.__enter__()
+    api = {role: {} for role in ROLES}
+    pages = {"anon": page_client(app, None)}
+    for role, account in ACCOUNTS.items():
+        username = world.usernames[account]
+        api[role] = login(base, username)
+        pages[role] = page_client(app, username)
+    n, p = org.nodes, org.people
+    ids = dict(matter_id=world.scene.matter, number=world.scene.number, code=world.scene.code,
+               session=world.scene.session, task=world.scene.task, attachment=world.scene.attachment,
+               document=world.scene.document, plan=world.scene.plan, finished=world.finished,
+               recording=world.recording, seats=world.seats, county_a=n["county"].id, county_b=n["county2"].id,
+               township=n["township"].id, dept_a=n["county_dept"].id, dept_b=n["county2_dept"].id,
+               room_id=org.rooms["township"].id, room_b=org.rooms["township2"].id, leader_a=p["leader_county"].id)
+    w = SimpleNamespace(**ids)
+    feed = base.get(f"/api/v1/calendars/leaders/{w.leader_a}/feed", headers=api["leader_a"])
+    w.leader_feed = parse_qs(urlparse(feed.json()["url"]).query)["token"][0]
+    feed = base.get(f"/api/v1/calendars/rooms/{w.room_id}/feed", headers=api["room"])
+    w.room_feed = parse_qs(urlparse(feed.json()["url"]).query)["token"][0]
+    return SimpleNamespace(app=app, db=db, settings=settings, org=org, w=w, base=base, api=api, pages=pages,
+                           usernames={role: world.usernames[a] for role, a in ACCOUNTS.items()})
+
+
+@pytest.fixture(scope="module")
+def world(_migrated, tmp_path_factory, request):
+    """The scene on SQLite, built once for the module; writes are undone by restoring a snapshot."""
+    db = _migrated_database("sqlite", _migrated, tmp_path_factory, request)
+    reset(db)
+    built = make_world(db, tmp_path_factory.mktemp("world"))
+    built.pristine = _snapshot(db)
+    yield built
+    built.base.__exit__(None, None, None)
+    clock.reset()
+
+
+def _url(row: Row, w) -> str:
+    def fill(match):
+        name = match.group(1)
+        return str(getattr(w, DEFAULT_AT.get(name, name)))
+    path = re.sub(r"\{(\w+)(?::\w+)?\}", fill, row.path)
+    return path + "/app.css" if row.path == "/static" else path
+
+
+def _value(spec, w):
+    return spec(w) if callable(spec) else spec
+
+
+def call(world, row: Row, role: str):
+    """Send ROW's request as ROLE: the API with the role's token, pages with the role's browser."""
+    w = world.w
+    url, params, body = _url(row, w), _value(row.params, w), _value(row.body, w)
+    if is_api(row.path) or row.path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/healthz"):
+        kw: dict = {"params": params, "headers": world.api[role]}
+        if row.path == "/api/v1/auth/login":
+            body = {"username": world.usernames.get(role, "nobody"), "password": PASSWORD if role != "anon" else "x"}
+        if row.method in WRITES:
+            kw["files" if row.files else "json"] = row.files or body
+        return world.base.request(row.method, url, follow_redirects=False, **kw)
+    client = world.pages[role]
+    if row.fresh:
+        client = page_client(world.app, None)
+        if role != "anon" and row.path != "/login":
+            client = page_client(world.app, world.usernames[role])
+    if row.method == "GET":
+        return client.get(url, params=params, follow_redirects=False)
+    token = csrf_token(client)
+    form = dict(body or {})
+    if row.path == "/login":
+        form = {"username": world.usernames.get(role, "nobody"), "password": PASSWORD if role != "anon" else "x"}
+    return client.request(row.method, url, data={**form, "csrf_token": token}, params=params,
+                          headers={"x-csrf-token": token}, follow_redirects=False)
+
+
+def csrf_token(client: TestClient) -> str:
+    """The browser's form token, fetched once per CSRF cookie."""
+    nonce = client.cookies.get(CSRF_COOKIE)
+    cached = _CSRF.get(id(client))
+    if nonce is None or cached is None or cached[0] != nonce:
+        token = csrf_of(client.get("/lookup").text)
+        cached = _CSRF[id(client)] = (client.cookies.get(CSRF_COOKIE), token)
+    return cached[1]
+
+
+_CSRF: dict[int, tuple[str | None, str]] = {}
+
+
+def _refused(response) -> bool:
+    location = response.headers.get("location", "")
+    return response.status_code in (401, 403) or (response.status_code == 303 and location.endswith("/login"))
+
+
+def matches(want: Any, response) -> bool:
+    if want == ACCESS:
+        return not _refused(response) and response.status_code < 500
+    if want == REFUSED:
+        return _refused(response)
+    if isinstance(want, tuple):
+        return response.status_code in want
+    return response.status_code == want
+
+
+CASES = [pytest.param(row, role, id=f"{row.id} | {role}") for row in TABLE if row.method != "WS" for role in ROLES]
+
+
+# ---- the tests -------------------------------------------------------------------------------------------------------
+
+def test_the_table_lists_every_route_of_the_app(world):
+    """A new route fails here until it has a row; a row whose route is gone fails too."""
+    listed = {row.key for row in TABLE}
+    routes = app_routes(world.app)
+    assert sorted(routes - listed) == [], "routes without a row in TABLE"
+    assert sorted(listed - routes) == [], "rows of TABLE whose route the app no longer has"
+
+
+def test_every_row_names_every_role():
+    for row in TABLE:
+        if row.method != "WS":
+            assert set(row.expect) <= set(ROLES), row.id
+            for role in ROLES:
+                expected(row, role)
+
+
+@pytest.mark.parametrize("row, role", CASES)
+def test_role_route(world, row, role):
+    want = expected(row, role)
+    try:
+        response = call(world, row, role)
+    finally:
+        if row.method in WRITES or row.fresh:
+            _restore(world.db, world.pristine)
+    assert matches(want, response), (f"{row.id} as {role}: expected {want}, got {response.status_code} "
+                                     f"{response.headers.get('location', '')} {response.text[:300]}")
+
+
+def test_signaling_socket_refuses_a_connection_without_a_join_token(world):
+    with pytest.raises(WebSocketDisconnect):
+        with world.base.websocket_connect(f"/ws/sessions/{world.w.session}") as socket:
+            socket.receive_json()
+
+
+def test_township_coordinator_runs_the_lobby_without_the_matter(world):
+    """The township coordinator manages the session only through its room: no desk, no demands, no petitioner."""
+    response = world.pages["town"].get(f"/calls/{world.w.session}", follow_redirects=False)
+    if response.status_code == 403:
+        return  # refusing the page outright also keeps the matter closed
+    assert response.status_code == 200
+    # The lobby lists who waits (the session's participants, by name): look past the call's configuration.
+    shown = re.sub(r'<script type="application/json" id="call-config">.*?</script>', "", response.text, flags=re.S)
+    assert 'id="desk"' not in shown and "拖欠三个月工资" not in shown and "张三" not in shown
+
+
+def test_a_task_goes_only_to_a_unit_inside_the_assigning_office(world):
+    """County A's coordinator cannot give county B's department a task on A's matter, by the API or in a call."""
+    w, pages = world.w, world.pages
+    try:
+        late = "2026-03-20T17:30:00+08:00"
+        api = world.base.post(f"/api/v1/matters/{w.matter_id}/tasks", headers=world.api["coord_a"],
+                              json={"unit_node_id": w.dept_b, "title": "越界交办", "due_at": late})
+        token = csrf_token(pages["coord_a"])
+        form = {"unit_node_id": w.dept_b, "title": "越界交办", "due_on": "2026-03-20", "due_day": "2026-03-20",
+                "csrf_token": token}
+        in_call = pages["coord_a"].post(f"/calls/{w.session}/tasks", data=form, headers={"x-csrf-token": token})
+        on_page = pages["coord_a"].post(f"/matters/{w.matter_id}/tasks", data=form, follow_redirects=False)
+        answers = {"api": api.status_code, "call": in_call.status_code, "page": on_page.status_code}
+        # Whatever was answered, county B's handler still may not read the matter or its recording.
+        handler_b = world.api["handler_b"]
+        reads = {"matter": world.base.get(f"/api/v1/matters/{w.matter_id}", headers=handler_b).status_code,
+                 "recording": world.base.get(f"/api/v1/recordings/{w.recording}", headers=handler_b).status_code,
+                 "media": world.base.get(f"/api/v1/recordings/{w.recording}/media", headers=handler_b).status_code}
+    finally:
+        _restore(world.db, world.pristine)
+    assert answers == {"api": 403, "call": 403, "page": 403}
+    assert reads == {"matter": 403, "recording": 403, "media": 403}
+
+
+# ---- PostgreSQL: the cross-subtree reads -----------------------------------------------------------------------------
+
+CROSS = ("coord_b", "leader_b", "handler_b", "prov", "city")
+CROSS_PATHS = {"/api/v1/matters/{matter_id}", "/api/v1/tasks/{task_id}", "/api/v1/documents/{document_id:int}",
+               "/api/v1/recordings/{recording_id}", "/api/v1/sessions/{session_id}", "/matters/{matter_id}",
+               "/tasks/{task_id}", "/documents/{document_id}.html", "/calls/{session_id}", "/sessions/{session_id}"}
+
+
+def test_cross_subtree_reads_on_postgresql(_migrated, tmp_path_factory, request):
+    """County B's people are refused county A's matter, task, notice, recording and session; the city's and
+    the province's coordinators read them (PostgreSQL)."""
+    db = _migrated_database("postgresql", _migrated, tmp_path_factory, request)
+    reset(db)
+    built = make_world(db, tmp_path_factory.mktemp("pg_world"))
+    try:
+        wrong = []
+        for row in TABLE:
+            if row.method == "GET" and row.path in CROSS_PATHS:
+                for role in CROSS:
+                    want, got = expected(row, role), call(built, row, role)
+                    if not matches(want, got):
+                        wrong.append((row.id, role, want, got.status_code))
+    finally:
+        built.base.__exit__(None, None, None)
+        clock.reset()
+    assert wrong == []
