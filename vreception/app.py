@@ -6,32 +6,35 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 
 from vreception import __version__
-from vreception.config import Settings, get_settings
+from vreception.cases import deadlines
 from vreception.cases.identity import Protector
-from vreception.db import Database
+from vreception.config import Settings, get_settings
+from vreception.db import Database, pool_options
 from vreception.ratelimit import make_failures
+from web.overload import POOL_WAIT_S, capacity, database_answers, guard_against_overload, health_threads
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the ASGI app; refuses a placeholder secret in production."""
     settings = settings or get_settings()
     secret = settings.effective_secret_key()
-    db = database or Database(settings.effective_database_url)
+    sizes = capacity(settings)
+    db = database or Database(settings.effective_database_url, **pool_options(sizes.connections, POOL_WAIT_S))
+    deadlines.use_time_zone(settings.time_zone)
 
     import web
+    from scheduling.jobs import JOBS as SCHEDULING_JOBS
+    from scheduling.policy import policy_from
+    from vreception import jobs
     from web import errors
     from web.api import router as api_router
     from web.pages import router as page_router
-
-    from vreception import jobs
-
-    from scheduling.jobs import JOBS as SCHEDULING_JOBS
 
     job_list = list(jobs.CORE_JOBS) + SCHEDULING_JOBS
 
@@ -59,20 +62,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.jobs = job_list
     app.state.calls = calls
     app.state.settings = settings
+    app.state.policy = policy_from(settings)
     app.state.secret = secret
     app.state.db = db
     app.state.protector = Protector(secret)
     app.state.lookup_failures = make_failures(settings.redis_url, settings.lookup_failures_allowed,
                                               settings.lookup_window_minutes * 60)
+    # Before errors.install, so that its headers middleware also wraps the guard's 503s.
+    guard_against_overload(app, settings, sizes)
     errors.install(app)
 
     @app.get("/healthz", tags=["health"])
-    def healthz():
-        """Liveness and database reachability."""
-        try:
-            with db.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:  # any driver error means the database is not reachable
+    async def healthz():
+        """Liveness and database reachability; never queued behind other requests."""
+        if not await anyio.to_thread.run_sync(database_answers, db, limiter=health_threads()):
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return {"status": "ok"}
 

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # Seconds between runs of the in-process job loop (reminders, outbox); 0 turns it off.
     job_interval_seconds: int = Field(default=60, ge=0)
     cookie_secure: bool = False
+    # Requests worked on at once; the worker threads and the database pool are sized from it
+    # (vreception/app.py capacity), so that no request ever waits for a thread or a connection
+    # that another request holds while waiting for it.
+    max_concurrent_requests: int = Field(default=20, ge=1, le=1000)
+    # Requests beyond those wait, at most this many and this long, then get 503 with Retry-After.
+    max_queued_requests: int = Field(default=200, ge=0)
+    queue_timeout_seconds: float = Field(default=10, gt=0, le=60)
 
     @field_validator("ice_servers", mode="before")
     @classmethod

@@ -66,8 +66,29 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+# An execution option of the reader engine: its transactions begin DEFERRED on SQLite.
+READS_ONLY = "vreception_reads_only"
+
+
 def _sqlite_begin(conn):
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Under WAL a deferred transaction that only reads takes no lock: readers never wait for a
+    # writer nor block one. Everything else keeps BEGIN IMMEDIATE (see _sqlite_pragmas). A reader
+    # that writes after all (a GET that audits) fails whole if another writer committed first; the
+    # app answers that 503 overloaded, to be retried.
+    deferred = conn.get_execution_options().get(READS_ONLY, False)
+    conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
+
+
+# A PostgreSQL statement waiting longer than this for a row lock fails (SQLSTATE 55P03) instead of
+# waiting forever: a request that waits on the event loop (an async route) could otherwise wait for
+# a lock whose holder needs that very loop to commit.
+LOCK_TIMEOUT_MS = 10_000
+
+
+def _postgres_lock_timeout(dbapi_connection, _record):
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+    dbapi_connection.commit()
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -76,6 +97,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        else:  # an in-memory database lives in one connection: its pool takes no sizes
+            for option in ("pool_size", "max_overflow", "pool_timeout"):
+                kwargs.pop(option, None)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -83,7 +107,16 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "connect", _postgres_lock_timeout)
+    return engine
+
+
+def pool_options(connections: int, wait_s: float) -> dict:
+    """Engine options for a pool of at most CONNECTIONS that gives up after WAIT_S seconds."""
+    kept = min(10, connections)  # the rest are opened under load and closed when returned
+    return {"pool_size": kept, "max_overflow": connections - kept, "pool_timeout": wait_s}
 
 
 class Database:
@@ -92,22 +125,39 @@ class Database:
     def __init__(self, url: str, **engine_kwargs):
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        # The same pool; only how a transaction begins differs (deferred on SQLite).
+        self.reader = self.engine.execution_options(**{READS_ONLY: True})
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def backend(self) -> str:
         return self.engine.dialect.name
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on any error."""
-        with self.sessionmaker() as session:
-            try:
-                yield session
+    def session(self, *, reads_only: bool = False) -> Session:
+        """A new session; READS_ONLY ones take no write lock on SQLite until they write."""
+        return self.sessionmaker(bind=self.reader) if reads_only else self.sessionmaker()
+
+    @staticmethod
+    def finish(session: Session, *, commit: bool) -> None:
+        """Commit (or roll back) SESSION and give its connection back to the pool."""
+        try:
+            if commit:
                 session.commit()
-            except BaseException:
+            else:
                 session.rollback()
-                raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def transaction(self, *, reads_only: bool = False) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error."""
+        session = self.session(reads_only=reads_only)
+        try:
+            yield session
+        except BaseException:
+            self.finish(session, commit=False)
+            raise
+        self.finish(session, commit=True)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -18,13 +20,30 @@ API_TOKEN = "api"
 PAGE_TOKEN = "page"
 SESSION_COOKIE = "vr_session"
 LANG_COOKIE = "vr_lang"
+# Requests that only read: their transaction takes no write lock on SQLite.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _session(request: Request) -> Iterator[Session]:
-    # scope="function" below: the commit happens before the response is sent, so a
-    # client never sees success for a write that did not commit.
-    with request.app.state.db.transaction() as session:
+async def _session(request: Request) -> AsyncIterator[Session]:
+    # Opening a session does no I/O, so it happens here on the event loop. The commit runs in
+    # a thread of its own, never one of the shared pool: a request holding a lock or a
+    # connection never waits for a thread that requests waiting for that lock may hold.
+    # scope="function" below: the commit happens before the response is sent, so a client
+    # never sees success for a write that did not commit.
+    db = request.app.state.db
+    session = db.session(reads_only=request.method in SAFE_METHODS)
+    try:
         yield session
+    except BaseException:
+        await _off_loop(db.finish, session, commit=False)
+        raise
+    await _off_loop(db.finish, session, commit=True)
+
+
+async def _off_loop(finish, session: Session, *, commit: bool) -> None:
+    """Run FINISH in a fresh worker thread, shielded so a cancelled request still ends its transaction."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(partial(finish, session, commit=commit), limiter=anyio.CapacityLimiter(1))
 
 
 DbSession = Annotated[Session, Depends(_session, scope="function")]
