@@ -76,11 +76,11 @@ def patch_task(task_id: int, body: TaskPatch, principal: ApiPrincipal, session: 
 
 @router.post("/tasks/{task_id}/attachments", status_code=201, response_model=AttachmentOut,
              responses=responses(403, 404, 422, s404="task_not_found"))
-async def add_attachment(task_id: int, file: UploadFile, principal: ApiPrincipal, session: DbSession,
+def add_attachment(task_id: int, file: UploadFile, principal: ApiPrincipal, session: DbSession,
                          settings: AppSettings) -> AttachmentOut:
     """Attach a file to the task's report (size bounded by VRECEPTION_MAX_UPLOAD_BYTES)."""
     task = access.load_for_unit(session, principal, task_id)
-    data = await file.read(settings.max_upload_bytes + 1)
+    data = file.file.read(settings.max_upload_bytes + 1)
     attachment = tasks.attach(session, task=task, filename=file.filename or "file",
                               content_type=file.content_type or "", data=data, storage_dir=Path(settings.data_dir),
                               max_bytes=settings.max_upload_bytes, actor_id=principal.person_id)

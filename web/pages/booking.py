@@ -128,9 +128,8 @@ def booking_form(matter_id: int, request: Request, principal: User, session: DbS
 
 
 @router.post("/matters/{matter_id}/book/check")
-async def booking_check(matter_id: int, request: Request, principal: User, session: DbSession):
+def booking_check(matter_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
     """Run every booking rule on the form as it stands and roll back: the verdict, as a partial."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = _bookable_matter(session, principal, matter_id)
     chosen = bool(forms.text(form, "slot", 80) or forms.text(form, "start_at", 40))
@@ -142,9 +141,8 @@ async def booking_check(matter_id: int, request: Request, principal: User, sessi
 
 
 @router.post("/matters/{matter_id}/book")
-async def booking_submit(matter_id: int, request: Request, principal: User, session: DbSession):
+def booking_submit(matter_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
     """Book the session; on a broken rule the form comes back with the reason."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = _bookable_matter(session, principal, matter_id)
     item, error = attempt(session, lambda: _book(request, session, principal, matter, form))
@@ -177,9 +175,8 @@ def session_page(session_id: int, request: Request, principal: User, session: Db
 
 
 @router.post("/sessions/{session_id}/reschedule")
-async def session_reschedule(session_id: int, request: Request, principal: User, session: DbSession):
+def session_reschedule(session_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
     """Move the session to another free slot (or a typed time)."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     item = access.load_managed(session, principal, session_id)
 
@@ -196,9 +193,8 @@ async def session_reschedule(session_id: int, request: Request, principal: User,
 
 
 @router.post("/sessions/{session_id}/cancel")
-async def session_cancel(session_id: int, request: Request, principal: User, session: DbSession):
+def session_cancel(session_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
     """Cancel the booked session with a reason."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     item = access.load_managed(session, principal, session_id)
     _, error = attempt(session, lambda: booking.cancel(session, booking=item, reason=forms.text(form, "reason", 1000),

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
+from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from vreception.errors import DomainError, Invalid
 
 T = TypeVar("T")
 MAX_FIELD = 10_000
+MAX_FILES = 11  # a task report's attachments (vreception.tasks.MAX_ATTACHMENTS) and one more to refuse
+
+
+async def _posted(request: Request) -> FormData:
+    # Read on the event loop, so that the route itself can be a plain function on a worker thread:
+    # a database call inside an async route would stall every other request while it waits for a lock.
+    return await request.form(max_files=MAX_FILES)
+
+
+Posted = Annotated[FormData, Depends(_posted)]
 
 
 def text(form: FormData, name: str, limit: int = MAX_FIELD) -> str:

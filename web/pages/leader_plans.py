@@ -74,9 +74,8 @@ def plan_list(request: Request, principal: User, db: DbSession):
 
 
 @router.post("/leader-plans")
-async def plan_create(request: Request, principal: User, db: DbSession):
+def plan_create(request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Publish a new reception plan."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     require_any(principal, *OFFICE)
     _, error = attempt(db, lambda: _create(request, db, principal, form))
@@ -96,9 +95,8 @@ def plan_edit(plan_id: int, request: Request, principal: User, db: DbSession):
 
 
 @router.post("/leader-plans/{plan_id}")
-async def plan_replace(plan_id: int, request: Request, principal: User, db: DbSession):
+def plan_replace(plan_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Edit a plan: the old one is withdrawn and the new one published, together or not at all."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     plan = _managed_plan(db, principal, plan_id)
 
@@ -117,9 +115,8 @@ async def plan_replace(plan_id: int, request: Request, principal: User, db: DbSe
 
 
 @router.post("/leader-plans/{plan_id}/withdraw")
-async def plan_withdraw(plan_id: int, request: Request, principal: User, db: DbSession):
+def plan_withdraw(plan_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Stop publishing a plan; sessions already booked stay."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     plan = _managed_plan(db, principal, plan_id)
     plans.withdraw_plan(db, plan=plan, actor_id=principal.person_id)

@@ -90,10 +90,9 @@ def new_matter(request: Request, principal: User, session: DbSession):
 
 
 @router.post("/matters/new/repeat-check")
-async def repeat_check(request: Request, principal: User, session: DbSession):
+def repeat_check(request: Request, form: forms.Posted, principal: User, session: DbSession):
     """The repeat-petition warning (重复访) for what the form holds so far (an htmx partial)."""
     require_any(principal, *access.OFFICE)
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     data = _read_registration(form)
     found = register.check_new(session, protector=request.app.state.protector, petitioners=data["petitioners"],
@@ -103,9 +102,8 @@ async def repeat_check(request: Request, principal: User, session: DbSession):
 
 
 @router.post("/matters")
-async def register_matter(request: Request, principal: User, session: DbSession):
+def register_matter(request: Request, form: forms.Posted, principal: User, session: DbSession):
     """Register the matter; the query code is shown on this answer only."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     require_any(principal, *access.OFFICE)
     settings = request.app.state.settings
@@ -174,9 +172,8 @@ def matter_page(matter_id: int, request: Request, principal: User, session: DbSe
 
 
 @router.post("/matters/{matter_id}/actions")
-async def matter_action(matter_id: int, request: Request, principal: User, session: DbSession):
+def matter_action(matter_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
     """Move the matter on (受理, 答复, 送达 …) from its page."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = actions.lock(session, matter_id)
     action = forms.text(form, "action", 40)
@@ -210,9 +207,8 @@ def document_pdf(document_id: int, principal: User, session: DbSession):
 
 
 @router.post("/matters/{matter_id}/tasks")
-async def assign_task(matter_id: int, request: Request, principal: User, session: DbSession):
+def assign_task(matter_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
     """Assign a follow-up task (交办) from the matter page; due at the end of the chosen day."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = access.load(session, matter_id)
     access.require_assigner(session, principal, matter)

@@ -49,9 +49,8 @@ def _again(request: Request, session, principal, task: Task, error: DomainError,
 
 
 @router.post("/tasks/{task_id}/move")
-async def task_move(task_id: int, request: Request, principal: User, session: DbSession, settings: AppSettings):
+def task_move(task_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession, settings: AppSettings):
     """Accept or start (unit); verify, send back or close (office)."""
-    form = await request.form()
     check_csrf(request, forms.text(form, "csrf_token", 200))
     action = forms.text(form, "action", 20)
     task = access.load_for_action(session, principal, task_id, action)
@@ -65,13 +64,13 @@ async def task_move(task_id: int, request: Request, principal: User, session: Db
 
 
 @router.post("/tasks/{task_id}/report")
-async def task_report(task_id: int, request: Request, principal: User, session: DbSession, settings: AppSettings):
+def task_report(task_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession,
+                settings: AppSettings):
     """Report the result (反馈) with attachments, all or nothing (each file within max_upload_bytes)."""
-    form = await request.form(max_files=tasks.MAX_ATTACHMENTS + 1)
     check_csrf(request, forms.text(form, "csrf_token", 200))
     task = access.load_for_unit(session, principal, task_id)
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-    files = [(f, await f.read(settings.max_upload_bytes + 1)) for f in uploads]
+    files = [(f, f.file.read(settings.max_upload_bytes + 1)) for f in uploads]
 
     def do():
         tasks.move(session, task=task, action="report", actor_id=principal.person_id, text=forms.text(form, "text"))
