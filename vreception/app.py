@@ -17,6 +17,8 @@ from vreception.cases.identity import Protector
 from vreception.config import Settings, get_settings
 from vreception.db import Database, pool_options
 from vreception.ratelimit import make_failures
+from vreception.tasks import MAX_ATTACHMENTS
+from web.limits import body_limit
 from web.overload import POOL_WAIT_S, capacity, database_answers, guard_against_overload, health_threads
 
 
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                                               settings.lookup_window_minutes * 60)
     # Before errors.install, so that its headers middleware also wraps the guard's 503s.
     guard_against_overload(app, settings, sizes)
+    app.add_middleware(body_limit, max_upload_bytes=settings.max_upload_bytes, max_files=MAX_ATTACHMENTS + 1,
+                       default_language=settings.default_language)
     errors.install(app)
 
     @app.get("/healthz", tags=["health"])

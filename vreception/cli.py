@@ -16,7 +16,7 @@ def _database(settings: Settings) -> Database:
     return Database(settings.effective_database_url)
 
 
-def cmd_db_upgrade(args, settings: Settings) -> int:
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from vreception.migrations import upgrade
 
     upgrade(settings.effective_database_url)
@@ -24,19 +24,28 @@ def cmd_db_upgrade(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_serve(args, settings: Settings) -> int:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from vreception.app import create_app
 
     app = create_app(settings)
+    if settings.is_production:
+        from vreception import demo
+
+        with app.state.db.transaction() as session:
+            traces = demo.demo_traces(session)
+        if traces:
+            print("refusing to serve in production: the demo province or demo passwords are in this database: "
+                  + ", ".join(traces), file=sys.stderr)
+            return 2
     # Signaling frames are at most 64 KiB; refuse anything much larger at the transport.
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
                 ws_max_size=256 * 1024)
     return 0
 
 
-def cmd_demo(args, settings: Settings) -> int:
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from vreception import demo
     from vreception.migrations import upgrade
 
@@ -88,7 +97,7 @@ def _demo_walk_in(db: Database, settings: Settings) -> int | None:
         coordinator = session.scalar(select(Person).where(Person.username == "coord.county"))
         room = session.scalar(select(Room).where(Room.name == "东关街道视频接访室"))
         matter = session.scalar(select(Matter).order_by(Matter.id))
-        if None in (leader, coordinator, room, matter):
+        if leader is None or coordinator is None or room is None or matter is None:
             return None
         current = session.scalar(select(ReceptionSession.id).where(
             ReceptionSession.leader_id == leader.id, ReceptionSession.ends_at > now(),
@@ -101,7 +110,7 @@ def _demo_walk_in(db: Database, settings: Settings) -> int | None:
         return made.id if made.ends_at - made.starts_at > timedelta(0) else None
 
 
-def cmd_nodes_list(args, settings: Settings) -> int:
+def cmd_nodes_list(args: argparse.Namespace, settings: Settings) -> int:
     from vreception import org
 
     db = _database(settings)
@@ -111,7 +120,7 @@ def cmd_nodes_list(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_users_add(args, settings: Settings) -> int:
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     from vreception import org, people
 
     db = _database(settings)
@@ -131,7 +140,7 @@ def cmd_users_add(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_audit_verify(args, settings: Settings) -> int:
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from vreception import audit
 
     db = _database(settings)
@@ -143,7 +152,7 @@ def cmd_audit_verify(args, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_recordings_verify(args, settings: Settings) -> int:
+def cmd_recordings_verify(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import select
 
     from recordings import service
@@ -165,7 +174,7 @@ def cmd_recordings_verify(args, settings: Settings) -> int:
     return 1 if failed else 0
 
 
-def cmd_recordings_purge(args, settings: Settings) -> int:
+def cmd_recordings_purge(args: argparse.Namespace, settings: Settings) -> int:
     from recordings import service
     from recordings.storage import storage_from_settings
 
@@ -185,7 +194,7 @@ def cmd_recordings_purge(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_calendar_load(args, settings: Settings) -> int:
+def cmd_calendar_load(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from vreception.cases.deadlines import recompute_provisional
@@ -260,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     use_time_zone(settings.time_zone)
     try:
-        return args.func(args, settings)
+        code: int = args.func(args, settings)  # one of the cmd_* functions above
+        return code
     except DomainError as exc:
         print(f"error ({exc.code}): {translate(exc.message_key, settings.default_language, **exc.params)}", file=sys.stderr)
         return 2

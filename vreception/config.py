@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,16 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
+# A production key must carry at least this much randomness (a 32-character hex key has about 118 bits).
+MIN_SECRET_BITS = 100
+
+
+def entropy_bits(key: str) -> float:
+    """An estimate of a key's randomness: its length times the Shannon entropy of its characters."""
+    if not key:
+        return 0.0
+    counts = [key.count(c) for c in set(key)]
+    return -len(key) * sum(n / len(key) * math.log2(n / len(key)) for n in counts)
 
 
 class InsecureConfiguration(RuntimeError):
@@ -91,19 +102,28 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'vreception.db').resolve()}"
 
+    def check_production(self) -> None:
+        """InsecureConfiguration unless the secret is random (by entropy, not length) and cookies are Secure."""
+        problems = []
+        if len(self.secret_key) < 32 or entropy_bits(self.secret_key) < MIN_SECRET_BITS:
+            problems.append("VRECEPTION_SECRET_KEY must be a random value of at least 32 characters (e.g. "
+                            "python -c \"import secrets; print(secrets.token_urlsafe(48))\")")
+        if not self.cookie_secure:
+            problems.append("VRECEPTION_COOKIE_SECURE must be true: production runs behind HTTPS")
+        if problems:
+            raise InsecureConfiguration("; ".join(problems) + " (or run with VRECEPTION_MODE=demo or dev).")
+
     @property
     def is_production(self) -> bool:
         return self.mode == "production"
 
     def effective_secret_key(self) -> str:
         """The signing key; outside production a placeholder becomes a per-install random key."""
+        if self.is_production:
+            self.check_production()
+            return self.secret_key
         if self.secret_key != PLACEHOLDER_SECRET and len(self.secret_key) >= 32:
             return self.secret_key
-        if self.is_production:
-            raise InsecureConfiguration(
-                "VRECEPTION_SECRET_KEY must be set to a random value of at least 32 characters "
-                "in production (or run with VRECEPTION_MODE=demo or dev)."
-            )
         key_file = self.data_dir / "secret.key"
         if key_file.exists():
             return key_file.read_text().strip()

@@ -9,9 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vreception import org, people
-from vreception.models import Node
+from vreception.models import Node, Person, Room
 
 PROVINCE_CODE = "580000"
+DEMO_USERNAMES = ("admin", "coord.province", "leader.province", "coord.city", "leader.city", "coord.county",
+                  "leader.county", "handler.county", "room.county", "hearing.member", "coord.township",
+                  "leader.township", "room.township")
 DEMO_PASSWORD = "Demo@2026"
 
 # city code → (name, [(county code suffix, county name, [township names])])
@@ -86,14 +89,14 @@ def load(session: Session) -> list[DemoUser]:
     users: list[DemoUser] = []
 
     def account(username: str, name: str, title: str, node: Node, role: str, *, scope: Node | None = None,
-                room_id: int | None = None, where: str | None = None):
+                room_id: int | None = None, where: str | None = None) -> Person:
         person = people.create_person(session, name=name, title=title, node_id=node.id, username=username,
                                       password=DEMO_PASSWORD)
         people.assign_role(session, person=person, role=role, node_id=(scope or node).id, room_id=room_id)
         users.append(DemoUser(username, name, role, where or (scope or node).name))
         return person
 
-    def staff(name: str, title: str, node: Node, role: str, scope: Node | None = None):
+    def staff(name: str, title: str, node: Node, role: str, scope: Node | None = None) -> Person:
         person = people.create_person(session, name=name, title=title, node_id=node.id)
         people.assign_role(session, person=person, role=role, node_id=(scope or node).id)
         return person
@@ -106,14 +109,14 @@ def load(session: Session) -> list[DemoUser]:
                                           level=region.level.value, kind="department", parent_id=region.id)
         return out
 
-    def leaders(region: Node, home: Node) -> list:
+    def leaders(region: Node, home: Node) -> list[Person]:
         result = []
         for title in leader_titles(region.name, region.level.value):
             prefix = "" if region.level.value == "province" else region.name
             result.append(staff(_name(rng), f"{prefix}{title}", home, "leader", scope=region))
         return result
 
-    def room(region: Node, label: str):
+    def room(region: Node, label: str) -> Room:
         return org.create_room(session, node_id=region.id, name=f"{region.name}{label}")
 
     province = org.create_node(session, code=PROVINCE_CODE, name="青岚省", level="province")
@@ -192,6 +195,7 @@ def load_matters(session: Session, *, secret: str) -> int:
         return 0
     county = session.scalar(select(Node).where(Node.code == "580102"))
     township = session.scalar(select(Node).where(Node.code == "580102001"))
+    assert county is not None and township is not None  # made by load()
     protector = Protector(secret)
     for name, serial, birth, demands, channel in SAMPLE_MATTERS:
         register.register(session, protector=protector, channel=channel, origin_node_id=township.id,
@@ -208,7 +212,21 @@ def sign_ins(session: Session) -> list[DemoUser]:
     rows = session.scalars(select(Person).where(Person.username.isnot(None)).order_by(Person.id))
     out = []
     for person in rows:
+        assert person.username is not None  # selected for it
         for assignment in person.roles:
             where = assignment.room.name if assignment.room else assignment.node.name
             out.append(DemoUser(person.username, person.name, assignment.role.value, where))
     return out
+
+
+def demo_traces(session: Session) -> list[str]:
+    """What of the demo is in this database: its province, and accounts that still take the demo password."""
+    from vreception.auth.passwords import check_password
+    from vreception.models import Person
+
+    found = [f"node {code}" for code in session.scalars(select(Node.code).where(Node.code == PROVINCE_CODE))]
+    # Only the demo's own user names are tried: hashing every account's password would take minutes.
+    for person in session.scalars(select(Person).where(Person.username.in_(DEMO_USERNAMES), Person.active.is_(True))):
+        if check_password(DEMO_PASSWORD, person.password_hash):
+            found.append(f"account {person.username}")
+    return found

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from recordings import access as recording_access
@@ -79,10 +80,19 @@ def recording_media(request: Request, db: Session, principal: Principal, recordi
         # One audit event per playback or download, not one per range request of the player.
         audit.record(db, action="recording.played", entity_type="recording", entity_id=recording.id,
                      actor_id=principal.person_id, data={"range": header or "all"})
-    body = service.read_media(recording=recording, storage=storage, offset=start, length=end - start + 1)
     media_type = "video/webm" if recording.container == "webm" else "video/x-matroska"
-    headers = {"Accept-Ranges": "bytes", "Content-Length": str(len(body)), "X-Content-SHA256": recording.sha256 or "",
-               "X-Content-Type-Options": "nosniff"}
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1),
+               "X-Content-SHA256": recording.sha256 or "", "X-Content-Type-Options": "nosniff"}
     if header:
+        body = service.read_media(recording=recording, storage=storage, offset=start, length=end - start + 1)
         headers["Content-Range"] = f"bytes {start}-{start + len(body) - 1}/{size}"
-    return Response(body, status_code=206 if header else 200, media_type=media_type, headers=headers)
+        headers["Content-Length"] = str(len(body))
+        return Response(body, status_code=206, media_type=media_type, headers=headers)
+
+    def chunks() -> Iterator[bytes]:
+        # A whole download goes out a chunk at a time: memory stays flat however long the recording.
+        for offset in range(0, size, MAX_CHUNK):
+            yield service.read_media(recording=recording, storage=storage, offset=offset,
+                                     length=min(MAX_CHUNK, size - offset))
+
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Browsers must never guess a script or a page out of bytes served as something else.
-HEADERS = ((b"x-content-type-options", b"nosniff"),)
+# Browsers must never guess a script or a page out of bytes served as something else, and never send
+# a page's address (which may hold a matter number or a token) to another site.
+HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
 
 
 def security_headers(app: ASGIApp) -> ASGIApp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,12 @@ def test_demo_twice_loads_once_and_prints_sign_ins(tmp_path):
     assert "already loaded" in second.stdout
     assert "/calls/1" in first.stdout and "/calls/1" in second.stdout  # today's walk-in, booked once
     assert run(["nodes", "list"], tmp_path).stdout.splitlines() == lines
+    # The same database in production: the demo province and its known passwords are refused.
+    production = {"VRECEPTION_MODE": "production", "VRECEPTION_SECRET_KEY": secrets.token_urlsafe(48),
+                  "VRECEPTION_COOKIE_SECURE": "true"}
+    refused = run(["serve", "--port", "1"], tmp_path, production, check=False)
+    assert refused.returncode == 2
+    assert "demo" in refused.stderr and "580000" in refused.stderr and "account admin" in refused.stderr
 
     levels = [line.split("\t")[1] for line in lines]
     assert levels.count("province") >= 6  # the province and its departments

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from vreception.config import InsecureConfiguration, Settings
@@ -23,10 +25,18 @@ def test_environment_is_read(monkeypatch):
     assert settings.effective_database_url == "postgresql+psycopg://u@h/db"
 
 
-@pytest.mark.parametrize("secret", ["change-me", "short"])
+@pytest.mark.parametrize("secret", ["change-me", "short", "k" * 40, "abcd" * 10, "ab" * 20])
 def test_production_refuses_weak_secret(tmp_path, secret):
+    # Long is not random: the key's entropy is what counts.
     with pytest.raises(InsecureConfiguration):
-        Settings(_env_file=None, mode="production", secret_key=secret, data_dir=tmp_path).effective_secret_key()
+        Settings(_env_file=None, mode="production", secret_key=secret, cookie_secure=True,
+                 data_dir=tmp_path).effective_secret_key()
+
+
+def test_production_requires_secure_cookies(tmp_path):
+    with pytest.raises(InsecureConfiguration, match="COOKIE_SECURE"):
+        Settings(_env_file=None, mode="production", secret_key=secrets.token_urlsafe(48),
+                 data_dir=tmp_path).effective_secret_key()
 
 
 def test_demo_mode_makes_and_keeps_a_random_secret(tmp_path):
@@ -36,6 +46,7 @@ def test_demo_mode_makes_and_keeps_a_random_secret(tmp_path):
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
 
 
-def test_production_accepts_a_real_secret(tmp_path):
-    key = "k" * 40
-    assert Settings(_env_file=None, mode="production", secret_key=key, data_dir=tmp_path).effective_secret_key() == key
+@pytest.mark.parametrize("key", ["UzDEGpw2y0PUbxPieCbdfszljO4QWpTatUmhxpzk-_9M-enmsf7OCNWGBQKCKkY-", "ecb957c2dee00abe53f58893f6f11880"])
+def test_production_accepts_a_real_secret(tmp_path, key):
+    assert Settings(_env_file=None, mode="production", secret_key=key, cookie_secure=True,
+                    data_dir=tmp_path).effective_secret_key() == key
