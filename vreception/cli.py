@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from vreception.cases.deadlines import use_time_zone
 from vreception.config import InsecureConfiguration, Settings, get_settings
@@ -39,10 +40,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print("refusing to serve in production: the demo province or demo passwords are in this database: "
                   + ", ".join(traces), file=sys.stderr)
             return 2
-    # Signaling frames are at most 64 KiB; refuse anything much larger at the transport.
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
-                ws_max_size=256 * 1024)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, **server_options(settings))
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options: forwarded addresses only from configured proxies; tokens kept out of the access log."""
+    from web.logfilter import ACCESS_LOG_CONFIG
+
+    return {
+        "log_config": ACCESS_LOG_CONFIG,
+        # Signaling frames are at most 64 KiB; refuse anything much larger at the transport.
+        "ws_max_size": 256 * 1024,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default: a client on the host could then pick the
+        # address the lookup limiter counts. Only configured proxies are believed.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None,
+    }
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Parsed by the validators below (JSON, or a comma list for addresses), not by the env source.
     ice_servers: Annotated[list[dict], NoDecode] = Field(default_factory=list)
     media_host_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For is believed (none: the socket's peer is the client).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     redis_url: str | None = None
     # Whether a statutory deadline that ends on a holiday moves to the next working day.
     deadline_moves_off_holidays: bool = True
@@ -85,7 +87,7 @@ class Settings(BaseSettings):
             return json.loads(value) if value else []
         return value
 
-    @field_validator("media_host_addresses", mode="before")
+    @field_validator("media_host_addresses", "trusted_proxies", mode="before")
     @classmethod
     def _parse_addresses(cls, value):
         if isinstance(value, str):

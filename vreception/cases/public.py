@@ -34,9 +34,9 @@ class RateLimited(DomainError):
 class Failures(Protocol):
     """Failed attempts counted per key in a window (vreception.ratelimit)."""
 
-    def blocked(self, key: str) -> bool: ...
+    def attempt(self, key: str) -> bool: ...
 
-    def fail(self, key: str) -> None: ...
+    def forgive(self, key: str) -> None: ...
 
 
 class PublicDeadline(BaseModel):
@@ -71,7 +71,8 @@ def find(session: Session, *, protector: Protector, number: str, code: str) -> M
     """The matter with NUMBER if CODE is its query code; the same NotFound for a wrong code or number."""
     matter = session.scalar(select(Matter).where(Matter.number == (number or "")[:40]))
     expected = matter.query_code_hash if matter else "0" * 64
-    given = protector.lookup_hash((code or "").strip().upper()[:32])
+    # Read aloud or copied from paper: any case, spaces anywhere.
+    given = protector.lookup_hash("".join((code or "").split()).upper()[:32])
     if matter is None or not hmac.compare_digest(expected, given):
         raise NotFound("error.lookup_failed")
     return matter
@@ -113,16 +114,19 @@ def is_concluded(matter: Matter) -> bool:
 
 def find_matter(db: Session, *, protector: Protector, failures: Failures, number: str, code: str,
                 client: str) -> Matter:
-    """The matter, counting failures per number and per client so codes cannot be guessed."""
-    keys = (f"number:{number[:40]}", f"client:{client}")
-    if any(failures.blocked(k) for k in keys):
+    """The matter, counting failed attempts per client so codes cannot be guessed.
+
+    Each attempt is counted before the code is checked, so concurrent guesses cannot slip past the count,
+    and a right code takes its attempt back. Failures are not counted per matter number: whoever knows a
+    number could then lock its petitioner out; a query code of 10 characters is not guessed from a few
+    attempts per address.
+    """
+    key = f"client:{client}"
+    if not failures.attempt(key):
         raise RateLimited("error.rate_limited")
-    try:
-        return find(db, protector=protector, number=number, code=code)
-    except NotFound:
-        for key in keys:
-            failures.fail(key)
-        raise
+    matter = find(db, protector=protector, number=number, code=code)
+    failures.forgive(key)
+    return matter
 
 
 def public_view(db: Session, matter: Matter, *, window_days: int) -> PublicView:
