@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vreception.errors import DomainError
@@ -12,6 +13,8 @@ from vreception.i18n import translate
 from web.deps import language
 from web.security import security_headers
 
+# numeric_value_out_of_range, invalid_text_representation
+OUT_OF_RANGE = {"22003", "22P02"}
 _HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
@@ -55,9 +58,20 @@ async def http_error(request: Request, exc: StarletteHTTPException):
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+async def out_of_range(request: Request, exc: Exception):
+    """A number the database cannot hold (an id past its integer type): 422 invalid, not a 500."""
+    if isinstance(exc, DataError) and getattr(exc.orig, "sqlstate", None) not in OUT_OF_RANGE:
+        raise exc
+    body = error_body(request, "invalid", "error.out_of_range")
+    return JSONResponse(body, status_code=422)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers and the security headers on APP."""
     app.add_middleware(security_headers)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    # SQLite's driver refuses integers past 64 bits; PostgreSQL refuses ids past its integer column.
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)
