@@ -21,7 +21,7 @@ from vreception.models import Document
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 MAX_CHUNK = 8 * 1024 * 1024
 # An issued notice is shown as it was stored: no script, no outside resources, never framed.
-DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 
 class RangeNotSatisfiable(DomainError):
@@ -47,6 +47,8 @@ def document_html(document: Document) -> HTMLResponse:
 def document_file(db: Session, principal: Principal, document_id: int, kind: str) -> Response:
     """A notice as issued (html) or as PDF, for a reader of its matter (API and pages alike)."""
     document = readable_document(db, principal, document_id)
+    audit.record(db, action="document.read", entity_type="document", entity_id=document.id,
+                 actor_id=principal.person_id, data={"as": kind})
     if kind == "pdf":
         return Response(documents.render_pdf(document), media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="document-{document.id}.pdf"'})

@@ -18,8 +18,7 @@ from pathlib import Path
 import httpx2 as httpx
 
 from tests.browser import CHROMIUM, FLAGS, live_server
-from tests.conftest import PASSWORD, build_org
-from vreception.config import Settings
+from tests.factories import PASSWORD, app_settings, build_org, matter_body, sign_in_browser
 from vreception.db import Database
 from vreception.migrations import upgrade
 
@@ -87,7 +86,7 @@ CSS = {"red": "#ff0000", "blue": "#0000ff", "green": "#00c800"}
 
 
 def near(rgb, colour, tolerance=60) -> bool:
-    return rgb is not None and all(abs(a - b) <= tolerance for a, b in zip(rgb, COLOURS[colour]))
+    return rgb is not None and all(abs(a - b) <= tolerance for a, b in zip(rgb, COLOURS[colour], strict=True))
 
 
 def wait(predicate, timeout=20.0, step=0.1):
@@ -111,8 +110,7 @@ class World:
         self.org = build_org(self.db)
         from vreception.app import create_app
 
-        self.settings = Settings(mode="dev", database_url=url, data_dir=out / "var", secret_key="b" * 48,
-                                 media_host_addresses=["127.0.0.1"], job_interval_seconds=0)
+        self.settings = app_settings(self.db, out / "var", secret_key="b" * 48)
         self.app = create_app(self.settings, self.db)
 
     def api(self, base, username):
@@ -123,21 +121,13 @@ class World:
 
     def book(self, base, *, kind="reception", extra=()):
         office = self.api(base, "coord.county")
-        matter = office.post("/api/v1/matters", json={
-            "petitioners": [{"name": "王五", "id_number": "580102197001010011"[:17] + _check("58010219700101001")}],
-            "origin_node_id": self.org.nodes["township"].id, "handling_node_id": self.org.nodes["county"].id,
-            "demands": [{"summary": "土地补偿款未到位", "category": "land"}], "channel": "video"}).json()
+        matter = office.post("/api/v1/matters", json=matter_body(self.org, name="王五", phone=None,
+                                                                 summary="土地补偿款未到位", category="land")).json()
         response = office.post("/api/v1/sessions", json={
             "kind": kind, "leader_id": self.org.people["leader_county"].id, "room_ids": [self.org.rooms["township"].id],
             "matter_id": matter["id"], "ad_hoc": True, "reason": "现场接访", "participants": list(extra)})
         assert response.status_code == 201, response.text
         return response.json()
-
-
-def _check(first17):
-    from vreception.cases.identity import check_digit
-
-    return check_digit(first17)
 
 
 def open_page(browser, base, username, session_id, colour, name, out, watch_first_frames=False):
@@ -146,11 +136,7 @@ def open_page(browser, base, username, session_id, colour, name, out, watch_firs
     if watch_first_frames:
         context.add_init_script(FIRST_FRAMES)
     page = context.new_page()
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)  # each role lands on its own page
+    sign_in_browser(page, base, username)  # each role lands on its own page
     page.goto(f"{base}/calls/{session_id}")
     page.on("console", lambda m: (out / f"{name}.console.txt").open("a").write(f"{m.type}: {m.text}\n"))
     page.on("pageerror", lambda e: (out / f"{name}.console.txt").open("a").write(f"pageerror: {e}\n"))
@@ -318,16 +304,15 @@ def main(name: str, out: Path) -> int:
             """The reception records and the tasks born in this session."""
             from sqlalchemy import select
 
-            from vreception.models import Document, Task
-            from vreception.models.scheduling import ReceptionSession
+            from vreception.models import Task
+            from vreception.models.records import ReceptionRecord
 
             with world.db.transaction() as s:
-                matter_id = s.get(ReceptionSession, session_id).matter_id
-                records = s.scalars(select(Document).where(Document.matter_id == matter_id,
-                                                           Document.kind == "reception_record")).all()
+                # The notes are entries of the session's record, issued as a document once signed and confirmed.
+                records = s.scalars(select(ReceptionRecord).where(ReceptionRecord.session_id == session_id)).all()
                 born = s.scalars(select(Task).where(Task.session_id == session_id)).all()
-                return {"records": [d.number for d in records], "tasks": [t.title for t in born],
-                        "record_has_notes": any("责成县自然资源局" in d.html for d in records)}
+                return {"records": [r.id for r in records], "tasks": [t.title for t in born],
+                        "record_has_notes": any("责成县自然资源局" in e.text for r in records for e in r.entries)}
 
         world.desk_rows = desk_rows
         with live_server(world.app) as base, sync_playwright() as playwright:

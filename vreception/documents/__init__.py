@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
 
 from vreception import audit
 from vreception.cases.deadlines import local_day
@@ -15,6 +17,7 @@ from vreception.cases.numbering import next_value
 from vreception.clock import now
 from vreception.errors import Conflict, Invalid
 from vreception.models import Document, Matter, Node
+from vreception.models.records import ReceptionRecord, RecordSignature
 
 KINDS = {
     "acceptance_notice": ("受理告知书", "受"),
@@ -25,8 +28,9 @@ KINDS = {
     "recheck_opinion": ("复核意见书", "复核"),
     "reception_record": ("接谈记录", "接谈"),
 }
-# Documents a petitioner is served and may read through the public lookup.
-SERVED_KINDS = set(KINDS) - {"reception_record"}
+# Documents a petitioner is served and may read through the public lookup: every kind. A reception record is
+# served only once signed, handed over at the table (records.issue_signed); an unsigned one is never served.
+SERVED_KINDS = set(KINDS)
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
                    autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
@@ -42,20 +46,21 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def issue(session: Session, *, matter: Matter, kind: str, actor_id: int | None, addressee: str, **context) -> Document:
-    """Render and store a notice of KIND on MATTER with the office's next number for the year."""
+def _store(session: Session, *, matter: Matter, kind: str, actor_id: int | None, template: str,
+           **context: Any) -> Document:
+    """Number, render and store a document of KIND on MATTER; audited with its hash."""
     if kind not in KINDS:
         raise Invalid("error.document_kind", field="kind", kind=kind)
     title, short = KINDS[kind]
     office = session.get(Node, matter.handling_node_id)
+    assert office is not None  # a foreign key of the matter
     issued_at = now()
     year = local_day(issued_at).year
     serial = next_value(session, scope=f"doc:{office.id}:{kind}", year=year)
     number = f"{office.name}信{short}〔{year}〕{serial}号"
-    html = _env.get_template("notice.html").render(
-        kind=kind, title=title, number=number, addressee=addressee, office=office.name,
-        issued=chinese_date(issued_at), matter_number=matter.number, received=chinese_date(matter.received_at),
-        **context,
+    html = _env.get_template(template).render(
+        kind=kind, title=title, number=number, office=office.name, issued=chinese_date(issued_at),
+        matter_number=matter.number, received=chinese_date(matter.received_at), **context,
     )
     document = Document(matter_id=matter.id, kind=kind, number=number, issued_at=issued_at, issued_by=actor_id,
                         html=html, sha256=sha256(html))
@@ -64,6 +69,19 @@ def issue(session: Session, *, matter: Matter, kind: str, actor_id: int | None, 
     audit.record(session, action="document.issued", entity_type="document", entity_id=document.id, actor_id=actor_id,
                  data={"matter_id": matter.id, "kind": kind, "number": number, "sha256": document.sha256})
     return document
+
+
+def issue(session: Session, *, matter: Matter, kind: str, actor_id: int | None, addressee: str,
+          **context: Any) -> Document:
+    """Render and store a notice of KIND on MATTER with the office's next number for the year."""
+    return _store(session, matter=matter, kind=kind, actor_id=actor_id, template="notice.html", addressee=addressee,
+                  **context)
+
+
+def issue_signed_record(session: Session, *, matter: Matter, actor_id: int | None, **context: Any) -> Document:
+    """The signed reception record (接谈记录) with its entries, signatures, refusals and the recording's hash."""
+    return _store(session, matter=matter, kind="reception_record", actor_id=actor_id,
+                  template="reception_record.html", **context)
 
 
 def serve(session: Session, document: Document, *, actor_id: int | None, at: datetime | None = None) -> Document:
@@ -78,12 +96,23 @@ def serve(session: Session, document: Document, *, actor_id: int | None, at: dat
 
 
 def intact(document: Document) -> bool:
-    """Whether the stored HTML still matches the hash taken when it was issued."""
-    return sha256(document.html) == document.sha256
+    """Whether the stored HTML still matches its hash and every signature image it shows still matches its own."""
+    if sha256(document.html) != document.sha256:
+        return False
+    db = object_session(document)
+    if document.kind != "reception_record" or db is None:
+        return True
+    signatures = db.scalars(select(RecordSignature).join(ReceptionRecord)
+                            .where(ReceptionRecord.document_id == document.id)).all()
+    # The stored image must still hash to what was taken at signing, which the hashed HTML names.
+    return all(s.refused or (s.png is not None and s.sha256 is not None
+                             and hashlib.sha256(s.png).hexdigest() == s.sha256 and s.sha256 in document.html)
+               for s in signatures)
 
 
 def render_pdf(document: Document) -> bytes:
     """The notice as PDF (WeasyPrint; needs Pango and a CJK font on the machine)."""
     from weasyprint import HTML
 
-    return HTML(string=document.html).write_pdf()
+    pdf: bytes = HTML(string=document.html).write_pdf()  # weasyprint is untyped
+    return pdf

@@ -18,10 +18,8 @@ from vreception.models.cases import (
 )
 from vreception.models.documents import Document
 from vreception.models.org import LEVELS, Node, NodeKind, NodeLevel, Room
-from vreception.models.people import ROLES, Person, Role, RoleAssignment
+from vreception.models.people import ROLES, Person, Role, RoleAssignment, SignIn
 from vreception.models.tasks import Attachment, Notification, Task, TaskState
-
-import vreception.models.scheduling  # noqa: E402,F401  (registers the scheduling tables)
 
 __all__ = [
     "Attachment",
@@ -54,5 +52,8 @@ __all__ = [
     "Person",
     "Role",
     "RoleAssignment",
+    "SignIn",
 ]
 import vreception.models.recordings  # noqa: E402,F401
+import vreception.models.records  # noqa: E402,F401
+import vreception.models.scheduling  # noqa: E402,F401  (registers the scheduling tables)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from web.api import auth, matters, org, public, recordings, scheduling, stats, tasks
+from web.api import auth, matters, org, public, recordings, records, scheduling, stats, tasks
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(auth.router)
@@ -13,3 +13,4 @@ router.include_router(tasks.router)
 router.include_router(public.router)
 router.include_router(stats.router)
 router.include_router(recordings.router)
+router.include_router(records.router)

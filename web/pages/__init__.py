@@ -2,7 +2,21 @@
 
 from fastapi import APIRouter
 
-from web.pages import agenda, auth, booking, calls, dashboard, home, kiosk, leader_plans, lookup, matters, plans, tasks
+from web.pages import (
+                       agenda,
+                       auth,
+                       booking,
+                       calls,
+                       dashboard,
+                       home,
+                       kiosk,
+                       leader_plans,
+                       lookup,
+                       matters,
+                       plans,
+                       records,
+                       tasks,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -17,3 +31,4 @@ router.include_router(agenda.router)
 router.include_router(kiosk.router)
 router.include_router(lookup.router)
 router.include_router(leader_plans.router)
+router.include_router(records.router)

@@ -1,0 +1,273 @@
+"""The reception record (接谈记录): entries during the call, signatures at the kiosk, confirmation, issue."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vreception import audit, documents
+from vreception.cases.deadlines import zone
+from vreception.clock import now
+from vreception.errors import Conflict, Forbidden, Invalid, NotFound
+from vreception.models import AuditEvent, Document, Matter, Person
+from vreception.models.recordings import Recording, RecordingState
+from vreception.models.records import ReceptionRecord, RecordEntry, RecordSignature
+from vreception.models.scheduling import Participant, ReceptionSession, SessionState
+from vreception.records.access import recorder_of
+from vreception.records.errors import TooLarge
+
+# Who signs at the kiosk: the petitioner's side named in the booking and sitting in a room.
+SIGNER_ROLES = ("petitioner", "representative", "agent")
+MAX_SIGNATURE_BYTES = 256 * 1024
+MAX_ENTRY_CHARS = 20_000
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ROLE_NAMES = {"leader": "接谈领导", "petitioner": "信访人", "representative": "代表", "agent": "代理人",
+              "interpreter": "翻译", "coordinator": "工作人员", "chair": "主持人", "recorder": "记录人",
+              "hearing_member": "听证员", "handler": "承办人员", "observer": "列席人员"}
+
+
+def record_of(db: Session, booking: ReceptionSession) -> ReceptionRecord | None:
+    """The session's record, if one was started."""
+    return db.scalar(select(ReceptionRecord).where(ReceptionRecord.session_id == booking.id))
+
+
+def signers_of(booking: ReceptionSession) -> list[Participant]:
+    """The participants who read and sign at the kiosk: petitioner, representatives, agents sitting in a room."""
+    return [p for p in booking.participants
+            if p.role in SIGNER_ROLES and p.person_id is None and p.room_id is None]
+
+
+def _audited(db: Session, *, action: str, entity_type: str, entity_id: int) -> list[dict[str, Any]]:
+    """The data of the audit events of ACTION on one entity, oldest first."""
+    return [json.loads(data) for data in db.scalars(
+        select(AuditEvent.data).where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id),
+                                      AuditEvent.action == action).order_by(AuditEvent.seq))]
+
+
+def present_of(db: Session, booking: ReceptionSession) -> list[Participant]:
+    """Who took part besides the leader: seats that joined the call, and the people sitting in a room that joined."""
+    joined = {data.get("participant_id")
+              for data in _audited(db, action="call.participant_joined", entity_type="session", entity_id=booking.id)}
+    room_joined = any(p.room_id is not None and p.id in joined for p in booking.participants)
+    return [p for p in booking.participants if p.role != "leader" and p.room_id is None
+            and (p.id in joined or (p.person_id is None and room_joined))]
+
+
+def recording_of(db: Session, booking: ReceptionSession) -> Recording | None:
+    """The session's latest recording that ran (still recording or finalised)."""
+    return db.scalar(select(Recording).where(Recording.session_id == booking.id,
+                                             Recording.state.in_([RecordingState.recording, RecordingState.finalised]))
+                     .order_by(Recording.id.desc()).limit(1))
+
+
+def add_entry(db: Session, *, booking: ReceptionSession, text: str, actor_id: int | None) -> RecordEntry:
+    """Add a time-stamped entry, with its offset into the recording when one runs; starts the record."""
+    text = (text or "").strip()
+    if not text:
+        raise Invalid("error.notes_required", field="notes")
+    if len(text) > MAX_ENTRY_CHARS:
+        raise Invalid("error.invalid_field", field="notes", reason=f"≤ {MAX_ENTRY_CHARS}")
+    if booking.matter_id is None:
+        raise NotFound("error.matter_not_found")
+    record = record_of(db, booking)
+    if record is not None and record.frozen_at is not None:
+        raise Conflict("error.record_frozen", field="notes")
+    if record is None:
+        record = ReceptionRecord(session_id=booking.id, matter_id=booking.matter_id, created_at=now())
+        db.add(record)
+        db.flush()
+        audit.record(db, action="record.started", entity_type="reception_record", entity_id=record.id,
+                     actor_id=actor_id, data={"session_id": booking.id, "matter_id": booking.matter_id})
+    at = now()
+    recording = recording_of(db, booking)
+    offset = max(0.0, (at - recording.started_at).total_seconds()) if recording is not None else None
+    entry = RecordEntry(record_id=record.id, at=at, offset_s=offset, text=text, author_id=actor_id,
+                        recording_id=recording.id if recording else None)
+    record.entries.append(entry)
+    db.flush()
+    audit.record(db, action="record.entry_added", entity_type="reception_record", entity_id=record.id,
+                 actor_id=actor_id, data={"entry_id": entry.id, "offset_s": offset,
+                                          "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()})
+    return entry
+
+
+def _signable(db: Session, booking: ReceptionSession) -> ReceptionRecord:
+    """The record once the call has ended, with entries and not yet issued."""
+    record = record_of(db, booking)
+    if record is None or not record.entries:
+        raise Conflict("error.record_empty")
+    if booking.state is not SessionState.ended:
+        raise Conflict("error.record_session_not_ended")
+    if record.document_id is not None:
+        raise Conflict("error.record_issued")
+    return record
+
+
+def _signer(booking: ReceptionSession, participant_id: int) -> Participant:
+    signer = next((p for p in signers_of(booking) if p.id == participant_id), None)
+    if signer is None:
+        raise Forbidden("error.signer_not_in_session", field="participant_id")
+    return signer
+
+
+def _not_yet(record: ReceptionRecord, signer: Participant) -> None:
+    if any(s.participant_id == signer.id for s in record.signatures):
+        raise Conflict("error.already_signed", field="participant_id", name=signer.name)
+
+
+def _freeze(db: Session, record: ReceptionRecord, actor_id: int | None) -> None:
+    if record.frozen_at is None:
+        record.frozen_at = now()
+        audit.record(db, action="record.frozen", entity_type="reception_record", entity_id=record.id,
+                     actor_id=actor_id, data={"entries": len(record.entries)})
+
+
+def check_png(data: bytes) -> None:
+    """413 when over the size limit, 422 unless a PNG image."""
+    if len(data) > MAX_SIGNATURE_BYTES:
+        raise TooLarge("error.signature_too_large", field="signature", max=MAX_SIGNATURE_BYTES)
+    if len(data) < 33 or not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR":
+        raise Invalid("error.signature_not_png", field="signature")
+
+
+def sign(db: Session, *, booking: ReceptionSession, participant_id: int, png: bytes,
+         actor_id: int | None) -> RecordSignature:
+    """A signer's signature drawn on the kiosk, stored as a PNG with its SHA-256; issues the record when complete."""
+    record = _signable(db, booking)
+    signer = _signer(booking, participant_id)
+    check_png(png)
+    _not_yet(record, signer)
+    digest = hashlib.sha256(png).hexdigest()
+    signature = RecordSignature(participant_id=signer.id, name=signer.name, role=signer.role, at=now(), png=png,
+                                size=len(png), sha256=digest, taken_by=actor_id)
+    _freeze(db, record, actor_id)
+    record.signatures.append(signature)
+    db.flush()
+    audit.record(db, action="record.signed", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
+                 data={"participant_id": signer.id, "name": signer.name, "sha256": digest, "bytes": len(png)})
+    issue_when_complete(db, booking=booking, record=record, actor_id=actor_id)
+    return signature
+
+
+def refuse(db: Session, *, booking: ReceptionSession, participant_id: int, reason: str,
+           actor_id: int | None) -> RecordSignature:
+    """A signer refuses to sign (拒签); the refusal and its reason are recorded."""
+    record = _signable(db, booking)
+    signer = _signer(booking, participant_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("error.refusal_reason_required", field="reason")
+    if len(reason) > 2000:
+        raise Invalid("error.invalid_field", field="reason", reason="≤ 2000")
+    _not_yet(record, signer)
+    refusal = RecordSignature(participant_id=signer.id, name=signer.name, role=signer.role, at=now(), refused=True,
+                              reason=reason, taken_by=actor_id)
+    _freeze(db, record, actor_id)
+    record.signatures.append(refusal)
+    db.flush()
+    audit.record(db, action="record.refused", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
+                 data={"participant_id": signer.id, "name": signer.name, "reason": reason})
+    issue_when_complete(db, booking=booking, record=record, actor_id=actor_id)
+    return refusal
+
+
+def confirm(db: Session, *, booking: ReceptionSession, person_id: int) -> ReceptionRecord:
+    """The leader or the recorder confirms the record with their account; issues the record when complete."""
+    record = _signable(db, booking)
+    recorder = recorder_of(booking)
+    confirmed = []
+    if booking.leader_id == person_id and record.leader_confirmed_at is None:
+        record.leader_confirmed_at, record.leader_confirmed_by = now(), person_id
+        confirmed.append("leader")
+    if recorder is not None and recorder.person_id == person_id and record.recorder_confirmed_at is None:
+        record.recorder_confirmed_at, record.recorder_confirmed_by = now(), person_id
+        confirmed.append("recorder")
+    if not confirmed:
+        if booking.leader_id == person_id or (recorder is not None and recorder.person_id == person_id):
+            raise Conflict("error.record_already_confirmed")
+        raise Forbidden()
+    _freeze(db, record, person_id)
+    db.flush()
+    audit.record(db, action="record.confirmed", entity_type="reception_record", entity_id=record.id,
+                 actor_id=person_id, data={"as": confirmed})
+    issue_when_complete(db, booking=booking, record=record, actor_id=person_id)
+    return record
+
+
+def missing(booking: ReceptionSession, record: ReceptionRecord) -> list[str]:
+    """What the record still waits for: signers' names, "leader", "recorder"."""
+    done = {s.participant_id for s in record.signatures}
+    out = [p.name for p in signers_of(booking) if p.id not in done]
+    if record.leader_confirmed_at is None:
+        out.append("leader")
+    if recorder_of(booking) is not None and record.recorder_confirmed_at is None:
+        out.append("recorder")
+    return out
+
+
+def issue_when_complete(db: Session, *, booking: ReceptionSession, record: ReceptionRecord,
+                        actor_id: int | None) -> Document | None:
+    """Issue and serve the signed record once every signer signed or refused and the leader (and recorder) confirmed."""
+    if record.document_id is not None or missing(booking, record):
+        return None
+    matter = db.get_one(Matter, record.matter_id)
+    document = documents.issue_signed_record(db, matter=matter, actor_id=actor_id, **record_context(db, booking, record))
+    record.document_id = document.id
+    db.flush()
+    audit.record(db, action="record.issued", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
+                 data={"document_id": document.id, "number": document.number, "sha256": document.sha256})
+    # Handed over at the table (当场交付): the signed record is served as it is issued.
+    documents.serve(db, document, actor_id=booking.leader_id, at=document.issued_at)
+    return document
+
+
+def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return moment.astimezone(zone()).strftime(fmt) if moment else ""
+
+
+def _offset(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _person(db: Session, person_id: int | None) -> str:
+    person = db.get(Person, person_id) if person_id else None
+    if person is None:
+        return ""
+    return f"{person.name}（{person.title}）" if person.title else person.name
+
+
+def record_context(db: Session, booking: ReceptionSession, record: ReceptionRecord) -> dict[str, Any]:
+    """What the record's document shows: session, place, people, entries, signatures, the recording's hash."""
+    leader = db.get_one(Person, booking.leader_id)
+    recorder = recorder_of(booking)
+    recording = recording_of(db, booking)
+    return {
+        "session_id": booking.id,
+        "session_time": f"{_local(booking.starts_at)}至{_local(booking.ends_at, '%H:%M')}",
+        "place": "、".join(p.name for p in booking.participants if p.room_id) or "—",
+        "leader": _person(db, leader.id),
+        "recorder": _person(db, recorder.person_id) if recorder else _person(db, leader.id),
+        "present": [{"name": p.name, "role": ROLE_NAMES.get(p.role, p.role)} for p in present_of(db, booking)],
+        "entries": [{"at": _local(e.at, "%H:%M:%S"), "offset": _offset(e.offset_s), "text": e.text}
+                    for e in record.entries],
+        "signatures": [{"name": s.name, "role": ROLE_NAMES.get(s.role, s.role), "at": _local(s.at),
+                        "refused": s.refused, "reason": s.reason, "sha256": s.sha256,
+                        "image": f"data:image/png;base64,{base64.b64encode(s.png).decode('ascii')}" if s.png else ""}
+                       for s in record.signatures],
+        "leader_confirmed": _local(record.leader_confirmed_at),
+        "recorder_confirmed": _local(record.recorder_confirmed_at or record.leader_confirmed_at),
+        "recording": None if recording is None else {
+            "id": recording.id, "started": _local(recording.started_at, "%Y-%m-%d %H:%M:%S"),
+            "finalised": recording.state is RecordingState.finalised, "manifest_sha256": recording.manifest_sha256,
+            "sha256": recording.sha256},
+        "recorded": booking.recorded,
+    }

@@ -1,0 +1,81 @@
+"""A session's reception record (接谈记录): entries, kiosk signatures and refusals, confirmation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, UploadFile
+from pydantic import BaseModel, Field
+
+from scheduling.booking import load_session
+from vreception import records
+from vreception.records import access
+from vreception.records.views import RecordOut, record_out
+from web.deps import ApiPrincipal, DbSession
+from web.openapi import responses
+
+router = APIRouter(tags=["records"])
+_SESSION = {"s404": "session_not_found"}
+_STATES = {"s409": "conflict (record_empty, record_session_not_ended, record_frozen, record_issued, already_signed)"}
+
+
+class EntryIn(BaseModel):
+    """A time-stamped entry of the record, written during or just after the call."""
+
+    text: str = Field(min_length=1, max_length=records.MAX_ENTRY_CHARS)
+
+
+class RefusalIn(BaseModel):
+    """A signer's refusal to sign (拒签) and its reason."""
+
+    participant_id: int
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.get("/sessions/{session_id}/record", response_model=RecordOut, responses=responses(403, 404, **_SESSION))
+def get_record(session_id: int, principal: ApiPrincipal, session: DbSession) -> RecordOut:
+    """The record with its entries, signers and confirmations."""
+    booking = load_session(session, session_id)
+    access.require_reader(session, principal, booking)
+    return record_out(session, booking)
+
+
+@router.post("/sessions/{session_id}/record", status_code=201, response_model=RecordOut,
+             responses=responses(403, 404, 409, 422, **_SESSION, **_STATES))
+def add_entry(session_id: int, body: EntryIn, principal: ApiPrincipal, session: DbSession) -> RecordOut:
+    """Add an entry (the leader, the booked recorder, the office); stamped with its offset into the recording."""
+    booking = load_session(session, session_id)
+    access.require_writer(session, principal, booking)
+    records.add_entry(session, booking=booking, text=body.text, actor_id=principal.person_id)
+    return record_out(session, booking)
+
+
+@router.post("/sessions/{session_id}/record/signatures", response_model=RecordOut,
+             responses=responses(403, 404, 409, 413, 422, **_SESSION, **_STATES))
+def add_signature(session_id: int, principal: ApiPrincipal, session: DbSession,
+                  signature: UploadFile | None = None, participant_id: int = Form(default=0)) -> RecordOut:
+    """A signature drawn on the room's kiosk: a PNG (413 over the limit); 403 for a signer not in the session."""
+    booking = load_session(session, session_id)
+    access.require_kiosk(principal, booking)
+    data = signature.file.read(records.MAX_SIGNATURE_BYTES + 1) if signature is not None else b""
+    records.sign(session, booking=booking, participant_id=participant_id, png=data, actor_id=principal.person_id)
+    return record_out(session, booking)
+
+
+@router.post("/sessions/{session_id}/record/refusals", response_model=RecordOut,
+             responses=responses(403, 404, 409, 422, **_SESSION, **_STATES))
+def add_refusal(session_id: int, body: RefusalIn, principal: ApiPrincipal, session: DbSession) -> RecordOut:
+    """A signer refuses to sign at the kiosk (拒签); the reason is recorded."""
+    booking = load_session(session, session_id)
+    access.require_kiosk(principal, booking)
+    records.refuse(session, booking=booking, participant_id=body.participant_id, reason=body.reason,
+                   actor_id=principal.person_id)
+    return record_out(session, booking)
+
+
+@router.post("/sessions/{session_id}/record/confirm", response_model=RecordOut,
+             responses=responses(403, 404, 409, **_SESSION, **_STATES))
+def confirm(session_id: int, principal: ApiPrincipal, session: DbSession) -> RecordOut:
+    """The leader or the recorder confirms the record; the last step issues the signed document."""
+    booking = load_session(session, session_id)
+    access.require_confirmer(principal, booking)
+    records.confirm(session, booking=booking, person_id=principal.person_id)
+    return record_out(session, booking)
