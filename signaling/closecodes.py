@@ -16,3 +16,4 @@ class CloseCode(IntEnum):
     REPLACED = 4409  # the same participant connected again elsewhere
     NOT_JOINABLE = 4410  # session ended, cancelled or no-show
     RATE_LIMITED = 4429  # kept sending after `rate_limited` errors
+    UNAVAILABLE = 4503  # the shared call state (Redis) does not answer: try again shortly

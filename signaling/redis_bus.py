@@ -60,7 +60,8 @@ class RedisSubscription(Subscription):
                     break
                 message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
             if message is not None and message["type"] == "message":
-                return json.loads(message["data"])
+                payload: dict[str, Any] = json.loads(message["data"])
+                return payload
             if deadline is not None and loop.time() >= deadline:
                 raise TimeoutError(f"no message on {self.channel} within {timeout} s")
         return None
@@ -76,6 +77,10 @@ class RedisSubscription(Subscription):
                 await self._pubsub.aclose()
 
 
+CONNECT_TIMEOUT_S = 2
+READ_TIMEOUT_S = 5
+
+
 class RedisBus(Bus):
     """The bus over Redis pub/sub: each subscription holds one connection."""
 
@@ -87,7 +92,12 @@ class RedisBus(Bus):
     @classmethod
     def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisBus:
         """A bus with its own client for URL (redis://host:port/db)."""
-        return cls(aioredis.from_url(url), prefix=prefix, owns_client=True)
+        # No read timeout: a subscription waits for messages as long as it lives. Connecting fails fast.
+        return cls(aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S), prefix=prefix, owns_client=True)
+
+    async def ping(self) -> None:
+        """Raise unless Redis answers."""
+        await self._client.ping()
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         await self._client.publish(self._prefix + channel, json.dumps(message))
@@ -119,8 +129,13 @@ class RedisStateStore(StateStore):
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX, ttl_s: int = DEFAULT_TTL_S) -> RedisStateStore:
-        """A store with its own client for URL."""
-        return cls(aioredis.from_url(url), prefix=prefix, ttl_s=ttl_s, owns_client=True)
+        """A store with its own client for URL (a Redis that stops answering fails a step in seconds, not never)."""
+        client = aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S)
+        return cls(client, prefix=prefix, ttl_s=ttl_s, owns_client=True)
+
+    async def ping(self) -> None:
+        """Raise unless Redis answers."""
+        await self._client.ping()
 
     async def get(self, key: str) -> Versioned:
         version, data = await self._client.hmget(self._prefix + key, ["v", "data"])

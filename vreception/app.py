@@ -41,12 +41,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     job_list = list(jobs.CORE_JOBS) + SCHEDULING_JOBS
 
     from web.calls.endpoint import router as call_router
-    from web.calls.service import CallService
+    from web.calls.service import CallService, SharedStateUnavailable
 
     calls = CallService(db=db, secret=secret, settings=settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        await calls.check_shared_state()  # a configured Redis that does not answer stops the start, clearly
         runner = None
         if settings.job_interval_seconds > 0:
             runner = asyncio.create_task(jobs.loop(db, settings, job_list))
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.secret = secret
     app.state.db = db
     app.state.protector = Protector(secret)
+    app.state.login_attempts = make_failures(settings.redis_url, settings.login_failures_per_client,
+                                             settings.lookup_window_minutes * 60)
     app.state.lookup_failures = make_failures(settings.redis_url, settings.lookup_failures_allowed,
                                               settings.lookup_window_minutes * 60)
     # Before errors.install, so that its headers middleware also wraps the guard's 503s.
@@ -81,6 +84,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         """Liveness and database reachability; never queued behind other requests."""
         if not await anyio.to_thread.run_sync(database_answers, db, limiter=health_threads()):
             return JSONResponse({"status": "unavailable"}, status_code=503)
+        try:
+            await calls.check_shared_state()
+        except SharedStateUnavailable:
+            return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
         return {"status": "ok"}
 
     app.include_router(api_router)

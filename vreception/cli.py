@@ -154,6 +154,24 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from vreception.auth import signins
+    from vreception.models import Person
+
+    db = _database(settings)
+    with db.transaction() as session:
+        person = session.scalar(select(Person).where(Person.username == args.username.strip().lower()))
+        if person is None:
+            print(f"no account {args.username}", file=sys.stderr)
+            return 1
+        was_locked = person.locked_at is not None
+        signins.unlock(session, person=person, actor_id=None)
+        print(f"unlocked {person.username}" if was_locked else f"{person.username} was not locked")
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from vreception import audit
 
@@ -255,6 +273,9 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--name")
     add.add_argument("--title")
     add.set_defaults(func=cmd_users_add)
+    unlock = users.add_parser("unlock", help="unlock an account locked after repeated wrong passwords")
+    unlock.add_argument("username")
+    unlock.set_defaults(func=cmd_users_unlock)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="recompute the hash chain").set_defaults(func=cmd_audit_verify)

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # Public lookup: failed attempts allowed per matter number and per client in the window.
     lookup_failures_allowed: int = Field(default=5, ge=1)
     lookup_window_minutes: int = Field(default=15, ge=1)
+    # Failed sign-ins allowed per client in the lookup window before 429; wrong passwords in a row that lock
+    # an account until an administrator unlocks it.
+    login_failures_per_client: int = Field(default=20, ge=1)
+    login_failures_before_lock: int = Field(default=10, ge=1)
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""

@@ -10,7 +10,7 @@ import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from vreception.auth import tokens
+from vreception.auth import signins, tokens
 from vreception.auth.access import Principal, principal_for
 from vreception.errors import Unauthenticated
 from vreception.i18n import negotiate
@@ -64,6 +64,8 @@ def _principal_from(session: Session, claims: dict) -> Principal:
     person = session.get(Person, int(claims["sub"]))
     if person is None or not person.active:
         raise Unauthenticated("error.token_invalid")
+    # A token is good only while its sign-in is open: logout, a lock or a password change closes it.
+    signins.open_sign_in(session, claims.get("jti"), person.id)
     return principal_for(person)
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
-from tests.cases.helpers import id_number, matter_body, register
-from tests.conftest import login
+from tests.factories import id_number, login, matter_body, register
 from vreception.models import AuditEvent, Demand, Matter, Petitioner
 
 
@@ -103,3 +102,17 @@ def test_repeat_is_flagged_not_merged(client, org):
 def test_legal_channel_category_is_marked(client, org):
     matter, _ = register(client, org, summary="不服县法院一审判决", category="court_judgment")
     assert matter["demands"][0]["legal_channel"] == "litigation"
+
+
+def test_a_changed_secret_key_gives_a_clear_error_not_a_crash(client, org, settings, db):
+    from fastapi.testclient import TestClient
+
+    from vreception.app import create_app
+
+    matter, headers = register(client, org)
+    rotated = create_app(settings.model_copy(update={"secret_key": "r" * 16 + settings.secret_key[16:]}), db)
+    with TestClient(rotated) as other:
+        office = login(other, "coord.county")  # the people table does not depend on the key
+        answer = other.get(f"/api/v1/matters/{matter['id']}", headers=office)
+    assert answer.status_code == 500 and answer.json()["code"] == "key_mismatch"
+    assert "VRECEPTION_SECRET_KEY" in answer.json()["detail"]

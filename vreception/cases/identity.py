@@ -9,11 +9,12 @@ import os
 import re
 from datetime import date
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from vreception.errors import Invalid
+from vreception.errors import DomainError, Invalid
 
 _ID = re.compile(r"^\d{17}[\dX]$")
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -23,7 +24,7 @@ _PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
 
 def check_digit(first17: str) -> str:
     """The GB 11643 check character of the first 17 digits."""
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS)) % 11]
+    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def normalize_id_number(raw: str, field: str = "id_number") -> str:
@@ -53,6 +54,13 @@ def mask(tail: str, length: int = 18) -> str:
     return "*" * (length - len(tail)) + tail if tail else ""
 
 
+class KeyMismatch(DomainError):
+    """Personal data stored under another secret key than the configured one (500 key_mismatch)."""
+
+    code = "key_mismatch"
+    status = 500
+
+
 class Protector:
     """Encrypts personal numbers (AES-GCM) and hashes them for lookup (HMAC), keys derived from the secret."""
 
@@ -74,7 +82,11 @@ class Protector:
         if not token:
             return ""
         raw = base64.urlsafe_b64decode(token.encode())
-        return self._aead.decrypt(raw[:12], raw[12:], None).decode()
+        try:
+            return self._aead.decrypt(raw[:12], raw[12:], None).decode()
+        except InvalidTag:
+            # Stored under another key (VRECEPTION_SECRET_KEY changed without re-encrypting): say so, once, clearly.
+            raise KeyMismatch("error.key_mismatch") from None
 
     def lookup_hash(self, value: str) -> str:
         """A keyed hash: equal values match, the database alone cannot reverse it."""

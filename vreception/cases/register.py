@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,7 +60,7 @@ def similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def _petitioner(session: Session, protector: Protector, index: int, raw: dict) -> Petitioner:
+def _petitioner(session: Session, protector: Protector, index: int, raw: dict[str, Any]) -> Petitioner:
     field = f"petitioners.{index}"
     name = clean_name(raw.get("name"), field=f"{field}.name")
     id_number = normalize_id_number(raw.get("id_number", ""), field=f"{field}.id_number")
@@ -98,17 +99,22 @@ def find_repeats(session: Session, petitioner_ids: list[int], demands: list[tupl
     return found
 
 
-def check_new(session: Session, *, protector: Protector, petitioners: list[dict], demands: list[dict]) -> list[PossibleRepeat]:
-    """Repeat check before registering (the form shows it as a warning)."""
-    ids = []
+def check_new(session: Session, *, protector: Protector, petitioners: list[dict[str, Any]],
+              demands: list[dict[str, Any]], actor_id: int | None = None) -> list[PossibleRepeat]:
+    """Repeat check before registering (the form shows it as a warning); a search by ID number is audited."""
+    ids, searched = [], 0
     for raw in petitioners:
         try:
             key = protector.lookup_hash(normalize_id_number(raw.get("id_number", "")))
         except Invalid:
             continue
+        searched += 1
         found = session.scalar(select(Petitioner.id).where(Petitioner.id_hash == key))
         if found:
             ids.append(found)
+    if searched:
+        audit.record(session, action="matter.identity_search", entity_type="person", entity_id=actor_id or 0,
+                     actor_id=actor_id, data={"id_numbers": searched, "found": len(ids)})
     return find_repeats(session, ids, [(d.get("summary", ""), d.get("category", "")) for d in demands])
 
 
@@ -116,8 +122,8 @@ def register(
     session: Session,
     *,
     protector: Protector,
-    petitioners: list[dict],
-    demands: list[dict],
+    petitioners: list[dict[str, Any]],
+    demands: list[dict[str, Any]],
     origin_node_id: int,
     handling_node_id: int,
     channel: str,

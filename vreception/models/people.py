@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vreception.db import Base, UTCDateTime, utcnow
@@ -40,6 +40,9 @@ class Person(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Wrong passwords in a row; at the configured count the account locks until an administrator unlocks it.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     node: Mapped[Node] = relationship()
     roles: Mapped[list[RoleAssignment]] = relationship(
@@ -68,3 +71,18 @@ class RoleAssignment(Base):
     room: Mapped[Room | None] = relationship()
 
     __table_args__ = (UniqueConstraint("person_id", "role", "node_id"),)
+
+
+class SignIn(Base):
+    """One sign-in (a page session or an API token): every request checks it is still open."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the token's jti
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    via: Mapped[str] = mapped_column(String(16))  # page | api
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(String(32), default="")

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from vreception import audit
-from vreception.auth import tokens
-from vreception.people import authenticate
+from vreception.auth import signins, tokens
+from vreception.auth.access import require_role
+from vreception.errors import DomainError, NotFound
+from vreception.models import Person, Role
 from web.deps import API_TOKEN, ApiPrincipal, DbSession
-from web.settings import AppSettings
+from web.openapi import responses
+from web.settings import AppSettings, client_address
 
 router = APIRouter(tags=["auth"])
 
@@ -35,16 +37,41 @@ class LoginOut(BaseModel):
     user: UserOut
 
 
-@router.post("/auth/login", response_model=LoginOut, responses={401: {"description": "bad_credentials"}})
+@router.post("/auth/login", response_model=LoginOut,
+             responses=responses(401, 422, 423, 429, s401="bad_credentials", s423="account_locked"))
 def login(body: LoginIn, request: Request, db: DbSession, settings: AppSettings) -> LoginOut:
-    """Exchange a username and password for a bearer token."""
-    person = authenticate(db, username=body.username, password=body.password)
-    ttl = timedelta(minutes=settings.token_ttl_minutes)
-    token, expires = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=API_TOKEN, ttl=ttl)
-    audit.record(db, action="auth.login", entity_type="person", entity_id=person.id, actor_id=person.id,
-                 data={"via": "api"})
+    """Exchange a username and password for a bearer token (throttled per client; accounts lock after failures)."""
+    try:
+        person, opened = signins.sign_in(db, username=body.username, password=body.password, via="api",
+                                         client=client_address(request),
+                                         ttl=timedelta(minutes=settings.token_ttl_minutes),
+                                         attempts=request.app.state.login_attempts,
+                                         lock_after=settings.login_failures_before_lock)
+    except DomainError:
+        db.commit()  # the failure count and its audit event are kept though the answer is an error
+        raise
+    token, expires = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=API_TOKEN,
+                                  ttl=opened.expires_at - opened.created_at, jti=opened.id)
     return LoginOut(access_token=token, expires_at=expires,
                     user=UserOut(id=person.id, name=person.name, roles=person.role_names, node_id=person.node_id))
+
+
+@router.post("/auth/logout", status_code=204, responses=responses(401))
+def logout(request: Request, principal: ApiPrincipal, db: DbSession) -> None:
+    """End this token's sign-in: the token is refused from now on."""
+    claims = tokens.read(request.app.state.secret, request.headers["authorization"].partition(" ")[2].strip(),
+                         purpose=API_TOKEN)
+    signins.sign_out(db, sign_in_id=claims["jti"], actor_id=principal.person_id)
+
+
+@router.post("/people/{person_id}/unlock", status_code=204, responses=responses(403, 404))
+def unlock(person_id: int, principal: ApiPrincipal, db: DbSession) -> None:
+    """Unlock an account locked after repeated failed sign-ins (administrators)."""
+    require_role(principal, (Role.admin,))
+    person = db.get(Person, person_id)
+    if person is None:
+        raise NotFound("error.person_not_found", id=person_id)
+    signins.unlock(db, person=person, actor_id=principal.person_id)
 
 
 @router.get("/auth/me", response_model=UserOut)

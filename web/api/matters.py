@@ -86,7 +86,7 @@ def repeat_check(body: RepeatCheckIn, request: Request, principal: ApiPrincipal,
     require_role(principal, access.OFFICE)
     found = register.check_new(session, protector=request.app.state.protector,
                                petitioners=[p.model_dump() for p in body.petitioners],
-                               demands=[d.model_dump() for d in body.demands])
+                               demands=[d.model_dump() for d in body.demands], actor_id=principal.person_id)
     return [RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value, similarity=r.similarity)
             for r in queries.readable_repeats(session, principal, found)]
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
 from fastapi import WebSocket
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from recordings.call import CallMedia
 from scheduling.policy import policy_from
 from scheduling.states import ENDING
 from signaling import (
+    Bus,
     CloseCode,
     MemoryBus,
     MemoryStateStore,
@@ -36,6 +39,9 @@ from signaling.events import (
     ParticipantLeft,
     SessionStateChanged,
 )
+from signaling.messages import ClientMessage
+from signaling.redis_bus import RedisBus, RedisStateStore
+from signaling.state import StateStore
 from vreception.auth import tokens
 from vreception.clock import now
 from vreception.errors import Unauthenticated
@@ -59,15 +65,26 @@ class Connection:
     invalid: int = 0
 
 
+# How long a join waits for the shared call state, and what a Redis that is down or gone raises.
+SHARED_STATE_WAIT_S = 5
+SHARED_STATE_DOWN: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, RedisError)
+
+
+class SharedStateUnavailable(RuntimeError):
+    """The shared call state (Redis) does not answer at start: the server refuses to run half-connected."""
+
+
 class CallService:
     """Serves /ws/sessions/{id}: authentication, the signaling steps and fan-out; media and records are delegated."""
 
     def __init__(self, *, db, secret: str, settings):
         self.db, self.secret, self.settings = db, secret, settings
+        self.bus: Bus
+        self.store: StateStore
+        self._redis: tuple[RedisBus, RedisStateStore] | tuple[()] = ()
         if settings.redis_url:
-            from signaling.redis_bus import RedisBus, RedisStateStore
-
-            self.bus, self.store = RedisBus.from_url(settings.redis_url), RedisStateStore.from_url(settings.redis_url)
+            bus, store = RedisBus.from_url(settings.redis_url), RedisStateStore.from_url(settings.redis_url)
+            self.bus, self.store, self._redis = bus, store, (bus, store)
         else:
             self.bus, self.store = MemoryBus(), MemoryStateStore()
         self.sockets: dict[int, dict[int, Connection]] = {}
@@ -97,18 +114,25 @@ class CallService:
         if not ticket.joinable:
             await websocket.close(CloseCode.NOT_JOINABLE, f"session is {ticket.state}")
             return
-        await self._ensure_listener(session_id)
         try:
+            await asyncio.wait_for(self._ensure_listener(session_id), SHARED_STATE_WAIT_S)
             transition = await update_room(
                 self.store, session_id,
                 lambda room: rooms.join(room, participant_id, ticket.role, now=now(), name=ticket.name),
                 initial=lambda: rooms.new_room(session_id, ticket.state, ticket.roster))
+        except SHARED_STATE_DOWN as exc:
+            # A Redis that does not answer: the page gets a coded close at once and retries, instead of a hang.
+            log.warning("session %s: shared call state unavailable: %s", session_id, exc)
+            await websocket.close(CloseCode.UNAVAILABLE, "shared call state unavailable")
+            return
         except ProtocolError as exc:
             await websocket.send_text(dump(error_message(exc)))
             code = CloseCode.WRONG_SESSION if exc.code == "forbidden" else CloseCode.NOT_JOINABLE
             await websocket.close(code, exc.code)
             return
-        me = Connection(websocket, participant_id, transition.room.participant(participant_id).connection)
+        seat = transition.room.participant(participant_id)
+        assert seat is not None  # join() seated them
+        me = Connection(websocket, participant_id, seat.connection)
         self.sockets.setdefault(session_id, {})[participant_id] = me
         try:
             await self._handle(session_id, transition, ticket)
@@ -124,14 +148,17 @@ class CallService:
                 return
             if message["type"] == "websocket.disconnect":
                 return
-            raw = message.get("text") if message.get("text") is not None else message.get("bytes", b"")
+            text: str | None = message.get("text")
+            raw = text if text is not None else message.get("bytes", b"")
             try:
                 me.bucket.take()
                 parsed = parse_client_message(raw)
+
+                def step(room: rooms.Room, parsed: ClientMessage = parsed) -> Transition:
+                    return rooms.apply(room, me.participant_id, parsed, now=now(), connection=me.connection)
+
                 transition = await update_room(
-                    self.store, session_id,
-                    lambda room, parsed=parsed: rooms.apply(room, me.participant_id, parsed, now=now(),
-                                                            connection=me.connection),
+                    self.store, session_id, step,
                     initial=lambda: rooms.new_room(session_id, ticket.state, ticket.roster))
             except ProtocolError as exc:
                 me.invalid += 1
@@ -245,6 +272,15 @@ class CallService:
         # While recording, the hub stays: whoever rejoins continues the same recording.
         await self.media.release(session_id)
 
+    async def check_shared_state(self) -> None:
+        """Raise SharedStateUnavailable unless the shared call state (Redis, when configured) answers."""
+        try:
+            for client in self._redis:
+                await asyncio.wait_for(client.ping(), SHARED_STATE_WAIT_S)
+        except SHARED_STATE_DOWN as exc:
+            raise SharedStateUnavailable(f"Redis at {self.settings.redis_url} does not answer ({exc!r}); "
+                                         "start it or unset VRECEPTION_REDIS_URL") from exc
+
     async def close(self) -> None:
         """Finalise recordings, close every hub, listener and the bus (server shutdown)."""
         await self.media.close()
@@ -252,6 +288,8 @@ class CallService:
             task.cancel()
         self.listeners.clear()
         self.listener_ready.clear()
-        await self.bus.close()
-        await self.store.close()
+        for closing in (self.bus.close(), self.store.close()):
+            # A Redis that went away must not hold up the shutdown.
+            with contextlib.suppress(*SHARED_STATE_DOWN):
+                await asyncio.wait_for(closing, SHARED_STATE_WAIT_S)
 

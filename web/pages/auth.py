@@ -7,13 +7,11 @@ from datetime import timedelta
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
-from vreception import audit
-from vreception.auth import tokens
-from vreception.errors import BadCredentials
-from vreception.people import authenticate
+from vreception.auth import signins, tokens
+from vreception.errors import DomainError, Unauthenticated
 from web import csrf
 from web.deps import LANG_COOKIE, PAGE_TOKEN, SESSION_COOKIE, DbSession, PagePrincipal
-from web.settings import AppSettings
+from web.settings import AppSettings, client_address
 from web.templating import render
 
 router = APIRouter()
@@ -35,24 +33,38 @@ def login_submit(request: Request, db: DbSession, settings: AppSettings, usernam
                  password: str = Form(max_length=256), csrf_token: str = Form(default="", max_length=200)):
     """Check the password, set the session cookie and go to the landing page."""
     csrf.check(request, csrf_token)
-    try:
-        person = authenticate(db, username=username, password=password)
-    except BadCredentials:
-        return render(request, "login.html", status_code=401, error="error.bad_credentials", username=username)
     ttl = timedelta(minutes=settings.token_ttl_minutes)
-    token, _ = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=PAGE_TOKEN, ttl=ttl)
-    audit.record(db, action="auth.login", entity_type="person", entity_id=person.id, actor_id=person.id,
-                 data={"via": "page"})
+    try:
+        person, opened = signins.sign_in(db, username=username, password=password, via="page",
+                                         client=client_address(request), ttl=ttl,
+                                         attempts=request.app.state.login_attempts,
+                                         lock_after=settings.login_failures_before_lock)
+    except DomainError as refused:
+        # The failure and its audit event are kept (a refused sign-in is still a fact).
+        db.commit()
+        return render(request, "login.html", status_code=refused.status, error=refused.message_key,
+                      username=username)
+    token, _ = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=PAGE_TOKEN, ttl=ttl,
+                            jti=opened.id)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True, samesite="lax",
                         secure=settings.cookie_secure)
+    # A fresh CSRF nonce for the signed-in browser: one planted before sign-in is worth nothing after it.
+    response.delete_cookie(csrf.CSRF_COOKIE)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: str = Form(default="", max_length=200)):
-    """Forget the session cookie."""
+def logout(request: Request, db: DbSession, csrf_token: str = Form(default="", max_length=200)):
+    """End the sign-in (the cookie is refused from now on, wherever it was copied) and forget it."""
     csrf.check(request, csrf_token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        try:
+            claims = tokens.read(request.app.state.secret, cookie, purpose=PAGE_TOKEN)
+            signins.sign_out(db, sign_in_id=str(claims.get("jti", "")), actor_id=int(claims["sub"]))
+        except Unauthenticated:
+            pass  # an expired or foreign cookie has nothing left to end
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
@@ -48,7 +50,8 @@ def _read_registration(form) -> dict:
     """The petitioners and demands of the register form (empty rows left out)."""
     names, ids, phones = (forms.texts(form, k, 100) for k in ("petitioner_name", "petitioner_id", "petitioner_phone"))
     reps = set(forms.texts(form, "representative", 4))
-    petitioners, representatives = [], []
+    petitioners: list[dict[str, Any]] = []
+    representatives: list[int] = []
     for i in range(max(len(names), len(ids))):
         name, id_number = _at(names, i), _at(ids, i)
         phone = _at(phones, i)
@@ -96,7 +99,8 @@ def repeat_check(request: Request, form: forms.Posted, principal: User, session:
     check_csrf(request, forms.text(form, "csrf_token", 200))
     data = _read_registration(form)
     found = register.check_new(session, protector=request.app.state.protector, petitioners=data["petitioners"],
-                               demands=data["demands"]) if data["petitioners"] and data["demands"] else []
+                               demands=data["demands"], actor_id=principal.person_id) \
+        if data["petitioners"] and data["demands"] else []
     return page(request, "_repeat_warning.html", principal, repeats=queries.readable_repeats(session, principal, found),
                 checked=bool(data["demands"]))
 
@@ -125,6 +129,7 @@ def register_matter(request: Request, form: forms.Posted, principal: User, sessi
             raise error
         return page(request, "matter_new.html", principal, status_code=error.status, error=message(request, error),
                     **_form_context(request, session, principal, _values(form)))
+    assert result is not None  # attempt() gives a result when there is no error
     matter, code, repeats = result
     return page(request, "matter_registered.html", principal, matter=matter, code=code, repeats=repeats)
 
@@ -177,7 +182,7 @@ def matter_action(matter_id: int, request: Request, form: forms.Posted, principa
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = actions.lock(session, matter_id)
     action = forms.text(form, "action", 40)
-    params = {"reason": forms.text(form, "reason", 4000)}
+    params: dict[str, Any] = {"reason": forms.text(form, "reason", 4000)}
     for name in ACTION_FIELDS.get(action, ()):
         params[name] = forms.integer(form, name) if name in INT_FIELDS else forms.text(form, name, 40)
     access.require_action(session, principal, matter, action, params)
