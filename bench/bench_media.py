@@ -438,7 +438,7 @@ class Server:
         self.send({"op": "quit"})
         try:
             await asyncio.wait_for(self.process.wait(), 20)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.process.kill()
             await self.process.wait()
         self.reader.cancel()
@@ -551,7 +551,7 @@ async def capacity(clip: tuple[list[bytes], list[bytes]], clip_path: str) -> tup
     async def attempt_holds(sessions: int) -> bool:
         try:
             result = await run(CAPACITY_MODE, sessions, CAPACITY_SECONDS, clip, clip_path)
-        except (RuntimeError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RuntimeError) as exc:
             print(f"# {sessions} sessions: failed to start: {exc!r}"[:300], flush=True)
             return False
         results[sessions] = result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from recordings import renegotiation
 from recordings.live import LiveRecording
@@ -11,6 +12,10 @@ from recordings.sfu import MediaHub
 from recordings.storage import Storage, storage_from_settings
 from signaling.events import MediaSignal
 from signaling.messages import Answer, Error, Offer, ServerMessage
+
+if TYPE_CHECKING:
+    from vreception.config import Settings
+    from vreception.db import Database
 
 log = logging.getLogger("vreception.calls.media")
 
@@ -21,7 +26,7 @@ Deliver = Callable[[int, int, ServerMessage], Awaitable[None]]
 class CallMedia:
     """Owns the media of every call served by this process (通话媒体); drive it with typed signals and events."""
 
-    def __init__(self, *, db, settings, deliver: Deliver) -> None:
+    def __init__(self, *, db: Database, settings: Settings, deliver: Deliver) -> None:
         self._db, self._settings, self._deliver = db, settings, deliver
         self.hubs: dict[int, MediaHub] = {}
         # Per (session, participant): the extension ids and payload types of their own offer.

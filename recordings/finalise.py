@@ -9,8 +9,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import av
+from av.stream import Stream
 
 from recordings.segment import container_for
 from recordings.storage import Storage, fetch, sha256_file
@@ -39,11 +41,11 @@ class Combined:
     bytes: int
     duration_s: float
     started_at: float  # epoch seconds of its timestamp 0
-    tracks: list[dict] = field(default_factory=list)
+    tracks: list[dict[str, Any]] = field(default_factory=list)
     segments: tuple[int, ...] = ()  # indexes of the segments it was made from
 
 
-def _packets(path: Path, offset_ms: int, participant_id: int) -> Iterator[tuple[int, int, str, str, av.Packet]]:
+def _packets(path: Path, offset_ms: int, participant_id: int) -> Iterator[tuple[int, int, str, str, av.Packet[Stream]]]:
     with av.open(str(path)) as container:
         try:
             for packet in container.demux():
@@ -56,7 +58,8 @@ def _packets(path: Path, offset_ms: int, participant_id: int) -> Iterator[tuple[
             return  # a segment cut short by a crash ends at its last whole packet
 
 
-def _participant_packets(files: list[tuple[Path, int]], participant_id: int) -> Iterator[tuple]:
+def _participant_packets(files: list[tuple[Path, int]],
+                         participant_id: int) -> Iterator[tuple[int, int, str, str, av.Packet[Stream]]]:
     # one participant's segments follow each other in time: chaining them keeps only one file open
     return itertools.chain.from_iterable(_packets(path, offset, participant_id) for path, offset in files)
 
@@ -75,7 +78,7 @@ def combine(segments: list[SegmentRef], storage: Storage, target_dir: Path) -> C
     for ref in ordered:
         with av.open(str(local[ref.index])) as container:
             for stream in container.streams:
-                track = (ref.participant_id, stream.type, stream.codec_context.name)
+                track: tuple[int, str, str] = (ref.participant_id, stream.type, stream.codec_context.name)
                 templates.setdefault(track, (local[ref.index], stream.index))
     codecs = {codec for _, _, codec in templates}
     format_name, extension = container_for(codecs)

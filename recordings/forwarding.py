@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import av
 from aiortc import RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.stream import Stream
 
 from recordings import passthrough
 
@@ -33,7 +34,7 @@ class EncodedFrame:
     participant_id: str
     kind: str  # "audio" | "video"
     codec: str  # MIME type, e.g. "video/VP8", "audio/opus"
-    packet: av.Packet  # shared with forwarding: copy it (av.Packet(bytes(p))) before muxing
+    packet: av.Packet[Stream]  # shared with forwarding: copy it (av.Packet(bytes(p))) before muxing
     keyframe: bool
     arrival: float  # time.time() when the hub got it; align audio and video on this
 
@@ -51,13 +52,13 @@ class Outlet(MediaStreamTrack):
         self.source = source
         # a deque and one waiter rather than an asyncio.Queue: push() runs for every frame and
         # every viewer, and the sender is the only reader
-        self._queue: deque[av.Packet] = deque()
+        self._queue: deque[av.Packet[Stream]] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._reading = False
         self._need_keyframe = source.kind == "video"
         self._asked_at = 0.0
 
-    def push(self, packet: av.Packet, keyframe: bool) -> None:
+    def push(self, packet: av.Packet[Stream], keyframe: bool) -> None:
         """Queue PACKET for the sender, dropping deltas until a key frame after a start or overflow."""
         if not self._reading or self.readyState != "live":
             return  # the sender is not running yet: queued media would arrive stale
@@ -86,7 +87,7 @@ class Outlet(MediaStreamTrack):
         self._asked_at = time.monotonic()
         self.source.request_keyframe()
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet[Stream]:
         """The next encoded packet for the sender."""
         if not self._reading:
             self._reading = True
@@ -121,7 +122,7 @@ class Source:
         participant_id: str,
         track: MediaStreamTrack,
         receiver: RTCRtpReceiver,
-        on_frame: Callable[[Source, av.Packet, bool, float], None],
+        on_frame: Callable[[Source, av.Packet[Stream], bool, float], None],
         negotiated_codec: str | None = None,
     ) -> None:
         self.participant_id = participant_id
@@ -135,7 +136,7 @@ class Source:
         self._negotiated_codec = negotiated_codec
         self._last_pli = 0.0
         self._received_codec: str | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self.stopped = False
         # True when the receiver hands packets straight to deliver() (see passthrough.listen)
         self.inline = False
@@ -163,7 +164,7 @@ class Source:
             self._pump(), name=f"vreception-source-{self.participant_id}-{self.kind}"
         )
 
-    def deliver(self, packet: av.Packet) -> None:
+    def deliver(self, packet: av.Packet[Stream]) -> None:
         """Fan one encoded frame out to the outlets and the frame sinks (on the event loop)."""
         keyframe = packet.is_keyframe
         self.frames += 1

@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
+from typing import Any
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
@@ -49,7 +50,7 @@ def host_addresses(addresses: Sequence[str] | None) -> Iterator[None]:
         _addresses.reset(token)
 
 
-def rtc_configuration(ice_servers: Sequence[Mapping[str, object]] = ()) -> RTCConfiguration:
+def rtc_configuration(ice_servers: Sequence[Mapping[str, Any]] = ()) -> RTCConfiguration:
     """An RTCConfiguration with exactly ICE_SERVERS (never aiortc's default public STUN) and one bundled transport."""
     servers = [
         RTCIceServer(urls=server["urls"], username=server.get("username"), credential=server.get("credential"))

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class Journal:
         self._handle = open(path, "a", encoding="utf-8")
         self._lock = threading.Lock()  # the writer and the uploader thread both append
 
-    def write(self, event: str, **fields) -> None:
+    def write(self, event: str, **fields: Any) -> None:
         """Append one event line."""
         line = json.dumps({"event": event, **fields}, sort_keys=True, ensure_ascii=False) + "\n"
         with self._lock:
@@ -35,11 +36,11 @@ class Journal:
             self._handle.close()
 
 
-def read_journal(path: Path) -> list[dict]:
+def read_journal(path: Path) -> list[dict[str, Any]]:
     """Every complete event line of the journal at PATH (a torn last line is skipped)."""
     if not path.exists():
         return []
-    events = []
+    events: list[dict[str, Any]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             events.append(json.loads(line))

@@ -8,12 +8,16 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from recordings import service
 from recordings.finalise import combine
 from recordings.recorder import ClosedSegment, Recorder
 from recordings.storage import Storage
-from vreception.models.recordings import Recording
+
+if TYPE_CHECKING:
+    from recordings.sfu import MediaHub
+    from vreception.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +25,7 @@ logger = logging.getLogger(__name__)
 MAX_NOTED_ERRORS = 20
 
 
-def segment_fields(segment: ClosedSegment, participant_of: Callable[[str], int] = int) -> dict:
+def segment_fields(segment: ClosedSegment, participant_of: Callable[[str], int] = int) -> dict[str, Any]:
     """add_segment's keyword arguments for a segment the recorder closed and stored."""
     return {
         "index": segment.index, "participant_id": participant_of(segment.participant), "key": segment.key,
@@ -35,7 +39,7 @@ def segment_fields(segment: ClosedSegment, participant_of: Callable[[str], int] 
 class LiveRecording:
     """Start with ``await LiveRecording.start(...)`` when the session goes live; ``await stop()`` when it ends."""
 
-    def __init__(self, *, db, recorder: Recorder | None, recording_id: int, storage: Storage,
+    def __init__(self, *, db: Database, recorder: Recorder | None, recording_id: int, storage: Storage,
                  participant_of: Callable[[str], int] = int) -> None:
         self.db = db
         self.recorder = recorder
@@ -45,7 +49,7 @@ class LiveRecording:
         self._noted = 0
 
     @classmethod
-    async def start(cls, *, db, hub, session_id: int, storage: Storage, segment_seconds: float = 60.0,
+    async def start(cls, *, db: Database, hub: MediaHub, session_id: int, storage: Storage, segment_seconds: float = 60.0,
                     cluster_ms: int = 500, actor_id: int | None = None,
                     participant_of: Callable[[str], int] = int) -> LiveRecording:
         """Create the recording row and attach a recorder to HUB (whose participant ids are str(participants.id))."""
@@ -65,10 +69,12 @@ class LiveRecording:
 
     def set_muted(self, participant_id: str, kind: str, muted: bool) -> None:
         """Pass on a participant's media_state, so a gap meanwhile is recorded as muted."""
+        assert self.recorder is not None, "set by start()"
         self.recorder.set_muted(participant_id, kind, muted)
 
     async def stop(self, *, finalise: bool = True) -> int:
         """Close the last segments, then (by default) finalise; returns the recording id. Never raises for media faults."""
+        assert self.recorder is not None, "set by start()"
         await self.recorder.stop()
         if finalise:
             await asyncio.to_thread(self._finalise)
@@ -78,7 +84,7 @@ class LiveRecording:
 
     def _segment_closed(self, segment: ClosedSegment) -> None:
         with self.db.transaction() as session:
-            recording = session.get(Recording, self.recording_id)
+            recording = service.get_recording(session=session, recording_id=self.recording_id)
             service.add_segment(session=session, recording=recording,
                                 **segment_fields(segment, self.participant_of))
 
@@ -87,19 +93,19 @@ class LiveRecording:
         if self._noted > MAX_NOTED_ERRORS:
             return
         with self.db.transaction() as session:
-            service.note_error(session=session, recording=session.get(Recording, self.recording_id), error=message)
+            service.note_error(session=session, recording=service.get_recording(session=session, recording_id=self.recording_id), error=message)
 
     def _finalise(self) -> None:
         try:
             # the remux runs between two short transactions: SQLite's write lock is not held meanwhile
             with self.db.transaction() as session:
-                refs = service.segment_refs(session.get(Recording, self.recording_id))
+                refs = service.segment_refs(service.get_recording(session=session, recording_id=self.recording_id))
             prepared = combine(refs, self.storage, Path(tempfile.gettempdir())) if refs else None
             with self.db.transaction() as session:
-                recording = session.get(Recording, self.recording_id)
+                recording = service.get_recording(session=session, recording_id=self.recording_id)
                 service.finalise(session=session, recording=recording, storage=self.storage, prepared=prepared)
         except Exception as exc:
             logger.exception("recording %s: finalising failed", self.recording_id)
             with self.db.transaction() as session:
-                service.mark_failed(session=session, recording=session.get(Recording, self.recording_id),
+                service.mark_failed(session=session, recording=service.get_recording(session=session, recording_id=self.recording_id),
                                     error=f"finalising: {type(exc).__name__}: {exc}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 FORMAT = "vreception-recording-manifest/1"
 
 
-def canonical(document: dict) -> bytes:
+def canonical(document: dict[str, Any]) -> bytes:
     """The one byte form of DOCUMENT that is hashed: sorted keys, no spaces, UTF-8."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False).encode("utf-8")
@@ -27,8 +28,9 @@ def instant(value: datetime | float) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def build(*, recording_id: int, session_id: int, started_at, ended_at, segments: list[dict],
-          gaps: list[dict], media: dict | None) -> dict:
+def build(*, recording_id: int, session_id: int, started_at: datetime | float, ended_at: datetime | float,
+          segments: list[dict[str, Any]], gaps: list[dict[str, Any]],
+          media: dict[str, Any] | None) -> dict[str, Any]:
     """The manifest document (segments sorted by index, gaps by start)."""
     return {
         "format": FORMAT,

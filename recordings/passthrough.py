@@ -12,12 +12,13 @@ from collections.abc import Callable
 
 import aioice.ice
 import av
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
 from aiortc import __version__ as aiortc_version
-from aiortc import rtcrtpreceiver
 from aiortc.codecs import opus, vpx
+from aiortc.codecs.base import Decoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from av.stream import Stream
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def mark_receiver(receiver: RTCRtpReceiver) -> None:
         setattr(receiver, _QUEUE_ATTR, Inlet(receiver))
 
 
-def listen(receiver: RTCRtpReceiver, listener: Callable[[av.Packet], None] | None) -> bool:
+def listen(receiver: RTCRtpReceiver, listener: Callable[[av.Packet[Stream]], None] | None) -> bool:
     """Hand RECEIVER's packets straight to LISTENER on the event loop instead of its track's queue.
 
     Returns False when the receiver was marked too late for inline delivery (its track then
@@ -139,7 +140,7 @@ class Inlet:
         self._stopped = threading.Event()
         self._codec: RTCRtpCodecParameters | None = None
         self._decoder: PassthroughDecoder | None = None
-        self.listener: Callable[[av.Packet], None] | None = None
+        self.listener: Callable[[av.Packet[Stream]], None] | None = None
 
     def put(self, item: tuple[RTCRtpCodecParameters, JitterFrame] | None, block: bool = True, timeout: float | None = None) -> None:
         if item is None:
@@ -156,12 +157,14 @@ class Inlet:
             self._codec, self._decoder = codec, PassthroughDecoder(codec)
             with _lock:
                 _codecs[receiver] = codec
+        assert self._decoder is not None  # set with self._codec
         packet = self._decoder.wrap(encoded_frame)
         listener = self.listener
         if listener is None:
             receiver = self._receiver()
             if receiver is not None and receiver.track is not None:
-                receiver.track._queue.put_nowait(packet)
+                # the receiver's RemoteStreamTrack queue (private aiortc API, checked by check_hooks' version pin)
+                receiver.track._queue.put_nowait(packet)  # type: ignore[attr-defined]
             return
         try:
             listener(packet)
@@ -212,9 +215,9 @@ class PassthroughDecoder:
     def __init__(self, codec: RTCRtpCodecParameters) -> None:
         self._time_base = fractions.Fraction(1, codec.clockRate)
         # audio codecs (Opus) have no inter-frame dependencies: every packet is a key
-        self._is_keyframe = _KEYFRAME_TESTS.get(codec.mimeType.lower(), lambda data: True)
+        self._is_keyframe: Callable[[bytes], bool] = _KEYFRAME_TESTS.get(codec.mimeType.lower(), lambda data: True)
 
-    def wrap(self, encoded_frame: JitterFrame) -> av.Packet:
+    def wrap(self, encoded_frame: JitterFrame) -> av.Packet[Stream]:
         """ENCODED_FRAME (already mapped to a 0-based RTP timestamp) as an av.Packet."""
         data = encoded_frame.data
         packet = av.Packet(data)
@@ -223,12 +226,12 @@ class PassthroughDecoder:
         packet.is_keyframe = self._is_keyframe(data)
         return packet
 
-    def decode(self, encoded_frame: JitterFrame) -> list[av.Packet]:
+    def decode(self, encoded_frame: JitterFrame) -> list[av.Packet[Stream]]:
         """Wrap ENCODED_FRAME (already mapped to a 0-based RTP timestamp) in an av.Packet."""
         return [self.wrap(encoded_frame)]
 
 
-def _get_decoder(codec: RTCRtpCodecParameters):
+def _get_decoder(codec: RTCRtpCodecParameters) -> Decoder | PassthroughDecoder:
     receiver = _receiver_of_current_thread()
     if receiver is None:
         return _stock_get_decoder(codec)
@@ -243,7 +246,8 @@ def install() -> None:
     """Check the aiortc internals and install the passthrough decoder factory (idempotent)."""
     check_hooks()
     if rtcrtpreceiver.get_decoder is not _get_decoder:
-        rtcrtpreceiver.get_decoder = _get_decoder
+        # aiortc's decoder thread only calls decode(): a PassthroughDecoder stands in for a Decoder there
+        rtcrtpreceiver.get_decoder = _get_decoder  # type: ignore[assignment]
 
 
 def installed() -> bool:
@@ -271,10 +275,10 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
 def forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
     """Make a viewer's PLI/FIR on SENDER call REQUEST instead of flagging an encoder the pack path never uses."""
     # an instance attribute shadows the method that _handle_rtcp_packet calls as self._send_keyframe()
-    sender._send_keyframe = request
+    sender._send_keyframe = request  # type: ignore[method-assign]
 
 
-_pending: set[asyncio.Task] = set()
+_pending: set[asyncio.Task[bool]] = set()
 
 
 def request_keyframe_soon(receiver: RTCRtpReceiver) -> None:

@@ -63,7 +63,7 @@ def probe(path: Path | str) -> Probe:
                 seconds = float(packet.pts * packet.time_base)
                 if info.first is None:
                     info.first, info.first_is_keyframe = seconds, packet.is_keyframe
-                elif seconds <= info.last:
+                elif info.last is not None and seconds <= info.last:  # set with first
                     info.increasing = False
                 info.last = seconds
                 info.packets += 1

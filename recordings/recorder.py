@@ -10,12 +10,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from recordings.forwarding import EncodedFrame
 from recordings.journal import JOURNAL_KEY, Journal
 from recordings.segment import SegmentFile, codec_name, container_for, vp8_dimensions
 from recordings.storage import Storage, sha256_file
+
+if TYPE_CHECKING:
+    from recordings.sfu import MediaHub
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +58,8 @@ class ClosedSegment:
     started_at: float
     ended_at: float
     packets: dict[str, int]
-    gap_before: dict | None = None
-    gaps: list[dict] = field(default_factory=list)
+    gap_before: dict[str, Any] | None = None
+    gaps: list[dict[str, Any]] = field(default_factory=list)
     clean: bool = True  # the trailer was written (False: recovered after a crash)
     sha256: str = ""
     bytes: int = 0
@@ -105,8 +110,9 @@ class _Participant:
     expected: set[str] = field(default_factory=set)
     segment: SegmentFile | None = None
     meta: ClosedSegment | None = None
-    pending_gap: dict | None = None
-    pending: list = field(default_factory=list)  # (kind, codec, at, data, keyframe) before a file opens
+    pending_gap: dict[str, Any] | None = None
+    # (kind, codec, at, data, keyframe) before a file opens
+    pending: list[tuple[str, str, float, bytes, bool]] = field(default_factory=list)
     asked_at: float = 0.0
     muted: dict[str, bool] = field(default_factory=dict)
 
@@ -116,7 +122,7 @@ class Recorder:
 
     def __init__(
         self,
-        hub,
+        hub: MediaHub,
         *,
         storage: Storage,
         prefix: str,
@@ -134,11 +140,11 @@ class Recorder:
         self.on_segment = on_segment
         self.on_error = on_error
         self.segments: list[ClosedSegment] = []  # stored, in the order they were closed
-        self.gaps: list[dict] = []
+        self.gaps: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.dropped = 0
         self.started_at: float | None = None
-        self._queue: queue.Queue = queue.Queue(queue_frames)
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(queue_frames)  # (what, *arguments)
         self._participants: dict[str, _Participant] = {}
         self._next_index = 0
         self._failures = 0
@@ -146,7 +152,7 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._uploader = ThreadPoolExecutor(1, thread_name_prefix="vreception-recording-upload")
         self._remove_sink: Callable[[], None] | None = None
-        self._ticker: asyncio.Task | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self._kinds: dict[str, tuple[frozenset[str], float]] = {}
         self._lost: dict[tuple[str, str], list[float]] = {}
         self._open_segments: dict[str, ClosedSegment] = {}
@@ -206,7 +212,7 @@ class Recorder:
             span = self._lost.setdefault((pid, frame.kind), [frame.arrival, frame.arrival])
             span[1] = frame.arrival
 
-    def _post(self, item: tuple) -> bool:
+    def _post(self, item: tuple[Any, ...]) -> bool:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -255,7 +261,7 @@ class Recorder:
             except Exception as exc:  # a recorder fault must never reach the call
                 self._failed(item, exc)
 
-    def _failed(self, item: tuple, exc: Exception) -> None:
+    def _failed(self, item: tuple[Any, ...], exc: Exception) -> None:
         self._failures += 1
         message = f"recorder: {type(exc).__name__}: {exc}"
         logger.exception("recording %s: writer failed on %s", self.prefix, item[0])
@@ -295,7 +301,8 @@ class Recorder:
             participant = self._participants[pid] = _Participant(pid)
         return participant
 
-    def _frame(self, pid, kind, codec, data, pts, time_base, keyframe, arrival, kinds) -> None:
+    def _frame(self, pid: str, kind: str, codec: str, data: bytes, pts: int, time_base: Fraction, keyframe: bool,
+               arrival: float, kinds: frozenset[str]) -> None:
         participant = self._state(pid)
         if kinds:
             participant.expected = set(kinds)
@@ -330,7 +337,8 @@ class Recorder:
             return
         segment.write(kind, data, at, keyframe)
 
-    def _open_if_ready(self, participant, kind, name, data, at, keyframe) -> SegmentFile | None:
+    def _open_if_ready(self, participant: _Participant, kind: str, name: str, data: bytes, at: float,
+                       keyframe: bool) -> SegmentFile | None:
         pending = participant.pending
         keyframe_at = next((e[2] for e in pending if e[0] == "video"), None)
         if kind == "video" and keyframe_at is None and not keyframe:
@@ -351,7 +359,7 @@ class Recorder:
         floor = (keyframe_at if keyframe_at is not None else at) - 3.0
         entries = sorted((e for e in pending if e[2] >= floor), key=lambda e: e[2])
         pending.clear()
-        codecs = {}
+        codecs: dict[str, str] = {}
         for entry in entries:
             codecs.setdefault(entry[0], entry[1])
         if "video" in codecs and "audio" in participant.expected:
@@ -364,7 +372,8 @@ class Recorder:
                 segment.write(entry_kind, entry_data, entry_at, entry_key)
         return None
 
-    def _open(self, participant: _Participant, codecs: dict[str, str], origin: float, size) -> SegmentFile:
+    def _open(self, participant: _Participant, codecs: dict[str, str], origin: float,
+              size: tuple[int, int] | None) -> SegmentFile:
         index = self._next_index
         self._next_index += 1
         _, extension = container_for(set(codecs.values()))
@@ -402,7 +411,8 @@ class Recorder:
                                reason=reason, packets=meta.packets)
             self._uploader.submit(self._store, meta)
 
-    def _gap(self, participant, kind, start, end, reason, inside=True) -> None:
+    def _gap(self, participant: _Participant, kind: str | None, start: float, end: float, reason: str,
+             inside: bool = True) -> None:
         gap = {"participant": participant.pid, "kind": kind, "start": round(start, 3), "end": round(end, 3),
                "reason": reason}
         self.gaps.append(gap)

@@ -20,6 +20,8 @@ _FMTP = re.compile(r"^a=fmtp:(\d+)\s+(.*)$")
 _PT_LINE = re.compile(r"^a=(rtpmap|fmtp|rtcp-fb):(\d+|\*)(.*)$")
 # fmtp parameters that make two codecs of one name different codecs.
 _DISTINGUISHING = ("profile-level-id", "packetization-mode", "profile-id")
+# A codec's key: name, clock, channels, then its distinguishing fmtp pairs (or, for RTX, ("apt", primary's key)).
+CodecKey = tuple[str, int, str, tuple[object, ...]]
 
 
 @dataclass
@@ -27,24 +29,25 @@ class Numbers:
     """What a participant's own offer fixed: extension ids, and payload types per codec."""
 
     extensions: dict[str, int] = field(default_factory=dict)
-    payload_types: dict[str, dict[tuple, int]] = field(default_factory=dict)  # kind → codec key → pt
+    payload_types: dict[str, dict[CodecKey, int]] = field(default_factory=dict)  # kind → codec key → pt
 
 
-def _codecs(lines: list[str]) -> dict[int, tuple]:
+def _codecs(lines: list[str]) -> dict[int, CodecKey]:
     """Payload type → codec key (name, clock, channels, distinguishing fmtp, rtx's primary pt)."""
-    names, fmtp = {}, {}
+    names: dict[int, tuple[str, int, str]] = {}
+    fmtp: dict[int, dict[str, str]] = {}
     for line in lines:
         if m := _RTPMAP.match(line):
             names[int(m.group(1))] = (m.group(2).lower(), int(m.group(3)), m.group(4) or "")
         elif m := _FMTP.match(line):
             fmtp[int(m.group(1))] = dict(p.strip().split("=", 1) for p in m.group(2).split(";") if "=" in p)
-    keys = {}
+    keys: dict[int, CodecKey] = {}
     for pt, (name, clock, channels) in names.items():
         params = fmtp.get(pt, {})
         distinct = tuple((k, params[k].lower()) for k in _DISTINGUISHING if k in params)
         keys[pt] = (name, clock, channels, distinct)
     # An RTX codec is identified by the codec it repairs.
-    for pt, (name, clock, channels, distinct) in list(keys.items()):
+    for pt, (name, clock, channels, _distinct) in list(keys.items()):
         if name == "rtx":
             apt = fmtp.get(pt, {}).get("apt")
             keys[pt] = (name, clock, channels, ("apt", keys.get(int(apt)) if apt and apt.isdigit() else None))

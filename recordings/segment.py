@@ -100,6 +100,7 @@ class SegmentFile:
         packet.time_base = MS
         packet.stream = state.stream
         packet.is_keyframe = keyframe
+        assert self._container is not None, "write() before open()"
         self._container.mux(packet)
         state.last_ms = ms
         state.packets += 1

@@ -6,9 +6,12 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import av
 from sqlalchemy import select
@@ -18,7 +21,7 @@ from recordings import manifest as manifests
 from recordings.errors import RecordingRetained, RecordingState
 from recordings.finalise import Combined, SegmentRef, combine
 from recordings.journal import JOURNAL_KEY, read_journal
-from recordings.probe import probe
+from recordings.probe import Probe, probe
 from recordings.storage import Storage, StorageError, sha256_file, sha256_stored
 from vreception import audit
 from vreception.clock import now as clock_now
@@ -88,8 +91,8 @@ def add_segment(
     sha256: str,
     started_at: datetime,
     ended_at: datetime,
-    gap_before: dict | None = None,
-    gaps: list[dict] | tuple = (),
+    gap_before: dict[str, Any] | None = None,
+    gaps: Sequence[dict[str, Any]] = (),
     finalised: bool = True,
 ) -> RecordingSegment:
     """Register a closed, stored segment and chain its hash into the audit log."""
@@ -146,9 +149,10 @@ def prepare(recording: Recording, storage: Storage, work_dir: Path | None = None
     return combine(segment_refs(recording), storage, Path(work_dir or tempfile.gettempdir()))
 
 
-def _gaps(recording: Recording, ended_at: datetime) -> list[dict]:
+def _gaps(recording: Recording, ended_at: datetime) -> list[dict[str, Any]]:
     """Every gap: before segments, inside them, holes between them, and after a participant's last one."""
-    gaps, by_participant = [], {}
+    gaps: list[dict[str, Any]] = []
+    by_participant: dict[int, list[RecordingSegment]] = {}
     for segment in recording.segments:
         by_participant.setdefault(segment.participant_id, []).append(segment)
         for gap in json.loads(segment.gaps or "[]"):
@@ -157,9 +161,7 @@ def _gaps(recording: Recording, ended_at: datetime) -> list[dict]:
                          "reason": gap["reason"]})
     for participant_id, segments in by_participant.items():
         segments.sort(key=lambda s: s.started_at)
-        for previous, segment in zip([None] + segments, segments):
-            if previous is None:
-                continue
+        for previous, segment in pairwise(segments):
             hole = (segment.started_at - previous.ended_at).total_seconds()
             if segment.gap_reason or hole > GAP_SECONDS:
                 gaps.append({"participant_id": participant_id, "kind": None,
@@ -172,7 +174,7 @@ def _gaps(recording: Recording, ended_at: datetime) -> list[dict]:
     return gaps
 
 
-def _segment_entry(segment: RecordingSegment) -> dict:
+def _segment_entry(segment: RecordingSegment) -> dict[str, Any]:
     return {
         "index": segment.index, "participant_id": segment.participant_id, "key": segment.key,
         "container": segment.container, "codecs": segment.codecs, "bytes": segment.bytes, "sha256": segment.sha256,
@@ -246,7 +248,7 @@ class VerifyReport:
     bad_segments: list[int] = field(default_factory=list)  # indexes of segments that differ
     segments_checked: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The API's shape: {"ok", "problems"}."""
         return {"ok": self.ok, "problems": list(self.problems)}
 
@@ -257,7 +259,7 @@ def _events(session: Session, recording: Recording) -> list[AuditEvent]:
                                 .order_by(AuditEvent.seq)))
 
 
-def _check_stored(storage: Storage, key: str, sha256: str, size: int | None) -> str | None:
+def _check_stored(storage: Storage, key: str, sha256: str | None, size: int | None) -> str | None:
     try:
         actual, actual_size = sha256_stored(storage, key)
     except StorageError as exc:
@@ -279,7 +281,7 @@ def verify(*, session: Session, recording: Recording, storage: Storage) -> Verif
                                                     if e.action == "recording.segment_added")}
     if recording.state == State.purged:
         report.problems.append("recording was purged: its media no longer exists")
-    manifest_segments: dict[int, dict] = {}
+    manifest_segments: dict[int, dict[str, Any]] = {}
     if recording.state == State.finalised:
         body = (recording.manifest or "").encode("utf-8")
         if manifests.sha256_hex(body) != recording.manifest_sha256:
@@ -291,6 +293,8 @@ def verify(*, session: Session, recording: Recording, storage: Storage) -> Verif
             report.problems.append("audit: the manifest hash in the audit log differs from the recording's")
         elif finalised[-1].get("sha256") != recording.sha256:
             report.problems.append("audit: the media hash in the audit log differs from the recording's")
+        # finalise() stores both files of a finalised recording (a missing key is no safe storage key)
+        assert recording.manifest_key is not None and recording.media_key is not None
         problem = _check_stored(storage, recording.manifest_key, recording.manifest_sha256, len(body))
         if problem:
             report.problems.append(f"manifest file {recording.manifest_key}: {problem}")
@@ -333,7 +337,7 @@ def verify(*, session: Session, recording: Recording, storage: Storage) -> Verif
 
 
 def recover(*, session: Session, recording: Recording, storage: Storage,
-            participant_of=int) -> list[RecordingSegment]:
+            participant_of: Callable[[str], int] = int) -> list[RecordingSegment]:
     """Register the segments a dead recorder left behind (from its journal); files cut short still play."""
     if recording.state != State.recording:
         raise RecordingState("error.recording_state", state=recording.state.value)
@@ -378,7 +382,7 @@ def recover(*, session: Session, recording: Recording, storage: Storage,
     return added
 
 
-def _readable(path: Path):
+def _readable(path: Path) -> Probe | None:
     """The probe of a segment file left by a dead recorder, or None when it holds no whole packet."""
     if not path.exists() or path.stat().st_size == 0:
         return None
@@ -411,7 +415,7 @@ def purge(*, session: Session, recording: Recording, storage: Storage, actor_id:
         raise RecordingRetained("error.recording_retained", recording_id=recording.id)
     deleted = []
     keys = [s.key for s in recording.segments] + [k for k in (recording.media_key, recording.manifest_key) if k]
-    hashes = {s.key: s.sha256 for s in recording.segments}
+    hashes: dict[str, str | None] = {s.key: s.sha256 for s in recording.segments}
     if recording.media_key:
         hashes[recording.media_key] = recording.sha256
     if recording.manifest_key:

@@ -7,8 +7,9 @@ import inspect
 import itertools
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
@@ -16,6 +17,7 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.exceptions import InvalidStateError
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from av.stream import Stream
 
 from recordings import ice, passthrough
 from recordings.forwarding import EncodedFrame, FrameSink, Outlet, Source
@@ -35,7 +37,9 @@ class UnknownParticipant(KeyError):
 
 def _preferences(kind: str, only: str | None = None) -> list[RTCRtpCodecCapability]:
     """Codecs in the order the hub accepts them: VP8 first, then H.264; Opus only (ONLY: one MIME type)."""
-    capabilities = RTCRtpReceiver.getCapabilities(kind).codecs
+    known = RTCRtpReceiver.getCapabilities(kind)
+    assert known is not None, f"aiortc has no {kind} codecs"
+    capabilities = known.codecs
     order = ["video/vp8", "video/h264"] if kind == "video" else ["audio/opus"]
     if only is not None:
         order = [only.lower()]
@@ -84,7 +88,7 @@ class MediaHub:
     def __init__(
         self,
         *,
-        ice_servers: Sequence[Mapping[str, object]] = (),
+        ice_servers: Sequence[Mapping[str, Any]] = (),
         host_addresses: Sequence[str] | None = None,
         on_offer: OfferCallback | None = None,
         on_connection_state: StateCallback | None = None,
@@ -96,7 +100,7 @@ class MediaHub:
         self._on_state = on_connection_state
         self._participants: dict[str, Participant] = {}
         self._sinks: list[FrameSink] = []
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._track_ids = itertools.count(1)
         self._closed = False
 
@@ -233,7 +237,7 @@ class MediaHub:
             track,
             transceiver.receiver,
             self._frame_arrived,
-            negotiated_codec=participant.codecs.get(transceiver.mid),
+            negotiated_codec=participant.codecs.get(transceiver.mid) if transceiver.mid is not None else None,
         )
         participant.sources.append(source)
         source.start()
@@ -265,7 +269,7 @@ class MediaHub:
         viewer.retired.append(viewer.watching.pop(outlet))
         self._schedule_offer(viewer)
 
-    def _frame_arrived(self, source: Source, packet: av.Packet, keyframe: bool, arrival: float) -> None:
+    def _frame_arrived(self, source: Source, packet: av.Packet[Stream], keyframe: bool, arrival: float) -> None:
         if not self._sinks:
             return
         frame = EncodedFrame(
@@ -335,12 +339,12 @@ class MediaHub:
             if inspect.isawaitable(result):
                 await result
 
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("media hub task failed", exc_info=task.exception())

@@ -7,7 +7,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from vreception.config import Settings
 
 CHUNK = 1 << 20
 
@@ -173,11 +176,13 @@ class S3Storage:
             if exc.response.get("Error", {}).get("Code") == "InvalidRange":
                 return b""
             raise StorageError(f"reading {key!r}: {exc}") from exc
-        return response["Body"].read()
+        data: bytes = response["Body"].read()  # boto3 is untyped here
+        return data
 
     def size(self, key: str) -> int:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"]
+            length: int = self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ContentLength"]
+            return length
         except self.client.exceptions.ClientError as exc:
             raise StorageError(f"no object {key!r} in bucket {self.bucket}: {exc}") from None
 
@@ -247,7 +252,7 @@ def fetch(storage: Storage, key: str, target: Path) -> Path:
     return target
 
 
-def storage_from_settings(settings) -> Storage:
+def storage_from_settings(settings: Settings) -> Storage:
     """The backend SETTINGS choose: local files under data_dir/recordings, or the S3 bucket."""
     root = Path(settings.data_dir) / "recordings"
     if settings.recording_storage == "s3":

@@ -55,7 +55,7 @@ def free_slots(session: Session, *, policy: Policy, leader_id: int, room_id: int
     leader = claims.leader_key(leader_id)
     taken = claims.busy(session, keys=[leader] + [claims.room_key(r) for r in room_ids], first=first,
                         last=last + longest_buffer)
-    found: dict[tuple, Slot] = {}
+    found: dict[tuple[datetime, datetime], Slot] = {}
     for occ in occs:
         length, buffer = timedelta(minutes=occ.plan.slot_minutes), timedelta(minutes=occ.plan.buffer_minutes)
         rooms_here = asked + [pr.room_id for pr in occ.plan.rooms]

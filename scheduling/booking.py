@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,7 +40,7 @@ from vreception.models.scheduling import (
     SessionKind,
     SessionState,
 )
-from vreception.workdays import load_calendar
+from vreception.workdays import WorkCalendar, load_calendar
 
 PARTICIPANT_ROLES = NAMED_ROLES
 AD_HOC_LENGTH = timedelta(minutes=30)
@@ -79,7 +81,7 @@ def _times(policy: Policy, starts_at: datetime | None, ends_at: datetime | None)
     return start, end
 
 
-def _occurrence(session: Session, *, policy: Policy, calendar, leader_id: int, start: datetime,
+def _occurrence(session: Session, *, policy: Policy, calendar: WorkCalendar, leader_id: int, start: datetime,
                 end: datetime) -> Occurrence | None:
     """The leader's reception window holding [START, END), on a day the caller found the leader present.
 
@@ -123,9 +125,10 @@ def _check_time(session: Session, *, policy: Policy, leader: Person, rooms: list
     return occ
 
 
-def _participants(session: Session, leader: Person, rooms: list[Room], specs: list[ParticipantSpec]) -> list[dict]:
+def _participants(session: Session, leader: Person, rooms: list[Room],
+                  specs: Sequence[ParticipantSpec]) -> list[dict[str, Any]]:
     """The participant rows: the leader, every room, then the named people and names."""
-    out = [{"role": "leader", "person_id": leader.id, "room_id": None, "name": leader.name,
+    out: list[dict[str, Any]] = [{"role": "leader", "person_id": leader.id, "room_id": None, "name": leader.name,
             "node_path": leader.node.path}]
     out += [{"role": "room", "person_id": None, "room_id": r.id, "name": r.name, "node_path": r.node.path}
             for r in rooms]
@@ -148,12 +151,13 @@ def _participants(session: Session, leader: Person, rooms: list[Room], specs: li
     return out
 
 
-_INSERT_SESSION = insert(ReceptionSession.__table__).returning(ReceptionSession.__table__.c.id)
-_INSERT_PARTICIPANTS = insert(Participant.__table__).returning(Participant.__table__.c.id,
-                                                               sort_by_parameter_order=True)
+# Declarative types __table__ as a FromClause; these classes map plain Tables.
+_SESSIONS, _PARTICIPANTS = cast(Table, ReceptionSession.__table__), cast(Table, Participant.__table__)
+_INSERT_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.id)
+_INSERT_PARTICIPANTS = insert(_PARTICIPANTS).returning(_PARTICIPANTS.c.id, sort_by_parameter_order=True)
 
 
-def _write(session: Session, row: dict, participant_rows: list[dict]) -> ReceptionSession:
+def _write(session: Session, row: dict[str, Any], participant_rows: list[dict[str, Any]]) -> ReceptionSession:
     """Insert the session and its participants (two statements), and hand them back as persistent objects.
 
     Core INSERT … RETURNING instead of the unit of work: the rows are complete (every column given),
@@ -170,12 +174,12 @@ def _write(session: Session, row: dict, participant_rows: list[dict]) -> Recepti
         make_transient_to_detached(obj)
         session.add(obj)
     set_committed_value(booking, "participants", people)
-    for p in people:
-        set_committed_value(p, "session", booking)
+    for person in people:
+        set_committed_value(person, "session", booking)
     return booking
 
 
-_INSERT_EVENT = insert(SessionEvent.__table__)
+_INSERT_EVENT = insert(cast(Table, SessionEvent.__table__))
 
 
 def _event(session: Session, booking: ReceptionSession, action: str, actor_id: int | None, reason: str = "") -> None:
@@ -195,7 +199,7 @@ def book(
     matter_id: int | None,
     starts_at: datetime | None,
     ends_at: datetime | None,
-    participants: list[ParticipantSpec] = (),
+    participants: Sequence[ParticipantSpec] = (),
     ad_hoc: bool = False,
     invited: bool = False,
     reason: str = "",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import CursorResult, Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,8 @@ from scheduling.errors import BookingConflict
 from scheduling.policy import Policy, floor_to_quantum, quanta
 from vreception.models.scheduling import Claim, ReceptionSession
 
-_INSERT_CLAIMS = insert(Claim.__table__)
+# Declarative types __table__ as a FromClause; Claim maps one plain Table.
+_INSERT_CLAIMS = insert(cast(Table, Claim.__table__))
 
 
 def leader_key(leader_id: int) -> str:
@@ -27,7 +29,7 @@ def person_key(person_id: int) -> str:
     return f"person:{person_id}"
 
 
-def resources(booking: ReceptionSession) -> dict[str, tuple]:
+def resources(booking: ReceptionSession) -> dict[str, tuple[datetime, datetime]]:
     """Every resource the session holds, with the span it holds it for."""
     end = booking.ends_at
     # The leader's buffer after a session is part of the leader's claim: back-to-back bookings
@@ -58,16 +60,17 @@ def release(session: Session, *, booking: ReceptionSession) -> None:
     session.execute(delete(Claim).where(Claim.session_id == booking.id))
 
 
-def release_from(session: Session, *, booking: ReceptionSession, moment, policy: Policy) -> int:
+def release_from(session: Session, *, booking: ReceptionSession, moment: datetime, policy: Policy) -> int:
     """Free the session's claims from MOMENT's quantum on (it ended early or nobody came); returns how many."""
     first = floor_to_quantum(policy, moment)
     result = session.execute(delete(Claim).where(Claim.session_id == booking.id, Claim.slot >= first))
+    assert isinstance(result, CursorResult)  # a DELETE answers with a cursor result, which counts rows
     return result.rowcount
 
 
-def busy(session: Session, *, keys: list[str], first, last) -> dict[str, set]:
+def busy(session: Session, *, keys: list[str], first: datetime, last: datetime) -> dict[str, set[datetime]]:
     """For each resource key, the claimed quanta between FIRST and LAST."""
-    out: dict[str, set] = {k: set() for k in keys}
+    out: dict[str, set[datetime]] = {k: set() for k in keys}
     query = select(Claim.resource, Claim.slot).where(Claim.resource.in_(keys), Claim.slot >= first, Claim.slot < last)
     for resource, slot in session.execute(query):
         out[resource].add(slot)

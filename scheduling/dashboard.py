@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -30,11 +31,12 @@ def sessions_between(db: Session, principal: Principal, start: datetime, end: da
     return list(db.scalars(query))
 
 
-def rows(db: Session, principal: Principal, found: list[ReceptionSession]) -> list[dict]:
+def rows(db: Session, principal: Principal, found: list[ReceptionSession]) -> list[dict[str, Any]]:
     """Each session with its leader, matter, rooms, and whether the coordinator has a seat to take."""
     leaders = {p.id: p for p in db.scalars(select(Person).where(Person.id.in_({s.leader_id for s in found})))}
     matter_ids = {s.matter_id for s in found if s.matter_id}
-    matters = {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_(matter_ids)))} if matter_ids else {}
+    matters: dict[int | None, Matter] = (
+        {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_(matter_ids)))} if matter_ids else {})
     # Every listed session is managed by the coordinator, so a seat is there to take (their own or a new one).
     return [{"session": s, "leader": leaders.get(s.leader_id), "matter": matters.get(s.matter_id),
              "rooms": "、".join(p.name for p in s.participants if p.room_id),
@@ -61,7 +63,7 @@ def due_tasks(db: Session, principal: Principal) -> tuple[list[Task], list[Task]
     return [t for t in found if t.due_at < moment], [t for t in found if t.due_at >= moment]
 
 
-def task_context(db: Session, found: list[Task]) -> dict:
+def task_context(db: Session, found: list[Task]) -> dict[str, Any]:
     """The units and matters the listed tasks name."""
     units = {n.id: n for n in db.scalars(select(Node).where(Node.id.in_({t.unit_node_id for t in found})))}
     matters = {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_({t.matter_id for t in found})))}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from scheduling.plans import occurrences, plans_of_leader
@@ -57,7 +57,7 @@ def _session_event(booking: ReceptionSession, stamp: datetime, language: str) ->
     return event
 
 
-def _sessions_between(session: Session, condition, now: datetime) -> list[ReceptionSession]:
+def _sessions_between(session: Session, condition: ColumnElement[bool], now: datetime) -> list[ReceptionSession]:
     query = (select(ReceptionSession).where(condition, ReceptionSession.starts_at >= now - PAST,
                                             ReceptionSession.starts_at < now + AHEAD)
              .order_by(ReceptionSession.starts_at))
@@ -83,7 +83,8 @@ def leader_feed(session: Session, *, policy: Policy, leader_id: int, name: str, 
         event.add("summary", translate("plan.reception_day", language))
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
-    return cal.to_ical()
+    document: bytes = cal.to_ical()  # icalendar leaves to_ical unannotated
+    return document
 
 
 def room_feed(session: Session, *, room: Room, language: str = "zh-CN", now: datetime | None = None) -> bytes:
@@ -93,4 +94,5 @@ def room_feed(session: Session, *, room: Room, language: str = "zh-CN", now: dat
     in_room = ReceptionSession.id.in_(select(Participant.session_id).where(Participant.room_id == room.id))
     for booking in _sessions_between(session, in_room, now):
         cal.add_component(_session_event(booking, now, language))
-    return cal.to_ical()
+    document: bytes = cal.to_ical()  # icalendar leaves to_ical unannotated
+    return document

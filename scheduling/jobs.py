@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from scheduling.policy import Policy, policy_from
 from scheduling.session_state import change_state
+from vreception.config import Settings
+from vreception.db import Database
 from vreception.i18n import translate
 from vreception.models.org import Room
 from vreception.models.people import Person, Role, RoleAssignment
@@ -21,18 +23,21 @@ KIND = "session.reminder"
 
 def _recipients(db: Session, booking: ReceptionSession) -> list[tuple[str, int, Person | None]]:
     """(who, node, person) for the leader, each room's kiosk account and the coordinator who booked."""
-    out = []
+    out: list[tuple[str, int, Person | None]] = []
     leader = db.get(Person, booking.leader_id)
+    assert leader is not None  # a foreign key of the session
     out.append(("leader", leader.node_id, leader))
     for p in booking.participants:
         if p.room_id is None:
             continue
         room = db.get(Room, p.room_id)
+        assert room is not None  # a foreign key of the participant
         kiosk = db.scalar(select(Person).join(RoleAssignment).where(
             RoleAssignment.role == Role.room, RoleAssignment.room_id == room.id, Person.active.is_(True)).limit(1))
         out.append((f"room{room.id}", room.node_id, kiosk))
     if booking.booked_by is not None:
         coordinator = db.get(Person, booking.booked_by)
+        assert coordinator is not None  # a foreign key of the session
         out.append(("coordinator", coordinator.node_id, coordinator))
     return out
 
@@ -84,13 +89,13 @@ def mark_no_shows(*, db: Session, now: datetime, policy: Policy) -> int:
     return len(late)
 
 
-def session_reminders(db, settings, at: datetime) -> int:
+def session_reminders(db: Database, settings: Settings, at: datetime) -> int:
     """The job-loop form of remind_sessions (its own transaction)."""
     with db.transaction() as tx:
         return remind_sessions(db=tx, now=at, policy=policy_from(settings))
 
 
-def no_shows(db, settings, at: datetime) -> int:
+def no_shows(db: Database, settings: Settings, at: datetime) -> int:
     """The job-loop form of mark_no_shows (its own transaction)."""
     with db.transaction() as tx:
         return mark_no_shows(db=tx, now=at, policy=policy_from(settings))

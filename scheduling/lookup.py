@@ -59,5 +59,7 @@ def load_matter(session: Session, matter_id: int, field: str = "matter_id") -> M
 def region_of(session: Session, node: Node) -> Node:
     """The region a node belongs to: itself, or a department's parent region."""
     if node.kind.value == "department" and node.parent_id is not None:
-        return session.get(Node, node.parent_id)
+        parent = session.get(Node, node.parent_id)
+        assert parent is not None  # a foreign key of the node
+        return parent
     return node

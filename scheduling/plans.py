@@ -113,6 +113,7 @@ def create_plan(
     plan.leaders = [PlanLeader(position=i, leader_id=p.id) for i, p in enumerate(leaders)]
     plan.rooms = [PlanRoom(room_id=r.id) for r in rooms]
     if plan_kind is PlanKind.dates:
+        assert dates is not None  # checked above
         plan.dates = [PlanDate(day=d) for d in sorted(set(dates))]
     session.add(plan)
     session.flush()
@@ -180,7 +181,7 @@ def absences(session: Session, leader_ids: list[int], first: date, last: date) -
     return {(leader, day) for leader, day in rows}
 
 
-def _dates(rule) -> list[date]:
+def _dates(rule: rrule) -> list[date]:
     return [d.date() for d in rule]
 
 

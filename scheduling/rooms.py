@@ -53,14 +53,14 @@ def add_closure(session: Session, *, room: Room, starts_at: datetime, ends_at: d
 def open_intervals(session: Session, *, room_ids: list[int], calendar: WorkCalendar, policy: Policy,
                    first: date, last: date) -> dict[int, list[Interval]]:
     """For each room, the UTC intervals it is open between local days FIRST and LAST."""
-    hours: dict[int, list] = defaultdict(list)
+    hours: dict[int, list[tuple[int | None, time, time]]] = defaultdict(list)
     for row in session.scalars(select(RoomHours).where(RoomHours.room_id.in_(room_ids))):
         hours[row.room_id].append((row.weekday, row.opens, row.closes))
     lo, hi = local_moment(policy, first, time(0)), local_moment(policy, last + timedelta(days=1), time(0))
     closed: dict[int, list[Interval]] = defaultdict(list)
-    for row in session.scalars(select(RoomClosure).where(RoomClosure.room_id.in_(room_ids),
-                                                         RoomClosure.ends_at > lo, RoomClosure.starts_at < hi)):
-        closed[row.room_id].append((row.starts_at, row.ends_at))
+    for closure in session.scalars(select(RoomClosure).where(RoomClosure.room_id.in_(room_ids),
+                                                             RoomClosure.ends_at > lo, RoomClosure.starts_at < hi)):
+        closed[closure.room_id].append((closure.starts_at, closure.ends_at))
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     workdays = [d for d in days if calendar.is_workday(d)]
     out = {}

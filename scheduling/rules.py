@@ -29,7 +29,9 @@ REVIEW_WINDOW_KIND = "review_request"
 
 def check_level(session: Session, *, matter: Matter, leader: Person) -> None:
     """LevelSkip unless the leader is at the matter's origin level or the one above, in its own chain."""
-    origin = region_of(session, session.get(Node, matter.origin_node_id))
+    origin_node = session.get(Node, matter.origin_node_id)
+    assert origin_node is not None  # a foreign key of the matter
+    origin = region_of(session, origin_node)
     seat = region_of(session, leader.node)
     step = LEVELS.index(origin.level) - LEVELS.index(seat.level)
     if step in (0, 1) and origin.path.startswith(seat.path):

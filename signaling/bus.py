@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import inspect
 import json
 from abc import ABC, abstractmethod
@@ -83,7 +84,13 @@ async def listen(
                 await result
 
 
-_CLOSED = object()
+class _Closed(enum.Enum):
+    """The end-of-subscription marker put on a queue."""
+
+    CLOSED = enum.auto()
+
+
+_CLOSED = _Closed.CLOSED
 
 
 class MemorySubscription(Subscription):
@@ -92,7 +99,7 @@ class MemorySubscription(Subscription):
     def __init__(self, bus: MemoryBus, channel: str) -> None:
         super().__init__(channel)
         self._bus = bus
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: asyncio.Queue[dict[str, Any] | _Closed] = asyncio.Queue()
         self._closed = False
 
     async def open(self) -> None:
@@ -119,7 +126,7 @@ class MemoryBus(Bus):
     """The bus inside one process (the embedded default): asyncio queues, same JSON round trip as Redis."""
 
     def __init__(self) -> None:
-        self._subscribers: dict[str, set[asyncio.Queue[Any]]] = {}
+        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any] | _Closed]]] = {}
         self.closed = False
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:

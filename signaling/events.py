@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -121,16 +121,45 @@ class MediaStateChanged(_Event):
     video: bool
 
 
+class EvidenceShown(_Event):
+    """BY showed ITEM to everyone at PAGE of PAGES: a new showing or a page turn (audited; in the recording's manifest)."""
+
+    kind: Literal["evidence_shown"] = "evidence_shown"
+    by: int
+    item: str
+    page: int
+    pages: int
+
+
+class EvidenceEnded(_Event):
+    """BY stopped the showing of ITEM (or a new one replaced it)."""
+
+    kind: Literal["evidence_ended"] = "evidence_ended"
+    by: int
+    item: str
+
+
+class RoomShowAllowed(_Event):
+    """A moderator let the room show evidence, or took it back."""
+
+    kind: Literal["room_show_allowed"] = "room_show_allowed"
+    by: int
+    allowed: bool
+
+
 Event = Annotated[
-    Union[
-        SessionStateChanged,
-        ParticipantJoined,
-        ParticipantAdmitted,
-        ParticipantDenied,
-        ParticipantLeft,
-        ParticipantDisconnected,
-        MediaStateChanged,
-    ],
+    (
+        SessionStateChanged
+        | ParticipantJoined
+        | ParticipantAdmitted
+        | ParticipantDenied
+        | ParticipantLeft
+        | ParticipantDisconnected
+        | MediaStateChanged
+        | EvidenceShown
+        | EvidenceEnded
+        | RoomShowAllowed
+    ),
     Field(discriminator="kind"),
 ]
 

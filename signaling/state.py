@@ -43,7 +43,7 @@ class StateStore(ABC):
     async def delete(self, key: str) -> None:
         """Forget KEY."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027  (optional hook: a store without connections keeps this no-op)
         """Release connections."""
 
 

@@ -51,7 +51,8 @@ class WorkCalendar:
         if day.year in self.loaded_years:
             return self.loaded.get(day, day.weekday() < 5)
         if day.year in PACKAGE_YEARS:
-            return _package_workday(day)
+            workday: bool = _package_workday(day)  # chinese_calendar is untyped
+            return workday
         return day.weekday() < 5
 
     def next_workday(self, day: date) -> date:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import false, or_
+from sqlalchemy import ColumnElement, SQLColumnExpression, false, or_
 from sqlalchemy.orm import Session
 
 from vreception.errors import Forbidden, NotFound
@@ -67,7 +67,8 @@ def require_role(principal: Principal, roles: Iterable[Role]) -> None:
         raise Forbidden()
 
 
-def subtree_filter(principal: Principal, path_column, roles: Iterable[Role]):
+def subtree_filter(principal: Principal, path_column: SQLColumnExpression[str],
+                   roles: Iterable[Role]) -> ColumnElement[bool]:
     """A SQL condition restricting PATH_COLUMN to the principal's subtrees for ROLES."""
     paths = principal.paths_for(roles)
     if not paths:

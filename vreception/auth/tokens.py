@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -12,7 +13,7 @@ from vreception.errors import Unauthenticated
 ALGORITHM = "HS256"
 
 
-def issue(secret: str, *, subject: str, purpose: str, ttl: timedelta, **claims) -> tuple[str, datetime]:
+def issue(secret: str, *, subject: str, purpose: str, ttl: timedelta, **claims: Any) -> tuple[str, datetime]:
     """A token for SUBJECT and PURPOSE that expires after TTL; returns it and its expiry."""
     issued = now()
     expires = issued + ttl
@@ -20,7 +21,7 @@ def issue(secret: str, *, subject: str, purpose: str, ttl: timedelta, **claims) 
     return jwt.encode(payload, secret, algorithm=ALGORITHM), expires
 
 
-def read(secret: str, token: str, *, purpose: str) -> dict:
+def read(secret: str, token: str, *, purpose: str) -> dict[str, Any]:
     """The claims of a valid TOKEN for PURPOSE; Unauthenticated if bad, expired or for another purpose."""
     try:
         # Expiry is checked against our clock (which tests can move), not the wall clock.

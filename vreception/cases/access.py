@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.orm import Session
 
@@ -99,7 +101,7 @@ def require_unit_within_office(db: Session, principal: Principal, unit: Node) ->
     require(principal, unit, ASSIGNERS)
 
 
-def require_action(db: Session, principal: Principal, matter: Matter, action: str, params: dict) -> None:
+def require_action(db: Session, principal: Principal, matter: Matter, action: str, params: dict[str, Any]) -> None:
     """Forbidden unless the principal's office handles the matter and covers whom the action names."""
     require_office(db, principal, matter)
     if action == "set_owner" and isinstance(params.get("leader_id"), int):

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,8 @@ from vreception.clock import now
 from vreception.errors import Invalid, NotFound
 from vreception.i18n import Msg
 from vreception.models import (
+    Deadline,
+    DeadlineState,
     Document,
     Matter,
     MatterEvent,
@@ -42,7 +45,7 @@ class Step:
     matter: Matter
     actor_id: int | None
     at: datetime
-    params: dict
+    params: dict[str, Any]
     moves_off_holidays: bool = True
 
     def reason(self, required: bool = True) -> str:
@@ -53,11 +56,11 @@ class Step:
             raise Invalid("error.reason_too_long", field="reason", max=MAX_REASON)
         return text
 
-    def open(self, kind: str, start: datetime | None = None):
+    def open(self, kind: str, start: datetime | None = None) -> Deadline:
         return deadlines.open_deadline(self.session, self.matter, kind, start or self.at,
                                        moves_off_holidays=self.moves_off_holidays)
 
-    def issue(self, kind: str, **context) -> Document:
+    def issue(self, kind: str, **context: Any) -> Document:
         return documents.issue(self.session, matter=self.matter, kind=kind, actor_id=self.actor_id,
                                addressee=addressee(self.matter), **context)
 
@@ -78,6 +81,7 @@ def _within(step: Step, kind: str) -> None:
 def _repeat_of_final(step: Step) -> Matter | None:
     for earlier_id in step.session.scalars(select(RepeatLink.earlier_id).where(RepeatLink.matter_id == step.matter.id)):
         earlier = step.session.get(Matter, earlier_id)
+        assert earlier is not None  # a foreign key of the link
         if earlier.state is S.final:
             return earlier
     return None
@@ -105,7 +109,7 @@ def not_accept(step: Step) -> MatterState:
     reason = step.reason()
     _decided(step)
     channel = next((d.legal_channel for d in step.matter.demands if d.legal_channel), None)
-    step.issue("rejection_notice", reason=reason, legal_channel=LEGAL_CHANNEL_TEXT.get(channel, ""))
+    step.issue("rejection_notice", reason=reason, legal_channel=LEGAL_CHANNEL_TEXT.get(channel, "") if channel else "")
     step.matter.outcome = "not_accepted"
     return S.closed
 
@@ -170,6 +174,7 @@ def extend(step: Step) -> MatterState:
         raise Invalid("error.extension_days", field="days", max=deadlines.MAX_EXTENSION_DAYS)
     reason = step.reason()
     deadline = deadlines.shift(step.session, step.matter, "handling", days, moves_off_holidays=step.moves_off_holidays)
+    assert deadline is not None  # _within found it
     step.matter.extended = True
     step.issue("extension_notice", days=days, reason=reason,
                new_due=f"{deadline.due_day.year}年{deadline.due_day.month}月{deadline.due_day.day}日")
@@ -274,6 +279,7 @@ def start_hearing(step: Step) -> MatterState:
 
 def end_hearing(step: Step) -> MatterState:
     # Art. 36: hearing time does not count toward the second-review decision period.
+    assert step.matter.hearing_started_at is not None  # set by start_hearing, the only way into a hearing
     days = (deadlines.local_day(step.at) - deadlines.local_day(step.matter.hearing_started_at)).days + 1
     step.matter.hearing_days += days
     step.matter.hearing_started_at = None
@@ -284,10 +290,10 @@ def end_hearing(step: Step) -> MatterState:
 def close(step: Step) -> MatterState:
     window = "review_request" if step.matter.state is S.served else "recheck_request"
     deadline = deadlines.current(step.matter, window)
-    if deadline is not None and deadline.state is deadlines.DeadlineState.open and not deadlines.is_past(deadline, step.at):
+    if deadline is not None and deadline.state is DeadlineState.open and not deadlines.is_past(deadline, step.at):
         raise IllegalTransition("error.window_still_open", due=str(deadline.due_day))
-    if deadline is not None and deadline.state is deadlines.DeadlineState.open:
-        deadline.state = deadlines.DeadlineState.met  # nobody asked in time: nothing was owed
+    if deadline is not None and deadline.state is DeadlineState.open:
+        deadline.state = DeadlineState.met  # nobody asked in time: nothing was owed
         deadline.done_at = step.at
     step.matter.closed_at = step.at
     return S.closed
@@ -338,7 +344,7 @@ def allowed(matter: Matter) -> list[str]:
     return [name for name, (states, _) in ACTIONS.items() if matter.state in states]
 
 
-def act(session: Session, *, matter: Matter, action: str, actor_id: int | None, params: dict | None = None,
+def act(session: Session, *, matter: Matter, action: str, actor_id: int | None, params: dict[str, Any] | None = None,
         moves_off_holidays: bool = True) -> Matter:
     """Carry out ACTION on MATTER, or raise IllegalTransition / WindowClosed / Invalid having written nothing."""
     if action not in ACTIONS:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from vreception import documents
+from vreception import audit, documents
 from vreception.auth.access import Principal
 from vreception.cases import access, actions
 from vreception.cases.deadlines import end_of_day
@@ -36,6 +37,7 @@ from vreception.models import (
     Node,
     NodeKind,
     Person,
+    Petitioner,
     RepeatLink,
     Task,
 )
@@ -88,6 +90,10 @@ def recordings_by_session(db: Session, session_ids: list[int]) -> dict[int, list
 def _petitioners(db: Session, principal: Principal | None, matter: Matter, protector: Protector) -> list[PetitionerOut]:
     # ID numbers and phones in full only to the office handling the matter; masked for everyone else.
     full = principal is not None and access.is_office(db, principal, matter)
+    if full and principal is not None and matter.petitioner_links:
+        # Who saw decrypted ID numbers and phones, and when, is itself on the record.
+        audit.record(db, action="matter.identity_read", entity_type="matter", entity_id=matter.id,
+                     actor_id=principal.person_id, data={"petitioners": len(matter.petitioner_links)})
     out = []
     for link in matter.petitioner_links:
         p = link.petitioner
@@ -179,3 +185,33 @@ def places_of(db: Session, matter: Matter) -> dict[str, Node | Person | None]:
 def readable_repeats(db: Session, principal: Principal, found: list[PossibleRepeat]) -> list[PossibleRepeat]:
     """The possible repeats the principal may read (others' matters stay unnamed)."""
     return [r for r in found if access.can_read(db, principal, r.matter)]
+
+
+@dataclass(frozen=True)
+class EarlierMatter:
+    """Another matter of the same people (by ID hash), who of them it names, and its reception sessions."""
+
+    matter: Matter
+    names: list[str]
+    sessions: list[ReceptionSession]
+
+
+def same_people_matters(db: Session, *, principal: Principal, matter: Matter, limit: int = 20) -> list[EarlierMatter]:
+    """The other matters of MATTER's petitioners that the principal may read, newest first, with their sessions."""
+    hashes = [link.petitioner.id_hash for link in matter.petitioner_links]
+    if not hashes:
+        return []
+    rows = db.execute(select(Matter, Petitioner.name).join(MatterPetitioner, MatterPetitioner.matter_id == Matter.id)
+                      .join(Petitioner, Petitioner.id == MatterPetitioner.petitioner_id)
+                      .where(Petitioner.id_hash.in_(hashes), Matter.id != matter.id, access.readable(principal))
+                      .order_by(Matter.id.desc(), MatterPetitioner.position)).all()
+    found: dict[int, tuple[Matter, list[str]]] = {}
+    for other, name in rows:
+        if other.id in found or len(found) < limit:
+            found.setdefault(other.id, (other, []))[1].append(name)
+    booked: dict[int, list[ReceptionSession]] = {}
+    if found:
+        for item in db.scalars(select(ReceptionSession).where(ReceptionSession.matter_id.in_(found))
+                               .order_by(ReceptionSession.starts_at, ReceptionSession.id)):
+            booked.setdefault(item.matter_id or 0, []).append(item)
+    return [EarlierMatter(m, names, booked.get(m.id, [])) for m, names in found.values()]

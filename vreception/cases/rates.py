@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from vreception.cases.deadlines import local_day
@@ -21,7 +21,7 @@ class Rate:
 
     numerator: int = 0
     denominator: int = 0
-    counts: dict = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def value(self) -> float | None:
@@ -59,7 +59,7 @@ def _deadline_rate(rate: Rate, deadline: Deadline, today: date) -> None:
         rate.denominator += 1
 
 
-def monthly(session: Session, *, month: date, within=None, rating_window_days: int = 30,
+def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
             at: datetime | None = None) -> list[UnitRates]:
     """The rates of every handling unit for MONTH (deadlines due, windows ending, in that month)."""
     first, last = month_bounds(month)
@@ -97,6 +97,7 @@ def monthly(session: Session, *, month: date, within=None, rating_window_days: i
     if within is not None:
         served = served.where(within)
     for matter in session.scalars(served):
+        assert matter.served_at is not None  # selected for it
         window_end = matter.served_at + timedelta(days=rating_window_days)
         if not first <= local_day(window_end) <= last and not (matter.rated_at and first <= local_day(matter.rated_at) <= last):
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -25,7 +26,7 @@ class Msg(str):
     """A parameter that is itself a catalog key, translated along with the message."""
 
 
-def translate(key: str, language: str = DEFAULT_LANGUAGE, **params) -> str:
+def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     """The message KEY in LANGUAGE with PARAMS filled in; falls back to zh-CN, then to the key."""
     language = language if language in _SUFFIX else DEFAULT_LANGUAGE
     text = catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key

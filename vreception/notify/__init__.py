@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, CursorResult, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ def raise_once(session: Session, *, kind: str, subject_type: str, subject_id: in
                                     email_to=email_to[:200], email_attempts=0, email_error="")
         .on_conflict_do_nothing()
     )
+    assert isinstance(result, CursorResult)  # an INSERT answers with a cursor result, which counts rows
     return result.rowcount == 1
 
 
@@ -72,7 +73,7 @@ def deliver_email(session: Session, *, host: str, port: int, sender: str, user: 
     return sent
 
 
-def inbox(session: Session, *, within, limit: int = 20) -> list[Notification]:
+def inbox(session: Session, *, within: ColumnElement[bool], limit: int = 20) -> list[Notification]:
     """The newest notifications addressed to nodes matching WITHIN (a condition on Node.path)."""
     from vreception.models import Node
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from vreception import audit
@@ -50,6 +50,7 @@ def _check_parent(level: NodeLevel, kind: NodeKind, parent: Node | None) -> None
         raise Invalid("error.parent_required", field="parent_id")
     if parent.kind is not NodeKind.region:
         raise Invalid("error.parent_not_region", field="parent_id")
+    expected: NodeLevel | None
     if kind is NodeKind.department:
         expected = parent.level
     else:
@@ -115,7 +116,8 @@ def node_by_code(session: Session, code: str) -> Node:
     return node
 
 
-def list_nodes(session: Session, *, level: str | None = None, parent_id: int | None = None, within=None) -> list[Node]:
+def list_nodes(session: Session, *, level: str | None = None, parent_id: int | None = None,
+               within: ColumnElement[bool] | None = None) -> list[Node]:
     """Nodes filtered by level and parent, optionally restricted by a subtree condition."""
     query = select(Node).order_by(Node.code)
     if level:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from vreception import audit
@@ -47,7 +47,7 @@ def create_person(
             raise Conflict("error.username_taken", field="username", username=username)
     person = Person(
         name=clean_name(name), title=(title or "").strip()[:200], node_id=node_id, username=username,
-        password_hash=hash_password(password) if username else None,
+        password_hash=hash_password(password) if username and password is not None else None,  # checked above
     )
     session.add(person)
     session.flush()
@@ -94,7 +94,8 @@ def authenticate(session: Session, *, username: str, password: str) -> Person:
     return person
 
 
-def list_people(session: Session, *, role: str | None = None, node_id: int | None = None, within=None) -> list[Person]:
+def list_people(session: Session, *, role: str | None = None, node_id: int | None = None,
+                within: ColumnElement[bool] | None = None) -> list[Person]:
     """People filtered by role and by node (the node itself), optionally within a subtree condition."""
     query = select(Person).join(Node, Person.node_id == Node.id).where(Person.active.is_(True)).order_by(Person.id)
     if role:

@@ -7,6 +7,7 @@ import re
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,8 @@ def create(session: Session, *, matter: Matter, unit_node_id: int, title: str, d
     return task
 
 
-def _event(session: Session, task: Task, action: str, actor_id: int | None, data: dict, reason: str = "") -> None:
+def _event(session: Session, task: Task, action: str, actor_id: int | None, data: dict[str, Any],
+           reason: str = "") -> None:
     import json
 
     session.add(MatterEvent(matter_id=task.matter_id, actor_id=actor_id, action=action, reason=reason,

@@ -22,7 +22,8 @@ def raise_task_notices(session: Session, *, at: datetime, reminder_days: int = 2
     for task in session.scalars(select(Task).where(Task.state.in_(ACTIVE), Task.due_at <= horizon)):
         due_day = local_day(task.due_at)
         unit = session.get(Node, task.unit_node_id)
-        stages = []
+        assert unit is not None  # a foreign key of the task
+        stages: list[tuple[str, int, str]] = []
         if at > task.due_at:
             # Supervision goes to the unit's superior (a department's region, a region's parent).
             superior = unit.parent_id or unit.id

@@ -142,7 +142,7 @@ def list_plans(principal: ApiPrincipal, session: DbSession, leader_id: int | Non
     if leader_id is not None:
         found = plans.plans_of_leader(session, leader_id)
     elif node_id is not None:
-        found = plans.plans_ofload_node(session, node_id)
+        found = plans.plans_of_node(session, node_id)
     else:
         found = list(session.scalars(select(ReceptionPlan).where(ReceptionPlan.active.is_(True))
                                      .order_by(ReceptionPlan.id).limit(500)))

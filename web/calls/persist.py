@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import select
 
@@ -11,6 +12,8 @@ from scheduling.policy import Policy
 from scheduling.session_state import change_state
 from scheduling.states import JOINABLE
 from signaling.events import Event, SessionStateChanged
+from signaling.messages import SessionState as RoomState
+from signaling.roles import Role
 from vreception import audit
 from vreception.db import Database
 from vreception.models.scheduling import Participant, ReceptionSession, SessionState
@@ -20,11 +23,11 @@ from vreception.models.scheduling import Participant, ReceptionSession, SessionS
 class Ticket:
     """What a participant's socket needs of the session: its state, roster and recording flag, and who they are."""
 
-    state: str
+    state: RoomState
     joinable: bool
-    role: str
+    role: Role
     name: str
-    roster: tuple[tuple[int, str, str], ...]
+    roster: tuple[tuple[int, Role, str], ...]
     matter_id: int | None
     recorded: bool
 
@@ -38,8 +41,10 @@ def load_ticket(db: Database, session_id: int, participant_id: int) -> Ticket | 
         participant = next((p for p in booking.participants if p.id == participant_id), None)
         if participant is None:
             return None
-        return Ticket(state=booking.state.value, joinable=booking.state in JOINABLE, role=participant.role,
-                      name=participant.name, roster=tuple((p.id, p.role, p.name) for p in booking.participants),
+        # The database holds the roles as text; the room's pydantic models validate them again.
+        return Ticket(state=booking.state.value, joinable=booking.state in JOINABLE,
+                      role=cast(Role, participant.role), name=participant.name,
+                      roster=tuple((p.id, cast(Role, p.role), p.name) for p in booking.participants),
                       matter_id=booking.matter_id, recorded=booking.recorded)
 
 

@@ -4,6 +4,7 @@ rescheduling and cancelling."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -45,7 +46,7 @@ def week_of(request: Request, raw: str | None) -> tuple[date, date]:
 def week_grid(request: Request, session, leader_id: int | None, room_id: int | None, monday: date) -> list[dict]:
     """Seven days, each with the leader's free slots (in the room) that day."""
     tz = zone(request)
-    days = [{"day": monday + timedelta(days=i), "slots": []} for i in range(7)]
+    days: list[dict[str, Any]] = [{"day": monday + timedelta(days=i), "slots": []} for i in range(7)]
     if leader_id is None:
         return days
     first = datetime.combine(monday, time(0), tz)
@@ -71,9 +72,9 @@ def _times(form, tz) -> tuple[datetime | None, datetime | None]:
     """The chosen slot, or the typed start and length."""
     slot = forms.text(form, "slot", 80)
     if slot:
-        start, _, end = slot.partition("|")
+        slot_start, _, slot_end = slot.partition("|")
         try:
-            return datetime.fromisoformat(start), datetime.fromisoformat(end)
+            return datetime.fromisoformat(slot_start), datetime.fromisoformat(slot_end)
         except ValueError:
             raise Invalid("error.times_required", field="slot") from None
     start = forms.local_datetime(form, "start_at", tz)
@@ -152,6 +153,7 @@ def booking_submit(matter_id: int, request: Request, form: forms.Posted, princip
         values = {k: form.get(k) for k in ("leader_id", "room_id", "week", "override_reason", "reason")}
         return _form_page(request, session, principal, matter, values, status_code=error.status,
                           error=message(request, error))
+    assert item is not None  # attempt() gives a result when there is no error
     return RedirectResponse(f"/sessions/{item.id}", status_code=303)
 
 

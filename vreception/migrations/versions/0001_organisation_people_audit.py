@@ -1,12 +1,12 @@
 """organisation, people, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
-from alembic import op
 import sqlalchemy as sa
-import vreception.db
+from alembic import op
 
+import vreception.db
 
 revision = '0001'
 down_revision = None

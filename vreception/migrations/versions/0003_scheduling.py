@@ -4,10 +4,10 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 19:18:20.303273
 """
-from alembic import op
 import sqlalchemy as sa
-import vreception.db
+from alembic import op
 
+import vreception.db
 
 revision = '0003'
 down_revision = '0002'

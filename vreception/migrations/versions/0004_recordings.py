@@ -4,10 +4,10 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-23 19:31:45.755323
 """
-from alembic import op
 import sqlalchemy as sa
-import vreception.db
+from alembic import op
 
+import vreception.db
 
 revision = '0004'
 down_revision = '0003'
