@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from vreception import __version__
+from vreception import __version__, audit
 from vreception.cases import deadlines
 from vreception.cases.identity import Protector
 from vreception.config import Settings, get_settings
@@ -28,6 +29,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     secret = settings.effective_secret_key()
     sizes = capacity(settings)
     db = database or Database(settings.effective_database_url, **pool_options(sizes.connections, POOL_WAIT_S))
+    if database is None or not database.has_audit_key:
+        db.use_audit_key(audit.key_from_secret(secret))
     deadlines.use_time_zone(settings.time_zone)
 
     import web
@@ -46,7 +49,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     calls = CallService(db=db, secret=secret, settings=settings)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await calls.check_shared_state()  # a configured Redis that does not answer stops the start, clearly
         runner = None
         if settings.job_interval_seconds > 0:
@@ -80,7 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
 
     @app.get("/healthz", tags=["health"])
-    async def healthz():
+    async def healthz() -> JSONResponse:
         """Liveness and database reachability; never queued behind other requests."""
         if not await anyio.to_thread.run_sync(database_answers, db, limiter=health_threads()):
             return JSONResponse({"status": "unavailable"}, status_code=503)
@@ -88,7 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await calls.check_shared_state()
         except SharedStateUnavailable:
             return JSONResponse({"status": "unavailable", "redis": "unreachable"}, status_code=503)
-        return {"status": "ok"}
+        return JSONResponse({"status": "ok"})
 
     app.include_router(api_router)
     app.include_router(call_router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from vreception.cases.deadlines import use_time_zone
@@ -14,7 +15,14 @@ from vreception.i18n import translate
 
 
 def _database(settings: Settings) -> Database:
-    return Database(settings.effective_database_url)
+    from vreception import audit
+
+    db = Database(settings.effective_database_url)
+    try:
+        db.use_audit_key(audit.key_from_secret(settings.effective_secret_key()))
+    except InsecureConfiguration:
+        pass  # production without its secret yet (first setup): `serve` refuses to run until it is set
+    return db
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,12 +184,30 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from vreception import audit
 
     db = _database(settings)
+    if not db.has_audit_key:
+        print("VRECEPTION_SECRET_KEY is needed: the audit chain is keyed with it", file=sys.stderr)
+        return 2
     with db.transaction() as session:
-        report = audit.verify(session)
+        report = audit.verify(session, checkpoint=audit_checkpoint_path(settings))
     for problem in report.problems:
         print(f"problem: {problem}")
     print(f"audit chain {'ok' if report.ok else 'BROKEN'}: {report.events} events")
     return 0 if report.ok else 1
+
+
+def audit_checkpoint_path(settings: Settings) -> Path:
+    """Where the signed checkpoint of the audit chain's head is kept (outside the database)."""
+    return Path(settings.data_dir) / "audit" / "checkpoint.json"
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    from vreception import audit
+
+    db = _database(settings)
+    with db.transaction() as session:
+        seq = audit.write_checkpoint(session, audit_checkpoint_path(settings))
+    print(f"audit chain anchored at seq {seq}")
+    return 0
 
 
 def cmd_recordings_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -278,7 +304,10 @@ def parser() -> argparse.ArgumentParser:
     unlock.set_defaults(func=cmd_users_unlock)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
-    audit.add_parser("verify", help="recompute the hash chain").set_defaults(func=cmd_audit_verify)
+    audit.add_parser("verify", help="recompute the hash chain and check it against the checkpoint")\
+        .set_defaults(func=cmd_audit_verify)
+    audit.add_parser("checkpoint", help="anchor the chain's head in a signed file outside the database")\
+        .set_defaults(func=cmd_audit_checkpoint)
     recordings = sub.add_parser("recordings", help="recorded sessions").add_subparsers(dest="rec_command",
                                                                                       required=True)
     verify = recordings.add_parser("verify", help="recompute every hash and check the audit chain")

@@ -7,7 +7,7 @@ import math
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(default=480, ge=1)
     join_token_ttl_minutes: int = Field(default=15, ge=1)
     # Parsed by the validators below (JSON, or a comma list for addresses), not by the env source.
-    ice_servers: Annotated[list[dict], NoDecode] = Field(default_factory=list)
+    ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(default_factory=list)
     media_host_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Reverse proxies whose X-Forwarded-For is believed (none: the socket's peer is the client).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 
     @field_validator("ice_servers", mode="before")
     @classmethod
-    def _parse_ice(cls, value):
+    def _parse_ice(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = value.strip()
             return json.loads(value) if value else []
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
 
     @field_validator("media_host_addresses", "trusted_proxies", mode="before")
     @classmethod
-    def _parse_addresses(cls, value):
+    def _parse_addresses(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = value.strip()
             if value.startswith("["):

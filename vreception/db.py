@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -27,20 +28,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC without zone (portable) and hands back aware UTC datetimes."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
@@ -53,7 +54,7 @@ def utcnow() -> datetime:
     return now()
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:  # DB-API objects: untyped
     # The driver's own transaction handling is turned off so that we can BEGIN IMMEDIATE:
     # a deferred transaction that reads and then writes fails at once under WAL when
     # another writer got in between, instead of waiting for the lock.
@@ -70,7 +71,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 READS_ONLY = "vreception_reads_only"
 
 
-def _sqlite_begin(conn):
+def _sqlite_begin(conn: Connection) -> None:
     # Under WAL a deferred transaction that only reads takes no lock: readers never wait for a
     # writer nor block one. Everything else keeps BEGIN IMMEDIATE (see _sqlite_pragmas). A reader
     # that writes after all (a GET that audits) fails whole if another writer committed first; the
@@ -85,13 +86,13 @@ def _sqlite_begin(conn):
 LOCK_TIMEOUT_MS = 10_000
 
 
-def _postgres_lock_timeout(dbapi_connection, _record):
+def _postgres_lock_timeout(dbapi_connection: Any, _record: Any) -> None:  # DB-API objects: untyped
     with dbapi_connection.cursor() as cursor:
         cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
     dbapi_connection.commit()
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for URL with the pragmas and pooling each backend needs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -113,21 +114,34 @@ def make_engine(url: str, **kwargs) -> Engine:
     return engine
 
 
-def pool_options(connections: int, wait_s: float) -> dict:
+def pool_options(connections: int, wait_s: float) -> dict[str, Any]:
     """Engine options for a pool of at most CONNECTIONS that gives up after WAIT_S seconds."""
     kept = min(10, connections)  # the rest are opened under load and closed when returned
     return {"pool_size": kept, "max_overflow": connections - kept, "pool_timeout": wait_s}
 
 
+# Where a session finds the audit chain's key (vreception.audit reads it from Session.info).
+AUDIT_KEY = "audit_key"
+
+
 class Database:
     """An engine and its session factory."""
 
-    def __init__(self, url: str, **engine_kwargs):
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         # The same pool; only how a transaction begins differs (deferred on SQLite).
         self.reader = self.engine.execution_options(**{READS_ONLY: True})
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def use_audit_key(self, key: bytes | None) -> None:
+        """Key the audit chain of every session from now on (the key lives outside the database)."""
+        self.sessionmaker.configure(info={AUDIT_KEY: key})
+
+    @property
+    def has_audit_key(self) -> bool:
+        """Whether this handle's sessions key the audit chain."""
+        return bool((self.sessionmaker.kw.get("info") or {}).get(AUDIT_KEY))
 
     @property
     def backend(self) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from vreception.clock import now
 from vreception.config import Settings
@@ -34,7 +35,15 @@ def email_outbox(db: Database, settings: Settings, at: datetime) -> int:
                              user=settings.smtp_user, password=settings.smtp_password, starttls=settings.smtp_starttls)
 
 
-CORE_JOBS: list[Job] = [task_notices, email_outbox]
+def audit_checkpoint(db: Database, settings: Settings, at: datetime) -> int:
+    """Anchor the audit chain's head outside the database, so a truncated or rewritten chain shows."""
+    from vreception import audit
+
+    with db.transaction() as session:
+        return audit.write_checkpoint(session, Path(settings.data_dir) / "audit" / "checkpoint.json")
+
+
+CORE_JOBS: list[Job] = [task_notices, email_outbox, audit_checkpoint]
 
 
 def run_once(db: Database, settings: Settings, jobs: list[Job], at: datetime | None = None) -> dict[str, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 
 from sqlalchemy import text, update
 
@@ -25,7 +26,7 @@ def test_chain_verifies_after_appends(db):
         events = session.query(AuditEvent).order_by(AuditEvent.seq).all()
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == "0" * 64
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    assert all(b.prev_hash == a.hash for a, b in pairwise(events))
 
 
 def test_changed_content_is_found(db):
@@ -68,3 +69,61 @@ def test_concurrent_appenders_keep_one_chain(db):
         report = audit.verify(session)
     assert report.ok, report.problems
     assert report.events == 40
+
+
+def _recompute_without_the_key(session) -> None:
+    """What someone who can write the database but lacks the secret can do: rebuild the chain with sha256."""
+    from sqlalchemy import select
+
+    from vreception.models import AuditHead
+
+    prev = audit.GENESIS
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+        body = audit._body(event.seq, event.at, event.actor_id, event.action, event.entity_type, event.entity_id,
+                           event.data)
+        event.prev_hash, event.hash = prev, audit.event_hash(prev, body)
+        prev = event.hash
+    session.get(AuditHead, 1).hash = prev
+
+
+def test_an_edit_with_the_chain_recomputed_without_the_key_is_found(db):
+    _append(db, 4)
+    with db.transaction() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(data='{"i": 99}'))
+        _recompute_without_the_key(session)
+    with db.transaction() as session:
+        report = audit.verify(session)
+    assert not report.ok and len(report.problems) >= 4  # every event's keyed hash differs
+
+
+def test_the_checkpoint_outside_the_database_shows_truncation_and_rewinding(db, tmp_path):
+    checkpoint = tmp_path / "audit" / "checkpoint.json"
+    _append(db, 5)
+    with db.transaction() as session:
+        assert audit.write_checkpoint(session, checkpoint) == 5
+        assert audit.verify(session, checkpoint=checkpoint).ok
+    _append(db, 2)
+    with db.transaction() as session:
+        assert audit.verify(session, checkpoint=checkpoint).ok  # growing past the checkpoint is normal
+        # Cut the chain back to seq 3 and make the head agree: the chain alone looks whole.
+        session.execute(text("DELETE FROM audit_events WHERE seq > 3"))
+        head_hash = session.scalar(text("SELECT hash FROM audit_events WHERE seq = 3"))
+        session.execute(text("UPDATE audit_head SET seq = 3, hash = :h WHERE id = 1"), {"h": head_hash})
+    with db.transaction() as session:
+        assert audit.verify(session).ok
+        report = audit.verify(session, checkpoint=checkpoint)
+    assert not report.ok and "truncated or rewound" in report.problems[0]
+
+
+def test_a_forged_checkpoint_is_refused(db, tmp_path):
+    import json
+
+    checkpoint = tmp_path / "checkpoint.json"
+    _append(db, 2)
+    with db.transaction() as session:
+        audit.write_checkpoint(session, checkpoint)
+    saved = json.loads(checkpoint.read_text())
+    checkpoint.write_text(json.dumps({**saved, "seq": 1}))
+    with db.transaction() as session:
+        report = audit.verify(session, checkpoint=checkpoint)
+    assert not report.ok and "not signed" in report.problems[0]

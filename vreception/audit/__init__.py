@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Update, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from vreception.clock import now
+from vreception.db import AUDIT_KEY
 from vreception.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -25,13 +30,30 @@ def _body(seq: int, at: datetime, actor_id: int | None, action: str, entity_type
     )
 
 
-def event_hash(prev_hash: str, body: str) -> str:
-    """sha256 over the previous hash and the event's canonical body."""
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+def event_hash(prev_hash: str, body: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 with the audit key (plain sha256 without one) over the previous hash and the canonical body.
+
+    Keyed, so that whoever can write the database alone cannot recompute the chain after an edit.
+    """
+    message = (prev_hash + body).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-_HEAD = AuditHead.__table__
-_EVENTS = AuditEvent.__table__
+def key_from_secret(secret: str) -> bytes:
+    """The audit chain's key, derived from VRECEPTION_SECRET_KEY (kept outside the database)."""
+    return hmac.new(secret.encode("utf-8"), b"vreception audit chain", hashlib.sha256).digest()
+
+
+def _key(session: Session) -> bytes | None:
+    key = session.info.get(AUDIT_KEY)
+    return key if isinstance(key, bytes) else None
+
+
+# Declarative types __table__ as a FromClause; these classes map plain Tables.
+_HEAD = cast(Table, AuditHead.__table__)
+_EVENTS = cast(Table, AuditEvent.__table__)
 _EVENT_COLUMNS = ("seq", "at", "actor_id", "action", "entity_type", "entity_id", "data", "prev_hash", "hash")
 # Bumping the head row first takes its row lock (PostgreSQL) or the write lock (SQLite),
 # so concurrent appenders queue here instead of forking the chain.
@@ -62,7 +84,7 @@ def record(
     entity_type: str,
     entity_id: int | str,
     actor_id: int | None = None,
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event to the chain (flushes; the caller's transaction commits it)."""
     # Everything pending goes out before the head is locked: the lock is then held only for the
@@ -72,13 +94,17 @@ def record(
     payload = json.dumps(data or {}, ensure_ascii=False, sort_keys=True, default=str)
     entity = str(entity_id)
     seq, prev = session.execute(_BUMP).one()
-    digest = event_hash(prev, _body(seq, at, actor_id, action, entity_type, entity, payload))
+    digest = event_hash(prev, _body(seq, at, actor_id, action, entity_type, entity, payload), _key(session))
     values = {"seq": seq, "at": at, "actor_id": actor_id, "action": action, "entity_type": entity_type,
               "entity_id": entity, "data": payload, "prev_hash": prev, "hash": digest}
     if session.get_bind().dialect.name == "postgresql":
         event_id = session.execute(_INSERT_AND_SET_HASH, {f"ev_{k}": v for k, v in values.items()}).scalar_one()
     else:
-        event_id = session.execute(_INSERT_EVENT, values).inserted_primary_key[0]
+        result = session.execute(_INSERT_EVENT, values)
+        assert isinstance(result, CursorResult)  # an INSERT answers with a cursor result
+        key = result.inserted_primary_key
+        assert key is not None  # a single-row INSERT has one
+        event_id = key[0]
         session.execute(_SET_HASH, {"new_hash": digest})
     head = session.identity_map.get(_HEAD_KEY)
     if head is not None:  # a head object this session loaded is now stale
@@ -99,8 +125,9 @@ class ChainReport:
     problems: list[str] = field(default_factory=list)
 
 
-def verify(session: Session) -> ChainReport:
-    """Recompute every hash and link; report each event that does not match."""
+def verify(session: Session, checkpoint: Path | None = None) -> ChainReport:
+    """Recompute every hash and link (and check the chain still holds the CHECKPOINT); report what does not match."""
+    key = _key(session)
     problems: list[str] = []
     prev = GENESIS
     expected_seq = 1
@@ -113,11 +140,47 @@ def verify(session: Session) -> ChainReport:
         if event.prev_hash != prev:
             problems.append(f"seq {event.seq}: prev_hash does not match the previous event")
         body = _body(event.seq, event.at, event.actor_id, event.action, event.entity_type, event.entity_id, event.data)
-        if event_hash(event.prev_hash, body) != event.hash:
+        if event_hash(event.prev_hash, body, key) != event.hash:
             problems.append(f"seq {event.seq}: content does not match its hash")
         prev = event.hash
         expected_seq += 1
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != count or head.hash != prev):
         problems.append(f"head says seq {head.seq}, chain ends at {count}: events removed or added")
+    if checkpoint is not None:
+        problems += _against_checkpoint(session, checkpoint, key)
     return ChainReport(ok=not problems, events=count, problems=problems)
+
+
+def _mac(key: bytes | None, seq: int, digest: str) -> str:
+    return hmac.new(key or b"", f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
+
+
+def write_checkpoint(session: Session, path: Path) -> int:
+    """Anchor the chain's head outside the database: its seq and hash in a signed file (atomic replace)."""
+    head = session.get(AuditHead, 1)
+    seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"seq": seq, "hash": digest, "at": now().isoformat(),
+                                     "mac": _mac(_key(session), seq, digest)}))
+    os.replace(temporary, path)
+    return seq
+
+
+def _against_checkpoint(session: Session, path: Path, key: bytes | None) -> list[str]:
+    """What a truncated, rewound or recomputed chain shows against the last anchored head."""
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    seq, digest = int(saved["seq"]), str(saved["hash"])
+    if not hmac.compare_digest(_mac(key, seq, digest), str(saved.get("mac", ""))):
+        return [f"checkpoint {path} is not signed with this installation's key"]
+    if seq == 0:
+        return []
+    at = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
+    if at is None:
+        return [f"checkpoint seq {seq}: the chain no longer reaches it (truncated or rewound)"]
+    if at != digest:
+        return [f"checkpoint seq {seq}: the chain was rewritten up to there"]
+    return []
