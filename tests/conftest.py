@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,10 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import text
 
 import vreception.auth.passwords as passwords
-from vreception import clock
+from tests.factories import PASSWORD as PASSWORD  # re-exported: the builders live in tests/factories.py
+from tests.factories import Org, app_settings, build_org
+from tests.factories import login as login
+from vreception import audit, clock
 from vreception.config import Settings
 from vreception.db import Base, Database
 from vreception.migrations import upgrade
@@ -110,6 +112,8 @@ def _migrated_database(backend: str, cache: dict, tmp_path_factory, request) -> 
             url = fresh_postgres_schema(f"vrt_{_worker()}")
         upgrade(url)
         cache[backend] = Database(url)
+        # The audit chain is keyed as the tests' apps key it (tests.factories.app_settings uses this secret).
+        cache[backend].use_audit_key(audit.key_from_secret("t" * 48))
     return cache[backend]
 
 
@@ -138,8 +142,7 @@ def db(request, _migrated, tmp_path_factory) -> Database:
 @pytest.fixture
 def settings(db, tmp_path) -> Settings:
     """Settings for an app on the test database (dev mode, a real secret)."""
-    return Settings(mode="dev", database_url=db.url, data_dir=tmp_path / "var", secret_key="t" * 48,
-                    media_host_addresses=["127.0.0.1"], job_interval_seconds=0)
+    return app_settings(db, tmp_path / "var")
 
 
 @pytest.fixture
@@ -157,66 +160,7 @@ def client(app):
         yield test_client
 
 
-PASSWORD = "Secret@123"
-
-
-@dataclass
-class Org:
-    """A small hierarchy with one account per role, for tests."""
-
-    nodes: dict = field(default_factory=dict)
-    rooms: dict = field(default_factory=dict)
-    people: dict = field(default_factory=dict)
-
-
 @pytest.fixture
 def org(db) -> Org:
     """Province → city → county → two townships (plus a second county), departments, rooms, accounts."""
     return build_org(db)
-
-
-def build_org(db) -> Org:
-    """The small hierarchy of the org fixture, in DB."""
-    from vreception import org as org_service
-    from vreception import people
-
-    out = Org()
-    with db.transaction() as session:
-        def node(key, code, name, level, parent=None, kind="region"):
-            out.nodes[key] = org_service.create_node(session, code=code, name=name, level=level, kind=kind,
-                                                     parent_id=out.nodes[parent].id if parent else None)
-
-        node("province", "580000", "青岚省", "province")
-        node("city", "580100", "岚州市", "city", "province")
-        node("county", "580102", "城东区", "county", "city")
-        node("county2", "580103", "城西区", "county", "city")
-        node("township", "580102001", "桃源镇", "township", "county")
-        node("township2", "580103001", "白沙镇", "township", "county2")
-        node("county_dept", "580102-RSJ", "城东区人社局", "county", "county", kind="department")
-        for key in ("county", "township", "township2"):
-            out.rooms[key] = org_service.create_room(session, node_id=out.nodes[key].id, name=f"{out.nodes[key].name}视频接访室")
-
-        def person(key, role, node_key, title="", room_key=None):
-            p = people.create_person(session, name=f"测试{key}", title=title, node_id=out.nodes[node_key].id,
-                                     username=key.replace("_", "."), password=PASSWORD)
-            people.assign_role(session, person=p, role=role, node_id=out.nodes[node_key].id,
-                               room_id=out.rooms[room_key].id if room_key else None)
-            out.people[key] = p
-
-        person("admin", "admin", "province")
-        person("coord_province", "coordinator", "province")
-        person("coord_county", "coordinator", "county")
-        person("coord_county2", "coordinator", "county2")
-        person("leader_county", "leader", "county", "副县长")
-        person("leader_city", "leader", "city", "副市长")
-        person("handler", "handler", "county_dept")
-        person("room_township", "room", "township", room_key="township")
-        person("hearing", "hearing_member", "county", "听证员（律师）")
-    return out
-
-
-def login(client, username: str, password: str = PASSWORD) -> dict:
-    """Headers with a bearer token for USERNAME."""
-    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}

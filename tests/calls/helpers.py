@@ -1,4 +1,4 @@
-"""A plain aiortc client speaking the documented signaling protocol, and a booked session to join."""
+"""A plain aiortc client speaking the documented signaling protocol, and join tokens for a booked session."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import websockets
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from recordings import ice
-from tests.conftest import login
+from tests.factories import book_walk_in as book_walk_in  # re-exported: the builders live in tests/factories.py
+from tests.factories import login
 from tests.recordings.media_clients import COLOURS, ColourTrack, Received, ToneTrack, centre_yuv
 
 LOOPBACK = ["127.0.0.1"]
@@ -19,19 +20,6 @@ LOOPBACK = ["127.0.0.1"]
 def ws_url(base: str, session_id: int, token: str) -> str:
     """The signaling WebSocket URL of SESSION_ID on the live server at BASE."""
     return base.replace("http://", "ws://") + f"/ws/sessions/{session_id}?token={token}"
-
-
-def book_walk_in(client, org, *, extra_participants=()) -> dict:
-    """A walk-in session (现场接访) booked now by the county coordinator: leader + township room."""
-    from tests.cases.helpers import register
-
-    headers = login(client, "coord.county")
-    matter, _ = register(client, org, headers=headers)
-    response = client.post("/api/v1/sessions", headers=headers, json={
-        "kind": "reception", "leader_id": org.people["leader_county"].id, "room_ids": [org.rooms["township"].id],
-        "matter_id": matter["id"], "ad_hoc": True, "reason": "群众现场来访", "participants": list(extra_participants)})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def join_token(client, session: dict, role: str, username: str) -> tuple[int, str]:

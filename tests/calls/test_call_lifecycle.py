@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from tests.browser import live_server
-from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for, ws_url
+from tests.calls.helpers import SignalingClient, join_token, wait_for, ws_url
+from tests.factories import book_walk_in
 from vreception import clock
 
 pytestmark = pytest.mark.slow
@@ -76,7 +77,7 @@ def test_many_sessions_leave_nothing_behind(app, client, org):
             await leader.close()
 
     with live_server(app) as base:
-        for hour in range(10):
+        for _hour in range(10):
             clock.travel_to(clock.now() + timedelta(hours=1), freeze=False)  # a new walk-in each hour
             asyncio.run(one_session(base))
             assert asyncio.run(wait_for(lambda: calls.media.idle() and not (calls.listeners or calls.sockets), 15)), \

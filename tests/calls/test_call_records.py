@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scheduling.policy import Policy
 from signaling.events import ParticipantAdmitted, SessionStateChanged
-from tests.calls.helpers import book_walk_in
+from tests.factories import book_walk_in
 from vreception import clock
 from vreception.models import AuditEvent
 from vreception.models.scheduling import Claim, SessionEvent

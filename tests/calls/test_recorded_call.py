@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from recordings.probe import probe
 from tests.browser import live_server
-from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for, ws_url
-from tests.conftest import login
+from tests.calls.helpers import SignalingClient, join_token, wait_for, ws_url
+from tests.factories import book_walk_in, login
 from vreception.models import AuditEvent
 from vreception.models.recordings import Recording, RecordingSegment
 from vreception.models.scheduling import ReceptionSession
@@ -76,7 +76,7 @@ def test_recording_of_a_call_is_listed_played_and_verified(app, client, org, db,
     # The matter page plays it by cookie, with seeking (Range), for those who may read the matter.
     from fastapi.testclient import TestClient
 
-    from tests.web.scene import page_client
+    from tests.factories import page_client
 
     page = page_client(app, "coord.county")
     assert f'src="/recordings/{recording["id"]}/media"' in page.get(f"/matters/{session['matter_id']}").text
@@ -101,7 +101,7 @@ def test_recording_of_a_call_is_listed_played_and_verified(app, client, org, db,
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_only_a_hearing_with_a_reason_may_be_booked_unrecorded(app, client, org, db):
-    from tests.cases.helpers import register
+    from tests.factories import register
 
     headers = login(client, "coord.county")
     matter, _ = register(client, org, headers=headers)

@@ -10,7 +10,8 @@ import websockets
 from sqlalchemy import select
 
 from tests.browser import live_server
-from tests.calls.helpers import SignalingClient, book_walk_in, join_token, wait_for, ws_url
+from tests.calls.helpers import SignalingClient, join_token, wait_for, ws_url
+from tests.factories import book_walk_in
 from tests.recordings.media_clients import close_to
 from vreception.models import AuditEvent
 from vreception.models.scheduling import ReceptionSession
@@ -137,7 +138,7 @@ def test_bad_tokens_wrong_session_and_bad_messages(app, client, org):
 def test_coordinator_over_the_session_gets_a_seat_on_the_call_page(app, client, org, db):
     import re
 
-    from tests.web.scene import page_client
+    from tests.factories import page_client
 
     session = book_walk_in(client, org)
     coordinator = page_client(app, "coord.county")
@@ -158,7 +159,7 @@ def test_coordinator_over_the_session_gets_a_seat_on_the_call_page(app, client, 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_dashboard_queue_shows_waiting_rooms_in_order_of_arrival(app, client, org):
-    from tests.web.scene import page_client
+    from tests.factories import page_client
 
     session = book_walk_in(client, org)
     _, room_token = join_token(client, session, "room", "room.township")

@@ -6,7 +6,8 @@ import io
 
 from sqlalchemy import update
 
-from tests.cases.helpers import act, register, travel
+from tests.cases.helpers import travel
+from tests.factories import act, register
 from vreception.models import Document
 
 
@@ -43,7 +44,7 @@ def test_documents_escape_what_users_typed(client, org):
 def test_documents_of_other_subtrees_are_forbidden(client, org):
     matter, headers = register(client, org)
     doc = act(client, headers, matter["id"], "accept")["documents"][0]
-    from tests.conftest import login
+    from tests.factories import login
 
     outsider = login(client, "coord.county2")
     assert client.get(doc["html_url"], headers=outsider).status_code == 403

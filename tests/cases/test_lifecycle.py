@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.cases.helpers import act, at, register, travel
+from tests.cases.helpers import at, travel
+from tests.factories import act, register
 from vreception import audit
 from vreception.models import AuditEvent, MatterEvent
 
@@ -181,7 +182,7 @@ def test_not_accepted_matter_gets_its_notice_and_legal_channel(client, org):
 
 
 def test_owner_leader_sees_the_matter(client, org):
-    from tests.conftest import login
+    from tests.factories import login
 
     matter, headers = register(client, org)
     # A county office names only its own leaders; the city leader is named by an office over the city.

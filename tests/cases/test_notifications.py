@@ -7,7 +7,8 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from tests.cases.helpers import at, register, travel
+from tests.cases.helpers import at, travel
+from tests.factories import register
 from vreception import jobs
 from vreception.models import Notification, Person
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.cases.helpers import FreshHeaders, act, register, travel
+from tests.cases.helpers import travel
+from tests.factories import FreshHeaders, act, register
 
 
 def test_monthly_rates_with_counts(client, org):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.cases.helpers import FreshHeaders, at, register, travel
+from tests.cases.helpers import at, travel
+from tests.factories import FreshHeaders, register
 
 
 def _task(client, org, headers, matter_id, due=None, title="核实工资拖欠情况并督促支付"):
@@ -148,7 +149,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
 
 def test_attachment_downloads_never_run_in_the_browser(app, client, org):
     """Hardening High 3: whatever the uploader claims, a download is inert unless its bytes are an image or PDF."""
-    from tests.web.scene import page_client
+    from tests.factories import page_client
 
     travel(2026, 3, 2)
     matter, office = register(client, org)
@@ -204,7 +205,7 @@ def test_what_the_list_shows_the_detail_opens(client, org):
 def test_the_task_page_list_is_paged_too(app, client, org, monkeypatch):
     import re
 
-    from tests.web.scene import page_client
+    from tests.factories import page_client
     from web.pages import tasks as task_pages
 
     monkeypatch.setattr(task_pages, "PAGE_SIZE", 1)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 
-from tests.conftest import PASSWORD, login
+from tests.factories import PASSWORD, add_person, login
 from vreception import clock
 from vreception.auth import passwords
 
@@ -75,12 +75,8 @@ def test_page_cookie_token_is_not_an_api_token(client, org, app):
 
 
 def test_admin_outside_subtree_is_403(client, org, db):
-    from vreception import people
-
     with db.transaction() as session:
-        county_admin = people.create_person(session, name="区管理员", node_id=org.nodes["county"].id,
-                                            username="admin.county", password=PASSWORD)
-        people.assign_role(session, person=county_admin, role="admin")
+        add_person(session, org, "admin_county", "admin", "county", name="区管理员")
     headers = login(client, "admin.county")
     inside = client.post("/api/v1/nodes", headers=headers, json={
         "code": "580102002", "name": "柳河镇", "level": "township", "parent_id": org.nodes["county"].id})

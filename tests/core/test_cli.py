@@ -54,7 +54,10 @@ def test_demo_twice_loads_once_and_prints_sign_ins(tmp_path):
     cities = run(["nodes", "list", "--level", "city"], tmp_path).stdout.splitlines()
     assert sum(1 for line in cities if line.split("\t")[0].isdigit()) >= 3
     assert all(line.count("\t") == 2 for line in lines)
-    assert "audit chain ok" in run(["audit", "verify"], tmp_path).stdout
+    # The chain is keyed with the demo's secret: verified with it, and refused without any.
+    assert "audit chain ok" in run(["audit", "verify"], tmp_path, {"VRECEPTION_MODE": "demo"}).stdout
+    keyless = run(["audit", "verify"], tmp_path, check=False)
+    assert keyless.returncode == 2 and "VRECEPTION_SECRET_KEY" in keyless.stderr
 
 
 @pytest.mark.slow
@@ -62,11 +65,13 @@ def test_demo_data_shape(tmp_path):
     run(["demo", "--no-serve"], tmp_path)
     from sqlalchemy import func, select
 
-    from vreception import demo
+    from vreception import audit, demo
     from vreception.db import Database
     from vreception.models import Node, NodeLevel, Person, Role, RoleAssignment, Room
 
+    secret = "audit-test-" + "k9X2" * 10
     db = Database(f"sqlite:///{tmp_path / 'var' / 'vreception.db'}")
+    db.use_audit_key(audit.key_from_secret(secret))
     with db.transaction() as session:
         regions = {lvl: session.scalars(select(Node).where(Node.level == lvl, Node.kind == "region")).all()
                    for lvl in NodeLevel}
@@ -92,10 +97,12 @@ def test_demo_data_shape(tmp_path):
 
 def test_users_add_and_sign_in(tmp_path):
     run(["db", "upgrade"], tmp_path)
-    from vreception import org
+    from vreception import audit, org
     from vreception.db import Database
 
+    secret = "audit-test-" + "k9X2" * 10
     db = Database(f"sqlite:///{tmp_path / 'var' / 'vreception.db'}")
+    db.use_audit_key(audit.key_from_secret(secret))
     with db.transaction() as session:
         org.create_node(session, code="580000", name="青岚省", level="province")
     db.dispose()
@@ -114,17 +121,20 @@ def test_audit_verify_fails_after_tampering(tmp_path):
     run(["db", "upgrade"], tmp_path)
     from sqlalchemy import text
 
-    from vreception import org
+    from vreception import audit, org
     from vreception.db import Database
 
+    secret = "audit-test-" + "k9X2" * 10
     db = Database(f"sqlite:///{tmp_path / 'var' / 'vreception.db'}")
+    db.use_audit_key(audit.key_from_secret(secret))
     with db.transaction() as session:
         org.create_node(session, code="580000", name="青岚省", level="province")
         org.create_node(session, code="580100", name="岚州市", level="city", parent_id=1)
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE audit_events SET data = replace(data, '岚州市', '别的市') WHERE seq = 2"))
     db.dispose()
-    result = run(["audit", "verify"], tmp_path, check=False)
+    keyed = {"VRECEPTION_MODE": "dev", "VRECEPTION_SECRET_KEY": secret}
+    result = run(["audit", "verify"], tmp_path, keyed, check=False)
     assert result.returncode == 1
     assert "seq 2" in result.stdout and "BROKEN" in result.stdout
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, login
+from tests.factories import PASSWORD, login
 from vreception.models import AuditEvent, Node, Person, Room
 
 

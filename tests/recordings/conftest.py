@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from recordings.storage import LocalStorage
 from tests.conftest import _migrated_database, reset
+from tests.factories import matter_row, session_row
 from vreception import clock
-from vreception.models import Channel, Matter, MatterState
-from vreception.models.scheduling import Participant, ReceptionSession, SessionKind, SessionState
+from vreception.models import Matter, MatterState
+from vreception.models.scheduling import ReceptionSession
 
 
 @pytest.fixture
@@ -30,27 +29,12 @@ def local_storage(tmp_path) -> LocalStorage:
 
 def make_session(db, org, roles=("leader", "room"), matter_state: MatterState | None = None) -> tuple[int, list[int]]:
     """A live reception session of ORG's county leader with one participant per role; (session id, participant ids)."""
-    now = clock.now()
     with db.transaction() as session:
-        matter_id = None
-        if matter_state is not None:
-            county = org.nodes["county"]
-            matter = Matter(number=f"M-{now.timestamp()}", query_code_hash="0" * 64, origin_node_id=county.id,
-                            handling_node_id=county.id, handling_path=county.path, channel=Channel.video,
-                            state=matter_state, received_at=now)
-            session.add(matter)
-            session.flush()
-            matter_id = matter.id
-        reception = ReceptionSession(
-            kind=SessionKind.reception, state=SessionState.live, leader_id=org.people["leader_county"].id,
-            matter_id=matter_id, node_path=org.nodes["county"].path, starts_at=now, ends_at=now + timedelta(minutes=30),
-        )
-        session.add(reception)
-        session.flush()
-        participants = [Participant(session_id=reception.id, role=role, name=role) for role in roles]
-        session.add_all(participants)
-        session.flush()
-        return reception.id, [p.id for p in participants]
+        county = org.nodes["county"]
+        matter = matter_row(session, origin=county, handling=county, state=matter_state) if matter_state is not None else None
+        reception = session_row(session, org, starts_at=clock.now(), state="live", roles=roles,
+                                matter_id=matter.id if matter else None)
+        return reception.id, [p.id for p in reception.participants]
 
 
 def set_matter_state(db, session_id: int, state: MatterState) -> None:

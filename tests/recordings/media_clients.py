@@ -33,7 +33,7 @@ class ColourTrack(VideoStreamTrack):
     async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
-        for plane, value in zip(frame.planes, self.yuv):
+        for plane, value in zip(frame.planes, self.yuv, strict=True):
             plane.update(bytes([value]) * plane.buffer_size)
         frame.pts, frame.time_base = pts, time_base
         return frame
@@ -88,7 +88,7 @@ def centre_yuv(frame: av.VideoFrame) -> tuple[int, int, int]:
 
 def close_to(yuv: tuple[int, int, int] | None, colour: str, tolerance: int = 16) -> bool:
     """True when YUV is within TOLERANCE of the named colour on every channel."""
-    return yuv is not None and all(abs(a - b) <= tolerance for a, b in zip(yuv, COLOURS[colour]))
+    return yuv is not None and all(abs(a - b) <= tolerance for a, b in zip(yuv, COLOURS[colour], strict=True))
 
 
 @dataclass(eq=False)

@@ -26,7 +26,7 @@ class FlipColourTrack(ColourTrack):
         frame = await super().recv()
         now = time.time()
         if self.flip_at is not None and now >= self.flip_at:
-            for plane, value in zip(frame.planes, self.after):
+            for plane, value in zip(frame.planes, self.after, strict=True):
                 plane.update(bytes([value]) * plane.buffer_size)
         self.sent += 1
         self.first_at = self.first_at or now
@@ -99,7 +99,7 @@ def flip_times(path, video_index: int, audio_index: int, colour_after: tuple[int
                 t = float(frame.pts * frame.time_base)
                 if isinstance(frame, av.VideoFrame) and video_at is None:
                     yuv = centre_yuv(frame)
-                    if all(abs(a - b) <= 24 for a, b in zip(yuv, colour_after)):
+                    if all(abs(a - b) <= 24 for a, b in zip(yuv, colour_after, strict=True)):
                         video_at = t
                 elif isinstance(frame, av.AudioFrame) and audio_at is None:
                     samples = array.array("f", bytes(frame.planes[0]))  # Opus decodes to planar float

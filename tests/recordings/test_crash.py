@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_kill_9_mid_session_leaves_playable_verifiable_segments(db, org, tmp_pat
         clients = {}
         try:
             recording_id = await asyncio.wait_for(hub.ready, 20)
-            for pid, colour in zip(participant_ids, ("red", "green")):
+            for pid, colour in zip(participant_ids, ("red", "green"), strict=True):
                 client = hub.clients[str(pid)] = clients[str(pid)] = RecordedClient(str(pid), colour, 8000, hub)
                 await client.join()
             assert await wait_until(lambda: all(c.got(o, "video").frames > 3 for c in clients.values()
@@ -130,7 +131,7 @@ def test_kill_9_mid_session_leaves_playable_verifiable_segments(db, org, tmp_pat
             assert sorted(s.kind for s in info.streams) == ["audio", "video"]
             assert all(s.packets > 0 for s in info.streams)
         # contiguous from the first frame to the kill, less at most MAX_LOST seconds at the end
-        for previous, segment in zip(mine, mine[1:]):
+        for previous, segment in pairwise(mine):
             assert abs((segment.started_at - previous.ended_at).total_seconds()) < 0.15
         assert mine[0].started_at.timestamp() - sent_from[str(pid)] < 0.5
         lost = killed_at - mine[-1].ended_at.timestamp()

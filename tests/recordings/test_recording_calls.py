@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from itertools import pairwise
 
 import av
 import pytest
@@ -130,7 +131,7 @@ def test_two_party_call_is_recorded_without_reencoding(db, org, local_storage):
     for pid in participant_ids:
         mine = sorted((s for s in recording.segments if s.participant_id == pid), key=lambda s: s.index)
         assert len(mine) >= 2
-        for previous, segment in zip(mine, mine[1:]):
+        for previous, segment in pairwise(mine):
             assert abs((segment.started_at - previous.ended_at).total_seconds()) < 0.1
             assert segment.gap_reason is None
 
@@ -210,4 +211,4 @@ def test_rejoin_continues_in_a_new_segment_and_the_gap_is_in_the_manifest(db, or
     with av.open(str(combined)) as container:
         times = [float(p.pts * p.time_base) for p in container.demux(container.streams[video["index"]])
                  if p.pts is not None]
-    assert max(b - a for a, b in zip(times, times[1:])) == pytest.approx(gap, abs=0.15)
+    assert max(b - a for a, b in pairwise(times)) == pytest.approx(gap, abs=0.15)

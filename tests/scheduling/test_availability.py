@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import login
+from tests.factories import login
 from tests.scheduling.conftest import iso, reception
 
 

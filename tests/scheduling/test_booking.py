@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.conftest import login
+from tests.factories import login
 from tests.scheduling.conftest import iso, reception
 from vreception.models import AuditEvent
 from vreception.models.scheduling import Claim, ReceptionSession, SessionEvent

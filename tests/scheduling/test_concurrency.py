@@ -9,7 +9,8 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time as clock_time, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 import httpx2 as httpx
@@ -23,8 +24,10 @@ from tests.scheduling.conftest import SH
 from vreception import org as org_service
 from vreception import people
 from vreception.auth import tokens
+from vreception.clock import now
 from vreception.db import Database
 from vreception.migrations import upgrade
+from vreception.models import SignIn
 from vreception.models.cases import Channel, Matter, MatterState
 from vreception.models.scheduling import Claim, ReceptionSession
 from vreception.workdays import load_calendar
@@ -82,7 +85,7 @@ def _start_servers(url: str, data_dir: Path) -> tuple[list[subprocess.Popen], li
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         bases.append(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 60
-    for proc, base in zip(procs, bases):
+    for proc, base in zip(procs, bases, strict=True):
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
@@ -102,7 +105,15 @@ def test_fifty_concurrent_bookings_from_three_processes_yield_exactly_one(postgr
     url = fresh_postgres_schema(f"vrt_sched_race_{_worker()}")
     upgrade(url)
     seed = _seed(url)
-    token, _ = tokens.issue(SECRET, subject=str(seed["coordinator"]), purpose="api", ttl=timedelta(hours=1))
+    # A token is good only with an open sign-in behind it.
+    db = Database(url)
+    with db.transaction() as session:
+        opened = SignIn(id="race0000000000000000000000000000", person_id=seed["coordinator"], via="api",
+                        expires_at=now() + timedelta(hours=1), revoked_reason="")
+        session.add(opened)
+    db.dispose()
+    token, _ = tokens.issue(SECRET, subject=str(seed["coordinator"]), purpose="api", ttl=timedelta(hours=1),
+                            jti=opened.id)
     headers = {"Authorization": f"Bearer {token}"}
     procs, bases = _start_servers(url, tmp_path)
     barrier = threading.Barrier(REQUESTS)

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from tests.cases.helpers import register
-from tests.conftest import login
+from tests.factories import login, register
 from tests.scheduling.conftest import at, reception
 from vreception import clock, jobs
 from vreception.config import Settings

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from scheduling.jobs import mark_no_shows, remind_sessions
 from scheduling.policy import Policy
-from tests.conftest import login
+from tests.factories import login
 from tests.scheduling.conftest import at, reception
 from vreception.models import AuditEvent, Notification
 from vreception.models.scheduling import ReceptionSession, SessionEvent

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from icalendar import Calendar
 
-from tests.conftest import login
+from tests.factories import login
 from tests.scheduling.conftest import at, reception
 from vreception import clock
 

@@ -7,7 +7,8 @@ import json
 from sqlalchemy import event, func, select
 
 from scheduling import booking
-from tests.scheduling.conftest import POLICY, at
+from tests.factories import POLICY
+from tests.scheduling.conftest import at
 from vreception import audit
 from vreception.models import AuditEvent, AuditHead
 from vreception.models.scheduling import Claim, Participant, ReceptionSession, SessionEvent

@@ -7,8 +7,8 @@ from datetime import date, time
 import pytest
 
 from scheduling import plans
-from tests.conftest import login
-from tests.scheduling.conftest import POLICY, at
+from tests.factories import POLICY, login
+from tests.scheduling.conftest import at
 from vreception import clock
 from vreception.workdays import load_calendar
 

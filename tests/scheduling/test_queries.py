@@ -5,27 +5,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from scheduling import queries
-from tests.scheduling.conftest import POLICY, at
+from tests.factories import POLICY, session_row
+from tests.scheduling.conftest import at
 from vreception import clock
 from vreception.auth.access import principal_for
 from vreception.models import Matter, MatterEvent, Person
-from vreception.models.scheduling import Participant, ReceptionSession, SessionKind, SessionState
+from vreception.models.scheduling import ReceptionSession, SessionState
 
 
 def _session(db, world, day: str, hhmm: str, *, room: str | None = "township", state=SessionState.booked,
              leader: str = "leader_county", matter: int | None = None) -> int:
-    org = world.org
     with db.transaction() as session:
-        starts = at(day, hhmm)
-        item = ReceptionSession(kind=SessionKind.reception, state=state, leader_id=org.people[leader].id,
-                                matter_id=matter, node_path=org.nodes["county"].path, starts_at=starts,
-                                ends_at=starts + timedelta(minutes=30))
-        if room:
-            item.participants = [Participant(role="room", room_id=org.rooms[room].id, name=room,
-                                             node_path=org.nodes[room].path)]
-        session.add(item)
-        session.flush()
-        return item.id
+        return session_row(session, world.org, starts_at=at(day, hhmm), state=state, leader=leader, matter_id=matter,
+                           room=room).id
 
 
 def _principal(session, world, key):

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import login
-from tests.scheduling.conftest import at, iso, make_matter, reception
+from tests.factories import login, make_matter
+from tests.scheduling.conftest import at, iso, reception
 from vreception import clock
 from vreception.models.scheduling import ReceptionSession
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from scheduling import booking as bookings
 from scheduling.jobs import mark_no_shows
 from scheduling.session_state import change_state
-from tests.conftest import login
-from tests.scheduling.conftest import POLICY, at, reception
+from tests.factories import POLICY, login
+from tests.scheduling.conftest import at, reception
 from vreception import audit
 from vreception.models import AuditEvent
 from vreception.models.scheduling import Claim, ReceptionSession, SessionEvent, SessionState

@@ -62,7 +62,7 @@ def test_take_raises_rate_limited_and_counts_denials():
     bucket = TokenBucket(rate=1, burst=2, clock=clock)
     bucket.take()
     bucket.take()
-    for i in range(CLOSE_AFTER_DENIALS):
+    for _ in range(CLOSE_AFTER_DENIALS):
         assert not bucket.should_close()
         with pytest.raises(ProtocolError) as caught:
             bucket.take()

@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.browser import chromium, live_server, screenshot
-from tests.cases.helpers import id_number
-from tests.conftest import PASSWORD
+from tests.factories import id_number, sign_in_browser
 from vreception.models import Matter
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -17,11 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_group_of_seven_with_five_representatives(app, org, db, tmp_path):
     with live_server(app) as base, chromium(tmp_path) as browser:
         page = browser.new_page()
-        page.goto(base + "/login")
-        page.fill("input[name=username]", "coord.county")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/login" not in url)
+        sign_in_browser(page, base, "coord.county")
         page.goto(base + "/matters/new")
         for _ in range(4):
             page.click("button[data-add=petitioner-row]")

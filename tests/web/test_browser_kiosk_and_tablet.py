@@ -5,18 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import chromium, live_server, screenshot
-from tests.cases.helpers import act, register
-from tests.conftest import PASSWORD, login
+from tests.factories import act, login, register, sign_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _sign_in(page, base, username):
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
@@ -34,7 +25,7 @@ def test_kiosk_rating_tablet_layout_and_error_page(app, client, org, tmp_path):
 
     with live_server(app) as base, chromium(tmp_path, viewport={"width": 768, "height": 1024}) as browser:
         kiosk = browser.new_page()
-        _sign_in(kiosk, base, "room.township")
+        sign_in_browser(kiosk, base, "room.township")
         kiosk.goto(f"{base}/kiosk/sessions/{target}/rate")
         kiosk.fill("input[name=code]", code)
         kiosk.check("input[name=rating][value=satisfied]")
@@ -49,7 +40,7 @@ def test_kiosk_rating_tablet_layout_and_error_page(app, client, org, tmp_path):
         # Tablet portrait: no page scrolls sideways.
         browser.clear_cookies()
         office_page = browser.new_page()
-        _sign_in(office_page, base, "coord.county")
+        sign_in_browser(office_page, base, "coord.county")
         for path in ("/dashboard", f"/matters/{rated['id']}", "/matters/new", "/tasks", f"/matters/{rated['id']}/book"):
             office_page.goto(base + path)
             overflow = office_page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
@@ -59,7 +50,7 @@ def test_kiosk_rating_tablet_layout_and_error_page(app, client, org, tmp_path):
         # A refused page is a page in Chinese, not JSON.
         browser.clear_cookies()
         outsider = browser.new_page()
-        _sign_in(outsider, base, "coord.county2")
+        sign_in_browser(outsider, base, "coord.county2")
         response = outsider.goto(f"{base}/matters/{rated['id']}")
         assert response.status == 403
         assert "无权执行此操作" in outsider.inner_text("p.error")

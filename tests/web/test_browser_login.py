@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import chromium, live_server, screenshot
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

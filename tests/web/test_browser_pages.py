@@ -5,18 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import chromium, live_server, screenshot
-from tests.conftest import PASSWORD
-from tests.web.scene import build_scene, id_number
+from tests.factories import build_scene, id_number, sign_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
-
-
-def sign_in(page, base, username):
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def fill_matter(page, serial, demand):
@@ -35,7 +26,7 @@ def test_coordinator_registers_sees_repeat_warning_and_books(app, org, settings,
         page = browser.new_page()
         errors = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        sign_in(page, base, "coord.county")
+        sign_in_browser(page, base, "coord.county")
         assert page.url == base + "/dashboard"
         assert page.locator("[data-session]").count() >= 1
         page.wait_for_timeout(5600)  # one htmx poll of the live partial
@@ -87,7 +78,7 @@ def test_handler_reports_coordinator_verifies_petitioner_looks_up_kiosk_consents
     upload.write_text("已督促支付全部工资。", encoding="utf-8")
     with live_server(app) as base, chromium(tmp_path) as browser:
         page = browser.new_page()
-        sign_in(page, base, "handler")
+        sign_in_browser(page, base, "handler")
         assert page.url == base + "/tasks"
         page.click(f"[data-task='{scene.task}'] a")
         page.fill("textarea[name=text]", "经核实，企业已支付拖欠工资。")
@@ -98,7 +89,7 @@ def test_handler_reports_coordinator_verifies_petitioner_looks_up_kiosk_consents
         screenshot(page, "pages-task-reported")
 
         browser.clear_cookies()
-        sign_in(page, base, "coord.county")
+        sign_in_browser(page, base, "coord.county")
         page.goto(f"{base}/tasks/{scene.task}")
         page.click("[data-action=verify]")
         page.wait_for_selector("text=已核实")
@@ -117,7 +108,7 @@ def test_handler_reports_coordinator_verifies_petitioner_looks_up_kiosk_consents
         assert "受理告知书" in page.content() or "已送达文书" in page.content()
         screenshot(page, "pages-lookup")
 
-        sign_in(page, base, "room.township")
+        sign_in_browser(page, base, "room.township")
         assert page.url == base + "/kiosk"
         assert page.locator(f"[data-session='{scene.session}']").count() == 1
         assert page.locator("a[href='/self-test']").count() >= 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import chromium, live_server, screenshot
-from tests.conftest import PASSWORD
+from tests.factories import sign_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -14,11 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_self_test_passes_with_working_devices(app, org, tmp_path):
     with live_server(app) as base, chromium(tmp_path) as browser:
         page = browser.new_page()
-        page.goto(base + "/login")
-        page.fill("input[name=username]", "room.township")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/**")
+        sign_in_browser(page, base, "room.township")
         page.goto(base + "/self-test")
         page.wait_for_selector("#camera-result[data-ok=yes]", timeout=15000)
         page.wait_for_selector("#network-result[data-ok=yes]", timeout=15000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import chromium, live_server, screenshot
-from tests.web.test_browser_pages import sign_in
+from tests.factories import sign_in_browser
 from tests.web.test_xss import hostile_call
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
@@ -19,7 +19,7 @@ def test_hostile_names_on_the_call_page_run_no_script(app, org, settings, db, tm
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         page.on("request", lambda r: requests.append(r.url))
-        sign_in(page, base, "leader.county")
+        sign_in_browser(page, base, "leader.county")
         page.goto(f"{base}/calls/{call.session}")
         page.wait_for_load_state("networkidle")
         screenshot(page, "call-hostile-names")

@@ -21,7 +21,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import PASSWORD, _worker, build_org, drop_postgres_schema, fresh_postgres_schema
+from tests.conftest import _worker, drop_postgres_schema, fresh_postgres_schema
+from tests.factories import PASSWORD, build_org
 from vreception import audit
 from vreception.cases.identity import Protector
 from vreception.db import Database

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.cases.helpers import at, register, travel
-from tests.web.scene import page_client
+from tests.cases.helpers import at, travel
+from tests.factories import page_client, register
 from vreception import jobs
 
 

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from tests.conftest import PASSWORD
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+from tests.factories import PASSWORD, csrf_of
 
 
 def test_signed_out_visitor_goes_to_login(client):
@@ -26,7 +20,7 @@ def test_login_page_is_chinese_by_default_and_english_on_request(client):
 
 
 def test_form_sign_in_sets_cookie_and_shows_roles(client, org):
-    token = _csrf(client.get("/login").text)
+    token = csrf_of(client.get("/login").text)
     response = client.post("/login", data={"username": "coord.county", "password": PASSWORD, "csrf_token": token},
                            follow_redirects=False)
     assert response.status_code == 303
@@ -38,7 +32,7 @@ def test_form_sign_in_sets_cookie_and_shows_roles(client, org):
 
 
 def test_wrong_password_shows_error_and_keeps_username_escaped(client, org):
-    token = _csrf(client.get("/login").text)
+    token = csrf_of(client.get("/login").text)
     response = client.post("/login", data={"username": "<script>alert(1)</script>", "password": "x",
                                            "csrf_token": token})
     assert response.status_code == 401
@@ -54,10 +48,10 @@ def test_form_without_csrf_token_is_refused(client, org):
 
 
 def test_logout_forgets_the_session(client, org):
-    token = _csrf(client.get("/login").text)
+    token = csrf_of(client.get("/login").text)
     client.post("/login", data={"username": "coord.county", "password": PASSWORD, "csrf_token": token})
     home = client.get("/")
-    client.post("/logout", data={"csrf_token": _csrf(home.text)})
+    client.post("/logout", data={"csrf_token": csrf_of(home.text)})
     assert client.get("/", follow_redirects=False).status_code == 303
 
 

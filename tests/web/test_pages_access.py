@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.scene import build_scene, page_client, token
+from tests.factories import build_scene, page_client, token
 
 ROLES = ("coord.county", "coord.county2", "leader.county", "handler", "room.township", "hearing", None)
 OK, GO, NO = 200, 303, 403

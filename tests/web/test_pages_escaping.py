@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.web.scene import SH, build_scene, id_number, page_client, token
+from tests.factories import SH, build_scene, id_number, page_client, token
 
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"

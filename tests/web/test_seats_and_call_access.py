@@ -9,10 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, login
-from tests.web.scene import build_scene, page_client, token
-from vreception import org as org_service
-from vreception import people
+from tests.factories import COUNTY2_DEPT, add_node, add_person, build_scene, login, page_client, token
 from vreception.models import AuditEvent, Task
 from vreception.models.scheduling import Participant
 
@@ -21,15 +18,9 @@ from vreception.models.scheduling import Participant
 def scene(app, org, settings, db):
     """The scene of the page tests, plus a township coordinator and a department (with a handler) in county 2."""
     with db.transaction() as session:
-        coord = people.create_person(session, name="乡镇信访员", node_id=org.nodes["township"].id,
-                                     username="coord.township", password=PASSWORD)
-        people.assign_role(session, person=coord, role="coordinator", node_id=org.nodes["township"].id)
-        dept2 = org_service.create_node(session, code="580103-RSJ", name="城西区人社局", level="county", kind="department",
-                                        parent_id=org.nodes["county2"].id)
-        handler2 = people.create_person(session, name="城西办理员", node_id=dept2.id, username="handler.county2",
-                                        password=PASSWORD)
-        people.assign_role(session, person=handler2, role="handler", node_id=dept2.id)
-        org.nodes["county2_dept"] = dept2
+        add_person(session, org, "coord_township", "coordinator", "township", name="乡镇信访员")
+        add_node(session, org, *COUNTY2_DEPT)
+        add_person(session, org, "handler_county2", "handler", "county2_dept", name="城西办理员")
     return build_scene(db, org, settings)
 
 

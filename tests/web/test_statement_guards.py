@@ -8,10 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from scheduling import booking
-from tests.conftest import login
-from tests.web.scene import NOW, POLICY, SH, build_scene, page_client
-from vreception import tasks
+from tests.factories import NOW, SH, add_task, book_session, build_scene, login, page_client
 from vreception.models import Matter
 
 # Generous ceilings: the point is that the count does not grow with the rows shown.
@@ -44,12 +41,8 @@ def _more(db, org, scene, n: int, first: int) -> None:
         matter = session.get(Matter, scene.matter)
         for i in range(first, first + n):
             start = datetime(2026, 3, 5 + i // 6, 9, 0, tzinfo=SH) + timedelta(minutes=30 * (i % 6))
-            booking.book(session, policy=POLICY, kind="consultation", leader_id=org.people["leader_county"].id,
-                         room_ids=[org.rooms["township"].id], matter_id=None, starts_at=start, ends_at=start + timedelta(minutes=30),
-                         participants=[booking.ParticipantSpec("petitioner", None, f"来访人{i}")], coordinator=True,
-                         invited=True, actor_id=org.people["coord_county"].id)
-            tasks.create(session, matter=matter, unit_node_id=org.nodes["county_dept"].id, title=f"任务{i}",
-                         due_at=NOW + timedelta(days=1 + i), actor_id=org.people["coord_county"].id)
+            book_session(session, org, kind="consultation", starts_at=start, petitioner=f"来访人{i}", invited=True)
+            add_task(session, org, matter, title=f"任务{i}", due_at=NOW + timedelta(days=1 + i))
 
 
 def test_dashboard_matter_page_and_session_list_do_not_grow_with_rows(app, client, db, org, scene):

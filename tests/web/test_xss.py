@@ -8,11 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from scheduling import booking
-from tests.web.scene import NOW, POLICY, SH, build_scene, id_number, page_client
-from vreception import tasks
-from vreception.cases import actions, register
-from vreception.cases.identity import Protector
+from tests.factories import (
+    NOW,
+    SH,
+    act_on,
+    add_attachment,
+    add_task,
+    book_session,
+    build_scene,
+    page_client,
+    register_matter,
+)
 from vreception.models import Person, Room
 from web import templating
 
@@ -29,25 +35,14 @@ class HostileCall:
 def hostile_call(db, org, settings) -> HostileCall:
     """A booked call whose leader, room, petitioner and participant names carry script-tag payloads."""
     build_scene(db, org, settings)
-    protector = Protector(settings.effective_secret_key())
     with db.transaction() as session:
-        matter, _, _ = register.register(
-            session, protector=protector, demands=[{"summary": "拖欠工资", "category": "wages"}],
-            petitioners=[{"name": "王五", "id_number": id_number(2), "phone": "13800138001"}],
-            origin_node_id=org.nodes["township"].id, handling_node_id=org.nodes["county"].id, channel="video",
-            actor_id=org.people["coord_county"].id)
-        item = booking.book(session, policy=POLICY, kind="reception", leader_id=org.people["leader_county"].id,
-                            room_ids=[org.rooms["township"].id], matter_id=matter.id,
-                            starts_at=datetime(2026, 3, 5, 9, 0, tzinfo=SH),
-                            ends_at=datetime(2026, 3, 5, 9, 30, tzinfo=SH),
-                            participants=[booking.ParticipantSpec("petitioner", None, "王五")],
-                            coordinator=True, actor_id=org.people["coord_county"].id)
-        actions.act(session, matter=matter, action="accept", actor_id=org.people["coord_county"].id)
-        task = tasks.create(session, matter=matter, unit_node_id=org.nodes["county_dept"].id, title="核实",
-                            due_at=NOW + timedelta(days=10), actor_id=org.people["coord_county"].id)
-        attachment = tasks.attach(session, task=task, filename="x.js", content_type="text/javascript",
-                                  data=b"window.__xss=1;", storage_dir=Path(settings.data_dir),
-                                  max_bytes=settings.max_upload_bytes, actor_id=org.people["handler"].id)
+        matter, _ = register_matter(session, org, settings, serial=2, name="王五", phone="13800138001", summary="拖欠工资")
+        item = book_session(session, org, matter_id=matter.id, starts_at=datetime(2026, 3, 5, 9, 0, tzinfo=SH),
+                            petitioner="王五")
+        act_on(session, org, matter, "accept")
+        task = add_task(session, org, matter, title="核实", due_at=NOW + timedelta(days=10))
+        attachment = add_attachment(session, org, settings, task, filename="x.js", content_type="text/javascript",
+                                    data=b"window.__xss=1;")
         # As in the probe: a script src pointing at an uploaded attachment that holds script.
         loader = f"</script><script src=/attachments/{attachment.id}></script>"
         names = {"leader": "测试" + loader, "room": "桃源镇" + BREAKOUT, "petitioner": "王五" + loader}
