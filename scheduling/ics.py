@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from icalendar import Calendar, Event
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from scheduling.plans import occurrences, plans_of_leader
 from scheduling.policy import Policy, local_day
+from vreception import audit
 from vreception.auth import tokens
 from vreception.clock import now as clock_now
-from vreception.errors import Forbidden
+from vreception.errors import Forbidden, Unauthenticated
 from vreception.i18n import translate
+from vreception.models import SignIn
 from vreception.models.org import Room
 from vreception.models.scheduling import Participant, ReceptionSession, SessionState
 from vreception.workdays import load_calendar
@@ -24,15 +27,34 @@ AHEAD = timedelta(days=180)
 PLAN_AHEAD_DAYS = 62
 
 
-def feed_token(secret: str, *, policy: Policy, subject: str) -> tuple[str, datetime]:
-    """A long-lived signed token that lets a calendar client read one feed ("leader:7", "room:3")."""
-    return tokens.issue(secret, subject=subject, purpose=FEED_PURPOSE, ttl=policy.feed_ttl)
+def feed_token(db: Session, secret: str, *, policy: Policy, subject: str, person_id: int) -> tuple[str, datetime]:
+    """A long-lived signed token that lets a calendar client read one feed ("leader:7", "room:3"); revocable."""
+    opened = SignIn(id=secrets.token_hex(16), person_id=person_id, via=FEED_PURPOSE, client=subject[:64],
+                    created_at=clock_now(), expires_at=clock_now() + policy.feed_ttl, revoked_reason="")
+    db.add(opened)
+    db.flush()
+    return tokens.issue(secret, subject=subject, purpose=FEED_PURPOSE, ttl=policy.feed_ttl, jti=opened.id)
 
 
-def check_feed_token(secret: str, token: str, *, subject: str) -> None:
-    """Unauthenticated if the token is bad or expired, Forbidden if it is for another feed."""
-    if tokens.read(secret, token, purpose=FEED_PURPOSE)["sub"] != subject:
+def check_feed_token(db: Session, secret: str, token: str, *, subject: str) -> None:
+    """Unauthenticated if the token is bad, expired or revoked, Forbidden if it is for another feed."""
+    claims = tokens.read(secret, token, purpose=FEED_PURPOSE)
+    if claims["sub"] != subject:
         raise Forbidden()
+    opened = db.get(SignIn, str(claims.get("jti", "")))
+    if opened is None or opened.via != FEED_PURPOSE or opened.client != subject[:64] or opened.revoked_at is not None:
+        raise Unauthenticated("error.token_invalid")
+
+
+def revoke_feeds(db: Session, *, subject: str, actor_id: int) -> int:
+    """End every feed URL handed out for SUBJECT (a lost phone, a leader who moved on); how many were open."""
+    result = db.execute(update(SignIn).where(SignIn.via == FEED_PURPOSE, SignIn.client == subject[:64],
+                                             SignIn.revoked_at.is_(None))
+                        .values(revoked_at=clock_now(), revoked_reason="feed revoked"))
+    count = int(getattr(result, "rowcount", 0) or 0)
+    audit.record(db, action="calendar.feeds_revoked", entity_type="feed", entity_id=subject, actor_id=actor_id,
+                 data={"feeds": count})
+    return count
 
 
 def _calendar(name: str) -> Calendar:

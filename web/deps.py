@@ -69,24 +69,24 @@ def _principal_from(session: Session, claims: dict) -> Principal:
     return principal_for(person)
 
 
-def api_principal(request: Request, session: DbSession) -> Principal:
+def api_principal(request: Request, db: DbSession) -> Principal:
     """The caller of an API route, from the bearer token."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("error.token_missing")
     claims = tokens.read(request.app.state.secret, token.strip(), purpose=API_TOKEN)
-    return _principal_from(session, claims)
+    return _principal_from(db, claims)
 
 
-def page_principal_or_none(request: Request, session: DbSession) -> Principal | None:
+def page_principal_or_none(request: Request, db: DbSession) -> Principal | None:
     """The signed-in person of a page request, or None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
         claims = tokens.read(request.app.state.secret, token, purpose=PAGE_TOKEN)
-        return _principal_from(session, claims)
+        return _principal_from(db, claims)
     except Unauthenticated:
         return None
 

@@ -24,6 +24,7 @@ from vreception.paging import Page
 from web.deps import ApiPrincipal, DbSession
 from web.openapi import responses
 from web.responses import document_file, readable_document
+from web.settings import AppSettings
 
 router = APIRouter(tags=["matters"])
 
@@ -65,73 +66,74 @@ def _view(request: Request, db, principal, matter, **extra) -> MatterOut:
 
 
 @router.post("/matters", status_code=201, response_model=RegisteredMatterOut, responses=responses(403, 404, 422))
-def create_matter(body: MatterIn, request: Request, principal: ApiPrincipal, session: DbSession) -> RegisteredMatterOut:
+def create_matter(body: MatterIn, request: Request, principal: ApiPrincipal, db: DbSession,
+                  settings: AppSettings) -> RegisteredMatterOut:
     """Register a matter (登记); the query code is shown only in this answer."""
-    office = load_node(session, body.handling_node_id)
+    office = load_node(db, body.handling_node_id)
     require(principal, office, access.OFFICE)
-    settings = request.app.state.settings
     matter, code, repeats = register.register(
-        session, protector=request.app.state.protector, petitioners=[p.model_dump() for p in body.petitioners],
+        db, protector=request.app.state.protector, petitioners=[p.model_dump() for p in body.petitioners],
         demands=[d.model_dump() for d in body.demands], origin_node_id=body.origin_node_id,
         handling_node_id=body.handling_node_id, channel=body.channel, representatives=body.representatives,
         received_at=body.received_at, actor_id=principal.person_id, categories_file=settings.categories_file or None,
         moves_off_holidays=settings.deadline_moves_off_holidays)
-    view = _view(request, session, principal, matter, repeats=queries.readable_repeats(session, principal, repeats))
+    view = _view(request, db, principal, matter, repeats=queries.readable_repeats(db, principal, repeats))
     return RegisteredMatterOut(**view.model_dump(), query_code=code)
 
 
 @router.post("/matters/repeat-check", response_model=list[RepeatOut], responses=responses(403, 422))
-def repeat_check(body: RepeatCheckIn, request: Request, principal: ApiPrincipal, session: DbSession) -> list[RepeatOut]:
+def repeat_check(body: RepeatCheckIn, request: Request, principal: ApiPrincipal, db: DbSession) -> list[RepeatOut]:
     """Earlier matters of the same people with similar demands, before registering (重复访 warning)."""
     require_role(principal, access.OFFICE)
-    found = register.check_new(session, protector=request.app.state.protector,
+    found = register.check_new(db, protector=request.app.state.protector,
                                petitioners=[p.model_dump() for p in body.petitioners],
                                demands=[d.model_dump() for d in body.demands], actor_id=principal.person_id)
     return [RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value, similarity=r.similarity)
-            for r in queries.readable_repeats(session, principal, found)]
+            for r in queries.readable_repeats(db, principal, found)]
 
 
 @router.get("/matters", response_model=Page[MatterListItem], responses=responses(422))
-def list_matters(principal: ApiPrincipal, session: DbSession, state: MatterState | None = None,
+def list_matters(principal: ApiPrincipal, db: DbSession, state: MatterState | None = None,
                  owner_leader_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                  cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[MatterListItem]:
     """Matters the caller may read, newest first, a page at a time ({"items", "total", "next"})."""
-    return queries.list_matters(session, principal=principal, state=state, owner_leader_id=owner_leader_id,
+    return queries.list_matters(db, principal=principal, state=state, owner_leader_id=owner_leader_id,
                                 limit=limit, cursor=cursor)
 
 
 @router.get("/matters/{matter_id}", response_model=MatterOut, responses=responses(403, 404))
-def get_matter(matter_id: int, request: Request, principal: ApiPrincipal, session: DbSession) -> MatterOut:
+def get_matter(matter_id: int, request: Request, principal: ApiPrincipal, db: DbSession) -> MatterOut:
     """One matter with its deadlines, sessions, tasks, documents, recordings and timeline."""
-    return _view(request, session, principal, access.load_readable(session, principal, matter_id))
+    return _view(request, db, principal, access.load_readable(db, principal, matter_id))
 
 
 @router.post("/matters/{matter_id}/actions", response_model=MatterOut, responses=responses(403, 404, 409, 422))
-def act(matter_id: int, body: ActionIn, request: Request, principal: ApiPrincipal, session: DbSession) -> MatterOut:
+def act(matter_id: int, body: ActionIn, request: Request, principal: ApiPrincipal, db: DbSession,
+        settings: AppSettings) -> MatterOut:
     """Move the matter on (受理, 答复, 送达, 复查 …); 409 illegal_transition, 422 window_closed."""
-    matter = actions.lock(session, matter_id)
+    matter = actions.lock(db, matter_id)
     params = body.model_dump(exclude={"action"})
-    access.require_action(session, principal, matter, body.action, params)
-    actions.act(session, matter=matter, action=body.action, actor_id=principal.person_id, params=params,
-                moves_off_holidays=request.app.state.settings.deadline_moves_off_holidays)
-    return _view(request, session, principal, matter)
+    access.require_action(db, principal, matter, body.action, params)
+    actions.act(db, matter=matter, action=body.action, actor_id=principal.person_id, params=params,
+                moves_off_holidays=settings.deadline_moves_off_holidays)
+    return _view(request, db, principal, matter)
 
 
 @router.get("/documents/{document_id:int}", response_model=DocumentDetailOut, responses=responses(403, 404))
-def get_document(document_id: int, principal: ApiPrincipal, session: DbSession) -> DocumentDetailOut:
+def get_document(document_id: int, principal: ApiPrincipal, db: DbSession) -> DocumentDetailOut:
     """A notice's number, dates and hash, and whether its stored text is intact."""
-    document = readable_document(session, principal, document_id)
+    document = readable_document(db, principal, document_id)
     return DocumentDetailOut(**queries.document_out(document).model_dump(), matter_id=document.matter_id,
                              intact=documents.intact(document))
 
 
 @router.get("/documents/{document_id}.html", response_class=HTMLResponse, responses=responses(403, 404))
-def document_html(document_id: int, principal: ApiPrincipal, session: DbSession):
+def document_html(document_id: int, principal: ApiPrincipal, db: DbSession):
     """The notice as issued (HTML)."""
-    return document_file(session, principal, document_id, "html")
+    return document_file(db, principal, document_id, "html")
 
 
 @router.get("/documents/{document_id}.pdf", responses=responses(403, 404))
-def document_pdf(document_id: int, principal: ApiPrincipal, session: DbSession):
+def document_pdf(document_id: int, principal: ApiPrincipal, db: DbSession):
     """The notice as PDF."""
-    return document_file(session, principal, document_id, "pdf")
+    return document_file(db, principal, document_id, "pdf")

@@ -31,51 +31,51 @@ class RefusalIn(BaseModel):
 
 
 @router.get("/sessions/{session_id}/record", response_model=RecordOut, responses=responses(403, 404, **_SESSION))
-def get_record(session_id: int, principal: ApiPrincipal, session: DbSession) -> RecordOut:
+def get_record(session_id: int, principal: ApiPrincipal, db: DbSession) -> RecordOut:
     """The record with its entries, signers and confirmations."""
-    booking = load_session(session, session_id)
-    access.require_reader(session, principal, booking)
-    return record_out(session, booking)
+    booking = load_session(db, session_id)
+    access.require_reader(db, principal, booking)
+    return record_out(db, booking)
 
 
 @router.post("/sessions/{session_id}/record", status_code=201, response_model=RecordOut,
              responses=responses(403, 404, 409, 422, **_SESSION, **_STATES))
-def add_entry(session_id: int, body: EntryIn, principal: ApiPrincipal, session: DbSession) -> RecordOut:
+def add_entry(session_id: int, body: EntryIn, principal: ApiPrincipal, db: DbSession) -> RecordOut:
     """Add an entry (the leader, the booked recorder, the office); stamped with its offset into the recording."""
-    booking = load_session(session, session_id)
-    access.require_writer(session, principal, booking)
-    records.add_entry(session, booking=booking, text=body.text, actor_id=principal.person_id)
-    return record_out(session, booking)
+    booking = load_session(db, session_id)
+    access.require_writer(db, principal, booking)
+    records.add_entry(db, booking=booking, text=body.text, actor_id=principal.person_id)
+    return record_out(db, booking)
 
 
 @router.post("/sessions/{session_id}/record/signatures", response_model=RecordOut,
              responses=responses(403, 404, 409, 413, 422, **_SESSION, **_STATES))
-def add_signature(session_id: int, principal: ApiPrincipal, session: DbSession,
+def add_signature(session_id: int, principal: ApiPrincipal, db: DbSession,
                   signature: UploadFile | None = None, participant_id: int = Form(default=0)) -> RecordOut:
     """A signature drawn on the room's kiosk: a PNG (413 over the limit); 403 for a signer not in the session."""
-    booking = load_session(session, session_id)
+    booking = load_session(db, session_id)
     access.require_kiosk(principal, booking)
     data = signature.file.read(records.MAX_SIGNATURE_BYTES + 1) if signature is not None else b""
-    records.sign(session, booking=booking, participant_id=participant_id, png=data, actor_id=principal.person_id)
-    return record_out(session, booking)
+    records.sign(db, booking=booking, participant_id=participant_id, png=data, actor_id=principal.person_id)
+    return record_out(db, booking)
 
 
 @router.post("/sessions/{session_id}/record/refusals", response_model=RecordOut,
              responses=responses(403, 404, 409, 422, **_SESSION, **_STATES))
-def add_refusal(session_id: int, body: RefusalIn, principal: ApiPrincipal, session: DbSession) -> RecordOut:
+def add_refusal(session_id: int, body: RefusalIn, principal: ApiPrincipal, db: DbSession) -> RecordOut:
     """A signer refuses to sign at the kiosk (拒签); the reason is recorded."""
-    booking = load_session(session, session_id)
+    booking = load_session(db, session_id)
     access.require_kiosk(principal, booking)
-    records.refuse(session, booking=booking, participant_id=body.participant_id, reason=body.reason,
+    records.refuse(db, booking=booking, participant_id=body.participant_id, reason=body.reason,
                    actor_id=principal.person_id)
-    return record_out(session, booking)
+    return record_out(db, booking)
 
 
 @router.post("/sessions/{session_id}/record/confirm", response_model=RecordOut,
              responses=responses(403, 404, 409, **_SESSION, **_STATES))
-def confirm(session_id: int, principal: ApiPrincipal, session: DbSession) -> RecordOut:
+def confirm(session_id: int, principal: ApiPrincipal, db: DbSession) -> RecordOut:
     """The leader or the recorder confirms the record; the last step issues the signed document."""
-    booking = load_session(session, session_id)
+    booking = load_session(db, session_id)
     access.require_confirmer(principal, booking)
-    records.confirm(session, booking=booking, person_id=principal.person_id)
-    return record_out(session, booking)
+    records.confirm(db, booking=booking, person_id=principal.person_id)
+    return record_out(db, booking)

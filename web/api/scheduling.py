@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from scheduling import access, availability, booking, ics, plans, rooms, views
 from scheduling.access import room_ids_of
@@ -16,7 +17,7 @@ from scheduling.join import issue_join_token
 from scheduling.lookup import load_leader, load_room
 from scheduling.policy import Policy, aware
 from scheduling.views import PlanOut, SessionOut, SlotOut, local, plan_out, session_out
-from vreception.auth.access import covers, load_node, require, require_role
+from vreception.auth.access import Principal, covers, load_node, require, require_role
 from vreception.errors import Forbidden
 from vreception.models.people import Role
 from vreception.models.scheduling import (
@@ -123,67 +124,67 @@ class FeedOut(BaseModel):
 # ---- plans, absences, room hours ----------------------------------------------------------------
 
 @router.post("/plans", response_model=PlanOut, status_code=201)
-def create_plan(body: PlanIn, principal: ApiPrincipal, session: DbSession, policy: AppPolicy) -> PlanOut:
+def create_plan(body: PlanIn, principal: ApiPrincipal, db: DbSession, policy: AppPolicy) -> PlanOut:
     """Publish a leader's reception plan (coordinators over the office and the leaders)."""
     require_role(principal, COORDINATORS)
     for leader_id in body.leader_ids:
-        require(principal, load_leader(session, leader_id, "leader_ids").node, COORDINATORS)
+        require(principal, load_leader(db, leader_id, "leader_ids").node, COORDINATORS)
     if body.node_id is not None:
-        require(principal, load_node(session, body.node_id), COORDINATORS)
-    plan = plans.create_plan(session, policy=policy, actor_id=principal.person_id, **body.model_dump())
+        require(principal, load_node(db, body.node_id), COORDINATORS)
+    plan = plans.create_plan(db, policy=policy, actor_id=principal.person_id, **body.model_dump())
     return plan_out(plan)
 
 
 @router.get("/plans", response_model=list[PlanOut])
-def list_plans(principal: ApiPrincipal, session: DbSession, leader_id: int | None = None,
+def list_plans(principal: ApiPrincipal, db: DbSession, leader_id: int | None = None,
                node_id: int | None = None) -> list[PlanOut]:
     """Active plans of a leader or an office (published information)."""
     require_role(principal, STAFF)
     if leader_id is not None:
-        found = plans.plans_of_leader(session, leader_id)
+        found = plans.plans_of_leader(db, leader_id)
     elif node_id is not None:
-        found = plans.plans_of_node(session, node_id)
+        found = plans.plans_of_node(db, node_id)
     else:
-        found = list(session.scalars(select(ReceptionPlan).where(ReceptionPlan.active.is_(True))
+        found = list(db.scalars(select(ReceptionPlan).where(ReceptionPlan.active.is_(True))
                                      .order_by(ReceptionPlan.id).limit(500)))
     return [plan_out(p) for p in found]
 
 
 @router.post("/plans/{plan_id}/withdraw", response_model=PlanOut)
-def withdraw_plan(plan_id: int, principal: ApiPrincipal, session: DbSession) -> PlanOut:
+def withdraw_plan(plan_id: int, principal: ApiPrincipal, db: DbSession) -> PlanOut:
     """Stop publishing a plan."""
-    plan = plans.load_plan(session, plan_id)
-    require(principal, load_node(session, plan.node_id), COORDINATORS)
-    return plan_out(plans.withdraw_plan(session, plan=plan, actor_id=principal.person_id))
+    plan = plans.load_plan(db, plan_id)
+    require(principal, load_node(db, plan.node_id), COORDINATORS)
+    return plan_out(plans.withdraw_plan(db, plan=plan, actor_id=principal.person_id))
 
 
 @router.post("/leaders/{leader_id}/absences", status_code=201)
-def add_absence(leader_id: int, body: AbsenceIn, principal: ApiPrincipal, session: DbSession) -> dict:
+def add_absence(leader_id: int, body: AbsenceIn, principal: ApiPrincipal, db: DbSession) -> dict:
     """Mark a leader away on a day (the leader, or a coordinator over the leader)."""
-    leader = load_leader(session, leader_id)
+    leader = load_leader(db, leader_id)
     if principal.person_id != leader.id:
         require(principal, leader.node, COORDINATORS)
-    absence = plans.add_absence(session, leader_id=leader.id, day=body.day, reason=body.reason,
+    absence = plans.add_absence(db, leader_id=leader.id, day=body.day, reason=body.reason,
                                 actor_id=principal.person_id)
     return {"id": absence.id, "leader_id": leader.id, "day": absence.day.isoformat(), "reason": absence.reason}
 
 
 @router.put("/rooms/{room_id}/hours")
-def set_room_hours(room_id: int, body: list[HoursIn], principal: ApiPrincipal, session: DbSession) -> list[HoursIn]:
+def set_room_hours(room_id: int, body: list[HoursIn], principal: ApiPrincipal, db: DbSession) -> list[HoursIn]:
     """Replace a room's opening hours (coordinators over the room)."""
-    room = load_room(session, room_id)
+    room = load_room(db, room_id)
     require(principal, room.node, COORDINATORS)
-    rows = rooms.set_room_hours(session, room=room, hours=[(h.weekday, h.opens, h.closes) for h in body[:50]],
+    rows = rooms.set_room_hours(db, room=room, hours=[(h.weekday, h.opens, h.closes) for h in body[:50]],
                                 actor_id=principal.person_id)
     return [HoursIn(weekday=r.weekday, opens=r.opens, closes=r.closes) for r in rows]
 
 
 @router.post("/rooms/{room_id}/closures", status_code=201)
-def add_closure(room_id: int, body: ClosureIn, principal: ApiPrincipal, session: DbSession) -> dict:
+def add_closure(room_id: int, body: ClosureIn, principal: ApiPrincipal, db: DbSession) -> dict:
     """Close a room for a period (coordinators over the room)."""
-    room = load_room(session, room_id)
+    room = load_room(db, room_id)
     require(principal, room.node, COORDINATORS)
-    closure = rooms.add_closure(session, room=room, starts_at=aware(body.start, "start"),
+    closure = rooms.add_closure(db, room=room, starts_at=aware(body.start, "start"),
                                 ends_at=aware(body.end, "end"), reason=body.reason, actor_id=principal.person_id)
     return {"id": closure.id, "room_id": room.id, "reason": closure.reason}
 
@@ -191,12 +192,12 @@ def add_closure(room_id: int, body: ClosureIn, principal: ApiPrincipal, session:
 # ---- availability and sessions -------------------------------------------------------------------
 
 @router.get("/availability", response_model=list[SlotOut])
-def get_availability(principal: ApiPrincipal, session: DbSession, policy: AppPolicy, leader_id: int,
+def get_availability(principal: ApiPrincipal, db: DbSession, policy: AppPolicy, leader_id: int,
                      first: Annotated[datetime, Query(alias="from")], last: Annotated[datetime, Query(alias="to")],
                      room_id: int | None = None) -> list[SlotOut]:
     """Free slots of a leader (in a room): plan ∩ room hours − bookings − buffers − absences."""
     require_role(principal, STAFF)
-    slots = availability.free_slots(session, policy=policy, leader_id=leader_id, room_id=room_id, first=first,
+    slots = availability.free_slots(db, policy=policy, leader_id=leader_id, room_id=room_id, first=first,
                                     last=last)
     return [SlotOut(start=local(policy, s.start), end=local(policy, s.end), leader_id=s.leader_id,
                     plan_id=s.plan_id) for s in slots]
@@ -205,67 +206,67 @@ def get_availability(principal: ApiPrincipal, session: DbSession, policy: AppPol
 @router.post("/sessions", response_model=SessionOut, status_code=201,
              responses={409: {"description": "conflict"}, 422: {"description": "level_skip, too_many_representatives, "
                         "matter_not_bookable, outside_plan, past_cutoff, room_closed, leader_away or invalid"}})
-def book_session(body: SessionIn, principal: ApiPrincipal, session: DbSession, policy: AppPolicy) -> SessionOut:
+def book_session(body: SessionIn, principal: ApiPrincipal, db: DbSession, policy: AppPolicy) -> SessionOut:
     """Book a session; every resource it uses is claimed in the database (409 conflict on any overlap)."""
-    access.require_booker(session, principal, leader_id=body.leader_id, room_ids=body.room_ids,
+    access.require_booker(db, principal, leader_id=body.leader_id, room_ids=body.room_ids,
                           matter_id=body.matter_id, override_reason=body.override_reason)
     item = booking.book(
-        session, policy=policy, kind=body.kind, leader_id=body.leader_id, room_ids=body.room_ids,
+        db, policy=policy, kind=body.kind, leader_id=body.leader_id, room_ids=body.room_ids,
         matter_id=body.matter_id, starts_at=body.start, ends_at=body.end,
         participants=[booking.ParticipantSpec(p.role, p.person_id, p.name) for p in body.participants],
         ad_hoc=body.ad_hoc, invited=body.invited, reason=body.reason, override_reason=body.override_reason,
         coordinator=True, actor_id=principal.person_id, recorded=body.record)
-    return session_out(session, policy, item, history=True)
+    return session_out(db, policy, item, history=True)
 
 
 @router.get("/sessions", response_model=Page[SessionOut], responses=responses(422))
-def list_sessions(principal: ApiPrincipal, session: DbSession, policy: AppPolicy,
+def list_sessions(principal: ApiPrincipal, db: DbSession, policy: AppPolicy,
                   first: Annotated[datetime | None, Query(alias="from")] = None,
                   last: Annotated[datetime | None, Query(alias="to")] = None,
                   leader_id: int | None = None, room_id: int | None = None, state: SessionState | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[SessionOut]:
     """Sessions the caller may see, by time, leader, room and state; a page at a time ({"items", "total", "next"})."""
-    return views.list_sessions(session, principal=principal, policy=policy,
+    return views.list_sessions(db, principal=principal, policy=policy,
                                first=aware(first, "from") if first else None, last=aware(last, "to") if last else None,
                                leader_id=leader_id, room_id=room_id, state=state, limit=limit, cursor=cursor)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)
-def get_session(session_id: int, principal: ApiPrincipal, session: DbSession, policy: AppPolicy) -> SessionOut:
+def get_session(session_id: int, principal: ApiPrincipal, db: DbSession, policy: AppPolicy) -> SessionOut:
     """One session with its participants and history."""
-    return session_out(session, policy, access.load_visible(session, principal, session_id), history=True)
+    return session_out(db, policy, access.load_visible(db, principal, session_id), history=True)
 
 
 @router.post("/sessions/{session_id}/reschedule", response_model=SessionOut,
              responses={409: {"description": "conflict"}})
-def reschedule_session(session_id: int, body: TimesIn, principal: ApiPrincipal, session: DbSession,
+def reschedule_session(session_id: int, body: TimesIn, principal: ApiPrincipal, db: DbSession,
                        policy: AppPolicy) -> SessionOut:
     """Move a booked session; its old claims are freed and the new ones claimed."""
-    item = access.load_managed(session, principal, session_id)
-    item = booking.reschedule(session, policy=policy, booking=item, starts_at=body.start, ends_at=body.end,
+    item = access.load_managed(db, principal, session_id)
+    item = booking.reschedule(db, policy=policy, booking=item, starts_at=body.start, ends_at=body.end,
                               reason=body.reason, actor_id=principal.person_id)
-    return session_out(session, policy, item, history=True)
+    return session_out(db, policy, item, history=True)
 
 
 @router.post("/sessions/{session_id}/cancel", response_model=SessionOut)
-def cancel_session(session_id: int, principal: ApiPrincipal, session: DbSession, policy: AppPolicy,
+def cancel_session(session_id: int, principal: ApiPrincipal, db: DbSession, policy: AppPolicy,
                    body: CancelIn | None = None) -> SessionOut:
     """Cancel a booked session and free its claims."""
-    item = access.load_managed(session, principal, session_id)
-    item = booking.cancel(session, booking=item, reason=body.reason if body else "", actor_id=principal.person_id)
-    return session_out(session, policy, item, history=True)
+    item = access.load_managed(db, principal, session_id)
+    item = booking.cancel(db, booking=item, reason=body.reason if body else "", actor_id=principal.person_id)
+    return session_out(db, policy, item, history=True)
 
 
 @router.post("/sessions/{session_id}/join", response_model=JoinOut)
-def join_session(session_id: int, body: JoinIn, request: Request, principal: ApiPrincipal, session: DbSession,
+def join_session(session_id: int, body: JoinIn, request: Request, principal: ApiPrincipal, db: DbSession,
                  policy: AppPolicy) -> JoinOut:
     """A short-lived join token for one's own seat (seats are personal), and where to use it."""
-    item = booking.load_session(session, session_id)
+    item = booking.load_session(db, session_id)
     participant_id = body.participant_id
     if participant_id is None:
-        participant_id = access.seat_for(session, principal, item).id
-    token, expires, _ = issue_join_token(session, policy=policy, secret=request.app.state.secret, principal=principal,
+        participant_id = access.seat_for(db, principal, item).id
+    token, expires, _ = issue_join_token(db, policy=policy, secret=request.app.state.secret, principal=principal,
                                          booking=item, participant_id=participant_id)
     scheme = "wss" if request.url.scheme == "https" else "ws"
     return JoinOut(token=token, ws_url=f"{scheme}://{request.url.netloc}/ws/sessions/{item.id}?token={token}",
@@ -278,7 +279,7 @@ def join_session(session_id: int, body: JoinIn, request: Request, principal: Api
 
 def _feed_access(request: Request, session, token: str | None, subject: str, allowed) -> None:
     if token:
-        ics.check_feed_token(request.app.state.secret, token, subject=subject)
+        ics.check_feed_token(session, request.app.state.secret, token, subject=subject)
         return
     if not allowed(api_principal(request, session)):
         raise Forbidden()
@@ -299,43 +300,63 @@ def _ics(body: bytes) -> Response:
 
 
 @router.get("/calendars/leaders/{leader_id}.ics", response_class=Response)
-def leader_calendar(leader_id: int, request: Request, session: DbSession, policy: AppPolicy, lang: Language,
+def leader_calendar(leader_id: int, request: Request, db: DbSession, policy: AppPolicy, lang: Language,
                     token: str | None = None) -> Response:
     """The leader's sessions and reception days (iCalendar); ?token= from the feed URL, or a bearer token."""
-    leader, allowed = _may_read_leader(session, leader_id)
-    _feed_access(request, session, token, f"leader:{leader.id}", allowed)
-    return _ics(ics.leader_feed(session, policy=policy, leader_id=leader.id, name=leader.name, language=lang))
+    leader, allowed = _may_read_leader(db, leader_id)
+    _feed_access(request, db, token, f"leader:{leader.id}", allowed)
+    return _ics(ics.leader_feed(db, policy=policy, leader_id=leader.id, name=leader.name, language=lang))
 
 
 @router.get("/calendars/rooms/{room_id}.ics", response_class=Response)
-def room_calendar(room_id: int, request: Request, session: DbSession, lang: Language,
+def room_calendar(room_id: int, request: Request, db: DbSession, lang: Language,
                   token: str | None = None) -> Response:
     """The room's sessions (iCalendar); ?token= from the feed URL, or a bearer token."""
-    room, allowed = _may_read_room(session, room_id)
-    _feed_access(request, session, token, f"room:{room.id}", allowed)
-    return _ics(ics.room_feed(session, room=room, language=lang))
+    room, allowed = _may_read_room(db, room_id)
+    _feed_access(request, db, token, f"room:{room.id}", allowed)
+    return _ics(ics.room_feed(db, room=room, language=lang))
 
 
-def _feed_url(request: Request, policy: Policy, path: str, subject: str) -> FeedOut:
-    token, expires = ics.feed_token(request.app.state.secret, policy=policy, subject=subject)
+def _feed_url(request: Request, db: Session, policy: Policy, principal: Principal, path: str,
+              subject: str) -> FeedOut:
+    token, expires = ics.feed_token(db, request.app.state.secret, policy=policy, subject=subject,
+                                    person_id=principal.person_id)
     return FeedOut(url=f"{request.base_url}api/v1/calendars/{path}?token={token}", expires_at=expires)
 
 
 @router.get("/calendars/leaders/{leader_id}/feed", response_model=FeedOut)
-def leader_feed_url(leader_id: int, request: Request, principal: ApiPrincipal, session: DbSession,
+def leader_feed_url(leader_id: int, request: Request, principal: ApiPrincipal, db: DbSession,
                     policy: AppPolicy) -> FeedOut:
     """A signed URL a calendar client can subscribe to."""
-    leader, allowed = _may_read_leader(session, leader_id)
+    leader, allowed = _may_read_leader(db, leader_id)
     if not allowed(principal):
         raise Forbidden()
-    return _feed_url(request, policy, f"leaders/{leader.id}.ics", f"leader:{leader.id}")
+    return _feed_url(request, db, policy, principal, f"leaders/{leader.id}.ics", f"leader:{leader.id}")
+
+
+@router.post("/calendars/leaders/{leader_id}/feed/revoke", status_code=204, responses=responses(403, 404))
+def revoke_leader_feeds(leader_id: int, principal: ApiPrincipal, db: DbSession) -> None:
+    """End every feed URL of the leader's calendar handed out so far (audited)."""
+    leader, allowed = _may_read_leader(db, leader_id)
+    if not allowed(principal):
+        raise Forbidden()
+    ics.revoke_feeds(db, subject=f"leader:{leader.id}", actor_id=principal.person_id)
 
 
 @router.get("/calendars/rooms/{room_id}/feed", response_model=FeedOut)
-def room_feed_url(room_id: int, request: Request, principal: ApiPrincipal, session: DbSession,
+def room_feed_url(room_id: int, request: Request, principal: ApiPrincipal, db: DbSession,
                   policy: AppPolicy) -> FeedOut:
     """A signed URL a calendar client can subscribe to."""
-    room, allowed = _may_read_room(session, room_id)
+    room, allowed = _may_read_room(db, room_id)
     if not allowed(principal):
         raise Forbidden()
-    return _feed_url(request, policy, f"rooms/{room.id}.ics", f"room:{room.id}")
+    return _feed_url(request, db, policy, principal, f"rooms/{room.id}.ics", f"room:{room.id}")
+
+
+@router.post("/calendars/rooms/{room_id}/feed/revoke", status_code=204, responses=responses(403, 404))
+def revoke_room_feeds(room_id: int, principal: ApiPrincipal, db: DbSession) -> None:
+    """End every feed URL of the room's calendar handed out so far (audited)."""
+    room, allowed = _may_read_room(db, room_id)
+    if not allowed(principal):
+        raise Forbidden()
+    ics.revoke_feeds(db, subject=f"room:{room.id}", actor_id=principal.person_id)

@@ -39,49 +39,49 @@ class TaskPatch(BaseModel):
 
 @router.post("/matters/{matter_id}/tasks", status_code=201, response_model=TaskOut,
              responses=responses(403, 404, 422, s404="matter_not_found, node_not_found"))
-def create_task(matter_id: int, body: TaskIn, principal: ApiPrincipal, session: DbSession) -> TaskOut:
+def create_task(matter_id: int, body: TaskIn, principal: ApiPrincipal, db: DbSession) -> TaskOut:
     """Assign a follow-up task (交办) to a unit inside the assigner's own subtree."""
-    matter = matter_access.load(session, matter_id)
-    access.require_can_assign(session, principal, matter, body.unit_node_id)
-    task = tasks.create(session, matter=matter, unit_node_id=body.unit_node_id, title=body.title, due_at=body.due_at,
+    matter = matter_access.load(db, matter_id)
+    access.require_can_assign(db, principal, matter, body.unit_node_id)
+    task = tasks.create(db, matter=matter, unit_node_id=body.unit_node_id, title=body.title, due_at=body.due_at,
                         detail=body.detail, actor_id=principal.person_id, session_id=body.session_id)
     return TaskOut.from_task(task)
 
 
 @router.get("/tasks", response_model=Page[TaskOut], responses=responses(422))
-def list_tasks(principal: ApiPrincipal, session: DbSession, state: TaskState | None = None,
+def list_tasks(principal: ApiPrincipal, db: DbSession, state: TaskState | None = None,
                overdue: bool | None = None, unit_node_id: int | None = None, matter_id: int | None = None,
                limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
                cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[TaskOut]:
     """Tasks the caller may see (a handler its unit's, the office those of its subtree), by due time, paged."""
-    return queries.list_tasks(session, principal=principal, state=state, overdue=overdue, unit_node_id=unit_node_id,
+    return queries.list_tasks(db, principal=principal, state=state, overdue=overdue, unit_node_id=unit_node_id,
                               matter_id=matter_id, limit=limit, cursor=cursor)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetailOut,
             responses=responses(403, 404, 422, s404="task_not_found"))
-def get_task(task_id: int, principal: ApiPrincipal, session: DbSession) -> TaskDetailOut:
+def get_task(task_id: int, principal: ApiPrincipal, db: DbSession) -> TaskDetailOut:
     """One task with its attachments (listed for the unit, the office and readers of the matter)."""
-    return queries.task_detail(session, principal=principal, task=access.load_visible(session, principal, task_id))
+    return queries.task_detail(db, principal=principal, task=access.load_visible(db, principal, task_id))
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut,
               responses=responses(403, 404, 409, 422, s404="task_not_found", s409="illegal_transition"))
-def patch_task(task_id: int, body: TaskPatch, principal: ApiPrincipal, session: DbSession) -> TaskOut:
+def patch_task(task_id: int, body: TaskPatch, principal: ApiPrincipal, db: DbSession) -> TaskOut:
     """Move a task: the unit accepts, starts, reports (反馈); the office verifies, sends back, closes."""
-    task = access.load_for_action(session, principal, task_id, body.action)
-    tasks.move(session, task=task, action=body.action, actor_id=principal.person_id, text=body.text)
+    task = access.load_for_action(db, principal, task_id, body.action)
+    tasks.move(db, task=task, action=body.action, actor_id=principal.person_id, text=body.text)
     return TaskOut.from_task(task)
 
 
 @router.post("/tasks/{task_id}/attachments", status_code=201, response_model=AttachmentOut,
              responses=responses(403, 404, 422, s404="task_not_found"))
-def add_attachment(task_id: int, file: UploadFile, principal: ApiPrincipal, session: DbSession,
+def add_attachment(task_id: int, file: UploadFile, principal: ApiPrincipal, db: DbSession,
                          settings: AppSettings) -> AttachmentOut:
     """Attach a file to the task's report (size bounded by VRECEPTION_MAX_UPLOAD_BYTES)."""
-    task = access.load_for_unit(session, principal, task_id)
+    task = access.load_for_unit(db, principal, task_id)
     data = file.file.read(settings.max_upload_bytes + 1)
-    attachment = tasks.attach(session, task=task, filename=file.filename or "file",
+    attachment = tasks.attach(db, task=task, filename=file.filename or "file",
                               content_type=file.content_type or "", data=data, storage_dir=Path(settings.data_dir),
                               max_bytes=settings.max_upload_bytes, actor_id=principal.person_id)
     return queries.attachment_out(attachment)
@@ -95,6 +95,6 @@ _FILE: dict[int | str, dict[str, Any]] = {200: {
 
 @router.get("/attachments/{attachment_id}", response_class=FileResponse,
             responses=_FILE | responses(403, 404, 422))
-def get_attachment(attachment_id: int, principal: ApiPrincipal, session: DbSession, settings: AppSettings):
+def get_attachment(attachment_id: int, principal: ApiPrincipal, db: DbSession, settings: AppSettings):
     """Download an attachment (audited)."""
-    return attachment_download(session, principal, attachment_id, data_dir=settings.data_dir)
+    return attachment_download(db, principal, attachment_id, data_dir=settings.data_dir)

@@ -122,19 +122,19 @@ def _bookable_matter(session, principal, matter_id: int) -> Matter:
 
 
 @router.get("/matters/{matter_id}/book")
-def booking_form(matter_id: int, request: Request, principal: User, session: DbSession):
+def booking_form(matter_id: int, request: Request, principal: User, db: DbSession):
     """Pick a leader and a room, see the free slots of a week, book one."""
-    matter = _bookable_matter(session, principal, matter_id)
-    return _form_page(request, session, principal, matter, dict(request.query_params))
+    matter = _bookable_matter(db, principal, matter_id)
+    return _form_page(request, db, principal, matter, dict(request.query_params))
 
 
 @router.post("/matters/{matter_id}/book/check")
-def booking_check(matter_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
+def booking_check(matter_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Run every booking rule on the form as it stands and roll back: the verdict, as a partial."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    matter = _bookable_matter(session, principal, matter_id)
+    matter = _bookable_matter(db, principal, matter_id)
     chosen = bool(forms.text(form, "slot", 80) or forms.text(form, "start_at", 40))
-    error = dry_run(session, lambda: _book(request, session, principal, matter, form)) if chosen else None
+    error = dry_run(db, lambda: _book(request, db, principal, matter, form)) if chosen else None
     if isinstance(error, Forbidden):
         raise error
     return page(request, "_booking_check.html", principal, chosen=chosen,
@@ -142,16 +142,16 @@ def booking_check(matter_id: int, request: Request, form: forms.Posted, principa
 
 
 @router.post("/matters/{matter_id}/book")
-def booking_submit(matter_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
+def booking_submit(matter_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Book the session; on a broken rule the form comes back with the reason."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    matter = _bookable_matter(session, principal, matter_id)
-    item, error = attempt(session, lambda: _book(request, session, principal, matter, form))
+    matter = _bookable_matter(db, principal, matter_id)
+    item, error = attempt(db, lambda: _book(request, db, principal, matter, form))
     if error is not None:
         if isinstance(error, Forbidden):
             raise error
         values = {k: form.get(k) for k in ("leader_id", "room_id", "week", "override_reason", "reason")}
-        return _form_page(request, session, principal, matter, values, status_code=error.status,
+        return _form_page(request, db, principal, matter, values, status_code=error.status,
                           error=message(request, error))
     assert item is not None  # attempt() gives a result when there is no error
     return RedirectResponse(f"/sessions/{item.id}", status_code=303)
@@ -171,37 +171,37 @@ def _session_page(request: Request, session, principal, item: ReceptionSession, 
 
 
 @router.get("/sessions/{session_id}")
-def session_page(session_id: int, request: Request, principal: User, session: DbSession, week: str | None = None):
+def session_page(session_id: int, request: Request, principal: User, db: DbSession, week: str | None = None):
     """A session: time, people, history; reschedule and cancel while it is booked."""
-    return _session_page(request, session, principal, access.load_visible(session, principal, session_id), week=week)
+    return _session_page(request, db, principal, access.load_visible(db, principal, session_id), week=week)
 
 
 @router.post("/sessions/{session_id}/reschedule")
-def session_reschedule(session_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
+def session_reschedule(session_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Move the session to another free slot (or a typed time)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    item = access.load_managed(session, principal, session_id)
+    item = access.load_managed(db, principal, session_id)
 
     def do():
         start, end = _times(form, zone(request))
-        return booking.reschedule(session, policy=policy(request), booking=item, starts_at=start, ends_at=end,
+        return booking.reschedule(db, policy=policy(request), booking=item, starts_at=start, ends_at=end,
                                   reason=forms.text(form, "reason", 1000), actor_id=principal.person_id)
 
-    _, error = attempt(session, do)
+    _, error = attempt(db, do)
     if error is not None:
-        session.refresh(item)
-        return _session_page(request, session, principal, item, status_code=error.status, error=message(request, error))
+        db.refresh(item)
+        return _session_page(request, db, principal, item, status_code=error.status, error=message(request, error))
     return RedirectResponse(f"/sessions/{item.id}", status_code=303)
 
 
 @router.post("/sessions/{session_id}/cancel")
-def session_cancel(session_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
+def session_cancel(session_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Cancel the booked session with a reason."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    item = access.load_managed(session, principal, session_id)
-    _, error = attempt(session, lambda: booking.cancel(session, booking=item, reason=forms.text(form, "reason", 1000),
+    item = access.load_managed(db, principal, session_id)
+    _, error = attempt(db, lambda: booking.cancel(db, booking=item, reason=forms.text(form, "reason", 1000),
                                                        actor_id=principal.person_id))
     if error is not None:
-        session.refresh(item)
-        return _session_page(request, session, principal, item, status_code=error.status, error=message(request, error))
+        db.refresh(item)
+        return _session_page(request, db, principal, item, status_code=error.status, error=message(request, error))
     return RedirectResponse(f"/sessions/{item.id}", status_code=303)

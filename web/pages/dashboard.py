@@ -15,6 +15,7 @@ from vreception.models import Matter, Node, Role
 from vreception.notify import inbox
 from web.deps import DbSession
 from web.pages.support import User, page, require_any, week_bounds, zone
+from web.settings import app_settings
 
 router = APIRouter()
 OFFICE = (Role.coordinator,)
@@ -57,7 +58,7 @@ def chart(session, principal, request: Request) -> tuple[list[Bar], str]:
     month = now().astimezone(zone(request)).date().replace(day=1)
     within = subtree_filter(principal, Matter.handling_path, OFFICE)
     units = rates.monthly(session, month=month, within=within,
-                          rating_window_days=request.app.state.settings.rating_window_days)
+                          rating_window_days=app_settings(request).rating_window_days)
     bars = []
     for i, name in enumerate(FOUR):
         total = rates.Rate()
@@ -74,21 +75,21 @@ def chart(session, principal, request: Request) -> tuple[list[Bar], str]:
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, principal: User, session: DbSession):
+def dashboard(request: Request, principal: User, db: DbSession):
     """Today, this week, the queue, tasks due, the month's rates (coordinators)."""
     require_any(principal, *OFFICE)
-    overdue, soon = reads.due_tasks(session, principal)
-    bars, month = chart(session, principal, request)
+    overdue, soon = reads.due_tasks(db, principal)
+    bars, month = chart(db, principal, request)
     roles = sorted({s.role.value for s in principal.scopes})
-    notices = inbox(session, within=subtree_filter(principal, Node.path, OFFICE))
-    return page(request, "dashboard.html", principal, node=load_node(session, principal.node_id), roles=roles,
-                overdue=overdue, soon=soon, **reads.task_context(session, overdue + soon), bars=bars, month=month,
+    notices = inbox(db, within=subtree_filter(principal, Node.path, OFFICE))
+    return page(request, "dashboard.html", principal, node=load_node(db, principal.node_id), roles=roles,
+                overdue=overdue, soon=soon, **reads.task_context(db, overdue + soon), bars=bars, month=month,
                 notices=notices, tz=zone(request),
-                **live_context(request, session, principal))
+                **live_context(request, db, principal))
 
 
 @router.get("/dashboard/live")
-def dashboard_live(request: Request, principal: User, session: DbSession):
+def dashboard_live(request: Request, principal: User, db: DbSession):
     """The sessions and queue partial, polled by htmx every few seconds."""
     require_any(principal, *OFFICE)
-    return page(request, "dashboard_live.html", principal, **live_context(request, session, principal))
+    return page(request, "dashboard_live.html", principal, **live_context(request, db, principal))

@@ -23,6 +23,7 @@ from web.pages import forms
 from web.pages.forms import attempt
 from web.pages.support import User, check_csrf, has, message, page, require_any, zone
 from web.responses import document_file
+from web.settings import AppSettings, app_settings
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -41,7 +42,7 @@ INT_FIELDS = ("to_node_id", "days", "leader_id")
 
 def _form_context(request: Request, session, principal, values: dict | None = None) -> dict:
     return {"regions": office_nodes(session, principal, NodeKind.region), "channels": [c.value for c in Channel],
-            "categories": list(categories.load(request.app.state.settings.categories_file or None).values()),
+            "categories": list(categories.load(app_settings(request).categories_file or None).values()),
             "values": values or {}, "petitioner_rows": range(max(PETITIONER_ROWS, len((values or {}).get("petitioner_name") or []))),
             "demand_rows": range(max(DEMAND_ROWS, len((values or {}).get("demand_summary") or [])))}
 
@@ -74,61 +75,60 @@ def _values(form) -> dict:
 
 
 @router.get("/matters")
-def matter_list(request: Request, principal: User, session: DbSession, state: str | None = None,
+def matter_list(request: Request, principal: User, db: DbSession, state: str | None = None,
                 cursor: str | None = None):
     """Matters the person may read, newest first, a page at a time."""
     require_any(principal, *access.READERS)
     chosen = MatterState(state) if state in MatterState._value2member_map_ else None
-    found = queries.list_matters(session, principal=principal, state=chosen, limit=PAGE_SIZE,
+    found = queries.list_matters(db, principal=principal, state=chosen, limit=PAGE_SIZE,
                                  cursor=(cursor or "")[:40] or None)
     return page(request, "matters.html", principal, found=found, state=chosen.value if chosen else None,
                 can_register=has(principal, Role.coordinator) or has(principal, Role.admin))
 
 
 @router.get("/matters/new")
-def new_matter(request: Request, principal: User, session: DbSession):
+def new_matter(request: Request, principal: User, db: DbSession):
     """The register form: petitioners, representatives, demands with their classification, channel."""
     require_any(principal, *access.OFFICE)
-    return page(request, "matter_new.html", principal, **_form_context(request, session, principal))
+    return page(request, "matter_new.html", principal, **_form_context(request, db, principal))
 
 
 @router.post("/matters/new/repeat-check")
-def repeat_check(request: Request, form: forms.Posted, principal: User, session: DbSession):
+def repeat_check(request: Request, form: forms.Posted, principal: User, db: DbSession):
     """The repeat-petition warning (重复访) for what the form holds so far (an htmx partial)."""
     require_any(principal, *access.OFFICE)
     check_csrf(request, forms.text(form, "csrf_token", 200))
     data = _read_registration(form)
-    found = register.check_new(session, protector=request.app.state.protector, petitioners=data["petitioners"],
+    found = register.check_new(db, protector=request.app.state.protector, petitioners=data["petitioners"],
                                demands=data["demands"], actor_id=principal.person_id) \
         if data["petitioners"] and data["demands"] else []
-    return page(request, "_repeat_warning.html", principal, repeats=queries.readable_repeats(session, principal, found),
+    return page(request, "_repeat_warning.html", principal, repeats=queries.readable_repeats(db, principal, found),
                 checked=bool(data["demands"]))
 
 
 @router.post("/matters")
-def register_matter(request: Request, form: forms.Posted, principal: User, session: DbSession):
+def register_matter(request: Request, form: forms.Posted, principal: User, db: DbSession, settings: AppSettings):
     """Register the matter; the query code is shown on this answer only."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     require_any(principal, *access.OFFICE)
-    settings = request.app.state.settings
 
     def do():
-        handling = load_node(session, forms.integer(form, "handling_node_id") or 0)
+        handling = load_node(db, forms.integer(form, "handling_node_id") or 0)
         require(principal, handling, access.OFFICE)
         data = _read_registration(form)
         return register.register(
-            session, protector=request.app.state.protector, petitioners=data["petitioners"], demands=data["demands"],
+            db, protector=request.app.state.protector, petitioners=data["petitioners"], demands=data["demands"],
             origin_node_id=forms.integer(form, "origin_node_id") or 0, handling_node_id=handling.id,
             channel=forms.text(form, "channel", 16), representatives=data["representatives"],
             received_at=forms.local_datetime(form, "received_at", zone(request)), actor_id=principal.person_id,
             categories_file=settings.categories_file or None, moves_off_holidays=settings.deadline_moves_off_holidays)
 
-    result, error = attempt(session, do)
+    result, error = attempt(db, do)
     if error is not None:
         if error.status == 403:
             raise error
         return page(request, "matter_new.html", principal, status_code=error.status, error=message(request, error),
-                    **_form_context(request, session, principal, _values(form)))
+                    **_form_context(request, db, principal, _values(form)))
     assert result is not None  # attempt() gives a result when there is no error
     matter, code, repeats = result
     return page(request, "matter_registered.html", principal, matter=matter, code=code, repeats=repeats)
@@ -164,75 +164,76 @@ def matter_context(request: Request, session, principal, matter: Matter) -> dict
         "units": queries.units_for(session, matter) if assigner else [],
         "leaders": leaders_in(session, principal) if office else [],
         "attachments": attachments_of(session, [t.id for t in view.tasks]),
-        "categories": categories.load(request.app.state.settings.categories_file or None),
+        "categories": categories.load(app_settings(request).categories_file or None),
         "event_text": event_text,
     }
 
 
 @router.get("/matters/{matter_id}")
-def matter_page(matter_id: int, request: Request, principal: User, session: DbSession):
+def matter_page(matter_id: int, request: Request, principal: User, db: DbSession):
     """The matter: facts, deadlines, timeline, actions with the deadline each starts, documents, tasks."""
-    matter = access.load_readable(session, principal, matter_id)
-    return page(request, "matter.html", principal, **matter_context(request, session, principal, matter))
+    matter = access.load_readable(db, principal, matter_id)
+    return page(request, "matter.html", principal, **matter_context(request, db, principal, matter))
 
 
 @router.post("/matters/{matter_id}/actions")
-def matter_action(matter_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
+def matter_action(matter_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession,
+                  settings: AppSettings):
     """Move the matter on (受理, 答复, 送达 …) from its page."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    matter = actions.lock(session, matter_id)
+    matter = actions.lock(db, matter_id)
     action = forms.text(form, "action", 40)
     params: dict[str, Any] = {"reason": forms.text(form, "reason", 4000)}
     for name in ACTION_FIELDS.get(action, ()):
         params[name] = forms.integer(form, name) if name in INT_FIELDS else forms.text(form, name, 40)
-    access.require_action(session, principal, matter, action, params)
+    access.require_action(db, principal, matter, action, params)
 
     def do():
-        return actions.act(session, matter=matter, action=action, actor_id=principal.person_id, params=params,
-                           moves_off_holidays=request.app.state.settings.deadline_moves_off_holidays)
+        return actions.act(db, matter=matter, action=action, actor_id=principal.person_id, params=params,
+                           moves_off_holidays=settings.deadline_moves_off_holidays)
 
-    _, error = attempt(session, do)
+    _, error = attempt(db, do)
     if error is not None:
-        session.refresh(matter)
+        db.refresh(matter)
         return page(request, "matter.html", principal, status_code=error.status, error=message(request, error),
-                    **matter_context(request, session, principal, matter))
+                    **matter_context(request, db, principal, matter))
     return RedirectResponse(f"/matters/{matter.id}#actions", status_code=303)
 
 
 @router.get("/documents/{document_id}.html")
-def document_html(document_id: int, principal: User, session: DbSession):
+def document_html(document_id: int, principal: User, db: DbSession):
     """A notice as issued, for a signed-in reader of its matter."""
-    return document_file(session, principal, document_id, "html")
+    return document_file(db, principal, document_id, "html")
 
 
 @router.get("/documents/{document_id}.pdf")
-def document_pdf(document_id: int, principal: User, session: DbSession):
+def document_pdf(document_id: int, principal: User, db: DbSession):
     """A notice as PDF, for a signed-in reader of its matter."""
-    return document_file(session, principal, document_id, "pdf")
+    return document_file(db, principal, document_id, "pdf")
 
 
 @router.post("/matters/{matter_id}/tasks")
-def assign_task(matter_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession):
+def assign_task(matter_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Assign a follow-up task (交办) from the matter page; due at the end of the chosen day."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    matter = access.load(session, matter_id)
-    access.require_assigner(session, principal, matter)
+    matter = access.load(db, matter_id)
+    access.require_assigner(db, principal, matter)
     unit_node_id = forms.integer(form, "unit_node_id") or 0
 
     def do():
         due_day = forms.day(form, "due_day")
         if due_day is None:
             raise Invalid("error.invalid_field", field="due_day", reason="")
-        require_can_assign(session, principal, matter, unit_node_id)
-        return tasks.create(session, matter=matter, unit_node_id=unit_node_id, title=forms.text(form, "title", 300),
+        require_can_assign(db, principal, matter, unit_node_id)
+        return tasks.create(db, matter=matter, unit_node_id=unit_node_id, title=forms.text(form, "title", 300),
                             due_at=end_of_day(due_day), detail=forms.text(form, "detail"), actor_id=principal.person_id)
 
-    _, error = attempt(session, do)
+    _, error = attempt(db, do)
     if error is not None:
         if error.status == 403:
             raise error
         return page(request, "matter.html", principal, status_code=error.status, error=message(request, error),
-                    **matter_context(request, session, principal, matter))
+                    **matter_context(request, db, principal, matter))
     return RedirectResponse(f"/matters/{matter.id}#h-tasks", status_code=303)
 
 

@@ -24,22 +24,22 @@ PAGE_SIZE = 100
 
 
 @router.get("/tasks")
-def task_list(request: Request, principal: User, session: DbSession, cursor: str | None = None):
+def task_list(request: Request, principal: User, db: DbSession, cursor: str | None = None):
     """A handler's unit tasks, or the tasks over an office's subtree, by due time, a page at a time."""
     require_any(principal, *access.SUPERVISORS)
-    found = queries.list_tasks(session, principal=principal, limit=PAGE_SIZE, cursor=cursor)
+    found = queries.list_tasks(db, principal=principal, limit=PAGE_SIZE, cursor=cursor)
     return page(request, "tasks.html", principal, tasks=found.items, total=found.total, next_cursor=found.next,
-                units=queries.nodes_by_id(session, (t.unit_node_id for t in found.items)),
-                matters=queries.matters_by_id(session, (t.matter_id for t in found.items)),
-                notices=queries.notices_for(session, principal=principal), tz=zone(request))
+                units=queries.nodes_by_id(db, (t.unit_node_id for t in found.items)),
+                matters=queries.matters_by_id(db, (t.matter_id for t in found.items)),
+                notices=queries.notices_for(db, principal=principal), tz=zone(request))
 
 
 @router.get("/tasks/{task_id}")
-def task_page(task_id: int, request: Request, principal: User, session: DbSession, settings: AppSettings):
+def task_page(task_id: int, request: Request, principal: User, db: DbSession, settings: AppSettings):
     """One task: what is asked, by when, the report form (unit) or the check buttons (office)."""
-    task = access.load_visible(session, principal, task_id)
+    task = access.load_visible(db, principal, task_id)
     return page(request, "task.html", principal, max_bytes=settings.max_upload_bytes,
-                **queries.task_page(session, principal=principal, task=task))
+                **queries.task_page(db, principal=principal, task=task))
 
 
 def _again(request: Request, session, principal, task: Task, error: DomainError, max_bytes: int):
@@ -49,43 +49,43 @@ def _again(request: Request, session, principal, task: Task, error: DomainError,
 
 
 @router.post("/tasks/{task_id}/move")
-def task_move(task_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession, settings: AppSettings):
+def task_move(task_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession, settings: AppSettings):
     """Accept or start (unit); verify, send back or close (office)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     action = forms.text(form, "action", 20)
-    task = access.load_for_action(session, principal, task_id, action)
+    task = access.load_for_action(db, principal, task_id, action)
     if action == "report":  # a report comes with its text and files, through /report
         raise Forbidden()
-    _, error = attempt(session, lambda: tasks.move(session, task=task, action=action, actor_id=principal.person_id,
+    _, error = attempt(db, lambda: tasks.move(db, task=task, action=action, actor_id=principal.person_id,
                                                    text=forms.text(form, "text")))
     if error is not None:
-        return _again(request, session, principal, task, error, settings.max_upload_bytes)
+        return _again(request, db, principal, task, error, settings.max_upload_bytes)
     return RedirectResponse(f"/tasks/{task.id}", status_code=303)
 
 
 @router.post("/tasks/{task_id}/report")
-def task_report(task_id: int, request: Request, form: forms.Posted, principal: User, session: DbSession,
+def task_report(task_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession,
                 settings: AppSettings):
     """Report the result (反馈) with attachments, all or nothing (each file within max_upload_bytes)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    task = access.load_for_unit(session, principal, task_id)
+    task = access.load_for_unit(db, principal, task_id)
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     files = [(f, f.file.read(settings.max_upload_bytes + 1)) for f in uploads]
 
     def do():
-        tasks.move(session, task=task, action="report", actor_id=principal.person_id, text=forms.text(form, "text"))
+        tasks.move(db, task=task, action="report", actor_id=principal.person_id, text=forms.text(form, "text"))
         for upload, data in files:
-            tasks.attach(session, task=task, filename=upload.filename or "file", content_type=upload.content_type or "",
+            tasks.attach(db, task=task, filename=upload.filename or "file", content_type=upload.content_type or "",
                          data=data, storage_dir=Path(settings.data_dir), max_bytes=settings.max_upload_bytes,
                          actor_id=principal.person_id)
 
-    _, error = attempt(session, do)
+    _, error = attempt(db, do)
     if error is not None:
-        return _again(request, session, principal, task, error, settings.max_upload_bytes)
+        return _again(request, db, principal, task, error, settings.max_upload_bytes)
     return RedirectResponse(f"/tasks/{task.id}", status_code=303)
 
 
 @router.get("/attachments/{attachment_id}")
-def attachment(attachment_id: int, principal: User, session: DbSession, settings: AppSettings):
+def attachment(attachment_id: int, principal: User, db: DbSession, settings: AppSettings):
     """Download an attachment (audited), for the unit, the office or a reader of the matter."""
-    return attachment_download(session, principal, attachment_id, data_dir=settings.data_dir)
+    return attachment_download(db, principal, attachment_id, data_dir=settings.data_dir)
