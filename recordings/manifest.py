@@ -30,8 +30,9 @@ def instant(value: datetime | float) -> str:
 
 def build(*, recording_id: int, session_id: int, started_at: datetime | float, ended_at: datetime | float,
           segments: list[dict[str, Any]], gaps: list[dict[str, Any]],
-          media: dict[str, Any] | None) -> dict[str, Any]:
-    """The manifest document (segments sorted by index, gaps by start)."""
+          media: dict[str, Any] | None, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The manifest document (segments sorted by index, gaps by start; call events such as evidence shown, by
+    offset into the recording)."""
     return {
         "format": FORMAT,
         "recording_id": recording_id,
@@ -41,4 +42,5 @@ def build(*, recording_id: int, session_id: int, started_at: datetime | float, e
         "segments": sorted(segments, key=lambda s: s["index"]),
         "gaps": sorted(gaps, key=lambda g: (g["start"], str(g["participant_id"]))),
         "media": media,
+        "events": sorted(events or [], key=lambda e: (e["offset_s"], e["seq"])),
     }

@@ -174,6 +174,29 @@ def _gaps(recording: Recording, ended_at: datetime) -> list[dict[str, Any]]:
     return gaps
 
 
+# Call events that go into the manifest, with their offset into the recording (audited by web/calls/persist.py).
+MANIFEST_EVENTS = ("call.evidence_shown", "call.evidence_ended")
+
+
+def _call_events(session: Session, recording: Recording, origin: datetime) -> list[dict[str, Any]]:
+    """The evidence shown while RECORDING ran (who, what, which page, when), each at its offset from ORIGIN."""
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "session",
+                                                    AuditEvent.entity_id == str(recording.session_id),
+                                                    AuditEvent.action.in_(MANIFEST_EVENTS),
+                                                    AuditEvent.at >= recording.started_at)
+                           .order_by(AuditEvent.seq))
+    out = []
+    for row in rows:
+        data = json.loads(row.data or "{}")
+        entry = {"kind": row.action.removeprefix("call."), "seq": row.seq, "at": manifests.instant(row.at),
+                 "offset_s": round(max(0.0, (row.at - origin).total_seconds()), 3),
+                 "participant_id": data.get("by"), "item": data.get("item")}
+        if "page" in data:
+            entry.update(page=data["page"], pages=data.get("pages"))
+        out.append(entry)
+    return out
+
+
 def _segment_entry(segment: RecordingSegment) -> dict[str, Any]:
     return {
         "index": segment.index, "participant_id": segment.participant_id, "key": segment.key,
@@ -181,6 +204,13 @@ def _segment_entry(segment: RecordingSegment) -> dict[str, Any]:
         "duration_s": segment.duration_s, "started_at": manifests.instant(segment.started_at),
         "ended_at": manifests.instant(segment.ended_at), "finalised": segment.finalised,
     }
+
+
+def _origin(media_started_at: datetime | float | None, fallback: datetime) -> datetime:
+    """Time zero of the combined file (its first packet), which event offsets count from."""
+    if media_started_at is None:
+        return fallback
+    return media_started_at if isinstance(media_started_at, datetime) else _utc(media_started_at)
 
 
 def finalise(
@@ -212,6 +242,7 @@ def finalise(
         media={"key": media_key, "container": prepared.container, "bytes": prepared.bytes,
                "sha256": prepared.sha256, "duration_s": prepared.duration_s,
                "started_at": manifests.instant(prepared.started_at), "tracks": prepared.tracks},
+        events=_call_events(session, recording, _origin(prepared.started_at, recording.started_at)),
     )
     body = manifests.canonical(document)
     manifest_key = f"{prefix}/manifest.json"

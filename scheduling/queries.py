@@ -97,6 +97,14 @@ def session_in_rooms(db: Session, session_id: int, room_ids: Collection[int]) ->
     return db.scalar(_in_rooms(room_ids).where(ReceptionSession.id == session_id))
 
 
+def next_of_leader(db: Session, booking: ReceptionSession) -> ReceptionSession | None:
+    """The leader's next session after BOOKING that can still be joined (where the leader goes after this call)."""
+    return db.scalar(select(ReceptionSession).where(
+        ReceptionSession.leader_id == booking.leader_id, ReceptionSession.id != booking.id,
+        ReceptionSession.starts_at >= booking.starts_at, ReceptionSession.state.in_(JOINABLE))
+        .order_by(ReceptionSession.starts_at, ReceptionSession.id).limit(1))
+
+
 def matter_of(db: Session, booking: ReceptionSession) -> Matter | None:
     """The matter a session is about, if any."""
     return db.get(Matter, booking.matter_id) if booking.matter_id else None

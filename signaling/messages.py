@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -21,6 +21,10 @@ ParticipantStatus = Literal["lobby", "admitted", "away", "refused"]
 ParticipantId = Annotated[int, Field(ge=1)]
 Sdp = Annotated[str, Field(min_length=1, max_length=MAX_SDP_CHARS)]
 Text = Annotated[str, Field(max_length=500)]
+# What is shown (证据展示): a notice of the matter (doc:ID), a task attachment (att:ID), or a file uploaded into the
+# matter during the call (upload:MATTER_ID:SHA256). The server's page route checks that it belongs to the matter.
+EvidenceItem = Annotated[str, Field(pattern=r"^((doc|att):[0-9]{1,12}|upload:[0-9]{1,12}:[0-9a-f]{64})$")]
+PageNumber = Annotated[int, Field(ge=1, le=10_000)]
 
 
 class _Message(BaseModel):
@@ -55,6 +59,15 @@ class ParticipantView(_Message):
     connected: bool
     audio: bool = True
     video: bool = True
+
+
+class ShowingView(_Message):
+    """What is being shown to everyone: by whom, which item, which page of how many."""
+
+    participant_id: int
+    item: str
+    page: int
+    pages: int
 
 
 class LobbyView(_Message):
@@ -117,7 +130,7 @@ class Welcome(_Message):
 
 
 class Lobby(_Message):
-    """You wait in the lobby until a leader or coordinator admits you."""
+    """You wait in the lobby until a moderator (leader, chair, coordinator) admits you."""
 
     type: Literal["lobby"] = "lobby"
     reason: Text | None = None
@@ -136,6 +149,8 @@ class State(_Message):
     session: SessionInfo
     participants: list[ParticipantView]
     lobby: list[LobbyView] = []
+    showing: ShowingView | None = None
+    room_may_show: bool = False
 
 
 class Error(_Message):
@@ -164,14 +179,14 @@ class Join(_Message):
 
 
 class Admit(_Message):
-    """Leader or coordinator lets a waiting participant in."""
+    """A moderator lets a waiting participant in."""
 
     type: Literal["admit"] = "admit"
     participant_id: ParticipantId
 
 
 class Deny(_Message):
-    """Leader or coordinator keeps a participant waiting (default) or refuses them (`refuse`)."""
+    """A moderator keeps a participant waiting (default) or refuses them (`refuse`)."""
 
     type: Literal["deny"] = "deny"
     participant_id: ParticipantId
@@ -186,9 +201,16 @@ class Leave(_Message):
 
 
 class End(_Message):
-    """Leader or coordinator ends the session for everyone."""
+    """A moderator ends the session for everyone."""
 
     type: Literal["end"] = "end"
+
+
+class Mute(_Message):
+    """A moderator mutes another participant's microphone; the server passes it on to them (only they unmute)."""
+
+    type: Literal["mute"] = "mute"
+    participant_id: ParticipantId
 
 
 class MediaState(_Message):
@@ -199,18 +221,42 @@ class MediaState(_Message):
     video: bool
 
 
+class Show(_Message):
+    """Show ITEM to everyone at PAGE (of PAGES), or turn the page of what is shown."""
+
+    type: Literal["show"] = "show"
+    item: EvidenceItem
+    page: PageNumber = 1
+    pages: PageNumber = 1
+
+
+class ShowEnd(_Message):
+    """Stop showing (the one showing, or a moderator)."""
+
+    type: Literal["show_end"] = "show_end"
+
+
+class AllowShow(_Message):
+    """A moderator lets the room show evidence (or takes it back)."""
+
+    type: Literal["allow_show"] = "allow_show"
+    allowed: bool
+
+
 ClientMessage = Annotated[
-    Union[Join, Offer, Answer, Candidate, Admit, Deny, Leave, End, MediaState, Ping, Pong],
+    Join | Offer | Answer | Candidate | Admit | Deny | Leave | End | MediaState | Mute | Show | ShowEnd | AllowShow | Ping
+    | Pong,
     Field(discriminator="type"),
 ]
 ServerMessage = Annotated[
-    Union[Welcome, Lobby, Admitted, State, Offer, Answer, Candidate, Error, Bye, Ping, Pong],
+    Welcome | Lobby | Admitted | State | Offer | Answer | Candidate | Error | Bye | Mute | Ping | Pong,
     Field(discriminator="type"),
 ]
-Message = Union[Welcome, Lobby, Admitted, State, Error, Bye, Join, Admit, Deny, Leave, End, MediaState, Offer, Answer, Candidate, Ping, Pong]
+Message = (Welcome | Lobby | Admitted | State | Error | Bye | Join | Admit | Deny | Leave | End | MediaState | Mute | Offer
+           | Answer | Candidate | Show | ShowEnd | AllowShow | Ping | Pong)
 
-_client = TypeAdapter(ClientMessage)
-_server = TypeAdapter(ServerMessage)
+_client: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+_server: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 
 def _types(union: Any) -> frozenset[str]:
@@ -222,11 +268,14 @@ CLIENT_TYPES = _types(ClientMessage)
 SERVER_TYPES = _types(ServerMessage)
 
 
+_T = TypeVar("_T")
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _load(raw: str | bytes) -> dict:
+def _load(raw: str | bytes) -> dict[str, Any]:
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
     if size > MAX_MESSAGE_BYTES:
         raise ProtocolError("too_large", f"message of {size} bytes exceeds {MAX_MESSAGE_BYTES}")
@@ -239,7 +288,7 @@ def _load(raw: str | bytes) -> dict:
     return data
 
 
-def _validate(adapter: TypeAdapter, known: frozenset[str], data: dict) -> Any:
+def _validate(adapter: TypeAdapter[_T], known: frozenset[str], data: dict[str, Any]) -> _T:
     kind = data.get("type")
     if kind is None:
         raise ProtocolError("invalid", "type: field required")
@@ -267,7 +316,7 @@ def dump(message: Message) -> str:
     return message.model_dump_json(by_alias=True)
 
 
-def to_dict(message: Message) -> dict:
+def to_dict(message: Message) -> dict[str, Any]:
     """MESSAGE as a JSON-ready dict (for the bus)."""
     return message.model_dump(mode="json", by_alias=True)
 

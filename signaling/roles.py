@@ -13,3 +13,32 @@ NAMED_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r not in ("leader", "ro
 MODERATORS: frozenset[str] = frozenset({"leader", "coordinator", "chair"})
 # Who the session waits for: their arrival opens it, and nobody of them coming makes it a no-show.
 PETITIONER_SIDE: frozenset[str] = frozenset({"room", "petitioner", "representative", "agent"})
+# Who is booked by name and sits in a township room: the room's kiosk takes their seats and their camera is the room's.
+SITS_IN_ROOM: frozenset[str] = frozenset({"petitioner", "representative", "agent", "interpreter"})
+# Who sends camera and microphone: everyone but a watch-only observer (the server refuses an observer's send tracks).
+PUBLISHERS: frozenset[str] = frozenset(ROLES) - {"observer"}
+# Who shows evidence (a document's pages, an image) to everyone in the call; a room only while a moderator allows it.
+SHOWERS: frozenset[str] = frozenset({"leader", "chair", "coordinator", "handler"})
+
+Capability = Literal["moderate", "publish", "receive", "show"]
+# What each role may do in a call (signaling/README.md has the table):
+#   moderate: admit, keep waiting or refuse, mute another participant, end the session for everyone;
+#   publish:  send camera and microphone, forwarded to every admitted participant and recorded;
+#   receive:  see and hear every publisher once admitted (everyone);
+#   show:     show a document or image of the matter to everyone, and turn its pages (the room: when allowed).
+CAPABILITIES: dict[str, frozenset[str]] = {
+    role: frozenset({"receive"} | ({"publish"} if role in PUBLISHERS else set())
+                    | ({"moderate"} if role in MODERATORS else set())
+                    | ({"show"} if role in SHOWERS else set()))
+    for role in ROLES
+}
+
+
+def can(role: str, capability: Capability) -> bool:
+    """Whether a participant of ROLE has CAPABILITY in a call (an unknown role has none)."""
+    return capability in CAPABILITIES.get(role, frozenset())
+
+
+def capabilities_of(role: str) -> list[str]:
+    """ROLE's capabilities, sorted (for pages and JSON)."""
+    return sorted(CAPABILITIES.get(role, frozenset()))

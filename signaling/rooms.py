@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from signaling.errors import ProtocolError
 from signaling.events import (
     ALL,
+    Event,
+    EvidenceEnded,
+    EvidenceShown,
     MediaSignal,
     MediaStateChanged,
     ParticipantAdmitted,
@@ -18,6 +21,7 @@ from signaling.events import (
     ParticipantDisconnected,
     ParticipantJoined,
     ParticipantLeft,
+    RoomShowAllowed,
     Send,
     SessionStateChanged,
     Transition,
@@ -25,6 +29,7 @@ from signaling.events import (
 from signaling.messages import (
     Admit,
     Admitted,
+    AllowShow,
     Answer,
     Bye,
     Candidate,
@@ -36,6 +41,7 @@ from signaling.messages import (
     Lobby,
     LobbyView,
     MediaState,
+    Mute,
     Offer,
     ParticipantStatus,
     ParticipantView,
@@ -44,10 +50,13 @@ from signaling.messages import (
     ServerMessage,
     SessionInfo,
     SessionState,
+    Show,
+    ShowEnd,
+    ShowingView,
     State,
     Welcome,
 )
-from signaling.roles import MODERATORS, PETITIONER_SIDE, Role
+from signaling.roles import PETITIONER_SIDE, Role, can
 
 ACTIVE: frozenset[str] = frozenset({"open", "live"})
 JOINABLE: frozenset[str] = ACTIVE | {"booked"}
@@ -85,6 +94,16 @@ class LobbyEntry(BaseModel):
     since: datetime
 
 
+class Showing(BaseModel):
+    """What everyone sees now (证据展示): who shows which item, at which page of how many, since when."""
+
+    participant_id: int
+    item: str
+    page: int
+    pages: int
+    since: datetime
+
+
 class Room(BaseModel):
     """Everything the signaling side knows about one session (JSON-serialisable for the shared store)."""
 
@@ -95,6 +114,9 @@ class Room(BaseModel):
     opened_at: datetime | None = None
     live_at: datetime | None = None
     ended_at: datetime | None = None
+    showing: Showing | None = None
+    # A moderator let the room's kiosk show evidence (a paper the petitioner brought, photographed in the call).
+    room_may_show: bool = False
 
     def participant(self, participant_id: int) -> Participant | None:
         """The participant with PARTICIPANT_ID, if seated."""
@@ -129,6 +151,10 @@ class Room(BaseModel):
                 for p in self.participants
             ],
             lobby=[LobbyView(participant_id=e.participant_id, since=e.since) for e in self.lobby],
+            showing=None if self.showing is None else ShowingView(
+                participant_id=self.showing.participant_id, item=self.showing.item, page=self.showing.page,
+                pages=self.showing.pages),
+            room_may_show=self.room_may_show,
         )
 
     def to_json(self) -> str:
@@ -154,7 +180,7 @@ class _Step:
         self.room = room.model_copy(deep=True)
         self.now = now
         self.sends: list[Send] = []
-        self.events: list = []
+        self.events: list[Event] = []
         self.media: list[MediaSignal] = []
 
     def to(self, participant: Participant, message: ServerMessage) -> None:
@@ -163,7 +189,7 @@ class _Step:
     def to_all(self, message: ServerMessage) -> None:
         self.sends.append(Send(ALL, message))
 
-    def event(self, kind: type, **fields) -> None:
+    def event(self, kind: Callable[..., Event], **fields: Any) -> None:
         self.events.append(kind(session_id=self.room.session_id, at=self.now, **fields))
 
     def set_state(self, new: SessionState, by: int | None) -> None:
@@ -241,7 +267,7 @@ def join(room: Room, participant_id: int, role: Role, *, now: datetime, name: st
     participant.last_joined_at = now
     if step.room.state == "booked":
         step.set_state("open", by=participant_id)
-    if role in MODERATORS and not participant.admitted:
+    if can(role, "moderate") and not participant.admitted:
         participant.admitted = True
         step.event(ParticipantAdmitted, participant_id=participant_id, by=None)
     step.event(ParticipantJoined, participant_id=participant_id, role=role, resumed=resumed, admitted=participant.admitted)
@@ -287,8 +313,27 @@ def apply(room: Room, participant_id: int, message: ClientMessage, *, now: datet
 
 
 def _require_moderator(actor: Participant, action: str) -> None:
-    if actor.role not in MODERATORS:
-        raise ProtocolError("forbidden", f"only a leader or coordinator may {action}")
+    if not can(actor.role, "moderate"):
+        raise ProtocolError("forbidden", f"only a leader, chair or coordinator may {action}")
+
+
+def _sends_media(sdp: str) -> bool:
+    """Whether SDP sends audio or video: an m-section not rejected and neither recvonly nor inactive."""
+    session, *sections = sdp.replace("\r\n", "\n").split("\nm=")
+    default = "sendrecv"
+    for line in session.splitlines():
+        if line in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
+            default = line[2:]
+    for section in sections:
+        lines = section.splitlines()
+        kind, port = (lines[0].split() + ["", ""])[:2]
+        if kind not in ("audio", "video") or port == "0":
+            continue
+        direction = next((line[2:] for line in lines if line in ("a=sendrecv", "a=sendonly", "a=recvonly",
+                                                                 "a=inactive")), default)
+        if direction in ("sendrecv", "sendonly"):
+            return True
+    return False
 
 
 def _target(step: _Step, actor: Participant, participant_id: int) -> Participant:
@@ -309,6 +354,8 @@ def _on_join(step: _Step, actor: Participant, message: Join) -> None:
 def _on_media(step: _Step, actor: Participant, message: Offer | Answer | Candidate) -> None:
     if not actor.admitted:
         raise ProtocolError("forbidden", "media is offered only after admission")
+    if not can(actor.role, "publish") and not isinstance(message, Candidate) and _sends_media(message.sdp):
+        raise ProtocolError("forbidden", f"a participant of role {actor.role} receives only: offer recvonly media")
     step.media.append(MediaSignal(actor.id, message))
 
 
@@ -331,8 +378,8 @@ def _on_admit(step: _Step, actor: Participant, message: Admit) -> None:
 def _on_deny(step: _Step, actor: Participant, message: Deny) -> None:
     _require_moderator(actor, "deny")
     target = _target(step, actor, message.participant_id)
-    if target.role in MODERATORS:
-        raise ProtocolError("forbidden", "a leader or coordinator cannot be denied")
+    if can(target.role, "moderate"):
+        raise ProtocolError("forbidden", "a leader, chair or coordinator cannot be denied")
     if target.refused:
         raise ProtocolError("illegal_state", f"participant {target.id} is already refused")
     if message.refuse:
@@ -358,7 +405,7 @@ def _on_leave(step: _Step, actor: Participant, message: Leave) -> None:
     actor.connected = False
     step.dequeue(actor)
     # Leaving on purpose (unlike a dropped connection) gives up admission; moderators re-admit themselves.
-    if actor.role not in MODERATORS:
+    if not can(actor.role, "moderate"):
         actor.admitted = False
     step.event(ParticipantLeft, participant_id=actor.id)
     step.to_all(step.room.view())
@@ -382,6 +429,74 @@ def _on_media_state(step: _Step, actor: Participant, message: MediaState) -> Non
     _set_media(step, actor, message.audio, message.video)
 
 
+def _on_mute(step: _Step, actor: Participant, message: Mute) -> None:
+    _require_moderator(actor, "mute another participant")
+    target = _target(step, actor, message.participant_id)
+    if not target.connected:
+        raise ProtocolError("illegal_state", f"participant {target.id} is not connected")
+    # The target's own page turns the microphone off; the roster shows it at once.
+    step.to(target, Mute(participant_id=target.id))
+    _set_media(step, target, False, target.video)
+
+
+def may_show(room: Room, participant: Participant) -> bool:
+    """Whether PARTICIPANT may show evidence now: the show capability, or the room while a moderator allows it."""
+    if not participant.admitted:
+        return False
+    return can(participant.role, "show") or (participant.role == "room" and room.room_may_show)
+
+
+def _end_showing(step: _Step, by: int) -> None:
+    showing = step.room.showing
+    if showing is not None:
+        step.room.showing = None
+        step.event(EvidenceEnded, by=by, item=showing.item)
+
+
+def _on_show(step: _Step, actor: Participant, message: Show) -> None:
+    if message.page > message.pages:
+        raise ProtocolError("invalid", f"page: {message.page} is beyond the {message.pages} pages")
+    current = step.room.showing
+    turning = current is not None and current.item == message.item and current.participant_id == actor.id
+    if turning and current is not None:
+        if (current.page, current.pages) == (message.page, message.pages):
+            return
+        current.page, current.pages = message.page, message.pages
+    else:
+        if not may_show(step.room, actor):
+            raise ProtocolError("forbidden", "only a leader, chair, coordinator or handler (or the room, when "
+                                             "allowed) may show evidence")
+        _end_showing(step, actor.id)
+        step.room.showing = Showing(participant_id=actor.id, item=message.item, page=message.page,
+                                    pages=message.pages, since=step.now)
+    step.event(EvidenceShown, by=actor.id, item=message.item, page=message.page, pages=message.pages)
+    step.to_all(step.room.view())
+
+
+def _on_show_end(step: _Step, actor: Participant, message: ShowEnd) -> None:
+    showing = step.room.showing
+    if showing is None:
+        raise ProtocolError("illegal_state", "nothing is shown")
+    if showing.participant_id != actor.id and not can(actor.role, "moderate"):
+        raise ProtocolError("forbidden", "only the one showing or a leader, chair or coordinator may stop the showing")
+    _end_showing(step, actor.id)
+    step.to_all(step.room.view())
+
+
+def _on_allow_show(step: _Step, actor: Participant, message: AllowShow) -> None:
+    _require_moderator(actor, "let the room show evidence")
+    if step.room.room_may_show == message.allowed:
+        return
+    step.room.room_may_show = message.allowed
+    step.event(RoomShowAllowed, by=actor.id, allowed=message.allowed)
+    showing = step.room.showing
+    if not message.allowed and showing is not None:
+        shower = step.room.participant(showing.participant_id)
+        if shower is not None and not can(shower.role, "show"):
+            _end_showing(step, actor.id)
+    step.to_all(step.room.view())
+
+
 def _on_ping(step: _Step, actor: Participant, message: Ping) -> None:
     step.to(actor, Pong())
 
@@ -390,7 +505,8 @@ def _on_pong(step: _Step, actor: Participant, message: Pong) -> None:
     pass
 
 
-_HANDLERS: dict[type, Callable] = {
+# Each handler takes the message class it is listed under.
+_HANDLERS: dict[type[BaseModel], Callable[[_Step, Participant, Any], None]] = {
     Join: _on_join,
     Offer: _on_media,
     Answer: _on_media,
@@ -400,6 +516,10 @@ _HANDLERS: dict[type, Callable] = {
     Leave: _on_leave,
     End: _on_end,
     MediaState: _on_media_state,
+    Mute: _on_mute,
+    Show: _on_show,
+    ShowEnd: _on_show_end,
+    AllowShow: _on_allow_show,
     Ping: _on_ping,
     Pong: _on_pong,
 }

@@ -19,6 +19,7 @@ import httpx2 as httpx
 
 from tests.browser import CHROMIUM, FLAGS, live_server
 from tests.factories import PASSWORD, app_settings, build_org, matter_body, sign_in_browser
+from vreception import audit
 from vreception.db import Database
 from vreception.migrations import upgrade
 
@@ -107,10 +108,13 @@ class World:
         url = f"sqlite:///{out / 'calls.db'}"
         upgrade(url)
         self.db = Database(url)
+        secret = "b" * 48
+        # Keyed from the first event, as the app keys it: one chain, one key.
+        self.db.use_audit_key(audit.key_from_secret(secret))
         self.org = build_org(self.db)
         from vreception.app import create_app
 
-        self.settings = app_settings(self.db, out / "var", secret_key="b" * 48)
+        self.settings = app_settings(self.db, out / "var", secret_key=secret)
         self.app = create_app(self.settings, self.db)
 
     def api(self, base, username):

@@ -21,6 +21,9 @@ KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_:]+)+$")
 # Dotted strings in code with a catalog namespace that are not messages (with what they are instead).
 NOT_KEYS = {
     "session.reminder": "a notification kind (scheduling/jobs.py)",
+    "call.evidence_shown": "an audit action of the call, read into the recording's manifest (recordings/service.py)",
+    "call.evidence_ended": "an audit action of the call, read into the recording's manifest (recordings/service.py)",
+    "call.evidence_prepared": "an audit action: an item prepared for showing in a call (vreception/evidence)",
 }
 # Keyword arguments whose dotted values name things other than messages (audit actions, entity types, kinds).
 NOT_KEY_KEYWORDS = {"action", "entity_type", "kind"}

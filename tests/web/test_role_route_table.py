@@ -14,11 +14,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 from starlette.websockets import WebSocketDisconnect
 
-from tests.cases.helpers import id_number
-from tests.conftest import PASSWORD, _migrated_database, build_org, login, reset
-from tests.web.scene import build_world, csrf_of, page_client
+from tests.conftest import _migrated_database, reset
+from tests.factories import PASSWORD, app_settings, build_org, build_world, csrf_of, id_number, login, page_client
 from vreception import clock
-from vreception.config import Settings
 from web.csrf import CSRF_COOKIE
 
 # One worker builds the world once and runs every row (make test: -n 2 --dist loadgroup).
@@ -114,6 +112,8 @@ TABLE = [
     # -- API: auth and the directory -----------------------------------------------------------------------------------
     R("POST", "/api/v1/auth/login", {**everyone(200), "anon": 401}),  # own password; the signed-out a wrong one
     R("GET", "/api/v1/auth/me", everyone(200)),
+    R("POST", "/api/v1/auth/logout", everyone(204), fresh=True),  # ends a fresh token of the role's own
+    R("POST", "/api/v1/people/{person_id}/unlock", write({"admin"})),
     R("GET", "/api/v1/nodes", only(DIRECTORY)),
     R("GET", "/api/v1/nodes/{node_id}", only(DIRECTORY)),
     R("POST", "/api/v1/nodes", write({"admin"}),
@@ -164,6 +164,8 @@ TABLE = [
       params=lambda w: {"token": w.room_feed}),
     R("GET", "/api/v1/calendars/leaders/{leader_id}/feed", only(READ_A)),
     R("GET", "/api/v1/calendars/rooms/{room_id}/feed", only(MANAGERS | {"room"})),
+    R("POST", "/api/v1/calendars/leaders/{leader_id}/feed/revoke", write(READ_A)),
+    R("POST", "/api/v1/calendars/rooms/{room_id}/feed/revoke", write(MANAGERS | {"room"})),
     # -- API: matters, documents, tasks --------------------------------------------------------------------------------
     R("POST", "/api/v1/matters", write(OFFICE_A), body=_matter),
     R("POST", "/api/v1/matters/repeat-check", write(COORDS),
@@ -192,6 +194,14 @@ TABLE = [
     R("GET", "/api/v1/recordings/{recording_id}", only(MATTER_A)),
     R("GET", "/api/v1/recordings/{recording_id}/media", only(MATTER_A, ACCESS)),  # a row without media: 404/409
     R("POST", "/api/v1/recordings/{recording_id}/verify", write(MATTER_A)),
+    # -- API: the reception record (the matter's readers and the session's kiosk read; the kiosk takes signatures) ------
+    R("GET", "/api/v1/sessions/{session_id}/record", only(MATTER_A | {"room"})),
+    R("POST", "/api/v1/sessions/{session_id}/record", write(READ_A), body={"text": "信访人陈述"}),
+    R("POST", "/api/v1/sessions/{session_id}/record/signatures", write({"room"}),
+      files={"participant_id": (None, "1"), "signature": ("s.png", b"\x89PNG\r\n\x1a\n", "image/png")}),
+    R("POST", "/api/v1/sessions/{session_id}/record/refusals", write({"room"}),
+      body=lambda w: {"participant_id": w.seats["petitioner"], "reason": "有异议"}),
+    R("POST", "/api/v1/sessions/{session_id}/record/confirm", write({"leader_a"})),
     # -- pages: sign-in, landing, published plans ----------------------------------------------------------------------
     R("GET", "/login", {**everyone(303), "anon": 200}),
     R("POST", "/login", {**everyone(303), "anon": 401}, fresh=True),  # own password; the signed-out a wrong one
@@ -206,6 +216,13 @@ TABLE = [
     R("POST", "/calls/{session_id}/record", write(READ_A), body={"notes": "接谈记录"}),
     R("POST", "/calls/{session_id}/tasks", write(READ_A),
       body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_on": "2026-03-20"}),
+    # Evidence shown in the call: the list for every seat; a notice or attachment only from a shower who reads the
+    # matter; the room's kiosk only uploads; pages for every seat (404 here: nothing was prepared).
+    R("GET", "/calls/{session_id}/evidence", only(SEEN)),
+    R("POST", "/calls/{session_id}/evidence", write(READ_A), body={"item": "doc:999999"}),
+    R("POST", "/calls/{session_id}/evidence/upload", write(READ_A | {"room"}),
+      files={"file": ("a.txt", b"not a pdf", "text/plain")}),
+    R("GET", "/calls/{session_id}/evidence/page", only(SEEN, ACCESS), params={"item": "doc:1", "page": "1"}),
     R("GET", "/recordings/{recording_id}/media", {**only(MATTER_A, ACCESS), "anon": REFUSED}),
     R("GET", "/self-test", everyone(200)),
     # -- pages: coordinator and leader desks ---------------------------------------------------------------------------
@@ -252,8 +269,16 @@ TABLE = [
     R("GET", "/kiosk/sessions/{session_id}/consent", only({"room"})),
     R("POST", "/kiosk/sessions/{session_id}/consent", write({"room"}), body={"agree": "yes"}),
     R("GET", "/kiosk/sessions/{session_id}/rate", only({"room"})),
+    R("GET", "/kiosk/sessions/{session_id}/after", only({"room"}, ACCESS)),
     R("POST", "/kiosk/sessions/{session_id}/rate", write({"room"}),
       body=lambda w: {"code": w.code, "rating": "satisfied"}),
+    R("GET", "/kiosk/sessions/{session_id}/sign", only({"room"})),
+    R("POST", "/kiosk/sessions/{session_id}/sign", write({"room"}), body=lambda w: {"participant_id": w.seats["petitioner"]}),
+    R("POST", "/kiosk/sessions/{session_id}/refuse", write({"room"}),
+      body=lambda w: {"participant_id": w.seats["petitioner"], "reason": "有异议"}),
+    # -- pages: the record and its confirmation by the leader (and a booked recorder) ----------------------------------
+    R("GET", "/sessions/{session_id}/record", only(MATTER_A | {"room"})),
+    R("POST", "/sessions/{session_id}/record/confirm", write({"leader_a"})),
     # -- pages: the petitioner's lookup --------------------------------------------------------------------------------
     R("GET", "/lookup", public(200)),
     R("POST", "/lookup", public(ACCESS), body=lambda w: {"number": w.number, "code": w.code}),
@@ -264,7 +289,7 @@ TABLE = [
 # Path parameters → the world's object.
 DEFAULT_AT = {"session_id": "session", "matter_id": "matter_id", "task_id": "task", "document_id": "document",
               "attachment_id": "attachment", "recording_id": "recording", "plan_id": "plan", "node_id": "county_a",
-              "leader_id": "leader_a", "room_id": "room_id", "number": "number"}
+              "leader_id": "leader_a", "room_id": "room_id", "number": "number", "person_id": "leader_a"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -320,8 +345,7 @@ def make_world(db, tmp_path):
     """The app on DB with the role × route scene, one API token and one signed-in browser per role."""
     from vreception.app import create_app
 
-    settings = Settings(mode="dev", database_url=db.url, data_dir=tmp_path / "var", secret_key="t" * 48,
-                        media_host_addresses=["127.0.0.1"], job_interval_seconds=0)
+    settings = app_settings(db, tmp_path / "var")
     app = create_app(settings, db)
     org = build_org(db)
     world = build_world(db, org, settings)
@@ -379,6 +403,8 @@ def call(world, row: Row, role: str):
     url, params, body = _url(row, w), _value(row.params, w), _value(row.body, w)
     if is_api(row.path) or row.path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/healthz"):
         kw: dict = {"params": params, "headers": world.api[role]}
+        if row.fresh and role != "anon":
+            kw["headers"] = login(world.base, world.usernames[role])
         if row.path == "/api/v1/auth/login":
             body = {"username": world.usernames.get(role, "nobody"), "password": PASSWORD if role != "anon" else "x"}
         if row.method in WRITES:

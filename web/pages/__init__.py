@@ -8,6 +8,7 @@ from web.pages import (
                        booking,
                        calls,
                        dashboard,
+                       evidence,
                        home,
                        kiosk,
                        leader_plans,
@@ -23,6 +24,7 @@ router.include_router(auth.router)
 router.include_router(home.router)
 router.include_router(plans.router)
 router.include_router(calls.router)
+router.include_router(evidence.router)
 router.include_router(dashboard.router)
 router.include_router(matters.router)
 router.include_router(booking.router)

@@ -10,22 +10,23 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from scheduling import access
 from scheduling.booking import load_session
 from scheduling.join import issue_join_token
+from scheduling.queries import next_of_leader
 from scheduling.views import people_of
-from signaling.roles import MODERATORS
-from vreception import documents, tasks
+from signaling.roles import ROLES, can, capabilities_of
+from vreception import records, tasks
 from vreception.auth.access import Principal
 from vreception.cases import access as matters
 from vreception.cases import queries
-from vreception.cases.actions import addressee
 from vreception.cases.deadlines import end_of_day
 from vreception.errors import Forbidden, Invalid, NotFound
 from vreception.i18n import translate
 from vreception.models import Matter
 from vreception.models.scheduling import Participant, ReceptionSession
+from vreception.records import access as record_access
 from vreception.tasks.access import require_can_assign
 from web import csrf
 from web.deps import DbSession, PagePrincipal, language
-from web.pages.support import policy, zone
+from web.pages.support import policy
 from web.responses import recording_media
 from web.templating import render
 
@@ -36,7 +37,11 @@ CALL_MESSAGES = [
     "call.mic_on", "call.mic_off", "call.cam_on", "call.cam_off", "call.recording", "call.you",
     "call.state.booked", "call.state.open", "call.state.live", "call.state.ended", "call.muted", "call.camera_off",
     "call.refused", "call.replaced", "call.device_error", "call.record_saved", "call.task_assigned",
+    "call.mute_other", "call.muted_by_moderator", "call.after.title", "call.after.returning", "call.after.released",
+    "call.in_room",
 ]
+# How long the township screen shows the end of the call before it moves on (rating, signing or its start screen).
+KIOSK_AFTER_SECONDS = 8
 
 
 def _booking(db, principal: Principal | None, session_id: int, *, seat: bool = False):
@@ -65,21 +70,50 @@ def _matter_for(db, principal: Principal, booking: ReceptionSession) -> Matter |
 def call_page(session_id: int, request: Request, principal: PagePrincipal, session: DbSession):
     """The call: video, participants, lobby with admit (for leaders and coordinators), controls."""
     booking, participant = _booking(session, principal, session_id)
-    if booking is None:
+    if principal is None or booking is None:  # no principal, no booking
         return RedirectResponse("/login", status_code=303)
     lang = language(request)
     matter = _matter_for(session, principal, booking)
     leader = people_of(session, booking)["leader"]
     messages = {key: translate(key, lang) for key in CALL_MESSAGES}
+    messages.update({f"pages.participant.{r}": translate(f"pages.participant.{r}", lang) for r in ROLES})
+    moderator = can(participant.role, "moderate")
+    after = _after(session, booking, participant, matter)
     config = {
         "sessionId": booking.id, "participantId": participant.id, "role": participant.role,
         "iceServers": request.app.state.settings.ice_servers,
-        "moderator": participant.role in MODERATORS,
+        "moderator": moderator, "capabilities": capabilities_of(participant.role),
         "names": {str(p.id): p.name for p in booking.participants},
+        "roster": _roster(booking), "after": after,
     }
-    desk = _desk_files(session, principal, booking, matter) if participant.role in MODERATORS else None
+    desk = _desk_files(session, principal, booking, matter, request.app.state.protector) if moderator else None
     return render(request, "call.html", principal=principal, booking=booking, participant=participant, matter=matter,
-                  leader=leader, desk=desk, call_config=config, call_messages=messages)
+                  leader=leader, desk=desk, call_config=config, call_messages=messages, moderator=moderator,
+                  publisher=can(participant.role, "publish"), after=after)
+
+
+def _roster(booking: ReceptionSession) -> list[dict]:
+    """Every seat for the page: id, role, name, and the room seat a person booked by name sits in."""
+    rooms = [p.id for p in booking.participants if p.room_id is not None]
+    # Name-only seats carry no room. Booking seats the rooms it was asked for before the leader's plan rooms,
+    # so the people booked by name sit in the first.
+    room = rooms[0] if rooms else None
+    return [{"id": p.id, "role": p.role, "name": p.name,
+             "room": room if p.person_id is None and p.room_id is None else None} for p in booking.participants]
+
+
+def _after(db, booking: ReceptionSession, participant: Participant, matter: Matter | None) -> dict:
+    """Where the page goes when the call is over: the kiosk moves on by itself; the others get links."""
+    if participant.role == "room":
+        return {"kiosk": f"/kiosk/sessions/{booking.id}/after", "seconds": KIOSK_AFTER_SECONDS}
+    out: dict = {"matter": f"/matters/{matter.id}" if matter is not None else None}
+    if participant.person_id is not None and participant.person_id == booking.leader_id:
+        following = next_of_leader(db, booking)
+        out["next"] = f"/calls/{following.id}" if following is not None else None
+        out["nextAt"] = following.starts_at.isoformat() if following is not None else None
+        out["agenda"] = "/agenda"
+        out["record"] = f"/sessions/{booking.id}/record" if matter is not None else None
+    return out
 
 
 @router.post("/calls/{session_id}/token")
@@ -87,7 +121,7 @@ def call_token(session_id: int, request: Request, principal: PagePrincipal, sess
     """A fresh join token for the page's own seat (the page asks again when one expires)."""
     csrf.check(request, request.headers.get("x-csrf-token"))
     booking, participant = _booking(session, principal, session_id, seat=True)
-    if booking is None:
+    if principal is None or booking is None:  # no principal, no booking
         raise Forbidden()
     token, expires, _ = issue_join_token(session, policy=policy(request),
                                          secret=request.app.state.secret, principal=principal, booking=booking,
@@ -97,19 +131,23 @@ def call_token(session_id: int, request: Request, principal: PagePrincipal, sess
                          "expires_at": expires.isoformat()})
 
 
-def _desk_files(db, principal: Principal, booking: ReceptionSession, matter: Matter | None):
-    """What the leader reads beside the video: demands, earlier sessions, notices; units to assign."""
+def _desk_files(db, principal: Principal, booking: ReceptionSession, matter: Matter | None, protector):
+    """What the leader reads beside the video: the petitioners and their other matters, demands, earlier
+    sessions, documents; units to assign."""
     if matter is None:
         return None
+    view = queries.matter_view(db, principal=principal, matter=matter, protector=protector, repeats=[])
     earlier = [s for s in queries.sessions_of(db, matter) if s.id != booking.id]
     units = queries.units_for(db, matter) if matters.is_assigner(db, principal, matter) else []
-    return {"matter": matter, "earlier": earlier, "documents": queries.documents_of(db, matter), "units": units}
+    return {"matter": matter, "petitioners": view.petitioners, "origin": queries.places_of(db, matter)["origin"],
+            "same_people": queries.same_people_matters(db, principal=principal, matter=matter),
+            "earlier": earlier, "documents": view.documents, "units": units}
 
 
 def _moderator(principal: Principal | None, db, session_id: int) -> tuple[ReceptionSession, Matter]:
     """The session and its matter, for a moderator of the call who may act on the matter."""
     booking, participant = _booking(db, principal, session_id)
-    if booking is None or participant.role not in MODERATORS:
+    if principal is None or booking is None or not can(participant.role, "moderate"):  # no principal, no booking
         raise Forbidden()
     if booking.matter_id is None:
         raise NotFound("error.matter_not_found")
@@ -122,18 +160,17 @@ def _moderator(principal: Principal | None, db, session_id: int) -> tuple[Recept
 @router.post("/calls/{session_id}/record")
 def save_reception_record(session_id: int, request: Request, principal: PagePrincipal, session: DbSession,
                           notes: str = Form(max_length=20_000), csrf_token: str = Form(default="")):
-    """The leader's notes become the reception record (接谈记录), a numbered and hashed document."""
+    """The notes become a time-stamped entry of the reception record (接谈记录), signed at the kiosk after the call."""
     csrf.check(request, csrf_token or request.headers.get("x-csrf-token"))
-    booking, matter = _moderator(principal, session, session_id)
-    if not notes.strip():
-        raise Invalid("error.notes_required", field="notes")
-    leader = people_of(session, booking)["leader"]
-    rooms = [p.name for p in booking.participants if p.room_id]
-    document = documents.issue(
-        session, matter=matter, kind="reception_record", actor_id=principal.person_id, addressee=addressee(matter),
-        session_time=booking.starts_at.astimezone(zone(request)).strftime("%Y-%m-%d %H:%M"),
-        leader=f"{leader.name}（{leader.title}）", place="、".join(rooms) or "—", notes=notes.strip())
-    return JSONResponse({"id": document.id, "number": document.number, "url": f"/documents/{document.id}.html"})
+    if principal is None:
+        raise Forbidden()
+    booking = load_session(session, session_id)
+    record_access.require_writer(session, principal, booking)
+    entry = records.add_entry(session, booking=booking, text=notes, actor_id=principal.person_id)
+    # The desk lists what was saved by this label and link: the record's page, where it is later confirmed.
+    return JSONResponse({"id": entry.id, "offset_s": entry.offset_s,
+                         "number": translate("records.entry_saved", language(request), n=len(entry.record.entries)),
+                         "url": f"/sessions/{booking.id}/record"})
 
 
 @router.post("/calls/{session_id}/tasks")
@@ -143,6 +180,8 @@ def assign_during_call(session_id: int, request: Request, principal: PagePrincip
                        csrf_token: str = Form(default="")):
     """Assign a follow-up task (交办) during the call; it belongs to the matter and this session."""
     csrf.check(request, csrf_token or request.headers.get("x-csrf-token"))
+    if principal is None:
+        raise Forbidden()
     booking, matter = _moderator(principal, session, session_id)
     try:
         day = date.fromisoformat(due_on)

@@ -14,6 +14,7 @@ from vreception.errors import Forbidden
 from vreception.models import Role
 from vreception.models.scheduling import ReceptionSession
 from vreception.org.queries import people_by_id, person, rooms_by_id
+from vreception.records.views import record_out
 from web.deps import DbSession
 from web.pages.forms import attempt
 from web.pages.support import User, check_csrf, find_matter, message, page, require_any
@@ -63,6 +64,25 @@ def consent_given(session_id: int, request: Request, principal: User, db: DbSess
     audit.record(db, action="session.recording_consent", entity_type="session", entity_id=item.id,
                  actor_id=principal.person_id, data={"via": "kiosk"})
     return RedirectResponse(f"/calls/{item.id}", status_code=303)
+
+
+def _to_sign(db, item: ReceptionSession) -> bool:
+    """Whether the session's reception record waits for a signature at this kiosk."""
+    view = record_out(db, item)
+    return view.state in ("draft", "signing") and any(signer.state == "waiting" for signer in view.signers)
+
+
+@router.get("/kiosk/sessions/{session_id}/after")
+def after_call(session_id: int, request: Request, principal: User, db: DbSession, settings: AppSettings,
+               signed: str = ""):
+    """Where the room's screen goes once a call is over: signing the record, then rating a served reply, else home."""
+    item = _kiosk_session(db, principal, session_id)
+    if not signed and _to_sign(db, item):
+        return RedirectResponse(f"/kiosk/sessions/{item.id}/sign", status_code=303)
+    matter = matter_of(db, item)
+    if matter is not None and public.rating_open(matter, settings.rating_window_days):
+        return RedirectResponse(f"/kiosk/sessions/{item.id}/rate", status_code=303)
+    return RedirectResponse("/kiosk", status_code=303)
 
 
 def _rating_page(request, db, principal, item, status_code=200, error=None, done=False):

@@ -9,6 +9,17 @@ const $ = (id) => document.getElementById(id);
 const t = (key) => messages[key] || key;
 
 function status(text) { $("status").textContent = text; }
+const can = (capability) => config.capabilities.includes(capability);
+const roster = new Map(config.roster.map((seat) => [seat.id, seat]));
+const roleName = (role) => t(`pages.participant.${role}`);
+// People booked by name sit in a room: the room's card and tile carry their names.
+const seatedIn = (roomId) => config.roster.filter((seat) => seat.room === roomId);
+
+function captionOf(publisher) {
+  const name = config.names[publisher] || publisher;
+  const seated = seatedIn(Number(publisher)).map((seat) => seat.name);
+  return seated.length ? `${name} · ${seated.join("、")}` : name;
+}
 
 async function joinUrl() {
   const response = await fetch(`/calls/${config.sessionId}/token`, { method: "POST", headers: { "X-CSRF-Token": csrf } });
@@ -25,7 +36,7 @@ function tile(publisher) {
     const video = document.createElement("video");
     video.autoplay = true; video.playsInline = true;
     const caption = document.createElement("figcaption");
-    caption.textContent = config.names[publisher] || publisher;
+    caption.textContent = captionOf(publisher);
     figure.append(video, caption);
     $("videos").append(figure);
   }
@@ -37,17 +48,21 @@ function renderState(message) {
   $("call-state").dataset.state = state;
   $("call-state").textContent = t(`call.state.${state}`);
   $("recording").hidden = state !== "live";
-  const list = $("participants");
-  list.replaceChildren(...message.participants.map((p) => {
-    const item = document.createElement("li");
-    item.dataset.participant = p.id;
-    item.dataset.status = p.status;
-    const flags = [p.connected ? "" : "⚪", p.audio ? "" : t("call.muted"), p.video ? "" : t("call.camera_off")].filter(Boolean);
-    item.textContent = `${p.name || p.id}${flags.length ? " · " + flags.join(" · ") : ""}`;
+  const inRoom = new Map();
+  const shown = [];
+  for (const p of message.participants) {
+    const seat = roster.get(p.id);
+    // A name-only seat nobody connected to itself is one of the people in front of the room's camera.
+    if (seat && seat.room && !p.connected && roster.has(seat.room)) {
+      if (!inRoom.has(seat.room)) inRoom.set(seat.room, []);
+      inRoom.get(seat.room).push(p);
+    } else shown.push(p);
+  }
+  $("participants").replaceChildren(...shown.map((p) => participantItem(p, inRoom.get(p.id) || [])));
+  for (const p of message.participants) {
     const figure = document.querySelector(`figure[data-publisher="${p.id}"]`);
     if (figure) figure.dataset.video = p.video ? "on" : "off";
-    return item;
-  }));
+  }
   const lobby = $("lobby");
   if (!lobby) return;
   if (!message.lobby || message.lobby.length === 0) {
@@ -58,7 +73,7 @@ function renderState(message) {
   lobby.replaceChildren(...message.lobby.map((entry) => {
     const item = document.createElement("li");
     const name = document.createElement("span");
-    name.textContent = config.names[entry.participant_id] || entry.participant_id;
+    name.textContent = captionOf(entry.participant_id);
     const admit = document.createElement("button");
     admit.type = "button"; admit.className = "admit"; admit.dataset.participant = entry.participant_id;
     admit.textContent = t("call.admit");
@@ -68,16 +83,60 @@ function renderState(message) {
   }));
 }
 
+function participantItem(p, seated) {
+  const item = document.createElement("li");
+  item.dataset.participant = p.id;
+  item.dataset.role = p.role;
+  item.dataset.status = p.status;
+  const flags = [p.connected ? "" : "⚪", p.audio ? "" : t("call.muted"), p.video ? "" : t("call.camera_off")]
+    .filter(Boolean);
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = p.name || p.id;
+  const role = document.createElement("span");
+  role.className = "role";
+  role.textContent = roleName(p.role);
+  item.append(who, " ", role);
+  if (flags.length) item.append(` · ${flags.join(" · ")}`);
+  if (config.moderator && p.id !== config.participantId && p.connected && p.audio && p.status === "admitted") {
+    const mute = document.createElement("button");
+    mute.type = "button"; mute.className = "mute small"; mute.dataset.participant = p.id;
+    mute.textContent = t("call.mute_other");
+    mute.onclick = () => call.mute(p.id);
+    item.append(" ", mute);
+  }
+  if (seated.length) {
+    const list = document.createElement("ul");
+    list.className = "seated";
+    list.setAttribute("aria-label", t("call.in_room"));
+    list.replaceChildren(...seated.map((s) => {
+      const person = document.createElement("li");
+      person.dataset.participant = s.id;
+      person.dataset.role = s.role;
+      person.textContent = `${s.name}（${roleName(s.role)}）`;
+      return person;
+    }));
+    item.append(list);
+  }
+  return item;
+}
+
 let stream;
-try {
-  stream = await localMedia();
-} catch (error) {
-  status(t("call.device_error"));
-  throw error;
+if (can("publish")) {
+  try {
+    stream = await localMedia();
+  } catch (error) {
+    status(t("call.device_error"));
+    throw error;
+  }
+} else {
+  stream = new MediaStream();  // watch only: no camera or microphone is opened
+  document.querySelector("figure.tile.local").hidden = true;
 }
 $("local-video").srcObject = stream;
 const call = new Call({ joinUrl, localStream: stream, iceServers: config.iceServers });
 window.vreceptionCall = call;  // for the browser tests and for support staff in the console
+window.vreceptionStream = stream;
 
 call.addEventListener("lobby", () => status(t("call.waiting")));
 call.addEventListener("admitted", () => status(t("call.admitted")));
@@ -85,12 +144,59 @@ call.addEventListener("state", (e) => renderState(e.detail));
 call.addEventListener("track", (e) => { const video = tile(e.detail.publisher).querySelector("video"); if (video.srcObject !== e.detail.stream) video.srcObject = e.detail.stream; });
 call.addEventListener("remove", (e) => { const f = document.querySelector(`figure[data-publisher="${e.detail.publisher}"]`); if (f) f.remove(); });
 call.addEventListener("quality", (e) => { $("quality").dataset.level = e.detail.level; $("quality").textContent = t(`call.quality.${e.detail.level}`); });
-call.addEventListener("connection", (e) => { if (e.detail.state === "signaling-closed" && !call.finished) status(t("call.reconnecting")); });
-call.addEventListener("bye", (e) => status(t(`call.${e.detail.reason === "left" ? "left" : e.detail.reason === "refused" ? "refused" : e.detail.reason === "replaced" ? "replaced" : "ended"}`)));
+const byeText = (reason) => t(`call.${["left", "refused", "replaced"].includes(reason) ? reason : "ended"}`);
+// Closed for good without a `bye` (the session ended while this page was away): the same end as with one.
+const CLOSED_FOR_GOOD = { 4410: "ended", 4403: "refused" };
+let finished = false;
+call.addEventListener("connection", (e) => {
+  if (e.detail.state !== "signaling-closed") return;
+  const reason = CLOSED_FOR_GOOD[e.detail.code];
+  if (reason && !finished) { status(byeText(reason)); finish(reason); }
+  else if (!call.finished) status(t("call.reconnecting"));
+});
+call.addEventListener("bye", (e) => { status(byeText(e.detail.reason)); finish(e.detail.reason); });
+
+// The call is over: let go of camera and microphone at once, then offer what comes next.
+function finish(reason) {
+  if (finished) return;
+  finished = true;
+  call.releaseDevices();
+  $("local-video").srcObject = null;
+  document.querySelectorAll("#videos figure.remote").forEach((figure) => figure.remove());
+  const parts = [$("controls"), document.querySelector(".call-body"), $("quality"), $("recording")];
+  for (const part of parts) part.hidden = true;
+  $("after").hidden = false;
+  if (reason !== "ended") $("after-title").textContent = byeText(reason);
+  const countdown = $("after-countdown");
+  if (!countdown) return;
+  let left = Number(countdown.dataset.seconds);
+  const tick = () => {
+    countdown.textContent = t("call.after.returning").replace("{seconds}", left);
+    if (left <= 0) location.assign(countdown.dataset.href);
+    else { left -= 1; setTimeout(tick, 1000); }
+  };
+  tick();
+}
 
 let micOn = true; let camOn = true;
-$("btn-mic").onclick = () => { micOn = !micOn; call.setAudio(micOn); $("btn-mic").textContent = t(micOn ? "call.mic_on" : "call.mic_off"); $("btn-mic").setAttribute("aria-pressed", micOn); };
-$("btn-cam").onclick = () => { camOn = !camOn; call.setVideo(camOn); $("btn-cam").textContent = t(camOn ? "call.cam_on" : "call.cam_off"); $("btn-cam").setAttribute("aria-pressed", camOn); };
+function showMic() {
+  $("btn-mic").textContent = t(micOn ? "call.mic_on" : "call.mic_off");
+  $("btn-mic").setAttribute("aria-pressed", micOn);
+}
+if ($("btn-mic")) $("btn-mic").onclick = () => { micOn = !micOn; call.setAudio(micOn); showMic(); };
+if ($("btn-cam")) {
+  $("btn-cam").onclick = () => {
+    camOn = !camOn;
+    call.setVideo(camOn);
+    $("btn-cam").textContent = t(camOn ? "call.cam_on" : "call.cam_off");
+    $("btn-cam").setAttribute("aria-pressed", camOn);
+  };
+}
+call.addEventListener("muted", () => {
+  micOn = false;
+  if ($("btn-mic")) showMic();
+  status(t("call.muted_by_moderator"));
+});
 $("btn-leave").onclick = () => call.leave();
 // The township room's screen: the call fills it (large tiles and controls, see .kiosk in app.css).
 $("btn-full").onclick = () => (document.fullscreenElement ? document.exitFullscreen() : $("call").requestFullscreen());

@@ -98,6 +98,7 @@ export class Call extends EventTarget {
         await this.onServerOffer(message.sdp);
         break;
       case "state":
+        this.lastState = message;  // for modules that start listening late (call-evidence.js)
         this.emit("state", message);
         break;
       case "bye":
@@ -107,6 +108,11 @@ export class Call extends EventTarget {
         break;
       case "error":
         this.emit("error", message);
+        break;
+      case "mute":
+        // A moderator muted this participant's microphone; only the participant turns it on again.
+        this.setAudio(false);
+        this.emit("muted", message);
         break;
       case "ping":
         this.send({ type: "pong" });
@@ -121,6 +127,11 @@ export class Call extends EventTarget {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
     this.pc = pc;
     for (const track of this.localStream.getTracks()) pc.addTrack(track, this.localStream);
+    // A watch-only participant (an observer) sends nothing: the server refuses an offer that would send.
+    if (this.localStream.getTracks().length === 0) {
+      pc.addTransceiver("audio", { direction: "recvonly" });
+      pc.addTransceiver("video", { direction: "recvonly" });
+    }
     pc.ontrack = (event) => {
       const stream = event.streams[0];
       if (!stream) return;
@@ -166,6 +177,7 @@ export class Call extends EventTarget {
   }
 
   admit(participantId) { this.send({ type: "admit", participant_id: participantId }); }
+  mute(participantId) { this.send({ type: "mute", participant_id: participantId }); }
   deny(participantId, reason) { this.send({ type: "deny", participant_id: participantId, reason }); }
   leave() { this.finished = true; this.send({ type: "leave" }); }
   end() { this.send({ type: "end" }); }
@@ -201,5 +213,10 @@ export class Call extends EventTarget {
     clearInterval(this.qualityTimer);
     this.closePeer();
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+  }
+
+  /** Stop the camera and microphone (the call is over: the devices are released, their lights go off). */
+  releaseDevices() {
+    for (const track of this.localStream.getTracks()) track.stop();
   }
 }

@@ -1,0 +1,233 @@
+"""Evidence shown in a call (证据展示): the matter's notices, task attachments and files uploaded during the call.
+
+An item is named by text that the signaling protocol carries (`signaling.messages.EvidenceItem`):
+``doc:ID`` (a notice, as PDF), ``att:ID`` (a task attachment that is a PDF or an image), or
+``upload:MATTER_ID:SHA256`` (a PDF or image uploaded into the matter during a call). Pages are rendered on the
+server to PNG with PDFium (pypdfium2), so every screen shows the same pixels and no browser parses the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vreception import audit, documents
+from vreception.errors import DomainError, Forbidden, Invalid, NotFound
+from vreception.models import AuditEvent, Matter
+from vreception.models.documents import Document
+from vreception.models.tasks import Attachment, Task
+
+ITEM = re.compile(r"^((doc|att):[0-9]{1,12}|upload:[0-9]{1,12}:[0-9a-f]{64})$")
+# What may be shown, by its first bytes (never by the name or the browser's content type).
+MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
+EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+# 1.5 × 72 dpi: an A4 page is 893 × 1263 pixels, sharp on a township screen, ~100-200 KB as PNG.
+RENDER_SCALE = 1.5
+MAX_PAGES = 1000
+PREPARED = "call.evidence_prepared"
+UPLOADED = "matter.evidence_uploaded"
+# PDFium is not thread-safe; routes run in a thread pool.
+_PDFIUM = threading.Lock()
+
+
+class UploadTooLarge(DomainError):
+    """An upload above VRECEPTION_MAX_UPLOAD_BYTES (413)."""
+
+    code = "too_large"
+    status = 413
+
+
+@dataclass(frozen=True)
+class Source:
+    """One showable item's bytes, what they are, and how many pages they have."""
+
+    item: str
+    matter_id: int
+    content_type: str
+    data: bytes
+    pages: int
+    title: str
+
+    @property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the bytes (the render cache's key)."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def sniff(data: bytes) -> str | None:
+    """The content type of DATA by its magic bytes (PDF, PNG, JPEG), or None for anything else."""
+    return next((kind for magic, kind in MAGIC if data.startswith(magic)), None)
+
+
+def count_pages(data: bytes) -> int:
+    """How many pages a PDF has; Invalid when PDFium cannot open it."""
+    import pypdfium2 as pdfium
+
+    with _PDFIUM:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:
+            raise Invalid("error.evidence_unreadable", field="file") from None
+        try:
+            pages = len(pdf)
+        finally:
+            pdf.close()
+    if not 1 <= pages <= MAX_PAGES:
+        raise Invalid("error.evidence_unreadable", field="file")
+    return pages
+
+
+def _pages(content_type: str, data: bytes) -> int:
+    return count_pages(data) if content_type == "application/pdf" else 1
+
+
+def upload_path(storage_dir: Path, matter_id: int, sha256: str, content_type: str) -> Path:
+    """Where an upload into MATTER_ID is stored (named by its hash: the same file twice is stored once)."""
+    return storage_dir / "evidence" / str(matter_id) / f"{sha256}.{EXTENSIONS[content_type]}"
+
+
+def store_upload(session: Session, *, matter: Matter, data: bytes, max_bytes: int, storage_dir: Path,
+                 actor_id: int | None, session_id: int, filename: str = "") -> Source:
+    """Check and store a file uploaded into MATTER during call SESSION_ID; nothing is stored when it is refused."""
+    if len(data) > max_bytes:
+        raise UploadTooLarge("error.upload_too_large", field="file", max=max_bytes)
+    if not data:
+        raise Invalid("error.upload_empty", field="file")
+    content_type = sniff(data)
+    if content_type is None:
+        raise Invalid("error.evidence_type", field="file")
+    pages = _pages(content_type, data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    path = upload_path(storage_dir, matter.id, sha256, content_type)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+    item = f"upload:{matter.id}:{sha256}"
+    audit.record(session, action=UPLOADED, entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+                 data={"item": item, "sha256": sha256, "bytes": len(data), "content_type": content_type,
+                       "pages": pages, "session_id": session_id, "filename": filename[:200]})
+    return Source(item=item, matter_id=matter.id, content_type=content_type, data=data, pages=pages,
+                  title=filename[:200] or item)
+
+
+def _cached_pdf(document: Document, cache_dir: Path) -> bytes:
+    path = cache_dir / f"document-{document.id}-{document.sha256}.pdf"
+    if path.exists():
+        return path.read_bytes()
+    data = documents.render_pdf(document)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return data
+
+
+def resolve(session: Session, *, matter_id: int, item: str, storage_dir: Path) -> Source:
+    """The item's bytes, if it belongs to MATTER_ID (Forbidden if it belongs to another matter, NotFound if none)."""
+    if not ITEM.match(item):
+        raise Invalid("error.invalid_field", field="item", reason="doc:ID, att:ID or upload:MATTER:SHA256")
+    kind, _, rest = item.partition(":")
+    if kind == "doc":
+        document = session.get(Document, int(rest))
+        if document is None:
+            raise NotFound("error.not_found", field="item")
+        if document.matter_id != matter_id:
+            raise Forbidden("error.evidence_other_matter")
+        data = _cached_pdf(document, storage_dir / "evidence-cache")
+        return Source(item=item, matter_id=matter_id, content_type="application/pdf", data=data,
+                      pages=count_pages(data), title=document.number)
+    if kind == "att":
+        attachment = session.get(Attachment, int(rest))
+        task = session.get(Task, attachment.task_id) if attachment is not None else None
+        if attachment is None or task is None:
+            raise NotFound("error.not_found", field="item")
+        if task.matter_id != matter_id:
+            raise Forbidden("error.evidence_other_matter")
+        path = storage_dir / attachment.storage_key
+        if not path.is_file():
+            raise NotFound("error.not_found", field="item")
+        data = path.read_bytes()
+        content_type = sniff(data)
+        if content_type is None:
+            raise Invalid("error.evidence_type", field="item")
+        return Source(item=item, matter_id=matter_id, content_type=content_type, data=data,
+                      pages=_pages(content_type, data), title=attachment.filename)
+    owner, _, sha256 = rest.partition(":")
+    if int(owner) != matter_id:
+        raise Forbidden("error.evidence_other_matter")
+    found = next((p for p in (upload_path(storage_dir, matter_id, sha256, t) for t in EXTENSIONS) if p.is_file()), None)
+    if found is None:
+        raise NotFound("error.not_found", field="item")
+    data = found.read_bytes()
+    content_type = sniff(data)
+    if content_type is None or hashlib.sha256(data).hexdigest() != sha256:
+        raise NotFound("error.not_found", field="item")
+    return Source(item=item, matter_id=matter_id, content_type=content_type, data=data,
+                  pages=_pages(content_type, data), title=item)
+
+
+def render_page(source: Source, page: int, cache_dir: Path) -> tuple[bytes, str]:
+    """Page PAGE of SOURCE as an image (a PDF page rendered to PNG, cached; an image as it is) and its type."""
+    if not 1 <= page <= source.pages:
+        raise NotFound("error.not_found", field="page")
+    if source.content_type != "application/pdf":
+        return source.data, source.content_type
+    path = cache_dir / f"{source.sha256}-{page}.png"
+    if path.exists():
+        return path.read_bytes(), "image/png"
+    import io
+
+    import pypdfium2 as pdfium
+
+    with _PDFIUM:
+        pdf = pdfium.PdfDocument(source.data)
+        try:
+            bitmap = pdf[page - 1].render(scale=RENDER_SCALE)
+            image = bitmap.to_pil()
+        finally:
+            pdf.close()
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    png = out.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(png)
+    partial.replace(path)
+    return png, "image/png"
+
+
+def prepare(session: Session, *, session_id: int, source: Source, actor_id: int | None, participant_id: int) -> None:
+    """Note that SOURCE may be shown in call SESSION_ID: its pages are then served to the call's participants."""
+    audit.record(session, action=PREPARED, entity_type="session", entity_id=session_id, actor_id=actor_id,
+                 data={"item": source.item, "pages": source.pages, "participant_id": participant_id})
+
+
+def was_prepared(session: Session, *, session_id: int, item: str) -> bool:
+    """Whether ITEM was prepared for showing in call SESSION_ID."""
+    rows = session.scalars(select(AuditEvent.data).where(AuditEvent.entity_type == "session",
+                                                         AuditEvent.entity_id == str(session_id),
+                                                         AuditEvent.action == PREPARED))
+    return any(json.loads(data).get("item") == item for data in rows)
+
+
+def showable(session: Session, *, matter_id: int) -> list[dict[str, str]]:
+    """What of MATTER_ID can be shown, for the picker: its notices and the attachments of its tasks (by id)."""
+    notices = session.scalars(select(Document).where(Document.matter_id == matter_id).order_by(Document.id))
+    attachments = session.scalars(select(Attachment).join(Task, Task.id == Attachment.task_id)
+                                  .where(Task.matter_id == matter_id).order_by(Attachment.id))
+    items = [{"item": f"doc:{d.id}", "title": f"{documents.KINDS[d.kind][0]} {d.number}"} for d in notices]
+    items += [{"item": f"att:{a.id}", "title": a.filename} for a in attachments]
+    return items
