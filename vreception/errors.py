@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """An error a user can cause; the web layer turns it into a 4xx with a translated detail."""
@@ -9,7 +11,7 @@ class DomainError(Exception):
     code = "invalid"
     status = 422
 
-    def __init__(self, message_key: str | None = None, *, field: str | None = None, **params):
+    def __init__(self, message_key: str | None = None, *, field: str | None = None, **params: Any) -> None:
         self.message_key = message_key or f"error.{self.code}"
         self.field = field
         self.params = params
