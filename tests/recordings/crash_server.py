@@ -15,7 +15,10 @@ from pathlib import Path
 from recordings.live import LiveRecording
 from recordings.sfu import MediaHub
 from recordings.storage import LocalStorage
+from vreception import audit
 from vreception.db import Database
+
+TEST_SECRET = "t" * 48
 
 
 def send(message: dict) -> None:
@@ -26,7 +29,9 @@ def send(message: dict) -> None:
 async def serve(db_url: str, root: str, session_id: int, segment_seconds: float) -> None:
     hub = MediaHub(ice_servers=[], host_addresses=["127.0.0.1"],
                    on_offer=lambda pid, sdp: send({"op": "offer", "pid": pid, "sdp": sdp}))
-    live = await LiveRecording.start(db=Database(db_url), hub=hub, session_id=session_id,
+    db = Database(db_url)
+    db.use_audit_key(audit.key_from_secret(TEST_SECRET))  # as the test database and the app key the chain
+    live = await LiveRecording.start(db=db, hub=hub, session_id=session_id,
                                      storage=LocalStorage(Path(root)), segment_seconds=segment_seconds)
     send({"op": "ready", "recording_id": live.recording_id})
     loop = asyncio.get_running_loop()

@@ -55,7 +55,7 @@ def test_leader_reads_the_petitioner_masked_with_other_matters_of_the_same_perso
     assert scene.numbers["county2"] not in page.text  # the same person's matter elsewhere stays unread
     assert "受理告知书" in desk and re.search(r'href="/documents/\d+\.html"', desk)
     config = _config(page.text)
-    assert config["capabilities"] == ["moderate", "publish", "receive"]
+    assert config["capabilities"] == ["moderate", "publish", "receive", "show"]
     room = next(s for s in config["roster"] if s["role"] == "room")
     petitioner = next(s for s in config["roster"] if s["role"] == "petitioner")
     assert petitioner["name"] == "张三" and petitioner["room"] == room["id"]  # the booked room, not the leader's
