@@ -85,6 +85,9 @@ def create_plan(
         raise Invalid("error.plan_weekday", field="weekday")
     if plan_kind is PlanKind.dates and not (dates and len(dates) <= MAX_DATES):
         raise Invalid("error.plan_dates", field="dates", max=MAX_DATES)
+    for name, moment in (("starts", starts), ("ends", ends)):
+        if moment is not None and moment.tzinfo is not None:  # times of day are the policy's local time
+            raise Invalid("error.local_time_of_day", field=name)
     if half is not None:
         if half not in HALF_DAYS:
             raise Invalid("error.plan_half", field="half")

@@ -26,6 +26,9 @@ def set_room_hours(session: Session, *, room: Room, hours: list[tuple[int | None
     for weekday, opens, closes in hours:
         if weekday is not None and not 0 <= weekday <= 6:
             raise Invalid("error.plan_weekday", field="weekday")
+        for name, moment in (("opens", opens), ("closes", closes)):
+            if moment.tzinfo is not None:  # times of day are the policy's local time
+                raise Invalid("error.local_time_of_day", field=name)
         if opens >= closes:
             raise Invalid("error.hours_order", field="closes")
     session.execute(delete(RoomHours).where(RoomHours.room_id == room.id))

@@ -62,3 +62,13 @@ def test_availability_over_a_month_and_bad_ranges(client, world):
     assert client.get("/api/v1/availability", headers=login(client, "room.township"), params=params).status_code == 403
     assert client.get("/api/v1/availability", headers=headers,
                       params={**params, "leader_id": world.org.people["handler"].id}).status_code == 422
+
+
+def test_room_hours_with_an_offset_are_refused(client, world):
+    room = world.org.rooms["township"].id
+    headers = {**login(client, "coord.county"), "accept-language": "zh-CN"}
+    for hours, field in (({"opens": "09:00:00Z", "closes": "17:00"}, "opens"),  # was a 500: aware vs naive compared
+                         ({"opens": "09:00", "closes": "17:00:00+08:00"}, "closes")):
+        response = client.put(f"/api/v1/rooms/{room}/hours", headers=headers, json=[hours])
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == field and "不带时区" in response.json()["detail"]

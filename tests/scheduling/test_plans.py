@@ -126,3 +126,18 @@ def test_published_plan_page_shows_next_month_in_chinese_and_english(client, org
     assert "2026-02-24 Tuesday" in english.text and "Leader" in english.text
     assert client.get(f"/plans/{org.nodes['county'].id}?month=2026-13").status_code == 422
     assert str(org.nodes["county"].id) in client.get("/plans").text
+
+
+@pytest.mark.parametrize("times, field", [
+    ({"half": "afternoon", "starts": "00:00:00Z", "ends": None}, "starts"),  # was a 500: aware vs naive compared
+    ({"starts": "09:00:00+08:00", "ends": "11:00:00+08:00"}, "starts"),
+    ({"starts": "09:00", "ends": "11:00:00Z"}, "ends"),
+])
+def test_plan_times_of_day_with_an_offset_are_refused(client, org, db, times, field):
+    headers = {**login(client, "coord.county"), "accept-language": "en"}
+    body = {"kind": "weekly", "weekday": 2, "leader_ids": [org.people["leader_county"].id],
+            "valid_from": "2026-01-01", **times}
+    response = client.post("/api/v1/plans", headers=headers, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid" and response.json()["field"] == field
+    assert "without a UTC offset" in response.json()["detail"]
