@@ -218,3 +218,12 @@ def test_the_task_page_list_is_paged_too(app, client, org, monkeypatch):
     following = re.search(r'href="(/tasks\?cursor=[^"]+)" data-next', html).group(1)
     html = browser.get(following).text
     assert f'data-task="{second}"' in html and f'data-task="{first}"' not in html and "data-next" not in html
+
+
+def test_a_task_names_only_a_session_of_its_own_matter(client, org):
+    matter, office = register(client, org)
+    for session_id in (999999, 2**31 - 1):
+        refused = client.post(f"/api/v1/matters/{matter['id']}/tasks", headers=office, json={
+            "unit_node_id": org.nodes["county_dept"].id, "title": "核实", "due_at": "2030-01-01T10:00:00+08:00",
+            "session_id": session_id})
+        assert refused.status_code == 422 and refused.json()["field"] == "session_id", refused.text

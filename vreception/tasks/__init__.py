@@ -17,6 +17,7 @@ from vreception.clock import now
 from vreception.errors import Invalid, NotFound
 from vreception.i18n import Msg
 from vreception.models import Attachment, Matter, MatterEvent, Node, Task, TaskState
+from vreception.models.scheduling import ReceptionSession
 
 T = TaskState
 MAX_TITLE = 200
@@ -53,6 +54,11 @@ def create(session: Session, *, matter: Matter, unit_node_id: int, title: str, d
         raise Invalid("error.time_zone_required", field="due_at")
     if due_at <= now():
         raise Invalid("error.due_in_past", field="due_at")
+    if session_id is not None:
+        # A task from a call names that call: it must be a session of this very matter.
+        booked = session.get(ReceptionSession, session_id)
+        if booked is None or booked.matter_id != matter.id:
+            raise Invalid("error.task_session", field="session_id", id=session_id)
     task = Task(matter_id=matter.id, session_id=session_id, unit_node_id=unit.id, unit_path=unit.path, title=title,
                 detail=detail or "", due_at=due_at, state=T.assigned, created_by=actor_id)
     session.add(task)
