@@ -3,14 +3,11 @@
 from fastapi import APIRouter
 
 from web.api import auth, matters, org, public, recordings, records, scheduling, stats, tasks
+from web.openapi import responses
 
 router = APIRouter(prefix="/api/v1")
-router.include_router(auth.router)
-router.include_router(org.router)
-router.include_router(scheduling.router)
-router.include_router(matters.router)
-router.include_router(tasks.router)
+# Every route behind a bearer token answers 401 without one and 403 outside the caller's role or subtree.
+SIGNED_IN = responses(401, 403)
+for signed_in in (auth, org, scheduling, matters, tasks, stats, recordings, records):
+    router.include_router(signed_in.router, responses=SIGNED_IN)
 router.include_router(public.router)
-router.include_router(stats.router)
-router.include_router(recordings.router)
-router.include_router(records.router)

@@ -14,6 +14,7 @@ from vreception.errors import Invalid
 from vreception.models import Matter, Role
 from vreception.org.queries import nodes_by_id
 from web.deps import ApiPrincipal, DbSession
+from web.openapi import responses
 from web.settings import AppSettings
 
 router = APIRouter(tags=["statistics"])
@@ -38,9 +39,9 @@ class UnitRatesOut(BaseModel):
     one_time_resolution: RateOut
 
 
-@router.get("/stats/rates", response_model=list[UnitRatesOut], responses={
-    403: {"description": "forbidden: neither a coordinator nor a leader"},
-    422: {"description": "invalid: MONTH is not YYYY-MM"}})
+@router.get("/stats/rates", response_model=list[UnitRatesOut],
+            responses=responses(403, 422, s403="forbidden: neither a coordinator nor a leader",
+                                s422="invalid: MONTH is not YYYY-MM"))
 def monthly_rates(month: str, principal: ApiPrincipal, db: DbSession, settings: AppSettings) -> list[dict]:
     """Per handling unit in the caller's subtree, for MONTH (YYYY-MM)."""
     if not re.fullmatch(r"\d{4}-\d{2}", month):
