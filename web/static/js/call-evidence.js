@@ -35,12 +35,14 @@ function render() {
   if (!showing) {
     view.hidden = true;
     image.removeAttribute("src");
-    delete image.dataset.item; delete image.dataset.page;
+    delete image.dataset.item; delete image.dataset.page; delete image.dataset.url;
   } else {
     view.hidden = false;
     const url = pageUrl(showing.item, showing.page);
-    if (image.getAttribute("src") !== url) {
+    if (image.dataset.url !== url) {
       image.dataset.loaded = "no";
+      image.dataset.url = url;
+      image.dataset.tries = "0";
       image.src = url;
     }
     image.dataset.item = showing.item;
@@ -104,6 +106,16 @@ $("evidence-end").addEventListener("click", () => call.send({ type: "show_end" }
 const allow = $("evidence-allow-room");
 if (allow) allow.addEventListener("change", () => call.send({ type: "allow_show", allowed: allow.checked }));
 $("evidence-page").addEventListener("load", (event) => { event.target.dataset.loaded = "yes"; });
+// A page that failed to load (a busy server, a dropped connection) is asked for again, a few times, so the
+// room never keeps a broken image while everyone else sees the page.
+$("evidence-page").addEventListener("error", (event) => {
+  const image = event.target;
+  const url = image.dataset.url;
+  const tries = Number(image.dataset.tries || "0");
+  if (!url || tries >= 6) return;
+  image.dataset.tries = String(tries + 1);
+  setTimeout(() => { if (image.dataset.url === url) image.src = `${url}&retry=${tries + 1}`; }, 400 * (tries + 1));
+});
 
 function onState(message) {
   showing = message.showing || null;
