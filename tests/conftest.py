@@ -37,10 +37,10 @@ MEDIA_TESTS = ("tests/calls/", "tests/recordings/")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Media tests (real peers, browsers, timing bounds) share one worker, so they never contend
+    """Media and browser tests (real peers, Chromium, timing bounds) share one worker, so they never contend
     with each other for the two cores; the database tests fill the other worker."""
     for item in items:
-        if item.nodeid.startswith(MEDIA_TESTS):
+        if item.nodeid.startswith(MEDIA_TESTS) or item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.xdist_group("media"))
 
 
