@@ -80,3 +80,30 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def run_in_namespace(module: str, args: list[str], out: Path) -> dict:
+    """Run `python -m MODULE ARGS` under `unshare -n` (traffic on its own loopback only); its result.json, with
+    the screenshots kept under test-artifacts/. Fails (CI) or skips (elsewhere) without network namespaces."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ARTIFACTS, IN_CI
+
+    require_chromium()
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        message = f"cannot make a private network namespace: {probe.stderr.decode().strip()}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    completed = subprocess.run(["unshare", "-n", sys.executable, "-m", module, *args, str(out)],
+                               cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=240)
+    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
+    ARTIFACTS.mkdir(exist_ok=True)
+    for picture in out.glob("*.png"):
+        shutil.copy(picture, ARTIFACTS / picture.name)
+    assert result, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "error" not in result, result.get("error", "") + completed.stderr[-2000:]
+    return result

@@ -8,15 +8,11 @@ both page events with their offsets.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
-from tests.browser import CHROMIUM, FLAGS, live_server
-from tests.calls.netns_scenarios import World, near, open_page, participant, sees, wait
+from tests.calls.netns_scenarios import World, near, open_page, participant, run, sees, wait
 
 IMAGE_PIXEL = """() => {
   const image = document.getElementById("evidence-page");
@@ -95,50 +91,7 @@ def evidence(world: World, base: str, browser, out: Path) -> dict:
 
 
 def main(out: Path) -> int:
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    out.mkdir(parents=True, exist_ok=True)
-    import logging
-
-    logging.basicConfig(filename=str(out / "server.log"), level=logging.INFO)
-    result: dict = {"scenario": "evidence"}
-    try:
-        from playwright.sync_api import sync_playwright
-
-        world = World(out)
-
-        def session_state(session_id):
-            from vreception.models.scheduling import ReceptionSession
-
-            with world.db.transaction() as s:
-                return s.get(ReceptionSession, session_id).state.value
-
-        def manifest(session_id):
-            """The finalised recording's manifest and whether `recordings verify` passes, or None before."""
-            from recordings.service import recordings_of, verify
-            from recordings.storage import storage_from_settings
-
-            with world.db.transaction() as s:
-                done = [r for r in recordings_of(session=s, session_id=session_id) if r.state.value == "finalised"]
-                if not done:
-                    return None
-                report = verify(session=s, recording=done[0], storage=storage_from_settings(world.settings))
-                return {"document": json.loads(done[0].manifest), "verify": report.as_dict()}
-
-        world.session_state = session_state
-        world.manifest = manifest
-        with live_server(world.app) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=FLAGS + ["--autoplay-policy=no-user-gesture-required"])
-            try:
-                started = time.monotonic()
-                result.update(evidence(world, base, browser, out))
-                result["seconds"] = round(time.monotonic() - started, 1)
-            finally:
-                browser.close()
-    except Exception:
-        result["error"] = traceback.format_exc()
-    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
-    return 0
+    return run("evidence", evidence, out)
 
 
 if __name__ == "__main__":

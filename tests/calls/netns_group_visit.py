@@ -8,17 +8,13 @@ the call and the kiosk lets go of its camera and microphone, says so, and return
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import time
-import traceback
 from datetime import date, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
-from tests.browser import CHROMIUM, FLAGS, live_server
-from tests.calls.netns_scenarios import INBOUND, World, open_page, sees, wait
+from tests.calls.netns_scenarios import INBOUND, World, open_page, run, sees, wait
 from tests.cases.helpers import id_number
 from tests.conftest import PASSWORD
 
@@ -134,37 +130,7 @@ def group_visit(world: World, base: str, browser, out: Path) -> dict:
 
 
 def main(out: Path) -> int:
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    out.mkdir(parents=True, exist_ok=True)
-    import logging
-
-    logging.basicConfig(filename=str(out / "server.log"), level=logging.INFO)
-    result: dict = {"scenario": "group_visit"}
-    try:
-        from playwright.sync_api import sync_playwright
-
-        world = World(out)
-
-        def session_state(session_id):
-            from vreception.models.scheduling import ReceptionSession
-
-            with world.db.transaction() as s:
-                return s.get(ReceptionSession, session_id).state.value
-
-        world.session_state = session_state
-        with live_server(world.app) as base, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=FLAGS + ["--autoplay-policy=no-user-gesture-required"])
-            try:
-                started = time.monotonic()
-                result.update(group_visit(world, base, browser, out))
-                result["seconds"] = round(time.monotonic() - started, 1)
-            finally:
-                browser.close()
-    except Exception:
-        result["error"] = traceback.format_exc()
-    (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
-    return 0
+    return run("group_visit", group_visit, out)
 
 
 if __name__ == "__main__":

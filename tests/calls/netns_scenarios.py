@@ -117,6 +117,59 @@ class World:
         self.settings = app_settings(self.db, out / "var", secret_key=secret)
         self.app = create_app(self.settings, self.db)
 
+    def session_state(self, session_id):
+        """The session's state in the database."""
+        from vreception.models.scheduling import ReceptionSession
+
+        with self.db.transaction() as s:
+            return s.get(ReceptionSession, session_id).state.value
+
+    def finalised_recording(self, s, session_id):
+        """The session's finalised recording in session S, or None while it is not ready."""
+        from recordings.service import recordings_of
+
+        done = [r for r in recordings_of(session=s, session_id=session_id) if r.state.value == "finalised"]
+        return done[0] if done else None
+
+    def recording_streams(self, session_id):
+        """The finalised recording's video and audio track counts, or None while it is not ready."""
+        from recordings.probe import probe
+
+        with self.db.transaction() as s:
+            done = self.finalised_recording(s, session_id)
+            if done is None:
+                return None
+            path = self.settings.data_dir / "recordings" / done.media_key
+        found = probe(path)
+        return {"video": len(found.of("video")), "audio": len(found.of("audio")),
+                "duration_s": round(found.duration, 1)}
+
+    def manifest(self, session_id):
+        """The finalised recording's manifest and whether `recordings verify` passes, or None before."""
+        from recordings.service import verify
+        from recordings.storage import storage_from_settings
+
+        with self.db.transaction() as s:
+            done = self.finalised_recording(s, session_id)
+            if done is None:
+                return None
+            report = verify(session=s, recording=done, storage=storage_from_settings(self.settings))
+            return {"document": json.loads(done.manifest), "verify": report.as_dict()}
+
+    def desk_rows(self, session_id):
+        """The reception records and the tasks born in this session."""
+        from sqlalchemy import select
+
+        from vreception.models import Task
+        from vreception.models.records import ReceptionRecord
+
+        with self.db.transaction() as s:
+            # The notes are entries of the session's record, issued as a document once signed and confirmed.
+            records = s.scalars(select(ReceptionRecord).where(ReceptionRecord.session_id == session_id)).all()
+            born = s.scalars(select(Task).where(Task.session_id == session_id)).all()
+            return {"records": [r.id for r in records], "tasks": [t.title for t in born],
+                    "record_has_notes": any("责成县自然资源局" in e.text for r in records for e in r.entries)}
+
     def api(self, base, username):
         client = httpx.Client(base_url=base, timeout=30)
         token = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD}).json()
@@ -268,7 +321,8 @@ def rejoin(world, base, browser, out):
 SCENARIOS = {"two_party": two_party, "hearing": hearing, "rejoin": rejoin}
 
 
-def main(name: str, out: Path) -> int:
+def run(name: str, scenario, out: Path) -> int:
+    """Bring up loopback, serve a fresh World and run SCENARIO in Chromium; its result goes to out/result.json."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     out.mkdir(parents=True, exist_ok=True)
     import logging
@@ -279,52 +333,12 @@ def main(name: str, out: Path) -> int:
         from playwright.sync_api import sync_playwright
 
         world = World(out)
-
-        def session_state(session_id):
-            from vreception.models.scheduling import ReceptionSession
-
-            with world.db.transaction() as s:
-                return s.get(ReceptionSession, session_id).state.value
-
-        world.session_state = session_state
-
-        def recording_streams(session_id):
-            """The finalised recording's video and audio track counts, or None while it is not ready."""
-            from recordings.probe import probe
-            from recordings.service import recordings_of
-
-            with world.db.transaction() as s:
-                done = [r for r in recordings_of(session=s, session_id=session_id) if r.state.value == "finalised"]
-                if not done:
-                    return None
-                path = world.settings.data_dir / "recordings" / done[0].media_key
-            found = probe(path)
-            return {"video": len(found.of("video")), "audio": len(found.of("audio")),
-                    "duration_s": round(found.duration, 1)}
-
-        world.recording_streams = recording_streams
-
-        def desk_rows(session_id):
-            """The reception records and the tasks born in this session."""
-            from sqlalchemy import select
-
-            from vreception.models import Task
-            from vreception.models.records import ReceptionRecord
-
-            with world.db.transaction() as s:
-                # The notes are entries of the session's record, issued as a document once signed and confirmed.
-                records = s.scalars(select(ReceptionRecord).where(ReceptionRecord.session_id == session_id)).all()
-                born = s.scalars(select(Task).where(Task.session_id == session_id)).all()
-                return {"records": [r.id for r in records], "tasks": [t.title for t in born],
-                        "record_has_notes": any("责成县自然资源局" in e.text for r in records for e in r.entries)}
-
-        world.desk_rows = desk_rows
         with live_server(world.app) as base, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                  args=FLAGS + ["--autoplay-policy=no-user-gesture-required"])
             try:
                 started = time.monotonic()
-                result.update(SCENARIOS[name](world, base, browser, out))
+                result.update(scenario(world, base, browser, out))
                 result["seconds"] = round(time.monotonic() - started, 1)
             finally:
                 browser.close()
@@ -332,6 +346,10 @@ def main(name: str, out: Path) -> int:
         result["error"] = traceback.format_exc()
     (out / "result.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
+
+
+def main(name: str, out: Path) -> int:
+    return run(name, SCENARIOS[name], out)
 
 
 if __name__ == "__main__":

@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.browser import require_chromium
-from tests.conftest import ARTIFACTS, IN_CI
+from tests.browser import run_in_namespace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_scenario(name: str, tmp_path: Path) -> dict:
-    """Run SCENARIO under `unshare -n`; returns its result and keeps its screenshots."""
-    require_chromium()
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
-    if probe.returncode != 0:
-        message = f"cannot make a private network namespace: {probe.stderr.decode().strip()}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    out = tmp_path / name
-    completed = subprocess.run(["unshare", "-n", sys.executable, "-m", "tests.calls.netns_scenarios", name, str(out)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=240)
-    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
-    ARTIFACTS.mkdir(exist_ok=True)
-    for picture in out.glob("*.png"):
-        shutil.copy(picture, ARTIFACTS / picture.name)
-    assert "error" not in result, result.get("error", "") + completed.stderr[-2000:]
-    assert result, completed.stdout[-2000:] + completed.stderr[-2000:]
-    return result
+    """Run SCENARIO of netns_scenarios in its own network namespace; its result."""
+    return run_in_namespace("tests.calls.netns_scenarios", [name], tmp_path / name)
 
 
 def test_two_party_reception(tmp_path):

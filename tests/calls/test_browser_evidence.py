@@ -3,37 +3,15 @@ and the recording's manifest lists both page events (tests/calls/netns_evidence.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.browser import require_chromium
-from tests.conftest import ARTIFACTS, IN_CI
+from tests.browser import run_in_namespace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_leader_shows_a_two_page_pdf_the_room_follows_and_the_manifest_lists_the_pages(tmp_path):
-    require_chromium()
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
-    if probe.returncode != 0:
-        message = f"cannot make a private network namespace: {probe.stderr.decode().strip()}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    out = tmp_path / "evidence"
-    completed = subprocess.run(["unshare", "-n", sys.executable, "-m", "tests.calls.netns_evidence", str(out)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=240)
-    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
-    ARTIFACTS.mkdir(exist_ok=True)
-    for picture in out.glob("*.png"):
-        shutil.copy(picture, ARTIFACTS / picture.name)
-    assert result and "error" not in result, result.get("error", "") + completed.stderr[-2000:]
+    result = run_in_namespace("tests.calls.netns_evidence", [], tmp_path / "evidence")
     assert result["live"]
     # The room's screen: page 1 (red), then page 2 (blue) after the leader turned the page; no controls of its own.
     assert result["room_page_1"] and "1" in result["room_caption_1"], result

@@ -3,37 +3,15 @@ the kiosk lets go of camera and microphone and goes back to its start screen."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.browser import require_chromium
-from tests.conftest import ARTIFACTS, IN_CI
+from tests.browser import run_in_namespace
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_group_of_seven_booked_on_the_page_meets_the_leader_and_the_kiosk_lets_go_after_the_end(tmp_path):
-    require_chromium()
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
-    if probe.returncode != 0:
-        message = f"cannot make a private network namespace: {probe.stderr.decode().strip()}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    out = tmp_path / "group_visit"
-    completed = subprocess.run(["unshare", "-n", sys.executable, "-m", "tests.calls.netns_group_visit", str(out)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=240)
-    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
-    ARTIFACTS.mkdir(exist_ok=True)
-    for picture in out.glob("*.png"):
-        shutil.copy(picture, ARTIFACTS / picture.name)
-    assert result and "error" not in result, result.get("error", "") + completed.stderr[-2000:]
+    result = run_in_namespace("tests.calls.netns_group_visit", [], tmp_path / "group_visit")
     # Booked from the page: the group's three representatives sit in the room, by name.
     assert sorted(name for role, name in result["seats"] if role == "representative") == ["周五", "孙三", "赵一"]
     assert result["lobby_shown"] and result["leader_sees_room"] and result["room_sees_leader"]
