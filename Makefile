@@ -38,7 +38,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint browser pdf-deps
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	# Database and page tests on both cores, then the timed media, browser and load tests alone.
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not media" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m media $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -37,11 +37,15 @@ MEDIA_TESTS = ("tests/calls/", "tests/recordings/")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Media and browser tests (real peers, Chromium, timing bounds) share one worker, so they never contend
-    with each other for the two cores; the database tests fill the other worker."""
+    """Media, browser and load tests (real peers, Chromium, timing bounds) are marked `media`: `make test` runs
+    them in a second, single-process pass, so nothing competes with their timing for the two cores (under
+    `-n 2` they would still share one worker)."""
     for item in items:
-        if item.nodeid.startswith(MEDIA_TESTS) or item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("media"))
+        grouped = any(m.args == ("media",) for m in item.iter_markers("xdist_group"))
+        if grouped or item.nodeid.startswith(MEDIA_TESTS) or item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.media)
+            if not grouped:
+                item.add_marker(pytest.mark.xdist_group("media"))
 
 
 def _worker() -> str:
