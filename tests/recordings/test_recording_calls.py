@@ -23,6 +23,11 @@ FPS = 30  # the test cameras' frame rate
 COLOUR_CYCLE = ["red", "green", "red"]
 
 
+# Real UDP media on a 2-core machine: about one run in four a span or a packet count falls just outside
+# its bound (e.g. 195 of 199 audio packets for a 98 % bound). One rerun, never more; the bounds are kept.
+REAL_TIME = pytest.mark.flaky(reruns=1)
+
+
 @pytest.fixture
 def db(sqlite_db):
     # media tests run on SQLite only; the service tests cover PostgreSQL
@@ -122,6 +127,7 @@ def _check_recording(db, storage, recording_id, clients) -> Recording:
 
 
 @pytest.mark.slow
+@REAL_TIME
 def test_two_party_call_is_recorded_without_reencoding(db, org, local_storage):
     session_id, participant_ids = make_session(db, org, roles=("leader", "room"))
     recording_id, clients = asyncio.run(
@@ -150,6 +156,7 @@ def test_two_party_call_is_recorded_without_reencoding(db, org, local_storage):
 
 
 @pytest.mark.slow
+@REAL_TIME
 def test_three_party_call_is_recorded(db, org, local_storage):
     session_id, participant_ids = make_session(db, org, roles=("leader", "room", "petitioner"))
     recording_id, clients = asyncio.run(
