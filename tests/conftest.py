@@ -41,11 +41,10 @@ def pytest_collection_modifyitems(config, items):
     them in a second, single-process pass, so nothing competes with their timing for the two cores (under
     `-n 2` they would still share one worker)."""
     for item in items:
-        grouped = any(m.args == ("media",) for m in item.iter_markers("xdist_group"))
-        if grouped or item.nodeid.startswith(MEDIA_TESTS) or item.get_closest_marker("browser") is not None:
+        # The load and fuzz tests keep their own group in the parallel pass: the overload test needs contention.
+        if item.nodeid.startswith(MEDIA_TESTS) or item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.media)
-            if not grouped:
-                item.add_marker(pytest.mark.xdist_group("media"))
+            item.add_marker(pytest.mark.xdist_group("media"))
 
 
 def _worker() -> str:
