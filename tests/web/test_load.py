@@ -128,14 +128,16 @@ class Health(threading.Thread):
 
     def run(self) -> None:
         with httpx.Client(base_url=self.base, timeout=5) as http:
-            while not self.done.is_set():
+            # At least one poll, even when the burst is answered before this thread first runs.
+            while True:
                 started = time.monotonic()
                 try:
                     status = http.get("/healthz").status_code
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 self.seen.append((status, time.monotonic() - started))
-                self.done.wait(0.5)
+                if self.done.wait(0.5):
+                    return
 
 
 @dataclass
@@ -175,7 +177,7 @@ def burst(base: str, path: str, cookies: dict | None = None) -> Burst:
         seen.outcomes = list(answers)
         seen.elapsed = time.monotonic() - started
     health.done.set()
-    health.join(10)
+    health.join(15)
     seen.health = health.seen
     return seen
 
