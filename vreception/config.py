@@ -152,6 +152,15 @@ class Settings(BaseSettings):
     # Lifetime of the signed calendar-feed (ICS) URLs.
     feed_token_ttl_days: int = Field(default=365, ge=1)
 
+    # Hearings (听证): the office decides on a request within this many days; notices go out this many days
+    # before (unless the petitioner waived the period in writing); panels have one of these odd sizes; the
+    # conclusion is issued within this many days of the hearing; a public hearing's gallery admits this many.
+    hearing_decision_days: int = Field(default=15, ge=1)
+    hearing_notice_days: int = Field(default=7, ge=0)
+    hearing_panel_sizes: list[int] = Field(default_factory=lambda: [3, 5])
+    hearing_conclusion_days: int = Field(default=15, ge=1)
+    gallery_max_viewers: int = Field(default=50, ge=0, le=1000)
+
     # Recordings: a new segment file per participant this often (and on every rejoin).
     recording_segment_seconds: int = Field(default=60, ge=5, le=3600)
     # Longest WebM cluster; what a killed process can lose is about one cluster.

@@ -27,6 +27,11 @@ KINDS = {
     "review_opinion": ("复查意见书", "复查"),
     "recheck_opinion": ("复核意见书", "复核"),
     "reception_record": ("接谈记录", "接谈"),
+    "hearing_decision": ("听证告知书", "听告"),
+    "hearing_refusal": ("不予听证告知书", "不听"),
+    "hearing_notice": ("听证通知书", "听通"),
+    "hearing_record": ("听证笔录", "听录"),
+    "hearing_conclusion": ("听证结论", "听结"),
 }
 # Documents a petitioner is served and may read through the public lookup: every kind. A reception record is
 # served only once signed, handed over at the table (records.issue_signed); an unsigned one is never served.
@@ -76,6 +81,12 @@ def issue(session: Session, *, matter: Matter, kind: str, actor_id: int | None, 
     """Render and store a notice of KIND on MATTER with the office's next number for the year."""
     return _store(session, matter=matter, kind=kind, actor_id=actor_id, template="notice.html", addressee=addressee,
                   **context)
+
+
+def issue_from(session: Session, *, matter: Matter, kind: str, template: str, actor_id: int | None,
+               **context: Any) -> Document:
+    """Render and store a document of KIND on MATTER from its own TEMPLATE (in documents/templates)."""
+    return _store(session, matter=matter, kind=kind, actor_id=actor_id, template=template, **context)
 
 
 def issue_signed_record(session: Session, *, matter: Matter, actor_id: int | None, **context: Any) -> Document:

@@ -54,6 +54,7 @@ __all__ = [
     "RoleAssignment",
     "SignIn",
 ]
+import vreception.models.hearings  # noqa: E402,F401
 import vreception.models.recordings  # noqa: E402,F401
 import vreception.models.records  # noqa: E402,F401
 import vreception.models.scheduling  # noqa: E402,F401  (registers the scheduling tables)
