@@ -125,10 +125,11 @@ def _check_time(session: Session, *, policy: Policy, leader: Person, rooms: list
     return occ
 
 
-def _participants(session: Session, leader: Person, rooms: list[Room],
-                  specs: Sequence[ParticipantSpec]) -> list[dict[str, Any]]:
-    """The participant rows: the leader, every room, then the named people and names."""
-    out: list[dict[str, Any]] = [{"role": "leader", "person_id": leader.id, "room_id": None, "name": leader.name,
+def _participants(session: Session, leader: Person, rooms: list[Room], specs: Sequence[ParticipantSpec],
+                  kind: SessionKind = SessionKind.reception) -> list[dict[str, Any]]:
+    """The participant rows: the leader (a hearing's chair), every room, then the named people and names."""
+    seat = "chair" if kind is SessionKind.hearing else "leader"
+    out: list[dict[str, Any]] = [{"role": seat, "person_id": leader.id, "room_id": None, "name": leader.name,
             "node_path": leader.node.path}]
     out += [{"role": "room", "person_id": None, "room_id": r.id, "name": r.name, "node_path": r.node.path}
             for r in rooms]
@@ -261,7 +262,7 @@ def book(
         buffer_minutes=occ.plan.buffer_minutes if occ else 0, ad_hoc=ad_hoc, invited=invited, reason=reason,
         override_reason=override_reason, booked_by=actor_id, booked_at=now, version=0, recorded=recorded,
     )
-    booking = _write(session, row, _participants(session, leader, rooms, list(participants)))
+    booking = _write(session, row, _participants(session, leader, rooms, list(participants), session_kind))
     claims.claim(session, booking=booking, policy=policy)
     _event(session, booking, "booked", actor_id, reason or override_reason)
     audit.record(session, action="session.booked", entity_type="session", entity_id=booking.id, actor_id=actor_id,

@@ -23,6 +23,11 @@ class Policy:
     reminder_leads: tuple[timedelta, ...] = (timedelta(days=1), timedelta(hours=1))
     feed_ttl: timedelta = timedelta(days=365)
     join_ttl: timedelta = timedelta(minutes=15)
+    # The hearing procedure: its notice period, when its conclusion falls due, and how deadlines end on holidays.
+    hearing_notice_days: int = 7
+    hearing_conclusion_days: int = 15
+    hearing_panel_sizes: tuple[int, ...] = (3, 5)
+    deadline_moves_off_holidays: bool = True
 
 
 def policy_from(settings: Settings | None = None) -> Policy:
@@ -34,6 +39,8 @@ def policy_from(settings: Settings | None = None) -> Policy:
         no_show_grace=timedelta(minutes=s.no_show_grace_minutes),
         reminder_leads=tuple(sorted((timedelta(minutes=m) for m in s.session_reminder_minutes), reverse=True)),
         feed_ttl=timedelta(days=s.feed_token_ttl_days), join_ttl=timedelta(minutes=s.join_token_ttl_minutes),
+        hearing_notice_days=s.hearing_notice_days, hearing_conclusion_days=s.hearing_conclusion_days,
+        hearing_panel_sizes=tuple(s.hearing_panel_sizes), deadline_moves_off_holidays=s.deadline_moves_off_holidays,
     )
 
 

@@ -11,7 +11,8 @@ from scheduling import claims
 from scheduling.policy import Policy
 from scheduling.states import ENDING
 from vreception import audit
-from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
+from vreception.hearings import clock as hearing_clock
+from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionKind, SessionState
 
 # The history has always named the booking side's changes by the state; calls write "state:<new>",
 # which the dashboard reads ("state:open").
@@ -44,4 +45,19 @@ def change_state(*, db: Session, booking: ReceptionSession, to: SessionState, at
     db.flush()
     audit.record(db, action=f"session.{to.value}", entity_type="session", entity_id=booking.id, actor_id=actor_id,
                  data={"from": old.value, "to": to.value, **(data or {})})
+    if booking.kind is SessionKind.hearing:
+        _hearing_follows(db, booking, to, at, policy)
     return True
+
+
+def _hearing_follows(db: Session, booking: ReceptionSession, to: SessionState, at: datetime,
+                     policy: Policy | None) -> None:
+    # The hearing session's actual start and end drive the hearing and the 复核 clock, never typed dates.
+    if to is SessionState.live:
+        hearing_clock.session_live(db, session_id=booking.id, at=at)
+    elif to is SessionState.ended:
+        assert policy is not None  # required above for every ending state
+        hearing_clock.session_ended(db, session_id=booking.id, at=at, conclusion_days=policy.hearing_conclusion_days,
+                                    moves_off_holidays=policy.deadline_moves_off_holidays)
+    elif to in (SessionState.cancelled, SessionState.no_show):
+        hearing_clock.session_called_off(db, session_id=booking.id)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from vreception import org, people
 from vreception.models import Node, Person, Room
+from vreception.models.hearings import RosterEntry
 
 PROVINCE_CODE = "580000"
 DEMO_USERNAMES = ("admin", "coord.province", "leader.province", "coord.city", "leader.city", "coord.county",
@@ -151,7 +152,12 @@ def load(session: Session) -> list[DemoUser]:
                 account("handler.county", _name(rng), f"{county_name}人社局劳动监察大队队长", k_depts["RSJ"], "handler")
                 account("room.county", f"{county_room.name}", "接访室终端", county, "room", room_id=county_room.id,
                         where=county_room.name)
-                account("hearing.member", _name(rng), "听证员（律师）", county, "hearing_member")
+                member = account("hearing.member", _name(rng), "听证员（律师）", county, "hearing_member")
+                # The county office's roster (听证员名库): enough members for a panel of three.
+                panel = [member] + [staff(_name(rng), title, county, "hearing_member")
+                                    for title in ("听证员（人大代表）", "听证员（社区代表）")]
+                for person, profession in zip(panel, ("律师", "人大代表", "社区代表"), strict=True):
+                    session.add(RosterEntry(node_id=county.id, person_id=person.id, profession=profession))
             for index, township_name in enumerate(townships, start=1):
                 township = org.create_node(session, code=f"{county.code}{index:03d}", name=township_name,
                                            level="township", parent_id=county.id)

@@ -45,7 +45,17 @@ def test_deadline_into_2027_is_provisional_until_the_year_is_loaded(client, org,
     assert again["deadlines"]["acceptance"]["provisional"] is False
 
 
-def test_full_life_with_review_and_second_review(client, org):
+def _hearing_clock(db, matter_id: int, action: str) -> None:
+    """The hearing session's actual start or end, as vreception.hearings.clock moves the matter."""
+    from vreception import clock
+    from vreception.cases import actions
+    from vreception.models import Matter
+
+    with db.transaction() as session:
+        actions.act_by_hearing(session, matter=session.get(Matter, matter_id), action=action, at=clock.now())
+
+
+def test_full_life_with_review_and_second_review(client, org, db):
     travel(2026, 3, 2)
     matter, headers = register(client, org)
     mid = matter["id"]
@@ -73,9 +83,10 @@ def test_full_life_with_review_and_second_review(client, org):
     m = act(client, headers, mid, "request_recheck")
     assert m["deadlines"]["recheck_decision"]["due"] == "2026-07-01"
     travel(2026, 6, 10)
-    act(client, headers, mid, "start_hearing")
+    _hearing_clock(db, mid, "start_hearing")
     travel(2026, 6, 12)
-    m = act(client, headers, mid, "end_hearing")
+    _hearing_clock(db, mid, "end_hearing")
+    m = client.get(f"/api/v1/matters/{mid}", headers=headers).json()
     # Three hearing days (10th–12th) do not count: 06-01 + 33 = 07-04, a Saturday → Monday 07-06.
     assert m["deadlines"]["recheck_decision"]["due"] == "2026-07-06"
     m = act(client, headers, mid, "recheck_reply", outcome="not_support", reason="复核维持。")
@@ -162,12 +173,16 @@ def test_transitions_out_of_order_are_409_and_write_nothing(client, org, db):
     matter, headers = register(client, org)
     with db.transaction() as session:
         events_before = session.query(AuditEvent).count()
-    for action in ("reply", "serve", "request_review", "end_hearing", "close"):
+    for action in ("reply", "serve", "request_review", "close"):
         response = client.post(f"/api/v1/matters/{matter['id']}/actions", headers=headers, json={"action": action})
         assert response.status_code == 409 and response.json()["code"] == "illegal_transition"
     assert "已登记" in response.json()["detail"]
     unknown = client.post(f"/api/v1/matters/{matter['id']}/actions", headers=headers, json={"action": "teleport"})
     assert unknown.status_code == 422
+    # The hearing's start and end come from its session, never from a typed action.
+    for action in ("start_hearing", "end_hearing"):
+        typed = client.post(f"/api/v1/matters/{matter['id']}/actions", headers=headers, json={"action": action})
+        assert typed.status_code == 422 and typed.json()["code"] == "invalid"
     with db.transaction() as session:
         assert session.query(AuditEvent).count() == events_before
         assert [e.action for e in session.scalars(select(MatterEvent))] == ["register"]

@@ -54,12 +54,14 @@ def test_the_same_leader_twice_is_a_conflict_and_writes_nothing(client, world, d
 def test_a_room_or_a_hearing_member_busy_elsewhere_is_a_conflict(client, world, db):
     org = world.org
     headers = login(client, "coord.province")
-    first = reception(world, kind="hearing", participants=[{"role": "hearing_member", "person_id": org.people["handler"].id}])
+    # A consultation (会商) names people as a hearing would (a hearing is booked from its hearing: tests/hearings).
+    first = reception(world, kind="consultation",
+                      participants=[{"role": "hearing_member", "person_id": org.people["handler"].id}])
     assert client.post("/api/v1/sessions", headers=headers, json=first).status_code == 201
     # The city leader is free, but the township room and the hearing member are not.
     same_room = {**reception(world), "leader_id": org.people["leader_city"].id, "override_reason": "市领导包案"}
     assert client.post("/api/v1/sessions", headers=headers, json=same_room).status_code == 409
-    same_member = {**same_room, "kind": "hearing", "room_ids": [org.rooms["township2"].id],
+    same_member = {**same_room, "kind": "consultation", "room_ids": [org.rooms["township2"].id],
                    "participants": [{"role": "hearing_member", "person_id": org.people["handler"].id}]}
     assert client.post("/api/v1/sessions", headers=headers, json=same_member).status_code == 409
     free = {**same_member, "participants": []}

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from vreception.auth.access import Principal, covers, require, subtree_filter
 from vreception.errors import Forbidden, NotFound
 from vreception.models import Matter, Node, Person, Role, Task
+from vreception.models.hearings import Hearing, HearingState, PanelMember
 from vreception.models.scheduling import ReceptionSession, SessionState
 
 # The office handling a matter acts on it; its leaders read it and assign follow-up tasks.
 OFFICE = (Role.coordinator,)
 READERS = (Role.coordinator, Role.leader)
 ASSIGNERS = (Role.coordinator, Role.leader)
+# From the decision to hold a hearing until its conclusion, its chair, recorder and panel read the case file.
+HEARING_FILE_OPEN = (HearingState.decided, HearingState.noticed, HearingState.in_session, HearingState.held)
 
 
 def handling_node(db: Session, matter: Matter) -> Node:
@@ -36,11 +39,24 @@ def _receives(principal: Principal) -> ColumnElement[bool]:
                                                     ReceptionSession.state != SessionState.cancelled))
 
 
+def _sits_on_hearing(principal: Principal) -> ColumnElement[bool]:
+    # The chair, the recorder and the sitting panel of a hearing on the matter, while it runs.
+    me = principal.person_id
+    seated = or_(Hearing.chair_id == me, Hearing.recorder_id == me,
+                 exists(select(PanelMember.id).where(PanelMember.hearing_id == Hearing.id, PanelMember.person_id == me,
+                                                     PanelMember.withdrawn.is_(False))))
+    return exists(select(Hearing.id).where(and_(Hearing.matter_id == Matter.id, Hearing.state.in_(HEARING_FILE_OPEN),
+                                                seated)))
+
+
 def can_read(db: Session, principal: Principal, matter: Matter) -> bool:
-    """Office roles over the handling node, the owning or receiving leader, or a unit with a task on it."""
+    """Office roles over the handling node, the owning or receiving leader, a unit with a task on it, or the chair,
+    recorder and panel of a hearing on it between its decision and its conclusion."""
     if covers(principal, handling_node(db, matter), READERS) or matter.owner_leader_id == principal.person_id:
         return True
     if principal.has_role(Role.leader) and db.scalar(select(_receives(principal)).where(Matter.id == matter.id)):
+        return True
+    if db.scalar(select(_sits_on_hearing(principal)).where(Matter.id == matter.id)):
         return True
     units = _unit_paths(principal)
     if units:
@@ -57,7 +73,7 @@ def readable(principal: Principal) -> ColumnElement[bool]:
                if units else false())
     receives = _receives(principal) if principal.has_role(Role.leader) else false()
     return or_(subtree_filter(principal, Matter.handling_path, READERS), Matter.owner_leader_id == principal.person_id,
-               receives, by_task)
+               receives, by_task, _sits_on_hearing(principal))
 
 
 def is_office(db: Session, principal: Principal, matter: Matter) -> bool:

@@ -328,11 +328,14 @@ ACTIONS: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]] = {
     "request_review": ({S.served}, request_review),
     "review_reply": ({S.review_requested}, review_reply),
     "request_recheck": ({S.review_served}, request_recheck),
-    "start_hearing": ({S.recheck_requested}, start_hearing),
-    "end_hearing": ({S.hearing}, end_hearing),
     "recheck_reply": ({S.recheck_requested}, recheck_reply),
     "close": ({S.served, S.review_served}, close),
     "set_owner": (OPEN_STATES, set_owner),
+}
+# Moved by the hearing session's actual start and end (vreception.hearings.clock), never by hand.
+HEARING_ACTIONS: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]] = {
+    "start_hearing": ({S.recheck_requested}, start_hearing),
+    "end_hearing": ({S.hearing}, end_hearing),
 }
 # The deadline each action starts, shown on the action buttons.
 STARTS = {"accept": "handling", "serve": "review_request", "request_review": "review_decision",
@@ -349,11 +352,25 @@ def act(session: Session, *, matter: Matter, action: str, actor_id: int | None, 
     """Carry out ACTION on MATTER, or raise IllegalTransition / WindowClosed / Invalid having written nothing."""
     if action not in ACTIONS:
         raise Invalid("error.action_unknown", field="action", action=action)
-    states, handler = ACTIONS[action]
+    return _run(session, ACTIONS, matter=matter, action=action, actor_id=actor_id, at=now(), params=params,
+                moves_off_holidays=moves_off_holidays)
+
+
+def act_by_hearing(session: Session, *, matter: Matter, action: str, at: datetime,
+                   moves_off_holidays: bool = True) -> Matter:
+    """Start or end the matter's hearing (HEARING_ACTIONS) at the hearing session's actual start or end."""
+    return _run(session, HEARING_ACTIONS, matter=matter, action=action, actor_id=None, at=at, params=None,
+                moves_off_holidays=moves_off_holidays)
+
+
+def _run(session: Session, table: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]], *,
+         matter: Matter, action: str, actor_id: int | None, at: datetime, params: dict[str, Any] | None,
+         moves_off_holidays: bool) -> Matter:
+    states, handler = table[action]
     if matter.state not in states:
         raise IllegalTransition("error.illegal_transition", action=Msg(f"action.{action}"),
                                 state=Msg(f"state.{matter.state.value}"))
-    step = Step(session, matter, actor_id, now(), dict(params or {}), moves_off_holidays)
+    step = Step(session, matter, actor_id, at, dict(params or {}), moves_off_holidays)
     before = matter.state
     after = handler(step)
     matter.state = after

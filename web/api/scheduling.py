@@ -18,7 +18,7 @@ from scheduling.lookup import load_leader, load_room
 from scheduling.policy import Policy, aware
 from scheduling.views import PlanOut, SessionOut, SlotOut, local, plan_out, session_out
 from vreception.auth.access import Principal, covers, load_node, require, require_role
-from vreception.errors import Forbidden
+from vreception.errors import Forbidden, Invalid
 from vreception.models.people import Role
 from vreception.models.scheduling import (
     ReceptionPlan,
@@ -205,9 +205,13 @@ def get_availability(principal: ApiPrincipal, db: DbSession, policy: AppPolicy, 
 
 @router.post("/sessions", response_model=SessionOut, status_code=201,
              responses={409: {"description": "conflict"}, 422: {"description": "level_skip, too_many_representatives, "
-                        "matter_not_bookable, outside_plan, past_cutoff, room_closed, leader_away or invalid"}})
+                        "matter_not_bookable, outside_plan, past_cutoff, room_closed, leader_away or invalid "
+                        "(hearing_book_through_hearing for a hearing)"}})
 def book_session(body: SessionIn, principal: ApiPrincipal, db: DbSession, policy: AppPolicy) -> SessionOut:
-    """Book a session; every resource it uses is claimed in the database (409 conflict on any overlap)."""
+    """Book a session; every resource it uses is claimed in the database (409 conflict on any overlap).
+    A hearing is booked from its hearing (POST /api/v1/hearings/{id}/booking), which checks the procedure."""
+    if body.kind == "hearing":
+        raise Invalid("error.hearing_book_through_hearing", field="kind")
     access.require_booker(db, principal, leader_id=body.leader_id, room_ids=body.room_ids,
                           matter_id=body.matter_id, override_reason=body.override_reason)
     item = booking.book(

@@ -1,0 +1,78 @@
+"""A hearing's scene: an accepted county matter, a roster of three hearing members, a chair and a recorder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tests.factories import SH, FreshHeaders, act, add_person, register
+from vreception import clock
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=SH)  # a Monday
+FAR = datetime(2026, 3, 10, 9, 0, tzinfo=SH)  # eight days on: past the notice period
+
+
+@dataclass
+class Hearing:
+    matter: int
+    id: int
+    headers: FreshHeaders
+
+
+def staff(db, org) -> None:
+    """Two more hearing members on the county roster with the first, and a recorder (记录员) of the county."""
+    with db.transaction() as session:
+        add_person(session, org, "hearing2", "hearing_member", "county", name="听证员乙")
+        add_person(session, org, "hearing3", "hearing_member", "county", name="听证员丙")
+        add_person(session, org, "clerk", "coordinator", "county", name="记录员丁")
+
+
+def roster(client, org, headers) -> None:
+    for key in ("hearing", "hearing2", "hearing3"):
+        response = client.post("/api/v1/hearing-roster", headers=headers,
+                               json={"node_id": org.nodes["county"].id, "person_id": org.people[key].id,
+                                     "profession": "律师"})
+        assert response.status_code == 201, response.text
+
+
+def members(org, *keys, chosen=()) -> dict:
+    return {"members": [{"person_id": org.people[k].id, "chosen_by_petitioner": k in chosen} for k in keys]}
+
+
+def accepted(client, org, db, *, recheck: bool = False) -> tuple[dict, FreshHeaders]:
+    """A matter of the county accepted (or, with RECHECK, asked for second review) at NOW."""
+    clock.travel_to(NOW)
+    staff(db, org)
+    matter, headers = register(client, org)
+    act(client, headers, matter["id"], "accept")
+    if recheck:
+        act(client, headers, matter["id"], "reply", outcome="explain", reason="张三的工资已结清。")
+        for action in ("serve", "request_review"):
+            act(client, headers, matter["id"], action)
+        act(client, headers, matter["id"], "review_reply", outcome="not_support", reason="维持。")
+        for action in ("serve", "request_recheck"):
+            act(client, headers, matter["id"], action)
+    return matter, headers
+
+
+def decided(client, org, db, *, recheck: bool = False) -> Hearing:
+    """A hearing proposed and decided, chair and recorder appointed, a panel of three composed."""
+    matter, headers = accepted(client, org, db, recheck=recheck)
+    roster(client, org, headers)
+    hearing = client.post(f"/api/v1/matters/{matter['id']}/hearings", headers=headers,
+                          json={"by_petitioner": True, "reason": "事实争议较大"})
+    assert hearing.status_code == 201, hearing.text
+    hid = hearing.json()["id"]
+    for method, path, body in (
+            ("POST", "decision", {"hold": True}),
+            ("PUT", "chair", {"chair_id": org.people["leader_county"].id, "recorder_id": org.people["clerk"].id}),
+            ("PUT", "panel", members(org, "hearing", "hearing2", "hearing3", chosen=("hearing2",)))):
+        response = client.request(method, f"/api/v1/hearings/{hid}/{path}", headers=headers, json=body)
+        assert response.status_code == 200, response.text
+    return Hearing(matter["id"], hid, headers)
+
+
+def booking(org, start: datetime = FAR, **extra) -> dict:
+    return {"room_ids": [org.rooms["township"].id], "start": start.isoformat(),
+            "end": (start + timedelta(hours=1)).isoformat(), "handler_ids": [org.people["handler"].id],
+            "petitioners": ["张三"], **extra}

@@ -1,0 +1,70 @@
+"""Who may see a hearing, run its procedure, decide its 回避 and keep its roster."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from vreception.auth.access import Principal, covers, require
+from vreception.cases import access as matters
+from vreception.errors import Forbidden
+from vreception.hearings import procedure, recusals
+from vreception.models import Matter, Node, Role
+from vreception.models.hearings import Hearing, Recusal
+
+ROSTER_KEEPERS = (Role.coordinator,)  # an admin counts as every role
+
+
+def sits_on(hearing: Hearing, person_id: int) -> bool:
+    """Whether the person chairs, records or sits on the panel of HEARING (withdrawn members no longer do)."""
+    return person_id in (hearing.chair_id, hearing.recorder_id) or any(
+        m.person_id == person_id and not m.withdrawn for m in hearing.panel)
+
+
+def can_see(db: Session, principal: Principal, hearing: Hearing) -> bool:
+    """Readers of the matter, and the hearing's chair, recorder and panel members."""
+    return sits_on(hearing, principal.person_id) or matters.can_read(db, principal, procedure.matter_of(db, hearing))
+
+
+def load_visible(db: Session, principal: Principal, hearing_id: int, *, lock: bool = False) -> Hearing:
+    """The hearing if the principal may see it; NotFound or Forbidden otherwise."""
+    hearing = procedure.load(db, hearing_id, lock=lock)
+    if not can_see(db, principal, hearing):
+        raise Forbidden()
+    return hearing
+
+
+def require_office(db: Session, principal: Principal, matter: Matter) -> None:
+    """Forbidden unless the principal may act on the matter (the body handling it: its office)."""
+    matters.require_action(db, principal, matter, "hearing", {})
+
+
+def load_for_office(db: Session, principal: Principal, hearing_id: int) -> Hearing:
+    """The hearing, locked, if the principal's office runs it; NotFound or Forbidden otherwise."""
+    hearing = load_visible(db, principal, hearing_id, lock=True)
+    require_office(db, principal, procedure.matter_of(db, hearing))
+    return hearing
+
+
+def require_recusal_decider(db: Session, principal: Principal, hearing: Hearing, recusal: Recusal) -> None:
+    """The chair decides a 回避 request; one against the chair is the office's to decide."""
+    if recusals.against_chair(hearing, recusal) or hearing.chair_id is None:
+        require_office(db, principal, procedure.matter_of(db, hearing))
+    elif principal.person_id != hearing.chair_id:
+        raise Forbidden()
+
+
+def require_recusal_recorder(db: Session, principal: Principal, hearing: Hearing) -> None:
+    """A 回避 request is written down by the office or by the chair."""
+    if principal.person_id != hearing.chair_id:
+        require_office(db, principal, procedure.matter_of(db, hearing))
+
+
+def require_roster_keeper(principal: Principal, node: Node) -> None:
+    """Coordinators over the node's subtree (and admins) keep its roster."""
+    require(principal, node, ROSTER_KEEPERS)
+
+
+def keeps_roster(principal: Principal, node: Node) -> bool:
+    """Whether the principal keeps the roster of NODE."""
+    return covers(principal, node, ROSTER_KEEPERS)
+
