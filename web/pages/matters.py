@@ -18,6 +18,7 @@ from vreception.models.scheduling import ReceptionSession
 from vreception.org.queries import leaders_in, office_nodes
 from vreception.tasks.access import require_can_assign
 from vreception.tasks.queries import attachments_of
+from web import hearing_section
 from web.deps import DbSession
 from web.pages import forms
 from web.pages.forms import attempt
@@ -35,8 +36,7 @@ ACTION_FIELDS = {
     "reply": ("outcome",), "review_reply": ("outcome",), "recheck_reply": ("outcome",), "route_legal": ("channel",),
     "set_owner": ("leader_id",),
 }
-NO_REASON = {"accept", "assign", "serve", "request_review", "request_recheck", "start_hearing", "end_hearing",
-             "set_owner"}
+NO_REASON = {"accept", "assign", "serve", "request_review", "request_recheck", "set_owner"}
 INT_FIELDS = ("to_node_id", "days", "leader_id")
 
 
@@ -166,6 +166,7 @@ def matter_context(request: Request, session, principal, matter: Matter) -> dict
         "attachments": attachments_of(session, [t.id for t in view.tasks]),
         "categories": categories.load(app_settings(request).categories_file or None),
         "event_text": event_text,
+        **hearing_section.section(request, session, principal, matter, office),
     }
 
 
