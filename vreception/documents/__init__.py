@@ -111,7 +111,7 @@ def intact(document: Document) -> bool:
     if sha256(document.html) != document.sha256:
         return False
     db = object_session(document)
-    if document.kind != "reception_record" or db is None:
+    if document.kind not in ("reception_record", "hearing_record") or db is None:
         return True
     signatures = db.scalars(select(RecordSignature).join(ReceptionRecord)
                             .where(ReceptionRecord.document_id == document.id)).all()

@@ -31,6 +31,8 @@ class ReceptionRecord(Base):
         back_populates="record", cascade="all, delete-orphan", order_by="RecordEntry.id", lazy="selectin")
     signatures: Mapped[list[RecordSignature]] = relationship(
         back_populates="record", cascade="all, delete-orphan", order_by="RecordSignature.id", lazy="selectin")
+    confirmations: Mapped[list[RecordConfirmation]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="RecordConfirmation.id", lazy="selectin")
 
 
 class RecordEntry(Base):
@@ -70,3 +72,21 @@ class RecordSignature(Base):
     record: Mapped[ReceptionRecord] = relationship(back_populates="signatures")
 
     __table_args__ = (UniqueConstraint("record_id", "participant_id"),)
+
+
+class RecordConfirmation(Base):
+    """A hearing record confirmed (or refused, with the reason) by a staff member with their account, in one role."""
+
+    __tablename__ = "record_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("reception_records.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    role: Mapped[str] = mapped_column(String(32))  # chair, recorder, hearing_member, handler
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    record: Mapped[ReceptionRecord] = relationship(back_populates="confirmations")
+
+    __table_args__ = (UniqueConstraint("record_id", "person_id", "role"),)

@@ -16,20 +16,29 @@ from vreception.cases.deadlines import zone
 from vreception.clock import now
 from vreception.errors import Conflict, Forbidden, Invalid, NotFound
 from vreception.models import AuditEvent, Document, Matter, Person
+from vreception.models.hearings import AgendaStep, ClosedReason, Hearing
 from vreception.models.recordings import Recording, RecordingState
-from vreception.models.records import ReceptionRecord, RecordEntry, RecordSignature
+from vreception.models.records import ReceptionRecord, RecordConfirmation, RecordEntry, RecordSignature
 from vreception.models.scheduling import Participant, ReceptionSession, SessionState
 from vreception.records.access import recorder_of
 from vreception.records.errors import TooLarge
+from vreception.records.hearing import confirmers_of, given, hearing_of, is_hearing, outstanding
 
 # Who signs at the kiosk: the petitioner's side named in the booking and sitting in a room.
 SIGNER_ROLES = ("petitioner", "representative", "agent")
 MAX_SIGNATURE_BYTES = 256 * 1024
 MAX_ENTRY_CHARS = 20_000
+MAX_REASON_CHARS = 2000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROLE_NAMES = {"leader": "接谈领导", "petitioner": "信访人", "representative": "代表", "agent": "代理人",
               "interpreter": "翻译", "coordinator": "工作人员", "chair": "主持人", "recorder": "记录人",
-              "hearing_member": "听证员", "handler": "承办人员", "observer": "列席人员"}
+              "hearing_member": "听证员", "handler": "承办人员", "observer": "列席人员", "witness": "证人"}
+STEP_NAMES = {AgendaStep.opening: "宣布开始、核对身份、询问回避", AgendaStep.petitioner_states: "信访人陈述",
+              AgendaStep.handler_answers: "承办单位答复", AgendaStep.cross_examination: "质证、辩论",
+              AgendaStep.final_statements: "最后陈述", AgendaStep.deliberation: "合议（不公开）",
+              AgendaStep.conclusion: "宣布听证结论"}
+CLOSED_NAMES = {ClosedReason.state_secret: "涉及国家秘密", ClosedReason.trade_secret: "涉及商业秘密",
+                ClosedReason.privacy: "涉及个人隐私"}
 
 
 def record_of(db: Session, booking: ReceptionSession) -> ReceptionRecord | None:
@@ -55,7 +64,7 @@ def present_of(db: Session, booking: ReceptionSession) -> list[Participant]:
     joined = {data.get("participant_id")
               for data in _audited(db, action="call.participant_joined", entity_type="session", entity_id=booking.id)}
     room_joined = any(p.room_id is not None and p.id in joined for p in booking.participants)
-    return [p for p in booking.participants if p.role != "leader" and p.room_id is None
+    return [p for p in booking.participants if p.role not in ("leader", "chair") and p.room_id is None
             and (p.id in joined or (p.person_id is None and room_joined))]
 
 
@@ -160,11 +169,7 @@ def refuse(db: Session, *, booking: ReceptionSession, participant_id: int, reaso
     """A signer refuses to sign (拒签); the refusal and its reason are recorded."""
     record = _signable(db, booking)
     signer = _signer(booking, participant_id)
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("error.refusal_reason_required", field="reason")
-    if len(reason) > 2000:
-        raise Invalid("error.invalid_field", field="reason", reason="≤ 2000")
+    reason = _reason(reason)
     _not_yet(record, signer)
     refusal = RecordSignature(participant_id=signer.id, name=signer.name, role=signer.role, at=now(), refused=True,
                               reason=reason, taken_by=actor_id)
@@ -177,8 +182,51 @@ def refuse(db: Session, *, booking: ReceptionSession, participant_id: int, reaso
     return refusal
 
 
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("error.refusal_reason_required", field="reason")
+    if len(reason) > MAX_REASON_CHARS:
+        raise Invalid("error.invalid_field", field="reason", reason=f"≤ {MAX_REASON_CHARS}")
+    return reason
+
+
+def _answer_hearing(db: Session, *, booking: ReceptionSession, person_id: int, refused: bool,
+                    reason: str = "") -> ReceptionRecord:
+    """A confirmer of a hearing record confirms or refuses it in every role they hold there; issues when complete."""
+    record = _signable(db, booking)
+    mine = [c for c in confirmers_of(booking, hearing_of(booking, db), db) if c.person_id == person_id]
+    if not mine:
+        raise Forbidden()
+    open_ = [c for c in mine if given(record, c) is None]
+    if not open_:
+        raise Conflict("error.record_already_confirmed")
+    at = now()
+    for c in open_:
+        record.confirmations.append(RecordConfirmation(person_id=person_id, role=c.role, at=at, refused=refused,
+                                                       reason=reason))
+    _freeze(db, record, person_id)
+    db.flush()
+    roles = [c.role for c in open_]
+    audit.record(db, action="record.confirmation_refused" if refused else "record.confirmed",
+                 entity_type="reception_record", entity_id=record.id, actor_id=person_id,
+                 data={"as": roles, "reason": reason} if refused else {"as": roles})
+    issue_when_complete(db, booking=booking, record=record, actor_id=person_id)
+    return record
+
+
+def refuse_confirmation(db: Session, *, booking: ReceptionSession, person_id: int, reason: str) -> ReceptionRecord:
+    """A confirmer of a hearing record refuses to confirm it, with the reason recorded."""
+    if not is_hearing(booking):
+        raise Forbidden()
+    return _answer_hearing(db, booking=booking, person_id=person_id, refused=True, reason=_reason(reason))
+
+
 def confirm(db: Session, *, booking: ReceptionSession, person_id: int) -> ReceptionRecord:
-    """The leader or the recorder confirms the record with their account; issues the record when complete."""
+    """The leader or the recorder confirms the record with their account (a hearing's: each of its confirmers);
+    issues the record when complete."""
+    if is_hearing(booking):
+        return _answer_hearing(db, booking=booking, person_id=person_id, refused=False)
     record = _signable(db, booking)
     recorder = recorder_of(booking)
     confirmed = []
@@ -201,9 +249,11 @@ def confirm(db: Session, *, booking: ReceptionSession, person_id: int) -> Recept
 
 
 def missing(booking: ReceptionSession, record: ReceptionRecord) -> list[str]:
-    """What the record still waits for: signers' names, "leader", "recorder"."""
+    """What the record still waits for: signers' names, "leader", "recorder" (a hearing's: "role:name")."""
     done = {s.participant_id for s in record.signatures}
     out = [p.name for p in signers_of(booking) if p.id not in done]
+    if is_hearing(booking):
+        return out + [f"{c.role}:{c.name}" for c in outstanding(booking, record)]
     if record.leader_confirmed_at is None:
         out.append("leader")
     if recorder_of(booking) is not None and record.recorder_confirmed_at is None:
@@ -217,11 +267,19 @@ def issue_when_complete(db: Session, *, booking: ReceptionSession, record: Recep
     if record.document_id is not None or missing(booking, record):
         return None
     matter = db.get_one(Matter, record.matter_id)
-    document = documents.issue_signed_record(db, matter=matter, actor_id=actor_id, **record_context(db, booking, record))
+    context = record_context(db, booking, record)
+    data: dict[str, Any] = {}
+    if is_hearing(booking):
+        document = documents.issue_from(db, matter=matter, kind="hearing_record", template="hearing_record.html",
+                                        actor_id=actor_id, **context)
+        # The transcript and the recording it refers to are chained to the audit log together.
+        data["manifest_sha256"] = context["recording"]["manifest_sha256"] if context["recording"] else None
+    else:
+        document = documents.issue_signed_record(db, matter=matter, actor_id=actor_id, **context)
     record.document_id = document.id
     db.flush()
     audit.record(db, action="record.issued", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
-                 data={"document_id": document.id, "number": document.number, "sha256": document.sha256})
+                 data={"document_id": document.id, "number": document.number, "sha256": document.sha256, **data})
     # Handed over at the table (当场交付): the signed record is served as it is issued.
     documents.serve(db, document, actor_id=booking.leader_id, at=document.issued_at)
     return document
@@ -270,4 +328,36 @@ def record_context(db: Session, booking: ReceptionSession, record: ReceptionReco
             "finalised": recording.state is RecordingState.finalised, "manifest_sha256": recording.manifest_sha256,
             "sha256": recording.sha256},
         "recorded": booking.recorded,
+        **(hearing_context(db, booking, record) if is_hearing(booking) else {}),
+    }
+
+
+def hearing_context(db: Session, booking: ReceptionSession, record: ReceptionRecord) -> dict[str, Any]:
+    """What a 听证笔录 adds: chair, panel, recorder, public or closed, the agenda, opinions and confirmations."""
+    hearing: Hearing | None = hearing_of(booking, db)
+    confirmers = confirmers_of(booking, hearing, db)
+    chair = next(c for c in confirmers if c.role == "chair")
+    recorder = next((c for c in confirmers if c.role == "recorder"), None)
+    panel = hearing.panel if hearing is not None else []
+    confirmations = []
+    for c in confirmers:
+        answer = given(record, c)
+        confirmations.append({"name": _person(db, c.person_id), "role": ROLE_NAMES.get(c.role, c.role),
+                              "state": "waiting" if answer is None else "refused" if answer.refused else "confirmed",
+                              "at": _local(answer.at) if answer else "", "reason": answer.reason if answer else ""})
+    return {
+        "hearing": hearing is not None,
+        "hearing_id": hearing.id if hearing is not None else None,
+        "leader": _person(db, chair.person_id),
+        "chair": _person(db, chair.person_id),
+        "recorder": _person(db, recorder.person_id) if recorder else "",
+        "public": hearing.public if hearing is not None else True,
+        "closed_reason": CLOSED_NAMES.get(hearing.closed_reason, "") if hearing and hearing.closed_reason else "",
+        "panel": [{"name": _person(db, m.person_id), "withdrawn": m.withdrawn, "chosen": m.chosen_by_petitioner}
+                  for m in panel],
+        "agenda": [{"step": STEP_NAMES.get(e.step, e.step.value), "at": _local(e.at, "%H:%M:%S"),
+                    "offset": _offset(e.offset_s)} for e in (hearing.steps if hearing is not None else [])],
+        "opinions": [{"name": _person(db, m.person_id), "opinion": m.opinion, "at": _local(m.opinion_at)}
+                     for m in panel if not m.withdrawn],
+        "confirmations": confirmations,
     }

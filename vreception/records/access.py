@@ -9,6 +9,7 @@ from vreception.cases import access as matters
 from vreception.errors import Forbidden
 from vreception.models.people import Role
 from vreception.models.scheduling import Participant, ReceptionSession
+from vreception.records.hearing import chair_of, confirmers_of, hearing_of, is_hearing, recorder_id_of
 
 
 def recorder_of(booking: ReceptionSession) -> Participant | None:
@@ -23,7 +24,13 @@ def is_recorder(principal: Principal, booking: ReceptionSession) -> bool:
 
 
 def require_writer(db: Session, principal: Principal, booking: ReceptionSession) -> None:
-    """The leader, the booked recorder, or a coordinator who may assign on the matter writes the record."""
+    """The leader, the booked recorder, or a coordinator who may assign on the matter writes the record;
+    a hearing's record only its recorder (记录员) and its chair."""
+    if is_hearing(booking):
+        hearing = hearing_of(booking, db)
+        if principal.person_id not in (chair_of(booking, hearing), recorder_id_of(booking, hearing)):
+            raise Forbidden()
+        return
     if booking.leader_id == principal.person_id or is_recorder(principal, booking):
         return
     if booking.matter_id is None:
@@ -32,9 +39,20 @@ def require_writer(db: Session, principal: Principal, booking: ReceptionSession)
 
 
 def require_confirmer(principal: Principal, booking: ReceptionSession) -> None:
-    """Only the session's leader and its booked recorder confirm the record, with their own accounts."""
+    """Only the session's leader and its booked recorder confirm the record, with their own accounts; a hearing's
+    record its handlers, panel members not withdrawn, recorder and chair."""
+    if is_hearing(booking):
+        if not is_confirmer(principal, booking):
+            raise Forbidden()
+        return
     if booking.leader_id != principal.person_id and not is_recorder(principal, booking):
         raise Forbidden()
+
+
+def is_confirmer(principal: Principal, booking: ReceptionSession) -> bool:
+    """Whether the principal confirms the session's hearing record in some role."""
+    return is_hearing(booking) and any(c.person_id == principal.person_id
+                                       for c in confirmers_of(booking, hearing_of(booking)))
 
 
 def require_kiosk(principal: Principal, booking: ReceptionSession) -> None:
@@ -46,7 +64,8 @@ def require_kiosk(principal: Principal, booking: ReceptionSession) -> None:
 
 def require_reader(db: Session, principal: Principal, booking: ReceptionSession) -> None:
     """The record is read by those who may read the matter, the leader, the recorder and the session's kiosk."""
-    if booking.leader_id == principal.person_id or is_recorder(principal, booking):
+    if booking.leader_id == principal.person_id or is_recorder(principal, booking) \
+            or is_confirmer(principal, booking):
         return
     rooms = {s.room_id for s in principal.scopes if s.role is Role.room and s.room_id is not None}
     if any(p.room_id in rooms for p in booking.participants if p.room_id is not None):

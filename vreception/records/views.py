@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from vreception.models import Document
 from vreception.models.scheduling import ReceptionSession
+from vreception.records import hearing as hearing_record
 from vreception.records import missing, record_of, signers_of
 from vreception.records.access import recorder_of
 
@@ -37,10 +38,22 @@ class SignerOut(BaseModel):
     bytes: int | None = None
 
 
+class ConfirmationOut(BaseModel):
+    """A staff member who confirms a hearing record with their account, and whether they confirmed or refused."""
+
+    person_id: int
+    name: str
+    role: str
+    state: Literal["waiting", "confirmed", "refused"]
+    at: datetime | None = None
+    reason: str = ""
+
+
 class RecordOut(BaseModel):
     """A session's reception record (接谈记录) and where it stands."""
 
     session_id: int
+    kind: Literal["reception_record", "hearing_record"] = "reception_record"
     state: Literal["none", "draft", "signing", "issued"]
     entries: list[EntryOut]
     signers: list[SignerOut]
@@ -48,6 +61,7 @@ class RecordOut(BaseModel):
     leader_confirmed_at: datetime | None
     recorder_confirmed_at: datetime | None
     waiting_for: list[str]
+    confirmations: list[ConfirmationOut] = []
     document_id: int | None
     document_number: str | None
     document_url: str | None
@@ -70,8 +84,17 @@ def record_out(db: Session, booking: ReceptionSession) -> RecordOut:
         state = "none"
     else:
         state = "issued" if document else "signing" if record.frozen_at else "draft"
+    confirmations = []
+    if hearing_record.is_hearing(booking):
+        for c in hearing_record.confirmers_of(booking, hearing_record.hearing_of(booking, db), db):
+            answer = hearing_record.given(record, c)
+            confirmations.append(ConfirmationOut(
+                person_id=c.person_id, name=c.name, role=c.role, at=answer.at if answer else None,
+                state="waiting" if answer is None else "refused" if answer.refused else "confirmed",
+                reason=answer.reason if answer else ""))
     return RecordOut(
-        session_id=booking.id, state=state,
+        session_id=booking.id, state=state, confirmations=confirmations,
+        kind="hearing_record" if hearing_record.is_hearing(booking) else "reception_record",
         entries=[EntryOut.model_validate(e, from_attributes=True) for e in record.entries] if record else [],
         signers=signers, recorder=recorder.name if recorder else None,
         leader_confirmed_at=record.leader_confirmed_at if record else None,

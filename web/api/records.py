@@ -1,4 +1,5 @@
-"""A session's reception record (接谈记录): entries, kiosk signatures and refusals, confirmation."""
+"""A session's record (接谈记录, a hearing's 听证笔录): entries, kiosk signatures and refusals, confirmations,
+and the panel members' opinions."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pydantic import BaseModel, Field
 
 from scheduling.booking import load_session
 from vreception import records
+from vreception.hearings import opinions
+from vreception.hearings import record as hearing_record
+from vreception.hearings.record import MemberHearingOut
 from vreception.records import access
 from vreception.records.views import RecordOut, record_out
 from web.deps import ApiPrincipal, DbSession
@@ -15,6 +19,7 @@ from web.openapi import responses
 router = APIRouter(tags=["records"])
 _SESSION = {"s404": "session_not_found"}
 _STATES = {"s409": "conflict (record_empty, record_session_not_ended, record_frozen, record_issued, already_signed)"}
+_OPINION = {"s404": "hearing_not_found", "s409": "conflict (opinion_too_early, opinion_frozen)"}
 
 
 class EntryIn(BaseModel):
@@ -28,6 +33,18 @@ class RefusalIn(BaseModel):
 
     participant_id: int
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class ConfirmationRefusalIn(BaseModel):
+    """A confirmer of a hearing record refuses to confirm it, and why."""
+
+    reason: str = Field(min_length=1, max_length=records.MAX_REASON_CHARS)
+
+
+class OpinionIn(BaseModel):
+    """A panel member's opinion on the hearing (听证员意见)."""
+
+    text: str = Field(min_length=1, max_length=opinions.MAX_OPINION_CHARS)
 
 
 @router.get("/sessions/{session_id}/record", response_model=RecordOut, responses=responses(403, 404, **_SESSION))
@@ -79,3 +96,24 @@ def confirm(session_id: int, principal: ApiPrincipal, db: DbSession) -> RecordOu
     access.require_confirmer(principal, booking)
     records.confirm(db, booking=booking, person_id=principal.person_id)
     return record_out(db, booking)
+
+
+@router.post("/sessions/{session_id}/record/confirm-refusals", response_model=RecordOut,
+             responses=responses(403, 404, 409, 422, **_SESSION, **_STATES))
+def refuse_confirmation(session_id: int, body: ConfirmationRefusalIn, principal: ApiPrincipal,
+                        db: DbSession) -> RecordOut:
+    """A handler, panel member, recorder or chair refuses to confirm a hearing record; the reason is recorded."""
+    booking = load_session(db, session_id)
+    access.require_confirmer(principal, booking)
+    records.refuse_confirmation(db, booking=booking, person_id=principal.person_id, reason=body.reason)
+    return record_out(db, booking)
+
+
+@router.post("/hearings/{hearing_id}/opinion", response_model=MemberHearingOut,
+             responses=responses(403, 404, 409, 422, **_OPINION))
+def give_opinion(hearing_id: int, body: OpinionIn, principal: ApiPrincipal, db: DbSession) -> MemberHearingOut:
+    """A sitting panel member's opinion, once deliberation began; editable until the record is frozen."""
+    hearing = hearing_record.load(db, hearing_id)
+    hearing_record.require_member(hearing, principal.person_id)
+    opinions.record_opinion(db, hearing=hearing, person_id=principal.person_id, text=body.text)
+    return hearing_record.member_view(db, hearing, principal.person_id)

@@ -71,7 +71,8 @@ def record_page(session_id: int, request: Request, principal: User, db: DbSessio
     """The record, who has signed or refused, and the confirmation for the leader and the recorder."""
     booking = load_session(db, session_id)
     access.require_reader(db, principal, booking)
-    confirmer = booking.leader_id == principal.person_id or access.is_recorder(principal, booking)
+    confirmer = (booking.leader_id == principal.person_id or access.is_recorder(principal, booking)
+                 or access.is_confirmer(principal, booking))
     return page(request, "session_record.html", principal, item=booking, confirmer=confirmer,
                 **_context(db, booking))
 

@@ -30,6 +30,7 @@ NAV = {
                   ("/leader-plans", "pages.nav.plans")),
     Role.handler: (("/tasks", "pages.nav.tasks"),),
     Role.room: (("/kiosk", "pages.nav.kiosk"), ("/self-test", "pages.nav.self_test")),
+    Role.hearing_member: (("/my-hearings", "records.nav.my_hearings"),),
 }
 
 
