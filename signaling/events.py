@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from signaling.messages import (
+    AgendaStepName,
     Answer,
     Candidate,
     Offer,
@@ -147,6 +148,31 @@ class RoomShowAllowed(_Event):
     allowed: bool
 
 
+class AgendaChanged(_Event):
+    """A moderator moved the hearing to STEP (written to the hearing's agenda with its recording offset)."""
+
+    kind: Literal["agenda_changed"] = "agenda_changed"
+    by: int
+    step: AgendaStepName
+
+
+class FloorChanged(_Event):
+    """A moderator gave the floor to PARTICIPANT_ID, or took it back (None)."""
+
+    kind: Literal["floor_changed"] = "floor_changed"
+    by: int
+    participant_id: int | None
+
+
+class DeliberationChanged(_Event):
+    """The chair started or ended the private deliberation; HELD: who waits in the lobby meanwhile."""
+
+    kind: Literal["deliberation_changed"] = "deliberation_changed"
+    by: int
+    active: bool
+    held: list[int] = []
+
+
 Event = Annotated[
     (
         SessionStateChanged
@@ -159,6 +185,9 @@ Event = Annotated[
         | EvidenceShown
         | EvidenceEnded
         | RoomShowAllowed
+        | AgendaChanged
+        | FloorChanged
+        | DeliberationChanged
     ),
     Field(discriminator="kind"),
 ]

@@ -25,6 +25,9 @@ Text = Annotated[str, Field(max_length=500)]
 # matter during the call (upload:MATTER_ID:SHA256). The server's page route checks that it belongs to the matter.
 EvidenceItem = Annotated[str, Field(pattern=r"^((doc|att):[0-9]{1,12}|upload:[0-9]{1,12}:[0-9a-f]{64})$")]
 PageNumber = Annotated[int, Field(ge=1, le=10_000)]
+# The order of proceedings of a hearing (vreception.models.hearings.AgendaStep; a test keeps them equal).
+AgendaStepName = Literal["opening", "petitioner_states", "handler_answers", "cross_examination", "final_statements",
+                         "deliberation", "conclusion"]
 
 
 class _Message(BaseModel):
@@ -151,6 +154,10 @@ class State(_Message):
     lobby: list[LobbyView] = []
     showing: ShowingView | None = None
     room_may_show: bool = False
+    # A hearing's order of proceedings: the current step, who holds the floor, whether the panel deliberates.
+    agenda_step: AgendaStepName | None = None
+    floor: int | None = None
+    deliberating: bool = False
 
 
 class Error(_Message):
@@ -166,6 +173,13 @@ class Bye(_Message):
 
     type: Literal["bye"] = "bye"
     reason: str
+
+
+class Floor(_Message):
+    """The chair gave you the floor: turn the microphone on."""
+
+    type: Literal["floor"] = "floor"
+    participant_id: int
 
 
 # -- client to server ------------------------------------------------------------------------
@@ -243,17 +257,45 @@ class AllowShow(_Message):
     allowed: bool
 
 
+class Agenda(_Message):
+    """A moderator of a hearing moves it to STEP of the order of proceedings."""
+
+    type: Literal["agenda"] = "agenda"
+    step: AgendaStepName
+
+
+class GiveFloor(_Message):
+    """A moderator gives the floor to a participant (their page unmutes; whoever held it is muted)."""
+
+    type: Literal["give_floor"] = "give_floor"
+    participant_id: ParticipantId
+
+
+class TakeFloor(_Message):
+    """A moderator takes the floor back: its holder is muted."""
+
+    type: Literal["take_floor"] = "take_floor"
+
+
+class Deliberation(_Message):
+    """The chair starts (ACTIVE) or ends the panel's private deliberation (合议)."""
+
+    type: Literal["deliberation"] = "deliberation"
+    active: bool
+
+
 ClientMessage = Annotated[
     Join | Offer | Answer | Candidate | Admit | Deny | Leave | End | MediaState | Mute | Show | ShowEnd | AllowShow | Ping
-    | Pong,
+    | Pong | Agenda | GiveFloor | TakeFloor | Deliberation,
     Field(discriminator="type"),
 ]
 ServerMessage = Annotated[
-    Welcome | Lobby | Admitted | State | Offer | Answer | Candidate | Error | Bye | Mute | Ping | Pong,
+    Welcome | Lobby | Admitted | State | Offer | Answer | Candidate | Error | Bye | Mute | Floor | Ping | Pong,
     Field(discriminator="type"),
 ]
 Message = (Welcome | Lobby | Admitted | State | Error | Bye | Join | Admit | Deny | Leave | End | MediaState | Mute | Offer
-           | Answer | Candidate | Show | ShowEnd | AllowShow | Ping | Pong)
+           | Answer | Candidate | Show | ShowEnd | AllowShow | Ping | Pong | Agenda | GiveFloor | TakeFloor | Deliberation
+           | Floor)
 
 _client: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 _server: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 Role = Literal["leader", "room", "petitioner", "representative", "agent", "interpreter", "coordinator", "chair",
-               "recorder", "hearing_member", "handler", "observer"]
+               "recorder", "hearing_member", "handler", "observer", "witness"]
 ROLES: tuple[str, ...] = get_args(Role)
 # The leader and every room of a booking are seated by the booking itself; the others are named in it.
 NAMED_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r not in ("leader", "room"))
@@ -17,6 +17,8 @@ PETITIONER_SIDE: frozenset[str] = frozenset({"room", "petitioner", "representati
 SITS_IN_ROOM: frozenset[str] = frozenset({"petitioner", "representative", "agent", "interpreter"})
 # Who sends camera and microphone: everyone but a watch-only observer (the server refuses an observer's send tracks).
 PUBLISHERS: frozenset[str] = frozenset(ROLES) - {"observer"}
+# Who deliberates in private (合议) at a hearing: everyone else is held in the lobby meanwhile.
+DELIBERATES: frozenset[str] = frozenset({"chair", "hearing_member"})
 # Who shows evidence (a document's pages, an image) to everyone in the call; a room only while a moderator allows it.
 SHOWERS: frozenset[str] = frozenset({"leader", "chair", "coordinator", "handler"})
 

@@ -11,9 +11,12 @@ from pydantic import BaseModel
 from signaling.errors import ProtocolError
 from signaling.events import (
     ALL,
+    AgendaChanged,
+    DeliberationChanged,
     Event,
     EvidenceEnded,
     EvidenceShown,
+    FloorChanged,
     MediaSignal,
     MediaStateChanged,
     ParticipantAdmitted,
@@ -29,13 +32,18 @@ from signaling.events import (
 from signaling.messages import (
     Admit,
     Admitted,
+    Agenda,
+    AgendaStepName,
     AllowShow,
     Answer,
     Bye,
     Candidate,
     ClientMessage,
+    Deliberation,
     Deny,
     End,
+    Floor,
+    GiveFloor,
     Join,
     Leave,
     Lobby,
@@ -54,9 +62,13 @@ from signaling.messages import (
     ShowEnd,
     ShowingView,
     State,
+    TakeFloor,
     Welcome,
 )
-from signaling.roles import PETITIONER_SIDE, Role, can
+from signaling.roles import DELIBERATES, PETITIONER_SIDE, Role, can
+
+# Why a hearing's participants wait in the lobby while the panel deliberates (the page says so).
+DELIBERATION_REASON = "deliberation"
 
 ACTIVE: frozenset[str] = frozenset({"open", "live"})
 JOINABLE: frozenset[str] = ACTIVE | {"booked"}
@@ -117,6 +129,13 @@ class Room(BaseModel):
     showing: Showing | None = None
     # A moderator let the room's kiosk show evidence (a paper the petitioner brought, photographed in the call).
     room_may_show: bool = False
+    # A hearing (听证): its order of proceedings, who holds the floor, and the private deliberation (合议) with
+    # whoever it sent back to the lobby (they are admitted again when it ends).
+    hearing: bool = False
+    agenda_step: AgendaStepName | None = None
+    floor: int | None = None
+    deliberating: bool = False
+    held: list[int] = []
 
     def participant(self, participant_id: int) -> Participant | None:
         """The participant with PARTICIPANT_ID, if seated."""
@@ -155,6 +174,9 @@ class Room(BaseModel):
                 participant_id=self.showing.participant_id, item=self.showing.item, page=self.showing.page,
                 pages=self.showing.pages),
             room_may_show=self.room_may_show,
+            agenda_step=self.agenda_step,
+            floor=self.floor,
+            deliberating=self.deliberating,
         )
 
     def to_json(self) -> str:
@@ -167,9 +189,12 @@ class Room(BaseModel):
         return cls.model_validate_json(text)
 
 
-def new_room(session_id: int, state: SessionState = "booked", roster: Iterable[tuple[int, Role, str]] = ()) -> Room:
-    """A room for SESSION_ID in STATE, optionally seating the booked participants (id, role, name)."""
-    return Room(session_id=session_id, state=state, participants=[Participant(id=i, role=r, name=n) for i, r, n in roster])
+def new_room(session_id: int, state: SessionState = "booked", roster: Iterable[tuple[int, Role, str]] = (), *,
+             hearing: bool = False, agenda_step: AgendaStepName | None = None) -> Room:
+    """A room for SESSION_ID in STATE, optionally seating the booked participants (id, role, name); a hearing's
+    room starts at its AGENDA_STEP."""
+    return Room(session_id=session_id, state=state, participants=[Participant(id=i, role=r, name=n) for i, r, n in roster],
+                hearing=hearing, agenda_step=agenda_step)
 
 
 class _Step:
@@ -234,7 +259,7 @@ def _greet(step: _Step, participant: Participant) -> None:
         step.to(participant, Admitted())
     else:
         step.enqueue(participant)
-        step.to(participant, Lobby())
+        step.to(participant, Lobby(reason=DELIBERATION_REASON if participant.id in step.room.held else None))
 
 
 def _disconnect_everyone(step: _Step, reason: str) -> None:
@@ -245,8 +270,10 @@ def _disconnect_everyone(step: _Step, reason: str) -> None:
     step.room.lobby = []
 
 
-def join(room: Room, participant_id: int, role: Role, *, now: datetime, name: str = "") -> Transition:
-    """PARTICIPANT_ID (role and name from the verified join token) connects: welcome, then lobby or admitted."""
+def join(room: Room, participant_id: int, role: Role, *, now: datetime, name: str = "",
+         auto_admit: bool = False) -> Transition:
+    """PARTICIPANT_ID (role and name from the verified join token) connects: welcome, then lobby or admitted
+    (moderators, and with AUTO_ADMIT a gallery viewer, at once; while the panel deliberates, only the panel)."""
     if room.state not in JOINABLE:
         raise ProtocolError("illegal_state", f"session is {room.state}")
     step = _Step(room, now)
@@ -267,9 +294,14 @@ def join(room: Room, participant_id: int, role: Role, *, now: datetime, name: st
     participant.last_joined_at = now
     if step.room.state == "booked":
         step.set_state("open", by=participant_id)
-    if can(role, "moderate") and not participant.admitted:
-        participant.admitted = True
-        step.event(ParticipantAdmitted, participant_id=participant_id, by=None)
+    if (can(role, "moderate") or auto_admit) and not participant.admitted:
+        if step.room.deliberating and role not in DELIBERATES:
+            # Admitted when the deliberation ends, like everyone it sent to the lobby.
+            if participant_id not in step.room.held:
+                step.room.held.append(participant_id)
+        else:
+            participant.admitted = True
+            step.event(ParticipantAdmitted, participant_id=participant_id, by=None)
     step.event(ParticipantJoined, participant_id=participant_id, role=role, resumed=resumed, admitted=participant.admitted)
     _greet(step, participant)
     step.to_all(step.room.view())
@@ -315,6 +347,8 @@ def apply(room: Room, participant_id: int, message: ClientMessage, *, now: datet
 def _require_moderator(actor: Participant, action: str) -> None:
     if not can(actor.role, "moderate"):
         raise ProtocolError("forbidden", f"only a leader, chair or coordinator may {action}")
+    if not actor.admitted:
+        raise ProtocolError("forbidden", f"you wait in the lobby and may not {action}")
 
 
 def _sends_media(sdp: str) -> bool:
@@ -366,6 +400,9 @@ def _on_admit(step: _Step, actor: Participant, message: Admit) -> None:
         raise ProtocolError("illegal_state", f"participant {target.id} is already admitted")
     if not step.room.waiting(target.id):
         raise ProtocolError("illegal_state", f"participant {target.id} is not waiting in the lobby")
+    if step.room.deliberating and target.role not in DELIBERATES:
+        raise ProtocolError("illegal_state", "the panel deliberates in private: only the chair and the panel may be "
+                                             "admitted until it ends")
     step.dequeue(target)
     target.admitted = True
     step.to(target, Admitted())
@@ -382,7 +419,18 @@ def _on_deny(step: _Step, actor: Participant, message: Deny) -> None:
         raise ProtocolError("forbidden", "a leader, chair or coordinator cannot be denied")
     if target.refused:
         raise ProtocolError("illegal_state", f"participant {target.id} is already refused")
-    if message.refuse:
+    _hold_back(step, actor, target, refuse=message.refuse, reason=message.reason)
+    step.to_all(step.room.view())
+
+
+def _hold_back(step: _Step, actor: Participant, target: Participant, *, refuse: bool, reason: str | None) -> None:
+    """Refuse TARGET for good, or keep them (or send them back) waiting in the lobby."""
+    if target.id in step.room.held and refuse:
+        step.room.held.remove(target.id)
+    if step.room.floor == target.id:
+        step.room.floor = None
+        step.event(FloorChanged, by=actor.id, participant_id=None)
+    if refuse:
         target.refused = True
         target.admitted = False
         step.dequeue(target)
@@ -395,15 +443,19 @@ def _on_deny(step: _Step, actor: Participant, message: Deny) -> None:
         # Sending an admitted participant back to the lobby (a hearing's private deliberation).
         target.admitted = False
         step.enqueue(target)
-        step.to(target, Lobby(reason=message.reason))
-    step.event(ParticipantDenied, participant_id=target.id, by=actor.id, refused=message.refuse, reason=message.reason)
-    step.to_all(step.room.view())
+        step.to(target, Lobby(reason=reason))
+    step.event(ParticipantDenied, participant_id=target.id, by=actor.id, refused=refuse, reason=reason)
 
 
 def _on_leave(step: _Step, actor: Participant, message: Leave) -> None:
     step.to(actor, Bye(reason="left"))
     actor.connected = False
     step.dequeue(actor)
+    if actor.id in step.room.held:
+        step.room.held.remove(actor.id)
+    if step.room.floor == actor.id:
+        step.room.floor = None
+        step.event(FloorChanged, by=actor.id, participant_id=None)
     # Leaving on purpose (unlike a dropped connection) gives up admission; moderators re-admit themselves.
     if not can(actor.role, "moderate"):
         actor.admitted = False
@@ -497,6 +549,91 @@ def _on_allow_show(step: _Step, actor: Participant, message: AllowShow) -> None:
     step.to_all(step.room.view())
 
 
+def _require_hearing(step: _Step, what: str) -> None:
+    if not step.room.hearing:
+        raise ProtocolError("illegal_state", f"{what} belongs to a hearing; this session is not one")
+
+
+def _on_agenda(step: _Step, actor: Participant, message: Agenda) -> None:
+    _require_moderator(actor, "run the order of proceedings")
+    _require_hearing(step, "the order of proceedings")
+    if step.room.agenda_step == message.step:
+        return
+    step.room.agenda_step = message.step
+    step.event(AgendaChanged, by=actor.id, step=message.step)
+    step.to_all(step.room.view())
+
+
+def _mute_holder(step: _Step) -> None:
+    holder = step.room.participant(step.room.floor) if step.room.floor is not None else None
+    if holder is not None and holder.connected:
+        step.to(holder, Mute(participant_id=holder.id))
+        _set_media(step, holder, False, holder.video)
+
+
+def _on_give_floor(step: _Step, actor: Participant, message: GiveFloor) -> None:
+    _require_moderator(actor, "give the floor")
+    _require_hearing(step, "the floor")
+    target = _target(step, actor, message.participant_id)
+    if not (target.admitted and target.connected):
+        raise ProtocolError("illegal_state", f"participant {target.id} is not in the call")
+    if not can(target.role, "publish"):
+        raise ProtocolError("forbidden", f"a participant of role {target.role} does not speak in the call")
+    if step.room.floor == target.id:
+        return
+    # One speaker at a time: whoever held the floor is muted.
+    _mute_holder(step)
+    step.room.floor = target.id
+    step.to(target, Floor(participant_id=target.id))
+    step.event(FloorChanged, by=actor.id, participant_id=target.id)
+    step.to_all(step.room.view())
+
+
+def _on_take_floor(step: _Step, actor: Participant, message: TakeFloor) -> None:
+    _require_moderator(actor, "take the floor")
+    _require_hearing(step, "the floor")
+    if step.room.floor is None:
+        raise ProtocolError("illegal_state", "nobody holds the floor")
+    _mute_holder(step)
+    step.room.floor = None
+    step.event(FloorChanged, by=actor.id, participant_id=None)
+    step.to_all(step.room.view())
+
+
+def _on_deliberation(step: _Step, actor: Participant, message: Deliberation) -> None:
+    _require_moderator(actor, "deliberate in private")
+    _require_hearing(step, "the private deliberation")
+    if actor.role not in DELIBERATES:
+        raise ProtocolError("forbidden", "only the chair opens and closes the private deliberation")
+    room = step.room
+    if room.deliberating == message.active:
+        raise ProtocolError("illegal_state", "the panel already deliberates" if message.active
+                                             else "the panel does not deliberate")
+    room.deliberating = message.active
+    if message.active:
+        # Everyone but the chair and the panel goes back to the lobby: the media side drops their media.
+        held = [p for p in room.participants if p.admitted and p.role not in DELIBERATES and not p.refused]
+        for p in held:
+            if p.connected:
+                _hold_back(step, actor, p, refuse=False, reason=DELIBERATION_REASON)
+            else:
+                # Not connected: back in the lobby when they return, until the deliberation ends.
+                p.admitted = False
+        room.held = [p.id for p in held]
+        step.event(DeliberationChanged, by=actor.id, active=True, held=room.held)
+    else:
+        returning = [p for p in (room.participant(i) for i in room.held) if p is not None and not p.refused]
+        room.held = []
+        for p in returning:
+            p.admitted = True
+            if p.connected:
+                step.dequeue(p)
+                step.to(p, Admitted())
+            step.event(ParticipantAdmitted, participant_id=p.id, by=actor.id)
+        step.event(DeliberationChanged, by=actor.id, active=False, held=[p.id for p in returning])
+    step.to_all(room.view())
+
+
 def _on_ping(step: _Step, actor: Participant, message: Ping) -> None:
     step.to(actor, Pong())
 
@@ -520,6 +657,10 @@ _HANDLERS: dict[type[BaseModel], Callable[[_Step, Participant, Any], None]] = {
     Show: _on_show,
     ShowEnd: _on_show_end,
     AllowShow: _on_allow_show,
+    Agenda: _on_agenda,
+    GiveFloor: _on_give_floor,
+    TakeFloor: _on_take_floor,
+    Deliberation: _on_deliberation,
     Ping: _on_ping,
     Pong: _on_pong,
 }

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 
 # Who takes a personal seat of each role in the test organisation (anybody with an account may be named).
 PERSON_FOR = {"coordinator": "coord_county", "chair": "leader_city", "recorder": "coord_county2",
-              "hearing_member": "hearing", "handler": "handler", "observer": "coord_province"}
+              "hearing_member": "hearing", "handler": "handler", "observer": "coord_province",
+              "witness": "admin"}
 
 
 def _spec(org, role: str) -> dict:

@@ -24,6 +24,9 @@ NOT_KEYS = {
     "call.evidence_shown": "an audit action of the call, read into the recording's manifest (recordings/service.py)",
     "call.evidence_ended": "an audit action of the call, read into the recording's manifest (recordings/service.py)",
     "call.evidence_prepared": "an audit action: an item prepared for showing in a call (vreception/evidence)",
+    "hearing.member": "the demo's hearing member's username (vreception/demo.py)",
+    "hearing.noticed": "an audit action: a hearing's notices were issued, read back for its documents "
+                       "(vreception/hearings/queries.py)",
 }
 # Keyword arguments whose dotted values name things other than messages (audit actions, entity types, kinds).
 NOT_KEY_KEYWORDS = {"action", "entity_type", "kind"}
@@ -138,7 +141,9 @@ def _rate_counts():
 # A new dynamic prefix fails test_every_dynamic_prefix_is_enumerated until it is listed here.
 DYNAMIC: dict[str, Callable[[], Iterable[str]]] = {
     "error.": lambda: [cls.code for cls in _domain_errors()],  # DomainError's default key, error.<code>
-    "action.": lambda: list(_import("vreception.cases.actions").ACTIONS),
+    "action.": lambda: list(_import("vreception.cases.actions").ACTIONS)
+    + list(_import("vreception.cases.actions").HEARING_ACTIONS),
+    "hearing.state.": lambda: _values(_import("vreception.models.hearings").HearingState),
     "state.": _matter_states,
     "task_state.": lambda: _values(_import("vreception.models").TaskState),
     "task_action.": _task_actions,

@@ -76,6 +76,7 @@ class Row:
     body: Any = None  # JSON (API) or form (pages): dict or w → dict
     files: Any = None
     fresh: bool = False  # sign in a new client for this request (sign-in and sign-out change the browser)
+    json: bool = False  # a page route that takes a JSON body (the page's script posts it) instead of a form
 
     @property
     def key(self) -> tuple[str, str]:
@@ -202,6 +203,30 @@ TABLE = [
     R("POST", "/api/v1/sessions/{session_id}/record/refusals", write({"room"}),
       body=lambda w: {"participant_id": w.seats["petitioner"], "reason": "有异议"}),
     R("POST", "/api/v1/sessions/{session_id}/record/confirm", write({"leader_a"})),
+    # Refusing to confirm is for a hearing record's staff only: the world's session is a reception.
+    R("POST", "/api/v1/sessions/{session_id}/record/confirm-refusals", write(set()), body={"reason": "有异议"}),
+    # -- API and pages: a hearing member's opinion and case file (the world has no hearing: 404 past the role gate) ----
+    R("POST", "/api/v1/hearings/{hearing_id}/opinion", everyone(404), body={"text": "建议支持"}),
+    # -- API: the hearing procedure (the world's matter is accepted: its office may propose; the world has no hearing,
+    #    so a hearing's routes answer 404 to everyone before any access check) ------------------------------------------
+    R("POST", "/api/v1/matters/{matter_id}/hearings", write(OFFICE_A), body={"reason": "事实争议"}),
+    R("GET", "/api/v1/matters/{matter_id}/hearings", only(MATTER_A)),
+    R("GET", "/api/v1/hearings/{hearing_id}", everyone(404)),
+    R("POST", "/api/v1/hearings/{hearing_id}/decision", everyone(404), body={"hold": True}),
+    R("PUT", "/api/v1/hearings/{hearing_id}/chair", everyone(404), body={"chair_id": 1, "recorder_id": 2}),
+    R("PUT", "/api/v1/hearings/{hearing_id}/panel", everyone(404), body={"members": []}),
+    R("PUT", "/api/v1/hearings/{hearing_id}/publicity", everyone(404), body={"public": True}),
+    R("POST", "/api/v1/hearings/{hearing_id}/booking", everyone(404), body={**SLOT, "room_ids": []}),
+    R("POST", "/api/v1/hearings/{hearing_id}/recusals", everyone(404),
+      body={"against_id": 1, "requested_by": "张三", "reason": "利害关系"}),
+    R("POST", "/api/v1/hearings/{hearing_id}/recusals/{recusal_id}/decision", everyone(404),
+      body={"granted": False, "reason": "不属实"}),
+    R("POST", "/api/v1/hearings/{hearing_id}/conclusion", everyone(404), body={"conclusion": "维持"}),
+    R("POST", "/api/v1/hearings/{hearing_id}/publication", everyone(404)),
+    R("GET", "/api/v1/hearing-roster", only(OFFICE_A), params=lambda w: {"node_id": w.county_a}),
+    R("POST", "/api/v1/hearing-roster", write(OFFICE_A), body=lambda w: {"node_id": w.county_a, "person_id": w.leader_a}),
+    R("DELETE", "/api/v1/hearing-roster/{entry_id}", everyone(404)),
+    R("GET", "/api/v1/public/hearings/{hearing_id}", public(404)),
     # -- pages: sign-in, landing, published plans ----------------------------------------------------------------------
     R("GET", "/login", {**everyone(303), "anon": 200}),
     R("POST", "/login", {**everyone(303), "anon": 401}, fresh=True),  # own password; the signed-out a wrong one
@@ -279,8 +304,28 @@ TABLE = [
     # -- pages: the record and its confirmation by the leader (and a booked recorder) ----------------------------------
     R("GET", "/sessions/{session_id}/record", only(MATTER_A | {"room"})),
     R("POST", "/sessions/{session_id}/record/confirm", write({"leader_a"})),
+    R("GET", "/my-hearings", only({"admin", "hearing"})),
+    R("GET", "/hearings/{hearing_id}/member", only({"admin", "hearing"}, 404)),
+    R("POST", "/hearings/{hearing_id}/member/opinion", only({"admin", "hearing"}, 404), body={"opinion": "支持"}),
+    R("POST", "/hearings/{hearing_id}/member/confirm", only({"admin", "hearing"}, 404)),
+    R("POST", "/hearings/{hearing_id}/member/refuse", only({"admin", "hearing"}, 404), body={"reason": "有异议"}),
+    # -- pages: the office's hearing forms on the matter page (the world has no hearing: 404 to everyone signed in) --
+    R("POST", "/matters/{matter_id}/hearings", write(OFFICE_A), body={"reason": "事实争议"}),
+    R("POST", "/hearings/{hearing_id}/decision", everyone(404), body={"hold": "yes"}),
+    R("POST", "/hearings/{hearing_id}/chair", everyone(404), body={"chair_id": "1", "recorder_id": "2"}),
+    R("POST", "/hearings/{hearing_id}/panel", everyone(404), body={"member": "1"}),
+    R("POST", "/hearings/{hearing_id}/publicity", everyone(404), body={"public": "yes"}),
+    R("POST", "/hearings/{hearing_id}/booking", everyone(404), body={"start": "2026-03-05T09:00"}),
+    R("POST", "/hearings/{hearing_id}/recusals", everyone(404), body={"against_id": "1", "reason": "利害关系"}),
+    R("POST", "/hearings/{hearing_id}/recusals/{recusal_id}/decision", everyone(404),
+      body={"granted": "no", "reason": "不属实"}),
+    R("POST", "/hearings/{hearing_id}/conclusion", everyone(404), body={"conclusion": "维持"}),
+    R("POST", "/hearings/{hearing_id}/publication", everyone(404)),
     # -- pages: the petitioner's lookup --------------------------------------------------------------------------------
     R("GET", "/lookup", public(200)),
+    R("GET", "/gallery/{key}", public(404)),
+    R("POST", "/gallery/{key}/token", public(404), json=True, body={}),
+    R("GET", "/gallery/{key}/evidence", public(404), params={"item": "doc:1", "page": "1"}),
     R("POST", "/lookup", public(ACCESS), body=lambda w: {"number": w.number, "code": w.code}),
     R("POST", "/lookup/rate", public(ACCESS), body={"rating": "satisfied"}),
     R("POST", "/lookup/documents/{document_id}", public(ACCESS)),
@@ -289,7 +334,9 @@ TABLE = [
 # Path parameters → the world's object.
 DEFAULT_AT = {"session_id": "session", "matter_id": "matter_id", "task_id": "task", "document_id": "document",
               "attachment_id": "attachment", "recording_id": "recording", "plan_id": "plan", "node_id": "county_a",
-              "leader_id": "leader_a", "room_id": "room_id", "number": "number", "person_id": "leader_a"}
+              "leader_id": "leader_a", "room_id": "room_id", "number": "number", "person_id": "leader_a",
+              "hearing_id": "no_hearing", "recusal_id": "no_hearing", "entry_id": "no_hearing",
+              "key": "no_gallery"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -365,6 +412,8 @@ def make_world(db, tmp_path):
                township=n["township"].id, dept_a=n["county_dept"].id, dept_b=n["county2_dept"].id,
                room_id=org.rooms["township"].id, room_b=org.rooms["township2"].id, leader_a=p["leader_county"].id)
     w = SimpleNamespace(**ids)
+    w.no_gallery = "no-such-gallery"  # the gallery rows: an unknown key is a 404 for everyone
+    w.no_hearing = 999_999  # the records rows of hearings: no such hearing, refused before or 404 after the role gate
     feed = base.get(f"/api/v1/calendars/leaders/{w.leader_a}/feed", headers=api["leader_a"])
     w.leader_feed = parse_qs(urlparse(feed.json()["url"]).query)["token"][0]
     feed = base.get(f"/api/v1/calendars/rooms/{w.room_id}/feed", headers=api["room"])
@@ -421,6 +470,9 @@ def call(world, row: Row, role: str):
     form = dict(body or {})
     if row.path == "/login":
         form = {"username": world.usernames.get(role, "nobody"), "password": PASSWORD if role != "anon" else "x"}
+    if row.json:
+        return client.request(row.method, url, json=form, params=params, headers={"x-csrf-token": token},
+                              follow_redirects=False)
     return client.request(row.method, url, data={**form, "csrf_token": token}, params=params,
                           headers={"x-csrf-token": token}, follow_redirects=False)
 

@@ -8,15 +8,19 @@ from typing import cast
 
 from sqlalchemy import select
 
+from scheduling.gallery import is_gallery_seat
 from scheduling.policy import Policy
 from scheduling.session_state import change_state
 from scheduling.states import JOINABLE
-from signaling.events import Event, SessionStateChanged
+from signaling.events import AgendaChanged, Event, SessionStateChanged
+from signaling.messages import AgendaStepName
 from signaling.messages import SessionState as RoomState
 from signaling.roles import Role
 from vreception import audit
 from vreception.db import Database
-from vreception.models.scheduling import Participant, ReceptionSession, SessionState
+from vreception.hearings import agenda
+from vreception.models.hearings import AgendaStep
+from vreception.models.scheduling import Participant, ReceptionSession, SessionKind, SessionState
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,11 @@ class Ticket:
     roster: tuple[tuple[int, Role, str], ...]
     matter_id: int | None
     recorded: bool
+    # A hearing's room runs its order of proceedings (starting at the stored step); a gallery seat (旁听) is
+    # admitted at once and sees roles instead of names.
+    hearing: bool = False
+    agenda_step: AgendaStepName | None = None
+    gallery: bool = False
 
 
 def load_ticket(db: Database, session_id: int, participant_id: int) -> Ticket | None:
@@ -41,11 +50,15 @@ def load_ticket(db: Database, session_id: int, participant_id: int) -> Ticket | 
         participant = next((p for p in booking.participants if p.id == participant_id), None)
         if participant is None:
             return None
+        hearing = booking.kind is SessionKind.hearing
+        held = agenda.of_session(tx, booking.id) if hearing else None
+        step: AgendaStepName | None = held.agenda_step.value if held is not None and held.agenda_step else None
         # The database holds the roles as text; the room's pydantic models validate them again.
         return Ticket(state=booking.state.value, joinable=booking.state in JOINABLE,
                       role=cast(Role, participant.role), name=participant.name,
                       roster=tuple((p.id, cast(Role, p.role), p.name) for p in booking.participants),
-                      matter_id=booking.matter_id, recorded=booking.recorded)
+                      matter_id=booking.matter_id, recorded=booking.recorded, hearing=hearing, agenda_step=step,
+                      gallery=is_gallery_seat(booking, participant))
 
 
 def record_events(db: Database, session_id: int, events: Sequence[Event], policy: Policy) -> None:
@@ -62,6 +75,10 @@ def record_events(db: Database, session_id: int, events: Sequence[Event], policy
             if isinstance(event, SessionStateChanged):
                 change_state(db=tx, booking=booking, to=SessionState(event.new), at=event.at, policy=policy,
                              actor_id=actor_id)
+            elif isinstance(event, AgendaChanged):
+                hearing = agenda.of_session(tx, booking.id)
+                if hearing is not None:  # written with its recording offset, and audited, by the hearing
+                    agenda.move(tx, hearing=hearing, step=AgendaStep(event.step), at=event.at, actor_id=actor_id)
             else:
                 data = event.model_dump(mode="json", exclude={"kind", "session_id", "at"})
                 audit.record(tx, action=f"call.{event.kind}", entity_type="session", entity_id=booking.id,

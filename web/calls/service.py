@@ -39,12 +39,15 @@ from signaling.events import (
     ParticipantLeft,
     SessionStateChanged,
 )
-from signaling.messages import ClientMessage
+from signaling.messages import ClientMessage, State
+from signaling.redact import for_gallery
 from signaling.redis_bus import RedisBus, RedisStateStore
+from signaling.roles import ROLES
 from signaling.state import StateStore
 from vreception.auth import tokens
 from vreception.clock import now
 from vreception.errors import Unauthenticated
+from vreception.i18n import DEFAULT_LANGUAGE, translate
 from vreception.models.scheduling import SessionState
 from web.calls import persist
 from web.calls.persist import Ticket
@@ -63,11 +66,24 @@ class Connection:
     connection: int
     bucket: TokenBucket = field(default_factory=TokenBucket)
     invalid: int = 0
+    # A public gallery viewer (旁听): every `state` it receives names roles, never people.
+    gallery: bool = False
 
 
 # How long a join waits for the shared call state, and what a Redis that is down or gone raises.
 SHARED_STATE_WAIT_S = 5
 SHARED_STATE_DOWN: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError, RedisError)
+
+
+# What a gallery viewer sees instead of each participant's name: their role (the public knows roles, not people).
+GALLERY_LABELS: dict[str, str] = {role: translate(f"pages.participant.{role}", DEFAULT_LANGUAGE) for role in ROLES}
+GALLERY_LABELS["observer"] = translate("call.gallery.viewer", DEFAULT_LANGUAGE)
+
+
+def _new_room(session_id: int, ticket: Ticket) -> rooms.Room:
+    """The room as the database knows it when no shared state exists yet."""
+    return rooms.new_room(session_id, ticket.state, ticket.roster, hearing=ticket.hearing,
+                          agenda_step=ticket.agenda_step)
 
 
 class SharedStateUnavailable(RuntimeError):
@@ -118,8 +134,9 @@ class CallService:
             await asyncio.wait_for(self._ensure_listener(session_id), SHARED_STATE_WAIT_S)
             transition = await update_room(
                 self.store, session_id,
-                lambda room: rooms.join(room, participant_id, ticket.role, now=now(), name=ticket.name),
-                initial=lambda: rooms.new_room(session_id, ticket.state, ticket.roster))
+                lambda room: rooms.join(room, participant_id, ticket.role, now=now(), name=ticket.name,
+                                        auto_admit=ticket.gallery),
+                initial=lambda: _new_room(session_id, ticket))
         except SHARED_STATE_DOWN as exc:
             # A Redis that does not answer: the page gets a coded close at once and retries, instead of a hang.
             log.warning("session %s: shared call state unavailable: %s", session_id, exc)
@@ -132,7 +149,7 @@ class CallService:
             return
         seat = transition.room.participant(participant_id)
         assert seat is not None  # join() seated them
-        me = Connection(websocket, participant_id, seat.connection)
+        me = Connection(websocket, participant_id, seat.connection, gallery=ticket.gallery)
         self.sockets.setdefault(session_id, {})[participant_id] = me
         try:
             await self._handle(session_id, transition, ticket)
@@ -159,7 +176,7 @@ class CallService:
 
                 transition = await update_room(
                     self.store, session_id, step,
-                    initial=lambda: rooms.new_room(session_id, ticket.state, ticket.roster))
+                    initial=lambda: _new_room(session_id, ticket))
             except ProtocolError as exc:
                 me.invalid += 1
                 await self._send(me, dump(error_message(exc)))
@@ -182,7 +199,7 @@ class CallService:
             transition = await update_room(
                 self.store, session_id,
                 lambda room: rooms.disconnect(room, me.participant_id, now=now(), connection=me.connection),
-                initial=lambda: rooms.new_room(session_id, ticket.state, ticket.roster))
+                initial=lambda: _new_room(session_id, ticket))
             await self._handle(session_id, transition, ticket)
         except Exception:  # the socket is gone either way; the room heals on the next join
             log.exception("disconnect of participant %s in session %s", me.participant_id, session_id)
@@ -231,8 +248,13 @@ class CallService:
         async def deliver(envelope: dict) -> None:
             send = Send.from_envelope(envelope)
             text = dump(send.message)
+            gallery_text: str | None = None
             for conn in list(self.sockets.get(session_id, {}).values()):
                 if send.reaches(conn.participant_id, conn.connection):
+                    if conn.gallery and isinstance(send.message, State):
+                        gallery_text = gallery_text or dump(for_gallery(send.message, GALLERY_LABELS))
+                        await self._send(conn, gallery_text)
+                        continue
                     await self._send(conn, text)
                     if send.message.type == "bye":
                         code = CloseCode.REPLACED if send.message.reason == "replaced" else CloseCode.NORMAL

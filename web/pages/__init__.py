@@ -9,6 +9,9 @@ from web.pages import (
                        calls,
                        dashboard,
                        evidence,
+                       gallery,
+                       hearing_member,
+                       hearings,
                        home,
                        kiosk,
                        leader_plans,
@@ -34,3 +37,6 @@ router.include_router(kiosk.router)
 router.include_router(lookup.router)
 router.include_router(leader_plans.router)
 router.include_router(records.router)
+router.include_router(hearing_member.router)
+router.include_router(hearings.router)
+router.include_router(gallery.router)

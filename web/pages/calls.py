@@ -21,7 +21,7 @@ from vreception.cases.deadlines import end_of_day
 from vreception.errors import Forbidden, Invalid, NotFound
 from vreception.i18n import translate
 from vreception.models import Matter
-from vreception.models.scheduling import Participant, ReceptionSession
+from vreception.models.scheduling import Participant, ReceptionSession, SessionKind
 from vreception.records import access as record_access
 from vreception.tasks.access import require_can_assign
 from web import csrf
@@ -39,7 +39,18 @@ CALL_MESSAGES = [
     "call.refused", "call.replaced", "call.device_error", "call.record_saved", "call.task_assigned",
     "call.mute_other", "call.muted_by_moderator", "call.after.title", "call.after.returning", "call.after.released",
     "call.in_room",
+    # A hearing's order of proceedings, floor and private deliberation.
+    "call.agenda.none", "call.agenda.current", "call.floor.holder", "call.floor.nobody", "call.floor.give",
+    "call.floor.take", "call.floor.yours", "call.deliberation.start", "call.deliberation.end",
+    "call.deliberation.on", "call.deliberation.waiting",
 ]
+# The order of proceedings, in order (vreception.models.hearings.AgendaStep), with each step's label.
+AGENDA_LABELS = {
+    "opening": "call.agenda.opening", "petitioner_states": "call.agenda.petitioner_states",
+    "handler_answers": "call.agenda.handler_answers", "cross_examination": "call.agenda.cross_examination",
+    "final_statements": "call.agenda.final_statements", "deliberation": "call.agenda.deliberation",
+    "conclusion": "call.agenda.conclusion",
+}
 # How long the township screen shows the end of the call before it moves on (rating, signing or its start screen).
 KIOSK_AFTER_SECONDS = 8
 
@@ -78,18 +89,20 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
     messages = {key: translate(key, lang) for key in CALL_MESSAGES}
     messages.update({f"pages.participant.{r}": translate(f"pages.participant.{r}", lang) for r in ROLES})
     moderator = can(participant.role, "moderate")
+    hearing = booking.kind is SessionKind.hearing
+    agenda = [{"step": step, "label": translate(key, lang)} for step, key in AGENDA_LABELS.items()] if hearing else []
     after = _after(session, booking, participant, matter)
     config = {
         "sessionId": booking.id, "participantId": participant.id, "role": participant.role,
         "iceServers": request.app.state.settings.ice_servers,
         "moderator": moderator, "capabilities": capabilities_of(participant.role),
         "names": {str(p.id): p.name for p in booking.participants},
-        "roster": _roster(booking), "after": after,
+        "roster": _roster(booking), "after": after, "hearing": hearing, "agenda": agenda,
     }
     desk = _desk_files(session, principal, booking, matter, request.app.state.protector) if moderator else None
     return render(request, "call.html", principal=principal, booking=booking, participant=participant, matter=matter,
                   leader=leader, desk=desk, call_config=config, call_messages=messages, moderator=moderator,
-                  publisher=can(participant.role, "publish"), after=after)
+                  publisher=can(participant.role, "publish"), after=after, hearing=hearing, agenda=agenda)
 
 
 def _roster(booking: ReceptionSession) -> list[dict]:

@@ -43,7 +43,40 @@ function tile(publisher) {
   return figure;
 }
 
+// A hearing: the current step highlighted, who holds the floor, the private deliberation.
+let hearingState = { step: null, deliberating: false };
+function renderHearing(message) {
+  if (!config.hearing) return;
+  hearingState = { step: message.agenda_step, deliberating: message.deliberating, floor: message.floor };
+  const label = (step) => (config.agenda.find((a) => a.step === step) || { label: step }).label;
+  $("agenda-step").textContent = message.agenda_step
+    ? t("call.agenda.current").replace("{step}", label(message.agenda_step)) : t("call.agenda.none");
+  document.querySelectorAll("#agenda-steps li").forEach((li) => {
+    li.classList.toggle("current", li.dataset.step === message.agenda_step);
+    if (li.dataset.step === message.agenda_step) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+  });
+  const holder = message.participants.find((p) => p.id === message.floor);
+  $("floor-holder").textContent = holder ? t("call.floor.holder").replace("{name}", holder.name || holder.id) : t("call.floor.nobody");
+  $("floor-holder").dataset.participant = message.floor || "";
+  $("deliberating").hidden = !message.deliberating;
+  if ($("deliberation-start")) { $("deliberation-start").hidden = message.deliberating; $("deliberation-end").hidden = !message.deliberating; }
+}
+if (config.hearing && config.moderator) {
+  document.querySelectorAll("button.agenda-step").forEach((button) => { button.onclick = () => call.agenda(button.dataset.step); });
+  $("agenda-next").onclick = () => {
+    const steps = config.agenda.map((a) => a.step);
+    const next = steps[Math.min(steps.indexOf(hearingState.step) + 1, steps.length - 1)];
+    call.agenda(next);
+  };
+  $("floor-take").onclick = () => call.takeFloor();
+  if ($("deliberation-start")) {
+    $("deliberation-start").onclick = () => call.deliberate(true);
+    $("deliberation-end").onclick = () => call.deliberate(false);
+  }
+}
+
 function renderState(message) {
+  renderHearing(message);
   const state = message.session.state;
   $("call-state").dataset.state = state;
   $("call-state").textContent = t(`call.state.${state}`);
@@ -105,6 +138,14 @@ function participantItem(p, seated) {
     mute.onclick = () => call.mute(p.id);
     item.append(" ", mute);
   }
+  if (config.hearing && config.moderator && p.id !== config.participantId && p.connected && p.status === "admitted"
+      && p.role !== "observer" && p.id !== hearingState.floor) {
+    const floor = document.createElement("button");
+    floor.type = "button"; floor.className = "floor small"; floor.dataset.participant = p.id;
+    floor.textContent = t("call.floor.give");
+    floor.onclick = () => call.giveFloor(p.id);
+    item.append(" ", floor);
+  }
   if (seated.length) {
     const list = document.createElement("ul");
     list.className = "seated";
@@ -138,7 +179,7 @@ const call = new Call({ joinUrl, localStream: stream, iceServers: config.iceServ
 window.vreceptionCall = call;  // for the browser tests and for support staff in the console
 window.vreceptionStream = stream;
 
-call.addEventListener("lobby", () => status(t("call.waiting")));
+call.addEventListener("lobby", (e) => status(t(e.detail.reason === "deliberation" ? "call.deliberation.waiting" : "call.waiting")));
 call.addEventListener("admitted", () => status(t("call.admitted")));
 call.addEventListener("state", (e) => renderState(e.detail));
 call.addEventListener("track", (e) => { const video = tile(e.detail.publisher).querySelector("video"); if (video.srcObject !== e.detail.stream) video.srcObject = e.detail.stream; });
@@ -192,6 +233,11 @@ if ($("btn-cam")) {
     $("btn-cam").setAttribute("aria-pressed", camOn);
   };
 }
+call.addEventListener("floor", () => {
+  micOn = true;
+  if ($("btn-mic")) showMic();
+  status(t("call.floor.yours"));
+});
 call.addEventListener("muted", () => {
   micOn = false;
   if ($("btn-mic")) showMic();

@@ -114,6 +114,11 @@ export class Call extends EventTarget {
         this.setAudio(false);
         this.emit("muted", message);
         break;
+      case "floor":
+        // The chair gave this participant the floor: the microphone goes on.
+        this.setAudio(true);
+        this.emit("floor", message);
+        break;
       case "ping":
         this.send({ type: "pong" });
         break;
@@ -181,6 +186,10 @@ export class Call extends EventTarget {
   deny(participantId, reason) { this.send({ type: "deny", participant_id: participantId, reason }); }
   leave() { this.finished = true; this.send({ type: "leave" }); }
   end() { this.send({ type: "end" }); }
+  agenda(step) { this.send({ type: "agenda", step }); }
+  giveFloor(participantId) { this.send({ type: "give_floor", participant_id: participantId }); }
+  takeFloor() { this.send({ type: "take_floor" }); }
+  deliberate(active) { this.send({ type: "deliberation", active }); }
 
   async measureQuality() {
     if (!this.pc) return;
