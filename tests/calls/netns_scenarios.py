@@ -13,13 +13,15 @@ import sys
 import time
 import traceback
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
 
 from tests.browser import CHROMIUM, FLAGS, live_server
 from tests.factories import PASSWORD, app_settings, build_org, matter_body, sign_in_browser
-from vreception import audit
+from vreception import audit, clock
 from vreception.db import Database
 from vreception.migrations import upgrade
 
@@ -83,6 +85,7 @@ setInterval(async () => {
 """
 
 COLOURS = {"red": (255, 0, 0), "blue": (0, 0, 255), "green": (0, 200, 0)}
+ZONE = ZoneInfo("Asia/Shanghai")  # the platform's time zone (settings.time_zone)
 CSS = {"red": "#ff0000", "blue": "#0000ff", "green": "#00c800"}
 
 
@@ -186,6 +189,53 @@ class World:
         assert response.status_code == 201, response.text
         return response.json()
 
+    def book_hearing(self, base):
+        """A public hearing of 王五's accepted matter, built through the API as the county coordinator: roster,
+        proposal, decision, the county leader as chair, a recorder, a panel of three, booked with the notice
+        waived. Booking closes the day before (17:00), so the clock books on a working day and then runs on from
+        10:00 of the next one, the hearing's start; returns the session and the gallery key."""
+        from tests.hearings.helpers import booking, members, roster, staff
+
+        booked_on = working_day_after(datetime.now(ZONE).date())
+        held_on = working_day_after(booked_on)
+        start = datetime.combine(held_on, dt_time(10), ZONE)
+        clock.travel_to(datetime.combine(booked_on, dt_time(10), ZONE), freeze=False)
+        staff(self.db, self.org)
+        office = self.api(base, "coord.county")
+        matter = office.post("/api/v1/matters", json=matter_body(self.org, name="王五", phone=None,
+                                                                 summary="土地补偿款未到位", category="land")).json()
+        accepted = office.post(f"/api/v1/matters/{matter['id']}/actions", json={"action": "accept"})
+        assert accepted.status_code == 200, accepted.text
+        roster(office, self.org, {})
+        proposed = office.post(f"/api/v1/matters/{matter['id']}/hearings",
+                               json={"by_petitioner": True, "reason": "事实争议较大"})
+        assert proposed.status_code == 201, proposed.text
+        hid = proposed.json()["id"]
+        for method, path, body in (
+                ("POST", "decision", {"hold": True}),
+                ("PUT", "chair", {"chair_id": self.org.people["leader_county"].id,
+                                  "recorder_id": self.org.people["clerk"].id}),
+                ("PUT", "panel", members(self.org, "hearing", "hearing2", "hearing3", chosen=("hearing2",))),
+                ("PUT", "publicity", {"public": True})):
+            response = office.request(method, f"/api/v1/hearings/{hid}/{path}", json=body)
+            assert response.status_code == 200, f"{path}: {response.text}"
+        booked = office.post(f"/api/v1/hearings/{hid}/booking", json=booking(
+            self.org, start, petitioners=["王五"], notice_waived=True, waiver_note="信访人书面放弃七日通知期限。"))
+        assert booked.status_code == 201, booked.text
+        hearing = booked.json()
+        session = office.get(f"/api/v1/sessions/{hearing['session_id']}")
+        assert session.status_code == 200, session.text
+        clock.travel_to(start + timedelta(seconds=30), freeze=False)
+        return {"session": session.json(), "gallery_key": hearing["gallery_key"]}
+
+
+def working_day_after(day):
+    """The first Monday-to-Friday day after DAY."""
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
 
 def open_page(browser, base, username, session_id, colour, name, out, watch_first_frames=False):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
@@ -271,29 +321,98 @@ def two_party(world, base, browser, out):
 
 
 def hearing(world, base, browser, out):
-    session = world.book(base, kind="hearing",
-                          extra=[{"role": "hearing_member", "person_id": world.org.people["hearing"].id}])
-    ids = {role: participant(session, role)["id"] for role in ("leader", "room", "hearing_member")}
-    result = {"session_id": session["id"]}
-    _, leader = open_page(browser, base, "leader.county", session["id"], "red", "leader", out)
+    booked = world.book_hearing(base)
+    session, gallery_key = booked["session"], booked["gallery_key"]
+    ids = {role: participant(session, role)["id"] for role in ("chair", "room", "hearing_member")}
+    names = sorted({p["name"] for p in session["participants"] if p["name"]} | {"王五"})
+    result = {"session_id": session["id"], "chair_seat": bool(session["leader_id"] == world.org.people["leader_county"].id)}
+    _, chair = open_page(browser, base, "leader.county", session["id"], "red", "chair", out)
     _, room = open_page(browser, base, "room.township", session["id"], "blue", "room", out)
-    wait(lambda: leader.locator(f"button.admit[data-participant='{ids['room']}']").count())
-    leader.click(f"button.admit[data-participant='{ids['room']}']")
-    result["leader_sees_room"] = bool(sees(leader, ids["room"], "blue"))
+    wait(lambda: chair.locator(f"button.admit[data-participant='{ids['room']}']").count())
+    chair.click(f"button.admit[data-participant='{ids['room']}']")
+    result["chair_sees_room"] = bool(sees(chair, ids["room"], "blue"))
     # The hearing member joins late: their first frames must come within a second of connecting.
     _, member = open_page(browser, base, "hearing", session["id"], "green", "member", out, watch_first_frames=True)
-    wait(lambda: leader.locator(f"button.admit[data-participant='{ids['hearing_member']}']").count())
-    leader.click(f"button.admit[data-participant='{ids['hearing_member']}']")
-    result["member_sees_leader"] = bool(sees(member, ids["leader"], "red"))
+    wait(lambda: chair.locator(f"button.admit[data-participant='{ids['hearing_member']}']").count())
+    chair.click(f"button.admit[data-participant='{ids['hearing_member']}']")
+    result["member_sees_chair"] = bool(sees(member, ids["chair"], "red"))
     result["member_sees_room"] = bool(sees(member, ids["room"], "blue"))
-    result["leader_sees_member"] = bool(sees(leader, ids["hearing_member"], "green"))
+    result["chair_sees_member"] = bool(sees(chair, ids["hearing_member"], "green"))
     result["room_sees_member"] = bool(sees(room, ids["hearing_member"], "green"))
-    result["room_sees_leader"] = bool(sees(room, ids["leader"], "red"))
+    result["room_sees_chair"] = bool(sees(room, ids["chair"], "red"))
     timing = member.evaluate("() => ({connected: window.__connectedAt, first: window.__firstFrames})")
     firsts = sorted(timing["first"].values())
     result["late_joiner_first_frames_ms"] = [round(v - timing["connected"]) for v in firsts] if timing["connected"] else None
+    # The member's signalling, in ms from connecting, for when the first frames come late.
+    result["late_joiner_log"] = member.evaluate("""(connected) => window.vreceptionCall.log.map(
+      (m) => [m.type, Math.round(m.at - performance.timeOrigin - connected)])""", timing["connected"] or 0)
     member.screenshot(path=str(out / "call-hearing.png"))
+    # The public gallery: no sign-in, no camera, watch only, roles instead of names.
+    gallery = open_gallery(browser, base, gallery_key, out)
+    result["gallery_admitted"] = bool(wait(lambda: gallery.evaluate(
+        "() => !!(window.vreceptionCall && window.vreceptionCall.admitted)")))
+    result["gallery_sees_chair"] = bool(sees(gallery, ids["chair"], "red"))
+    gallery_text = gallery.inner_text("body")
+    result["gallery_names_shown"] = [name for name in names if name in gallery_text]
+    result["gallery_speakers"] = gallery.eval_on_selector_all("#participants li", "items => items.map(i => i.textContent)")
+    # The chair moves the order of proceedings one step on; everyone sees the step.
+    first_step = chair.inner_text("#agenda-steps li:first-child").strip()
+    chair.click("#agenda-next")
+    result["agenda_first_step"] = first_step
+    result["room_agenda"] = wait(lambda: first_step in room.inner_text("#agenda-step") and room.inner_text("#agenda-step"))
+    result["room_current_step"] = room.get_attribute("#agenda-steps li.current", "data-step") \
+        if room.locator("#agenda-steps li.current").count() else None
+    result["gallery_agenda"] = wait(lambda: first_step in gallery.inner_text("#agenda-step")
+                                    and gallery.inner_text("#agenda-step"))
+    chair.screenshot(path=str(out / "call-hearing-chair.png"), full_page=True)
+    # The private deliberation (合议): the room and the gallery wait in the lobby and receive nothing.
+    chair.click("#deliberation-start")
+    result["room_waiting_status"] = wait(lambda: "合议" in room.inner_text("#status") and room.inner_text("#status"))
+    result["gallery_waiting_status"] = wait(lambda: "合议" in gallery.inner_text("#status")
+                                            and gallery.inner_text("#status"))
+    result["room_held"] = room.evaluate("() => window.vreceptionCall.admitted") is False
+    result["gallery_held"] = gallery.evaluate("() => window.vreceptionCall.admitted") is False
+    result["chair_deliberating_badge"] = chair.is_visible("#deliberating")
+    time.sleep(1)  # packets already on their way when the lobby closed arrive first
+    # A page sent to the lobby closes its peer connection, and the server forwards it nothing meanwhile.
+    result["held_peers"] = {name: page.evaluate("() => window.vreceptionCall.pc ? window.vreceptionCall.pc.connectionState : null")
+                            for name, page in (("room", room), ("gallery", gallery))}
+    result["during_deliberation"] = growth(2.0, room=room, gallery=gallery, member=member)
+    result["member_sees_chair_in_deliberation"] = bool(sees(member, ids["chair"], "red"))
+    gallery.screenshot(path=str(out / "hearing-gallery-deliberation.png"))
+    chair.click("#deliberation-end")
+    result["room_back_status"] = wait(lambda: room.evaluate("() => window.vreceptionCall.admitted")
+                                      and room.inner_text("#status"))
+    # Back in the hearing each page negotiates a fresh peer connection: wait for its first frames, then measure.
+    resumed = time.monotonic()
+    result["media_back"] = bool(wait(lambda: all(page.evaluate(INBOUND).get("framesDecoded", 0) > 10
+                                                 for page in (room, gallery)), timeout=20))
+    result["media_back_s"] = round(time.monotonic() - resumed, 1)
+    result["after_deliberation"] = growth(2.0, room=room, gallery=gallery)
+    result["room_sees_chair_again"] = bool(sees(room, ids["chair"], "red"))
+    result["gallery_sees_chair_again"] = bool(sees(gallery, ids["chair"], "red"))
+    gallery.screenshot(path=str(out / "hearing-gallery.png"))
     return result
+
+
+def growth(seconds, **pages):
+    """How many RTP packets (audio + video) and video frames each page received over SECONDS."""
+    before = {name: page.evaluate(INBOUND) for name, page in pages.items()}
+    time.sleep(seconds)
+    after = {name: page.evaluate(INBOUND) for name, page in pages.items()}
+    return {name: {"packets": after[name]["audio"] + after[name]["video"] - before[name]["audio"] - before[name]["video"],
+                   "frames": after[name].get("framesDecoded", 0) - before[name].get("framesDecoded", 0)}
+            for name in pages}
+
+
+def open_gallery(browser, base, key, out):
+    """A public gallery viewer's page: no sign-in and no fake camera (the gallery never opens one)."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    page.on("console", lambda m: (out / "gallery.console.txt").open("a").write(f"{m.type}: {m.text}\n"))
+    page.on("pageerror", lambda e: (out / "gallery.console.txt").open("a").write(f"pageerror: {e}\n"))
+    page.goto(f"{base}/gallery/{key}")
+    return page
 
 
 def rejoin(world, base, browser, out):

@@ -31,14 +31,35 @@ def test_two_party_reception(tmp_path):
     assert playback["error"] is None and playback["width"] > 0 and playback["time"] >= 1.5, playback
 
 
-def test_three_party_hearing_with_a_late_joiner(tmp_path):
+def test_a_booked_hearing_with_a_late_joiner_a_gallery_and_a_private_deliberation(tmp_path):
     result = run_scenario("hearing", tmp_path)
-    for key in ("leader_sees_room", "member_sees_leader", "member_sees_room", "leader_sees_member",
-                "room_sees_member", "room_sees_leader"):
+    assert result["chair_seat"]
+    for key in ("chair_sees_room", "member_sees_chair", "member_sees_room", "chair_sees_member",
+                "room_sees_member", "room_sees_chair"):
         assert result[key], key
     first_frames = result["late_joiner_first_frames_ms"]
     assert first_frames and len(first_frames) == 2
     assert max(first_frames) < 1000, first_frames
+    # The gallery watches the chair without signing in, and shows roles, never a name.
+    assert result["gallery_admitted"] and result["gallery_sees_chair"]
+    assert result["gallery_names_shown"] == [], result["gallery_names_shown"]
+    assert len(result["gallery_speakers"]) == 3, result["gallery_speakers"]
+    # One step of the order of proceedings, shown on the room's page and in the gallery.
+    assert result["agenda_first_step"] and result["room_agenda"] and result["gallery_agenda"]
+    assert result["room_current_step"] == "opening"
+    # The private deliberation: the room and the gallery wait and receive nothing; the panel goes on.
+    assert result["room_waiting_status"] and result["gallery_waiting_status"]
+    assert result["room_held"] and result["gallery_held"] and result["chair_deliberating_badge"]
+    assert set(result["held_peers"].values()) <= {None, "closed"}, result["held_peers"]
+    during = result["during_deliberation"]
+    assert during["room"]["packets"] == 0 and during["gallery"]["packets"] == 0, during
+    assert during["member"]["packets"] > 50 and during["member"]["frames"] > 10, during
+    assert result["member_sees_chair_in_deliberation"]
+    # Back from deliberation: the room and the gallery receive the chair again.
+    after = result["after_deliberation"]
+    assert result["room_back_status"] and result["media_back"], result["media_back_s"]
+    assert after["room"]["frames"] > 10 and after["gallery"]["frames"] > 10, after
+    assert result["room_sees_chair_again"] and result["gallery_sees_chair_again"]
 
 
 def test_closed_kiosk_page_rejoins_and_the_call_resumes(tmp_path):

@@ -131,7 +131,8 @@ function participantItem(p, seated) {
   role.textContent = roleName(p.role);
   item.append(who, " ", role);
   if (flags.length) item.append(` · ${flags.join(" · ")}`);
-  if (config.moderator && p.id !== config.participantId && p.connected && p.audio && p.status === "admitted") {
+  if (config.moderator && p.id !== config.participantId && p.connected && p.audio && p.status === "admitted"
+      && p.role !== "observer") {  // an observer never publishes: nothing to mute
     const mute = document.createElement("button");
     mute.type = "button"; mute.className = "mute small"; mute.dataset.participant = p.id;
     mute.textContent = t("call.mute_other");

@@ -36,14 +36,20 @@ function tile(publisher) {
     figure.dataset.publisher = publisher;
     const video = document.createElement("video");
     video.autoplay = true; video.playsInline = true;
-    figure.append(video, document.createElement("figcaption"));
+    const caption = document.createElement("figcaption");
+    // A tile made after the last state (a reconnect after deliberation) takes its caption from that state.
+    const known = lastState && lastState.participants.find((p) => String(p.id) === String(publisher));
+    caption.textContent = known ? known.name : "";
+    figure.append(video, caption);
     $("videos").append(figure);
   }
   return figure;
 }
 
 let shown = "";
+let lastState = null;
 function renderState(message) {
+  lastState = message;
   const names = new Map(message.participants.map((p) => [p.id, p.name]));
   $("agenda-step").textContent = message.agenda_step
     ? t("call.agenda.current", { step: t(`call.agenda.${message.agenda_step}`) }) : t("call.agenda.none");
