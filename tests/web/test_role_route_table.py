@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -41,6 +42,12 @@ COORDS = {"admin", "prov", "city", "coord_a", "coord_b", "town"}
 STAFF = COORDS | {"leader_a", "leader_b"}  # coordinator or leader somewhere
 DIRECTORY = STAFF | {"handler_a", "handler_b", "hearing"}  # every staff role; kiosk accounts do not browse
 UNIT_A = {"admin", "handler_a"}  # handlers of the task's unit
+CHAIR = {"leader_a"}  # the chair of the world's hearing (a seat of a person: an admin does not hold it)
+PANEL = {"hearing"}  # its sitting panel member (likewise)
+# Readers of the matter while its hearing runs: the chair, recorder and sitting panel read the file (cases.access);
+# the hearing's chair (leader_a) and recorder (coord_a) read it anyway.
+FILE_A = MATTER_A | PANEL
+UNKNOWN = {"hearing_id": "no_hearing", "entry_id": "no_hearing"}  # a row against ids that do not exist
 
 ACCESS = "access"  # any answer but a refusal (401, 403, 303 to /login) or a 5xx: the caller got past the access check
 REFUSED = "refused"  # 401, 403 or 303 to /login
@@ -77,6 +84,7 @@ class Row:
     files: Any = None
     fresh: bool = False  # sign in a new client for this request (sign-in and sign-out change the browser)
     json: bool = False  # a page route that takes a JSON body (the page's script posts it) instead of a form
+    at: Any = None  # path parameters → the world's object, over DEFAULT_AT (e.g. an unknown id)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -172,19 +180,19 @@ TABLE = [
     R("POST", "/api/v1/matters/repeat-check", write(COORDS),
       body=lambda w: {k: v for k, v in _matter(w).items() if k in ("petitioners", "demands")}),
     R("GET", "/api/v1/matters", everyone(200)),  # filtered to what each may read
-    R("GET", "/api/v1/matters/{matter_id}", only(MATTER_A)),
+    R("GET", "/api/v1/matters/{matter_id}", only(FILE_A)),
     R("POST", "/api/v1/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
-    R("GET", "/api/v1/documents/{document_id:int}", only(MATTER_A)),
-    R("GET", "/api/v1/documents/{document_id}.html", only(MATTER_A)),
-    R("GET", "/api/v1/documents/{document_id}.pdf", only(MATTER_A)),
+    R("GET", "/api/v1/documents/{document_id:int}", only(FILE_A)),
+    R("GET", "/api/v1/documents/{document_id}.html", only(FILE_A)),
+    R("GET", "/api/v1/documents/{document_id}.pdf", only(FILE_A)),
     R("POST", "/api/v1/matters/{matter_id}/tasks", write(READ_A),
       body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_at": "2026-03-20T17:30:00+08:00"}),
     R("GET", "/api/v1/tasks", everyone(200)),  # filtered to what each may see
-    R("GET", "/api/v1/tasks/{task_id}", only(MATTER_A)),
+    R("GET", "/api/v1/tasks/{task_id}", only(MATTER_A)),  # the unit and the office, not the hearing panel
     R("PATCH", "/api/v1/tasks/{task_id}", write(UNIT_A), variant="unit's move", body={"action": "accept"}),
     R("PATCH", "/api/v1/tasks/{task_id}", write(READ_A), variant="office's move", body={"action": "verify"}),
     R("POST", "/api/v1/tasks/{task_id}/attachments", write(UNIT_A), files={"file": ("a.txt", b"x", "text/plain")}),
-    R("GET", "/api/v1/attachments/{attachment_id}", only(MATTER_A)),
+    R("GET", "/api/v1/attachments/{attachment_id}", only(FILE_A)),
     R("GET", "/api/v1/public/matters/{number}", public(200), params=lambda w: {"code": w.code}),
     R("GET", "/api/v1/public/matters/{number}/documents/{document_id}", public(404),  # not served yet
       params=lambda w: {"code": w.code}),
@@ -192,11 +200,11 @@ TABLE = [
       body=lambda w: {"code": w.code, "rating": "satisfied"}),
     R("GET", "/api/v1/stats/rates", only(STAFF), params={"month": "2026-03"}),
     # -- API: recordings (those who may read the session's matter, and its leader) -------------------------------------
-    R("GET", "/api/v1/recordings/{recording_id}", only(MATTER_A)),
-    R("GET", "/api/v1/recordings/{recording_id}/media", only(MATTER_A, ACCESS)),  # a row without media: 404/409
-    R("POST", "/api/v1/recordings/{recording_id}/verify", write(MATTER_A)),
+    R("GET", "/api/v1/recordings/{recording_id}", only(FILE_A)),
+    R("GET", "/api/v1/recordings/{recording_id}/media", only(FILE_A, ACCESS)),  # a row without media: 404/409
+    R("POST", "/api/v1/recordings/{recording_id}/verify", write(FILE_A)),
     # -- API: the reception record (the matter's readers and the session's kiosk read; the kiosk takes signatures) ------
-    R("GET", "/api/v1/sessions/{session_id}/record", only(MATTER_A | {"room"})),
+    R("GET", "/api/v1/sessions/{session_id}/record", only(FILE_A | {"room"})),
     R("POST", "/api/v1/sessions/{session_id}/record", write(READ_A), body={"text": "信访人陈述"}),
     R("POST", "/api/v1/sessions/{session_id}/record/signatures", write({"room"}),
       files={"participant_id": (None, "1"), "signature": ("s.png", b"\x89PNG\r\n\x1a\n", "image/png")}),
@@ -205,28 +213,38 @@ TABLE = [
     R("POST", "/api/v1/sessions/{session_id}/record/confirm", write({"leader_a"})),
     # Refusing to confirm is for a hearing record's staff only: the world's session is a reception.
     R("POST", "/api/v1/sessions/{session_id}/record/confirm-refusals", write(set()), body={"reason": "有异议"}),
-    # -- API and pages: a hearing member's opinion and case file (the world has no hearing: 404 past the role gate) ----
-    R("POST", "/api/v1/hearings/{hearing_id}/opinion", everyone(404), body={"text": "建议支持"}),
-    # -- API: the hearing procedure (the world's matter is accepted: its office may propose; the world has no hearing,
-    #    so a hearing's routes answer 404 to everyone before any access check) ------------------------------------------
+    # -- API and pages: a hearing member's opinion and case file (only the sitting panel: an admin is no member;
+    #    409 before the deliberation counts as access) ------------------------------------------------------------------
+    R("POST", "/api/v1/hearings/{hearing_id}/opinion", write(PANEL), body={"text": "建议支持"}),
+    R("POST", "/api/v1/hearings/{hearing_id}/opinion", everyone(404), variant="unknown", at=UNKNOWN,
+      body={"text": "建议支持"}),
+    # -- API: the hearing procedure (the world's hearing on county A's matter is decided: leader_a chairs, coord_a
+    #    records, the hearing member sits, a 回避 request against that member waits for the chair) -----------------------
     R("POST", "/api/v1/matters/{matter_id}/hearings", write(OFFICE_A), body={"reason": "事实争议"}),
-    R("GET", "/api/v1/matters/{matter_id}/hearings", only(MATTER_A)),
-    R("GET", "/api/v1/hearings/{hearing_id}", everyone(404)),
-    R("POST", "/api/v1/hearings/{hearing_id}/decision", everyone(404), body={"hold": True}),
-    R("PUT", "/api/v1/hearings/{hearing_id}/chair", everyone(404), body={"chair_id": 1, "recorder_id": 2}),
-    R("PUT", "/api/v1/hearings/{hearing_id}/panel", everyone(404), body={"members": []}),
-    R("PUT", "/api/v1/hearings/{hearing_id}/publicity", everyone(404), body={"public": True}),
-    R("POST", "/api/v1/hearings/{hearing_id}/booking", everyone(404), body={**SLOT, "room_ids": []}),
-    R("POST", "/api/v1/hearings/{hearing_id}/recusals", everyone(404),
-      body={"against_id": 1, "requested_by": "张三", "reason": "利害关系"}),
-    R("POST", "/api/v1/hearings/{hearing_id}/recusals/{recusal_id}/decision", everyone(404),
+    R("GET", "/api/v1/matters/{matter_id}/hearings", only(FILE_A)),
+    # Those who may not see a hearing are refused (403), not told it does not exist (load_visible).
+    R("GET", "/api/v1/hearings/{hearing_id}", only(FILE_A)),
+    R("GET", "/api/v1/hearings/{hearing_id}", everyone(404), variant="unknown", at=UNKNOWN),
+    R("POST", "/api/v1/hearings/{hearing_id}/decision", write(OFFICE_A), body={"hold": True}),
+    R("POST", "/api/v1/hearings/{hearing_id}/decision", everyone(404), variant="unknown", at=UNKNOWN,
+      body={"hold": True}),
+    R("PUT", "/api/v1/hearings/{hearing_id}/chair", write(OFFICE_A),
+      body=lambda w: {"chair_id": w.leader_a, "recorder_id": w.recorder}),
+    R("PUT", "/api/v1/hearings/{hearing_id}/panel", write(OFFICE_A), body={"members": []}),
+    R("PUT", "/api/v1/hearings/{hearing_id}/publicity", write(OFFICE_A), body={"public": True}),
+    R("POST", "/api/v1/hearings/{hearing_id}/booking", write(OFFICE_A), body={**SLOT, "room_ids": []}),
+    # A 回避 request is written down by the office or the chair; the chair decides one against a member.
+    R("POST", "/api/v1/hearings/{hearing_id}/recusals", write(OFFICE_A | CHAIR),
+      body=lambda w: {"against_id": w.member, "requested_by": "张三", "reason": "利害关系"}),
+    R("POST", "/api/v1/hearings/{hearing_id}/recusals/{recusal_id}/decision", write(CHAIR),
       body={"granted": False, "reason": "不属实"}),
-    R("POST", "/api/v1/hearings/{hearing_id}/conclusion", everyone(404), body={"conclusion": "维持"}),
-    R("POST", "/api/v1/hearings/{hearing_id}/publication", everyone(404)),
+    R("POST", "/api/v1/hearings/{hearing_id}/conclusion", write(OFFICE_A), body={"conclusion": "维持"}),
+    R("POST", "/api/v1/hearings/{hearing_id}/publication", write(OFFICE_A)),
     R("GET", "/api/v1/hearing-roster", only(OFFICE_A), params=lambda w: {"node_id": w.county_a}),
     R("POST", "/api/v1/hearing-roster", write(OFFICE_A), body=lambda w: {"node_id": w.county_a, "person_id": w.leader_a}),
-    R("DELETE", "/api/v1/hearing-roster/{entry_id}", everyone(404)),
-    R("GET", "/api/v1/public/hearings/{hearing_id}", public(404)),
+    R("DELETE", "/api/v1/hearing-roster/{entry_id}", write(OFFICE_A)),
+    R("DELETE", "/api/v1/hearing-roster/{entry_id}", everyone(404), variant="unknown", at=UNKNOWN),
+    R("GET", "/api/v1/public/hearings/{hearing_id}", public(404)),  # the world's hearing is not published
     # -- pages: sign-in, landing, published plans ----------------------------------------------------------------------
     R("GET", "/login", {**everyone(303), "anon": 200}),
     R("POST", "/login", {**everyone(303), "anon": 401}, fresh=True),  # own password; the signed-out a wrong one
@@ -248,7 +266,7 @@ TABLE = [
     R("POST", "/calls/{session_id}/evidence/upload", write(READ_A | {"room"}),
       files={"file": ("a.txt", b"not a pdf", "text/plain")}),
     R("GET", "/calls/{session_id}/evidence/page", only(SEEN, ACCESS), params={"item": "doc:1", "page": "1"}),
-    R("GET", "/recordings/{recording_id}/media", {**only(MATTER_A, ACCESS), "anon": REFUSED}),
+    R("GET", "/recordings/{recording_id}/media", {**only(FILE_A, ACCESS), "anon": REFUSED}),
     R("GET", "/self-test", everyone(200)),
     # -- pages: coordinator and leader desks ---------------------------------------------------------------------------
     R("GET", "/dashboard", only(COORDS)),
@@ -268,10 +286,10 @@ TABLE = [
     R("GET", "/matters/new", only(COORDS)),
     R("POST", "/matters/new/repeat-check", write(COORDS), body={"petitioner_name": "李四"}),
     R("POST", "/matters", write(OFFICE_A), body=lambda w: {"handling_node_id": w.county_a, "petitioner_name": "李四"}),
-    R("GET", "/matters/{matter_id}", only(MATTER_A)),
+    R("GET", "/matters/{matter_id}", only(FILE_A)),
     R("POST", "/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
-    R("GET", "/documents/{document_id}.html", only(MATTER_A)),
-    R("GET", "/documents/{document_id}.pdf", only(MATTER_A)),
+    R("GET", "/documents/{document_id}.html", only(FILE_A)),
+    R("GET", "/documents/{document_id}.pdf", only(FILE_A)),
     R("GET", "/matters/{matter_id}/book", only(OFFICE_A)),
     R("POST", "/matters/{matter_id}/book/check", write(OFFICE_A),
       body=lambda w: {"leader_id": w.leader_a, "room_id": w.room_id}),
@@ -288,7 +306,7 @@ TABLE = [
     R("POST", "/tasks/{task_id}/report", write(UNIT_A), body={"text": "已核实"}),
     R("POST", "/matters/{matter_id}/tasks", write(READ_A),
       body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_day": "2026-03-20"}),
-    R("GET", "/attachments/{attachment_id}", only(MATTER_A)),
+    R("GET", "/attachments/{attachment_id}", only(FILE_A)),
     # -- pages: the room kiosk (its own sessions only) -----------------------------------------------------------------
     R("GET", "/kiosk", only({"admin", "room"})),
     R("GET", "/kiosk/sessions/{session_id}/consent", only({"room"})),
@@ -302,25 +320,31 @@ TABLE = [
     R("POST", "/kiosk/sessions/{session_id}/refuse", write({"room"}),
       body=lambda w: {"participant_id": w.seats["petitioner"], "reason": "有异议"}),
     # -- pages: the record and its confirmation by the leader (and a booked recorder) ----------------------------------
-    R("GET", "/sessions/{session_id}/record", only(MATTER_A | {"room"})),
+    R("GET", "/sessions/{session_id}/record", only(FILE_A | {"room"})),
     R("POST", "/sessions/{session_id}/record/confirm", write({"leader_a"})),
     R("GET", "/my-hearings", only({"admin", "hearing"})),
-    R("GET", "/hearings/{hearing_id}/member", only({"admin", "hearing"}, 404)),
-    R("POST", "/hearings/{hearing_id}/member/opinion", only({"admin", "hearing"}, 404), body={"opinion": "支持"}),
-    R("POST", "/hearings/{hearing_id}/member/confirm", only({"admin", "hearing"}, 404)),
-    R("POST", "/hearings/{hearing_id}/member/refuse", only({"admin", "hearing"}, 404), body={"reason": "有异议"}),
-    # -- pages: the office's hearing forms on the matter page (the world has no hearing: 404 to everyone signed in) --
+    # The member's pages are the sitting panel's: an admin passes the role gate and is refused the seat.
+    R("GET", "/hearings/{hearing_id}/member", only(PANEL)),
+    R("GET", "/hearings/{hearing_id}/member", only({"admin", "hearing"}, 404), variant="unknown", at=UNKNOWN),
+    R("POST", "/hearings/{hearing_id}/member/opinion", write(PANEL), body={"opinion": "支持"}),
+    # No session is booked for the world's hearing: the member is past the access check and gets a 404.
+    R("POST", "/hearings/{hearing_id}/member/confirm", write(PANEL)),
+    R("POST", "/hearings/{hearing_id}/member/refuse", write(PANEL), body={"reason": "有异议"}),
+    # -- pages: the office's hearing forms on the matter page (the world's hearing, as in the API above) --------------
     R("POST", "/matters/{matter_id}/hearings", write(OFFICE_A), body={"reason": "事实争议"}),
-    R("POST", "/hearings/{hearing_id}/decision", everyone(404), body={"hold": "yes"}),
-    R("POST", "/hearings/{hearing_id}/chair", everyone(404), body={"chair_id": "1", "recorder_id": "2"}),
-    R("POST", "/hearings/{hearing_id}/panel", everyone(404), body={"member": "1"}),
-    R("POST", "/hearings/{hearing_id}/publicity", everyone(404), body={"public": "yes"}),
-    R("POST", "/hearings/{hearing_id}/booking", everyone(404), body={"start": "2026-03-05T09:00"}),
-    R("POST", "/hearings/{hearing_id}/recusals", everyone(404), body={"against_id": "1", "reason": "利害关系"}),
-    R("POST", "/hearings/{hearing_id}/recusals/{recusal_id}/decision", everyone(404),
+    R("POST", "/hearings/{hearing_id}/decision", write(OFFICE_A), body={"hold": "yes"}),
+    R("POST", "/hearings/{hearing_id}/decision", everyone(404), variant="unknown", at=UNKNOWN, body={"hold": "yes"}),
+    R("POST", "/hearings/{hearing_id}/chair", write(OFFICE_A),
+      body=lambda w: {"chair_id": str(w.leader_a), "recorder_id": str(w.recorder)}),
+    R("POST", "/hearings/{hearing_id}/panel", write(OFFICE_A), body=lambda w: {"member": str(w.member)}),
+    R("POST", "/hearings/{hearing_id}/publicity", write(OFFICE_A), body={"public": "yes"}),
+    R("POST", "/hearings/{hearing_id}/booking", write(OFFICE_A), body={"start": "2026-03-05T09:00"}),
+    R("POST", "/hearings/{hearing_id}/recusals", write(OFFICE_A | CHAIR),
+      body=lambda w: {"against_id": str(w.member), "reason": "利害关系"}),
+    R("POST", "/hearings/{hearing_id}/recusals/{recusal_id}/decision", write(CHAIR),
       body={"granted": "no", "reason": "不属实"}),
-    R("POST", "/hearings/{hearing_id}/conclusion", everyone(404), body={"conclusion": "维持"}),
-    R("POST", "/hearings/{hearing_id}/publication", everyone(404)),
+    R("POST", "/hearings/{hearing_id}/conclusion", write(OFFICE_A), body={"conclusion": "维持"}),
+    R("POST", "/hearings/{hearing_id}/publication", write(OFFICE_A)),
     # -- pages: the petitioner's lookup --------------------------------------------------------------------------------
     R("GET", "/lookup", public(200)),
     R("GET", "/gallery/{key}", public(404)),
@@ -335,7 +359,7 @@ TABLE = [
 DEFAULT_AT = {"session_id": "session", "matter_id": "matter_id", "task_id": "task", "document_id": "document",
               "attachment_id": "attachment", "recording_id": "recording", "plan_id": "plan", "node_id": "county_a",
               "leader_id": "leader_a", "room_id": "room_id", "number": "number", "person_id": "leader_a",
-              "hearing_id": "no_hearing", "recusal_id": "no_hearing", "entry_id": "no_hearing",
+              "hearing_id": "hearing", "recusal_id": "recusal", "entry_id": "roster_entry",
               "key": "no_gallery"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -388,6 +412,26 @@ def _restore(db, copy: sqlite3.Connection) -> None:
         copy.backup(connection.connection.driver_connection)
 
 
+def add_hearing(db, org, matter_id: int) -> tuple[int, int, int, int, int]:
+    """A decided hearing on county A's matter: leader_a chairs, coord_a records, the hearing member sits on the panel
+    (from county A's roster) and a 回避 request against that member is pending; its ids and the member's, recorder's."""
+    from vreception.models.hearings import Hearing, HearingStage, HearingState, PanelMember, Recusal, RosterEntry
+
+    n, p = org.nodes, org.people
+    member, recorder = p["hearing"].id, p["coord_county"].id
+    with db.transaction() as session:
+        hearing = Hearing(matter_id=matter_id, node_id=n["county"].id, stage=HearingStage.handling,
+                          state=HearingState.decided, request_reason="事实争议", proposed_by=recorder,
+                          decision_due=date(2026, 3, 20), decided_by=recorder, chair_id=p["leader_county"].id,
+                          recorder_id=recorder)
+        hearing.panel.append(PanelMember(person_id=member))
+        hearing.recusals.append(Recusal(against_id=member, requested_by="张三", reason="利害关系"))
+        entry = RosterEntry(node_id=n["county"].id, person_id=member, profession="律师")
+        session.add_all([hearing, entry])
+        session.flush()
+        return hearing.id, hearing.recusals[0].id, entry.id, member, recorder
+
+
 def make_world(db, tmp_path):
     """The app on DB with the role × route scene, one API token and one signed-in browser per role."""
     from vreception.app import create_app
@@ -413,7 +457,8 @@ def make_world(db, tmp_path):
                room_id=org.rooms["township"].id, room_b=org.rooms["township2"].id, leader_a=p["leader_county"].id)
     w = SimpleNamespace(**ids)
     w.no_gallery = "no-such-gallery"  # the gallery rows: an unknown key is a 404 for everyone
-    w.no_hearing = 999_999  # the records rows of hearings: no such hearing, refused before or 404 after the role gate
+    w.no_hearing = 999_999  # the "unknown" rows of hearings: no such hearing, refused before or 404 after the role gate
+    w.hearing, w.recusal, w.roster_entry, w.member, w.recorder = add_hearing(db, org, w.matter_id)
     feed = base.get(f"/api/v1/calendars/leaders/{w.leader_a}/feed", headers=api["leader_a"])
     w.leader_feed = parse_qs(urlparse(feed.json()["url"]).query)["token"][0]
     feed = base.get(f"/api/v1/calendars/rooms/{w.room_id}/feed", headers=api["room"])
@@ -437,7 +482,7 @@ def world(_migrated, tmp_path_factory, request):
 def _url(row: Row, w) -> str:
     def fill(match):
         name = match.group(1)
-        return str(getattr(w, DEFAULT_AT.get(name, name)))
+        return str(getattr(w, {**DEFAULT_AT, **(row.at or {})}.get(name, name)))
     path = re.sub(r"\{(\w+)(?::\w+)?\}", fill, row.path)
     return path + "/app.css" if row.path == "/static" else path
 
