@@ -44,3 +44,29 @@ def test_member_sees_own_hearing_case_file_and_gives_an_opinion(app, db, org):
                              follow_redirects=False)
     assert confirmed.status_code == 303
     assert 'data-confirmation-state="confirmed"' in browser.get(f"/hearings/{held.hearing}/member").text
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_member_reads_served_documents_of_the_case_file_but_not_the_matter_itself(app, db, org):
+    held = held_hearing(db, org)
+    with db.transaction() as s:
+        matter = s.get(Matter, held.matter)
+        served = documents.issue(s, matter=matter, kind="hearing_notice", actor_id=held.chair, addressee="张三",
+                                 body="定于…举行听证")
+        documents.serve(s, served, actor_id=held.chair)
+        unserved = documents.issue(s, matter=matter, kind="acceptance_notice", actor_id=held.chair, addressee="张三")
+        served_id, unserved_id, number = served.id, unserved.id, served.number
+    browser = page_client(app, "hearing")
+    page = browser.get(f"/hearings/{held.hearing}/member")
+    link = f"/hearings/{held.hearing}/member/documents/{served_id}.html"
+    assert f'href="{link}"' in page.text
+    shown = browser.get(link)
+    assert shown.status_code == 200 and number in shown.text and "听证通知书" in shown.text
+    assert shown.headers["x-document-sha256"] and "default-src" in shown.headers["content-security-policy"]
+    assert browser.get(f"/hearings/{held.hearing}/member/documents/{unserved_id}.html").status_code == 404
+    # The panel reads the case file on its page only: not the matter, nor the documents through the office's routes.
+    assert browser.get(f"/matters/{held.matter}").status_code == 403
+    assert browser.get(f"/documents/{served_id}.html").status_code == 403
+    # A member of no hearing on this matter gets nothing.
+    other = held_hearing(db, org, panel=held.panel[1:] + [held.panel[0]], withdrawn=True)  # "hearing" withdrawn
+    assert browser.get(f"/hearings/{other.hearing}/member/documents/{served_id}.html").status_code == 403

@@ -44,9 +44,9 @@ DIRECTORY = STAFF | {"handler_a", "handler_b", "hearing"}  # every staff role; k
 UNIT_A = {"admin", "handler_a"}  # handlers of the task's unit
 CHAIR = {"leader_a"}  # the chair of the world's hearing (a seat of a person: an admin does not hold it)
 PANEL = {"hearing"}  # its sitting panel member (likewise)
-# Readers of the matter while its hearing runs: the chair, recorder and sitting panel read the file (cases.access);
-# the hearing's chair (leader_a) and recorder (coord_a) read it anyway.
-FILE_A = MATTER_A | PANEL
+# Who sees the world's hearing: the matter's readers and its sitting panel. The panel does not read the matter
+# itself (cases.access): only the served documents of the case file, on the member's page.
+HEARING_A = MATTER_A | PANEL
 UNKNOWN = {"hearing_id": "no_hearing", "entry_id": "no_hearing"}  # a row against ids that do not exist
 
 ACCESS = "access"  # any answer but a refusal (401, 403, 303 to /login) or a 5xx: the caller got past the access check
@@ -180,11 +180,11 @@ TABLE = [
     R("POST", "/api/v1/matters/repeat-check", write(COORDS),
       body=lambda w: {k: v for k, v in _matter(w).items() if k in ("petitioners", "demands")}),
     R("GET", "/api/v1/matters", everyone(200)),  # filtered to what each may read
-    R("GET", "/api/v1/matters/{matter_id}", only(FILE_A)),
+    R("GET", "/api/v1/matters/{matter_id}", only(MATTER_A)),
     R("POST", "/api/v1/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
-    R("GET", "/api/v1/documents/{document_id:int}", only(FILE_A)),
-    R("GET", "/api/v1/documents/{document_id}.html", only(FILE_A)),
-    R("GET", "/api/v1/documents/{document_id}.pdf", only(FILE_A)),
+    R("GET", "/api/v1/documents/{document_id:int}", only(MATTER_A)),
+    R("GET", "/api/v1/documents/{document_id}.html", only(MATTER_A)),
+    R("GET", "/api/v1/documents/{document_id}.pdf", only(MATTER_A)),
     R("POST", "/api/v1/matters/{matter_id}/tasks", write(READ_A),
       body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_at": "2026-03-20T17:30:00+08:00"}),
     R("GET", "/api/v1/tasks", everyone(200)),  # filtered to what each may see
@@ -192,7 +192,7 @@ TABLE = [
     R("PATCH", "/api/v1/tasks/{task_id}", write(UNIT_A), variant="unit's move", body={"action": "accept"}),
     R("PATCH", "/api/v1/tasks/{task_id}", write(READ_A), variant="office's move", body={"action": "verify"}),
     R("POST", "/api/v1/tasks/{task_id}/attachments", write(UNIT_A), files={"file": ("a.txt", b"x", "text/plain")}),
-    R("GET", "/api/v1/attachments/{attachment_id}", only(FILE_A)),
+    R("GET", "/api/v1/attachments/{attachment_id}", only(MATTER_A)),
     R("GET", "/api/v1/public/matters/{number}", public(200), params=lambda w: {"code": w.code}),
     R("GET", "/api/v1/public/matters/{number}/documents/{document_id}", public(404),  # not served yet
       params=lambda w: {"code": w.code}),
@@ -200,11 +200,11 @@ TABLE = [
       body=lambda w: {"code": w.code, "rating": "satisfied"}),
     R("GET", "/api/v1/stats/rates", only(STAFF), params={"month": "2026-03"}),
     # -- API: recordings (those who may read the session's matter, and its leader) -------------------------------------
-    R("GET", "/api/v1/recordings/{recording_id}", only(FILE_A)),
-    R("GET", "/api/v1/recordings/{recording_id}/media", only(FILE_A, ACCESS)),  # a row without media: 404/409
-    R("POST", "/api/v1/recordings/{recording_id}/verify", write(FILE_A)),
+    R("GET", "/api/v1/recordings/{recording_id}", only(MATTER_A)),
+    R("GET", "/api/v1/recordings/{recording_id}/media", only(MATTER_A, ACCESS)),  # a row without media: 404/409
+    R("POST", "/api/v1/recordings/{recording_id}/verify", write(MATTER_A)),
     # -- API: the reception record (the matter's readers and the session's kiosk read; the kiosk takes signatures) ------
-    R("GET", "/api/v1/sessions/{session_id}/record", only(FILE_A | {"room"})),
+    R("GET", "/api/v1/sessions/{session_id}/record", only(MATTER_A | {"room"})),
     R("POST", "/api/v1/sessions/{session_id}/record", write(READ_A), body={"text": "信访人陈述"}),
     R("POST", "/api/v1/sessions/{session_id}/record/signatures", write({"room"}),
       files={"participant_id": (None, "1"), "signature": ("s.png", b"\x89PNG\r\n\x1a\n", "image/png")}),
@@ -221,9 +221,9 @@ TABLE = [
     # -- API: the hearing procedure (the world's hearing on county A's matter is decided: leader_a chairs, coord_a
     #    records, the hearing member sits, a 回避 request against that member waits for the chair) -----------------------
     R("POST", "/api/v1/matters/{matter_id}/hearings", write(OFFICE_A), body={"reason": "事实争议"}),
-    R("GET", "/api/v1/matters/{matter_id}/hearings", only(FILE_A)),
+    R("GET", "/api/v1/matters/{matter_id}/hearings", only(MATTER_A)),
     # Those who may not see a hearing are refused (403), not told it does not exist (load_visible).
-    R("GET", "/api/v1/hearings/{hearing_id}", only(FILE_A)),
+    R("GET", "/api/v1/hearings/{hearing_id}", only(HEARING_A)),
     R("GET", "/api/v1/hearings/{hearing_id}", everyone(404), variant="unknown", at=UNKNOWN),
     R("POST", "/api/v1/hearings/{hearing_id}/decision", write(OFFICE_A), body={"hold": True}),
     R("POST", "/api/v1/hearings/{hearing_id}/decision", everyone(404), variant="unknown", at=UNKNOWN,
@@ -266,7 +266,7 @@ TABLE = [
     R("POST", "/calls/{session_id}/evidence/upload", write(READ_A | {"room"}),
       files={"file": ("a.txt", b"not a pdf", "text/plain")}),
     R("GET", "/calls/{session_id}/evidence/page", only(SEEN, ACCESS), params={"item": "doc:1", "page": "1"}),
-    R("GET", "/recordings/{recording_id}/media", {**only(FILE_A, ACCESS), "anon": REFUSED}),
+    R("GET", "/recordings/{recording_id}/media", {**only(MATTER_A, ACCESS), "anon": REFUSED}),
     R("GET", "/self-test", everyone(200)),
     # -- pages: coordinator and leader desks ---------------------------------------------------------------------------
     R("GET", "/dashboard", only(COORDS)),
@@ -286,10 +286,10 @@ TABLE = [
     R("GET", "/matters/new", only(COORDS)),
     R("POST", "/matters/new/repeat-check", write(COORDS), body={"petitioner_name": "李四"}),
     R("POST", "/matters", write(OFFICE_A), body=lambda w: {"handling_node_id": w.county_a, "petitioner_name": "李四"}),
-    R("GET", "/matters/{matter_id}", only(FILE_A)),
+    R("GET", "/matters/{matter_id}", only(MATTER_A)),
     R("POST", "/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
-    R("GET", "/documents/{document_id}.html", only(FILE_A)),
-    R("GET", "/documents/{document_id}.pdf", only(FILE_A)),
+    R("GET", "/documents/{document_id}.html", only(MATTER_A)),
+    R("GET", "/documents/{document_id}.pdf", only(MATTER_A)),
     R("GET", "/matters/{matter_id}/book", only(OFFICE_A)),
     R("POST", "/matters/{matter_id}/book/check", write(OFFICE_A),
       body=lambda w: {"leader_id": w.leader_a, "room_id": w.room_id}),
@@ -306,7 +306,7 @@ TABLE = [
     R("POST", "/tasks/{task_id}/report", write(UNIT_A), body={"text": "已核实"}),
     R("POST", "/matters/{matter_id}/tasks", write(READ_A),
       body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_day": "2026-03-20"}),
-    R("GET", "/attachments/{attachment_id}", only(FILE_A)),
+    R("GET", "/attachments/{attachment_id}", only(MATTER_A)),
     # -- pages: the room kiosk (its own sessions only) -----------------------------------------------------------------
     R("GET", "/kiosk", only({"admin", "room"})),
     R("GET", "/kiosk/sessions/{session_id}/consent", only({"room"})),
@@ -320,12 +320,14 @@ TABLE = [
     R("POST", "/kiosk/sessions/{session_id}/refuse", write({"room"}),
       body=lambda w: {"participant_id": w.seats["petitioner"], "reason": "有异议"}),
     # -- pages: the record and its confirmation by the leader (and a booked recorder) ----------------------------------
-    R("GET", "/sessions/{session_id}/record", only(FILE_A | {"room"})),
+    R("GET", "/sessions/{session_id}/record", only(MATTER_A | {"room"})),
     R("POST", "/sessions/{session_id}/record/confirm", write({"leader_a"})),
     R("GET", "/my-hearings", only({"admin", "hearing"})),
     # The member's pages are the sitting panel's: an admin passes the role gate and is refused the seat.
     R("GET", "/hearings/{hearing_id}/member", only(PANEL)),
     R("GET", "/hearings/{hearing_id}/member", only({"admin", "hearing"}, 404), variant="unknown", at=UNKNOWN),
+    # The world's document is not served yet: past the access check, the sitting member still gets 404.
+    R("GET", "/hearings/{hearing_id}/member/documents/{document_id}.html", only(PANEL, 404)),
     R("POST", "/hearings/{hearing_id}/member/opinion", write(PANEL), body={"opinion": "支持"}),
     # No session is booked for the world's hearing: the member is past the access check and gets a 404.
     R("POST", "/hearings/{hearing_id}/member/confirm", write(PANEL)),

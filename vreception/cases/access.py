@@ -10,14 +10,15 @@ from sqlalchemy.orm import Session
 from vreception.auth.access import Principal, covers, require, subtree_filter
 from vreception.errors import Forbidden, NotFound
 from vreception.models import Matter, Node, Person, Role, Task
-from vreception.models.hearings import Hearing, HearingState, PanelMember
+from vreception.models.hearings import Hearing, HearingState
 from vreception.models.scheduling import ReceptionSession, SessionState
 
 # The office handling a matter acts on it; its leaders read it and assign follow-up tasks.
 OFFICE = (Role.coordinator,)
 READERS = (Role.coordinator, Role.leader)
 ASSIGNERS = (Role.coordinator, Role.leader)
-# From the decision to hold a hearing until its conclusion, its chair, recorder and panel read the case file.
+# From the decision to hold a hearing until its conclusion, its chair and recorder read the matter. The panel
+# (often outside lawyers and deputies) does not: it reads the case file on its own page (hearings/record.py).
 HEARING_FILE_OPEN = (HearingState.decided, HearingState.noticed, HearingState.in_session, HearingState.held)
 
 
@@ -39,24 +40,21 @@ def _receives(principal: Principal) -> ColumnElement[bool]:
                                                     ReceptionSession.state != SessionState.cancelled))
 
 
-def _sits_on_hearing(principal: Principal) -> ColumnElement[bool]:
-    # The chair, the recorder and the sitting panel of a hearing on the matter, while it runs.
+def _runs_hearing(principal: Principal) -> ColumnElement[bool]:
+    # The chair and the recorder of a hearing on the matter, while it runs.
     me = principal.person_id
-    seated = or_(Hearing.chair_id == me, Hearing.recorder_id == me,
-                 exists(select(PanelMember.id).where(PanelMember.hearing_id == Hearing.id, PanelMember.person_id == me,
-                                                     PanelMember.withdrawn.is_(False))))
     return exists(select(Hearing.id).where(and_(Hearing.matter_id == Matter.id, Hearing.state.in_(HEARING_FILE_OPEN),
-                                                seated)))
+                                                or_(Hearing.chair_id == me, Hearing.recorder_id == me))))
 
 
 def can_read(db: Session, principal: Principal, matter: Matter) -> bool:
-    """Office roles over the handling node, the owning or receiving leader, a unit with a task on it, or the chair,
-    recorder and panel of a hearing on it between its decision and its conclusion."""
+    """Office roles over the handling node, the owning or receiving leader, a unit with a task on it, or the chair
+    and recorder of a hearing on it between its decision and its conclusion."""
     if covers(principal, handling_node(db, matter), READERS) or matter.owner_leader_id == principal.person_id:
         return True
     if principal.has_role(Role.leader) and db.scalar(select(_receives(principal)).where(Matter.id == matter.id)):
         return True
-    if db.scalar(select(_sits_on_hearing(principal)).where(Matter.id == matter.id)):
+    if db.scalar(select(_runs_hearing(principal)).where(Matter.id == matter.id)):
         return True
     units = _unit_paths(principal)
     if units:
@@ -73,7 +71,7 @@ def readable(principal: Principal) -> ColumnElement[bool]:
                if units else false())
     receives = _receives(principal) if principal.has_role(Role.leader) else false()
     return or_(subtree_filter(principal, Matter.handling_path, READERS), Matter.owner_leader_id == principal.person_id,
-               receives, by_task, _sits_on_hearing(principal))
+               receives, by_task, _runs_hearing(principal))
 
 
 def is_office(db: Session, principal: Principal, matter: Matter) -> bool:

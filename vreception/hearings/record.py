@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vreception.cases.access import HEARING_FILE_OPEN
 from vreception.cases.queries import document_out
 from vreception.cases.views import DemandOut, DocumentOut
 from vreception.errors import Forbidden, NotFound
@@ -68,6 +69,17 @@ def require_member(hearing: Hearing, person_id: int | None) -> PanelMember:
     if member is None:
         raise Forbidden()
     return member
+
+
+def member_document(db: Session, hearing: Hearing, person_id: int | None, document_id: int) -> Document:
+    """A served document of the hearing's matter, for a sitting member while the case file is open to the panel."""
+    require_member(hearing, person_id)
+    if hearing.state not in HEARING_FILE_OPEN:
+        raise Forbidden()
+    document = db.get(Document, document_id)
+    if document is None or document.matter_id != hearing.matter_id or document.served_at is None:
+        raise NotFound("error.document_not_found", id=document_id)
+    return document
 
 
 def session_of(db: Session, hearing: Hearing) -> ReceptionSession | None:

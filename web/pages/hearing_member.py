@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 
 from scheduling.booking import load_session
 from scheduling.states import JOINABLE
-from vreception import records
+from vreception import audit, records
 from vreception.errors import NotFound
 from vreception.hearings import opinions
 from vreception.hearings import record as hearing_record
@@ -19,6 +19,7 @@ from vreception.records import access
 from vreception.records.views import record_out
 from web.deps import DbSession
 from web.pages.support import User, check_csrf, page, require_any
+from web.responses import document_html
 
 router = APIRouter()
 JOINABLE_STATES = frozenset(s.value for s in JOINABLE)
@@ -43,6 +44,17 @@ def member_page(hearing_id: int, request: Request, principal: User, db: DbSessio
     mine = [c for c in view.confirmations if c.person_id == principal.person_id] if view else []
     return page(request, "hearing_member.html", principal, file=case_file, record=view, mine=mine,
                 joinable=JOINABLE_STATES)
+
+
+@router.get("/hearings/{hearing_id}/member/documents/{document_id}.html")
+def member_document(hearing_id: int, document_id: int, request: Request, principal: User, db: DbSession):
+    """A served document of the case file, as issued, for a sitting member (read is audited)."""
+    require_any(principal, Role.hearing_member)
+    hearing = hearing_record.load(db, hearing_id)
+    document = hearing_record.member_document(db, hearing, principal.person_id, document_id)
+    audit.record(db, action="document.read", entity_type="document", entity_id=document.id,
+                 actor_id=principal.person_id, data={"as": "html", "hearing_id": hearing.id})
+    return document_html(document)
 
 
 def _back(hearing: Hearing) -> RedirectResponse:
