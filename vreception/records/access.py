@@ -38,6 +38,15 @@ def require_writer(db: Session, principal: Principal, booking: ReceptionSession)
     matters.require_assigner(db, principal, matters.load(db, booking.matter_id))
 
 
+def may_write(db: Session, principal: Principal, booking: ReceptionSession) -> bool:
+    """Whether the principal writes the session's record (require_writer, as a yes or no for pages)."""
+    try:
+        require_writer(db, principal, booking)
+    except Forbidden:
+        return False
+    return True
+
+
 def require_confirmer(principal: Principal, booking: ReceptionSession) -> None:
     """Only the session's leader and its booked recorder confirm the record, with their own accounts; a hearing's
     record its handlers, panel members not withdrawn, recorder and chair."""

@@ -100,8 +100,11 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
         "roster": _roster(booking), "after": after, "hearing": hearing, "agenda": agenda,
     }
     desk = _desk_files(session, principal, booking, matter, request.app.state.protector) if moderator else None
+    # The recorder (记录员) of a hearing writes the 笔录 beside the video without moderating the call.
+    notes_only = desk is None and participant.role == "recorder" and record_access.may_write(session, principal, booking)
     return render(request, "call.html", principal=principal, booking=booking, participant=participant, matter=matter,
-                  leader=leader, desk=desk, call_config=config, call_messages=messages, moderator=moderator,
+                  leader=leader, desk=desk, notes_only=notes_only, call_config=config, call_messages=messages,
+                  moderator=moderator,
                   publisher=can(participant.role, "publish"), after=after, hearing=hearing, agenda=agenda)
 
 
