@@ -23,8 +23,9 @@ FPS = 30  # the test cameras' frame rate
 COLOUR_CYCLE = ["red", "green", "red"]
 
 
-# Real UDP media on a 2-core machine: about one run in four a span or a packet count falls just outside
-# its bound (e.g. 195 of 199 audio packets for a 98 % bound). One rerun, never more; the bounds are kept.
+# Real UDP media on a 2-core machine: under heavy load a span, a packet count or the A/V offset can fall just
+# outside its bound (e.g. 195 of 199 audio packets for a 98 % bound, A/V +0.27 s with load average 20).
+# One rerun, never more; the bounds are kept.
 REAL_TIME = pytest.mark.flaky(reruns=1)
 
 
@@ -53,6 +54,27 @@ async def _frames_pass(hub, participant_id: str, seconds: float) -> bool:
     return await wait_until(lambda: hub_frames(hub, participant_id, "video") >= until, timeout=3 * seconds + 5)
 
 
+async def _caught_up(hub, clients, still: float = 2.0, timeout: float = 20.0) -> None:
+    """Wait until every frame the clients' tracks produced reached the hub, or none arrived for STILL seconds.
+
+    "Sent" counts frames a track handed to aiortc; on a loaded machine the senders run seconds behind, and
+    the last frame or two of a stopped sender may never go out, so either condition ends the wait.
+    """
+    def arrived() -> dict:
+        return {(name, kind): hub_frames(hub, name, kind) for name in clients for kind in ("audio", "video")}
+
+    def complete(now: dict) -> bool:
+        return all(now[(name, kind)] >= track.sent for name, client in clients.items()
+                   for kind, track in (("audio", client.audio), ("video", client.video)))
+
+    deadline, last, since = time.monotonic() + timeout, arrived(), time.monotonic()
+    while time.monotonic() < deadline and not complete(last) and time.monotonic() - since < still:
+        await asyncio.sleep(0.05)
+        now = arrived()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
 async def _record_call(db, storage, session_id, participant_ids, seconds: float, segment_seconds: float):
     hub, clients = make_hub()
     live = await LiveRecording.start(db=db, hub=hub, session_id=session_id, storage=storage,
@@ -68,8 +90,7 @@ async def _record_call(db, storage, session_id, participant_ids, seconds: float,
         for client in clients.values():
             client.stop_sending()
         # The last frames sent reach the hub (a frame lost on the way is the checks' business, not this wait's).
-        await wait_until(lambda: all(hub_frames(hub, name, kind) >= track.sent for name, client in clients.items()
-                                     for kind, track in (("audio", client.audio), ("video", client.video))), 2)
+        await _caught_up(hub, clients)
         await live.stop()
     finally:
         await hub.close()
