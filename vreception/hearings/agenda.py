@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vreception import audit
+from vreception.errors import DomainError
+from vreception.hearings.panel import require_complete
 from vreception.models.hearings import AgendaEntry, AgendaStep, Hearing
 from vreception.models.recordings import Recording, RecordingState
 
@@ -36,3 +39,17 @@ def move(db: Session, *, hearing: Hearing, step: AgendaStep, at: datetime, actor
     audit.record(db, action="hearing.agenda_step", entity_type="hearing", entity_id=hearing.id, actor_id=actor_id,
                  data={"step": step.value, "offset_s": offset, "session_id": hearing.session_id, "entry_id": entry.id})
     return entry
+
+
+def short_of(hearing: Hearing, sizes: Sequence[int]) -> DomainError | None:
+    """Why HEARING may not go past the opening (a granted 回避 left it without a chair, recorder or full panel)."""
+    try:
+        require_complete(hearing, sizes)
+    except DomainError as exc:
+        return exc
+    return None
+
+
+def may_move(hearing: Hearing, step: AgendaStep, sizes: Sequence[int]) -> DomainError | None:
+    """None when the chair may move HEARING to STEP: back to the opening always, past it only when complete."""
+    return None if step is AgendaStep.opening else short_of(hearing, sizes)

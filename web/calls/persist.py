@@ -19,6 +19,7 @@ from signaling.roles import Role
 from vreception import audit
 from vreception.db import Database
 from vreception.hearings import agenda
+from vreception.i18n import DEFAULT_LANGUAGE, translate
 from vreception.models.hearings import AgendaStep
 from vreception.models.scheduling import Participant, ReceptionSession, SessionKind, SessionState
 
@@ -59,6 +60,14 @@ def load_ticket(db: Database, session_id: int, participant_id: int) -> Ticket | 
                       roster=tuple((p.id, cast(Role, p.role), p.name) for p in booking.participants),
                       matter_id=booking.matter_id, recorded=booking.recorded, hearing=hearing, agenda_step=step,
                       gallery=is_gallery_seat(booking, participant))
+
+
+def agenda_refusal(db: Database, session_id: int, step: AgendaStepName, sizes: Sequence[int]) -> str | None:
+    """Why the hearing of SESSION_ID may not move to STEP (its panel is short), in words; None when it may."""
+    with db.transaction() as tx:
+        hearing = agenda.of_session(tx, session_id)
+        refused = agenda.may_move(hearing, AgendaStep(step), sizes) if hearing is not None else None
+        return translate(refused.message_key, DEFAULT_LANGUAGE, **refused.params) if refused is not None else None
 
 
 def record_events(db: Database, session_id: int, events: Sequence[Event], policy: Policy) -> None:

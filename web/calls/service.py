@@ -39,10 +39,10 @@ from signaling.events import (
     ParticipantLeft,
     SessionStateChanged,
 )
-from signaling.messages import ClientMessage, State
+from signaling.messages import Agenda, ClientMessage, Error, State
 from signaling.redact import for_gallery
 from signaling.redis_bus import RedisBus, RedisStateStore
-from signaling.roles import ROLES
+from signaling.roles import ROLES, can
 from signaling.state import StateStore
 from vreception.auth import tokens
 from vreception.clock import now
@@ -170,6 +170,10 @@ class CallService:
             try:
                 me.bucket.take()
                 parsed = parse_client_message(raw)
+                refused = await self._agenda_refusal(session_id, parsed, ticket)
+                if refused is not None:
+                    await self._send(me, dump(refused))
+                    continue
 
                 def step(room: rooms.Room, parsed: ClientMessage = parsed) -> Transition:
                     return rooms.apply(room, me.participant_id, parsed, now=now(), connection=me.connection)
@@ -189,6 +193,14 @@ class CallService:
                 continue
             me.invalid = 0
             await self._handle(session_id, transition, ticket)
+
+    async def _agenda_refusal(self, session_id: int, parsed: ClientMessage, ticket: Ticket) -> Error | None:
+        """A hearing goes past its opening only with a complete panel: the pure reducer cannot ask the database."""
+        if not (isinstance(parsed, Agenda) and ticket.hearing and can(ticket.role, "moderate")):
+            return None
+        why = await asyncio.to_thread(persist.agenda_refusal, self.db, session_id, parsed.step,
+                                      self.policy.hearing_panel_sizes)
+        return Error(code="panel_incomplete", detail=why) if why is not None else None
 
     async def _drop(self, session_id: int, me: Connection, ticket: Ticket) -> None:
         local = self.sockets.get(session_id, {})

@@ -10,6 +10,7 @@ from web.pages import (
                        dashboard,
                        evidence,
                        gallery,
+                       hearing_call,
                        hearing_member,
                        hearings,
                        home,
@@ -40,3 +41,4 @@ router.include_router(records.router)
 router.include_router(hearing_member.router)
 router.include_router(hearings.router)
 router.include_router(gallery.router)
+router.include_router(hearing_call.router)

@@ -19,6 +19,7 @@ from vreception.cases import access as matters
 from vreception.cases import queries
 from vreception.cases.deadlines import end_of_day
 from vreception.errors import Forbidden, Invalid, NotFound
+from vreception.hearings import agenda as hearing_agenda
 from vreception.i18n import translate
 from vreception.models import Matter
 from vreception.models.scheduling import Participant, ReceptionSession, SessionKind
@@ -43,6 +44,11 @@ CALL_MESSAGES = [
     "call.agenda.none", "call.agenda.current", "call.floor.holder", "call.floor.nobody", "call.floor.give",
     "call.floor.take", "call.floor.yours", "call.deliberation.start", "call.deliberation.end",
     "call.deliberation.on", "call.deliberation.waiting",
+    # The chair's 回避 decisions and the panel's opinions beside the video.
+    "call.agenda.panel_incomplete", "call.hearing.recusals_none", "call.hearing.pending", "call.hearing.granted",
+    "call.hearing.refused", "call.hearing.grant", "call.hearing.refuse", "call.hearing.decision_reason",
+    "call.hearing.office_decides", "call.hearing.opinion_none", "call.hearing.opinions_none",
+    "call.hearing.requested_by_label",
 ]
 # The order of proceedings, in order (vreception.models.hearings.AgendaStep), with each step's label.
 AGENDA_LABELS = {
@@ -98,6 +104,8 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
         "moderator": moderator, "capabilities": capabilities_of(participant.role),
         "names": {str(p.id): p.name for p in booking.participants},
         "roster": _roster(booking), "after": after, "hearing": hearing, "agenda": agenda,
+        "chairDesk": _chair_desk(session, principal, booking, request.app.state.settings.hearing_panel_sizes, lang)
+        if hearing else None,
     }
     desk = _desk_files(session, principal, booking, matter, request.app.state.protector) if moderator else None
     # The recorder (记录员) of a hearing writes the 笔录 beside the video without moderating the call.
@@ -105,7 +113,19 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
     return render(request, "call.html", principal=principal, booking=booking, participant=participant, matter=matter,
                   leader=leader, desk=desk, notes_only=notes_only, call_config=config, call_messages=messages,
                   moderator=moderator,
-                  publisher=can(participant.role, "publish"), after=after, hearing=hearing, agenda=agenda)
+                  publisher=can(participant.role, "publish"), after=after, hearing=hearing, agenda=agenda,
+                  chair_desk=config["chairDesk"])
+
+
+def _chair_desk(db, principal: Principal, booking: ReceptionSession, sizes, lang: str) -> dict | None:
+    """What the hearing's chair (回避 decisions, opinions) and recorder (opinions) get beside the video, and whether
+    the panel is complete enough to go past the opening."""
+    held = hearing_agenda.of_session(db, booking.id)
+    if held is None or principal.person_id not in (held.chair_id, held.recorder_id):
+        return None
+    short = hearing_agenda.short_of(held, sizes)
+    return {"hearingId": held.id, "recusals": principal.person_id == held.chair_id, "opinions": True,
+            "short": translate(short.message_key, lang, **short.params) if short is not None else None}
 
 
 def _roster(booking: ReceptionSession) -> list[dict]:

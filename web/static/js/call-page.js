@@ -66,6 +66,7 @@ if (config.hearing && config.moderator) {
   $("agenda-next").onclick = () => {
     const steps = config.agenda.map((a) => a.step);
     const next = steps[Math.min(steps.indexOf(hearingState.step) + 1, steps.length - 1)];
+    if (config.chairDesk && config.chairDesk.short && next !== "opening") return;
     call.agenda(next);
   };
   $("floor-take").onclick = () => call.takeFloor();
@@ -74,6 +75,102 @@ if (config.hearing && config.moderator) {
     $("deliberation-end").onclick = () => call.deliberate(false);
   }
 }
+
+// The chair's desk of a hearing: 回避 said aloud at the opening and its decision, the panel's opinions. While a
+// granted 回避 leaves the panel short, the agenda stays at the opening (the server refuses too).
+const desk = config.chairDesk;
+function showShort(short) {
+  if (!desk) return;
+  desk.short = short;
+  $("panel-short").hidden = !short;
+  $("panel-short-why").textContent = short || "";
+  const past = document.querySelectorAll("button.agenda-step:not([data-step=opening])");
+  for (const button of [...past, $("agenda-next")]) if (button) button.disabled = Boolean(short);
+}
+async function deskFetch(url, body) {
+  const options = body === undefined ? {} : { method: "POST", body: JSON.stringify(body),
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf } };
+  const response = await fetch(url, options);
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.detail || response.statusText);
+  return answer;
+}
+function recusalItem(r) {
+  const item = document.createElement("li");
+  const what = document.createElement("span");
+  what.textContent = t("call.hearing.requested_by_label").replace("{who}", r.requested_by)
+    .replace("{against}", r.against.name).replace("{reason}", r.reason);
+  const verdict = document.createElement("span");
+  verdict.className = "badge";
+  verdict.textContent = r.granted === null ? t("call.hearing.pending")
+    : `${t(r.granted ? "call.hearing.granted" : "call.hearing.refused")}：${r.decision_reason}`;
+  item.append(what, " ", verdict);
+  if (r.decides) {
+    const reason = document.createElement("input");
+    reason.maxLength = 4000; reason.placeholder = t("call.hearing.decision_reason");
+    reason.setAttribute("aria-label", t("call.hearing.decision_reason"));
+    const decide = (granted) => async () => {
+      try { renderRecusals(await deskFetch(`/hearings/${desk.hearingId}/call/recusals/${r.id}/decision`, { granted, reason: reason.value })); }
+      catch (error) { $("recusal-result").dataset.ok = "no"; $("recusal-result").textContent = error.message; }
+    };
+    const grant = document.createElement("button"); grant.type = "button"; grant.className = "small";
+    grant.textContent = t("call.hearing.grant"); grant.onclick = decide(true);
+    const refuse = document.createElement("button"); refuse.type = "button"; refuse.className = "small";
+    refuse.textContent = t("call.hearing.refuse"); refuse.onclick = decide(false);
+    item.append(" ", reason, grant, refuse);
+  } else if (r.granted === null) item.append(" ", t("call.hearing.office_decides"));
+  return item;
+}
+function renderRecusals(state) {
+  showShort(state.short);
+  if (!$("recusal-list")) return;
+  if (state.recusals.length === 0) {
+    const empty = document.createElement("li"); empty.className = "muted"; empty.textContent = t("call.hearing.recusals_none");
+    $("recusal-list").replaceChildren(empty);
+  } else $("recusal-list").replaceChildren(...state.recusals.map(recusalItem));
+  $("recusal-against").replaceChildren(...state.challenged.map((p) => {
+    const option = document.createElement("option"); option.value = p.id; option.textContent = `${p.name}（${p.as}）`;
+    return option;
+  }));
+  $("recusal-form").hidden = !state.open;
+}
+async function loadOpinions() {
+  const { opinions } = await deskFetch(`/hearings/${desk.hearingId}/call/opinions`);
+  const items = opinions.map((o) => {
+    const item = document.createElement("li");
+    const name = document.createElement("strong"); name.textContent = o.name;
+    const text = document.createElement("p"); text.textContent = o.at ? o.opinion : t("call.hearing.opinion_none");
+    if (!o.at) text.className = "muted";
+    item.append(name, text);
+    return item;
+  });
+  if (items.length === 0) {
+    const empty = document.createElement("li"); empty.className = "muted"; empty.textContent = t("call.hearing.opinions_none");
+    items.push(empty);
+  }
+  $("opinion-list").replaceChildren(...items);
+}
+if (desk) {
+  showShort(desk.short);
+  if (desk.recusals) {
+    deskFetch(`/hearings/${desk.hearingId}/call/recusals`).then(renderRecusals).catch(() => {});
+    $("recusal-form").onsubmit = async (event) => {
+      event.preventDefault();
+      const form = new FormData(event.target);
+      try {
+        renderRecusals(await deskFetch(`/hearings/${desk.hearingId}/call/recusals`, { against_id: Number(form.get("against_id")),
+          requested_by: form.get("requested_by"), reason: form.get("reason") }));
+        event.target.reset();
+        $("recusal-result").textContent = "";
+      } catch (error) { $("recusal-result").dataset.ok = "no"; $("recusal-result").textContent = error.message; }
+    };
+  }
+  loadOpinions().catch(() => {});
+  $("opinions-refresh").onclick = () => loadOpinions().catch((error) => status(error.message));
+}
+call.addEventListener("error", (event) => {
+  if (event.detail.code === "panel_incomplete") status(`${t("call.agenda.panel_incomplete")} ${event.detail.detail}`);
+});
 
 function renderState(message) {
   renderHearing(message);
