@@ -20,6 +20,11 @@ _ID = re.compile(r"^\d{17}[\dX]$")
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK = "10X98765432"
 _PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
+# GB 32100-2015 统一社会信用代码: 31 characters (no I, O, Z, S, V), 17 weighted positions and a check character.
+CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+_CREDIT = re.compile(rf"^[{CREDIT_ALPHABET}]{{2}}\d{{6}}[{CREDIT_ALPHABET}]{{10}}$")
+MAX_ADDRESS_CHARS = 200
 
 
 def check_digit(first17: str) -> str:
@@ -38,6 +43,35 @@ def normalize_id_number(raw: str, field: str = "id_number") -> str:
         raise Invalid("error.id_number_birth", field=field) from None
     if check_digit(value[:17]) != value[17]:
         raise Invalid("error.id_number_check", field=field)
+    return value
+
+
+def credit_check_character(first17: str) -> str:
+    """The GB 32100-2015 check character of the first 17 characters of a unified social credit code."""
+    remainder = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True)) % 31
+    return CREDIT_ALPHABET[(31 - remainder) % 31]
+
+
+def normalize_credit_code(raw: str, field: str = "credit_code") -> str:
+    """A valid 18-character unified social credit code (统一社会信用代码, upper case), or Invalid."""
+    value = (raw or "").strip().upper()
+    if not _CREDIT.match(value):
+        raise Invalid("error.credit_code_format", field=field)
+    if credit_check_character(value[:17]) != value[17]:
+        raise Invalid("error.credit_code_check", field=field)
+    return value
+
+
+def credit_lookup_key(code: str) -> str:
+    """What is hashed to find an organisation again: kept apart from ID numbers, which have the same length."""
+    return f"uscc:{code}"
+
+
+def normalize_address(raw: str | None, field: str = "address") -> str:
+    """A postal address (for letters and replies) or empty."""
+    value = " ".join((raw or "").split())
+    if len(value) > MAX_ADDRESS_CHARS:
+        raise Invalid("error.address_too_long", field=field, max=MAX_ADDRESS_CHARS)
     return value
 
 

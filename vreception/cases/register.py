@@ -15,7 +15,14 @@ from vreception import audit
 from vreception.cases import categories
 from vreception.cases.deadlines import local_day, open_deadline
 from vreception.cases.errors import TooManyRepresentatives
-from vreception.cases.identity import Protector, normalize_id_number, normalize_phone
+from vreception.cases.identity import (
+    Protector,
+    credit_lookup_key,
+    normalize_address,
+    normalize_credit_code,
+    normalize_id_number,
+    normalize_phone,
+)
 from vreception.cases.numbering import next_value
 from vreception.clock import now
 from vreception.errors import Invalid, NotFound
@@ -40,6 +47,17 @@ QUERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 QUERY_CODE_LENGTH = 10
 REPEAT_THRESHOLD = 0.6
 SAME_CATEGORY_THRESHOLD = 0.35
+MAX_FACTS_CHARS = 10000
+MAX_ACCUSED_CHARS = 200
+MAX_PEOPLE = 100000
+# Who may petition (Art. 2): citizens, legal persons, other organisations.
+KINDS = ("citizen", "legal_person", "organisation")
+ORGANISATIONS = ("legal_person", "organisation")
+# A visit, by video too (走访), needs an ID number (or the organisation's credit code) and elects at most five
+# representatives (Art. 17); a letter, a phone call or an online petition needs neither.
+VISITS = (Channel.visit, Channel.video)
+SIMILAR, SAME_PERSON = "similar_demands", "same_person"
+MAX_SAME_PERSON_LINKS = 20
 
 
 @dataclass
@@ -48,6 +66,7 @@ class PossibleRepeat:
 
     matter: Matter
     similarity: int
+    reason: str = SIMILAR
 
 
 def new_query_code() -> str:
@@ -60,18 +79,49 @@ def similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def _petitioner(session: Session, protector: Protector, index: int, raw: dict[str, Any]) -> Petitioner:
+def identity_of(raw: dict[str, Any], field: str, *, required: bool) -> tuple[str, str]:
+    """(kind, the ID number or credit code, or "") of one petitioner entry; Invalid when malformed or missing."""
+    kind = raw.get("kind") or "citizen"
+    if kind not in KINDS:
+        raise Invalid("error.petitioner_kind", field=f"{field}.kind", kind=kind)
+    if kind in ORGANISATIONS:
+        code = (raw.get("credit_code") or "").strip()
+        if code or required:
+            return kind, normalize_credit_code(code, field=f"{field}.credit_code")
+        return kind, ""
+    number = (raw.get("id_number") or "").strip()
+    if number or required:
+        return kind, normalize_id_number(number, field=f"{field}.id_number")
+    return kind, ""
+
+
+def lookup_key(protector: Protector, kind: str, number: str) -> str | None:
+    """The keyed hash that finds this person or organisation again (None without a number)."""
+    if not number:
+        return None
+    return protector.lookup_hash(credit_lookup_key(number) if kind in ORGANISATIONS else number)
+
+
+def _petitioner(session: Session, protector: Protector, index: int, raw: dict[str, Any], *,
+                visit: bool) -> Petitioner:
     field = f"petitioners.{index}"
     name = clean_name(raw.get("name"), field=f"{field}.name")
-    id_number = normalize_id_number(raw.get("id_number", ""), field=f"{field}.id_number")
+    kind, number = identity_of(raw, field, required=visit)
     phone = normalize_phone(raw.get("phone"), field=f"{field}.phone")
-    key = protector.lookup_hash(id_number)
-    person = session.scalar(select(Petitioner).where(Petitioner.id_hash == key))
+    address = normalize_address(raw.get("address"), field=f"{field}.address")
+    if not number and not phone and not address:
+        # Without an ID number the office must still be able to answer: a phone or an address.
+        raise Invalid("error.contact_required", field=f"{field}.phone")
+    key = lookup_key(protector, kind, number)
+    person = session.scalar(select(Petitioner).where(Petitioner.id_hash == key)) if key else None
     if person is None:
-        person = Petitioner(name=name, id_hash=key, id_cipher=protector.encrypt(id_number), id_tail=id_number[-4:])
+        person = Petitioner(name=name, kind=kind, id_hash=key, id_cipher=protector.encrypt(number),
+                            id_tail=number[-4:])
         session.add(person)
     if phone:
         person.phone_cipher, person.phone_tail = protector.encrypt(phone), phone[-4:]
+    if address:
+        person.address_cipher = protector.encrypt(address)
     return person
 
 
@@ -84,29 +134,35 @@ def find_repeats(session: Session, petitioner_ids: list[int], demands: list[tupl
         select(Matter).join(MatterPetitioner).where(MatterPetitioner.petitioner_id.in_(petitioner_ids))
         .order_by(Matter.id).distinct()
     ).all()
-    found = []
+    found, same = [], []
     for matter in earlier:
         if matter.id == exclude_id:
             continue
-        best = 0.0
+        best, closest = 0.0, 0.0
         for summary, category in demands:
             for old in matter.demands:
                 score = similarity(summary, old.summary)
+                closest = max(closest, score)
                 if score >= REPEAT_THRESHOLD or (old.category == category and score >= SAME_CATEGORY_THRESHOLD):
                     best = max(best, score)
         if best:
             found.append(PossibleRepeat(matter, round(best * 100)))
-    return found
+        else:
+            # The same person (by ID number or credit code) whatever the wording: linked, for the handler to judge.
+            same.append(PossibleRepeat(matter, round(closest * 100), SAME_PERSON))
+    return found + same[-MAX_SAME_PERSON_LINKS:]
 
 
 def check_new(session: Session, *, protector: Protector, petitioners: list[dict[str, Any]],
               demands: list[dict[str, Any]], actor_id: int | None = None) -> list[PossibleRepeat]:
     """Repeat check before registering (the form shows it as a warning); a search by ID number is audited."""
     ids, searched = [], 0
-    for raw in petitioners:
+    for index, raw in enumerate(petitioners):
         try:
-            key = protector.lookup_hash(normalize_id_number(raw.get("id_number", "")))
+            key = lookup_key(protector, *identity_of(raw, f"petitioners.{index}", required=False))
         except Invalid:
+            continue
+        if key is None:
             continue
         searched += 1
         found = session.scalar(select(Petitioner.id).where(Petitioner.id_hash == key))
@@ -132,17 +188,37 @@ def register(
     actor_id: int | None = None,
     categories_file: str | None = None,
     moves_off_holidays: bool = True,
+    facts: str = "",
+    accused_text: str = "",
+    accused_node_id: int | None = None,
+    people_count: int | None = None,
+    accusation: bool = False,
 ) -> tuple[Matter, str, list[PossibleRepeat]]:
     """Register a matter; returns it, its query code (shown once) and possible repeats."""
-    if not petitioners:
+    try:
+        channel_value = Channel(channel)
+    except ValueError:
+        raise Invalid("error.channel_unknown", field="channel", channel=channel) from None
+    visit = channel_value in VISITS
+    if not petitioners and (not accusation or visit):
+        # Only an accusation (检举控告) by letter, phone or online may come without a name.
         raise Invalid("error.petitioners_required", field="petitioners")
     if len(petitioners) > MAX_PETITIONERS:
         raise Invalid("error.too_many_petitioners", field="petitioners", max=MAX_PETITIONERS)
     representatives = sorted(set(representatives or []))
     if any(not 0 <= i < len(petitioners) for i in representatives):
         raise Invalid("error.representative_index", field="representatives")
-    if len(representatives) > MAX_REPRESENTATIVES or (len(petitioners) > MAX_REPRESENTATIVES and not representatives):
+    if visit and (len(representatives) > MAX_REPRESENTATIVES
+                  or (len(petitioners) > MAX_REPRESENTATIVES and not representatives)):
         raise TooManyRepresentatives(field="representatives", max=MAX_REPRESENTATIVES)
+    count = max(len(petitioners), 1) if people_count is None else people_count
+    if not max(len(petitioners), 1) <= count <= MAX_PEOPLE:
+        raise Invalid("error.people_count", field="people_count", min=max(len(petitioners), 1), max=MAX_PEOPLE)
+    facts, accused_text = (facts or "").strip(), " ".join((accused_text or "").split())
+    if len(facts) > MAX_FACTS_CHARS:
+        raise Invalid("error.facts_too_long", field="facts", max=MAX_FACTS_CHARS)
+    if len(accused_text) > MAX_ACCUSED_CHARS:
+        raise Invalid("error.accused_too_long", field="accused_text", max=MAX_ACCUSED_CHARS)
     if not demands:
         raise Invalid("error.demands_required", field="demands")
     cleaned = []
@@ -153,10 +229,6 @@ def register(
         if len(summary) > MAX_DEMAND_CHARS:
             raise Invalid("error.demand_too_long", field=f"demands.{i}.summary", max=MAX_DEMAND_CHARS)
         cleaned.append((summary, categories.get(raw.get("category", ""), categories_file, f"demands.{i}.category")))
-    try:
-        channel_value = Channel(channel)
-    except ValueError:
-        raise Invalid("error.channel_unknown", field="channel", channel=channel) from None
     moment = now()
     received = received_at or moment
     if received.tzinfo is None:
@@ -171,12 +243,22 @@ def register(
     office = session.get(Node, handling_node_id)
     if office is None:
         raise NotFound("error.node_not_found", field="handling_node_id", id=handling_node_id)
+    accused = None
+    if accused_node_id is not None:
+        accused = session.get(Node, accused_node_id)
+        if accused is None:
+            raise NotFound("error.node_not_found", field="accused_node_id", id=accused_node_id)
+    if accusation and not (accused or accused_text):
+        raise Invalid("error.accused_required", field="accused_text")
+    if accusation and accused is not None and office.path.startswith(accused.path):
+        # The accused unit cannot handle an accusation against itself: register it with the body above.
+        raise Invalid("error.accused_handles", field="handling_node_id", unit=accused.name)
 
-    people = [_petitioner(session, protector, i, raw) for i, raw in enumerate(petitioners)]
+    people = [_petitioner(session, protector, i, raw, visit=visit) for i, raw in enumerate(petitioners)]
     if len({id(p) for p in people}) != len(people):
         raise Invalid("error.petitioner_duplicate", field="petitioners")
     session.flush()
-    repeats = find_repeats(session, [p.id for p in people], [(s, c.code) for s, c in cleaned])
+    repeats = find_repeats(session, [p.id for p in people if p.id_hash], [(s, c.code) for s, c in cleaned])
 
     year = local_day(moment).year
     serial = next_value(session, scope=f"matter:{office.id}", year=year)
@@ -184,8 +266,12 @@ def register(
     matter = Matter(
         number=f"{office.code}-{year}-{serial:05d}", query_code_hash=protector.lookup_hash(code),
         origin_node_id=origin.id, handling_node_id=office.id, handling_path=office.path, channel=channel_value,
-        state=MatterState.registered, is_group=len(people) > 1, possible_repeat=bool(repeats),
-        received_at=received, registered_at=moment, registered_by=actor_id,
+        state=MatterState.registered, is_group=count > 1,
+        possible_repeat=any(r.reason == SIMILAR for r in repeats),
+        received_at=received, registered_at=moment, registered_by=actor_id, facts=facts, accused_text=accused_text,
+        accused_node_id=accused.id if accused else None, people_count=count, accusation=accusation,
+        # An accusation, named or anonymous, is never passed to the unit it accuses (cases/confidential.py).
+        confidential=accusation, hidden_from_path=accused.path if accusation and accused else None,
     )
     for position, person in enumerate(people):
         matter.petitioner_links.append(MatterPetitioner(petitioner=person, position=position,
@@ -196,12 +282,16 @@ def register(
     session.add(matter)
     session.flush()
     for repeat in repeats:
-        session.add(RepeatLink(matter_id=matter.id, earlier_id=repeat.matter.id, similarity=repeat.similarity))
+        session.add(RepeatLink(matter_id=matter.id, earlier_id=repeat.matter.id, similarity=repeat.similarity,
+                               reason=repeat.reason))
     open_deadline(session, matter, "acceptance", received, moves_off_holidays=moves_off_holidays)
     open_deadline(session, matter, "remit_objection", received, moves_off_holidays=moves_off_holidays)
     session.add(MatterEvent(matter_id=matter.id, at=moment, actor_id=actor_id, action="register",
                             to_state=MatterState.registered.value))
     audit.record(session, action="matter.registered", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"number": matter.number, "handling_node_id": office.id, "petitioners": len(people),
-                       "demands": len(cleaned), "possible_repeats": [r.matter.id for r in repeats]})
+                       "demands": len(cleaned), "people_count": count, "accusation": accusation,
+                       "anonymous": not people, "accused_node_id": matter.accused_node_id,
+                       "possible_repeats": [r.matter.id for r in repeats if r.reason == SIMILAR],
+                       "same_person": [r.matter.id for r in repeats if r.reason == SAME_PERSON]})
     return matter, code, repeats
