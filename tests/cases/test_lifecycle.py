@@ -56,6 +56,10 @@ def _hearing_clock(db, matter_id: int, action: str) -> None:
 
 
 def test_full_life_with_review_and_second_review(client, org, db):
+    from tests.factories import FreshHeaders, extend_org
+
+    extend_org(db, org)
+    city, province = FreshHeaders(client, "coord.city"), FreshHeaders(client, "coord.province")
     travel(2026, 3, 2)
     matter, headers = register(client, org)
     mid = matter["id"]
@@ -76,8 +80,9 @@ def test_full_life_with_review_and_second_review(client, org, db):
     m = act(client, headers, mid, "request_review")
     # 05-20 + 30 = 06-19, the Dragon Boat Festival: moved to Monday 06-22.
     assert m["state"] == "review_requested" and m["deadlines"]["review_decision"]["due"] == "2026-06-22"
-    m = act(client, headers, mid, "review_reply", outcome="not_support", reason="维持原处理意见。")
-    m = act(client, headers, mid, "serve")
+    # 复查 by the body one level up (the city), 复核 by the one above it (the province).
+    m = act(client, city, mid, "review_reply", outcome="not_support", reason="维持原处理意见。")
+    m = act(client, city, mid, "serve")
     assert m["state"] == "review_served"
     travel(2026, 6, 1)
     m = act(client, headers, mid, "request_recheck")
@@ -89,8 +94,8 @@ def test_full_life_with_review_and_second_review(client, org, db):
     m = client.get(f"/api/v1/matters/{mid}", headers=headers).json()
     # Three hearing days (10th–12th) do not count: 06-01 + 33 = 07-04, a Saturday → Monday 07-06.
     assert m["deadlines"]["recheck_decision"]["due"] == "2026-07-06"
-    m = act(client, headers, mid, "recheck_reply", outcome="not_support", reason="复核维持。")
-    m = act(client, headers, mid, "serve")
+    m = act(client, province, mid, "recheck_reply", outcome="not_support", reason="复核维持。")
+    m = act(client, province, mid, "serve")
     assert m["state"] == "final"
     kinds = [d["kind"] for d in m["documents"]]
     assert kinds == ["acceptance_notice", "reply_opinion", "review_opinion", "recheck_opinion"]
@@ -99,15 +104,15 @@ def test_full_life_with_review_and_second_review(client, org, db):
         "register", "accept", "reply", "serve", "request_review", "review_reply", "serve", "request_recheck",
         "start_hearing", "end_hearing", "recheck_reply", "serve"]
 
-    # A new matter on the same facts after the second review is not accepted again (不再受理).
+    # A new matter on the same facts after the second review: a person decides not to accept it again (不再受理),
+    # with a reason; similar text alone only flags it.
     travel(2026, 8, 1)
     again, _ = register(client, org, headers=headers)
     assert again["possible_repeat"]
-    refused = client.post(f"/api/v1/matters/{again['id']}/actions", headers=headers, json={"action": "accept"})
-    assert refused.status_code == 422 and refused.json()["code"] == "window_closed"
-    assert m["number"] in refused.json()["detail"]
-    closed = act(client, headers, again["id"], "refuse_repeat")
+    act(client, headers, again["id"], "refuse_repeat", expect=422)  # no reason
+    closed = act(client, headers, again["id"], "refuse_repeat", reason="与已终结事项事实和理由相同。")
     assert closed["state"] == "closed" and closed["outcome"] == "not_reaccepted"
+    assert closed["documents"][-1]["kind"] == "repeat_refusal"
 
 
 def test_review_asked_after_30_days_is_window_closed(client, org):
@@ -133,17 +138,18 @@ def test_close_before_the_review_window_ends_is_refused(client, org):
     act(client, headers, matter["id"], "close", expect=409)
 
 
-def test_one_extension_of_at_most_30_days(client, org):
+def test_extensions_of_at_most_30_days_in_all(client, org):
     travel(2026, 3, 10)
     matter, headers = register(client, org)
+    head = org.people["leader_county"].id
     act(client, headers, matter["id"], "accept")
-    act(client, headers, matter["id"], "extend", expect=422, days=31, reason="案情复杂")
-    act(client, headers, matter["id"], "extend", expect=422, days=30)  # no reason
-    m = act(client, headers, matter["id"], "extend", days=30, reason="需多部门会商")
+    act(client, headers, matter["id"], "extend", expect=422, days=31, reason="案情复杂", approved_by=head)
+    act(client, headers, matter["id"], "extend", expect=422, days=30, approved_by=head)  # no reason
+    m = act(client, headers, matter["id"], "extend", days=30, reason="需多部门会商", approved_by=head)
     assert m["deadlines"]["handling"]["due"] == "2026-06-08" and m["extended"]  # 03-10 + 90
     assert m["documents"][-1]["kind"] == "extension_notice"
     second = client.post(f"/api/v1/matters/{matter['id']}/actions", headers=headers,
-                         json={"action": "extend", "days": 5, "reason": "再延"})
+                         json={"action": "extend", "days": 5, "reason": "再延", "approved_by": head})
     assert second.status_code == 422 and second.json()["code"] == "window_closed"
 
 
@@ -155,18 +161,24 @@ def test_late_acceptance_is_recorded_as_missed(client, org):
     assert m["deadlines"]["acceptance"]["state"] == "missed"
 
 
-def test_remit_objection_within_five_working_days_only(client, org):
+def test_remit_objection_within_five_working_days_of_the_transfer_only(client, org):
+    from tests.factories import FreshHeaders
+
+    county2 = FreshHeaders(client, "coord.county2")
     travel(2026, 9, 30)  # 5 working days run past National Day: 09-30 → 10-13
     matter, headers = register(client, org)
-    assert matter["deadlines"]["remit_objection"]["due"] == "2026-10-13"
+    m = act(client, headers, matter["id"], "transfer", to_node_id=org.nodes["county2"].id, reason="属城西区职责。")
+    assert m["deadlines"]["remit_objection"]["due"] == "2026-10-13"
     travel(2026, 10, 14)
-    response = client.post(f"/api/v1/matters/{matter['id']}/actions", headers=headers,
+    response = client.post(f"/api/v1/matters/{matter['id']}/actions", headers=county2,
                            json={"action": "object_remit", "reason": "不属本机关职责"})
     assert response.json()["code"] == "window_closed"
     travel(2026, 9, 30)
     other, _ = register(client, org, headers=headers, serial=7, summary="另一事项")
+    act(client, headers, other["id"], "transfer", to_node_id=org.nodes["county2"].id, reason="属城西区职责。")
     travel(2026, 10, 13)
-    assert act(client, headers, other["id"], "object_remit", reason="不属本机关职责")["state"] == "closed"
+    back = act(client, county2, other["id"], "object_remit", reason="不属本机关职责")
+    assert back["state"] == "registered"  # back to the transferring office for checking (核实)
 
 
 def test_transitions_out_of_order_are_409_and_write_nothing(client, org, db):
@@ -223,7 +235,10 @@ def test_every_action_is_audited_and_chain_holds(client, org, db):
     assert at(2026, 3, 2)  # the helper is importable for other tests
 
 
-def test_second_review_asked_late_is_window_closed_and_a_late_review_is_missed(client, org):
+def test_second_review_asked_late_is_window_closed_and_a_late_review_is_missed(client, org, db):
+    from tests.factories import FreshHeaders, extend_org
+
+    extend_org(db, org)
     travel(2026, 3, 2)
     matter, headers = register(client, org)
     act(client, headers, matter["id"], "accept")
@@ -231,7 +246,8 @@ def test_second_review_asked_late_is_window_closed_and_a_late_review_is_missed(c
     act(client, headers, matter["id"], "serve")
     act(client, headers, matter["id"], "request_review")  # review decision due 04-01
     travel(2026, 4, 10)
-    m = act(client, headers, matter["id"], "review_reply", outcome="not_support", reason="维持。")
+    m = act(client, FreshHeaders(client, "coord.city"), matter["id"], "review_reply", outcome="not_support",
+            reason="维持。")
     assert m["deadline_history"][-1]["kind"] == "review_decision" and m["deadline_history"][-1]["state"] == "missed"
     act(client, headers, matter["id"], "serve")  # second-review window: 04-10 + 30 = 05-10, a Sunday → 05-11
     travel(2026, 5, 12)

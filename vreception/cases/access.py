@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from vreception.auth.access import Principal, covers, require, subtree_filter
+from vreception.cases import confidential
 from vreception.errors import Forbidden, NotFound
 from vreception.models import Matter, Node, Person, Role, Task
 from vreception.models.hearings import Hearing, HearingState
@@ -48,10 +49,17 @@ def _runs_hearing(principal: Principal) -> ColumnElement[bool]:
 
 
 def can_read(db: Session, principal: Principal, matter: Matter) -> bool:
-    """Office roles over the handling node, the owning or receiving leader, a unit with a task on it, or the chair
-    and recorder of a hearing on it between its decision and its conclusion."""
+    """Office roles over the handling node, the office that transferred it away, the owning or receiving leader, a
+    unit with a task on it, or the chair and recorder of a hearing on it between its decision and its conclusion;
+    never the unit an accusation accuses."""
+    if confidential.accused_unit_excluded(principal, matter):
+        return False
     if covers(principal, handling_node(db, matter), READERS) or matter.owner_leader_id == principal.person_id:
         return True
+    if matter.transferred_from_node_id is not None:
+        sender = db.get(Node, matter.transferred_from_node_id)
+        if sender is not None and covers(principal, sender, OFFICE):
+            return True
     if principal.has_role(Role.leader) and db.scalar(select(_receives(principal)).where(Matter.id == matter.id)):
         return True
     if db.scalar(select(_runs_hearing(principal)).where(Matter.id == matter.id)):
@@ -70,8 +78,18 @@ def readable(principal: Principal) -> ColumnElement[bool]:
                                             or_(*[Task.unit_path.startswith(u, autoescape=True) for u in units])))
                if units else false())
     receives = _receives(principal) if principal.has_role(Role.leader) else false()
-    return or_(subtree_filter(principal, Matter.handling_path, READERS), Matter.owner_leader_id == principal.person_id,
-               receives, by_task, _runs_hearing(principal))
+    return and_(confidential.not_accused(principal),
+                or_(subtree_filter(principal, Matter.handling_path, READERS), Matter.owner_leader_id == principal.person_id,
+                    receives, by_task, _runs_hearing(principal), _sent_it(principal)))
+
+
+def _sent_it(principal: Principal) -> ColumnElement[bool]:
+    # The office that transferred or assigned the matter away still reads it: it answers an objection (Art. 23) and
+    # verifies the completion report (交办), even when the receiving body lies outside its subtree.
+    if not principal.paths_for(OFFICE):
+        return false()
+    return exists(select(Node.id).where(Node.id == Matter.transferred_from_node_id,
+                                        subtree_filter(principal, Node.path, OFFICE)))
 
 
 def is_office(db: Session, principal: Principal, matter: Matter) -> bool:
@@ -115,8 +133,35 @@ def require_unit_within_office(db: Session, principal: Principal, unit: Node) ->
     require(principal, unit, ASSIGNERS)
 
 
+# Decided by the body one level up (Arts. 35, 36): its own coordinators, not those of a body above or below it.
+REVIEWING_ACTIONS = ("review_reply", "recheck_reply")
+# The assigning office (交办) verifies the completion report or sends it back.
+ASSIGNING_OFFICE_ACTIONS = ("verify_completion", "return_completion")
+
+
+def holding_node(db: Session, matter: Matter) -> Node:
+    """The body holding the matter now: the 复查 or 复核 body while it reviews, else the handling body."""
+    node = db.get(Node, matter.holding_node_id or matter.handling_node_id)
+    assert node is not None  # a foreign key
+    return node
+
+
 def require_action(db: Session, principal: Principal, matter: Matter, action: str, params: dict[str, Any]) -> None:
-    """Forbidden unless the principal's office handles the matter and covers whom the action names."""
+    """Forbidden unless the principal's office may take ACTION on the matter and covers whom the action names."""
+    if action in REVIEWING_ACTIONS:
+        body = holding_node(db, matter)
+        if not any(s.role in OFFICE and s.node_id == body.id for s in principal.scopes):
+            raise Forbidden()
+        return
+    if action in ASSIGNING_OFFICE_ACTIONS and matter.transferred_from_node_id is not None:
+        office = db.get(Node, matter.transferred_from_node_id)
+        assert office is not None  # a foreign key
+        require(principal, office, OFFICE)
+        return
+    if action == "report_completion":
+        # The unit the matter was assigned to reports, or an office over it.
+        require(principal, handling_node(db, matter), (*OFFICE, Role.handler))
+        return
     require_office(db, principal, matter)
     if action == "set_owner" and isinstance(params.get("leader_id"), int):
         # An office may make only its own leaders own a matter (领导包案), not any leader in the province.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ REPLY_OUTCOMES = ("support", "explain", "not_support")  # 支持 / 解释说明 
 OUTCOME_TEXT = {"support": "支持", "explain": "解释说明", "not_support": "不予支持"}
 LEGAL_CHANNEL_TEXT = {"litigation": "诉讼", "arbitration": "仲裁", "administrative_review": "行政复议"}
 MAX_REASON = 4000
+MAX_ASSIGNMENT_DAYS = 60  # a 交办 deadline cannot outlast the handling period
 
 
 @dataclass
@@ -56,13 +59,33 @@ class Step:
             raise Invalid("error.reason_too_long", field="reason", max=MAX_REASON)
         return text
 
-    def open(self, kind: str, start: datetime | None = None) -> Deadline:
+    def open(self, kind: str, start: datetime | None = None, days: int | None = None) -> Deadline:
         return deadlines.open_deadline(self.session, self.matter, kind, start or self.at,
-                                       moves_off_holidays=self.moves_off_holidays)
+                                       moves_off_holidays=self.moves_off_holidays, days=days)
 
-    def issue(self, kind: str, **context: Any) -> Document:
+    def issue(self, kind: str, issuer: Node | None = None, **context: Any) -> Document:
         return documents.issue(self.session, matter=self.matter, kind=kind, actor_id=self.actor_id,
-                               addressee=addressee(self.matter), **context)
+                               addressee=addressee(self.matter), issuer=issuer, **context)
+
+    def text(self, name: str) -> str:
+        value = str(self.params.get(name) or "").strip()
+        if len(value) > MAX_REASON:
+            raise Invalid("error.reason_too_long", field=name, max=MAX_REASON)
+        return value
+
+    def moment(self, name: str, *, not_before: datetime | None = None) -> datetime:
+        """The moment given as NAME (ISO 8601 with offset; default now): not in the future, not before NOT_BEFORE."""
+        given = self.params.get(name)
+        if given is None:
+            return self.at
+        try:
+            moment = datetime.fromisoformat(given) if isinstance(given, str) else None
+        except ValueError:
+            moment = None
+        if (moment is None or moment.tzinfo is None or moment > self.at
+                or (not_before is not None and moment < not_before)):
+            raise Invalid(f"error.{name}", field=name)
+        return moment
 
 
 def addressee(matter: Matter) -> str:
@@ -72,9 +95,26 @@ def addressee(matter: Matter) -> str:
     return names + ("等" if len(matter.petitioner_links) > len(links[:5]) else "")
 
 
-def _within(step: Step, kind: str) -> None:
+def node_of(session: Session, node_id: int) -> Node:
+    """A node by its id (a foreign key of the matter)."""
+    node = session.get(Node, node_id)
+    assert node is not None  # a foreign key
+    return node
+
+
+def holding_node(session: Session, matter: Matter) -> Node:
+    """The body holding the matter now: the 复查 or 复核 body while it reviews, else the handling body."""
+    return node_of(session, matter.holding_node_id or matter.handling_node_id)
+
+
+def body_above(session: Session, node: Node) -> Node | None:
+    """The body one level up (上一级机关) of NODE, if any."""
+    return session.get(Node, node.parent_id) if node.parent_id is not None else None
+
+
+def _within(step: Step, kind: str, at: datetime | None = None) -> None:
     deadline = deadlines.current(step.matter, kind)
-    if deadline is None or deadlines.is_past(deadline, step.at):
+    if deadline is None or deadlines.is_past(deadline, at or step.at):
         raise WindowClosed(f"error.window_{kind}", due=str(deadline.due_day) if deadline else "")
 
 
@@ -94,10 +134,9 @@ def _decided(step: Step) -> None:
 
 
 def accept(step: Step) -> MatterState:
-    earlier = _repeat_of_final(step)
-    if earlier is not None:
-        # Art. 36: after the second review, the same facts and reasons are not accepted again.
-        raise WindowClosed("error.window_final", number=earlier.number)
+    if step.matter.possible_repeat:
+        # Similar text only warns: whoever accepts a flagged matter says why it is a new matter.
+        step.reason()
     _decided(step)
     step.matter.accepted_at = step.at
     step.open("handling")
@@ -118,9 +157,10 @@ def refuse_repeat(step: Step) -> MatterState:
     earlier = _repeat_of_final(step)
     if earlier is None:
         raise Invalid("error.not_a_repeat_of_final", field="action")
+    # Art. 36: a person decides that the facts and reasons are the same, and says why.
+    reason = step.reason()
     _decided(step)
-    step.issue("rejection_notice", reason=step.reason(required=False) or f"参见已终结事项 {earlier.number}。",
-               not_reaccepted=True, legal_channel="")
+    step.issue("repeat_refusal", reason=reason, earlier_number=earlier.number)
     step.matter.outcome = "not_reaccepted"
     return S.closed
 
@@ -133,51 +173,122 @@ def _target_node(step: Step) -> Node:
     return node
 
 
+def _hand_over(step: Step, node: Node) -> None:
+    # Arts. 22, 23: the receiving body starts its own acceptance and objection clocks from the hand-over.
+    matter = step.matter
+    if node.id == matter.handling_node_id:
+        raise Invalid("error.hand_over_to_self", field="to_node_id")
+    if matter.hidden_from_path and node.path.startswith(matter.hidden_from_path):
+        # An accusation never goes to the unit it accuses, nor to anyone inside it.
+        raise Invalid("error.hand_over_to_accused", field="to_node_id")
+    deadlines.finish(matter, "acceptance", step.at)
+    deadlines.cancel(matter, "remit_objection")
+    matter.transferred_from_node_id, matter.transferred_at = matter.handling_node_id, step.at
+    matter.handling_node_id, matter.handling_path = node.id, node.path
+    step.params["to_node_name"] = node.name
+    step.open("acceptance")
+    step.open("remit_objection")
+
+
 def transfer(step: Step) -> MatterState:
     node = _target_node(step)
-    step.reason()
-    _decided(step)
-    step.matter.outcome = "transferred"
-    step.params["to_node_name"] = node.name
-    return S.closed
+    reason = step.reason()
+    step.issue("transfer_notice", to_node_name=node.name, reason=reason)
+    _hand_over(step, node)
+    return S.registered
 
 
 def assign(step: Step) -> MatterState:
     node = _target_node(step)
-    _decided(step)
-    step.params["to_node_name"] = node.name
+    days = step.params.get("days")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_ASSIGNMENT_DAYS:
+        raise Invalid("error.assignment_days", field="days", max=MAX_ASSIGNMENT_DAYS)
+    reason = step.reason(required=False)
+    office = node_of(step.session, step.matter.handling_node_id)
+    _hand_over(step, node)
+    deadline = step.open("completion", days=days)
+    step.issue("assignment_letter", issuer=office, to_node_name=node.name, days=days, reason=reason,
+               due=_chinese_day(deadline))
     return S.assigned
 
 
 def report_completion(step: Step) -> MatterState:
-    step.reason()
+    report = step.reason()
+    deadlines.finish(step.matter, "acceptance", step.at)
+    deadlines.cancel(step.matter, "remit_objection")
+    deadlines.finish(step.matter, "completion", step.at)
+    step.issue("completion_report", reason=report)
+    return S.completion_reported
+
+
+def verify_completion(step: Step) -> MatterState:
+    step.reason(required=False)
+    step.matter.decided_at = step.matter.decided_at or step.at
     step.matter.outcome = "assigned_done"
+    step.matter.closed_at = step.at
     return S.closed
 
 
+def return_completion(step: Step) -> MatterState:
+    step.reason()
+    days = step.params.get("days")
+    if days is not None:
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_ASSIGNMENT_DAYS:
+            raise Invalid("error.assignment_days", field="days", max=MAX_ASSIGNMENT_DAYS)
+        step.open("completion", days=days)
+    return S.assigned
+
+
 def object_remit(step: Step) -> MatterState:
+    if step.matter.transferred_from_node_id is None:
+        # Only a body that received the matter by 转送 or 交办 objects to it (Art. 23).
+        raise WindowClosed("error.window_remit_objection", due="")
     _within(step, "remit_objection")
     step.reason()
     deadlines.finish(step.matter, "remit_objection", step.at)
     deadlines.cancel(step.matter, "acceptance")
-    step.matter.decided_at = step.at
-    step.matter.outcome = "remit_objected"
-    return S.closed
+    deadlines.cancel(step.matter, "completion")
+    back = node_of(step.session, step.matter.transferred_from_node_id)
+    step.params["to_node_name"] = back.name
+    # Back to the transferring office, which checks (核实) and decides again.
+    step.matter.handling_node_id, step.matter.handling_path = back.id, back.path
+    step.matter.transferred_from_node_id = step.matter.transferred_at = None
+    step.open("acceptance")
+    return S.registered
+
+
+def _chinese_day(deadline: Deadline) -> str:
+    return f"{deadline.due_day.year}年{deadline.due_day.month}月{deadline.due_day.day}日"
+
+
+def _unit_head(step: Step) -> Person:
+    # Art. 34: the head (负责人) of the handling unit approves: a leader of that very node.
+    leader_id = step.params.get("approved_by")
+    leader = step.session.get(Person, leader_id) if isinstance(leader_id, int) else None
+    if leader is None or not any(a.role is Role.leader and a.node_id == step.matter.handling_node_id
+                                 for a in leader.roles):
+        raise Invalid("error.extension_approver", field="approved_by")
+    return leader
 
 
 def extend(step: Step) -> MatterState:
-    if step.matter.extended:
-        raise WindowClosed("error.window_second_extension")
     _within(step, "handling")
+    current = deadlines.current(step.matter, "handling")
+    assert current is not None  # _within found it
+    left = deadlines.MAX_EXTENSION_DAYS - current.extra_days
+    if left <= 0:
+        raise WindowClosed("error.window_extension_used", max=deadlines.MAX_EXTENSION_DAYS)
     days = step.params.get("days")
-    if not isinstance(days, int) or not 1 <= days <= deadlines.MAX_EXTENSION_DAYS:
-        raise Invalid("error.extension_days", field="days", max=deadlines.MAX_EXTENSION_DAYS)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= left:
+        raise Invalid("error.extension_days", field="days", max=left)
+    approver = _unit_head(step)
     reason = step.reason()
     deadline = deadlines.shift(step.session, step.matter, "handling", days, moves_off_holidays=step.moves_off_holidays)
     assert deadline is not None  # _within found it
     step.matter.extended = True
-    step.issue("extension_notice", days=days, reason=reason,
-               new_due=f"{deadline.due_day.year}年{deadline.due_day.month}月{deadline.due_day.day}日")
+    step.params["approver_name"] = approver.name
+    step.issue("extension_notice", days=days, reason=reason, approver=approver.name,
+               approver_title=approver.title, new_due=_chinese_day(deadline))
     return S.accepted
 
 
@@ -185,10 +296,11 @@ def route_legal(step: Step) -> MatterState:
     channel = step.params.get("channel")
     if channel not in LEGAL_CHANNEL_TEXT:
         raise Invalid("error.legal_channel_unknown", field="channel")
-    step.reason()
+    reason = step.reason()
     if step.matter.state is S.registered:
         _decided(step)
     deadlines.cancel(step.matter, "handling")
+    step.issue("legal_channel_notice", channel=LEGAL_CHANNEL_TEXT[channel], reason=reason)
     step.matter.outcome = f"legal_channel:{channel}"
     return S.closed
 
@@ -197,43 +309,102 @@ def settle(step: Step) -> MatterState:
     kind = step.params.get("kind", "mediation")
     if kind not in ("mediation", "settlement"):  # 调解协议书 / 和解协议书
         raise Invalid("error.settlement_kind", field="kind")
-    step.reason()
+    terms = step.reason()
     deadlines.finish(step.matter, "handling", step.at)
+    step.issue(f"{kind}_agreement", reason=terms)
     step.matter.replied_at = step.at
     step.matter.outcome = f"settled:{kind}"
     return S.closed
 
 
-def _opinion(step: Step, kind: str, deadline_kind: str) -> None:
-    outcome = step.params.get("outcome")
-    if outcome not in REPLY_OUTCOMES:
-        raise Invalid("error.reply_outcome", field="outcome")
+def _outcomes(step: Step) -> dict[int, str]:
+    # 分诉求登记: each demand gets its own outcome; one "outcome" stands for all when they agree.
+    given = step.params.get("outcomes")
+    common = step.params.get("outcome")
+    found: dict[int, str] = {}
+    for demand in step.matter.demands:
+        outcome = given.get(str(demand.id), common) if isinstance(given, dict) else common
+        if outcome not in REPLY_OUTCOMES:
+            raise Invalid("error.reply_outcome", field="outcomes", demand=demand.position + 1)
+        found[demand.id] = str(outcome)
+    return found
+
+
+def _opinion(step: Step, kind: str, deadline_kind: str, issuer: Node) -> None:
+    outcomes = _outcomes(step)
     reason = step.reason()
+    facts, basis = step.text("facts"), step.text("basis")
     deadlines.finish(step.matter, deadline_kind, step.at)
-    step.matter.outcome = outcome
-    step.issue(kind, outcome=OUTCOME_TEXT[outcome], reason=reason,
-               demands=[d.summary for d in step.matter.demands])
+    for demand in step.matter.demands:
+        demand.outcome = outcomes[demand.id]
+    distinct = set(outcomes.values())
+    step.matter.outcome = distinct.pop() if len(distinct) == 1 else "mixed"
+    step.params["outcomes"] = {str(k): v for k, v in outcomes.items()}
+    above = body_above(step.session, issuer)
+    step.issue(kind, issuer=issuer, reason=reason, facts=facts, basis=basis,
+               outcome=OUTCOME_TEXT.get(step.matter.outcome, "分别处理"),
+               demands=[(d.summary, OUTCOME_TEXT[outcomes[d.id]]) for d in step.matter.demands],
+               next_body=above.name if above else "",
+               next_days=deadlines.RULES["review_request"].days)
 
 
 def reply(step: Step) -> MatterState:
-    _opinion(step, "reply_opinion", "handling")
+    _opinion(step, "reply_opinion", "handling", node_of(step.session, step.matter.handling_node_id))
     step.matter.replied_at = step.at
     return S.replied
 
 
 def review_reply(step: Step) -> MatterState:
-    _opinion(step, "review_opinion", "review_decision")
+    _opinion(step, "review_opinion", "review_decision", holding_node(step.session, step.matter))
     return S.review_replied
 
 
 def recheck_reply(step: Step) -> MatterState:
-    _opinion(step, "recheck_opinion", "recheck_decision")
+    _opinion(step, "recheck_opinion", "recheck_decision", holding_node(step.session, step.matter))
     return S.recheck_replied
 
 
 SERVE_NEXT = {S.replied: (S.served, "reply_opinion", "review_request"),
               S.review_replied: (S.review_served, "review_opinion", "recheck_request"),
               S.recheck_replied: (S.final, "recheck_opinion", None)}
+SERVE_KINDS = {kind for _, kind, _ in SERVE_NEXT.values()}
+
+
+def _proof(step: Step) -> bytes | None:
+    given = step.params.pop("proof", None)
+    if given is None:
+        return None
+    try:
+        # Base64 of at most MAX_PROOF_BYTES: a longer text is refused before it is decoded.
+        if not isinstance(given, str) or len(given) > documents.MAX_PROOF_BYTES * 4 // 3 + 4:
+            raise ValueError
+        return base64.b64decode(given, validate=True)
+    except (ValueError, binascii.Error):
+        raise Invalid("error.proof_type", field="proof") from None
+
+
+def _serve_document(step: Step, document: Document | None) -> datetime:
+    """Serve DOCUMENT (送达) as the step says: method, date, proof of service; returns the date."""
+    served_at = step.moment("served_at", not_before=document.issued_at if document else None)
+    proof = _proof(step)
+    if document is not None:
+        documents.serve(step.session, document, actor_id=step.actor_id, at=served_at,
+                        method=str(step.params.get("method") or "direct"), proof=proof,
+                        proof_source=step.params.get("proof_source"))
+        step.params["document_id"] = document.id
+    return served_at
+
+
+def serve_notice(step: Step) -> MatterState:
+    document_id = step.params.get("document_id")
+    document = step.session.get(Document, document_id) if isinstance(document_id, int) else None
+    if document is None or document.matter_id != step.matter.id:
+        raise NotFound("error.document_not_found", field="document_id", id=document_id)
+    if document.kind not in documents.SERVED_KINDS or document.kind in SERVE_KINDS:
+        # The opinions are served by "serve", which moves the matter on.
+        raise Invalid("error.document_not_servable", field="document_id")
+    _serve_document(step, document)
+    return step.matter.state
 
 
 def serve(step: Step) -> MatterState:
@@ -242,12 +413,7 @@ def serve(step: Step) -> MatterState:
         select(Document).where(Document.matter_id == step.matter.id, Document.kind == kind,
                                Document.served_at.is_(None)).order_by(Document.id.desc())
     ).first()
-    served_on = step.params.get("served_at")
-    served_at = datetime.fromisoformat(served_on) if isinstance(served_on, str) else step.at
-    if served_at.tzinfo is None or served_at > step.at or (document and served_at < document.issued_at):
-        raise Invalid("error.served_at", field="served_at")
-    if document is not None:
-        documents.serve(step.session, document, actor_id=step.actor_id, at=served_at)
+    served_at = _serve_document(step, document)
     if step.matter.state is S.replied:
         step.matter.served_at = served_at
     if window:
@@ -257,18 +423,30 @@ def serve(step: Step) -> MatterState:
     return target
 
 
+def _to_body_above(step: Step, window: str) -> datetime:
+    # Arts. 35, 36: the request goes to the body one level up; a request that came in time may be recorded later.
+    requested_at = step.moment("requested_at", not_before=step.matter.served_at)
+    _within(step, window, requested_at)
+    above = body_above(step.session, holding_node(step.session, step.matter))
+    if above is None:
+        raise Invalid("error.no_body_above", field="action")
+    deadlines.finish(step.matter, window, requested_at)
+    step.matter.holding_node_id = above.id
+    step.params["to_node_name"] = above.name
+    step.params["requested_at"] = requested_at.isoformat()
+    return requested_at
+
+
 def request_review(step: Step) -> MatterState:
-    _within(step, "review_request")
-    deadlines.finish(step.matter, "review_request", step.at)
-    step.matter.review_requested_at = step.at
-    step.open("review_decision")
+    requested_at = _to_body_above(step, "review_request")
+    step.matter.review_requested_at = requested_at
+    step.open("review_decision", requested_at)
     return S.review_requested
 
 
 def request_recheck(step: Step) -> MatterState:
-    _within(step, "recheck_request")
-    deadlines.finish(step.matter, "recheck_request", step.at)
-    step.open("recheck_decision")
+    requested_at = _to_body_above(step, "recheck_request")
+    step.open("recheck_decision", requested_at)
     return S.recheck_requested
 
 
@@ -309,7 +487,7 @@ def set_owner(step: Step) -> MatterState:
     return step.matter.state
 
 
-OPEN_STATES = {S.registered, S.assigned, S.accepted, S.replied, S.served, S.review_requested, S.review_replied,
+OPEN_STATES = {S.registered, S.assigned, S.completion_reported, S.accepted, S.replied, S.served, S.review_requested, S.review_replied,
                S.review_served, S.recheck_requested, S.hearing, S.recheck_replied}
 
 ACTIONS: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]] = {
@@ -319,12 +497,15 @@ ACTIONS: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]] = {
     "transfer": ({S.registered}, transfer),
     "assign": ({S.registered}, assign),
     "report_completion": ({S.assigned}, report_completion),
-    "object_remit": ({S.registered}, object_remit),
+    "verify_completion": ({S.completion_reported}, verify_completion),
+    "return_completion": ({S.completion_reported}, return_completion),
+    "object_remit": ({S.registered, S.assigned}, object_remit),
     "extend": ({S.accepted}, extend),
     "route_legal": ({S.registered, S.accepted}, route_legal),
     "settle": ({S.accepted}, settle),
     "reply": ({S.accepted}, reply),
     "serve": (set(SERVE_NEXT), serve),
+    "serve_notice": (set(MatterState), serve_notice),
     "request_review": ({S.served}, request_review),
     "review_reply": ({S.review_requested}, review_reply),
     "request_recheck": ({S.review_served}, request_recheck),
@@ -339,7 +520,7 @@ HEARING_ACTIONS: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]
 }
 # The deadline each action starts, shown on the action buttons.
 STARTS = {"accept": "handling", "serve": "review_request", "request_review": "review_decision",
-          "request_recheck": "recheck_decision"}
+          "request_recheck": "recheck_decision", "transfer": "acceptance", "assign": "completion"}
 
 
 def allowed(matter: Matter) -> list[str]:

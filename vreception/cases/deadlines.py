@@ -48,6 +48,8 @@ RULES = {
     # Ask for second review within 30 days; decide within 30, hearing days not counted (Art. 36).
     "recheck_request": Rule(30, article="36"),
     "recheck_decision": Rule(30, article="36"),
+    # 交办: the unit reports completion (办结报告) by the day the assigning office sets (Art. 22).
+    "completion": Rule(0, article="22"),
 }
 MAX_EXTENSION_DAYS = 30
 
@@ -73,7 +75,9 @@ def open_deadline(session: Session, matter: Matter, kind: str, start: datetime, 
     for existing in matter.deadlines:
         if existing.kind == kind and existing.state is DeadlineState.open:
             existing.state = DeadlineState.cancelled
-    deadline = Deadline(kind=kind, start_day=start_day, due_day=due.day, provisional=due.provisional)
+    # A period of a length set case by case keeps its difference to the rule, so shifts and recomputes keep it.
+    deadline = Deadline(kind=kind, start_day=start_day, due_day=due.day, provisional=due.provisional,
+                        extra_days=days - rule.days if days is not None else 0)
     matter.deadlines.append(deadline)
     session.flush()
     return deadline

@@ -22,6 +22,13 @@ from vreception.models.records import ReceptionRecord, RecordSignature
 KINDS = {
     "acceptance_notice": ("受理告知书", "受"),
     "rejection_notice": ("不予受理告知书", "不受"),
+    "repeat_refusal": ("不再受理告知书", "不再"),
+    "transfer_notice": ("信访事项去向告知书", "转"),
+    "assignment_letter": ("交办函", "交"),
+    "completion_report": ("办结报告", "办结"),
+    "legal_channel_notice": ("导入法定程序告知书", "导"),
+    "mediation_agreement": ("调解协议书", "调"),
+    "settlement_agreement": ("和解协议书", "和"),
     "extension_notice": ("延长办理期限告知书", "延"),
     "reply_opinion": ("信访处理意见书", "处"),
     "review_opinion": ("复查意见书", "复查"),
@@ -36,6 +43,12 @@ KINDS = {
 # Documents a petitioner is served and may read through the public lookup: every kind. A reception record is
 # served only once signed, handed over at the table (records.issue_signed); an unsigned one is never served.
 SERVED_KINDS = set(KINDS)
+# How a document is served (送达): handed over, by post, electronically.
+SERVICE_METHODS = ("direct", "mail", "electronic")
+# A proof of service (送达回证): a scan, or the petitioner's signature taken on the township terminal.
+PROOF_SOURCES = ("scan", "terminal_signature")
+PROOF_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"%PDF-": "application/pdf"}
+MAX_PROOF_BYTES = 5 * 1024 * 1024
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
                    autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
@@ -52,12 +65,13 @@ def sha256(text: str) -> str:
 
 
 def _store(session: Session, *, matter: Matter, kind: str, actor_id: int | None, template: str,
-           **context: Any) -> Document:
-    """Number, render and store a document of KIND on MATTER; audited with its hash."""
+           issuer: Node | None = None, **context: Any) -> Document:
+    """Number, render and store a document of KIND on MATTER in the name of ISSUER (default: the handling body);
+    audited with its hash."""
     if kind not in KINDS:
         raise Invalid("error.document_kind", field="kind", kind=kind)
     title, short = KINDS[kind]
-    office = session.get(Node, matter.handling_node_id)
+    office = issuer or session.get(Node, matter.handling_node_id)
     assert office is not None  # a foreign key of the matter
     issued_at = now()
     year = local_day(issued_at).year
@@ -68,7 +82,7 @@ def _store(session: Session, *, matter: Matter, kind: str, actor_id: int | None,
         matter_number=matter.number, received=chinese_date(matter.received_at), **context,
     )
     document = Document(matter_id=matter.id, kind=kind, number=number, issued_at=issued_at, issued_by=actor_id,
-                        html=html, sha256=sha256(html))
+                        issuer_node_id=office.id, html=html, sha256=sha256(html))
     session.add(document)
     session.flush()
     audit.record(session, action="document.issued", entity_type="document", entity_id=document.id, actor_id=actor_id,
@@ -77,10 +91,10 @@ def _store(session: Session, *, matter: Matter, kind: str, actor_id: int | None,
 
 
 def issue(session: Session, *, matter: Matter, kind: str, actor_id: int | None, addressee: str,
-          **context: Any) -> Document:
-    """Render and store a notice of KIND on MATTER with the office's next number for the year."""
+          issuer: Node | None = None, **context: Any) -> Document:
+    """Render and store a notice of KIND on MATTER with the issuing office's next number for the year."""
     return _store(session, matter=matter, kind=kind, actor_id=actor_id, template="notice.html", addressee=addressee,
-                  **context)
+                  issuer=issuer, **context)
 
 
 def issue_from(session: Session, *, matter: Matter, kind: str, template: str, actor_id: int | None,
@@ -95,14 +109,33 @@ def issue_signed_record(session: Session, *, matter: Matter, actor_id: int | Non
                   template="reception_record.html", **context)
 
 
-def serve(session: Session, document: Document, *, actor_id: int | None, at: datetime | None = None) -> Document:
-    """Mark DOCUMENT served (送达) on the petitioner."""
+def proof_type(data: bytes) -> str:
+    """The media type of a proof of service (PNG, JPEG or PDF by its first bytes), or Invalid."""
+    if len(data) > MAX_PROOF_BYTES:
+        raise Invalid("error.proof_too_large", field="proof", max=MAX_PROOF_BYTES // (1024 * 1024))
+    for magic, media_type in PROOF_TYPES.items():
+        if data.startswith(magic):
+            return media_type
+    raise Invalid("error.proof_type", field="proof")
+
+
+def serve(session: Session, document: Document, *, actor_id: int | None, at: datetime | None = None,
+          method: str = "direct", proof: bytes | None = None, proof_source: str | None = None) -> Document:
+    """Mark DOCUMENT served (送达) on the petitioner by METHOD, with an optional proof of service (送达回证)."""
     if document.served_at is not None:
         raise Conflict("error.document_already_served", field="document_id")
-    document.served_at, document.served_by = at or now(), actor_id
+    if method not in SERVICE_METHODS:
+        raise Invalid("error.service_method", field="method")
+    if proof is not None:
+        if proof_source not in PROOF_SOURCES:
+            raise Invalid("error.proof_source", field="proof_source")
+        document.proof_type, document.proof_source = proof_type(proof), proof_source
+        document.proof, document.proof_sha256 = proof, hashlib.sha256(proof).hexdigest()
+    document.served_at, document.served_by, document.served_method = at or now(), actor_id, method
     session.flush()
     audit.record(session, action="document.served", entity_type="document", entity_id=document.id, actor_id=actor_id,
-                 data={"matter_id": document.matter_id, "served_at": document.served_at.isoformat()})
+                 data={"matter_id": document.matter_id, "served_at": document.served_at.isoformat(),
+                       "method": method, "proof_sha256": document.proof_sha256})
     return document
 
 

@@ -16,6 +16,7 @@ class MatterState(str, enum.Enum):
 
     registered = "registered"  # 登记
     assigned = "assigned"  # 交办, waiting for the completion report (办结报告)
+    completion_reported = "completion_reported"  # 办结报告 in, the assigning office verifies or sends it back
     accepted = "accepted"  # 受理, being handled (办理)
     replied = "replied"  # 处理意见书 issued, not yet served
     served = "served"  # 送达: rating and review windows run
@@ -46,12 +47,16 @@ class Petitioner(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    id_cipher: Mapped[str] = mapped_column(String(200))
-    id_tail: Mapped[str] = mapped_column(String(4))
+    # The keyed hash of the ID number, or of the credit code of an organisation; none for a letter without one.
+    id_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    id_cipher: Mapped[str] = mapped_column(String(200), default="")
+    id_tail: Mapped[str] = mapped_column(String(4), default="")
     phone_cipher: Mapped[str] = mapped_column(String(200), default="")
     phone_tail: Mapped[str] = mapped_column(String(4), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who petitions (Art. 2): a citizen, a legal person or another organisation; the address is encrypted.
+    kind: Mapped[str] = mapped_column(String(16), default="citizen")
+    address_cipher: Mapped[str] = mapped_column(Text, default="")
 
 
 class Matter(Base):
@@ -66,6 +71,11 @@ class Matter(Base):
     handling_node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"), index=True)
     # The handling node's materialized path, copied so subtree filters need no join.
     handling_path: Mapped[str] = mapped_column(String(255), index=True)
+    # The body holding the matter now when it is not the handling body: the 复查 or 复核 body (Arts. 35, 36).
+    holding_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
+    # The office that transferred (转送) or assigned (交办) the matter here, and when: the objection goes back to it.
+    transferred_from_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
+    transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     channel: Mapped[Channel] = mapped_column(Enum(Channel, native_enum=False, length=16))
     state: Mapped[MatterState] = mapped_column(Enum(MatterState, native_enum=False, length=24), index=True)
     outcome: Mapped[str | None] = mapped_column(String(32))
@@ -86,6 +96,15 @@ class Matter(Base):
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     review_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Registration as the law sees it: 事实和理由, 反映对象 (text and/or node), how many came, 检举控告.
+    facts: Mapped[str] = mapped_column(Text, default="")
+    accused_text: Mapped[str] = mapped_column(String(200), default="")
+    accused_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
+    people_count: Mapped[int] = mapped_column(Integer, default=1)
+    accusation: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An accusation's accused unit (its path, copied): nobody inside it reads the matter (cases/confidential.py).
+    hidden_from_path: Mapped[str | None] = mapped_column(String(255))
 
     petitioner_links: Mapped[list[MatterPetitioner]] = relationship(
         back_populates="matter", cascade="all, delete-orphan", order_by="MatterPetitioner.position", lazy="selectin")
@@ -122,6 +141,8 @@ class Demand(Base):
     category: Mapped[str] = mapped_column(String(32))
     # The legal channel (诉讼, 仲裁, 行政复议 …) the category belongs to, if any (诉访分离).
     legal_channel: Mapped[str | None] = mapped_column(String(32))
+    # The reply's outcome for this demand (support / explain / not_support), set by the latest opinion.
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
     matter: Mapped[Matter] = relationship(back_populates="demands")
 
@@ -134,6 +155,7 @@ class RepeatLink(Base):
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"), primary_key=True)
     earlier_id: Mapped[int] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"), primary_key=True)
     similarity: Mapped[int] = mapped_column(Integer)  # percent
+    reason: Mapped[str] = mapped_column(String(24), default="similar_demands")  # or same_person
 
 
 class DeadlineState(str, enum.Enum):
