@@ -1,4 +1,5 @@
-"""What the coordinator's dashboard reads: sessions over their subtree, the lobby queue, tasks falling due."""
+"""What the coordinator's dashboard reads: sessions over their subtree, the lobby queue, tasks falling due, overdue
+matters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from scheduling.access import manageable
 from vreception.auth.access import Principal, subtree_filter
+from vreception.cases import supervision
 from vreception.clock import now
 from vreception.models import Matter, Node, Person, Role, Task, TaskState
 from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
@@ -68,3 +70,8 @@ def task_context(db: Session, found: list[Task]) -> dict[str, Any]:
     units = {n.id: n for n in db.scalars(select(Node).where(Node.id.in_({t.unit_node_id for t in found})))}
     matters = {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_({t.matter_id for t in found})))}
     return {"units": units, "task_matters": matters}
+
+
+def overdue_matters(db: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Matters of the coordinator's subtree whose statutory deadline (acceptance, handling, review) has passed."""
+    return supervision.overdue_matters(db, within=subtree_filter(principal, Matter.handling_path, OFFICE), at=now())

@@ -24,6 +24,14 @@ def task_notices(db: Database, settings: Settings, at: datetime) -> int:
         return raise_task_notices(session, at=at, reminder_days=settings.task_reminder_days)
 
 
+def deadline_notices(db: Database, settings: Settings, at: datetime) -> int:
+    """Reminders, warnings and 督办 of matters' statutory deadlines (acceptance, handling, review decisions)."""
+    from vreception.cases.supervision import raise_deadline_notices
+
+    with db.transaction() as session:
+        return raise_deadline_notices(session, at=at, reminder_days=settings.task_reminder_days)
+
+
 def email_outbox(db: Database, settings: Settings, at: datetime) -> int:
     """Send the outbox's pending e-mails when SMTP is configured."""
     from vreception.notify import deliver_email
@@ -43,7 +51,7 @@ def audit_checkpoint(db: Database, settings: Settings, at: datetime) -> int:
         return audit.write_checkpoint(session, Path(settings.data_dir) / "audit" / "checkpoint.json")
 
 
-CORE_JOBS: list[Job] = [task_notices, email_outbox, audit_checkpoint]
+CORE_JOBS: list[Job] = [task_notices, deadline_notices, email_outbox, audit_checkpoint]
 
 
 def run_once(db: Database, settings: Settings, jobs: list[Job], at: datetime | None = None) -> dict[str, object]:

@@ -15,7 +15,9 @@ from vreception.models import Notification, Person
 
 def _notices(db):
     with db.transaction() as session:
-        return sorted((n.stage, n.node_id) for n in session.scalars(select(Notification)))
+        # The matter's own acceptance deadline has notices too (tests/cases/test_supervision.py): tasks only here.
+        return sorted((n.stage, n.node_id) for n in session.scalars(
+            select(Notification).where(Notification.subject_type == "task")))
 
 
 def test_reminder_warning_supervision_each_once(client, org, db, settings):
@@ -78,4 +80,5 @@ def test_notices_are_emailed_once_through_smtp(client, org, db, settings, smtp_s
     message = message_from_bytes(inbox.messages[0].content, policy=policy.default)
     assert message["Subject"] == "【提醒】核实情况 将于3月20日到期"
     with db.transaction() as session:
-        assert session.scalars(select(Notification)).one().emailed_at is not None
+        assert session.scalars(select(Notification).where(Notification.subject_type == "task")).one().emailed_at \
+            is not None

@@ -31,7 +31,10 @@ def test_monthly_rates_with_counts(client, org):
     may = client.get("/api/v1/stats/rates", params={"month": "2026-05"}, headers=office).json()[0]
     # Handling deadlines in May: on_time (05-09) replied in time; late (05-25) still open and past.
     assert may["on_time_completion"]["counts"] == {"in_time": 1, "overdue": 1}
-    assert may["participation"]["rate"] == 1.0 and may["satisfaction"]["rate"] == 1.0
+    # The rating was given on 04-20 (its window ends 05-20): it counts in April only (rates.py docstring).
+    assert may["participation"]["denominator"] == 0 and may["satisfaction"]["rate"] is None
+    april = client.get("/api/v1/stats/rates", params={"month": "2026-04"}, headers=office).json()[0]
+    assert april["participation"]["rate"] == 1.0 and april["satisfaction"]["rate"] == 1.0
     assert may["one_time_resolution"]["counts"] == {"no_review": 1}
     assert client.get("/api/v1/stats/rates", params={"month": "2026-13"}, headers=office).status_code == 422
     outsider = FreshHeaders(client, "coord.county2")

@@ -1,18 +1,43 @@
-"""The monthly figures per unit (四率): timely acceptance, on-time completion, participation, satisfaction,
-plus one-time resolution — each with the counts behind it."""
+"""The monthly figures per unit (四率 and the resolution figures), each with the counts behind it.
+
+Which month a case counts in — each counts in exactly one:
+- 及时受理率 (timely_acceptance), 按期办结率 (on_time_completion), 转送交办及时率 (transfer_timeliness): the month
+  the period is due (Deadline.due_day), whether it ended in time, late, or is still open past its day.
+- 参评率 (participation) and 满意率 (satisfaction): a rated matter in the month the rating was given; an unrated one
+  in the month its rating window ended, once it has ended. A matter rated in March whose window ends in April counts
+  in March only.
+- 一次性化解率 (one_time_resolution) and 初信初访化解率 (first_petition_resolution): the month the review-request
+  window ended (due, or ended early by a request).
+- repeat petitions (repeat_petitions): the month the matter was registered.
+
+Who is rated for what:
+- The 信访部门 for transfer/assignment (转送/交办) within the 15-day acceptance period: an acceptance period ended by
+  a transfer or an assignment counts in transfer_timeliness of the unit of the person who transferred it, never in
+  the receiving body's timely_acceptance.
+- The 有权处理机关 (the matter's handling unit) for acceptance it decided itself, and for handling on time.
+- Matters routed to legal channels (诉访分离, outcome "legal_channel:…") are left out of every figure (参评); their
+  acceptance periods are counted in legal_excluded instead.
+
+Everything is counted in SQL with date bounds; no matter is loaded as an object.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from vreception.cases.deadlines import local_day
+from vreception.cases.deadlines import end_of_day, local_day, zone
 from vreception.clock import now
-from vreception.models import Deadline, DeadlineState, Matter
+from vreception.models import Deadline, DeadlineState, Matter, MatterEvent, Node, Person, RepeatLink
+
+HANDED_OVER = ("transfer", "assign")  # 转送 / 交办: the 信访部门's decision, rated apart from the handling body's
+SATISFIED = ("satisfied", "basically_satisfied")
 
 
 @dataclass
@@ -27,6 +52,19 @@ class Rate:
     def value(self) -> float | None:
         return round(self.numerator / self.denominator, 4) if self.denominator else None
 
+    def add(self, key: str, n: int, *, counted: bool = True, good: bool = False) -> None:
+        """N cases of outcome KEY; COUNTED ones join the denominator, GOOD ones the numerator too."""
+        self.counts[key] = self.counts.get(key, 0) + n
+        self.denominator += n if counted else 0
+        self.numerator += n if counted and good else 0
+
+    def merge(self, other: Rate) -> None:
+        """Add OTHER's cases to this rate."""
+        self.numerator += other.numerator
+        self.denominator += other.denominator
+        for key, n in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
+
 
 @dataclass
 class UnitRates:
@@ -36,6 +74,21 @@ class UnitRates:
     participation: Rate = field(default_factory=Rate)
     satisfaction: Rate = field(default_factory=Rate)
     one_time_resolution: Rate = field(default_factory=Rate)
+    transfer_timeliness: Rate = field(default_factory=Rate)
+    first_petition_resolution: Rate = field(default_factory=Rate)
+    repeat_petitions: Rate = field(default_factory=Rate)
+    legal_excluded: int = 0
+
+    def merge(self, other: UnitRates) -> None:
+        """Add OTHER's figures to these (a parent's units summed)."""
+        for f in fields(self):
+            mine = getattr(self, f.name)
+            if isinstance(mine, Rate):
+                mine.merge(getattr(other, f.name))
+        self.legal_excluded += other.legal_excluded
+
+
+FIGURES = tuple(f.name for f in fields(UnitRates) if f.name not in ("node_id", "legal_excluded"))
 
 
 def month_bounds(month: date) -> tuple[date, date]:
@@ -45,26 +98,34 @@ def month_bounds(month: date) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def _deadline_rate(rate: Rate, deadline: Deadline, today: date) -> None:
-    c = rate.counts
-    if deadline.state is DeadlineState.met:
-        c["in_time"] = c.get("in_time", 0) + 1
-        rate.numerator += 1
-        rate.denominator += 1
-    elif deadline.state is DeadlineState.missed:
-        c["late"] = c.get("late", 0) + 1
-        rate.denominator += 1
-    elif deadline.state is DeadlineState.open and deadline.due_day < today:
-        c["overdue"] = c.get("overdue", 0) + 1
-        rate.denominator += 1
+def _legal() -> ColumnElement[bool]:
+    return func.coalesce(Matter.outcome, "").like("legal_channel:%")
+
+
+def _grouped(session: Session, query: Select[*tuple[Any, ...]], within: ColumnElement[bool] | None) -> list[tuple[Any, ...]]:
+    """QUERY's rows counted by all its columns (one row per distinct combination, with its count last)."""
+    if within is not None:
+        query = query.where(within)
+    inner = query.subquery()
+    return [tuple(row) for row in session.execute(select(*inner.c, func.count()).group_by(*inner.c))]
+
+
+def _deadline_outcome(rate: Rate, state: DeadlineState, past: bool, n: int) -> None:
+    if state is DeadlineState.met:
+        rate.add("in_time", n, good=True)
+    elif state is DeadlineState.missed:
+        rate.add("late", n)
+    elif state is DeadlineState.open and past:
+        rate.add("overdue", n)
 
 
 def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
             at: datetime | None = None) -> list[UnitRates]:
-    """The rates of every handling unit for MONTH (deadlines due, windows ending, in that month)."""
+    """The figures of every unit for MONTH, by the rules in this module's docstring."""
     first, last = month_bounds(month)
     moment = at or now()
     today = local_day(moment)
+    start, end = datetime.combine(first, time.min, zone()), end_of_day(last)
     units: dict[int, UnitRates] = defaultdict(lambda: UnitRates(0))
 
     def unit(node_id: int) -> UnitRates:
@@ -72,47 +133,104 @@ def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None
         entry.node_id = node_id
         return entry
 
-    query = (select(Deadline, Matter.handling_node_id).join(Matter)
-             .where(Deadline.due_day.between(first, last), Deadline.kind.in_(("acceptance", "handling", "review_request"))))
-    if within is not None:
-        query = query.where(within)
-    for deadline, node_id in session.execute(query):
-        entry = unit(node_id)
-        if deadline.kind == "acceptance":
-            _deadline_rate(entry.timely_acceptance, deadline, today)
-        elif deadline.kind == "handling":
-            _deadline_rate(entry.on_time_completion, deadline, today)
-        elif deadline.state is not DeadlineState.cancelled and (deadline.state is not DeadlineState.open
-                                                                 or deadline.due_day < today):
-            matter = deadline.matter
-            r = entry.one_time_resolution
-            r.denominator += 1
-            if matter.review_requested_at is None:
-                r.numerator += 1
-                r.counts["no_review"] = r.counts.get("no_review", 0) + 1
-            else:
-                r.counts["reviewed"] = r.counts.get("reviewed", 0) + 1
+    # Acceptance periods: who ended them (a transfer/assignment event at the same instant) decides whose figure.
+    ending = aliased(MatterEvent)
+    actor = aliased(Person)
+    handed_over = ending.id.isnot(None)
+    rated_unit = case((handed_over, func.coalesce(actor.node_id, Matter.handling_node_id)), else_=Matter.handling_node_id)
+    acceptance = (select(rated_unit.label("unit"), Deadline.state, (Deadline.due_day < today).label("past"),
+                         handed_over.label("handed_over"), _legal().label("legal"))
+                  .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
+                  .outerjoin(ending, and_(ending.matter_id == Deadline.matter_id, ending.at == Deadline.done_at,
+                                          ending.action.in_(HANDED_OVER)))
+                  .outerjoin(actor, actor.id == ending.actor_id)
+                  .where(Deadline.kind == "acceptance", Deadline.due_day.between(first, last)))
+    for node_id, state, past, by_office, legal, n in _grouped(session, acceptance, within):
+        if legal:
+            unit(node_id).legal_excluded += n
+        else:
+            entry = unit(node_id)
+            _deadline_outcome(entry.transfer_timeliness if by_office else entry.timely_acceptance,
+                              DeadlineState(state), bool(past), n)
 
-    served = select(Matter).where(Matter.served_at.isnot(None))
-    if within is not None:
-        served = served.where(within)
-    for matter in session.scalars(served):
-        assert matter.served_at is not None  # selected for it
-        window_end = matter.served_at + timedelta(days=rating_window_days)
-        if not first <= local_day(window_end) <= last and not (matter.rated_at and first <= local_day(matter.rated_at) <= last):
-            continue
-        entry = unit(matter.handling_node_id)
-        p = entry.participation
-        if matter.rating:
-            p.numerator += 1
-            p.denominator += 1
-            p.counts["rated"] = p.counts.get("rated", 0) + 1
-            s = entry.satisfaction
-            s.denominator += 1
-            s.counts[matter.rating] = s.counts.get(matter.rating, 0) + 1
-            if matter.rating in ("satisfied", "basically_satisfied"):
-                s.numerator += 1
-        elif window_end < moment:
-            p.denominator += 1
-            p.counts["unrated"] = p.counts.get("unrated", 0) + 1
+    handling = (select(Matter.handling_node_id, Deadline.state, (Deadline.due_day < today).label("past"))
+                .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
+                .where(Deadline.kind == "handling", Deadline.due_day.between(first, last), ~_legal()))
+    for node_id, state, past, n in _grouped(session, handling, within):
+        _deadline_outcome(unit(node_id).on_time_completion, DeadlineState(state), bool(past), n)
+
+    # Resolution: the review-request window ended (met by a request, or past); a first petition (no earlier matter
+    # of the same person) is resolved when no review was asked and nobody petitioned again on it.
+    is_repeat = or_(Matter.possible_repeat.is_(True), exists().where(RepeatLink.matter_id == Matter.id))
+    again = exists().where(RepeatLink.earlier_id == Matter.id)
+    windows = (select(Matter.handling_node_id, Matter.review_requested_at.is_(None).label("no_review"),
+                      is_repeat.label("repeat"), again.label("again"))
+               .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
+               .where(Deadline.kind == "review_request", Deadline.due_day.between(first, last),
+                      Deadline.state != DeadlineState.cancelled,
+                      or_(Deadline.state != DeadlineState.open, Deadline.due_day < today), ~_legal()))
+    for node_id, no_review, repeat, came_again, n in _grouped(session, windows, within):
+        entry = unit(node_id)
+        entry.one_time_resolution.add("no_review" if no_review else "reviewed", n, good=bool(no_review))
+        if not repeat:
+            first_petition = entry.first_petition_resolution
+            if not no_review:
+                first_petition.add("reviewed", n)
+            elif came_again:
+                first_petition.add("petitioned_again", n)
+            else:
+                first_petition.add("resolved", n, good=True)
+
+    registered = (select(Matter.handling_node_id, is_repeat.label("repeat"))
+                  .where(Matter.registered_at >= start, Matter.registered_at <= end))
+    for node_id, repeat, n in _grouped(session, registered, within):
+        unit(node_id).repeat_petitions.add("repeat" if repeat else "first", n, good=bool(repeat))
+
+    # 参评: rated matters in the month of the rating; unrated ones in the month their window ended.
+    rated = (select(Matter.handling_node_id, Matter.rating)
+             .where(Matter.rating.isnot(None), Matter.rated_at >= start, Matter.rated_at <= end, ~_legal()))
+    for node_id, rating, n in _grouped(session, rated, within):
+        entry = unit(node_id)
+        entry.participation.add("rated", n, good=True)
+        entry.satisfaction.add(rating, n, good=rating in SATISFIED)
+    window = timedelta(days=rating_window_days)
+    unrated = (select(Matter.handling_node_id, literal(True).label("unrated"))
+               .where(Matter.rating.is_(None), Matter.served_at >= start - window,
+                      Matter.served_at <= min(end, moment) - window, ~_legal()))
+    for node_id, _, n in _grouped(session, unrated, within):
+        unit(node_id).participation.add("unrated", n)
     return sorted(units.values(), key=lambda u: u.node_id)
+
+
+@dataclass
+class Ranked:
+    """A child unit of a parent with its figures summed over its subtree, and its place by one figure."""
+
+    rank: int | None
+    node: Node
+    rates: UnitRates
+
+
+def _place(values: Iterable[float | None]) -> list[int | None]:
+    """Competition ranks (1, 2, 2, 4 …), highest first; a unit with nothing counted has no rank."""
+    present = [v for v in values if v is not None]
+    return [None if v is None else 1 + sum(1 for other in present if other > v) for v in values]
+
+
+def ranking(session: Session, *, month: date, parent: Node, by: str, rating_window_days: int = 30,
+            at: datetime | None = None) -> list[Ranked]:
+    """The children of PARENT ranked by figure BY for MONTH, each summing the units of its subtree."""
+    children = list(session.scalars(select(Node).where(Node.parent_id == parent.id).order_by(Node.id)))
+    totals = {child.id: UnitRates(child.id) for child in children}
+    found = monthly(session, month=month, within=Matter.handling_path.startswith(parent.path, autoescape=True),
+                    rating_window_days=rating_window_days, at=at)
+    paths = {node_id: path for node_id, path in session.execute(
+        select(Node.id, Node.path).where(Node.id.in_({u.node_id for u in found})))}
+    for entry in found:
+        # Matters held at the parent itself belong to no child.
+        child = next((c for c in children if paths[entry.node_id].startswith(c.path)), None)
+        if child is not None:
+            totals[child.id].merge(entry)
+    places = _place([getattr(totals[c.id], by).value for c in children])
+    ranked = [Ranked(place, child, totals[child.id]) for place, child in zip(places, children, strict=True)]
+    return sorted(ranked, key=lambda r: (r.rank is None, r.rank or 0, r.node.id))

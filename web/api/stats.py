@@ -1,4 +1,4 @@
-"""The monthly figures (四率) per unit, with the counts behind each rate."""
+"""The monthly figures (四率 and the resolution figures) per unit, with the counts behind each, and the ranking."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from vreception.auth.access import require_role, subtree_filter
+from vreception.auth.access import load_node, require, require_role, subtree_filter
 from vreception.cases import rates
 from vreception.errors import Invalid
 from vreception.models import Matter, Role
@@ -18,7 +18,14 @@ from web.openapi import responses
 from web.settings import AppSettings
 
 router = APIRouter(tags=["statistics"])
-FIGURES = ("timely_acceptance", "on_time_completion", "participation", "satisfaction", "one_time_resolution")
+FIGURES = rates.FIGURES
+READERS = (Role.coordinator, Role.leader)
+# The counting rules, shown in the API description (the same text as vreception.cases.rates).
+RULES = ("Each case counts in exactly one month: deadline figures in the month the period is due; a rating in the "
+         "month it was given, an unrated matter in the month its rating window ended; resolution figures in the month "
+         "the review-request window ended; repeat petitions in the month of registration. An acceptance period ended "
+         "by 转送/交办 counts in transfer_timeliness of the transferring office, not in the receiving body's "
+         "timely_acceptance. Matters routed to legal channels are left out of every figure (legal_excluded).")
 
 
 class RateOut(BaseModel):
@@ -32,34 +39,64 @@ class UnitRatesOut(BaseModel):
     node_id: int
     node_name: str
     month: str
-    timely_acceptance: RateOut
-    on_time_completion: RateOut
-    participation: RateOut
-    satisfaction: RateOut
-    one_time_resolution: RateOut
+    timely_acceptance: RateOut = Field(description="及时受理率 of the handling body (acceptance it decided itself)")
+    on_time_completion: RateOut = Field(description="按期办结率 of the handling body")
+    participation: RateOut = Field(description="参评率: rated ÷ (rated + window passed unrated)")
+    satisfaction: RateOut = Field(description="满意率: (满意 + 基本满意) ÷ rated")
+    one_time_resolution: RateOut = Field(description="一次性化解率: review window ended without a review request")
+    transfer_timeliness: RateOut = Field(description="转送/交办 within the 15-day period, rated on the 信访部门")
+    first_petition_resolution: RateOut = Field(
+        description="初信初访化解率: first petitions with no review request and no repeat petition on them")
+    repeat_petitions: RateOut = Field(description="repeat petitions (重复信访) among the matters registered")
+    legal_excluded: int = Field(description="acceptance periods of matters routed to legal channels, left out")
 
 
-@router.get("/stats/rates", response_model=list[UnitRatesOut],
+class RankedOut(UnitRatesOut):
+    rank: int | None = Field(description="place by the figure BY (1 = best, ties share); null when nothing counted")
+
+
+def _month(month: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}", month):
+        raise Invalid("error.month_format", field="month")
+    try:
+        return date(int(month[:4]), int(month[5:]), 1)
+    except ValueError:
+        raise Invalid("error.month_format", field="month") from None
+
+
+def _row(unit: rates.UnitRates, name: str, month: str) -> dict:
+    row: dict = {"node_id": unit.node_id, "node_name": name, "month": month, "legal_excluded": unit.legal_excluded}
+    for figure in FIGURES:
+        rate = getattr(unit, figure)
+        row[figure] = {"rate": rate.value, "numerator": rate.numerator, "denominator": rate.denominator,
+                       "counts": rate.counts}
+    return row
+
+
+@router.get("/stats/rates", response_model=list[UnitRatesOut], description=RULES,
             responses=responses(403, 422, s403="forbidden: neither a coordinator nor a leader",
                                 s422="invalid: MONTH is not YYYY-MM"))
 def monthly_rates(month: str, principal: ApiPrincipal, db: DbSession, settings: AppSettings) -> list[dict]:
     """Per handling unit in the caller's subtree, for MONTH (YYYY-MM)."""
-    if not re.fullmatch(r"\d{4}-\d{2}", month):
-        raise Invalid("error.month_format", field="month")
-    try:
-        first = date(int(month[:4]), int(month[5:]), 1)
-    except ValueError:
-        raise Invalid("error.month_format", field="month") from None
-    require_role(principal, (Role.coordinator, Role.leader))
-    within = subtree_filter(principal, Matter.handling_path, (Role.coordinator, Role.leader))
+    first = _month(month)
+    require_role(principal, READERS)
+    within = subtree_filter(principal, Matter.handling_path, READERS)
     units = rates.monthly(db, month=first, within=within, rating_window_days=settings.rating_window_days)
     nodes = nodes_by_id(db, {unit.node_id for unit in units})
-    out = []
-    for unit in units:
-        row = {"node_id": unit.node_id, "node_name": nodes[unit.node_id].name, "month": month}
-        for name in FIGURES:
-            rate = getattr(unit, name)
-            row[name] = {"rate": rate.value, "numerator": rate.numerator, "denominator": rate.denominator,
-                         "counts": rate.counts}
-        out.append(row)
-    return out
+    return [_row(unit, nodes[unit.node_id].name, month) for unit in units]
+
+
+@router.get("/stats/ranking", response_model=list[RankedOut], description=RULES,
+            responses=responses(403, 404, 422, s403="forbidden: not a coordinator or leader over PARENT_ID",
+                                s404="not found: no node PARENT_ID",
+                                s422="invalid: MONTH is not YYYY-MM, or BY is not a figure"))
+def monthly_ranking(month: str, parent_id: int, principal: ApiPrincipal, db: DbSession, settings: AppSettings,
+                    by: str = "on_time_completion") -> list[dict]:
+    """The units directly under PARENT_ID for MONTH, each summing its subtree, ranked by the figure BY."""
+    first = _month(month)
+    if by not in FIGURES:
+        raise Invalid("error.figure_unknown", field="by")
+    parent = load_node(db, parent_id)
+    require(principal, parent, READERS)
+    ranked = rates.ranking(db, month=first, parent=parent, by=by, rating_window_days=settings.rating_window_days)
+    return [{**_row(r.rates, r.node.name, month), "rank": r.rank} for r in ranked]

@@ -83,7 +83,8 @@ def dashboard(request: Request, principal: User, db: DbSession):
     roles = sorted({s.role.value for s in principal.scopes})
     notices = inbox(db, within=subtree_filter(principal, Node.path, OFFICE))
     return page(request, "dashboard.html", principal, node=load_node(db, principal.node_id), roles=roles,
-                overdue=overdue, soon=soon, **reads.task_context(db, overdue + soon), bars=bars, month=month,
+                overdue=overdue, soon=soon, **reads.task_context(db, overdue + soon),
+                overdue_matters=reads.overdue_matters(db, principal), bars=bars, month=month,
                 notices=notices, tz=zone(request),
                 **live_context(request, db, principal))
 
