@@ -168,10 +168,6 @@ if (desk) {
   loadOpinions().catch(() => {});
   $("opinions-refresh").onclick = () => loadOpinions().catch((error) => status(error.message));
 }
-call.addEventListener("error", (event) => {
-  if (event.detail.code === "panel_incomplete") status(`${t("call.agenda.panel_incomplete")} ${event.detail.detail}`);
-});
-
 function renderState(message) {
   renderHearing(message);
   const state = message.session.state;
@@ -280,6 +276,9 @@ window.vreceptionStream = stream;
 call.addEventListener("lobby", (e) => status(t(e.detail.reason === "deliberation" ? "call.deliberation.waiting" : "call.waiting")));
 call.addEventListener("admitted", () => status(t("call.admitted")));
 call.addEventListener("state", (e) => renderState(e.detail));
+call.addEventListener("error", (event) => {
+  if (event.detail.code === "panel_incomplete") status(`${t("call.agenda.panel_incomplete")} ${event.detail.detail}`);
+});
 call.addEventListener("track", (e) => { const video = tile(e.detail.publisher).querySelector("video"); if (video.srcObject !== e.detail.stream) video.srcObject = e.detail.stream; });
 call.addEventListener("remove", (e) => { const f = document.querySelector(`figure[data-publisher="${e.detail.publisher}"]`); if (f) f.remove(); });
 call.addEventListener("quality", (e) => { $("quality").dataset.level = e.detail.level; $("quality").textContent = t(`call.quality.${e.detail.level}`); });
