@@ -64,7 +64,9 @@ def present_of(db: Session, booking: ReceptionSession) -> list[Participant]:
     joined = {data.get("participant_id")
               for data in _audited(db, action="call.participant_joined", entity_type="session", entity_id=booking.id)}
     room_joined = any(p.room_id is not None and p.id in joined for p in booking.participants)
+    # A gallery viewer (an observer seat of nobody) watched; they did not take part.
     return [p for p in booking.participants if p.role not in ("leader", "chair") and p.room_id is None
+            and not (p.role == "observer" and p.person_id is None)
             and (p.id in joined or (p.person_id is None and room_joined))]
 
 
