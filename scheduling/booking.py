@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, joinedload, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduling import claims, rules, session_state
 from scheduling.errors import IllegalSessionChange, LeaderAway, OutsidePlan, RoomClosed
 from scheduling.intervals import covers
-from scheduling.lookup import load_leader, load_matter, load_person, load_room
+from scheduling.lookup import load_leader, load_person, load_room
 from scheduling.plans import Occurrence, plan_days, plans_of_leader
 from scheduling.policy import (
     Policy,
@@ -30,6 +30,7 @@ from vreception import audit
 from vreception.clock import now as clock_now
 from vreception.errors import Invalid, NotFound
 from vreception.i18n import Msg
+from vreception.models.cases import Matter
 from vreception.models.org import Room
 from vreception.models.people import Person
 from vreception.models.scheduling import (
@@ -96,6 +97,18 @@ def _occurrence(session: Session, *, policy: Policy, calendar: WorkCalendar, lea
         if occ.starts_at <= start and end <= occ.ends_at:
             return occ
     return None
+
+
+# The matter with its demands in one statement: the legal-channel and scope rules read every demand's category.
+_MATTER = select(Matter).where(Matter.id == bindparam("matter_id")).options(
+    joinedload(Matter.demands), lazyload(Matter.petitioner_links), lazyload(Matter.deadlines))
+
+
+def _load_matter(session: Session, matter_id: int) -> Matter:
+    matter = session.scalars(_MATTER, {"matter_id": matter_id}).unique().first()
+    if matter is None:
+        raise NotFound("error.matter_not_found", field="matter_id", id=matter_id)
+    return matter
 
 
 _ABSENCES = LeaderAbsence.__table__
@@ -190,6 +203,16 @@ def _event(session: Session, booking: ReceptionSession, action: str, actor_id: i
         "starts_at": booking.starts_at, "ends_at": booking.ends_at, "reason": reason})
 
 
+def _overridable(check: Callable[[], None], override_reason: str, overridden: list[str]) -> None:
+    """Run CHECK; with a coordinator's recorded reason its refusal is lifted and the rule noted as overridden."""
+    try:
+        check()
+    except Invalid as error:
+        if not override_reason:
+            raise
+        overridden.append(error.code)
+
+
 def book(
     session: Session,
     *,
@@ -242,17 +265,26 @@ def book(
     rooms = [load_room(session, r, "room_ids") for r in room_ids]
     matter = None
     if matter_id is not None:
-        matter = load_matter(session, matter_id)
+        matter = _load_matter(session, matter_id)
     elif session_kind is not SessionKind.consultation:
         raise Invalid("error.matter_required", field="matter_id")
     rules.check_representatives([p.role for p in participants])
+    overridden: list[str] = []
     if session_kind is SessionKind.reception and matter is not None:
         # Leader slots (领导接访) are refused for matters being handled, concluded or past review.
         rules.check_matter_bookable(matter=matter, now=now, policy=policy)
-        if not override_reason:
-            rules.check_level(session, matter=matter, leader=leader)
+        reception_matter = matter
+        _overridable(lambda: rules.check_legal_channel(matter=reception_matter), override_reason, overridden)
+        _overridable(lambda: rules.check_level(session, matter=reception_matter, leader=leader), override_reason,
+                     overridden)
     occ = _check_time(session, policy=policy, leader=leader, rooms=rooms, start=start, end=end, ad_hoc=ad_hoc,
                       invited=invited, now=now)
+    if session_kind is SessionKind.reception and matter is not None:
+        # The scope published with the plan the slot falls in; off-plan, every plan the leader sits in.
+        scopes = [occ.plan.scope] if occ else [p.scope for p in plans_of_leader(session, leader.id)]
+        scoped_matter = matter
+        _overridable(lambda: rules.check_scope(matter=scoped_matter, leader=leader, scopes=scopes), override_reason,
+                     overridden)
     if occ is not None:
         # The leader sits in the plan's room(s): the booking holds them too.
         rooms += [load_room(session, pr.room_id) for pr in occ.plan.rooms if pr.room_id not in room_ids]
@@ -269,7 +301,7 @@ def book(
                  data={"kind": session_kind.value, "leader_id": leader.id, "rooms": [r.id for r in rooms],
                        "matter_id": booking.matter_id, "start": start.isoformat(), "end": end.isoformat(),
                        "ad_hoc": ad_hoc, "invited": invited, "reason": reason, "override_reason": override_reason,
-                       "recorded": recorded})
+                       "overridden": overridden, "recorded": recorded})
     return booking
 
 

@@ -1,7 +1,10 @@
-"""The rules a booking must pass: level (依法逐级), group size, the matter's state, the cut-off."""
+"""The rules a booking must pass: level (依法逐级), group size, the matter's state, legal channels (诉访分离),
+the leader's published scope, the cut-off."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from dateutil.relativedelta import relativedelta
@@ -15,6 +18,8 @@ from scheduling.errors import (
 )
 from scheduling.lookup import region_of
 from scheduling.policy import Policy, cutoff_for, local_day
+from vreception.cases import categories
+from vreception.errors import Invalid
 from vreception.i18n import Msg
 from vreception.models.cases import DeadlineState, Matter, MatterState
 from vreception.models.org import LEVELS, Node
@@ -25,6 +30,20 @@ GROUP_ROLES = ("petitioner", "representative")
 CONCLUDED = (MatterState.closed, MatterState.final)
 IN_PROGRESS_MONTHS = 2
 REVIEW_WINDOW_KIND = "review_request"
+SCOPE_SEPARATORS = re.compile(r"[、，,；;。/\s]+")
+LIST_SEPARATOR = "、"
+
+
+class LegalChannelMatter(Invalid):
+    """诉访分离: a demand belongs to litigation, arbitration or administrative review, not to a leader's slot."""
+
+    code = "legal_channel_booking"
+
+
+class OutsideScope(Invalid):
+    """The matter's categories are outside the scope of matters the leader published."""
+
+    code = "outside_leader_scope"
 
 
 def check_level(session: Session, *, matter: Matter, leader: Person) -> None:
@@ -72,3 +91,51 @@ def check_cutoff(*, policy: Policy, starts_at: datetime, now: datetime) -> None:
     if now > cutoff:
         raise PastCutoff("error.past_cutoff", field="start",
                          cutoff=cutoff.astimezone(policy.zone).strftime("%Y-%m-%d %H:%M"))
+
+
+def check_legal_channel(*, matter: Matter) -> None:
+    """LegalChannelMatter when a demand's category belongs to a legal channel (诉讼, 仲裁, 行政复议)."""
+    for demand in sorted(matter.demands, key=lambda d: d.position):
+        if demand.legal_channel:
+            raise LegalChannelMatter("error.legal_channel_booking", field="matter_id", number=matter.number,
+                                     category=_category_name(demand.category),
+                                     channel=Msg(f"pages.legal.{demand.legal_channel}"))
+
+
+def scope_categories(scope: str) -> set[str] | None:
+    """The category codes a published scope names (by code or name), or None when it names none.
+
+    A scope is prose the office writes; only a scope that names categories can be checked.
+    """
+    known = categories.load()
+    found: set[str] = set()
+    for token in (t for t in SCOPE_SEPARATORS.split(scope or "") if t):
+        for code, category in known.items():
+            if token == code or (len(token) >= 2 and (token in category.name or category.name in token)):
+                found.add(code)
+    return found or None
+
+
+def check_scope(*, matter: Matter, leader: Person, scopes: Iterable[str]) -> None:
+    """OutsideScope when a demand's category is outside the scope the leader published for the booking.
+
+    SCOPES are those of the plans the booking falls in; a plan whose scope names no category sets no bound.
+    """
+    allowed: set[str] = set()
+    for scope in scopes:
+        named = scope_categories(scope)
+        if named is None:
+            return
+        allowed |= named
+    if not allowed:
+        return  # no plan at all: nothing published to check against
+    outside = sorted({d.category for d in matter.demands} - allowed)
+    if outside:
+        raise OutsideScope("error.outside_leader_scope", field="leader_id", number=matter.number,
+                           leader=leader.name, categories=LIST_SEPARATOR.join(_category_name(c) for c in outside),
+                           scope=LIST_SEPARATOR.join(_category_name(c) for c in sorted(allowed)))
+
+
+def _category_name(code: str) -> str:
+    category = categories.load().get(code)
+    return category.name if category else code

@@ -14,8 +14,10 @@ CODES = {
     404: "not_found, matter_not_found, task_not_found, recording_not_found, session_not_found, node_not_found",
     409: "conflict, illegal_transition, recording_state",
     413: "too_large",
+    415: "unsupported_type",
     416: "range_invalid",
-    422: "invalid, window_closed, level_skip, too_many_representatives, matter_not_bookable, outside_plan",
+    422: ("invalid, window_closed, level_skip, too_many_representatives, matter_not_bookable, outside_plan, "
+          "legal_channel_booking, outside_leader_scope"),
     429: "rate_limited",
     503: "overloaded",
 }
