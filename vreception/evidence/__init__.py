@@ -13,6 +13,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -37,6 +38,7 @@ RENDER_SCALE = 1.5
 MAX_PAGES = 1000
 PREPARED = "call.evidence_prepared"
 UPLOADED = "matter.evidence_uploaded"
+MATTER_FILE = "matter.attachment_added"
 # PDFium is not thread-safe; routes run in a thread pool.
 _PDFIUM = threading.Lock()
 
@@ -46,6 +48,13 @@ class UploadTooLarge(DomainError):
 
     code = "too_large"
     status = 413
+
+
+class UnsupportedFile(DomainError):
+    """A matter's attachment that is not a PDF, PNG or JPEG by its own bytes (415)."""
+
+    code = "unsupported_type"
+    status = 415
 
 
 @dataclass(frozen=True)
@@ -97,9 +106,8 @@ def upload_path(storage_dir: Path, matter_id: int, sha256: str, content_type: st
     return storage_dir / "evidence" / str(matter_id) / f"{sha256}.{EXTENSIONS[content_type]}"
 
 
-def store_upload(session: Session, *, matter: Matter, data: bytes, max_bytes: int, storage_dir: Path,
-                 actor_id: int | None, session_id: int, filename: str = "") -> Source:
-    """Check and store a file uploaded into MATTER during call SESSION_ID; nothing is stored when it is refused."""
+def _checked_store(matter: Matter, data: bytes, max_bytes: int, storage_dir: Path) -> tuple[str, int, str]:
+    """Bound, sniff and store DATA under MATTER: its content type, pages and hash; nothing stored when refused."""
     if len(data) > max_bytes:
         raise UploadTooLarge("error.upload_too_large", field="file", max=max_bytes)
     if not data:
@@ -115,12 +123,62 @@ def store_upload(session: Session, *, matter: Matter, data: bytes, max_bytes: in
         partial = path.with_suffix(".part")
         partial.write_bytes(data)
         partial.replace(path)
+    return content_type, pages, sha256
+
+
+def store_upload(session: Session, *, matter: Matter, data: bytes, max_bytes: int, storage_dir: Path,
+                 actor_id: int | None, session_id: int, filename: str = "") -> Source:
+    """Check and store a file uploaded into MATTER during call SESSION_ID; nothing is stored when it is refused."""
+    content_type, pages, sha256 = _checked_store(matter, data, max_bytes, storage_dir)
     item = f"upload:{matter.id}:{sha256}"
     audit.record(session, action=UPLOADED, entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"item": item, "sha256": sha256, "bytes": len(data), "content_type": content_type,
                        "pages": pages, "session_id": session_id, "filename": filename[:200]})
     return Source(item=item, matter_id=matter.id, content_type=content_type, data=data, pages=pages,
                   title=filename[:200] or item)
+
+
+@dataclass(frozen=True)
+class MatterFile:
+    """One of the petitioner's own materials attached to a matter (登记附件), as its audit record holds it."""
+
+    item: str
+    sha256: str
+    filename: str
+    content_type: str
+    bytes: int
+    pages: int
+    uploaded_by: int | None
+    uploaded_at: datetime
+
+
+def store_matter_file(session: Session, *, matter: Matter, data: bytes, max_bytes: int, storage_dir: Path,
+                      actor_id: int | None, filename: str = "") -> MatterFile:
+    """Check and store one of the petitioner's materials with MATTER (a PDF or an image); the audit holds the record."""
+    if 0 < len(data) <= max_bytes and sniff(data) is None:
+        raise UnsupportedFile("error.matter_file_type", field="file")
+    content_type, pages, sha256 = _checked_store(matter, data, max_bytes, storage_dir)
+    item = f"upload:{matter.id}:{sha256}"
+    name = (filename or "").strip()[:200] or f"{sha256[:12]}.{EXTENSIONS[content_type]}"
+    event = audit.record(session, action=MATTER_FILE, entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+                         data={"item": item, "sha256": sha256, "bytes": len(data), "content_type": content_type,
+                               "pages": pages, "filename": name})
+    return MatterFile(item=item, sha256=sha256, filename=name, content_type=content_type, bytes=len(data),
+                      pages=pages, uploaded_by=actor_id, uploaded_at=event.at)
+
+
+def matter_files(session: Session, *, matter_id: int) -> list[MatterFile]:
+    """The materials attached to MATTER_ID, oldest first; the same file attached twice is listed once."""
+    events = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "matter",
+                                                      AuditEvent.entity_id == str(matter_id),
+                                                      AuditEvent.action == MATTER_FILE).order_by(AuditEvent.seq))
+    out: dict[str, MatterFile] = {}
+    for event in events:
+        data = json.loads(event.data)
+        out.setdefault(data["sha256"], MatterFile(
+            item=data["item"], sha256=data["sha256"], filename=data["filename"], content_type=data["content_type"],
+            bytes=data["bytes"], pages=data["pages"], uploaded_by=event.actor_id, uploaded_at=event.at))
+    return list(out.values())
 
 
 def _cached_pdf(document: Document, cache_dir: Path) -> bytes:

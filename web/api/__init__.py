@@ -2,13 +2,25 @@
 
 from fastapi import APIRouter
 
-from web.api import auth, hearings, matters, org, public, recordings, records, scheduling, stats, tasks
+from web.api import (
+    auth,
+    hearings,
+    matter_files,
+    matters,
+    org,
+    public,
+    recordings,
+    records,
+    scheduling,
+    stats,
+    tasks,
+)
 from web.openapi import responses
 
 router = APIRouter(prefix="/api/v1")
 # Every route behind a bearer token answers 401 without one and 403 outside the caller's role or subtree.
 SIGNED_IN = responses(401, 403)
-for signed_in in (auth, org, scheduling, matters, tasks, stats, recordings, records, hearings):
+for signed_in in (auth, org, scheduling, matters, matter_files, tasks, stats, recordings, records, hearings):
     router.include_router(signed_in.router, responses=SIGNED_IN)
 router.include_router(public.router)
 router.include_router(hearings.public_router)
