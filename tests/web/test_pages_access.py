@@ -71,7 +71,9 @@ def posts(s, org):
     """Route, form → the roles refused (403); signed-out visitors are sent to /login."""
     outsiders = ("coord.county2", "handler", "room.township", "hearing")
     return [
-        (f"/matters/{s.matter}/actions", {"action": "extend", "days": "10", "reason": "x"}, outsiders + ("leader.county",)),
+        (f"/matters/{s.matter}/actions", {"action": "extend", "days": "10", "reason": "x",
+                                          "approved_by": str(org.people["leader_county"].id)},
+         outsiders + ("leader.county",)),
         (f"/matters/{s.matter}/book", {"leader_id": "1", "room_id": "1"}, outsiders + ("leader.county",)),
         (f"/matters/{s.matter}/book/check", {"leader_id": "1", "room_id": "1"}, outsiders + ("leader.county",)),
         (f"/matters/{s.matter}/tasks", {"title": "t"}, outsiders),

@@ -34,7 +34,8 @@ def test_script_in_every_text_field_comes_back_escaped(app, org, settings, db):
                                                          "demand_summary": XSS, "demand_category": "wages"})
     assert number in warning.text
 
-    _post(coord, f"/matters/{scene.matter}/actions", {"action": "extend", "days": "10", "reason": XSS})
+    _post(coord, f"/matters/{scene.matter}/actions", {"action": "extend", "days": "10", "reason": XSS,
+                                                      "approved_by": org.people["leader_county"].id})
     _post(coord, f"/matters/{scene.matter}/tasks", {"unit_node_id": org.nodes["county_dept"].id, "title": XSS,
                                                     "detail": XSS, "due_day": "2026-03-20"})
     _post(handler, f"/tasks/{scene.task}/report", {"text": XSS})

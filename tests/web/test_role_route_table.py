@@ -181,7 +181,13 @@ TABLE = [
       body=lambda w: {k: v for k, v in _matter(w).items() if k in ("petitioners", "demands")}),
     R("GET", "/api/v1/matters", everyone(200)),  # filtered to what each may read
     R("GET", "/api/v1/matters/{matter_id}", only(MATTER_A)),
+    # A petitioner's history: their matters each role may read; none readable looks like no such petitioner.
+    R("GET", "/api/v1/petitioners/{petitioner_id}/matters", only(MATTER_A, no=404)),
     R("POST", "/api/v1/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
+    # The petitioner's materials (登记附件): the office attaches (a text file: 415 past the check), readers list.
+    R("POST", "/api/v1/matters/{matter_id}/attachments", write(OFFICE_A),
+      files={"file": ("a.txt", b"x", "text/plain")}),
+    R("GET", "/api/v1/matters/{matter_id}/attachments", only(MATTER_A)),
     R("GET", "/api/v1/documents/{document_id:int}", only(MATTER_A)),
     R("GET", "/api/v1/documents/{document_id}.html", only(MATTER_A)),
     R("GET", "/api/v1/documents/{document_id}.pdf", only(MATTER_A)),
@@ -199,6 +205,7 @@ TABLE = [
     R("POST", "/api/v1/public/matters/{number}/rating", public(ACCESS),
       body=lambda w: {"code": w.code, "rating": "satisfied"}),
     R("GET", "/api/v1/stats/rates", only(STAFF), params={"month": "2026-03"}),
+    R("GET", "/api/v1/stats/ranking", only(READ_A), params=lambda w: {"month": "2026-03", "parent_id": w.county_a}),
     # -- API: recordings (those who may read the session's matter, and its leader) -------------------------------------
     R("GET", "/api/v1/recordings/{recording_id}", only(MATTER_A)),
     R("GET", "/api/v1/recordings/{recording_id}/media", only(MATTER_A, ACCESS)),  # a row without media: 404/409
@@ -347,6 +354,14 @@ TABLE = [
       body={"granted": "no", "reason": "不属实"}),
     R("POST", "/hearings/{hearing_id}/conclusion", write(OFFICE_A), body={"conclusion": "维持"}),
     R("POST", "/hearings/{hearing_id}/publication", write(OFFICE_A)),
+    # -- pages: the chair's hearing controls beside the video (JSON from the call page; the world's hearing) -------
+    R("GET", "/hearings/{hearing_id}/call/recusals", only(OFFICE_A | CHAIR)),
+    R("GET", "/hearings/{hearing_id}/call/recusals", everyone(404), variant="unknown", at=UNKNOWN),
+    R("POST", "/hearings/{hearing_id}/call/recusals", only(OFFICE_A | CHAIR, ACCESS), json=True,
+      body=lambda w: {"against_id": w.member, "requested_by": "张三", "reason": "利害关系"}),
+    R("POST", "/hearings/{hearing_id}/call/recusals/{recusal_id}/decision", only(CHAIR, ACCESS), json=True,
+      body={"granted": False, "reason": "不属实"}),
+    R("GET", "/hearings/{hearing_id}/call/opinions", only(CHAIR | {"coord_a"})),  # the chair and the recorder
     # -- pages: the petitioner's lookup --------------------------------------------------------------------------------
     R("GET", "/lookup", public(200)),
     R("GET", "/gallery/{key}", public(404)),
@@ -362,7 +377,7 @@ DEFAULT_AT = {"session_id": "session", "matter_id": "matter_id", "task_id": "tas
               "attachment_id": "attachment", "recording_id": "recording", "plan_id": "plan", "node_id": "county_a",
               "leader_id": "leader_a", "room_id": "room_id", "number": "number", "person_id": "leader_a",
               "hearing_id": "hearing", "recusal_id": "recusal", "entry_id": "roster_entry",
-              "key": "no_gallery"}
+              "key": "no_gallery", "petitioner_id": "petitioner"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -434,6 +449,17 @@ def add_hearing(db, org, matter_id: int) -> tuple[int, int, int, int, int]:
         return hearing.id, hearing.recusals[0].id, entry.id, member, recorder
 
 
+def petitioner_of(db, matter_id: int) -> int:
+    """The first petitioner of a matter."""
+    from sqlalchemy import select
+
+    from vreception.models import MatterPetitioner
+
+    with db.transaction() as session:
+        return session.scalars(select(MatterPetitioner.petitioner_id)
+                               .where(MatterPetitioner.matter_id == matter_id)).first() or 0
+
+
 def make_world(db, tmp_path):
     """The app on DB with the role × route scene, one API token and one signed-in browser per role."""
     from vreception.app import create_app
@@ -461,6 +487,7 @@ def make_world(db, tmp_path):
     w.no_gallery = "no-such-gallery"  # the gallery rows: an unknown key is a 404 for everyone
     w.no_hearing = 999_999  # the "unknown" rows of hearings: no such hearing, refused before or 404 after the role gate
     w.hearing, w.recusal, w.roster_entry, w.member, w.recorder = add_hearing(db, org, w.matter_id)
+    w.petitioner = petitioner_of(db, w.matter_id)
     feed = base.get(f"/api/v1/calendars/leaders/{w.leader_a}/feed", headers=api["leader_a"])
     w.leader_feed = parse_qs(urlparse(feed.json()["url"]).query)["token"][0]
     feed = base.get(f"/api/v1/calendars/rooms/{w.room_id}/feed", headers=api["room"])

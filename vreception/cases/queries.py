@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from vreception import audit, documents
 from vreception.auth.access import Principal
-from vreception.cases import access, actions
+from vreception.cases import access, actions, confidential
 from vreception.cases.deadlines import end_of_day
 from vreception.cases.identity import Protector, mask
 from vreception.cases.register import PossibleRepeat
@@ -28,6 +28,7 @@ from vreception.cases.views import (
     SessionSummary,
     TimelineEvent,
 )
+from vreception.errors import NotFound
 from vreception.models import (
     Deadline,
     Document,
@@ -39,6 +40,8 @@ from vreception.models import (
     Person,
     Petitioner,
     RepeatLink,
+    Role,
+    RoleAssignment,
     Task,
 )
 from vreception.models.cases import DeadlineState, MatterState
@@ -57,7 +60,8 @@ def deadline_out(d: Deadline) -> DeadlineOut:
 def document_out(d: Document) -> DocumentOut:
     """A notice's number, dates, hash and where to read it."""
     return DocumentOut(id=d.id, kind=d.kind, title=documents.KINDS[d.kind][0], number=d.number,
-                       issued_at=d.issued_at, served_at=d.served_at, sha256=d.sha256,
+                       issued_at=d.issued_at, served_at=d.served_at, served_method=d.served_method,
+                       proof_source=d.proof_source, proof_sha256=d.proof_sha256, sha256=d.sha256,
                        html_url=f"/api/v1/documents/{d.id}.html", pdf_url=f"/api/v1/documents/{d.id}.pdf")
 
 
@@ -98,16 +102,18 @@ def _petitioners(db: Session, principal: Principal | None, matter: Matter, prote
     for link in matter.petitioner_links:
         p = link.petitioner
         out.append(PetitionerOut(
-            id=p.id, name=p.name, representative=link.representative,
+            id=p.id, name=p.name, representative=link.representative, kind=p.kind, identified=bool(p.id_hash),
             id_number=protector.decrypt(p.id_cipher) if full else mask(p.id_tail),
-            phone=protector.decrypt(p.phone_cipher) if full else mask(p.phone_tail, 11) if p.phone_tail else ""))
+            phone=protector.decrypt(p.phone_cipher) if full else mask(p.phone_tail, 11) if p.phone_tail else "",
+            address=protector.decrypt(p.address_cipher) if full else ""))
     return out
 
 
 def _repeats(db: Session, matter: Matter) -> list[PossibleRepeat]:
-    rows = db.execute(select(Matter, RepeatLink.similarity).join(RepeatLink, RepeatLink.earlier_id == Matter.id)
+    rows = db.execute(select(Matter, RepeatLink.similarity, RepeatLink.reason)
+                      .join(RepeatLink, RepeatLink.earlier_id == Matter.id)
                       .where(RepeatLink.matter_id == matter.id).order_by(RepeatLink.earlier_id)).all()
-    return [PossibleRepeat(m, s) for m, s in rows]
+    return [PossibleRepeat(m, s, r) for m, s, r in rows]
 
 
 def matter_view(db: Session, *, principal: Principal | None, matter: Matter, protector: Protector,
@@ -120,6 +126,8 @@ def matter_view(db: Session, *, principal: Principal | None, matter: Matter, pro
                                recordings=[recording_summary(r) for r in recordings.get(b.id, [])]) for b in booked]
     events = db.scalars(select(MatterEvent).where(MatterEvent.matter_id == matter.id).order_by(MatterEvent.id))
     tasks = db.scalars(select(Task).where(Task.matter_id == matter.id).order_by(Task.id))
+    holding = access.holding_node(db, matter)
+    accused = db.get(Node, matter.accused_node_id) if matter.accused_node_id is not None else None
     return MatterOut(
         id=matter.id, number=matter.number, state=matter.state.value, outcome=matter.outcome,
         channel=matter.channel.value, is_group=matter.is_group, origin_node_id=matter.origin_node_id,
@@ -127,10 +135,14 @@ def matter_view(db: Session, *, principal: Principal | None, matter: Matter, pro
         received_at=matter.received_at, registered_at=matter.registered_at, extended=matter.extended,
         rating=matter.rating, possible_repeat=matter.possible_repeat,
         possible_repeats=[RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value,
-                                    similarity=r.similarity)
+                                    similarity=r.similarity, reason=r.reason)
                           for r in (_repeats(db, matter) if repeats is None else repeats)],
         petitioners=_petitioners(db, principal, matter, protector),
         demands=[DemandOut.model_validate(d) for d in matter.demands],
+        facts=matter.facts, accused_text=matter.accused_text, accused_node_id=matter.accused_node_id,
+        people_count=matter.people_count, accusation=matter.accusation, confidential=matter.confidential,
+        accused_node_name=accused.name if accused else "", holding_node_id=holding.id, holding_node_name=holding.name,
+        transferred_from_node_id=matter.transferred_from_node_id,
         deadlines={d.kind: deadline_out(d) for d in matter.deadlines if d.state is not DeadlineState.cancelled},
         deadline_history=[deadline_out(d) for d in matter.deadlines],
         allowed_actions=[ActionOut(action=a, starts=actions.STARTS.get(a)) for a in actions.allowed(matter)],
@@ -156,12 +168,27 @@ def _list_item(matter: Matter) -> MatterListItem:
 def list_matters(db: Session, *, principal: Principal, state: MatterState | None = None,
                  owner_leader_id: int | None = None, limit: int = 50, cursor: str | None = None) -> Page[MatterListItem]:
     """The matters the principal may read, newest first, filtered and counted in SQL, one page at a time."""
-    where = [access.readable(principal)]
+    where = [access.readable(principal), confidential.not_accused(principal)]
     if state is not None:
         where.append(Matter.state == state)
     if owner_leader_id is not None:
         where.append(Matter.owner_leader_id == owner_leader_id)
     total = db.scalar(select(func.count()).select_from(Matter).where(*where)) or 0
+    query = (select(Matter).where(*where).order_by(Matter.id.desc())
+             .options(selectinload(Matter.deadlines), selectinload(Matter.demands),
+                      selectinload(Matter.petitioner_links).selectinload(MatterPetitioner.petitioner)))
+    return page_of(db, query, total=total, limit=limit, cursor=cursor, item=_list_item)
+
+
+def petitioner_matters(db: Session, *, principal: Principal, petitioner_id: int, limit: int = 50,
+                       cursor: str | None = None) -> Page[MatterListItem]:
+    """All the matters of one petitioner that the principal may read, newest first (NotFound when none)."""
+    where = [access.readable(principal), confidential.not_accused(principal), Matter.id.in_(
+        select(MatterPetitioner.matter_id).where(MatterPetitioner.petitioner_id == petitioner_id))]
+    total = db.scalar(select(func.count()).select_from(Matter).where(*where)) or 0
+    if not total:
+        # Whether a person petitioned at all is itself personal: unknown and unreadable look alike.
+        raise NotFound("error.petitioner_not_found", id=petitioner_id)
     query = (select(Matter).where(*where).order_by(Matter.id.desc())
              .options(selectinload(Matter.deadlines), selectinload(Matter.demands),
                       selectinload(Matter.petitioner_links).selectinload(MatterPetitioner.petitioner)))
@@ -184,7 +211,8 @@ def places_of(db: Session, matter: Matter) -> dict[str, Node | Person | None]:
 
 def readable_repeats(db: Session, principal: Principal, found: list[PossibleRepeat]) -> list[PossibleRepeat]:
     """The possible repeats the principal may read (others' matters stay unnamed)."""
-    return [r for r in found if access.can_read(db, principal, r.matter)]
+    return [r for r in found if access.can_read(db, principal, r.matter)
+            and not confidential.accused_unit_excluded(principal, r.matter)]
 
 
 @dataclass(frozen=True)
@@ -198,12 +226,13 @@ class EarlierMatter:
 
 def same_people_matters(db: Session, *, principal: Principal, matter: Matter, limit: int = 20) -> list[EarlierMatter]:
     """The other matters of MATTER's petitioners that the principal may read, newest first, with their sessions."""
-    hashes = [link.petitioner.id_hash for link in matter.petitioner_links]
+    hashes = [link.petitioner.id_hash for link in matter.petitioner_links if link.petitioner.id_hash]
     if not hashes:
         return []
     rows = db.execute(select(Matter, Petitioner.name).join(MatterPetitioner, MatterPetitioner.matter_id == Matter.id)
                       .join(Petitioner, Petitioner.id == MatterPetitioner.petitioner_id)
-                      .where(Petitioner.id_hash.in_(hashes), Matter.id != matter.id, access.readable(principal))
+                      .where(Petitioner.id_hash.in_(hashes), Matter.id != matter.id, access.readable(principal),
+                             confidential.not_accused(principal))
                       .order_by(Matter.id.desc(), MatterPetitioner.position)).all()
     found: dict[int, tuple[Matter, list[str]]] = {}
     for other, name in rows:
@@ -215,3 +244,32 @@ def same_people_matters(db: Session, *, principal: Principal, matter: Matter, li
                                .order_by(ReceptionSession.starts_at, ReceptionSession.id)):
             booked.setdefault(item.matter_id or 0, []).append(item)
     return [EarlierMatter(m, names, booked.get(m.id, [])) for m, names in found.values()]
+
+
+def unit_heads(db: Session, matter: Matter) -> list[Person]:
+    """The leaders of the handling unit: who may approve an extension (Art. 34)."""
+    return list(db.scalars(select(Person).where(
+        Person.active.is_(True), Person.id.in_(select(RoleAssignment.person_id).where(
+            RoleAssignment.role == Role.leader, RoleAssignment.node_id == matter.handling_node_id)))
+        .order_by(Person.id)))
+
+
+def transfer_targets(db: Session, matter: Matter, limit: int = 500) -> list[Node]:
+    """Where the handling body may transfer the matter: the bodies under its parent, itself and an accused unit
+    left out (the action refuses them too)."""
+    office = access.handling_node(db, matter)
+    parent = db.get(Node, office.parent_id) if office.parent_id is not None else None
+    query = select(Node).where(Node.id != office.id).order_by(Node.path).limit(limit)
+    if parent is not None:
+        query = query.where(Node.path.startswith(parent.path, autoescape=True))
+    else:
+        query = query.where(Node.path.startswith(office.path, autoescape=True))
+    if matter.hidden_from_path:
+        query = query.where(~Node.path.startswith(matter.hidden_from_path, autoescape=True))
+    return list(db.scalars(query))
+
+
+def unserved_notices(db: Session, matter: Matter) -> list[Document]:
+    """The issued notices not yet served that serve_notice takes (the opinions are served by serve)."""
+    return [d for d in documents_of(db, matter) if d.served_at is None and d.kind in documents.SERVED_KINDS
+            and d.kind not in actions.SERVE_KINDS]

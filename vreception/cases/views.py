@@ -22,6 +22,9 @@ class PetitionerOut(ReadModel):
     representative: bool
     id_number: str = Field(description="in full for the handling office, masked for everyone else")
     phone: str
+    kind: str = Field(default="citizen", description="citizen, legal_person or organisation")
+    address: str = Field(default="", description="for the handling office only")
+    identified: bool = Field(default=True, description="whether an ID number or a credit code was given")
 
 
 class DemandOut(ReadModel):
@@ -29,6 +32,8 @@ class DemandOut(ReadModel):
     summary: str
     category: str
     legal_channel: str | None
+    outcome: str | None = Field(default=None, description="the latest opinion's outcome for this demand: support, "
+                                "explain or not_support")
 
 
 class DeadlineOut(ReadModel):
@@ -46,6 +51,7 @@ class RepeatOut(ReadModel):
     number: str
     state: str
     similarity: int
+    reason: str = Field(default="similar_demands", description="similar_demands or same_person")
 
 
 class ActionOut(ReadModel):
@@ -60,6 +66,9 @@ class DocumentOut(ReadModel):
     number: str
     issued_at: datetime
     served_at: datetime | None
+    served_method: str | None = Field(default=None, description="送达: direct, mail or electronic")
+    proof_source: str | None = Field(default=None, description="送达回证: scan or terminal_signature, if any")
+    proof_sha256: str | None = Field(default=None, description="the SHA-256 of the proof of service, if any")
     sha256: str
     html_url: str
     pdf_url: str
@@ -124,6 +133,18 @@ class MatterOut(ReadModel):
     possible_repeats: list[RepeatOut]
     petitioners: list[PetitionerOut]
     demands: list[DemandOut]
+    facts: str = Field(default="", description="事实和理由")
+    accused_text: str = Field(default="", description="反映对象, as written")
+    accused_node_id: int | None = Field(default=None, description="反映对象, when it is a unit")
+    people_count: int = 1
+    accusation: bool = Field(default=False, description="检举控告")
+    confidential: bool = Field(default=False, description="never shown inside the accused unit")
+    accused_node_name: str = Field(default="", description="the name of the accused unit, if one was named")
+    holding_node_id: int | None = Field(default=None, description="the body holding the matter now: the 复查 or 复核 "
+                                        "body while it reviews, else the handling body")
+    holding_node_name: str = ""
+    transferred_from_node_id: int | None = Field(default=None, description="the office that transferred or assigned "
+                                                 "it here (answers an objection, verifies the completion report)")
     deadlines: dict[str, DeadlineOut] = Field(description="the deadlines in force, by kind")
     deadline_history: list[DeadlineOut]
     allowed_actions: list[ActionOut]

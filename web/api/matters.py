@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from vreception import documents
 from vreception.auth.access import load_node, require, require_role
@@ -27,12 +27,17 @@ from web.responses import document_file, readable_document
 from web.settings import AppSettings
 
 router = APIRouter(tags=["matters"])
+# Base64 of the largest proof of service the documents take.
+PROOF_BASE64 = documents.MAX_PROOF_BYTES * 4 // 3 + 4
 
 
 class PetitionerIn(BaseModel):
+    kind: str = Field(default="citizen", max_length=16, description="citizen, legal_person or organisation")
     name: str = Field(max_length=100)
-    id_number: str = Field(max_length=32)
+    id_number: str = Field(default="", max_length=32, description="required for a visit (走访, video included)")
+    credit_code: str = Field(default="", max_length=32, description="统一社会信用代码 of a legal person or organisation")
     phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=400)
 
 
 class DemandIn(BaseModel):
@@ -48,6 +53,11 @@ class MatterIn(BaseModel):
     demands: list[DemandIn] = Field(max_length=50)
     channel: str
     received_at: datetime | None = None
+    facts: str = Field(default="", max_length=20000, description="事实和理由")
+    accused_text: str = Field(default="", max_length=400, description="反映对象, as written")
+    accused_node_id: int | None = Field(default=None, description="反映对象, when it is a unit")
+    people_count: int | None = Field(default=None, description="how many came or signed (default: the petitioners)")
+    accusation: bool = Field(default=False, description="检举控告: may be anonymous; hidden from the accused unit")
 
 
 class RepeatCheckIn(BaseModel):
@@ -55,9 +65,43 @@ class RepeatCheckIn(BaseModel):
     demands: list[DemandIn] = Field(max_length=50)
 
 
+Outcome = Literal["support", "explain", "not_support"]
+
+
 class ActionIn(BaseModel):
-    action: str = Field(max_length=40)
-    reason: str | None = Field(default=None, max_length=4000)
+    """An action and what it needs; a field an action does not use is ignored."""
+
+    action: str = Field(max_length=40, description="accept, refuse_repeat, transfer, assign, extend, reply, serve, "
+                        "serve_notice, request_review, verify_completion, return_completion … (see allowed_actions)")
+    reason: str | None = Field(default=None, max_length=4000, description=(
+        "why; required by most actions, by refuse_repeat (why the facts and reasons are the same) and by accept of a "
+        "matter flagged as a possible repeat (why it is a new matter); the terms of settle; the text of "
+        "report_completion"))
+    to_node_id: int | None = Field(default=None, description="transfer / assign: the receiving body or unit")
+    days: int | None = Field(default=None, ge=1, le=actions.MAX_ASSIGNMENT_DAYS, description=(
+        "assign: the 交办 deadline in days (1–60); return_completion: a new one; extend: the days added (within the "
+        "30 days in total)"))
+    approved_by: int | None = Field(default=None, description="extend: the leader of the handling unit who approved")
+    outcome: Outcome | None = Field(default=None, description="reply / review_reply / recheck_reply: one outcome "
+                                    "for every demand without its own in outcomes")
+    outcomes: dict[str, Outcome] | None = Field(default=None, max_length=50, description=(
+        "reply / review_reply / recheck_reply: the outcome per demand, by demand id (支持 / 解释说明 / 不予支持)"))
+    facts: str | None = Field(default=None, max_length=4000, description="reply …: the facts and reasons found")
+    basis: str | None = Field(default=None, max_length=4000, description="reply …: the legal basis (依据)")
+    requested_at: AwareDatetime | None = Field(default=None, description=(
+        "request_review / request_recheck: when the request arrived, if recorded later (not in the future, audited)"))
+    document_id: int | None = Field(default=None, description="serve_notice: the issued notice being served")
+    method: Literal["direct", "mail", "electronic"] | None = Field(
+        default=None, description="serve / serve_notice: 直接, 邮寄 or 电子 (default direct)")
+    served_at: AwareDatetime | None = Field(default=None, description="serve / serve_notice: when (default now)")
+    proof: str | None = Field(default=None, max_length=PROOF_BASE64, description=(
+        "serve / serve_notice: the proof of service (送达回证), PNG, JPEG or PDF, base64; a body over 1 MiB is 413"))
+    proof_source: Literal["scan", "terminal_signature"] | None = Field(
+        default=None, description="with proof: a scan, or the signature taken on the township terminal")
+    kind: Literal["mediation", "settlement"] | None = Field(default=None, description="settle: 调解 or 和解")
+    channel: Literal["litigation", "arbitration", "administrative_review"] | None = Field(
+        default=None, description="route_legal: the legal channel")
+    leader_id: int | None = Field(default=None, description="set_owner: the leader who owns the matter (包案)")
     model_config = {"extra": "allow"}
 
 
@@ -76,7 +120,8 @@ def create_matter(body: MatterIn, request: Request, principal: ApiPrincipal, db:
         demands=[d.model_dump() for d in body.demands], origin_node_id=body.origin_node_id,
         handling_node_id=body.handling_node_id, channel=body.channel, representatives=body.representatives,
         received_at=body.received_at, actor_id=principal.person_id, categories_file=settings.categories_file or None,
-        moves_off_holidays=settings.deadline_moves_off_holidays)
+        moves_off_holidays=settings.deadline_moves_off_holidays, facts=body.facts, accused_text=body.accused_text,
+        accused_node_id=body.accused_node_id, people_count=body.people_count, accusation=body.accusation)
     view = _view(request, db, principal, matter, repeats=queries.readable_repeats(db, principal, repeats))
     return RegisteredMatterOut(**view.model_dump(), query_code=code)
 
@@ -88,8 +133,8 @@ def repeat_check(body: RepeatCheckIn, request: Request, principal: ApiPrincipal,
     found = register.check_new(db, protector=request.app.state.protector,
                                petitioners=[p.model_dump() for p in body.petitioners],
                                demands=[d.model_dump() for d in body.demands], actor_id=principal.person_id)
-    return [RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value, similarity=r.similarity)
-            for r in queries.readable_repeats(db, principal, found)]
+    return [RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value, similarity=r.similarity,
+                      reason=r.reason) for r in queries.readable_repeats(db, principal, found)]
 
 
 @router.get("/matters", response_model=Page[MatterListItem], responses=responses(422))
@@ -101,18 +146,29 @@ def list_matters(principal: ApiPrincipal, db: DbSession, state: MatterState | No
                                 limit=limit, cursor=cursor)
 
 
+@router.get("/petitioners/{petitioner_id}/matters", response_model=Page[MatterListItem], responses=responses(404, 422))
+def petitioner_history(petitioner_id: int, principal: ApiPrincipal, db: DbSession,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                       cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[MatterListItem]:
+    """Every matter of one petitioner that the caller may read, newest first (404 when none)."""
+    return queries.petitioner_matters(db, principal=principal, petitioner_id=petitioner_id, limit=limit,
+                                      cursor=cursor)
+
+
 @router.get("/matters/{matter_id}", response_model=MatterOut, responses=responses(403, 404))
 def get_matter(matter_id: int, request: Request, principal: ApiPrincipal, db: DbSession) -> MatterOut:
     """One matter with its deadlines, sessions, tasks, documents, recordings and timeline."""
     return _view(request, db, principal, access.load_readable(db, principal, matter_id))
 
 
-@router.post("/matters/{matter_id}/actions", response_model=MatterOut, responses=responses(403, 404, 409, 422))
+@router.post("/matters/{matter_id}/actions", response_model=MatterOut,
+             responses=responses(403, 404, 409, 413, 422))
 def act(matter_id: int, body: ActionIn, request: Request, principal: ApiPrincipal, db: DbSession,
         settings: AppSettings) -> MatterOut:
     """Move the matter on (受理, 答复, 送达, 复查 …); 409 illegal_transition, 422 window_closed."""
     matter = actions.lock(db, matter_id)
-    params = body.model_dump(exclude={"action"})
+    # JSON mode: the moments reach the actions as ISO 8601 text, as they take them.
+    params = body.model_dump(exclude={"action"}, exclude_none=True, mode="json")
     access.require_action(db, principal, matter, body.action, params)
     actions.act(db, matter=matter, action=body.action, actor_id=principal.person_id, params=params,
                 moves_off_holidays=settings.deadline_moves_off_holidays)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import UploadFile
 
-from vreception import tasks
+from vreception import documents, tasks
 from vreception.auth.access import load_node, require
 from vreception.cases import access, actions, categories, queries, register
-from vreception.cases.deadlines import RULES, end_of_day
+from vreception.cases.deadlines import MAX_EXTENSION_DAYS, RULES, end_of_day
 from vreception.cases.views import MatterOut
-from vreception.errors import Invalid
+from vreception.errors import Forbidden, Invalid
 from vreception.models import Channel, Matter, MatterState, NodeKind, Role
 from vreception.models.scheduling import ReceptionSession
 from vreception.org.queries import leaders_in, office_nodes
@@ -30,18 +32,27 @@ router = APIRouter()
 PAGE_SIZE = 50
 PETITIONER_ROWS = 3
 DEMAND_ROWS = 3
+PETITIONER_KINDS = ("citizen", "legal_person", "organisation")
 # The form fields each action needs besides its reason.
+SERVICE_FIELDS = ("method", "served_at", "proof")
+OPINION_FIELDS = ("outcomes", "facts", "basis")
 ACTION_FIELDS = {
-    "transfer": ("to_node_id",), "assign": ("to_node_id",), "extend": ("days",), "settle": ("kind",),
-    "reply": ("outcome",), "review_reply": ("outcome",), "recheck_reply": ("outcome",), "route_legal": ("channel",),
-    "set_owner": ("leader_id",),
+    "transfer": ("to_node_id",), "assign": ("to_node_id", "days"), "extend": ("days", "approved_by"),
+    "settle": ("kind",), "reply": OPINION_FIELDS, "review_reply": OPINION_FIELDS, "recheck_reply": OPINION_FIELDS,
+    "route_legal": ("channel",), "set_owner": ("leader_id",), "request_review": ("requested_at",),
+    "request_recheck": ("requested_at",), "serve": SERVICE_FIELDS, "serve_notice": ("document_id", *SERVICE_FIELDS),
+    "return_completion": ("days",),
 }
-NO_REASON = {"accept", "assign", "serve", "request_review", "request_recheck", "set_owner"}
-INT_FIELDS = ("to_node_id", "days", "leader_id")
+# Actions without a reason field; accept asks for one only when the matter is flagged as a possible repeat.
+NO_REASON = {"serve", "serve_notice", "request_review", "request_recheck", "set_owner"}
+INT_FIELDS = ("to_node_id", "days", "leader_id", "approved_by", "document_id")
+TEXT_FIELDS = {"kind": 16, "channel": 32, "method": 16, "facts": 4000, "basis": 4000}
+MOMENT_FIELDS = ("requested_at", "served_at")
 
 
 def _form_context(request: Request, session, principal, values: dict | None = None) -> dict:
     return {"regions": office_nodes(session, principal, NodeKind.region), "channels": [c.value for c in Channel],
+            "units": office_nodes(session, principal), "petitioner_kinds": PETITIONER_KINDS,
             "categories": list(categories.load(app_settings(request).categories_file or None).values()),
             "values": values or {}, "petitioner_rows": range(max(PETITIONER_ROWS, len((values or {}).get("petitioner_name") or []))),
             "demand_rows": range(max(DEMAND_ROWS, len((values or {}).get("demand_summary") or [])))}
@@ -50,16 +61,19 @@ def _form_context(request: Request, session, principal, values: dict | None = No
 def _read_registration(form) -> dict:
     """The petitioners and demands of the register form (empty rows left out)."""
     names, ids, phones = (forms.texts(form, k, 100) for k in ("petitioner_name", "petitioner_id", "petitioner_phone"))
+    kinds, codes = forms.texts(form, "petitioner_kind", 16), forms.texts(form, "petitioner_credit_code", 32)
+    addresses = forms.texts(form, "petitioner_address", 400)
     reps = set(forms.texts(form, "representative", 4))
     petitioners: list[dict[str, Any]] = []
     representatives: list[int] = []
-    for i in range(max(len(names), len(ids))):
-        name, id_number = _at(names, i), _at(ids, i)
-        phone = _at(phones, i)
-        if name or id_number:
+    for i in range(max(len(names), len(ids), len(codes))):
+        name, id_number, credit_code = _at(names, i), _at(ids, i), _at(codes, i)
+        phone, address = _at(phones, i), _at(addresses, i)
+        if name or id_number or credit_code:
             if str(i) in reps:
                 representatives.append(len(petitioners))
-            petitioners.append({"name": name, "id_number": id_number, "phone": phone or None})
+            petitioners.append({"kind": _at(kinds, i) or "citizen", "name": name, "id_number": id_number,
+                                "credit_code": credit_code, "phone": phone or None, "address": address or None})
     summaries, cats = forms.texts(form, "demand_summary", 4000), forms.texts(form, "demand_category", 32)
     demands = [{"summary": s, "category": _at(cats, i)} for i, s in enumerate(summaries) if s]
     return {"petitioners": petitioners, "representatives": representatives, "demands": demands}
@@ -121,7 +135,10 @@ def register_matter(request: Request, form: forms.Posted, principal: User, db: D
             origin_node_id=forms.integer(form, "origin_node_id") or 0, handling_node_id=handling.id,
             channel=forms.text(form, "channel", 16), representatives=data["representatives"],
             received_at=forms.local_datetime(form, "received_at", zone(request)), actor_id=principal.person_id,
-            categories_file=settings.categories_file or None, moves_off_holidays=settings.deadline_moves_off_holidays)
+            categories_file=settings.categories_file or None, moves_off_holidays=settings.deadline_moves_off_holidays,
+            facts=forms.text(form, "facts", 20000), accused_text=forms.text(form, "accused_text", 400),
+            accused_node_id=forms.integer(form, "accused_node_id"), people_count=forms.integer(form, "people_count"),
+            accusation=forms.text(form, "accusation", 8) == "1")
 
     result, error = attempt(db, do)
     if error is not None:
@@ -150,19 +167,24 @@ def matter_context(request: Request, session, principal, matter: Matter) -> dict
     booked = queries.sessions_of(session, matter)
     recordings = queries.recordings_by_session(session, [b.id for b in booked])
     office, assigner = access.is_office(session, principal, matter), access.is_assigner(session, principal, matter)
+    allowed = [a for a in actions.allowed(matter) if _may(session, principal, matter, a)]
     starts = {}
-    for action in actions.allowed(matter):
+    for action in allowed:
         kind = actions.STARTS.get(action)
         if kind:
             starts[action] = {"kind": kind, "days": RULES[kind].days, "working": RULES[kind].working_days}
     return {
         "matter": matter, "view": view, "office": office, "assigner": assigner,
-        "allowed": actions.allowed(matter) if office else [], "starts": starts, "fields": ACTION_FIELDS,
+        "allowed": allowed, "starts": starts, "fields": ACTION_FIELDS,
         "no_reason": NO_REASON, "timeline": timeline(view, booked, recordings), "sessions": booked,
         **queries.places_of(session, matter),
         "nodes": office_nodes(session, principal) if office else [],
+        "targets": queries.transfer_targets(session, matter) if "transfer" in allowed else [],
+        "unit_heads": queries.unit_heads(session, matter) if "extend" in allowed else [],
+        "notices": queries.unserved_notices(session, matter) if "serve_notice" in allowed else [],
         "units": queries.units_for(session, matter) if assigner else [],
         "leaders": leaders_in(session, principal) if office else [],
+        "max_assignment_days": actions.MAX_ASSIGNMENT_DAYS, "max_extension_days": MAX_EXTENSION_DAYS,
         "attachments": attachments_of(session, [t.id for t in view.tasks]),
         "categories": categories.load(app_settings(request).categories_file or None),
         "event_text": event_text,
@@ -184,12 +206,15 @@ def matter_action(matter_id: int, request: Request, form: forms.Posted, principa
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = actions.lock(db, matter_id)
     action = forms.text(form, "action", 40)
+    fields = ACTION_FIELDS.get(action, ())
     params: dict[str, Any] = {"reason": forms.text(form, "reason", 4000)}
-    for name in ACTION_FIELDS.get(action, ()):
-        params[name] = forms.integer(form, name) if name in INT_FIELDS else forms.text(form, name, 40)
+    for name in fields:
+        if name in INT_FIELDS:
+            params[name] = forms.integer(form, name)
     access.require_action(db, principal, matter, action, params)
 
     def do():
+        params.update(_action_params(request, form, matter, fields))
         return actions.act(db, matter=matter, action=action, actor_id=principal.person_id, params=params,
                            moves_off_holidays=settings.deadline_moves_off_holidays)
 
@@ -199,6 +224,38 @@ def matter_action(matter_id: int, request: Request, form: forms.Posted, principa
         return page(request, "matter.html", principal, status_code=error.status, error=message(request, error),
                     **matter_context(request, db, principal, matter))
     return RedirectResponse(f"/matters/{matter.id}#actions", status_code=303)
+
+
+def _may(db, principal, matter: Matter, action: str) -> bool:
+    try:
+        access.require_action(db, principal, matter, action, {})
+    except Forbidden:
+        return False
+    return True
+
+
+def _action_params(request: Request, form, matter: Matter, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The action's fields besides the numbers: texts, local moments, outcomes per demand, a proof of service."""
+    params: dict[str, Any] = {}
+    for name in fields:
+        if name in TEXT_FIELDS:
+            params[name] = forms.text(form, name, TEXT_FIELDS[name]) or None
+        elif name in MOMENT_FIELDS:
+            moment = forms.local_datetime(form, name, zone(request))
+            if moment is not None:
+                params[name] = moment.isoformat()
+        elif name == "outcomes":
+            chosen = {str(d.id): forms.text(form, f"outcome_{d.id}", 16) for d in matter.demands}
+            params["outcomes"] = {k: v for k, v in chosen.items() if v}
+        elif name == "proof":
+            upload = form.get("proof")
+            if isinstance(upload, UploadFile) and upload.filename:
+                data = upload.file.read(documents.MAX_PROOF_BYTES + 1)
+                if len(data) > documents.MAX_PROOF_BYTES:
+                    raise Invalid("error.proof_too_large", field="proof", max=documents.MAX_PROOF_BYTES // 2**20)
+                # The action takes the proof as base64, as the API does; an upload here is a scan.
+                params["proof"], params["proof_source"] = base64.b64encode(data).decode(), "scan"
+    return params
 
 
 @router.get("/documents/{document_id}.html")
