@@ -19,7 +19,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from av.stream import Stream
 
-from recordings import ice, passthrough
+from recordings import consent, ice, passthrough
 from recordings.forwarding import EncodedFrame, FrameSink, Outlet, Source
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ class MediaHub:
         on_connection_state: StateCallback | None = None,
     ) -> None:
         passthrough.install()
+        consent.install()
         self._ice_servers = list(ice_servers)
         self._host_addresses = list(host_addresses) if host_addresses is not None else None
         self._on_offer = on_offer
@@ -301,9 +302,12 @@ class MediaHub:
                 or pc.signalingState != "stable"  # an offer is outstanding: accept_answer retries
             ):
                 return
+            # a source can be queued twice (its track arrived while this participant was joining)
+            watched = {outlet.source for outlet in participant.watching}
             for source in participant.pending_watch:
-                if not source.stopped:
+                if not source.stopped and source not in watched:
                     self._attach(participant, source)
+                    watched.add(source)
             participant.pending_watch.clear()
             for transceiver in participant.retired:
                 transceiver.direction = "inactive"

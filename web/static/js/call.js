@@ -148,13 +148,23 @@ export class Call extends EventTarget {
         };
       }
       this.emit("track", { publisher: stream.id, stream, kind: event.track.kind });
-      event.track.onended = () => this.emit("remove", { publisher: stream.id });
+      // Only the end of a publisher's last track removes its tile (not one track, nor a replaced stream).
+      event.track.onended = () => {
+        if (this.remoteStreams.get(stream.id) !== stream || stream.getTracks().some((t) => t.readyState === "live")) return;
+        this.remoteStreams.delete(stream.id);
+        this.emit("remove", { publisher: stream.id });
+      };
     };
     pc.onconnectionstatechange = () => {
+      if (pc !== this.pc) return;  // a replaced connection's last words
       this.emit("connection", { state: pc.connectionState });
       if (pc.connectionState === "failed" && this.admitted && !this.finished) {
-        // A fresh peer connection: the server treats a new offer as a rejoin of the same seat.
-        this.startMedia();
+        // A fresh peer connection: the server treats a new offer as a rejoin of the same seat. It waits its
+        // turn in the message queue, so an offer being answered is not applied to the new connection.
+        this.queue = this.queue.then(() => {
+          if (pc === this.pc && this.admitted && !this.finished) return this.startMedia();
+          return undefined;
+        }).catch((error) => this.emit("failure", { type: "restart", error: String(error) }));
       }
     };
     const offer = await pc.createOffer();
@@ -164,11 +174,13 @@ export class Call extends EventTarget {
   }
 
   async onServerOffer(sdp) {
-    if (!this.pc) return;
-    await this.pc.setRemoteDescription({ type: "offer", sdp });
-    const answer = await this.pc.createAnswer();
-    await this.pc.setLocalDescription(answer);
-    this.send({ type: "answer", sdp: this.pc.localDescription.sdp });
+    const pc = this.pc;
+    if (!pc) return;
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    if (pc !== this.pc) return;  // replaced meanwhile (back to the lobby): the server forgot that offer
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (pc === this.pc) this.send({ type: "answer", sdp: pc.localDescription.sdp });
   }
 
   setAudio(on) { this.setTrack("audio", on); }
