@@ -23,11 +23,21 @@ ASSIGNERS = (Role.coordinator, Role.leader)
 HEARING_FILE_OPEN = (HearingState.decided, HearingState.noticed, HearingState.in_session, HearingState.held)
 
 
+def _node(db: Session, node_id: int) -> Node:
+    # The identity map holds objects weakly: a node nobody keeps was loaded again by every access check of a
+    # page (ten times on the matter page). The request's session keeps the nodes it has read.
+    kept: dict[int, Node] = db.info.setdefault("access_nodes", {})
+    node = kept.get(node_id)
+    if node is None:
+        node = db.get(Node, node_id)
+        assert node is not None  # a foreign key
+        kept[node_id] = node
+    return node
+
+
 def handling_node(db: Session, matter: Matter) -> Node:
     """The node of the body handling the matter now."""
-    node = db.get(Node, matter.handling_node_id)
-    assert node is not None  # a foreign key
-    return node
+    return _node(db, matter.handling_node_id)
 
 
 def _unit_paths(principal: Principal) -> list[str]:
@@ -141,9 +151,7 @@ ASSIGNING_OFFICE_ACTIONS = ("verify_completion", "return_completion")
 
 def holding_node(db: Session, matter: Matter) -> Node:
     """The body holding the matter now: the 复查 or 复核 body while it reviews, else the handling body."""
-    node = db.get(Node, matter.holding_node_id or matter.handling_node_id)
-    assert node is not None  # a foreign key
-    return node
+    return _node(db, matter.holding_node_id or matter.handling_node_id)
 
 
 def require_action(db: Session, principal: Principal, matter: Matter, action: str, params: dict[str, Any]) -> None:
