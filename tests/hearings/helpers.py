@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tests.factories import SH, FreshHeaders, act, add_person, register
+from tests.factories import SH, FreshHeaders, act, add_person, extend_org, register
 from vreception import clock
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=SH)  # a Monday
@@ -49,7 +49,10 @@ def accepted(client, org, db, *, recheck: bool = False) -> tuple[dict, FreshHead
         act(client, headers, matter["id"], "reply", outcome="explain", reason="张三的工资已结清。")
         for action in ("serve", "request_review"):
             act(client, headers, matter["id"], action)
-        act(client, headers, matter["id"], "review_reply", outcome="not_support", reason="维持。")
+        # 复查 is the city's, one level above the county that replied.
+        extend_org(db, org)
+        act(client, FreshHeaders(client, "coord.city"), matter["id"], "review_reply", outcome="not_support",
+            reason="维持。")
         for action in ("serve", "request_recheck"):
             act(client, headers, matter["id"], action)
     return matter, headers

@@ -72,7 +72,8 @@ def test_conclusion_late_is_overdue_and_the_published_opinion_has_no_personal_da
     nothing = client.post(f"/api/v1/hearings/{h.id}/publication", headers=h.headers)
     assert nothing.status_code == 422 and nothing.json()["code"] == "invalid"
     assert client.get(f"/api/v1/public/hearings/{h.id}").status_code == 404
-    response = client.post(f"/api/v1/matters/{h.matter}/actions", headers=h.headers, json={
+    # 复核 is the province's, one level above the city's 复查.
+    response = client.post(f"/api/v1/matters/{h.matter}/actions", headers=login(client, "coord.province"), json={
         "action": "recheck_reply", "outcome": "not_support",
         "reason": "经听证，张三（身份证580102197001010019，电话13800138000）的诉求不予支持。"})
     assert response.status_code == 200, response.text
