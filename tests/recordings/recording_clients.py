@@ -21,10 +21,16 @@ class FlipColourTrack(ColourTrack):
         self.sent = 0
         self.first_at: float | None = None
         self.last_at: float | None = None
+        # The frames' own media time (pts): what a recording must reproduce, whatever the wall clock did.
+        self.first_media: float | None = None
+        self.last_media: float | None = None
 
     async def recv(self) -> av.VideoFrame:
         frame = await super().recv()
         now = time.time()
+        media = float(frame.pts * frame.time_base)
+        self.first_media = media if self.first_media is None else self.first_media
+        self.last_media = media
         if self.flip_at is not None and now >= self.flip_at:
             for plane, value in zip(frame.planes, self.after, strict=True):
                 plane.update(bytes([value]) * plane.buffer_size)
