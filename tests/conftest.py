@@ -36,6 +36,9 @@ _RUN = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)[:10]
 MEDIA_TESTS = ("tests/calls/", "tests/recordings/")
 
 
+FIRST_TESTS = ("tests/recordings/test_recording_calls.py",)
+
+
 def pytest_collection_modifyitems(config, items):
     """Media, browser and load tests (real peers, Chromium, timing bounds) are marked `media`: `make test` runs
     them in a second, single-process pass, so nothing competes with their timing for the two cores (under
@@ -45,6 +48,9 @@ def pytest_collection_modifyitems(config, items):
         if item.nodeid.startswith(MEDIA_TESTS) or item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.media)
             item.add_marker(pytest.mark.xdist_group("media"))
+    # The real-time recording tests first, in a fresh process: after some 80 media tests in the same process
+    # their A/V and span bounds failed in clean CI runs; run alone (or first) they hold.
+    items.sort(key=lambda item: not item.nodeid.startswith(FIRST_TESTS))
 
 
 def _worker() -> str:
