@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from recordings import renegotiation
 from recordings.live import LiveRecording
-from recordings.sfu import MediaHub
+from recordings.sfu import MediaHub, UnknownParticipant
 from recordings.storage import Storage, storage_from_settings
 from signaling.events import MediaSignal
 from signaling.messages import Answer, Error, Offer, ServerMessage
@@ -70,6 +70,23 @@ class CallMedia:
         hub = self.hubs.get(session_id)
         if hub is not None and str(participant_id) in hub.participants:
             await hub.remove_participant(str(participant_id))
+
+    async def share_screen(self, session_id: int, participant_id: int) -> None:
+        """Offer PARTICIPANT_ID a slot for their shared screen; without a media connection, tell them so."""
+        hub = self.hubs.get(session_id)
+        try:
+            if hub is None:
+                raise UnknownParticipant(participant_id)
+            hub.open_screen(str(participant_id))
+        except UnknownParticipant:
+            await self._deliver(session_id, participant_id, Error(
+                code="illegal_state", detail="screen share: no media connection yet; share again once connected"))
+
+    async def stop_screen(self, session_id: int, participant_id: int) -> None:
+        """End PARTICIPANT_ID's screen share: every viewer's screen track ends, the recording closes its file."""
+        hub = self.hubs.get(session_id)
+        if hub is not None:
+            await hub.close_screen(str(participant_id))
 
     def set_media_state(self, session_id: int, participant_id: int, *, audio: bool, video: bool) -> None:
         """Pass a participant's mute and camera state to the recording, so a gap meanwhile reads as muted."""

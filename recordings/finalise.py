@@ -14,7 +14,7 @@ from typing import Any
 import av
 from av.stream import Stream
 
-from recordings.segment import container_for
+from recordings.segment import CAMERA, Capture, container_for
 from recordings.storage import Storage, fetch, sha256_file
 
 MS = fractions.Fraction(1, 1000)
@@ -22,12 +22,13 @@ MS = fractions.Fraction(1, 1000)
 
 @dataclass(frozen=True)
 class SegmentRef:
-    """What the combiner needs of a segment: where it is, whose it is, when it starts (epoch seconds)."""
+    """What the combiner needs of a segment: where it is, whose it is (and which capture), when it starts (epoch s)."""
 
     index: int
     participant_id: int
     key: str
     started_at: float
+    capture: Capture = CAMERA
 
 
 @dataclass
@@ -45,7 +46,11 @@ class Combined:
     segments: tuple[int, ...] = ()  # indexes of the segments it was made from
 
 
-def _packets(path: Path, offset_ms: int, participant_id: int) -> Iterator[tuple[int, int, str, str, av.Packet[Stream]]]:
+# A track of the combined file: participant, capture (camera, screen), kind (audio, video), codec.
+Track = tuple[int, Capture, str, str]
+
+
+def _packets(path: Path, offset_ms: int, owner: tuple[int, Capture]) -> Iterator[tuple[int, Track, av.Packet[Stream]]]:
     with av.open(str(path)) as container:
         try:
             for packet in container.demux():
@@ -53,19 +58,20 @@ def _packets(path: Path, offset_ms: int, participant_id: int) -> Iterator[tuple[
                     continue
                 ms = offset_ms + round(float(packet.pts * packet.time_base) * 1000)
                 stream = packet.stream
-                yield ms, participant_id, stream.type, stream.codec_context.name, packet
+                yield ms, (*owner, stream.type, stream.codec_context.name), packet
         except av.error.InvalidDataError:
             return  # a segment cut short by a crash ends at its last whole packet
 
 
-def _participant_packets(files: list[tuple[Path, int]],
-                         participant_id: int) -> Iterator[tuple[int, int, str, str, av.Packet[Stream]]]:
-    # one participant's segments follow each other in time: chaining them keeps only one file open
-    return itertools.chain.from_iterable(_packets(path, offset, participant_id) for path, offset in files)
+def _owner_packets(files: list[tuple[Path, int]],
+                   owner: tuple[int, Capture]) -> Iterator[tuple[int, Track, av.Packet[Stream]]]:
+    # one participant's segments of one capture follow each other in time: chaining them keeps one file open
+    return itertools.chain.from_iterable(_packets(path, offset, owner) for path, offset in files)
 
 
 def combine(segments: list[SegmentRef], storage: Storage, target_dir: Path) -> Combined:
-    """Remux every segment into one file: one audio and one video track per participant (per codec)."""
+    """Remux every segment into one file: one audio and one video track per participant (per codec), and one
+    video track more for a participant who shared a screen."""
     if not segments:
         raise ValueError("a recording without segments has nothing to combine")
     work = Path(tempfile.mkdtemp(prefix="combine-", dir=target_dir))
@@ -74,38 +80,39 @@ def combine(segments: list[SegmentRef], storage: Storage, target_dir: Path) -> C
     local = {s.index: fetch(storage, s.key, work / f"seg-{s.index:05d}") for s in ordered}
 
     # pass 1: the tracks, templated on the first segment that has each
-    templates: dict[tuple[int, str, str], tuple[Path, int]] = {}
+    templates: dict[Track, tuple[Path, int]] = {}
     for ref in ordered:
         with av.open(str(local[ref.index])) as container:
             for stream in container.streams:
-                track: tuple[int, str, str] = (ref.participant_id, stream.type, stream.codec_context.name)
+                track: Track = (ref.participant_id, ref.capture, stream.type, stream.codec_context.name)
                 templates.setdefault(track, (local[ref.index], stream.index))
-    codecs = {codec for _, _, codec in templates}
+    codecs = {codec for _, _, _, codec in templates}
     format_name, extension = container_for(codecs)
     target = work / f"combined.{extension}"
     output = av.open(str(target), "w", format=format_name)
-    streams: dict[tuple[int, str, str], av.stream.Stream] = {}
+    streams: dict[Track, av.stream.Stream] = {}
     tracks = []
-    for track in sorted(templates, key=lambda t: (t[0], t[1] != "audio", t[2])):
+    for track in sorted(templates, key=lambda t: (t[0], t[1] != CAMERA, t[2] != "audio", t[3])):
         path, index = templates[track]
         with av.open(str(path)) as container:
             stream = output.add_stream_from_template(container.streams[index])
         stream.time_base = MS
-        stream.metadata["title"] = f"participant {track[0]} {track[1]}"
+        participant_id, capture, kind, codec = track
+        stream.metadata["title"] = f"participant {participant_id} {kind if capture == CAMERA else capture}"
         streams[track] = stream
-        tracks.append({"index": stream.index, "participant_id": track[0], "kind": track[1], "codec": track[2]})
+        tracks.append({"index": stream.index, "participant_id": participant_id, "source": capture, "kind": kind,
+                       "codec": codec})
 
     # pass 2: packets of all participants merged in time order
-    by_participant: dict[int, list[tuple[Path, int]]] = {}
+    by_owner: dict[tuple[int, Capture], list[tuple[Path, int]]] = {}
     for ref in ordered:
         offset = round((ref.started_at - base) * 1000)
-        by_participant.setdefault(ref.participant_id, []).append((local[ref.index], offset))
-    last: dict[tuple[int, str, str], int] = {}
+        by_owner.setdefault((ref.participant_id, ref.capture), []).append((local[ref.index], offset))
+    last: dict[Track, int] = {}
     first_ms = last_ms = None
-    merged = heapq.merge(*(_participant_packets(files, pid) for pid, files in by_participant.items()),
+    merged = heapq.merge(*(_owner_packets(files, owner) for owner, files in by_owner.items()),
                          key=lambda item: item[0])
-    for ms, participant_id, kind, codec, packet in merged:
-        track = (participant_id, kind, codec)
+    for ms, track, packet in merged:
         # segments of one participant may overlap by a frame at a rotation: stay strictly increasing
         ms = max(ms, last.get(track, -1) + 1)
         last[track] = ms

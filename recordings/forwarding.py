@@ -15,6 +15,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av.stream import Stream
 
 from recordings import passthrough
+from recordings.segment import CAMERA, Capture
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class EncodedFrame:
     packet: av.Packet[Stream]  # shared with forwarding: copy it (av.Packet(bytes(p))) before muxing
     keyframe: bool
     arrival: float  # time.time() when the hub got it; align audio and video on this
+    capture: Capture = CAMERA  # a shared screen is recorded as a track of its own
 
 
 FrameSink = Callable[[EncodedFrame], None]
@@ -124,8 +126,10 @@ class Source:
         receiver: RTCRtpReceiver,
         on_frame: Callable[[Source, av.Packet[Stream], bool, float], None],
         negotiated_codec: str | None = None,
+        capture: Capture = CAMERA,
     ) -> None:
         self.participant_id = participant_id
+        self.capture = capture
         self.kind = track.kind
         self.track = track
         self.receiver = receiver

@@ -8,7 +8,7 @@ import logging
 import queue
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import aioice.ice
 import av
@@ -53,6 +53,8 @@ def missing_hooks() -> list[str]:
         missing.append("RTCRtpSender._handle_rtcp_packet calling _send_keyframe")
     if "pack" not in _names(getattr(RTCRtpSender, "_next_encoded_frame", None)):
         missing.append("RTCRtpSender._next_encoded_frame calling Encoder.pack")
+    if "_RTCRtpReceiver__remote_bitrate_estimator" not in _names(RTCRtpReceiver._handle_rtp_packet):
+        missing.append("RTCRtpReceiver.__remote_bitrate_estimator (REMB in _handle_rtp_packet)")
     if "_stream_id" not in _names(RTCRtpSender.__init__):
         missing.append("RTCRtpSender._stream_id")
     for encoder in (vpx.Vp8Encoder, opus.OpusEncoder):
@@ -276,6 +278,24 @@ def forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None])
     """Make a viewer's PLI/FIR on SENDER call REQUEST instead of flagging an encoder the pack path never uses."""
     # an instance attribute shadows the method that _handle_rtcp_packet calls as self._send_keyframe()
     sender._send_keyframe = request  # type: ignore[method-assign]
+
+
+_ESTIMATOR_ATTR = "_RTCRtpReceiver__remote_bitrate_estimator"
+
+
+def stop_remb(receivers: Iterable[RTCRtpReceiver]) -> None:
+    """Stop RECEIVERS sending REMB: the browser's own loss-based estimate then sets how much it sends.
+
+    aiortc gives each video receiver a delay-based estimator of its own and sends REMB from it; a
+    browser reads every REMB as the bandwidth of the whole connection. Measured with Chromium 156
+    sending a camera (320x240) and a shared screen (1366x768): once the screen started, the
+    available outgoing bitrate fell from 300 to 60 kbit/s and stayed there (one estimator shared
+    by both receivers did the same): 30 kbit/s per track, the screen at 1-2 frames/s. Without
+    REMB it grew from 300 to 770 kbit/s within 12 s, the screen at 9-21 frames/s, the camera at 30.
+    """
+    for receiver in receivers:
+        if getattr(receiver, _ESTIMATOR_ATTR, None) is not None:
+            setattr(receiver, _ESTIMATOR_ATTR, None)
 
 
 _pending: set[asyncio.Task[bool]] = set()

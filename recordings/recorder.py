@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from recordings.forwarding import EncodedFrame
 from recordings.journal import JOURNAL_KEY, Journal
-from recordings.segment import SegmentFile, codec_name, container_for, vp8_dimensions
+from recordings.segment import CAMERA, Capture, SegmentFile, codec_name, container_for, segment_key, vp8_dimensions
 from recordings.storage import Storage, sha256_file
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class ClosedSegment:
     clean: bool = True  # the trailer was written (False: recovered after a crash)
     sha256: str = ""
     bytes: int = 0
+    capture: Capture = CAMERA  # camera and microphone, or a shared screen (a file of its own)
 
     @property
     def duration_s(self) -> float:
@@ -103,9 +104,10 @@ class _Track:
 
 @dataclass
 class _Participant:
-    """The writer thread's state for one participant."""
+    """The writer thread's state for one participant's capture (camera and microphone, or a shared screen)."""
 
     pid: str
+    capture: Capture = CAMERA
     tracks: dict[str, _Track] = field(default_factory=dict)
     expected: set[str] = field(default_factory=set)
     segment: SegmentFile | None = None
@@ -145,7 +147,7 @@ class Recorder:
         self.dropped = 0
         self.started_at: float | None = None
         self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(queue_frames)  # (what, *arguments)
-        self._participants: dict[str, _Participant] = {}
+        self._participants: dict[tuple[str, Capture], _Participant] = {}
         self._next_index = 0
         self._failures = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -153,8 +155,8 @@ class Recorder:
         self._uploader = ThreadPoolExecutor(1, thread_name_prefix="vreception-recording-upload")
         self._remove_sink: Callable[[], None] | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._kinds: dict[str, tuple[frozenset[str], float]] = {}
-        self._lost: dict[tuple[str, str], list[float]] = {}
+        self._kinds: dict[tuple[str, Capture], tuple[frozenset[str], float]] = {}
+        self._lost: dict[tuple[str, Capture, str], list[float]] = {}
         self._open_segments: dict[str, ClosedSegment] = {}
         self.journal = Journal(storage.live_path(f"{self.prefix}/{JOURNAL_KEY}"))
 
@@ -191,25 +193,25 @@ class Recorder:
         return sorted(self.segments, key=lambda s: s.index)
 
     def _sink(self, frame: EncodedFrame) -> None:
-        pid = frame.participant_id
+        pid, capture = frame.participant_id, frame.capture
         now = time.monotonic()
-        cached = self._kinds.get(pid)
+        cached = self._kinds.get((pid, capture))
         if cached is None or now - cached[1] > 0.5:
             try:
-                kinds = frozenset(s.kind for s in self.hub.sources(pid))
+                kinds = frozenset(s.kind for s in self.hub.sources(pid) if s.capture == capture)
             except KeyError:
                 kinds = frozenset()
-            cached = self._kinds[pid] = (kinds, now)
+            cached = self._kinds[(pid, capture)] = (kinds, now)
         packet = frame.packet
         # bytes() copies: forwarding shares the packet and PyAV rewrites timestamps in place when muxing
-        item = ("frame", pid, frame.kind, frame.codec, bytes(packet), packet.pts, packet.time_base,
+        item = ("frame", pid, capture, frame.kind, frame.codec, bytes(packet), packet.pts, packet.time_base,
                 frame.keyframe, frame.arrival, cached[0])
-        lost = self._lost.get((pid, frame.kind))
-        if lost is not None and self._post(("lost", pid, frame.kind, lost[0], lost[1])):
-            del self._lost[(pid, frame.kind)]
+        lost = self._lost.get((pid, capture, frame.kind))
+        if lost is not None and self._post(("lost", pid, capture, frame.kind, lost[0], lost[1])):
+            del self._lost[(pid, capture, frame.kind)]
         if not self._post(item):
             self.dropped += 1
-            span = self._lost.setdefault((pid, frame.kind), [frame.arrival, frame.arrival])
+            span = self._lost.setdefault((pid, capture, frame.kind), [frame.arrival, frame.arrival])
             span[1] = frame.arrival
 
     def _post(self, item: tuple[Any, ...]) -> bool:
@@ -222,14 +224,25 @@ class Recorder:
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK)
-            self._post(("tick", frozenset(self.hub.participants), time.time()))
+            self._post(("tick", self._present(), time.time()))
 
-    def _request_keyframe(self, pid: str) -> None:
-        """From the writer thread: ask the hub (on its loop) for a key frame of PID."""
+    def _present(self) -> frozenset[tuple[str, Capture]]:
+        """Every (participant, capture) the hub holds: each participant's camera, and a screen while it is shared."""
+        present: set[tuple[str, Capture]] = set()
+        for pid in self.hub.participants:
+            present.add((pid, CAMERA))
+            try:
+                present.update((pid, source.capture) for source in self.hub.sources(pid))
+            except KeyError:
+                pass  # gone meanwhile
+        return frozenset(present)
+
+    def _request_keyframe(self, pid: str, capture: Capture) -> None:
+        """From the writer thread: ask the hub (on its loop) for a key frame of PID's CAPTURE."""
 
         def ask() -> None:
             try:
-                self.hub.request_keyframe(pid)
+                self.hub.request_keyframe(pid, capture)
             except KeyError:
                 pass  # gone meanwhile
 
@@ -254,9 +267,9 @@ class Recorder:
                 elif kind == "tick":
                     self._tick(item[1], item[2])
                 elif kind == "muted":
-                    self._state(item[1]).muted[item[2]] = item[3]
+                    self._state(item[1], CAMERA).muted[item[2]] = item[3]
                 elif kind == "lost":
-                    self._gap(self._state(item[1]), item[2], item[3], item[4], "recorder_overload")
+                    self._gap(self._state(item[1], item[2]), item[3], item[4], item[5], "recorder_overload")
                 self._failures = 0
             except Exception as exc:  # a recorder fault must never reach the call
                 self._failed(item, exc)
@@ -266,12 +279,11 @@ class Recorder:
         message = f"recorder: {type(exc).__name__}: {exc}"
         logger.exception("recording %s: writer failed on %s", self.prefix, item[0])
         self._error(message)
-        pid = item[1] if item[0] == "frame" else None
-        participant = self._participants.get(pid) if pid else None
+        participant = self._participants.get((item[1], item[2])) if item[0] == "frame" else None
         if participant is not None and participant.segment is not None:
             at = participant.segment.last_time
             self._close(participant, "error")
-            participant.pending_gap = {"start": at, "reason": "recorder_error"}
+            self._break_off(participant, at, "recorder_error")
         if self._failures >= MAX_FAILURES:
             logger.error("recording %s: giving up after %d failures in a row", self.prefix, self._failures)
             self._error("recorder: gave up after repeated failures")
@@ -295,15 +307,15 @@ class Recorder:
             except Exception:
                 logger.exception("recording on_error callback failed")
 
-    def _state(self, pid: str) -> _Participant:
-        participant = self._participants.get(pid)
+    def _state(self, pid: str, capture: Capture) -> _Participant:
+        participant = self._participants.get((pid, capture))
         if participant is None:
-            participant = self._participants[pid] = _Participant(pid)
+            participant = self._participants[(pid, capture)] = _Participant(pid, capture)
         return participant
 
-    def _frame(self, pid: str, kind: str, codec: str, data: bytes, pts: int, time_base: Fraction, keyframe: bool,
-               arrival: float, kinds: frozenset[str]) -> None:
-        participant = self._state(pid)
+    def _frame(self, pid: str, capture: Capture, kind: str, codec: str, data: bytes, pts: int, time_base: Fraction,
+               keyframe: bool, arrival: float, kinds: frozenset[str]) -> None:
+        participant = self._state(pid, capture)
         if kinds:
             participant.expected = set(kinds)
         track = participant.tracks.setdefault(kind, _Track(kind))
@@ -312,7 +324,7 @@ class Recorder:
         if restarted and segment is not None:
             # timestamps started again: the participant rejoined (or its sender restarted)
             self._close(participant, "restart")
-            participant.pending_gap = {"start": segment.last_time, "reason": "rejoin"}
+            self._break_off(participant, segment.last_time, "rejoin")
             segment = None
         elif segment is not None and kind in segment.streams and track.last_at and at - track.last_at > GAP_SECONDS:
             reason = "muted" if participant.muted.get(kind) else "no_media"
@@ -377,7 +389,7 @@ class Recorder:
         index = self._next_index
         self._next_index += 1
         _, extension = container_for(set(codecs.values()))
-        key = f"{self.prefix}/p{participant.pid}/seg-{index:05d}.{extension}"
+        key = segment_key(self.prefix, participant.pid, participant.capture, index, extension)
         segment = SegmentFile(self.storage.live_path(key), origin, codecs, self.cluster_ms)
         if size:
             segment.width, segment.height = size
@@ -391,10 +403,11 @@ class Recorder:
         participant.meta = ClosedSegment(
             index=index, participant=participant.pid, key=key, path=segment.path,
             container="webm" if extension == "webm" else "matroska", codecs=dict(codecs),
-            started_at=origin, ended_at=0.0, packets={}, gap_before=gap_before,
+            started_at=origin, ended_at=0.0, packets={}, gap_before=gap_before, capture=participant.capture,
         )
-        self.journal.write("open", index=index, participant=participant.pid, key=key, started_at=origin,
-                           codecs=codecs, container=participant.meta.container, gap_before=gap_before)
+        self.journal.write("open", index=index, participant=participant.pid, capture=participant.capture, key=key,
+                           started_at=origin, codecs=codecs, container=participant.meta.container,
+                           gap_before=gap_before)
         return segment
 
     def _close(self, participant: _Participant, reason: str) -> None:
@@ -413,27 +426,35 @@ class Recorder:
 
     def _gap(self, participant: _Participant, kind: str | None, start: float, end: float, reason: str,
              inside: bool = True) -> None:
-        gap = {"participant": participant.pid, "kind": kind, "start": round(start, 3), "end": round(end, 3),
-               "reason": reason}
+        gap = {"participant": participant.pid, "capture": participant.capture, "kind": kind, "start": round(start, 3),
+               "end": round(end, 3), "reason": reason}
         self.gaps.append(gap)
         if inside and participant.meta is not None and participant.segment is not None:
             participant.meta.gaps.append(gap)
         self.journal.write("gap", **gap)
 
+    def _break_off(self, participant: _Participant, start: float, reason: str) -> None:
+        """PARTICIPANT's media broke off at START: a gap until its next file opens (or "left" at the end).
+
+        A shared screen has no such gaps: it stops when its share ends (an event of the call, in the manifest).
+        """
+        if participant.capture == CAMERA:
+            participant.pending_gap = {"start": start, "reason": reason}
+
     def _ask_keyframe(self, participant: _Participant) -> None:
         now = time.monotonic()
         if now - participant.asked_at >= KEYFRAME_RETRY:
             participant.asked_at = now
-            self._request_keyframe(participant.pid)
+            self._request_keyframe(participant.pid, participant.capture)
 
-    def _tick(self, present: frozenset[str], now: float) -> None:
+    def _tick(self, present: frozenset[tuple[str, Capture]], now: float) -> None:
         for participant in self._participants.values():
             segment = participant.segment
-            if participant.pid not in present:
+            if (participant.pid, participant.capture) not in present:
                 participant.pending.clear()
                 if segment is not None:
                     self._close(participant, "left")
-                    participant.pending_gap = {"start": segment.last_time, "reason": "rejoin"}
+                    self._break_off(participant, segment.last_time, "rejoin")
                 participant.tracks.clear()
             elif segment is not None and now - segment.origin >= self.segment_seconds and "video" in segment.codecs:
                 self._ask_keyframe(participant)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fractions
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import av
 
@@ -14,6 +15,12 @@ FFMPEG_CODECS = {"vp8": "vp8", "h264": "h264", "opus": "opus"}
 WEBM_CODECS = {"vp8", "opus"}
 # A frame placed up to this much before the file's start is written at its start, not dropped.
 LATE_MS = 500
+
+# What a participant's track captures: their camera and microphone, or a screen (or window) they share. A shared
+# screen is forwarded and recorded as a video track of its own.
+Capture = Literal["camera", "screen"]
+CAMERA: Capture = "camera"
+SCREEN: Capture = "screen"
 
 
 def codec_name(mime: str) -> str:
@@ -27,6 +34,18 @@ def codec_name(mime: str) -> str:
 def container_for(codecs: set[str]) -> tuple[str, str]:
     """(FFmpeg format, file extension): WebM when every codec is WebM's, Matroska otherwise."""
     return ("webm", "webm") if codecs <= WEBM_CODECS else ("matroska", "mkv")
+
+
+def segment_key(prefix: str, participant: str, capture: Capture, index: int, extension: str) -> str:
+    """The storage key of a segment: `p{participant}/seg-…` for the camera, `p{participant}/screen-…` for a shared
+    screen (the key is hashed and audited, so a segment's capture is always read back from it)."""
+    name = "seg" if capture == CAMERA else capture
+    return f"{prefix}/p{participant}/{name}-{index:05d}.{extension}"
+
+
+def capture_of_key(key: str) -> Capture:
+    """What the segment stored under KEY captured (see segment_key)."""
+    return SCREEN if key.rsplit("/", 1)[-1].startswith(f"{SCREEN}-") else CAMERA
 
 
 def vp8_dimensions(data: bytes) -> tuple[int, int] | None:

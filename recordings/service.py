@@ -22,6 +22,7 @@ from recordings.errors import RecordingRetained, RecordingState
 from recordings.finalise import Combined, SegmentRef, combine
 from recordings.journal import JOURNAL_KEY, read_journal
 from recordings.probe import Probe, probe
+from recordings.segment import CAMERA, capture_of_key
 from recordings.storage import Storage, StorageError, sha256_file, sha256_stored
 from vreception import audit
 from vreception.clock import now as clock_now
@@ -141,7 +142,8 @@ def mark_failed(*, session: Session, recording: Recording, error: str) -> None:
 
 def segment_refs(recording: Recording) -> list[SegmentRef]:
     """What the combiner needs of each registered segment."""
-    return [SegmentRef(s.index, s.participant_id, s.key, _epoch(s.started_at)) for s in recording.segments]
+    return [SegmentRef(s.index, s.participant_id, s.key, _epoch(s.started_at), capture_of_key(s.key))
+            for s in recording.segments]
 
 
 def prepare(recording: Recording, storage: Storage, work_dir: Path | None = None) -> Combined:
@@ -150,13 +152,18 @@ def prepare(recording: Recording, storage: Storage, work_dir: Path | None = None
 
 
 def _gaps(recording: Recording, ended_at: datetime) -> list[dict[str, Any]]:
-    """Every gap: before segments, inside them, holes between them, and after a participant's last one."""
+    """Every gap: before segments, inside them, holes between them, and after a participant's last one.
+
+    A shared screen's segments have only the gaps inside them: between and after shares nothing is shared.
+    """
     gaps: list[dict[str, Any]] = []
     by_participant: dict[int, list[RecordingSegment]] = {}
     for segment in recording.segments:
-        by_participant.setdefault(segment.participant_id, []).append(segment)
+        capture = capture_of_key(segment.key)
+        if capture == CAMERA:
+            by_participant.setdefault(segment.participant_id, []).append(segment)
         for gap in json.loads(segment.gaps or "[]"):
-            gaps.append({"participant_id": segment.participant_id, "kind": gap.get("kind"),
+            gaps.append({"participant_id": segment.participant_id, "source": capture, "kind": gap.get("kind"),
                          "start": manifests.instant(gap["start"]), "end": manifests.instant(gap["end"]),
                          "reason": gap["reason"]})
     for participant_id, segments in by_participant.items():
@@ -164,22 +171,24 @@ def _gaps(recording: Recording, ended_at: datetime) -> list[dict[str, Any]]:
         for previous, segment in pairwise(segments):
             hole = (segment.started_at - previous.ended_at).total_seconds()
             if segment.gap_reason or hole > GAP_SECONDS:
-                gaps.append({"participant_id": participant_id, "kind": None,
+                gaps.append({"participant_id": participant_id, "source": CAMERA, "kind": None,
                              "start": manifests.instant(previous.ended_at), "end": manifests.instant(segment.started_at),
                              "reason": segment.gap_reason or "unexplained"})
         if (ended_at - segments[-1].ended_at).total_seconds() > GAP_SECONDS:
-            gaps.append({"participant_id": participant_id, "kind": None,
+            gaps.append({"participant_id": participant_id, "source": CAMERA, "kind": None,
                          "start": manifests.instant(segments[-1].ended_at), "end": manifests.instant(ended_at),
                          "reason": "left"})
     return gaps
 
 
 # Call events that go into the manifest, with their offset into the recording (audited by web/calls/persist.py).
-MANIFEST_EVENTS = ("call.evidence_shown", "call.evidence_ended")
+MANIFEST_EVENTS = ("call.evidence_shown", "call.evidence_ended", "call.screen_share_started",
+                   "call.screen_share_ended")
 
 
 def _call_events(session: Session, recording: Recording, origin: datetime) -> list[dict[str, Any]]:
-    """The evidence shown while RECORDING ran (who, what, which page, when), each at its offset from ORIGIN."""
+    """The evidence shown and the screens shared while RECORDING ran (who, what, which page, when), each at its
+    offset from ORIGIN."""
     rows = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "session",
                                                     AuditEvent.entity_id == str(recording.session_id),
                                                     AuditEvent.action.in_(MANIFEST_EVENTS),
@@ -190,16 +199,20 @@ def _call_events(session: Session, recording: Recording, origin: datetime) -> li
         data = json.loads(row.data or "{}")
         entry = {"kind": row.action.removeprefix("call."), "seq": row.seq, "at": manifests.instant(row.at),
                  "offset_s": round(max(0.0, (row.at - origin).total_seconds()), 3),
-                 "participant_id": data.get("by"), "item": data.get("item")}
+                 "participant_id": data.get("participant_id", data.get("by")), "item": data.get("item")}
         if "page" in data:
             entry.update(page=data["page"], pages=data.get("pages"))
+        if entry["kind"].startswith("screen_share"):
+            # whose screen; and who stopped it (None: the sharer left or the call ended)
+            entry.update(source="screen", by=data.get("by"))
         out.append(entry)
     return out
 
 
 def _segment_entry(segment: RecordingSegment) -> dict[str, Any]:
     return {
-        "index": segment.index, "participant_id": segment.participant_id, "key": segment.key,
+        "index": segment.index, "participant_id": segment.participant_id, "source": capture_of_key(segment.key),
+        "key": segment.key,
         "container": segment.container, "codecs": segment.codecs, "bytes": segment.bytes, "sha256": segment.sha256,
         "duration_s": segment.duration_s, "started_at": manifests.instant(segment.started_at),
         "ended_at": manifests.instant(segment.ended_at), "finalised": segment.finalised,
@@ -400,8 +413,12 @@ def recover(*, session: Session, recording: Recording, storage: Storage,
             ended = close["ended_at"]
         else:
             ended = started + (span.end if span is not None else 0.0)
-        inner = [{k: g[k] for k in ("participant", "kind", "start", "end", "reason")} for g in gap_events
-                 if g["participant"] == opened["participant"] and started <= g["start"] <= ended]
+        capture = opened.get("capture", CAMERA)
+        fields = ("participant", "capture", "kind", "start", "end", "reason")
+        inner: list[dict[str, Any]] = [
+            {k: g[k] for k in fields if k in g} for g in gap_events
+            if g["participant"] == opened["participant"] and g.get("capture", CAMERA) == capture
+            and started <= g["start"] <= ended]
         added.append(add_segment(
             session=session, recording=recording, index=index, participant_id=participant_of(opened["participant"]),
             key=key, container=opened["container"], codecs=opened["codecs"], bytes=size, sha256=sha256,

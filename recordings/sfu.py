@@ -21,6 +21,7 @@ from av.stream import Stream
 
 from recordings import consent, ice, passthrough
 from recordings.forwarding import EncodedFrame, FrameSink, Outlet, Source
+from recordings.segment import CAMERA, SCREEN, Capture
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,12 @@ class Participant:
     # changes to this peer connection wait for a stable signaling state, under the lock
     pending_watch: list[Source] = field(default_factory=list)
     retired: list[RTCRtpTransceiver] = field(default_factory=list)
+    # A shared screen arrives on a receive-only video transceiver the hub adds and offers (screen_wanted asks for
+    # one); an ended share's transceiver turns inactive at the next offer (ended_screens: never forwarded again).
+    screen_wanted: bool = False
+    screen: RTCRtpTransceiver | None = None
+    ended_screens: list[RTCRtpTransceiver] = field(default_factory=list)
+    stopping_screens: list[RTCRtpTransceiver] = field(default_factory=list)
 
 
 class MediaHub:
@@ -83,6 +90,11 @@ class MediaHub:
     the signaling layer returns the client's answer with ``accept_answer``. Offers go out
     only once the participant's connection is up and never while one is outstanding, so
     there is no glare. A client that needs a fresh start joins again with a new offer.
+
+    A screen share is one more track from the client, so it goes the same way: ``open_screen``
+    makes the next offer carry a new receive-only video m-line, the client answers it sendonly
+    with its screen track, and the hub forwards and records that track as capture "screen"
+    (viewers get it with the msid stream id "<participant id>-screen").
     """
 
     def __init__(
@@ -119,10 +131,15 @@ class MediaHub:
         return list(self._get(participant_id).sources)
 
     def forwarded_tracks(self, viewer_id: str) -> list[dict[str, str | None]]:
-        """What VIEWER_ID receives: mid, publisher id and kind of each live forwarded track."""
+        """What VIEWER_ID receives: mid, publisher id, kind and capture (camera, screen) of each live forwarded track."""
         viewer = self._get(viewer_id)
         return [
-            {"mid": transceiver.mid, "publisher": outlet.source.participant_id, "kind": outlet.kind}
+            {
+                "mid": transceiver.mid,
+                "publisher": outlet.source.participant_id,
+                "kind": outlet.kind,
+                "capture": outlet.source.capture,
+            }
             for outlet, transceiver in viewer.watching.items()
         ]
 
@@ -134,10 +151,37 @@ class MediaHub:
         self._sinks.append(sink)
         return lambda: self._sinks.remove(sink) if sink in self._sinks else None
 
-    def request_keyframe(self, participant_id: str) -> None:
-        """Ask PARTICIPANT_ID's camera for a key frame (a recorder starting a segment needs one)."""
+    def request_keyframe(self, participant_id: str, capture: Capture | None = None) -> None:
+        """Ask PARTICIPANT_ID's camera (or CAPTURE only) for a key frame (a recorder starting a segment needs one)."""
         for source in self._get(participant_id).sources:
-            source.request_keyframe()
+            if capture is None or source.capture == capture:
+                source.request_keyframe()
+
+    def open_screen(self, participant_id: str) -> None:
+        """Offer PARTICIPANT_ID a slot for a shared screen (a receive-only video m-line) at the next offer."""
+        participant = self._get(participant_id)
+        if participant.screen is None and not participant.screen_wanted:
+            participant.screen_wanted = True
+            self._schedule_offer(participant)
+
+    async def close_screen(self, participant_id: str) -> None:
+        """End PARTICIPANT_ID's screen share: its viewers' tracks end now, its slot turns inactive at the next offer."""
+        participant = self._participants.get(participant_id)
+        if participant is None:
+            return
+        participant.screen_wanted = False
+        slot, participant.screen = participant.screen, None
+        if slot is None:
+            return
+        participant.ended_screens.append(slot)
+        participant.stopping_screens.append(slot)
+        source = next((s for s in participant.sources if s.receiver is slot.receiver), None)
+        if source is not None:
+            participant.sources.remove(source)
+            for outlet in tuple(source.outlets):
+                self._unwatch(outlet)
+            await source.stop()
+        self._schedule_offer(participant)
 
     async def add_participant(self, participant_id: str, offer_sdp: str) -> str:
         """Connect a participant from its offer and return the answer; a known id rejoins afresh."""
@@ -232,6 +276,8 @@ class MediaHub:
 
     def _add_source(self, participant: Participant, track: MediaStreamTrack) -> None:
         transceiver = next(t for t in participant.pc.getTransceivers() if t.receiver.track is track)
+        if transceiver in participant.ended_screens:
+            return  # the share ended while its slot was being negotiated
         passthrough.mark_receiver(transceiver.receiver)
         source = Source(
             participant.participant_id,
@@ -239,6 +285,7 @@ class MediaHub:
             transceiver.receiver,
             self._frame_arrived,
             negotiated_codec=participant.codecs.get(transceiver.mid) if transceiver.mid is not None else None,
+            capture=SCREEN if transceiver is participant.screen else CAMERA,
         )
         participant.sources.append(source)
         source.start()
@@ -249,17 +296,33 @@ class MediaHub:
 
     def _attach(self, viewer: Participant, source: Source) -> None:
         """Add a send-only transceiver to VIEWER carrying SOURCE (signaling state stable, lock held)."""
-        track_id = f"{source.participant_id}-{source.kind}-{next(self._track_ids)}"
+        # the msid stream id tells the viewer whose media this is, and a shared screen apart from the camera
+        stream_id = source.participant_id if source.capture == CAMERA else f"{source.participant_id}-{source.capture}"
+        track_id = f"{stream_id}-{source.kind}-{next(self._track_ids)}"
         outlet = Outlet(source, track_id)
         transceiver = viewer.pc.addTransceiver(outlet, direction="sendonly")
         # the m-line must carry the codec the publisher sends, or pack() would mislabel the payload
         codec = source.codec
         transceiver.setCodecPreferences(_preferences(source.kind, only=codec))
-        # the msid stream id tells the viewer whose media this is
-        transceiver.sender._stream_id = source.participant_id
+        transceiver.sender._stream_id = stream_id
         passthrough.forward_keyframe_requests(transceiver.sender, outlet.request_keyframe)
         source.outlets.add(outlet)
         viewer.watching[outlet] = transceiver
+
+    def _screen_codec(self, participant: Participant) -> str:
+        """The video codec a shared screen must use: the camera's, so that every leg carries one codec."""
+        return next(
+            (s.codec for s in participant.sources if s.kind == "video" and s.capture == CAMERA and s.codec), "video/VP8"
+        )
+
+    def _add_screen_slot(self, participant: Participant) -> None:
+        """Add the receive-only video transceiver a shared screen will arrive on (signaling stable, lock held)."""
+        slot = participant.pc.addTransceiver("video", direction="recvonly")
+        slot.setCodecPreferences(_preferences("video", only=self._screen_codec(participant)))
+        passthrough.mark_receiver(slot.receiver)
+        # aiortc's REMB would hold a camera and a screen at about 30 kbit/s each (see stop_remb)
+        passthrough.stop_remb(t.receiver for t in participant.pc.getTransceivers() if t.kind == "video")
+        participant.screen, participant.screen_wanted = slot, False
 
     def _unwatch(self, outlet: Outlet) -> None:
         """Stop OUTLET now; its m-line turns inactive at the next offer (aiortc cannot remove m-lines)."""
@@ -280,6 +343,7 @@ class MediaHub:
             packet=packet,
             keyframe=keyframe,
             arrival=arrival,
+            capture=source.capture,
         )
         for sink in tuple(self._sinks):
             try:
@@ -302,17 +366,25 @@ class MediaHub:
                 or pc.signalingState != "stable"  # an offer is outstanding: accept_answer retries
             ):
                 return
-            # a source can be queued twice (its track arrived while this participant was joining)
+            for transceiver in participant.retired:
+                transceiver.direction = "inactive"
+                await transceiver.sender.stop()
+            participant.retired.clear()
+            for transceiver in participant.stopping_screens:
+                transceiver.direction = "inactive"
+                await transceiver.receiver.stop()
+            participant.stopping_screens.clear()
+            # Only after the awaits above: a source queued meanwhile (a publisher rejoining retires its old
+            # outlets and brings new tracks at once) must go into this offer, as `renegotiate` is cleared below.
+            # A source can be queued twice (its track arrived while this participant was joining).
             watched = {outlet.source for outlet in participant.watching}
             for source in participant.pending_watch:
                 if not source.stopped and source not in watched:
                     self._attach(participant, source)
                     watched.add(source)
             participant.pending_watch.clear()
-            for transceiver in participant.retired:
-                transceiver.direction = "inactive"
-                await transceiver.sender.stop()
-            participant.retired.clear()
+            if participant.screen_wanted and participant.screen is None:
+                self._add_screen_slot(participant)
             if self._participants.get(participant.participant_id) is not participant:
                 return  # removed (its connection closed) while a sender stopped
             if not participant.renegotiate or pc.connectionState != "connected":
@@ -326,6 +398,8 @@ class MediaHub:
                 if pc.signalingState == "closed":
                     return  # the participant left or the hub closed meanwhile
                 raise
+            if participant.screen is not None and participant.screen.mid is not None:
+                participant.codecs.setdefault(participant.screen.mid, self._screen_codec(participant))
             sdp = pc.localDescription.sdp
         if self._on_offer is None:
             logger.warning("participant %s needs renegotiation but the hub has no on_offer", participant.participant_id)

@@ -6,12 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from recordings.segment import capture_of_key
 from vreception.models.recordings import Recording
 
 
 class SegmentOut(BaseModel):
     index: int
     participant_id: int
+    source: str  # camera | screen (a shared screen is a video track of its own)
     bytes: int
     sha256: str
     duration_s: float
@@ -48,5 +50,5 @@ def recording_out(recording: Recording) -> RecordingOut:
         duration_s=recording.duration_s, bytes=recording.bytes, sha256=recording.sha256,
         manifest_sha256=recording.manifest_sha256, container=recording.container, started_at=recording.started_at,
         ended_at=recording.ended_at, media_url=f"/api/v1/recordings/{recording.id}/media",
-        segments=[SegmentOut(index=s.index, participant_id=s.participant_id, bytes=s.bytes, sha256=s.sha256,
-                             duration_s=s.duration_s) for s in sorted(recording.segments, key=lambda s: s.index)])
+        segments=[SegmentOut(index=s.index, participant_id=s.participant_id, source=capture_of_key(s.key),
+                             bytes=s.bytes, sha256=s.sha256, duration_s=s.duration_s) for s in sorted(recording.segments, key=lambda s: s.index)])

@@ -140,6 +140,21 @@ class EvidenceEnded(_Event):
     item: str
 
 
+class ScreenShareStarted(_Event):
+    """BY shares their screen (or a window) as an extra video track (audited; in the recording's manifest)."""
+
+    kind: Literal["screen_share_started"] = "screen_share_started"
+    by: int
+
+
+class ScreenShareEnded(_Event):
+    """The screen share of PARTICIPANT_ID ended: stopped by BY (the sharer or a moderator), or by leaving (BY None)."""
+
+    kind: Literal["screen_share_ended"] = "screen_share_ended"
+    participant_id: int
+    by: int | None = None
+
+
 class RoomShowAllowed(_Event):
     """A moderator let the room show evidence, or took it back."""
 
@@ -184,6 +199,8 @@ Event = Annotated[
         | MediaStateChanged
         | EvidenceShown
         | EvidenceEnded
+        | ScreenShareStarted
+        | ScreenShareEnded
         | RoomShowAllowed
         | AgendaChanged
         | FloorChanged

@@ -73,6 +73,12 @@ class ShowingView(_Message):
     pages: int
 
 
+class ScreenView(_Message):
+    """Whose screen (or window) is shared with everyone now, as an extra video track."""
+
+    participant_id: int
+
+
 class LobbyView(_Message):
     """One waiting participant, in order of arrival."""
 
@@ -154,6 +160,8 @@ class State(_Message):
     lobby: list[LobbyView] = []
     showing: ShowingView | None = None
     room_may_show: bool = False
+    # Whose screen is shared (its video track is forwarded with the stream id "<participant id>-screen").
+    screen: ScreenView | None = None
     # A hearing's order of proceedings: the current step, who holds the floor, whether the panel deliberates.
     agenda_step: AgendaStepName | None = None
     floor: int | None = None
@@ -250,6 +258,14 @@ class ShowEnd(_Message):
     type: Literal["show_end"] = "show_end"
 
 
+class Screen(_Message):
+    """Share the sender's screen or a window as an extra video track (ACTIVE), or stop the share (the sharer, or a
+    moderator stopping anyone's)."""
+
+    type: Literal["screen"] = "screen"
+    active: bool
+
+
 class AllowShow(_Message):
     """A moderator lets the room show evidence (or takes it back)."""
 
@@ -286,7 +302,7 @@ class Deliberation(_Message):
 
 ClientMessage = Annotated[
     Join | Offer | Answer | Candidate | Admit | Deny | Leave | End | MediaState | Mute | Show | ShowEnd | AllowShow | Ping
-    | Pong | Agenda | GiveFloor | TakeFloor | Deliberation,
+    | Pong | Agenda | GiveFloor | TakeFloor | Deliberation | Screen,
     Field(discriminator="type"),
 ]
 ServerMessage = Annotated[
@@ -295,7 +311,7 @@ ServerMessage = Annotated[
 ]
 Message = (Welcome | Lobby | Admitted | State | Error | Bye | Join | Admit | Deny | Leave | End | MediaState | Mute | Offer
            | Answer | Candidate | Show | ShowEnd | AllowShow | Ping | Pong | Agenda | GiveFloor | TakeFloor | Deliberation
-           | Floor)
+           | Floor | Screen)
 
 _client: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 _server: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

@@ -19,7 +19,8 @@ SITS_IN_ROOM: frozenset[str] = frozenset({"petitioner", "representative", "agent
 PUBLISHERS: frozenset[str] = frozenset(ROLES) - {"observer"}
 # Who deliberates in private (合议) at a hearing: everyone else is held in the lobby meanwhile.
 DELIBERATES: frozenset[str] = frozenset({"chair", "hearing_member"})
-# Who shows evidence (a document's pages, an image) to everyone in the call; a room only while a moderator allows it.
+# Who shows evidence (a document's pages, an image, a shared screen) to everyone in the call; a room only while a
+# moderator allows it.
 SHOWERS: frozenset[str] = frozenset({"leader", "chair", "coordinator", "handler"})
 
 Capability = Literal["moderate", "publish", "receive", "show"]
@@ -27,7 +28,8 @@ Capability = Literal["moderate", "publish", "receive", "show"]
 #   moderate: admit, keep waiting or refuse, mute another participant, end the session for everyone;
 #   publish:  send camera and microphone, forwarded to every admitted participant and recorded;
 #   receive:  see and hear every publisher once admitted (everyone);
-#   show:     show a document or image of the matter to everyone, and turn its pages (the room: when allowed).
+#   show:     show a document or image of the matter to everyone, and turn its pages, or share a screen or window
+#             (the room: when allowed).
 CAPABILITIES: dict[str, frozenset[str]] = {
     role: frozenset({"receive"} | ({"publish"} if role in PUBLISHERS else set())
                     | ({"moderate"} if role in MODERATORS else set())

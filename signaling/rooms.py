@@ -25,6 +25,8 @@ from signaling.events import (
     ParticipantJoined,
     ParticipantLeft,
     RoomShowAllowed,
+    ScreenShareEnded,
+    ScreenShareStarted,
     Send,
     SessionStateChanged,
     Transition,
@@ -55,6 +57,8 @@ from signaling.messages import (
     ParticipantView,
     Ping,
     Pong,
+    Screen,
+    ScreenView,
     ServerMessage,
     SessionInfo,
     SessionState,
@@ -116,6 +120,13 @@ class Showing(BaseModel):
     since: datetime
 
 
+class ScreenShare(BaseModel):
+    """A participant's screen (or window) shared with everyone as an extra video track, since when."""
+
+    participant_id: int
+    since: datetime
+
+
 class Room(BaseModel):
     """Everything the signaling side knows about one session (JSON-serialisable for the shared store)."""
 
@@ -129,6 +140,8 @@ class Room(BaseModel):
     showing: Showing | None = None
     # A moderator let the room's kiosk show evidence (a paper the petitioner brought, photographed in the call).
     room_may_show: bool = False
+    # One screen share at a time; its media goes through the media side (an extra video track of the sharer).
+    screen: ScreenShare | None = None
     # A hearing (听证): its order of proceedings, who holds the floor, and the private deliberation (合议) with
     # whoever it sent back to the lobby (they are admitted again when it ends).
     hearing: bool = False
@@ -174,6 +187,7 @@ class Room(BaseModel):
                 participant_id=self.showing.participant_id, item=self.showing.item, page=self.showing.page,
                 pages=self.showing.pages),
             room_may_show=self.room_may_show,
+            screen=None if self.screen is None else ScreenView(participant_id=self.screen.participant_id),
             agenda_step=self.agenda_step,
             floor=self.floor,
             deliberating=self.deliberating,
@@ -263,6 +277,8 @@ def _greet(step: _Step, participant: Participant) -> None:
 
 
 def _disconnect_everyone(step: _Step, reason: str) -> None:
+    if step.room.screen is not None:
+        _end_screen(step, step.room.screen.participant_id, by=None)
     step.to_all(step.room.view())
     step.to_all(Bye(reason=reason))
     for p in step.room.participants:
@@ -317,6 +333,7 @@ def disconnect(room: Room, participant_id: int, *, now: datetime, connection: in
     participant = step.seat(participant_id)
     participant.connected = False
     step.dequeue(participant)
+    _end_screen(step, participant.id, by=None)
     step.event(ParticipantDisconnected, participant_id=participant_id)
     step.to_all(step.room.view())
     return step.done()
@@ -430,6 +447,7 @@ def _hold_back(step: _Step, actor: Participant, target: Participant, *, refuse: 
     if step.room.floor == target.id:
         step.room.floor = None
         step.event(FloorChanged, by=actor.id, participant_id=None)
+    _end_screen(step, target.id, by=actor.id)
     if refuse:
         target.refused = True
         target.admitted = False
@@ -456,6 +474,7 @@ def _on_leave(step: _Step, actor: Participant, message: Leave) -> None:
     if step.room.floor == actor.id:
         step.room.floor = None
         step.event(FloorChanged, by=actor.id, participant_id=None)
+    _end_screen(step, actor.id, by=actor.id)
     # Leaving on purpose (unlike a dropped connection) gives up admission; moderators re-admit themselves.
     if not can(actor.role, "moderate"):
         actor.admitted = False
@@ -546,6 +565,39 @@ def _on_allow_show(step: _Step, actor: Participant, message: AllowShow) -> None:
         shower = step.room.participant(showing.participant_id)
         if shower is not None and not can(shower.role, "show"):
             _end_showing(step, actor.id)
+    sharer = step.room.participant(step.room.screen.participant_id) if step.room.screen is not None else None
+    if not message.allowed and sharer is not None and not can(sharer.role, "show"):
+        _end_screen(step, sharer.id, by=actor.id)
+    step.to_all(step.room.view())
+
+
+def _end_screen(step: _Step, sharer: int, by: int | None) -> None:
+    """End SHARER's screen share, if they share (the media side then drops its track)."""
+    screen = step.room.screen
+    if screen is not None and screen.participant_id == sharer:
+        step.room.screen = None
+        step.event(ScreenShareEnded, participant_id=sharer, by=by)
+
+
+def _on_screen(step: _Step, actor: Participant, message: Screen) -> None:
+    screen = step.room.screen
+    if message.active:
+        if screen is not None and screen.participant_id == actor.id:
+            return
+        if not (may_show(step.room, actor) and can(actor.role, "publish")):
+            raise ProtocolError("forbidden", "screen share: only a leader, chair, coordinator or handler (or the "
+                                             "room, when allowed) may share a screen")
+        if screen is not None:
+            raise ProtocolError("illegal_state", "screen share: another participant shares a screen; it must stop first")
+        step.room.screen = ScreenShare(participant_id=actor.id, since=step.now)
+        step.event(ScreenShareStarted, by=actor.id)
+    else:
+        if screen is None:
+            return  # already over (a moderator stopped it, or the browser's own stop came late)
+        if screen.participant_id != actor.id and not can(actor.role, "moderate"):
+            raise ProtocolError("forbidden", "screen share: only the one sharing or a leader, chair or coordinator "
+                                             "may stop it")
+        _end_screen(step, screen.participant_id, by=actor.id)
     step.to_all(step.room.view())
 
 
@@ -661,6 +713,7 @@ _HANDLERS: dict[type[BaseModel], Callable[[_Step, Participant, Any], None]] = {
     GiveFloor: _on_give_floor,
     TakeFloor: _on_take_floor,
     Deliberation: _on_deliberation,
+    Screen: _on_screen,
     Ping: _on_ping,
     Pong: _on_pong,
 }

@@ -37,6 +37,8 @@ from signaling.messages import (
     ParticipantView,
     Ping,
     Pong,
+    Screen,
+    ScreenView,
     SessionInfo,
     Show,
     ShowEnd,
@@ -76,6 +78,8 @@ CLIENT_EXAMPLES = [
     GiveFloor(participant_id=7),
     TakeFloor(),
     Deliberation(active=True),
+    Screen(active=True),
+    Screen(active=False),
     Ping(),
     Pong(),
 ]
@@ -99,6 +103,7 @@ SERVER_EXAMPLES = [
     Mute(participant_id=3),
     Floor(participant_id=3),
     State(session=SESSION, participants=[], agenda_step="cross_examination", floor=3, deliberating=False),
+    State(session=SESSION, participants=[], screen=ScreenView(participant_id=1)),
     Ping(),
     Pong(),
 ]

@@ -1,5 +1,5 @@
 // The call page: wires the call module to the page (videos, lobby, participants, controls).
-import { Call } from "/static/js/call.js";
+import { Call, screenOwner } from "/static/js/call.js";
 import { localMedia } from "/static/js/devices.js";
 
 const config = JSON.parse(document.getElementById("call-config").textContent);
@@ -27,18 +27,24 @@ async function joinUrl() {
   return (await response.json()).ws_url;
 }
 
+// A shared screen gets a large tile of its own, first, labelled with who shares it (call-screen.js: the button).
 function tile(publisher) {
   let figure = document.querySelector(`figure[data-publisher="${publisher}"]`);
   if (!figure) {
+    const sharer = screenOwner(publisher);
     figure = document.createElement("figure");
-    figure.className = "tile remote";
+    figure.className = sharer ? "tile remote screen" : "tile remote";
     figure.dataset.publisher = publisher;
     const video = document.createElement("video");
     video.autoplay = true; video.playsInline = true;
     const caption = document.createElement("figcaption");
-    caption.textContent = captionOf(publisher);
+    caption.textContent = sharer ? $("videos").dataset.screenSharedBy.replace("{name}", config.names[sharer] || sharer)
+      : captionOf(publisher);
     figure.append(video, caption);
-    $("videos").append(figure);
+    if (sharer) {
+      figure.dataset.screenOf = sharer;
+      $("videos").prepend(figure);
+    } else $("videos").append(figure);
   }
   return figure;
 }

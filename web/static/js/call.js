@@ -3,6 +3,27 @@
 
 const FINAL_CLOSE_CODES = new Set([1000, 4403, 4409, 4410]);
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+// A shared screen reaches the others as a stream of its own, named "<participant id>-screen".
+const SCREEN_STREAM = /^(.+)-screen$/;
+// What the server says when it refuses or cannot carry a screen share.
+const SCREEN_ERROR = "screen share:";
+
+/** The participant whose shared screen a forwarded stream is, or null for a camera's stream. */
+export function screenOwner(streamId) {
+  const match = SCREEN_STREAM.exec(streamId);
+  return match ? match[1] : null;
+}
+
+/** The mids of the video m-lines an offer lets this side send on: the server's slot for a shared screen. */
+function sendSlots(sdp) {
+  const mids = [];
+  for (const section of sdp.split(/\r?\nm=/).slice(1)) {
+    const lines = section.split(/\r?\n/);
+    const mid = lines.find((line) => line.startsWith("a=mid:"));
+    if (lines[0].startsWith("video") && lines.includes("a=recvonly") && mid) mids.push(mid.slice(6));
+  }
+  return mids;
+}
 
 function waitForIceGathering(pc, timeoutMs = 5000) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -34,6 +55,8 @@ export class Call extends EventTarget {
     this.participantId = null;
     this.role = null;
     this.remoteStreams = new Map();
+    // The screen this page shares: {track, transceiver (once the server's slot carries it), confirmed (by `state`)}.
+    this.screen = null;
     this.qualityTimer = null;
     this.log = [];  // the last signaling messages, for support staff and tests
   }
@@ -83,6 +106,7 @@ export class Call extends EventTarget {
         break;
       case "lobby":
         this.admitted = false;
+        this.stopScreen({ tell: false });  // the server ended the share when it sent this page to the lobby
         this.closePeer();
         this.emit("lobby", message);
         break;
@@ -99,6 +123,7 @@ export class Call extends EventTarget {
         break;
       case "state":
         this.lastState = message;  // for modules that start listening late (call-evidence.js)
+        this.followScreen(message);
         this.emit("state", message);
         break;
       case "bye":
@@ -107,6 +132,8 @@ export class Call extends EventTarget {
         this.stop();
         break;
       case "error":
+        // A share refused (or without a media connection to carry it): let go of the screen.
+        if (this.screen && (message.detail || "").startsWith(SCREEN_ERROR)) this.stopScreen({ tell: this.screen.confirmed });
         this.emit("error", message);
         break;
       case "mute":
@@ -128,6 +155,7 @@ export class Call extends EventTarget {
   }
 
   async startMedia() {
+    this.stopScreen();  // a fresh peer connection has no slot for it: share again
     this.closePeer();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
     this.pc = pc;
@@ -140,14 +168,16 @@ export class Call extends EventTarget {
     pc.ontrack = (event) => {
       const stream = event.streams[0];
       if (!stream) return;
-      // The server names each forwarded stream after its publisher (participant id).
+      // The server names each forwarded stream after its publisher (participant id; "<id>-screen" for a shared screen).
       if (!this.remoteStreams.has(stream.id)) {
         this.remoteStreams.set(stream.id, stream);
         stream.onremovetrack = () => {
           if (stream.getTracks().length === 0) { this.remoteStreams.delete(stream.id); this.emit("remove", { publisher: stream.id }); }
         };
       }
-      this.emit("track", { publisher: stream.id, stream, kind: event.track.kind });
+      const owner = screenOwner(stream.id);
+      this.emit("track", { publisher: stream.id, stream, kind: event.track.kind, screen: owner !== null,
+        participant: owner ?? stream.id });
       // Only the end of a publisher's last track removes its tile (not one track, nor a replaced stream).
       event.track.onended = () => {
         if (this.remoteStreams.get(stream.id) !== stream || stream.getTracks().some((t) => t.readyState === "live")) return;
@@ -178,6 +208,7 @@ export class Call extends EventTarget {
     if (!pc) return;
     await pc.setRemoteDescription({ type: "offer", sdp });
     if (pc !== this.pc) return;  // replaced meanwhile (back to the lobby): the server forgot that offer
+    await this.fillScreenSlot(pc, sendSlots(sdp));
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     if (pc === this.pc) this.send({ type: "answer", sdp: pc.localDescription.sdp });
@@ -191,6 +222,49 @@ export class Call extends EventTarget {
     const audio = this.localStream.getAudioTracks().some((t) => t.enabled);
     const video = this.localStream.getVideoTracks().some((t) => t.enabled);
     this.send({ type: "media_state", audio, video });
+  }
+
+  /**
+   * Share a screen or window as an extra video track. TRACK: a video track to share instead of asking the browser
+   * (getDisplayMedia, which needs a click); the server then offers a slot for it (fillScreenSlot).
+   */
+  async shareScreen(track = null) {
+    if (this.screen) return;
+    const shared = track || (await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false })).getVideoTracks()[0];
+    this.screen = { track: shared, transceiver: null, confirmed: false };
+    // The browser's own "stop sharing" (or a closed window) ends the track: the share ends everywhere.
+    shared.addEventListener("ended", () => { if (this.screen && this.screen.track === shared) this.stopScreen(); });
+    this.send({ type: "screen", active: true });
+    this.emit("screen", { sharing: true, track: shared });
+  }
+
+  /** Stop sharing the screen (TELL: ask the server to end the share; false when it already did). */
+  stopScreen({ tell = true } = {}) {
+    const screen = this.screen;
+    if (!screen) return;
+    this.screen = null;
+    screen.track.stop();
+    if (screen.transceiver && screen.transceiver.sender) screen.transceiver.sender.replaceTrack(null).catch(() => {});
+    if (tell) this.send({ type: "screen", active: false });
+    this.emit("screen", { sharing: false });
+  }
+
+  /** Put the shared screen on the server's new receive-only video m-line (a transceiver not negotiated before). */
+  async fillScreenSlot(pc, mids) {
+    if (!this.screen || this.screen.transceiver || mids.length === 0) return;
+    const slot = pc.getTransceivers().find((t) => mids.includes(t.mid) && t.currentDirection === null && !t.stopped);
+    if (!slot) return;
+    slot.direction = "sendonly";
+    await slot.sender.replaceTrack(this.screen.track);
+    this.screen.transceiver = slot;
+  }
+
+  /** Keep the share in step with the room: ended there (a moderator, a rejoin) → stop here; a stale one → end it. */
+  followScreen(state) {
+    const sharer = state.screen ? state.screen.participant_id : null;
+    if (this.screen && sharer === this.participantId) this.screen.confirmed = true;
+    else if (this.screen && this.screen.confirmed) this.stopScreen({ tell: false });
+    else if (!this.screen && sharer !== null && sharer === this.participantId) this.send({ type: "screen", active: false });
   }
 
   admit(participantId) { this.send({ type: "admit", participant_id: participantId }); }
@@ -231,6 +305,7 @@ export class Call extends EventTarget {
 
   stop() {
     this.finished = true;
+    this.stopScreen({ tell: false });
     clearInterval(this.qualityTimer);
     this.closePeer();
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);

@@ -1,5 +1,5 @@
 // The public gallery (旁听): watch only, roles instead of names, the evidence shown now; no sign-in.
-import { Call } from "/static/js/call.js";
+import { Call, screenOwner } from "/static/js/call.js";
 
 const config = JSON.parse(document.getElementById("gallery-config").textContent);
 const messages = JSON.parse(document.getElementById("gallery-messages").textContent);
@@ -31,17 +31,19 @@ async function joinUrl() {
 function tile(publisher) {
   let figure = document.querySelector(`figure[data-publisher="${publisher}"]`);
   if (!figure) {
+    // A shared screen ("<id>-screen") gets a large tile of its own, first, captioned with the sharer's role.
+    const sharer = screenOwner(publisher);
     figure = document.createElement("figure");
-    figure.className = "tile remote";
+    figure.className = sharer ? "tile remote screen" : "tile remote";
     figure.dataset.publisher = publisher;
     const video = document.createElement("video");
     video.autoplay = true; video.playsInline = true;
     const caption = document.createElement("figcaption");
     // A tile made after the last state (a reconnect after deliberation) takes its caption from that state.
-    const known = lastState && lastState.participants.find((p) => String(p.id) === String(publisher));
+    const known = lastState && lastState.participants.find((p) => String(p.id) === String(sharer || publisher));
     caption.textContent = known ? known.name : "";
     figure.append(video, caption);
-    $("videos").append(figure);
+    if (sharer) $("videos").prepend(figure); else $("videos").append(figure);
   }
   return figure;
 }
