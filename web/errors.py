@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vreception.errors import DomainError, Invalid
 from vreception.i18n import translate
+from web import openapi
 from web.deps import language
 from web.security import security_headers
 
@@ -82,6 +83,7 @@ async def out_of_range(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Register the handlers and the security headers on APP."""
     app.add_middleware(security_headers)
+    openapi.install(app)  # the schema documents these answers as they are given
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

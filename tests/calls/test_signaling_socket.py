@@ -9,6 +9,7 @@ import pytest
 import websockets
 from sqlalchemy import select
 
+from signaling.closecodes import CloseCode
 from tests.browser import live_server
 from tests.calls.helpers import SignalingClient, join_token, wait_for, ws_url
 from tests.factories import book_walk_in
@@ -177,3 +178,73 @@ def test_dashboard_queue_shows_waiting_rooms_in_order_of_arrival(app, client, or
     live = page_client(app, "coord.county").get("/dashboard/live").text
     queue = live[live.index('id="h-queue"'):live.index('id="h-week"')]
     assert f'data-session="{session["id"]}"' in queue and "起等候" in queue
+
+
+async def _close_of(ws, timeout: float = 10) -> tuple[list[dict], int | None]:
+    """Every message WS receives until it is closed, and its close code."""
+    received = []
+    try:
+        while True:
+            received.append(json.loads(await asyncio.wait_for(ws.recv(), timeout)))
+    except websockets.ConnectionClosed:
+        pass
+    except TimeoutError:
+        return received, None  # still open
+    return received, ws.close_code
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_second_socket_of_the_same_participant_closes_the_first_with_replaced(app, client, org):
+    session = book_walk_in(client, org)
+    _, room_token = join_token(client, session, "room", "room.township")
+
+    async def scenario(base):
+        url = ws_url(base, session["id"], room_token)
+        async with websockets.connect(url) as first:
+            assert await wait_for_type(first, "lobby")
+            async with websockets.connect(url) as second:
+                assert await wait_for_type(second, "lobby")
+                received, code = await _close_of(first)
+                assert code == CloseCode.REPLACED == 4409
+                assert [m["reason"] for m in received if m["type"] == "bye"] == ["replaced"]
+                # The newer socket is the participant's now: it is answered.
+                await second.send('{"type": "ping"}')
+                assert await wait_for_type(second, "pong")
+
+    with live_server(app) as base:
+        asyncio.run(scenario(base))
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_flood_of_valid_messages_closes_with_rate_limited(app, client, org):
+    session = book_walk_in(client, org)
+    _, room_token = join_token(client, session, "room", "room.township")
+
+    async def scenario(base):
+        async with websockets.connect(ws_url(base, session["id"], room_token)) as ws:
+            assert await wait_for_type(ws, "lobby")
+            for _ in range(300):  # far past the burst of 40 and 40 ignored `rate_limited` errors
+                try:
+                    await ws.send('{"type": "ping"}')
+                except websockets.ConnectionClosed:
+                    break
+            received, code = await _close_of(ws)
+        assert "rate_limited" in [m.get("code") for m in received if m["type"] == "error"]
+        assert code == CloseCode.RATE_LIMITED == 4429
+
+    with live_server(app) as base:
+        asyncio.run(scenario(base))
+
+
+async def wait_for_type(ws, kind: str, timeout: float = 10) -> bool:
+    """Read WS until a message of KIND arrives (True) or TIMEOUT passes (False)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        try:
+            message = json.loads(await asyncio.wait_for(ws.recv(), deadline - loop.time()))
+        except (TimeoutError, websockets.ConnectionClosed):
+            return False
+        if message["type"] == kind:
+            return True
+    return False

@@ -1,5 +1,6 @@
 """Schema fuzzing: every operation of `/openapi.json` under /api/v1, with bounded, reproducible examples, as a county
-coordinator, as a room kiosk and signed out; no answer may be a 5xx (schemathesis' `not_a_server_error`).
+coordinator, as a room kiosk and signed out; no answer may be a 5xx, and every answer conforms to the schema: a
+documented status, a documented media type, a body valid against its response model (web/openapi.conform).
 
 The app is reached in-process (ASGI). Ids in paths, queries and bodies are half the time swapped for ids of real rows
 of the role × route world (tests/factories.build_world), so the fuzzer gets past "not found" into the handlers; some
@@ -18,7 +19,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.errors import FailureGroup
 
 from tests.factories import build_world, login
@@ -36,7 +42,8 @@ ROLES = {"coordinator": "coord.county", "room": "room.township", "signed_out": N
 EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 3}
 FUZZ = hypothesis_settings(deadline=None, derandomize=False, database=None, phases=[Phase.explicit, Phase.generate],
                            suppress_health_check=list(HealthCheck), print_blob=False)
-CHECKS = [not_a_server_error]
+# No 5xx, and every answer as documented: its status, its media type and its body's schema.
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # These end or throttle sign-ins; they run last, so they cannot sign a role out before its other operations.
 LAST = ("POST /api/v1/auth/logout", "POST /api/v1/auth/login")
 
@@ -133,4 +140,4 @@ def test_no_operation_answers_a_server_error(app, db, org, settings):
             for mode, examples in EXAMPLES.items():
                 fuzz(operation, mode=mode, examples=examples, role=role, headers=headers, ids=ids, failures=failures)
     report = "\n\n".join(f"{label} as {role} ({status}):\n{detail}" for (label, role, status), detail in failures.items())
-    assert not failures, f"{len(failures)} server errors:\n\n{report}"
+    assert not failures, f"{len(failures)} server errors or answers unlike the schema:\n\n{report}"

@@ -184,3 +184,33 @@ def _against_checkpoint(session: Session, path: Path, key: bytes | None) -> list
     if at != digest:
         return [f"checkpoint seq {seq}: the chain was rewritten up to there"]
     return []
+
+
+def rekey(session: Session, *, old: bytes, new: bytes, checkpoint: Path | None = None) -> int:
+    """Re-key the whole chain from OLD to NEW (key rotation): refused unless it verifies under OLD (and reaches the
+    CHECKPOINT signed with it), so a rotation never launders an altered log; how many events were re-keyed."""
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq))  # hold the appenders off
+    session.info[AUDIT_KEY] = old
+    report = verify(session, checkpoint)
+    if not report.ok:
+        raise ValueError("the audit chain does not verify under the old key: " + "; ".join(report.problems[:3]))
+    rewrite = (update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
+               .values(prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")))
+    prev, last_seq = GENESIS, 0
+    while True:
+        batch = session.execute(select(_EVENTS).where(_EVENTS.c.seq > last_seq).order_by(_EVENTS.c.seq)
+                                .limit(1000)).all()
+        if not batch:
+            break
+        changes = []
+        for event in batch:
+            body = _body(event.seq, event.at, event.actor_id, event.action, event.entity_type, event.entity_id,
+                         event.data)
+            digest = event_hash(prev, body, new)
+            changes.append({"b_id": event.id, "b_prev": prev, "b_hash": digest})
+            prev, last_seq = digest, event.seq
+        session.execute(rewrite, changes)
+    session.execute(_SET_HASH, {"new_hash": prev})
+    session.expire_all()
+    session.info[AUDIT_KEY] = new
+    return report.events

@@ -49,7 +49,7 @@ def sign_in(db: Session, *, username: str, password: str, via: str, client: str,
     name = (username or "").strip().lower()
     person = db.scalars(select(Person).where(Person.username == name).with_for_update()).first()
     if person is None or not person.active or not check_password(password or "", person.password_hash):
-        _failed(db, person, name, via=via, client=client, lock_after=lock_after)
+        record_failure(db, person, name, via=via, client=client, lock_after=lock_after)
         raise BadCredentials()
     attempts.forgive(key)
     if person.locked_at is not None:
@@ -58,16 +58,22 @@ def sign_in(db: Session, *, username: str, password: str, via: str, client: str,
                      actor_id=person.id, data={"via": via, "client": client[:64]})
         raise AccountLocked("error.account_locked")
     person.failed_logins = 0
+    return person, open_for(db, person, via=via, client=client, ttl=ttl)
+
+
+def open_for(db: Session, person: Person, *, via: str, client: str, ttl: timedelta) -> SignIn:
+    """A new open sign-in of PERSON (after a right password), audited; its id is the token's jti."""
     opened = SignIn(id=secrets.token_hex(16), person_id=person.id, via=via, client=client[:64],
                     created_at=now(), expires_at=now() + ttl, revoked_reason="")
     db.add(opened)
     db.flush()
     audit.record(db, action="auth.login", entity_type="person", entity_id=person.id, actor_id=person.id,
                  data={"via": via, "sign_in": opened.id})
-    return person, opened
+    return opened
 
 
-def _failed(db: Session, person: Person | None, name: str, *, via: str, client: str, lock_after: int) -> None:
+def record_failure(db: Session, person: Person | None, name: str, *, via: str, client: str, lock_after: int) -> None:
+    """A wrong password for NAME: audited, counted against the account, which locks at LOCK_AFTER in a row."""
     audit.record(db, action="auth.failed", entity_type="person", entity_id=person.id if person else name[:64],
                  data={"username": name[:64], "via": via, "client": client[:64]})
     if person is None or not person.active:

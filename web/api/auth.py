@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from vreception.auth import signins, tokens
-from vreception.auth.access import require_role
+from vreception.auth import accounts, signins, tokens
+from vreception.auth.access import require
 from vreception.errors import DomainError, NotFound
-from vreception.models import Person, Role
+from vreception.models import Person, Role, SignIn
 from web.deps import API_TOKEN, ApiPrincipal, DbSession
 from web.openapi import responses
 from web.settings import AppSettings, client_address
@@ -37,6 +37,11 @@ class LoginOut(BaseModel):
     user: UserOut
 
 
+class PasswordIn(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
 @router.post("/auth/login", response_model=LoginOut,
              responses=responses(401, 422, 423, 429, s401="bad_credentials", s423="account_locked"))
 def login(body: LoginIn, request: Request, db: DbSession, settings: AppSettings) -> LoginOut:
@@ -50,6 +55,10 @@ def login(body: LoginIn, request: Request, db: DbSession, settings: AppSettings)
     except DomainError:
         db.commit()  # the failure count and its audit event are kept though the answer is an error
         raise
+    return _token_for(request, person, opened)
+
+
+def _token_for(request: Request, person: Person, opened: SignIn) -> LoginOut:
     token, expires = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=API_TOKEN,
                                   ttl=opened.expires_at - opened.created_at, jti=opened.id)
     return LoginOut(access_token=token, expires_at=expires,
@@ -64,14 +73,49 @@ def logout(request: Request, principal: ApiPrincipal, db: DbSession) -> None:
     signins.sign_out(db, sign_in_id=claims["jti"], actor_id=principal.person_id)
 
 
-@router.post("/people/{person_id}/unlock", status_code=204, responses=responses(403, 404))
-def unlock(person_id: int, principal: ApiPrincipal, db: DbSession) -> None:
-    """Unlock an account locked after repeated failed sign-ins (administrators)."""
-    require_role(principal, (Role.admin,))
+@router.post("/auth/password", response_model=LoginOut,
+             responses=responses(401, 422, s422="invalid, password_wrong, password_too_short, password_unchanged"))
+def change_password(body: PasswordIn, request: Request, principal: ApiPrincipal, db: DbSession,
+                    settings: AppSettings) -> LoginOut:
+    """Change the caller's own password: every page session, API token and calendar feed of theirs ends; the answer
+    carries a fresh token (a wrong current password counts toward the account's lock)."""
+    client = client_address(request)
+    try:
+        person = accounts.change_password(db, person_id=principal.person_id, current=body.current_password,
+                                          new=body.new_password, client=client,
+                                          lock_after=settings.login_failures_before_lock)
+    except accounts.WrongPassword:
+        db.commit()  # the failure counts, though the answer is an error
+        raise
+    opened = signins.open_for(db, person, via="api", client=client, ttl=timedelta(minutes=settings.token_ttl_minutes))
+    return _token_for(request, person, opened)
+
+
+def _person_administered(db: DbSession, principal: ApiPrincipal, person_id: int) -> Person:
+    """The person, if an administrator over their node asks (404 for no such person)."""
     person = db.get(Person, person_id)
     if person is None:
         raise NotFound("error.person_not_found", id=person_id)
-    signins.unlock(db, person=person, actor_id=principal.person_id)
+    require(principal, person.node, [Role.admin])
+    return person
+
+
+@router.post("/people/{person_id}/unlock", status_code=204, responses=responses(403, 404))
+def unlock(person_id: int, principal: ApiPrincipal, db: DbSession) -> None:
+    """Unlock an account locked after repeated failed sign-ins (administrators over the person's node)."""
+    signins.unlock(db, person=_person_administered(db, principal, person_id), actor_id=principal.person_id)
+
+
+@router.post("/people/{person_id}/deactivate", status_code=204, responses=responses(403, 404, 409))
+def deactivate(person_id: int, principal: ApiPrincipal, db: DbSession) -> None:
+    """Stop a person from signing in; every page session, API token and calendar feed of theirs ends at once."""
+    accounts.deactivate(db, person=_person_administered(db, principal, person_id), actor_id=principal.person_id)
+
+
+@router.post("/people/{person_id}/reactivate", status_code=204, responses=responses(403, 404))
+def reactivate(person_id: int, principal: ApiPrincipal, db: DbSession) -> None:
+    """Let a deactivated person sign in again (what they had open stays ended)."""
+    accounts.reactivate(db, person=_person_administered(db, principal, person_id), actor_id=principal.person_id)
 
 
 @router.get("/auth/me", response_model=UserOut)

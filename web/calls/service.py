@@ -37,9 +37,11 @@ from signaling.events import (
     MediaStateChanged,
     ParticipantDenied,
     ParticipantLeft,
+    ScreenShareEnded,
+    ScreenShareStarted,
     SessionStateChanged,
 )
-from signaling.messages import Agenda, ClientMessage, Error, State
+from signaling.messages import Agenda, Bye, ClientMessage, Error, State
 from signaling.redact import for_gallery
 from signaling.redis_bus import RedisBus, RedisStateStore
 from signaling.roles import ROLES, can
@@ -150,8 +152,11 @@ class CallService:
         seat = transition.room.participant(participant_id)
         assert seat is not None  # join() seated them
         me = Connection(websocket, participant_id, seat.connection, gallery=ticket.gallery)
-        self.sockets.setdefault(session_id, {})[participant_id] = me
+        local = self.sockets.setdefault(session_id, {})
+        replaced, local[participant_id] = local.get(participant_id), me
         try:
+            if replaced is not None:
+                await self._replace(session_id, replaced)
             await self._handle(session_id, transition, ticket)
             await self._receive_loop(session_id, me, ticket)
         finally:
@@ -182,17 +187,27 @@ class CallService:
                     self.store, session_id, step,
                     initial=lambda: _new_room(session_id, ticket))
             except ProtocolError as exc:
-                me.invalid += 1
                 await self._send(me, dump(error_message(exc)))
-                if exc.code == "rate_limited" and me.bucket.should_close():
-                    await self._close(me, CloseCode.RATE_LIMITED, "rate limited")
-                    return
+                if exc.code == "rate_limited":
+                    # A flood is not malformed input: it closes with its own code once the errors are ignored.
+                    if me.bucket.should_close():
+                        await self._close(me, CloseCode.RATE_LIMITED, "rate limited")
+                        return
+                    continue
+                me.invalid += 1
                 if me.invalid >= MAX_INVALID_IN_A_ROW:
                     await self._close(me, CloseCode.PROTOCOL, "too many invalid messages")
                     return
                 continue
             me.invalid = 0
             await self._handle(session_id, transition, ticket)
+
+    async def _replace(self, session_id: int, old: Connection) -> None:
+        """Close this process's older socket of a participant who connected again: `bye` replaced, then 4409."""
+        # The room addresses that bye to the older connection, which is no longer in this process's table.
+        await self.media.leave(session_id, old.participant_id)
+        await self._send(old, dump(Bye(reason="replaced")))
+        await self._close(old, CloseCode.REPLACED, "replaced")
 
     async def _agenda_refusal(self, session_id: int, parsed: ClientMessage, ticket: Ticket) -> Error | None:
         """A hearing goes past its opening only with a complete panel: the pure reducer cannot ask the database."""
@@ -234,6 +249,10 @@ class CallService:
         """Hand what an event means for the media to the media side."""
         if isinstance(event, ParticipantLeft | ParticipantDenied):
             await self.media.leave(session_id, event.participant_id)
+        elif isinstance(event, ScreenShareStarted):
+            await self.media.share_screen(session_id, event.by)
+        elif isinstance(event, ScreenShareEnded):
+            await self.media.stop_screen(session_id, event.participant_id)
         elif isinstance(event, MediaStateChanged):
             self.media.set_media_state(session_id, event.participant_id, audio=event.audio, video=event.video)
         elif isinstance(event, SessionStateChanged) and event.new == "live" and ticket.recorded:

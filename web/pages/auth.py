@@ -1,16 +1,19 @@
-"""The sign-in page and sign-out."""
+"""The sign-in page, sign-out and changing one's own password."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
-from vreception.auth import signins, tokens
-from vreception.errors import DomainError, Unauthenticated
+from vreception.auth import accounts, signins, tokens
+from vreception.config import Settings
+from vreception.errors import DomainError, Invalid, Unauthenticated
+from vreception.models import SignIn
 from web import csrf
 from web.deps import LANG_COOKIE, PAGE_TOKEN, SESSION_COOKIE, DbSession, PagePrincipal
+from web.pages.support import User, nav_for
 from web.settings import AppSettings, client_address
 from web.templating import render
 
@@ -44,14 +47,20 @@ def login_submit(request: Request, db: DbSession, settings: AppSettings, usernam
         db.commit()
         return render(request, "login.html", status_code=refused.status, error=refused.message_key,
                       username=username)
-    token, _ = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=PAGE_TOKEN, ttl=ttl,
-                            jti=opened.id)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True, samesite="lax",
-                        secure=settings.cookie_secure)
+    _set_session(request, response, opened, settings)
     # A fresh CSRF nonce for the signed-in browser: one planted before sign-in is worth nothing after it.
     response.delete_cookie(csrf.CSRF_COOKIE)
     return response
+
+
+def _set_session(request: Request, response: Response, opened: SignIn, settings: Settings) -> None:
+    """Give the browser the page token of OPENED."""
+    ttl = opened.expires_at - opened.created_at
+    token, _ = tokens.issue(request.app.state.secret, subject=str(opened.person_id), purpose=PAGE_TOKEN, ttl=ttl,
+                            jti=opened.id)
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), httponly=True, samesite="lax",
+                        secure=settings.cookie_secure)
 
 
 @router.post("/logout")
@@ -67,4 +76,36 @@ def logout(request: Request, db: DbSession, csrf_token: str = Form(default="", m
             pass  # an expired or foreign cookie has nothing left to end
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/account/password")
+def password_page(request: Request, principal: User):
+    """The form to change one's own password."""
+    return render(request, "account_password.html", principal=principal, nav=nav_for(principal))
+
+
+@router.post("/account/password")
+def password_submit(request: Request, principal: User, db: DbSession, settings: AppSettings,
+                    current_password: str = Form(default="", max_length=256),
+                    new_password: str = Form(default="", max_length=256),
+                    confirm_password: str = Form(default="", max_length=256),
+                    csrf_token: str = Form(default="", max_length=200)):
+    """Change the password: every sign-in of the account ends, then this browser gets a fresh one."""
+    csrf.check(request, csrf_token)
+    client = client_address(request)
+    try:
+        if new_password != confirm_password:
+            raise Invalid("error.password_confirm", field="confirm_password")
+        person = accounts.change_password(db, person_id=principal.person_id, current=current_password,
+                                          new=new_password, client=client,
+                                          lock_after=settings.login_failures_before_lock)
+    except DomainError as refused:
+        db.commit()  # a wrong current password counts toward the lock, though the answer is an error
+        return render(request, "account_password.html", status_code=refused.status, principal=principal,
+                      nav=nav_for(principal), error=refused.message_key, params=refused.params)
+    opened = signins.open_for(db, person, via="page", client=client,
+                              ttl=timedelta(minutes=settings.token_ttl_minutes))
+    response = render(request, "account_password.html", principal=principal, nav=nav_for(principal), done=True)
+    _set_session(request, response, opened, settings)
     return response
