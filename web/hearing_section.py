@@ -1,19 +1,16 @@
-"""The matter page's hearing section (听证): the newest hearing's view, the office's choices, and each step's flash."""
+"""The matter page's hearing section (听证): the read model (vreception.hearings.queries.matter_hearings), the catalog
+keys its template shows, and each form step's flash carried back in the URL."""
 
 from __future__ import annotations
 
 import hmac
-from collections import defaultdict
 from urllib.parse import urlencode
 
 from fastapi import Request
 
 from vreception.auth.access import Principal
-from vreception.errors import Forbidden
-from vreception.hearings import access, procedure, queries, recusals
-from vreception.models import Matter, Node, Role
-from vreception.org.queries import bookable_rooms, leaders_in, node, people_by_id
-from vreception.people import list_people
+from vreception.hearings import queries
+from vreception.models import Matter
 
 # The step a form took → its flash message (a fixed set: the URL names the step, never the text).
 DONE = {
@@ -58,50 +55,7 @@ def flash(request: Request) -> dict:
     return {"hearing_done": DONE.get(done or ""), "hearing_error": error if signed else None}
 
 
-def _choices(db, principal: Principal, hearing) -> dict:
-    """What the office picks from: leaders and staff of the hearing's office, rooms, the roster and its members' time."""
-    office = node(db, hearing.node_id)
-    path = office.path if office is not None else "/"
-    within = Node.path.startswith(path)
-    roster = queries.roster_of(db, hearing.node_id)
-    busy: dict[int, list] = defaultdict(list)
-    for item in queries.busy(db, [r.person.id for r in roster], besides=hearing.id):
-        busy[item.person_id].append(item)
-    return {
-        "hearing_leaders": [p for p in leaders_in(db, principal) if p.node.path.startswith(path)],
-        "hearing_staff": [p for p in list_people(db, node_id=hearing.node_id)
-                          if any(a.role is not Role.room for a in p.roles)],
-        "hearing_handlers": list_people(db, role=Role.handler.value, within=within),
-        "hearing_rooms": bookable_rooms(db, principal),
-        "hearing_roster": roster, "hearing_busy": busy,
-    }
-
-
-def _decides(db, principal: Principal, hearing, recusal) -> bool:
-    """Whether the principal decides RECUSAL (the chair; the office when it is against the chair)."""
-    try:
-        access.require_recusal_decider(db, principal, hearing, recusal)
-    except Forbidden:
-        return False
-    return True
-
-
-def section(request: Request, db, principal: Principal, matter: Matter, office: bool) -> dict:
-    """The matter page's hearing context: the newest hearing, what the office may do next, the flash."""
-    found = procedure.of_matter(db, matter.id)
-    hearing = found[0] if found else None
-    out: dict = {"hearing": queries.hearing_out(db, hearing) if hearing is not None else None,
-                 "hearing_office": office, "hearing_stages": STAGES, "hearing_closed": CLOSED,
-                 "hearing_documents": DOCUMENTS, "hearing_targets": {}, "hearing_chair": False,
-                 "hearing_deciders": set(),
-                 "hearing_can_propose": office and matter.state in procedure.STAGES
-                 and (hearing is None or hearing.state in procedure.OVER), **flash(request)}
-    if hearing is None or hearing.state in procedure.OVER:
-        return out
-    out["hearing_chair"] = principal.person_id == hearing.chair_id
-    out["hearing_deciders"] = {r.id for r in hearing.recusals
-                               if r.granted is None and _decides(db, principal, hearing, r)}
-    out["hearing_targets"] = {p.id: p.name for p in people_by_id(db, recusals.challenged(hearing)).values()}
-    if office:
-        out.update(_choices(db, principal, hearing))
-    return out
+def section(request: Request, db, principal: Principal, matter: Matter) -> dict:
+    """The matter page's hearing context: the read model, the catalog keys of its values, the flash."""
+    return {"hearings": queries.matter_hearings(db, principal, matter), "hearing_stages": STAGES,
+            "hearing_closed": CLOSED, "hearing_documents": DOCUMENTS, **flash(request)}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.factories import SH
-from tests.hearings.helpers import FAR, NOW, accepted, booking, decided, members, roster
+from tests.factories import SH, register
+from tests.hearings.helpers import FAR, NOW, accepted, authorisation, booking, decided, members, roster
 from vreception import clock
 from vreception.models import AuditEvent, Document
 
@@ -16,8 +16,6 @@ def _post(client, headers, path, body=None, method="POST"):
 
 def test_a_hearing_is_asked_for_only_while_handled_or_under_second_review(client, org, db):
     clock.travel_to(NOW)
-    from tests.factories import register
-
     matter, headers = register(client, org)
     refused = _post(client, headers, f"matters/{matter['id']}/hearings", {"reason": "x"})
     assert refused.status_code == 422 and refused.json()["code"] == "hearing_not_in_stage"
@@ -144,11 +142,19 @@ def test_the_notice_period_with_time_travel_and_a_written_waiver(client, org, db
 def test_a_waived_notice_is_recorded_and_every_participant_is_noticed(client, org, db):
     h = decided(client, org, db)
     soon = datetime(2026, 3, 4, 9, 0, tzinfo=SH)
-    booked = _post(client, h.headers, f"hearings/{h.id}/booking",
-                   booking(org, soon, notice_waived=True, waiver_note="信访人书面放弃七日通知期限，见附件。",
-                           agent="李律师"))
+    body = booking(org, soon, notice_waived=True, waiver_note="信访人书面放弃七日通知期限，见附件。", agent="李律师")
+    # An agent takes part only with a written authorisation attached to this matter.
+    unauthorised = _post(client, h.headers, f"hearings/{h.id}/booking", body)
+    assert unauthorised.status_code == 422 and unauthorised.json()["code"] == "agent_authorisation"
+    other, _ = register(client, org, serial=2, name="李四")
+    elsewhere = _post(client, h.headers, f"hearings/{h.id}/booking",
+                      {**body, "agent_authorisation": authorisation(client, h.headers, other["id"])})
+    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "agent_authorisation"
+    item = authorisation(client, h.headers, h.matter)
+    booked = _post(client, h.headers, f"hearings/{h.id}/booking", {**body, "agent_authorisation": item})
     assert booked.status_code == 201, booked.text
     out = booked.json()
+    assert out["agent_authorisation"]["item"] == item and out["agent_authorisation"]["filename"] == "授权委托书.png"
     assert out["state"] == "noticed" and out["notice_waived"] and out["gallery_key"]
     notices = [d for d in out["documents"] if d["kind"] == "hearing_notice"]
     # The petitioner (served), the chair, the recorder, three members, the handler, the agent.

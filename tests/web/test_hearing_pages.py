@@ -166,3 +166,79 @@ def test_a_flash_error_shows_only_with_its_signature(app, client, org, db):
     browser = Browser(app, "coord.county", matter["id"])
     forged = browser.client.get(f"/matters/{matter['id']}?hearing_error=请拨打电话&hearing_sig=0")
     assert forged.status_code == 200 and "请拨打电话" not in forged.text
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (0, 0, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_booking_form_seats_representatives_witnesses_and_an_authorised_agent(app, client, org, db):
+    from tests.hearings.helpers import FAR, decided
+
+    h = decided(client, org, db)
+    browser = Browser(app, "coord.county", h.matter)
+    form = _section(browser.matter())
+    assert 'enctype="multipart/form-data" data-hearing-form="booking"' in form
+    assert 'name="representatives"' in form and 'name="witnesses"' in form and 'name="authorisation_file"' in form
+    fields = {"room_id": org.rooms["township"].id, "start": FAR.strftime("%Y-%m-%dT%H:%M"),
+              "end": FAR.replace(hour=10).strftime("%Y-%m-%dT%H:%M"), "handler_id": org.people["handler"].id,
+              "petitioners": "张三", "representatives": "王五、赵六", "witnesses": "村会计钱七", "agent": "李律师",
+              "record": "on"}
+    # An agent without a written authorisation is refused, nothing booked.
+    page = _section(browser.post(f"/hearings/{h.id}/booking", fields))
+    assert "代理人李律师须提交书面授权委托书" in page and "data-hearing-session" not in page
+    token = csrf_of(browser.matter())
+    response = browser.client.post(f"/hearings/{h.id}/booking", data={**fields, "csrf_token": token},
+                                   files={"authorisation_file": ("授权委托书.png", _png(), "image/png")},
+                                   follow_redirects=False)
+    assert response.status_code == 303 and "hearing_done=booked" in response.headers["location"]
+    page = _section(browser.matter())
+    assert "授权委托书：授权委托书.png" in page and "data-agent-authorisation" in page
+    session_id = int(re.search(r'href="/calls/(\d+)" data-hearing-session', page).group(1))
+    seats = client.get(f"/api/v1/sessions/{session_id}", headers=h.headers).json()["participants"]
+    assert sorted((p["role"], p["name"]) for p in seats if p["person_id"] is None and p["role"] != "room") == [
+        ("agent", "李律师"), ("petitioner", "张三"), ("representative", "王五"), ("representative", "赵六"),
+        ("witness", "村会计钱七")]
+
+
+def test_earlier_hearings_are_listed_under_the_current_one(app, client, org, db):
+    matter, _ = accepted(client, org, db)
+    browser = Browser(app, "coord.county", matter["id"])
+    first = _hearing_id(browser.post(f"/matters/{matter['id']}/hearings", {"reason": "事实不清"}))
+    browser.post(f"/hearings/{first}/decision", {"hold": "no", "reason": "事实已查清，无需听证"})
+    page = _section(browser.post(f"/matters/{matter['id']}/hearings", {"by_petitioner": "on", "reason": "再次申请"}))
+    second = _hearing_id(page)
+    assert second != first and 'data-hearing-state="requested"' in page
+    earlier = page[page.index("data-earlier-hearings"):]
+    assert f'data-earlier-hearing="{first}"' in earlier and 'data-earlier-state="refused"' in earlier
+    assert "事实已查清，无需听证" in earlier and "不予听证告知书" in earlier
+    assert f'data-earlier-hearing="{second}"' not in earlier
+
+
+def test_during_recheck_the_page_offers_the_hearing_to_the_province_only(app, client, org, db):
+    from tests.hearings.helpers import province_staff
+
+    matter, _ = accepted(client, org, db, recheck=True)
+    province_staff(client, org, db)
+    assert "data-hearing-form" not in _section(Browser(app, "coord.county", matter["id"]).matter())
+    browser = Browser(app, "coord.province", matter["id"])
+    assert 'data-hearing-form="propose"' in _section(browser.matter())
+    page = _section(browser.post(f"/matters/{matter['id']}/hearings", {"reason": "复核中事实争议较大"}))
+    hid = _hearing_id(page)
+    assert f'data-hearing-body="{org.nodes["province"].id}">青岚省<' in page and "复核阶段" in page
+    other = Browser(app, "coord.county", matter["id"])
+    refused = other.client.post(f"/hearings/{hid}/decision",
+                                data={"hold": "yes", "csrf_token": csrf_of(other.matter())}, follow_redirects=False)
+    assert refused.status_code == 403
+    page = _section(browser.post(f"/hearings/{hid}/decision", {"hold": "yes"}))
+    chair = page[page.index('data-hearing-form="chair"'):]
+    chair = chair[:chair.index("</form>")]
+    assert f'<option value="{org.people["leader_province"].id}"' in chair
+    assert f'<option value="{org.people["leader_county"].id}"' not in chair
+    assert f'href="/hearing-roster?node_id={org.nodes["province"].id}"' in page

@@ -1,4 +1,4 @@
-"""Who may see a hearing, run its procedure, decide its 回避 and keep its roster."""
+"""Who may see a hearing, run its procedure, decide its 回避, read the panel's opinions and keep a roster."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from vreception.cases import access as matters
 from vreception.errors import Forbidden
 from vreception.hearings import procedure, recusals
 from vreception.models import Matter, Node, Role
-from vreception.models.hearings import Hearing, Recusal
+from vreception.models.hearings import Hearing, HearingStage, Recusal
 
+OFFICE = (Role.coordinator,)
 ROSTER_KEEPERS = (Role.coordinator,)  # an admin counts as every role
 
 
@@ -33,30 +34,71 @@ def load_visible(db: Session, principal: Principal, hearing_id: int, *, lock: bo
     return hearing
 
 
+def _runs(principal: Principal, body: Node, stage: HearingStage | None) -> bool:
+    if stage is HearingStage.recheck:
+        # The 复核 body's own coordinators, as for its 复核 decision (cases.access.REVIEWING_ACTIONS): not the
+        # bodies whose decisions it reviews, nor one above it deciding in its stead.
+        return any(s.role in OFFICE and s.node_id == body.id for s in principal.scopes)
+    return covers(principal, body, OFFICE)
+
+
+def may_propose(db: Session, principal: Principal, matter: Matter) -> bool:
+    """Whether the principal's office may record a request for a hearing on the matter, or propose one, now."""
+    return _runs(principal, procedure.body_for(db, matter), procedure.STAGES.get(matter.state))
+
+
 def require_office(db: Session, principal: Principal, matter: Matter) -> None:
-    """Forbidden unless the principal may act on the matter (the body handling it: its office)."""
-    matters.require_action(db, principal, matter, "hearing", {})
+    """Forbidden unless the principal's office holds a hearing on the matter now (the body holding it)."""
+    if not may_propose(db, principal, matter):
+        raise Forbidden()
+
+
+def runs(db: Session, principal: Principal, hearing: Hearing) -> bool:
+    """Whether the principal's office runs HEARING: the body that held the matter when it was asked for."""
+    return _runs(principal, procedure.body_of(db, hearing), hearing.stage)
+
+
+def require_runs(db: Session, principal: Principal, hearing: Hearing) -> None:
+    """Forbidden unless the principal's office runs HEARING."""
+    if not runs(db, principal, hearing):
+        raise Forbidden()
 
 
 def load_for_office(db: Session, principal: Principal, hearing_id: int) -> Hearing:
     """The hearing, locked, if the principal's office runs it; NotFound or Forbidden otherwise."""
     hearing = load_visible(db, principal, hearing_id, lock=True)
-    require_office(db, principal, procedure.matter_of(db, hearing))
+    require_runs(db, principal, hearing)
     return hearing
 
 
 def require_recusal_decider(db: Session, principal: Principal, hearing: Hearing, recusal: Recusal) -> None:
     """The chair decides a 回避 request; one against the chair is the office's to decide."""
     if recusals.against_chair(hearing, recusal) or hearing.chair_id is None:
-        require_office(db, principal, procedure.matter_of(db, hearing))
+        require_runs(db, principal, hearing)
     elif principal.person_id != hearing.chair_id:
         raise Forbidden()
+
+
+def decides_recusal(db: Session, principal: Principal, hearing: Hearing, recusal: Recusal) -> bool:
+    """Whether the principal decides RECUSAL (the same rule as require_recusal_decider)."""
+    try:
+        require_recusal_decider(db, principal, hearing, recusal)
+    except Forbidden:
+        return False
+    return True
 
 
 def require_recusal_recorder(db: Session, principal: Principal, hearing: Hearing) -> None:
     """A 回避 request is written down by the office or by the chair."""
     if principal.person_id != hearing.chair_id:
-        require_office(db, principal, procedure.matter_of(db, hearing))
+        require_runs(db, principal, hearing)
+
+
+def require_opinion_reader(principal: Principal, hearing: Hearing) -> None:
+    """The panel's opinions beside the video are for the chair and the recorder only."""
+    # Opinions are the panel's deliberation: beyond the chair and the recorder, not even the office reads them here.
+    if principal.person_id not in (hearing.chair_id, hearing.recorder_id):
+        raise Forbidden()
 
 
 def require_roster_keeper(principal: Principal, node: Node) -> None:
@@ -67,4 +109,3 @@ def require_roster_keeper(principal: Principal, node: Node) -> None:
 def keeps_roster(principal: Principal, node: Node) -> bool:
     """Whether the principal keeps the roster of NODE."""
     return covers(principal, node, ROSTER_KEEPERS)
-

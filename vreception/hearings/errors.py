@@ -55,3 +55,15 @@ class NoticeTooLate(Invalid):
     """The hearing starts sooner than the notice period, and the petitioner did not waive it in writing (422)."""
 
     code = "hearing_notice_too_late"
+
+
+class AgentAuthorisation(Invalid):
+    """An agent takes part only with a written authorisation attached to the matter (422)."""
+
+    code = "agent_authorisation"
+
+
+class SeatsStarted(Conflict):
+    """The hearing's session has opened: its seats no longer follow the hearing's staff (409)."""
+
+    code = "hearing_session_started"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vreception import audit, documents
+from vreception.cases import access as matters
 from vreception.cases.actions import addressee
 from vreception.cases.deadlines import local_day
 from vreception.clock import now
@@ -17,7 +18,7 @@ from vreception.errors import Invalid, NotFound
 from vreception.hearings import errors
 from vreception.hearings.acted import acted_on
 from vreception.i18n import Msg
-from vreception.models import Matter, MatterState, Person, Role
+from vreception.models import Matter, MatterState, Node, Person, Role, RoleAssignment
 from vreception.models.hearings import ClosedReason, Hearing, HearingStage, HearingState
 
 S = HearingState
@@ -59,6 +60,19 @@ def matter_of(db: Session, hearing: Hearing) -> Matter:
     return db.get_one(Matter, hearing.matter_id)
 
 
+def body_for(db: Session, matter: Matter) -> Node:
+    """The body a hearing on the matter is held by now: the 复核 body during 复核 (one level above the 复查 body),
+    else the handling body."""
+    if STAGES.get(matter.state) is HearingStage.recheck:
+        return matters.holding_node(db, matter)
+    return matters.handling_node(db, matter)
+
+
+def body_of(db: Session, hearing: Hearing) -> Node:
+    """The body holding HEARING: it decides it, appoints its chair from its leaders and its panel from its roster."""
+    return db.get_one(Node, hearing.node_id)
+
+
 def require_state(hearing: Hearing, *states: HearingState) -> None:
     """HearingState (409) unless HEARING is in one of STATES."""
     if hearing.state not in states:
@@ -86,7 +100,7 @@ def propose(db: Session, *, matter: Matter, actor_id: int | None, by_petitioner:
     if current(db, matter.id) is not None:
         raise errors.HearingOpen("error.hearing_open", field="matter_id")
     at = at or now()
-    hearing = Hearing(matter_id=matter.id, node_id=matter.handling_node_id, stage=stage, state=S.requested,
+    hearing = Hearing(matter_id=matter.id, node_id=body_for(db, matter).id, stage=stage, state=S.requested,
                       requested_at=at, requested_by_petitioner=by_petitioner,
                       request_reason=text(reason, "reason", required=by_petitioner), proposed_by=actor_id,
                       decision_due=local_day(at) + timedelta(days=decision_days))
@@ -105,7 +119,8 @@ def decide(db: Session, *, hearing: Hearing, hold: bool, reason: str = "", actor
     at = now()
     kind = "hearing_decision" if hold else "hearing_refusal"
     document = documents.issue_from(db, matter=matter, kind=kind, template="hearing_decision.html", actor_id=actor_id,
-                                    addressee=addressee(matter), requested=documents.chinese_date(hearing.requested_at),
+                                    issuer=body_of(db, hearing), addressee=addressee(matter),
+                                    requested=documents.chinese_date(hearing.requested_at),
                                     by_petitioner=hearing.requested_by_petitioner, reason=why,
                                     stage="复核" if hearing.stage is HearingStage.recheck else "办理")
     documents.serve(db, document, actor_id=actor_id, at=document.issued_at)
@@ -118,16 +133,29 @@ def decide(db: Session, *, hearing: Hearing, hold: bool, reason: str = "", actor
     return hearing
 
 
-def _leader_within(db: Session, person: Person, hearing: Hearing) -> bool:
-    office = hearing_office_path(db, hearing)
-    return any(a.role is Role.leader and a.node.path.startswith(office) for a in person.roles)
+def may_chair(db: Session, person: Person, hearing: Hearing) -> bool:
+    """Whether PERSON is a leader of the body holding HEARING (during 复核 of that body itself, not of one below
+    whose decisions it reviews)."""
+    body = body_of(db, hearing)
+    if hearing.stage is HearingStage.recheck:
+        return any(a.role is Role.leader and a.node_id == body.id for a in person.roles)
+    return any(a.role is Role.leader and a.node.path.startswith(body.path) for a in person.roles)
 
 
-def hearing_office_path(db: Session, hearing: Hearing) -> str:
-    """The materialized path of the office holding the hearing."""
-    from vreception.models import Node
+def chair_candidates(db: Session, hearing: Hearing) -> list[Person]:
+    """The active leaders who may chair HEARING (the ones who acted on the matter are refused when appointed)."""
+    body = body_of(db, hearing)
+    where = (RoleAssignment.node_id == body.id if hearing.stage is HearingStage.recheck
+             else Node.path.startswith(body.path, autoescape=True))
+    assigned = (select(RoleAssignment.person_id).join(Node, Node.id == RoleAssignment.node_id)
+                .where(RoleAssignment.role == Role.leader, where))
+    return list(db.scalars(select(Person).join(Node, Node.id == Person.node_id)
+                           .where(Person.id.in_(assigned), Person.active.is_(True)).order_by(Node.path, Person.id)))
 
-    return db.get_one(Node, hearing.node_id).path
+
+def recused(hearing: Hearing) -> set[int]:
+    """The people a granted 回避 took off HEARING: they may not come back to it in any place."""
+    return {r.against_id for r in hearing.recusals if r.granted}
 
 
 def _person(db: Session, person_id: int | None, field: str) -> Person:
@@ -138,23 +166,32 @@ def _person(db: Session, person_id: int | None, field: str) -> Person:
 
 
 def appoint(db: Session, *, hearing: Hearing, chair_id: int, recorder_id: int, actor_id: int | None) -> Hearing:
-    """Appoint the chair (a leader of the office who did not act on the matter) and the recorder (记录员)."""
-    require_state(hearing, S.decided)
+    """Appoint the chair (a leader of the holding body who did not act on the matter) and the recorder (记录员);
+    once noticed, only a place a granted 回避 left empty is filled."""
+    require_state(hearing, S.decided, S.noticed)
     chair = _person(db, chair_id, "chair_id")
     recorder = _person(db, recorder_id, "recorder_id")
-    if not _leader_within(db, chair, hearing):
+    if hearing.state is S.noticed and any(
+            held is not None and held != given
+            for held, given in ((hearing.chair_id, chair.id), (hearing.recorder_id, recorder.id))):
+        raise errors.HearingState("error.staff_noticed")
+    if not may_chair(db, chair, hearing):
         raise errors.ChairConflict("error.chair_not_leader", field="chair_id", name=chair.name)
     if chair.id in acted_on(db, matter_of(db, hearing)):
         raise errors.ChairConflict("error.chair_conflict", field="chair_id", name=chair.name)
+    if chair.id in recused(hearing):
+        raise errors.ChairConflict("error.chair_recused", field="chair_id", name=chair.name)
     sitting = {m.person_id for m in hearing.panel if not m.withdrawn}
     if chair.id in sitting:
         raise errors.ChairConflict("error.chair_on_panel", field="chair_id", name=chair.name)
-    if recorder.id == chair.id or recorder.id in sitting or not any(
+    if recorder.id == chair.id or recorder.id in sitting or recorder.id in recused(hearing) or not any(
             a.role is not Role.room for a in recorder.roles):
         raise Invalid("error.recorder_invalid", field="recorder_id", name=recorder.name)
+    before = (hearing.chair_id, hearing.recorder_id)
     hearing.chair_id, hearing.recorder_id = chair.id, recorder.id
     db.flush()
-    record(db, hearing, "appointed", actor_id, chair_id=chair.id, recorder_id=recorder.id)
+    record(db, hearing, "appointed", actor_id, chair_id=chair.id, recorder_id=recorder.id,
+           replaced=[p for p in before if p is not None and p not in (chair.id, recorder.id)])
     return hearing
 
 
@@ -188,7 +225,8 @@ def conclude(db: Session, *, hearing: Hearing, conclusion: str, actor_id: int | 
     panel = [db.get_one(Person, m.person_id).name for m in hearing.panel if not m.withdrawn]
     document = documents.issue_from(
         db, matter=matter, kind="hearing_conclusion", template="hearing_conclusion.html", actor_id=actor_id,
-        addressee=addressee(matter), conclusion=body, chair=chair.name if chair else "", panel=panel,
+        issuer=body_of(db, hearing), addressee=addressee(matter), conclusion=body, chair=chair.name if chair else "",
+        panel=panel,
         held=documents.chinese_date(hearing.started_at or now()), public=hearing.public,
         closed=CLOSED_TEXT.get(hearing.closed_reason) if hearing.closed_reason else "")
     documents.serve(db, document, actor_id=actor_id, at=document.issued_at)

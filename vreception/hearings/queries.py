@@ -1,27 +1,42 @@
-"""Reads of hearings: one hearing's view, a matter's hearings, the roster and its members' other hearings."""
+"""Reads of hearings: one hearing's view, a matter's hearings (its page's section), the roster and its members'
+other hearings."""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from vreception import evidence
+from vreception.auth.access import Principal
+from vreception.cases import access as matters
 from vreception.clock import now
-from vreception.hearings import panel, procedure
+from vreception.hearings import access, panel, procedure, recusals
 from vreception.hearings.views import (
+    AuthorisationOut,
     BusyOut,
+    ChoiceOut,
+    FileChoiceOut,
+    HearingChoicesOut,
     HearingOut,
+    MatterHearingsOut,
     NoticeOut,
+    OfficeRef,
     PanelMemberOut,
     PersonRef,
     RecusalOut,
     RosterOut,
+    RosterPageOut,
 )
-from vreception.models import AuditEvent, Document, Person
+from vreception.models import AuditEvent, Document, Matter, Node, Person, Role
 from vreception.models.hearings import Hearing, PanelMember, RosterEntry
 from vreception.models.scheduling import ReceptionSession
+from vreception.org.queries import bookable_rooms, office_nodes
+from vreception.people import list_people
 
 
 def _ref(db: Session, person_id: int | None) -> PersonRef | None:
@@ -29,13 +44,18 @@ def _ref(db: Session, person_id: int | None) -> PersonRef | None:
     return PersonRef(id=person.id, name=person.name) if person is not None else None
 
 
-def documents_of(db: Session, hearing: Hearing) -> list[Document]:
+def _notices(db: Session, hearing: Hearing) -> list[dict[str, Any]]:
+    """What each issue of the hearing's notices recorded (its booking, and each restaffing after a 回避), in order."""
+    return [json.loads(data) for data in db.scalars(
+        select(AuditEvent.data).where(AuditEvent.entity_type == "hearing", AuditEvent.entity_id == str(hearing.id),
+                                      AuditEvent.action == "hearing.noticed").order_by(AuditEvent.seq))]
+
+
+def documents_of(db: Session, hearing: Hearing, notices: list[dict[str, Any]] | None = None) -> list[Document]:
     """The hearing's decision notice, the notices of each booking and the conclusion, oldest first."""
     ids = {hearing.decision_document_id, hearing.conclusion_document_id}
-    for data in db.scalars(select(AuditEvent.data).where(AuditEvent.entity_type == "hearing",
-                                                         AuditEvent.entity_id == str(hearing.id),
-                                                         AuditEvent.action == "hearing.noticed")):
-        ids |= set(json.loads(data).get("documents", []))
+    for data in _notices(db, hearing) if notices is None else notices:
+        ids |= set(data.get("documents", []))
     wanted = [i for i in ids if i is not None]
     return list(db.scalars(select(Document).where(Document.id.in_(wanted)).order_by(Document.id))) if wanted else []
 
@@ -49,8 +69,11 @@ def _overdue(db: Session, hearing: Hearing) -> bool:
 def hearing_out(db: Session, hearing: Hearing) -> HearingOut:
     """One hearing with its panel, 回避 requests and documents."""
     matter = procedure.matter_of(db, hearing)
+    notices = _notices(db, hearing)
+    held = next((n["agent_authorisation"] for n in reversed(notices) if n.get("agent_authorisation")), None)
     return HearingOut(
         id=hearing.id, matter_id=matter.id, matter_number=matter.number, node_id=hearing.node_id,
+        node_name=procedure.body_of(db, hearing).name,
         stage=hearing.stage.value, state=hearing.state.value, requested_at=hearing.requested_at,
         requested_by_petitioner=hearing.requested_by_petitioner, request_reason=hearing.request_reason,
         decision_due=hearing.decision_due, decided_at=hearing.decided_at, decided_by=hearing.decided_by,
@@ -69,7 +92,8 @@ def hearing_out(db: Session, hearing: Hearing) -> HearingOut:
                              granted=r.granted, decision_reason=r.decision_reason, decided_by=r.decided_by,
                              decided_at=r.decided_at) for r in hearing.recusals],
         documents=[NoticeOut(id=d.id, kind=d.kind, number=d.number, issued_at=d.issued_at, served_at=d.served_at)
-                   for d in documents_of(db, hearing)])
+                   for d in documents_of(db, hearing, notices)],
+        agent_authorisation=AuthorisationOut(**held) if held else None)
 
 
 def roster_of(db: Session, node_id: int, *, inherited: bool = True) -> list[RosterOut]:
@@ -77,7 +101,9 @@ def roster_of(db: Session, node_id: int, *, inherited: bool = True) -> list[Rost
     nodes = panel.ancestors(db, node_id) if inherited else [node_id]
     entries = db.scalars(select(RosterEntry).where(RosterEntry.node_id.in_(nodes), RosterEntry.active.is_(True))
                          .order_by(RosterEntry.id))
-    return [RosterOut(id=e.id, node_id=e.node_id, person=_ref(db, e.person_id) or PersonRef(id=e.person_id, name=""),
+    names = {node_id: name for node_id, name in db.execute(select(Node.id, Node.name).where(Node.id.in_(nodes)))}
+    return [RosterOut(id=e.id, node_id=e.node_id, node_name=names.get(e.node_id, ""),
+                      person=_ref(db, e.person_id) or PersonRef(id=e.person_id, name=""),
                       profession=e.profession, active=e.active) for e in entries]
 
 
@@ -91,3 +117,69 @@ def busy(db: Session, person_ids: Sequence[int], *, besides: int | None = None) 
                Hearing.state.notin_(procedure.OVER), Hearing.id != (besides or 0))
         .order_by(ReceptionSession.starts_at))
     return [BusyOut(person_id=p, hearing_id=h, starts_at=s, ends_at=e) for p, h, s, e in rows]
+
+
+def _busy_by(db: Session, person_ids: Sequence[int], besides: int | None = None) -> dict[int, list[BusyOut]]:
+    out: dict[int, list[BusyOut]] = defaultdict(list)
+    for item in busy(db, person_ids, besides=besides):
+        out[item.person_id].append(item)
+    return dict(out)
+
+
+def roster_page(db: Session, principal: Principal, office: Node) -> RosterPageOut:
+    """The roster of OFFICE for one of its keepers (access.require_roster_keeper first)."""
+    everyone = roster_of(db, office.id)
+    own = [r for r in everyone if r.node_id == office.id]
+    listed = {r.person.id for r in own}
+    members = list_people(db, role=Role.hearing_member.value, within=Node.path.startswith(office.path, autoescape=True))
+    keeps = [n for n in office_nodes(db, principal) if access.keeps_roster(principal, n)]
+    return RosterPageOut(
+        office=OfficeRef(id=office.id, name=office.name),
+        offices=[OfficeRef(id=n.id, name=n.name) for n in keeps],
+        own=own, inherited=[r for r in everyone if r.node_id != office.id],
+        busy=_busy_by(db, [r.person.id for r in everyone]),
+        candidates=[_choice(p) for p in members if p.id not in listed])
+
+
+def _choice(person: Person) -> ChoiceOut:
+    return ChoiceOut(id=person.id, name=person.name, title=person.title)
+
+
+def choices(db: Session, principal: Principal, hearing: Hearing) -> HearingChoicesOut:
+    """What the office running HEARING picks from on the matter page."""
+    handling = matters.handling_node(db, procedure.matter_of(db, hearing))
+    roster = roster_of(db, hearing.node_id)
+    return HearingChoicesOut(
+        leaders=[_choice(p) for p in procedure.chair_candidates(db, hearing)],
+        staff=[_choice(p) for p in list_people(db, node_id=hearing.node_id)
+               if any(a.role is not Role.room for a in p.roles)],
+        # The handlers of the decisions under review answer: the handling body's, at every stage.
+        handlers=[_choice(p) for p in list_people(db, role=Role.handler.value,
+                                                  within=Node.path.startswith(handling.path, autoescape=True))],
+        rooms=[ChoiceOut(id=r.id, name=r.name) for r in bookable_rooms(db, principal)],
+        roster=roster, busy=_busy_by(db, [r.person.id for r in roster], besides=hearing.id),
+        files=[FileChoiceOut(item=f.item, filename=f.filename)
+               for f in evidence.matter_files(db, matter_id=hearing.matter_id)])
+
+
+def matter_hearings(db: Session, principal: Principal, matter: Matter) -> MatterHearingsOut:
+    """The matter page's hearing section: the newest hearing, the older ones, and what the principal may do."""
+    found = procedure.of_matter(db, matter.id)
+    hearing = found[0] if found else None
+    current = hearing is not None and hearing.state not in procedure.OVER
+    runs = hearing is not None and access.runs(db, principal, hearing)
+    out = MatterHearingsOut(
+        hearing=hearing_out(db, hearing) if hearing is not None else None,
+        earlier=[hearing_out(db, h) for h in found[1:]], runs=runs,
+        can_propose=matter.state in procedure.STAGES and not current and access.may_propose(db, principal, matter),
+        chair=False, deciders=[], targets={}, choices=None)
+    if hearing is None or not current:
+        return out
+    out.chair = principal.person_id == hearing.chair_id
+    out.deciders = [r.id for r in hearing.recusals
+                    if r.granted is None and access.decides_recusal(db, principal, hearing, r)]
+    people = db.scalars(select(Person).where(Person.id.in_(recusals.challenged(hearing))).order_by(Person.id))
+    out.targets = {p.id: p.name for p in people}
+    if runs:
+        out.choices = choices(db, principal, hearing)
+    return out

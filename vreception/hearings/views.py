@@ -39,11 +39,20 @@ class NoticeOut(BaseModel):
     served_at: datetime | None
 
 
+class AuthorisationOut(BaseModel):
+    """The agent's written authorisation (授权委托书): a file attached to the matter."""
+
+    item: str
+    sha256: str
+    filename: str
+
+
 class HearingOut(BaseModel):
     id: int
     matter_id: int
     matter_number: str
     node_id: int
+    node_name: str = ""  # the body holding the hearing: the handling body, or the 复核 body during 复核
     stage: str
     state: str
     requested_at: datetime
@@ -73,11 +82,13 @@ class HearingOut(BaseModel):
     panel: list[PanelMemberOut]
     recusals: list[RecusalOut]
     documents: list[NoticeOut]
+    agent_authorisation: AuthorisationOut | None = None
 
 
 class RosterOut(BaseModel):
     id: int
     node_id: int
+    node_name: str = ""
     person: PersonRef
     profession: str
     active: bool
@@ -101,3 +112,61 @@ class PublicHearingOut(BaseModel):
     outcome: str
     opinion: str
     published_at: str
+
+
+class ChoiceOut(BaseModel):
+    """A person, a room or a file the office picks on the matter page's hearing forms."""
+
+    id: int
+    name: str
+    title: str = ""
+
+
+class FileChoiceOut(BaseModel):
+    """A file attached to the matter, offered as the agent's written authorisation."""
+
+    item: str
+    filename: str
+
+
+class HearingChoicesOut(BaseModel):
+    """What the body running a hearing picks from: its leaders (chair), its staff (recorder), the handling body's
+    handlers, rooms, the roster with each member's other hearings, the matter's files."""
+
+    leaders: list[ChoiceOut]
+    staff: list[ChoiceOut]
+    handlers: list[ChoiceOut]
+    rooms: list[ChoiceOut]
+    roster: list[RosterOut]
+    busy: dict[int, list[BusyOut]]
+    files: list[FileChoiceOut]
+
+
+class MatterHearingsOut(BaseModel):
+    """The matter page's hearing section for one principal: the newest hearing, the older ones, what they may do."""
+
+    hearing: HearingOut | None
+    earlier: list[HearingOut]
+    runs: bool  # the principal's office runs the newest hearing
+    can_propose: bool
+    chair: bool  # the principal chairs the newest hearing
+    deciders: list[int]  # the pending 回避 requests the principal decides
+    targets: dict[int, str]  # who a 回避 request may name, by id
+    choices: HearingChoicesOut | None  # for the office running a hearing that is not over
+
+
+class OfficeRef(BaseModel):
+    id: int
+    name: str
+
+
+class RosterPageOut(BaseModel):
+    """An office's roster of hearing members (听证员名库) as its coordinators keep it: its own entries, those of the
+    offices above it (a panel may be chosen from them too), each member's other hearings, who may be added."""
+
+    office: OfficeRef
+    offices: list[OfficeRef]  # the offices the principal keeps a roster for
+    own: list[RosterOut]
+    inherited: list[RosterOut]
+    busy: dict[int, list[BusyOut]]
+    candidates: list[ChoiceOut]  # people with the hearing member role in the office's subtree, not on its roster

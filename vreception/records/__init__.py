@@ -15,6 +15,7 @@ from vreception import audit, documents
 from vreception.cases.deadlines import zone
 from vreception.clock import now
 from vreception.errors import Conflict, Forbidden, Invalid, NotFound
+from vreception.hearings import procedure
 from vreception.models import AuditEvent, Document, Matter, Person
 from vreception.models.hearings import AgendaStep, ClosedReason, Hearing
 from vreception.models.recordings import Recording, RecordingState
@@ -272,8 +273,11 @@ def issue_when_complete(db: Session, *, booking: ReceptionSession, record: Recep
     context = record_context(db, booking, record)
     data: dict[str, Any] = {}
     if is_hearing(booking):
+        held = hearing_of(booking, db)
+        # Issued in the name of the body that held the hearing (the 复核 body during 复核).
         document = documents.issue_from(db, matter=matter, kind="hearing_record", template="hearing_record.html",
-                                        actor_id=actor_id, **context)
+                                        actor_id=actor_id, issuer=procedure.body_of(db, held) if held else None,
+                                        **context)
         # The transcript and the recording it refers to are chained to the audit log together.
         data["manifest_sha256"] = context["recording"]["manifest_sha256"] if context["recording"] else None
     else:

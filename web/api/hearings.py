@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from scheduling import access as session_access
+from scheduling import hearing_booking
 from scheduling.hearing_booking import book_hearing
 from vreception.auth.access import load_node
 from vreception.cases import access as matter_access
@@ -61,6 +62,9 @@ class BookingIn(BaseModel):
     petitioners: list[str] = Field(default_factory=list, max_length=10)
     representatives: list[str] = Field(default_factory=list, max_length=5)
     agent: str = Field(default="", max_length=100)
+    agent_authorisation: str = Field(default="", max_length=200, description=(
+        "the agent's written authorisation: the item (upload:MATTER:SHA256) of a file attached to the matter with "
+        "POST /matters/{id}/attachments; required when an agent is named (422 agent_authorisation)"))
     witnesses: list[str] = Field(default_factory=list, max_length=10)
     notice_waived: bool = False
     waiver_note: str = Field(default="", max_length=4000)
@@ -121,21 +125,24 @@ def decide_hearing(hearing_id: int, body: DecisionIn, principal: ApiPrincipal, d
 
 
 @router.put("/hearings/{hearing_id}/chair", response_model=HearingOut, responses=WRITE)
-def appoint_chair(hearing_id: int, body: ChairIn, principal: ApiPrincipal, db: DbSession) -> HearingOut:
-    """Appoint the chair (no one who acted on the matter: 422 chair_conflict) and the recorder."""
+def appoint_chair(hearing_id: int, body: ChairIn, principal: ApiPrincipal, db: DbSession,
+                  policy: AppPolicy) -> HearingOut:
+    """Appoint the chair (no one who acted on the matter: 422 chair_conflict) and the recorder; once noticed, only
+    a place a granted 回避 left empty, and the booked session's seat moves to the newcomer (noticed)."""
     hearing = access.load_for_office(db, principal, hearing_id)
-    procedure.appoint(db, hearing=hearing, chair_id=body.chair_id, recorder_id=body.recorder_id,
-                      actor_id=principal.person_id)
+    hearing_booking.appoint(db, policy=policy, hearing=hearing, chair_id=body.chair_id, recorder_id=body.recorder_id,
+                            actor_id=principal.person_id)
     return queries.hearing_out(db, hearing)
 
 
 @router.put("/hearings/{hearing_id}/panel", response_model=HearingOut, responses=WRITE)
 def compose_panel(hearing_id: int, body: PanelIn, principal: ApiPrincipal, db: DbSession,
-                  settings: AppSettings) -> HearingOut:
+                  policy: AppPolicy) -> HearingOut:
     """Compose the panel from the roster: an allowed odd size (panel_size), on the roster, without conflicts."""
     hearing = access.load_for_office(db, principal, hearing_id)
-    panel.compose(db, hearing=hearing, seats=[panel.Seat(m.person_id, m.chosen_by_petitioner) for m in body.members],
-                  sizes=settings.hearing_panel_sizes, actor_id=principal.person_id)
+    hearing_booking.compose(db, policy=policy, hearing=hearing,
+                            seats=[panel.Seat(m.person_id, m.chosen_by_petitioner) for m in body.members],
+                            actor_id=principal.person_id)
     return queries.hearing_out(db, hearing)
 
 
@@ -157,8 +164,8 @@ def book(hearing_id: int, body: BookingIn, principal: ApiPrincipal, db: DbSessio
                                       matter_id=hearing.matter_id)
     book_hearing(db, policy=policy, hearing=hearing, room_ids=body.room_ids, starts_at=body.start, ends_at=body.end,
                  handler_ids=body.handler_ids, petitioners=body.petitioners, representatives=body.representatives,
-                 agent=body.agent, witnesses=body.witnesses, notice_waived=body.notice_waived,
-                 waiver_note=body.waiver_note, recorded=body.record, actor_id=principal.person_id)
+                 agent=body.agent, agent_authorisation=body.agent_authorisation, witnesses=body.witnesses,
+                 notice_waived=body.notice_waived, waiver_note=body.waiver_note, recorded=body.record, actor_id=principal.person_id)
     return queries.hearing_out(db, hearing)
 
 
@@ -174,13 +181,14 @@ def request_recusal(hearing_id: int, body: RecusalIn, principal: ApiPrincipal, d
 
 @router.post("/hearings/{hearing_id}/recusals/{recusal_id}/decision", response_model=HearingOut, responses=WRITE)
 def decide_recusal(hearing_id: int, recusal_id: int, body: RecusalDecisionIn, principal: ApiPrincipal,
-                   db: DbSession) -> HearingOut:
-    """The chair decides a 回避 request (the office, when it is against the chair); granted members withdraw."""
+                   db: DbSession, policy: AppPolicy) -> HearingOut:
+    """The chair decides a 回避 request (the office, when it is against the chair); granted members withdraw, and
+    before the session opens their seat in it goes."""
     hearing = access.load_visible(db, principal, hearing_id, lock=True)
     recusal = recusals.load(hearing, recusal_id)
     access.require_recusal_decider(db, principal, hearing, recusal)
-    recusals.decide(db, hearing=hearing, recusal=recusal, granted=body.granted, reason=body.reason,
-                    actor_id=principal.person_id)
+    hearing_booking.decide_recusal(db, policy=policy, hearing=hearing, recusal=recusal, granted=body.granted,
+                                   reason=body.reason, actor_id=principal.person_id)
     return queries.hearing_out(db, hearing)
 
 

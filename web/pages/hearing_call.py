@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool
 
-from vreception.errors import Forbidden
+from scheduling import hearing_booking
 from vreception.hearings import access, agenda, queries, recusals
 from vreception.hearings.panel import sitting
 from vreception.i18n import translate
 from vreception.models.hearings import Hearing
 from web.deps import DbSession, language
-from web.pages.support import User, check_csrf
+from web.pages.support import User, check_csrf, policy
 from web.settings import AppSettings
 
 router = APIRouter()
@@ -39,18 +39,10 @@ def _state(request: Request, db, principal, hearing: Hearing, sizes) -> dict:
     for ref, key in ((view.recorder, "call.hearing.as_recorder"), (view.chair, "call.hearing.as_chair")):
         if ref is not None:
             names[ref.id], roles[ref.id] = ref.name, key
-
-    def decides(recusal_id: int) -> bool:
-        try:
-            access.require_recusal_decider(db, principal, hearing, recusals.load(hearing, recusal_id))
-        except Forbidden:
-            return False
-        return True
-
     short = agenda.short_of(hearing, sizes)
     return {
-        "recusals": [{**r.model_dump(mode="json"), "decides": r.granted is None and decides(r.id)}
-                     for r in view.recusals],
+        "recusals": [{**r.model_dump(mode="json"), "decides": r.granted is None and access.decides_recusal(
+            db, principal, hearing, recusals.load(hearing, r.id))} for r in view.recusals],
         "challenged": [{"id": p, "name": names.get(p, ""), "as": translate(roles[p], lang)}
                        for p in sorted(recusals.challenged(hearing)) if p in roles],
         "open": hearing.state in recusals.OPEN_TO_RECUSAL,
@@ -86,8 +78,8 @@ def decide_in_call(hearing_id: int, recusal_id: int, body: DecisionIn, request: 
     hearing = access.load_visible(db, principal, hearing_id, lock=True)
     recusal = recusals.load(hearing, recusal_id)
     access.require_recusal_decider(db, principal, hearing, recusal)
-    recusals.decide(db, hearing=hearing, recusal=recusal, granted=body.granted, reason=body.reason,
-                    actor_id=principal.person_id)
+    hearing_booking.decide_recusal(db, policy=policy(request), hearing=hearing, recusal=recusal,
+                                   granted=body.granted, reason=body.reason, actor_id=principal.person_id)
     return JSONResponse(_state(request, db, principal, hearing, settings.hearing_panel_sizes))
 
 
@@ -95,9 +87,7 @@ def decide_in_call(hearing_id: int, recusal_id: int, body: DecisionIn, request: 
 def opinions(hearing_id: int, principal: User, db: DbSession):
     """Each sitting member's opinion once given, for the chair and the recorder only."""
     hearing = access.load_visible(db, principal, hearing_id)
-    # Opinions are the panel's deliberation: beyond the chair and the recorder, not even the office reads them here.
-    if principal.person_id not in (hearing.chair_id, hearing.recorder_id):
-        raise Forbidden()
+    access.require_opinion_reader(principal, hearing)
     names = {m.person_id: m.name for m in queries.hearing_out(db, hearing).panel}
     return JSONResponse({"opinions": [
         {"person_id": m.person_id, "name": names.get(m.person_id, ""), "opinion": m.opinion,

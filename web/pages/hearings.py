@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import UploadFile
 
 from scheduling import access as session_access
+from scheduling import hearing_booking
 from scheduling.hearing_booking import book_hearing
+from vreception import evidence
+from vreception.auth.access import load_node
 from vreception.cases import actions
 from vreception.errors import Forbidden
-from vreception.hearings import access, panel, procedure, publication, recusals
+from vreception.hearings import access, panel, procedure, publication, queries, recusals
+from vreception.models import Role
 from vreception.models.hearings import Hearing
 from web import hearing_section
 from web.deps import DbSession
 from web.pages import forms
 from web.pages.forms import attempt
-from web.pages.support import User, check_csrf, message, policy, zone
+from web.pages.support import User, check_csrf, message, page, policy, require_any, zone
 from web.settings import AppSettings
 
 router = APIRouter()
@@ -89,20 +95,19 @@ def decide(hearing_id: int, request: Request, form: forms.Posted, principal: Use
 def appoint(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Appoint the chair (a leader who did not act on the matter) and the recorder."""
     hearing = _office_hearing(request, form, principal, db, hearing_id)
-    return _step(request, db, hearing.matter_id, "appointed", lambda: procedure.appoint(
-        db, hearing=hearing, chair_id=forms.integer(form, "chair_id") or 0,
+    return _step(request, db, hearing.matter_id, "appointed", lambda: hearing_booking.appoint(
+        db, policy=policy(request), hearing=hearing, chair_id=forms.integer(form, "chair_id") or 0,
         recorder_id=forms.integer(form, "recorder_id") or 0, actor_id=principal.person_id))
 
 
 @router.post("/hearings/{hearing_id}/panel")
-def compose(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession,
-            settings: AppSettings):
+def compose(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Compose the panel from the roster; the petitioner's choices marked."""
     hearing = _office_hearing(request, form, principal, db, hearing_id)
     chosen = set(_ids(form, "chosen"))
     seats = [panel.Seat(person_id, person_id in chosen) for person_id in _ids(form, "member")][:15]
-    return _step(request, db, hearing.matter_id, "panel", lambda: panel.compose(
-        db, hearing=hearing, seats=seats, sizes=settings.hearing_panel_sizes, actor_id=principal.person_id))
+    return _step(request, db, hearing.matter_id, "panel", lambda: hearing_booking.compose(
+        db, policy=policy(request), hearing=hearing, seats=seats, actor_id=principal.person_id))
 
 
 @router.post("/hearings/{hearing_id}/publicity")
@@ -115,22 +120,40 @@ def publicity(hearing_id: int, request: Request, form: forms.Posted, principal: 
         actor_id=principal.person_id))
 
 
+def _authorisation(form, db, hearing: Hearing, settings, actor_id: int) -> str:
+    """The agent's written authorisation: a file uploaded with the form (attached to the matter), or one attached
+    before; its item, or "" when none."""
+    upload = form.get("authorisation_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = upload.file.read(settings.max_upload_bytes + 1)
+        stored = evidence.store_matter_file(db, matter=procedure.matter_of(db, hearing), data=data,
+                                            max_bytes=settings.max_upload_bytes, storage_dir=Path(settings.data_dir),
+                                            actor_id=actor_id, filename=upload.filename)
+        return stored.item
+    return forms.text(form, "agent_authorisation", 200)
+
+
 @router.post("/hearings/{hearing_id}/booking")
-def book(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
-    """Book the hearing's session (the chair in the leader's seat) and notice every participant (听证通知书)."""
+def book(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession,
+         settings: AppSettings):
+    """Book the hearing's session (the chair in the leader's seat) and notice every participant (听证通知书): the
+    handlers, petitioners, representatives, an agent with their written authorisation, witnesses."""
     hearing = _office_hearing(request, form, principal, db, hearing_id)
     room_ids = _ids(form, "room_id")[:10]
     if hearing.chair_id is not None:
         session_access.require_booker(db, principal, leader_id=hearing.chair_id, room_ids=room_ids,
                                       matter_id=hearing.matter_id)
     tz = zone(request)
+    agent = forms.text(form, "agent", 100)
 
     def do():
         return book_hearing(
             db, policy=policy(request), hearing=hearing, room_ids=room_ids,
             starts_at=forms.local_datetime(form, "start", tz), ends_at=forms.local_datetime(form, "end", tz),
             handler_ids=_ids(form, "handler_id")[:10], petitioners=_names(form, "petitioners"),
-            agent=forms.text(form, "agent", 100), notice_waived=_checked(form, "notice_waived"),
+            representatives=_names(form, "representatives")[:5], agent=agent,
+            agent_authorisation=_authorisation(form, db, hearing, settings, principal.person_id) if agent else "",
+            witnesses=_names(form, "witnesses"), notice_waived=_checked(form, "notice_waived"),
             waiver_note=forms.text(form, "waiver_note", 4001), recorded=_checked(form, "record"),
             actor_id=principal.person_id)
 
@@ -157,8 +180,8 @@ def decide_recusal(hearing_id: int, recusal_id: int, request: Request, form: for
     hearing = access.load_visible(db, principal, hearing_id, lock=True)
     recusal = recusals.load(hearing, recusal_id)
     access.require_recusal_decider(db, principal, hearing, recusal)
-    return _step(request, db, hearing.matter_id, "recusal_decided", lambda: recusals.decide(
-        db, hearing=hearing, recusal=recusal, granted=forms.text(form, "granted", 10) == "yes",
+    return _step(request, db, hearing.matter_id, "recusal_decided", lambda: hearing_booking.decide_recusal(
+        db, policy=policy(request), hearing=hearing, recusal=recusal, granted=forms.text(form, "granted", 10) == "yes",
         reason=forms.text(form, "reason", 4001), actor_id=principal.person_id))
 
 
@@ -176,3 +199,57 @@ def publish(hearing_id: int, request: Request, form: forms.Posted, principal: Us
     hearing = _office_hearing(request, form, principal, db, hearing_id)
     return _step(request, db, hearing.matter_id, "published",
                  lambda: publication.publish(db, hearing=hearing, actor_id=principal.person_id))
+
+
+# ---- the office's roster of hearing members (听证员名库) -----------------------------------------------------------
+
+ROSTER_DONE = {"added": "hearing.roster.done.added", "removed": "hearing.roster.done.removed"}
+
+
+def _roster_office(db, principal, node_id: int | None):
+    """The office whose roster is asked for (by default the first one the principal keeps), if they keep it."""
+    require_any(principal, *access.ROSTER_KEEPERS)
+    if node_id is None:
+        node_id = next(s.node_id for s in principal.scopes if s.role in (*access.ROSTER_KEEPERS, Role.admin))
+    office = load_node(db, node_id)
+    access.require_roster_keeper(principal, office)
+    return office
+
+
+def _roster_page(request: Request, db, principal, office, *, error: str | None = None, status_code: int = 200):
+    done = ROSTER_DONE.get(request.query_params.get("done") or "")
+    return page(request, "hearing_roster.html", principal, status_code=status_code, error=error, done=done,
+                roster=queries.roster_page(db, principal, office))
+
+
+@router.get("/hearing-roster")
+def roster(request: Request, principal: User, db: DbSession, node_id: int | None = None):
+    """An office's roster of hearing members with their other hearings; its coordinators add and remove members."""
+    return _roster_page(request, db, principal, _roster_office(db, principal, node_id))
+
+
+def _roster_back(office_id: int, done: str) -> RedirectResponse:
+    return RedirectResponse(f"/hearing-roster?node_id={office_id}&done={done}", status_code=303)
+
+
+@router.post("/hearing-roster")
+def roster_add(request: Request, form: forms.Posted, principal: User, db: DbSession):
+    """Put a person with the hearing member role on the office's roster."""
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    office = _roster_office(db, principal, forms.integer(form, "node_id") or 0)
+    _, error = attempt(db, lambda: panel.add_to_roster(
+        db, node_id=office.id, person_id=forms.integer(form, "person_id") or 0,
+        profession=forms.text(form, "profession", 100), actor_id=principal.person_id))
+    if error is not None:
+        return _roster_page(request, db, principal, office, error=message(request, error), status_code=error.status)
+    return _roster_back(office.id, "added")
+
+
+@router.post("/hearing-roster/{entry_id}/remove")
+def roster_remove(entry_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
+    """Take a member off the office's roster (kept for the record, inactive)."""
+    check_csrf(request, forms.text(form, "csrf_token", 200))
+    entry = panel.load_entry(db, entry_id)
+    office = _roster_office(db, principal, entry.node_id)
+    panel.remove_from_roster(db, entry=entry, actor_id=principal.person_id)
+    return _roster_back(office.id, "removed")

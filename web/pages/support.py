@@ -25,7 +25,8 @@ HOME_BY_ROLE = ((Role.coordinator, "/dashboard"), (Role.leader, "/agenda"), (Rol
 NAV = {
     Role.coordinator: (("/dashboard", "pages.nav.dashboard"), ("/matters", "pages.nav.matters"),
                        ("/matters/new", "pages.nav.register"), ("/tasks", "pages.nav.tasks"),
-                       ("/leader-plans", "pages.nav.plans")),
+                       ("/leader-plans", "pages.nav.plans"),
+                       ("/hearing-roster", "hearing.roster.title")),
     Role.leader: (("/agenda", "pages.nav.agenda"), ("/matters", "pages.nav.matters"),
                   ("/leader-plans", "pages.nav.plans")),
     Role.handler: (("/tasks", "pages.nav.tasks"),),
