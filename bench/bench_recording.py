@@ -15,9 +15,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.exceptions import InvalidStateError
 
 from bench.bench_media import ClipTrack, encode_clip
 from recordings import ice
@@ -85,8 +87,11 @@ async def serve(mode: str) -> None:
     workdir.cleanup()
 
 
-async def run(mode: str, clip) -> dict:
-    """Start a server in MODE, connect the peers, and measure it over MEASURE_SECONDS."""
+async def drive(mode: str, clip, *, publishers: int, viewers: int = 0, settle: float = SETTLE_SECONDS,
+                window: float = MEASURE_SECONDS, received: Callable[[], int] = lambda: 0) -> tuple[dict, dict]:
+    """Start a server in MODE, connect PUBLISHERS peers sending the clip and VIEWERS receive-only peers, let them
+    settle, and return the server's readings at the start and the end of WINDOW seconds (each with "received":
+    what RECEIVED() counted on the clients' side at that moment)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bench_recording", "--server", mode,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=Path(__file__).resolve().parents[1],
@@ -100,10 +105,11 @@ async def run(mode: str, clip) -> dict:
 
     async def answer_offer(pid: str, sdp: str) -> None:
         pc = peers[pid]
-        if pc.signalingState == "closed":
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except InvalidStateError:
             return  # an offer that crossed the end of the run
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        await pc.setLocalDescription(await pc.createAnswer())
         send({"op": "answer", "id": pid, "sdp": pc.localDescription.sdp})
 
     async def read() -> None:
@@ -116,26 +122,32 @@ async def run(mode: str, clip) -> dict:
             else:
                 await replies.put(message)
 
+    async def reading_now() -> dict:
+        send({"op": "cpu"})
+        return {**await replies.get(), "received": received()}
+
     reading = asyncio.get_running_loop().create_task(read())
     try:
         with ice.host_addresses(LOOPBACK):
-            for index in range(PARTICIPANTS):
+            for index in range(publishers + viewers):
                 pid = f"p{index}"
                 pc = peers[pid] = RTCPeerConnection(ice.rtc_configuration([]))
-                pc.addTrack(ClipTrack("audio", clip[1]))
-                pc.addTrack(ClipTrack("video", clip[0]))
+                if index < publishers:
+                    pc.addTrack(ClipTrack("audio", clip[1]))
+                    pc.addTrack(ClipTrack("video", clip[0]))
+                else:  # a viewer (a hearing's gallery): receives what the hub forwards, sends nothing
+                    pc.addTransceiver("audio", direction="recvonly")
+                    pc.addTransceiver("video", direction="recvonly")
                 await pc.setLocalDescription(await pc.createOffer())
                 answers[pid] = asyncio.get_running_loop().create_future()
                 send({"op": "join", "id": pid, "sdp": pc.localDescription.sdp})
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=await answers[pid], type="answer"))
-        await asyncio.sleep(SETTLE_SECONDS)
-        send({"op": "cpu"})
-        first = await replies.get()
-        await asyncio.sleep(MEASURE_SECONDS)
-        send({"op": "cpu"})
-        last = await replies.get()
+        await asyncio.sleep(settle)
+        first = await reading_now()
+        await asyncio.sleep(window)
+        last = await reading_now()
         send({"op": "quit"})
-        await asyncio.wait_for(process.wait(), 20)
+        await asyncio.wait_for(process.wait(), 30)
     finally:
         reading.cancel()
         for pc in peers.values():
@@ -143,6 +155,12 @@ async def run(mode: str, clip) -> dict:
         if process.returncode is None:
             process.kill()
             await process.wait()
+    return first, last
+
+
+async def run(mode: str, clip) -> dict:
+    """Start a server in MODE, connect the peers, and measure it over MEASURE_SECONDS."""
+    first, last = await drive(mode, clip, publishers=PARTICIPANTS)
     seconds = last["at"] - first["at"]
     return {
         "cpu": (last["cpu"] - first["cpu"]) / seconds / PARTICIPANTS,

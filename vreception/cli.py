@@ -1,4 +1,4 @@
-"""The command line: `vreception serve | demo | db | nodes | users | audit …`."""
+"""The command line: `vreception serve | demo | db | nodes | users | keys | audit …`."""
 
 from __future__ import annotations
 
@@ -68,6 +68,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from scheduling import demo_hearing
+    from scheduling.policy import policy_from
     from vreception import demo
     from vreception.migrations import upgrade
 
@@ -84,6 +86,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         demo.load_matters(session, secret=settings.effective_secret_key())
     walk_in = _demo_walk_in(db, settings)
     with db.transaction() as session:
+        hearing = demo_hearing.seed(session, policy=policy_from(settings), secret=settings.effective_secret_key(),
+                                    decision_days=settings.hearing_decision_days)
+    with db.transaction() as session:
         users = demo.sign_ins(session)
     db.dispose()
     host, port = args.host or settings.host, args.port or settings.port
@@ -91,6 +96,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if walk_in:
         print(f"a walk-in session for now: sign in as leader.county (agenda → call) and as room.township in a second\n"
               f"browser (kiosk → consent → call); the call page is http://{host}:{port}/calls/{walk_in}\n")
+    if hearing:
+        print("\n".join(hearing.lines(f"http://{host}:{port}")) + "\n")
     print(f"{'username':<18}{'role':<16}{'name':<10}where")
     for user in users:
         print(f"{user.username:<18}{user.role:<16}{user.name:<10}{user.where}")
@@ -177,6 +184,50 @@ def cmd_users_unlock(args: argparse.Namespace, settings: Settings) -> int:
         was_locked = person.locked_at is not None
         signins.unlock(session, person=person, actor_id=None)
         print(f"unlocked {person.username}" if was_locked else f"{person.username} was not locked")
+    return 0
+
+
+def cmd_users_deactivate(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from vreception.auth import accounts
+    from vreception.models import Person
+
+    db = _database(settings)
+    with db.transaction() as session:
+        person = session.scalar(select(Person).where(Person.username == args.username.strip().lower()))
+        if person is None:
+            print(f"no account {args.username}", file=sys.stderr)
+            return 1
+        if args.undo:
+            accounts.reactivate(session, person=person, actor_id=None)
+            print(f"reactivated {person.username}")
+        else:
+            ended = accounts.deactivate(session, person=person, actor_id=None)
+            print(f"deactivated {person.username}; ended {ended} sign-ins")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from vreception import audit, keys
+
+    old_secret = (sys.stdin.read() if args.old_secret_file == "-" else Path(args.old_secret_file).read_text()).strip()
+    new_secret = settings.effective_secret_key()
+    db = _database(settings)
+    try:
+        with db.transaction() as session:
+            done = keys.rotate(session, old_secret=old_secret, new_secret=new_secret,
+                               checkpoint=audit_checkpoint_path(settings))
+    except ValueError as exc:
+        print(f"nothing changed: {exc}", file=sys.stderr)
+        return 1
+    with db.transaction() as session:
+        seq = audit.write_checkpoint(session, audit_checkpoint_path(settings))
+    print(f"re-encrypted {done.petitioners} petitioners; re-keyed {done.audit_events} audit events "
+          f"(checkpoint at seq {seq})")
+    if done.query_codes_left:
+        print(f"{done.query_codes_left} matters' query codes (查询码) were hashed with the old key and cannot be "
+              "re-keyed: the public lookup no longer finds them", file=sys.stderr)
     return 0
 
 
@@ -302,6 +353,16 @@ def parser() -> argparse.ArgumentParser:
     unlock = users.add_parser("unlock", help="unlock an account locked after repeated wrong passwords")
     unlock.add_argument("username")
     unlock.set_defaults(func=cmd_users_unlock)
+    deactivate = users.add_parser("deactivate", help="stop an account signing in and end all its sign-ins")
+    deactivate.add_argument("username")
+    deactivate.add_argument("--undo", action="store_true", help="let a deactivated account sign in again")
+    deactivate.set_defaults(func=cmd_users_deactivate)
+
+    keys = sub.add_parser("keys", help="the secret key").add_subparsers(dest="keys_command", required=True)
+    rotate = keys.add_parser("rotate", help="move personal data, lookup hashes and the audit chain from the old "
+                                            "secret key to VRECEPTION_SECRET_KEY (server stopped)")
+    rotate.add_argument("--old-secret-file", required=True, help="a file holding the old key, or - for stdin")
+    rotate.set_defaults(func=cmd_keys_rotate)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="recompute the hash chain and check it against the checkpoint")\

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
@@ -32,3 +34,15 @@ def reset() -> None:
     global _offset, _frozen
     _offset = timedelta(0)
     _frozen = None
+
+
+@contextmanager
+def running_from(moment: datetime) -> Iterator[None]:
+    """The clock running from MOMENT while the block runs, then as it was before (the demo's back-dated steps)."""
+    global _offset, _frozen
+    saved = _offset, _frozen
+    travel_to(moment, freeze=False)
+    try:
+        yield
+    finally:
+        _offset, _frozen = saved

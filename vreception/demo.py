@@ -9,13 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vreception import org, people
-from vreception.models import Node, Person, Room
-from vreception.models.hearings import RosterEntry
+from vreception.models import Matter, Node, Person, Room
 
 PROVINCE_CODE = "580000"
 DEMO_USERNAMES = ("admin", "coord.province", "leader.province", "coord.city", "leader.city", "coord.county",
                   "leader.county", "handler.county", "room.county", "hearing.member", "coord.township",
-                  "leader.township", "room.township")
+                  "leader.township", "room.township", "hearing.chair", "hearing.clerk", "hearing.member2",
+                  "hearing.member3", "room.township2")
+# The demo hearing's people: the county office runs it, a county leader chairs it, a clerk records it, three members
+# from the county roster sit on it, the handling unit answers, and the petitioner comes to the second township's room.
+HEARING_PEOPLE = {"office": "coord.county", "chair": "hearing.chair", "recorder": "hearing.clerk",
+                  "handler": "handler.county", "room": "room.township2"}
+HEARING_MEMBERS = ("hearing.member", "hearing.member2", "hearing.member3")
 DEMO_PASSWORD = "Demo@2026"
 
 # city code → (name, [(county code suffix, county name, [township names])])
@@ -86,6 +91,8 @@ def is_loaded(session: Session) -> bool:
 
 def load(session: Session) -> list[DemoUser]:
     """Create the demo province with its cities, counties, townships, departments, rooms and people."""
+    from vreception.hearings import panel
+
     rng = random.Random(580000)
     users: list[DemoUser] = []
 
@@ -152,12 +159,15 @@ def load(session: Session) -> list[DemoUser]:
                 account("handler.county", _name(rng), f"{county_name}人社局劳动监察大队队长", k_depts["RSJ"], "handler")
                 account("room.county", f"{county_room.name}", "接访室终端", county, "room", room_id=county_room.id,
                         where=county_room.name)
-                member = account("hearing.member", _name(rng), "听证员（律师）", county, "hearing_member")
+                account("hearing.chair", _name(rng), f"{county_name}副{county_name[-1]}长（分管信访工作）", county,
+                        "leader")
+                account("hearing.clerk", _name(rng), f"{county_name}信访局科员（听证记录员）", k_depts["XFJ"],
+                        "coordinator", scope=county)
                 # The county office's roster (听证员名库): enough members for a panel of three.
-                panel = [member] + [staff(_name(rng), title, county, "hearing_member")
-                                    for title in ("听证员（人大代表）", "听证员（社区代表）")]
-                for person, profession in zip(panel, ("律师", "人大代表", "社区代表"), strict=True):
-                    session.add(RosterEntry(node_id=county.id, person_id=person.id, profession=profession))
+                for username, profession in zip(HEARING_MEMBERS, ("律师", "人大代表", "社区代表"), strict=True):
+                    member = account(username, _name(rng), f"听证员（{profession}）", county, "hearing_member")
+                    panel.add_to_roster(session, node_id=county.id, person_id=member.id, profession=profession,
+                                        actor_id=None)
             for index, township_name in enumerate(townships, start=1):
                 township = org.create_node(session, code=f"{county.code}{index:03d}", name=township_name,
                                            level="township", parent_id=county.id)
@@ -170,45 +180,86 @@ def load(session: Session) -> list[DemoUser]:
                     account("room.township", t_room.name, "接访室终端", township, "room", room_id=t_room.id,
                             where=t_room.name)
                     first_township = False
+                elif first_city and first_county and index == 2:
+                    # The demo hearing's petitioner attends from here, apart from the walk-in's room.
+                    account("room.township2", t_room.name, "接访室终端", township, "room", room_id=t_room.id,
+                            where=t_room.name)
             first_county = False
         first_city = False
     return users
 
 
-SAMPLE_MATTERS = [
-    # (name, serial, birth, demands [(summary, category)], channel, representatives of a group)
+# (name, serial, birth, demands [(summary, category)], channel)
+Sample = tuple[str, int, str, list[tuple[str, str]], str]
+COUNTY_CODE = "580102"
+SAMPLE_MATTERS: list[Sample] = [
     ("王秀英", 11, "19580312", [("村里征地补偿款至今未发放到户，请求督促镇政府依法发放。", "land")], "video"),
     ("刘建军", 12, "19761105", [("在工地务工三个月工资被拖欠，包工头失联，请求帮助追讨。", "wages"),
                                 ("要求补缴务工期间的工伤保险。", "social_security")], "visit"),
     ("陈志强", 13, "19690721", [("不服县法院关于宅基地纠纷的一审判决。", "court_judgment")], "letter"),
 ]
+# The demo hearing's matter: facts in dispute, which a hearing is for (条例 Art. 31).
+HEARING_MATTER: Sample = ("赵桂兰", 14, "19630415", [
+    ("对房屋征收中的面积测量结果和补偿标准有异议，与街道说法分歧较大，请求重新核定补偿。", "land")], "visit")
 
 
 def _id_number(serial: int, birth: str) -> str:
     from vreception.cases.identity import check_digit
 
-    first17 = f"580102{birth}{serial:03d}"
+    first17 = f"{COUNTY_CODE}{birth}{serial:03d}"
     return first17 + check_digit(first17)
+
+
+def register_sample(session: Session, *, secret: str, sample: Sample, origin_code: str,
+                    actor_id: int | None = None) -> Matter:
+    """Register SAMPLE at the demo county, brought from the place ORIGIN_CODE."""
+    from vreception.cases import register
+    from vreception.cases.identity import Protector
+
+    county = session.scalar(select(Node).where(Node.code == COUNTY_CODE))
+    origin = session.scalar(select(Node).where(Node.code == origin_code))
+    assert county is not None and origin is not None  # made by load()
+    name, serial, birth, demands, channel = sample
+    matter, _, _ = register.register(
+        session, protector=Protector(secret), channel=channel, origin_node_id=origin.id, handling_node_id=county.id,
+        petitioners=[{"name": name, "id_number": _id_number(serial, birth), "phone": "13900000000"}],
+        demands=[{"summary": text, "category": category} for text, category in demands], actor_id=actor_id)
+    return matter
 
 
 def load_matters(session: Session, *, secret: str) -> int:
     """A few matters registered at the demo county, so the pages have something to show."""
-    from vreception.cases import register
-    from vreception.cases.identity import Protector
-    from vreception.models import Matter
-
     if session.scalar(select(Matter.id).limit(1)) is not None:
         return 0
-    county = session.scalar(select(Node).where(Node.code == "580102"))
-    township = session.scalar(select(Node).where(Node.code == "580102001"))
-    assert county is not None and township is not None  # made by load()
-    protector = Protector(secret)
-    for name, serial, birth, demands, channel in SAMPLE_MATTERS:
-        register.register(session, protector=protector, channel=channel, origin_node_id=township.id,
-                          handling_node_id=county.id,
-                          petitioners=[{"name": name, "id_number": _id_number(serial, birth), "phone": "13900000000"}],
-                          demands=[{"summary": text, "category": category} for text, category in demands])
+    for sample in SAMPLE_MATTERS:
+        register_sample(session, secret=secret, sample=sample, origin_code=f"{COUNTY_CODE}001")
     return len(SAMPLE_MATTERS)
+
+
+@dataclass(frozen=True)
+class HearingCast:
+    """The demo hearing's people (HEARING_PEOPLE, HEARING_MEMBERS) and the room the petitioner attends from."""
+
+    office: Person
+    chair: Person
+    recorder: Person
+    handler: Person
+    members: list[Person]
+    room: Room
+
+
+def hearing_cast(session: Session) -> HearingCast | None:
+    """The demo hearing's cast, or None in a demo database loaded before they were among its accounts."""
+    wanted = [*HEARING_PEOPLE.values(), *HEARING_MEMBERS]
+    found = {p.username: p for p in session.scalars(select(Person).where(Person.username.in_(wanted)))}
+    if len(found) < len(wanted):
+        return None
+    people_of = {part: found[username] for part, username in HEARING_PEOPLE.items()}
+    room = next((a.room for a in people_of["room"].roles if a.room is not None), None)
+    if room is None:
+        return None
+    return HearingCast(office=people_of["office"], chair=people_of["chair"], recorder=people_of["recorder"],
+                       handler=people_of["handler"], members=[found[u] for u in HEARING_MEMBERS], room=room)
 
 
 def sign_ins(session: Session) -> list[DemoUser]:

@@ -2,114 +2,58 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from dataclasses import dataclass, field
 from datetime import timedelta
 
-import websockets
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 
-from recordings import ice
-from tests.recordings.media_clients import COLOURS, ColourTrack, ToneTrack
+from tests.calls.helpers import SignalingClient
 from vreception.auth import tokens
-
-LOOPBACK = ["127.0.0.1"]
 
 
 def join_token(secret: str, session_id: int, participant_id: int, role: str) -> str:
     """A join token for a seat, signed as scheduling.join signs it (hearing seats here belong to no login)."""
-    token, _ = tokens.issue(secret, subject=str(participant_id), purpose="join", ttl=timedelta(minutes=10),
-                            session_id=session_id, participant_id=participant_id, role=role)
+    token, _ = tokens.issue(
+        secret,
+        subject=str(participant_id),
+        purpose="join",
+        ttl=timedelta(minutes=10),
+        session_id=session_id,
+        participant_id=participant_id,
+        role=role,
+    )
     return token
 
 
-@dataclass(eq=False)
-class Peer:
-    """One participant: a WebSocket and, while admitted, a peer connection sending media (or only receiving)."""
+class Peer(SignalingClient):
+    """One participant that sends media (or only receives) and counts every frame it receives, per publisher."""
 
-    name: str
-    url: str
-    colour: str = "red"
-    sends: bool = True
-    messages: list[dict] = field(default_factory=list)
-    frames: int = 0  # every frame decoded from every track, over every peer connection
-    by_publisher: dict[str, int] = field(default_factory=dict)  # the same, per participant id that sent them
-    offers: int = 0  # peer connections offered (one per admission)
-    ws: object = None
-    pc: RTCPeerConnection | None = None
-    tasks: list[asyncio.Task] = field(default_factory=list)
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def connect(self) -> None:
-        self.ws = await websockets.connect(self.url, open_timeout=10)
-        self.tasks.append(asyncio.create_task(self._read()))
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self.ws:
-                message = json.loads(raw)
-                self.messages.append(message)
-                if message["type"] == "admitted":
-                    await self._offer()
-                elif message["type"] == "answer" and self.pc is not None:
-                    await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
-                elif message["type"] == "offer" and self.pc is not None:
-                    await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
-                    answer = await self.pc.createAnswer()
-                    with ice.host_addresses(LOOPBACK):
-                        await self.pc.setLocalDescription(answer)
-                    await self.send({"type": "answer", "sdp": self.pc.localDescription.sdp})
-                # On `lobby` the peer connection stays open on purpose: whatever still arrives, the hub forwarded.
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            self.closed.set()
+    def __init__(self, name: str, url: str, colour: str = "red", sends: bool = True) -> None:
+        super().__init__(url, colour=colour, open_timeout=10.0)
+        self.name, self.sends = name, sends
+        self.frames = 0  # every frame decoded from every track, over every peer connection
+        self.by_publisher: dict[str, int] = {}  # the same, per participant id that sent them
+        self.offers = 0  # peer connections offered (one per admission)
 
     async def _offer(self) -> None:
         # Admitted again after the lobby: a fresh peer connection, as the page's startMedia() makes one.
         if self.pc is not None:
             await self.pc.close()
-        self.pc = RTCPeerConnection(ice.rtc_configuration([]))
-        if self.sends:
-            self.pc.addTrack(ToneTrack(8000))
-            self.pc.addTrack(ColourTrack(COLOURS[self.colour]))
-        else:
-            self.pc.addTransceiver("audio", direction="recvonly")
-            self.pc.addTransceiver("video", direction="recvonly")
-        self.pc.on("track", self._on_track)
         self.offers += 1
-        offer = await self.pc.createOffer()
-        with ice.host_addresses(LOOPBACK):
-            await self.pc.setLocalDescription(offer)
-        await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp})
+        await super()._offer()
+
+    def _add_media(self, pc: RTCPeerConnection) -> None:
+        if self.sends:
+            super()._add_media(pc)
+        else:
+            pc.addTransceiver("audio", direction="recvonly")
+            pc.addTransceiver("video", direction="recvonly")
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         publisher = track.id.rsplit("-", 2)[0]  # the hub names forwarded tracks publisher-kind-n
 
-        async def consume() -> None:
-            try:
-                while True:
-                    await track.recv()
-                    self.frames += 1
-                    self.by_publisher[publisher] = self.by_publisher.get(publisher, 0) + 1
-            except Exception:  # the track ended with its peer connection
-                pass
+        def count(_frame: object) -> None:
+            self.frames += 1
+            self.by_publisher[publisher] = self.by_publisher.get(publisher, 0) + 1
 
-        self.tasks.append(asyncio.create_task(consume()))
-
-    async def send(self, message: dict) -> None:
-        await self.ws.send(json.dumps(message))
-
-    def of_type(self, kind: str) -> list[dict]:
-        return [m for m in self.messages if m["type"] == kind]
-
-    async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
-        if self.pc is not None:
-            await self.pc.close()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self._consume(track, count)

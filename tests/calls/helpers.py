@@ -33,11 +33,13 @@ def join_token(client, session: dict, role: str, username: str) -> tuple[int, st
 
 @dataclass
 class SignalingClient:
-    """One participant: a WebSocket to the server and, once admitted, one peer connection."""
+    """One participant: a WebSocket to the server and, while admitted, one peer connection sending a tone and a
+    colour (subclasses change what it sends and counts)."""
 
     url: str
     colour: str = "red"
     amplitude: int = 8000
+    open_timeout: float = 5.0
     messages: list[dict] = field(default_factory=list)
     received: dict[str, Received] = field(default_factory=dict)
     ws: object = None
@@ -46,7 +48,7 @@ class SignalingClient:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def connect(self) -> None:
-        self.ws = await websockets.connect(self.url, open_timeout=5)
+        self.ws = await websockets.connect(self.url, open_timeout=self.open_timeout)
         self.tasks.append(asyncio.create_task(self._read()))
 
     async def _read(self) -> None:
@@ -56,14 +58,15 @@ class SignalingClient:
                 self.messages.append(message)
                 if message["type"] == "admitted":
                     await self._offer()
-                elif message["type"] == "answer":
+                elif message["type"] == "answer" and self.pc is not None:
                     await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "answer"))
-                elif message["type"] == "offer":
+                elif message["type"] == "offer" and self.pc is not None:
                     await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
                     answer = await self.pc.createAnswer()
                     with ice.host_addresses(LOOPBACK):
                         await self.pc.setLocalDescription(answer)
                     await self.send({"type": "answer", "sdp": self.pc.localDescription.sdp})
+                # On `lobby` the peer connection stays open on purpose: whatever still arrives, the hub forwarded.
         except websockets.ConnectionClosed:
             pass
         finally:
@@ -71,25 +74,36 @@ class SignalingClient:
 
     async def _offer(self) -> None:
         self.pc = RTCPeerConnection(ice.rtc_configuration([]))
-        self.pc.addTrack(ToneTrack(self.amplitude))
-        self.pc.addTrack(ColourTrack(COLOURS[self.colour]))
+        self._add_media(self.pc)
         self.pc.on("track", self._on_track)
         offer = await self.pc.createOffer()
         with ice.host_addresses(LOOPBACK):
             await self.pc.setLocalDescription(offer)
         await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp})
 
+    def _add_media(self, pc: RTCPeerConnection) -> None:
+        """What this participant sends: a tone and its colour."""
+        pc.addTrack(ToneTrack(self.amplitude))
+        pc.addTrack(ColourTrack(COLOURS[self.colour]))
+
     def _on_track(self, track) -> None:
         record = self.received.setdefault(f"{track.kind}", Received())
+
+        def count(frame) -> None:
+            record.frames += 1
+            if track.kind == "video":
+                record.yuv = centre_yuv(frame)
+
+        self._consume(track, count)
+
+    def _consume(self, track, on_frame) -> None:
+        """Receive TRACK's frames until it ends, handing each to ON_FRAME."""
 
         async def consume():
             try:
                 while True:
-                    frame = await track.recv()
-                    record.frames += 1
-                    if track.kind == "video":
-                        record.yuv = centre_yuv(frame)
-            except Exception:
+                    on_frame(await track.recv())
+            except Exception:  # the track ended with its peer connection
                 pass
 
         self.tasks.append(asyncio.create_task(consume()))
