@@ -10,6 +10,7 @@ from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
+from scheduling import rules
 from scheduling.lookup import load_leader, load_room
 from scheduling.policy import Policy, local_moment
 from vreception import audit
@@ -65,11 +66,15 @@ def create_plan(
     buffer_minutes: int = 0,
     room_ids: list[int] | None = None,
     scope: str = "",
+    scope_categories: list[str] | None = None,
     valid_from: date,
     valid_until: date | None = None,
     actor_id: int | None = None,
 ) -> ReceptionPlan:
-    """Publish a reception plan after checking its shape, leaders, rooms and times."""
+    """Publish a reception plan after checking its shape, leaders, rooms and times.
+
+    SCOPE_CATEGORIES, when given, are the demand categories the leader receives (published by name, checked at
+    booking); SCOPE is then the office's note beside them."""
     try:
         plan_kind = PlanKind(kind)
     except ValueError:
@@ -101,6 +106,8 @@ def create_plan(
         raise Invalid("error.plan_slot_too_long", field="slot_minutes")
     if valid_until is not None and valid_until < valid_from:
         raise Invalid("error.plan_valid_until", field="valid_until")
+    if scope_categories:
+        scope = rules.compose_scope(scope_categories, scope)
     if len(scope or "") > MAX_SCOPE:
         raise Invalid("error.plan_scope_too_long", field="scope", max=MAX_SCOPE)
     rooms = [load_room(session, r, "room_ids") for r in dict.fromkeys(room_ids or [])]

@@ -32,6 +32,7 @@ IN_PROGRESS_MONTHS = 2
 REVIEW_WINDOW_KIND = "review_request"
 SCOPE_SEPARATORS = re.compile(r"[、，,；;。/\s]+")
 LIST_SEPARATOR = "、"
+NOTE_SEPARATOR = "；"
 
 
 class LegalChannelMatter(Invalid):
@@ -102,18 +103,49 @@ def check_legal_channel(*, matter: Matter) -> None:
                                      channel=Msg(f"pages.legal.{demand.legal_channel}"))
 
 
+def _exactly(token: str, known: dict[str, categories.Category]) -> str | None:
+    return next((code for code, category in known.items() if token in (code, category.name)), None)
+
+
 def scope_categories(scope: str) -> set[str] | None:
     """The category codes a published scope names (by code or name), or None when it names none.
 
-    A scope is prose the office writes; only a scope that names categories can be checked.
+    A scope chosen on the plan form names its categories exactly (their names, joined by 、); an older scope is prose
+    the office wrote, matched loosely. Only a scope that names categories can be checked.
     """
     known = categories.load()
     found: set[str] = set()
     for token in (t for t in SCOPE_SEPARATORS.split(scope or "") if t):
+        exact = _exactly(token, known)
+        if exact is not None:
+            found.add(exact)
+            continue
         for code, category in known.items():
-            if token == code or (len(token) >= 2 and (token in category.name or category.name in token)):
+            if len(token) >= 2 and (token in category.name or category.name in token):
                 found.add(code)
     return found or None
+
+
+def compose_scope(codes: Iterable[str], note: str = "") -> str:
+    """The scope to publish: the chosen categories by name (joined by 、), then the office's note after ；."""
+    known = categories.load()
+    chosen = list(dict.fromkeys(codes))
+    for code in chosen:
+        if code not in known:
+            raise Invalid("error.category_unknown", field="scope_categories", category=code)
+    names = LIST_SEPARATOR.join(known[code].name for code in chosen)
+    note = (note or "").strip()
+    return f"{names}{NOTE_SEPARATOR}{note}" if names and note else names or note
+
+
+def split_scope(scope: str) -> tuple[list[str], str]:
+    """The chosen categories and the note of a published scope (compose_scope's inverse); prose is all note."""
+    known = categories.load()
+    head, _, note = (scope or "").partition(NOTE_SEPARATOR)
+    codes = [_exactly(name, known) for name in head.split(LIST_SEPARATOR)]
+    if not head or None in codes:
+        return [], scope or ""
+    return [code for code in codes if code is not None], note
 
 
 def check_scope(*, matter: Matter, leader: Person, scopes: Iterable[str]) -> None:

@@ -12,11 +12,12 @@ from vreception.models import AuditEvent, MatterEvent
 
 def test_acceptance_deadline_moves_off_national_day(client, org):
     travel(2026, 9, 20)  # a Sunday worked for National Day (调休)
-    matter, _ = register(client, org)
+    matter, headers = register(client, org)
     assert matter["deadlines"]["acceptance"]["due"] == "2026-10-08"  # 10-05 is a holiday
-    # 5 working days: 09-21..24, then 09-25 is Mid-Autumn Festival and 26-27 a weekend.
-    assert matter["deadlines"]["remit_objection"]["due"] == "2026-09-28"
     assert matter["deadlines"]["acceptance"]["provisional"] is False
+    # Transferred the same day: 5 working days 09-21..24, then 09-25 is Mid-Autumn Festival and 26-27 a weekend.
+    m = act(client, headers, matter["id"], "transfer", to_node_id=org.nodes["county2"].id, reason="属城西区职责。")
+    assert m["deadlines"]["remit_objection"]["due"] == "2026-09-28"
 
 
 def test_deadline_stays_on_holiday_when_configured(client, org, settings):

@@ -97,3 +97,44 @@ def test_only_the_office_of_the_matter_attaches_and_outsiders_do_not_list(client
                       headers=login(client, "coord.county2")).status_code == 403
     assert _attach(client, headers, 999_999, "a.png", png(), "image/png").status_code == 404
     assert _stored(settings, matter["id"]) == []
+
+
+def test_what_came_with_the_matter_is_listed_and_read_back_by_its_readers_each_read_audited(app, client, org, db,
+                                                                                             settings):
+    from tests.factories import book_walk_in, page_client
+    from vreception import evidence
+    from vreception.models import Matter
+
+    walk_in = book_walk_in(client, org)
+    matter_id, office = walk_in["matter_id"], login(client, "coord.county")
+    pdf = pdf_of_colours((1, 0, 0))
+    assert _attach(client, office, matter_id, "劳动合同.pdf", pdf).status_code == 201
+    photo = png()
+    with db.transaction() as session:  # shown by the petitioner's side during the call
+        evidence.store_upload(session, matter=session.get(Matter, matter_id), data=photo, max_bytes=MAX,
+                              storage_dir=Path(settings.data_dir), actor_id=org.people["room_township"].id,
+                              session_id=walk_in["id"], filename="欠条照片.png")
+    leader = login(client, "leader.county")
+    listed = client.get(f"/api/v1/matters/{matter_id}/attachments", headers=leader).json()
+    assert [(m["filename"], m["source"], m["session_id"]) for m in listed] == [
+        ("劳动合同.pdf", "registration", None), ("欠条照片.png", "call", walk_in["id"])]
+    for material, data in zip(listed, (pdf, photo), strict=True):
+        read = client.get(material["url"], headers=leader)
+        assert read.status_code == 200 and read.content == data, material
+    assert client.get(listed[0]["url"], headers=login(client, "coord.county2")).status_code == 403
+    unknown = client.get(f"/api/v1/matters/{matter_id}/attachments/{'0' * 64}", headers=leader)
+    assert unknown.status_code == 404
+    # The matter page lists both with their links; the page route reads them too.
+    coord = page_client(app, "coord.county")
+    page = coord.get(f"/matters/{matter_id}").text
+    section = page[page.index('id="materials"'):]
+    for material in listed:
+        assert f'href="/matters/{matter_id}/attachments/{material["sha256"]}"' in section
+    assert 'data-source="registration"' in section and 'data-source="call"' in section and "接访中上传" in section
+    assert coord.get(f"/matters/{matter_id}/attachments/{listed[1]['sha256']}").content == photo
+    with db.transaction() as session:
+        reads = session.scalars(select(AuditEvent).where(AuditEvent.action == "matter.material_read")
+                                .order_by(AuditEvent.seq)).all()
+        assert [(r.actor_id, json.loads(r.data)["source"]) for r in reads] == [
+            (org.people["leader_county"].id, "registration"), (org.people["leader_county"].id, "call"),
+            (org.people["coord_county"].id, "call")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from tests.cases.helpers import travel
-from tests.factories import FreshHeaders, act, register
+from tests.factories import FreshHeaders, act, extend_org, register
 from vreception.cases import rates
 from vreception.models import Matter, RepeatLink
 
@@ -149,3 +149,54 @@ def test_rates_are_counted_in_sql_whatever_the_number_of_matters(client, org, db
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     # One grouped query per kind of case (acceptance, handling, review windows, registered, rated, unrated).
     assert loaded == [] and len(selects) == 6 and all("GROUP BY" in s for s in selects)
+
+
+def test_assignment_completion_periods_count_in_on_time_completion_of_the_assigned_unit(client, org, db):
+    extend_org(db, org)
+    travel(2026, 3, 2)
+    office, unit = FreshHeaders(client, "coord.county"), FreshHeaders(client, "handler")
+    dept = org.nodes["county_dept"].id
+    in_time, late, silent, sent_back = (
+        register(client, org, headers=office, serial=i, summary=f"事项{i}", category=c)[0]
+        for i, c in ((1, "wages"), (2, "land"), (3, "housing"), (4, "social_security")))
+    for matter in (in_time, late, silent, sent_back):
+        act(client, office, matter["id"], "assign", to_node_id=dept, days=10, reason="请核查办理。")  # due 03-12
+    travel(2026, 3, 10)
+    act(client, unit, in_time["id"], "report_completion", reason="已办结。")
+    act(client, office, in_time["id"], "verify_completion")
+    act(client, unit, sent_back["id"], "report_completion", reason="已办结。")
+    # Sent back without a new day: the report did not complete, the period runs on to its day.
+    m = act(client, office, sent_back["id"], "return_completion", reason="未附凭证。")
+    assert m["deadlines"]["completion"] == {**m["deadlines"]["completion"], "state": "open", "due": "2026-03-12"}
+    travel(2026, 3, 16)
+    act(client, unit, late["id"], "report_completion", reason="已办结，超期。")
+    march = _rates(client, office, "2026-03")
+    assert march["城东区人社局"]["on_time_completion"]["counts"] == {"in_time": 1, "late": 1, "overdue": 2}
+    assert march["城东区人社局"]["on_time_completion"]["rate"] == 0.25
+    # The office is rated for handing the four over within the 15 days, not for the unit's completion.
+    assert march["城东区"]["transfer_timeliness"]["counts"] == {"in_time": 4}
+    assert march["城东区"]["on_time_completion"]["denominator"] == 0
+
+
+def test_a_new_day_set_on_sending_back_replaces_a_period_met_but_not_one_missed(client, org, db):
+    extend_org(db, org)
+    travel(2026, 3, 2)
+    office, unit = FreshHeaders(client, "coord.county"), FreshHeaders(client, "handler")
+    early, _ = register(client, org, headers=office, serial=1, summary="事项一")
+    tardy, _ = register(client, org, headers=office, serial=2, summary="事项二", category="land")
+    for matter in (early, tardy):
+        act(client, office, matter["id"], "assign", to_node_id=org.nodes["county_dept"].id, days=10, reason="请办理。")
+    travel(2026, 3, 10)
+    act(client, unit, early["id"], "report_completion", reason="已办结。")
+    travel(2026, 3, 13)  # past 03-12
+    act(client, unit, tardy["id"], "report_completion", reason="已办结。")
+    for matter in (early, tardy):
+        m = act(client, office, matter["id"], "return_completion", reason="请补充材料。", days=5)  # due 03-18
+        assert m["deadlines"]["completion"]["due"] == "2026-03-18"
+        act(client, unit, matter["id"], "report_completion", reason="已补充。")
+    history = {m["id"]: [(d["due"], d["state"]) for d in m["deadline_history"] if d["kind"] == "completion"]
+               for m in (client.get(f"/api/v1/matters/{x['id']}", headers=office).json() for x in (early, tardy))}
+    assert history[early["id"]] == [("2026-03-12", "cancelled"), ("2026-03-18", "met")]
+    assert history[tardy["id"]] == [("2026-03-12", "missed"), ("2026-03-18", "met")]
+    counts = _rates(client, office, "2026-03")["城东区人社局"]["on_time_completion"]["counts"]
+    assert counts == {"in_time": 2, "late": 1}

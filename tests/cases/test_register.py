@@ -19,7 +19,9 @@ def test_register_returns_number_query_code_and_deadlines(client, org):
     assert matter["state"] == "registered"
     assert matter["number"].startswith("580102-") and matter["number"].endswith("-00001")
     assert len(matter["query_code"]) == 10
-    assert set(matter["deadlines"]) == {"acceptance", "remit_objection"}
+    # No objection window: the office that registered it is not a body it was handed over to (Art. 23).
+    assert set(matter["deadlines"]) == {"acceptance"}
+    assert "object_remit" not in [a["action"] for a in matter["allowed_actions"]]
     assert matter["petitioners"][0]["id_number"] == id_number(1)  # the handling office sees it in full
     assert [a["action"] for a in matter["allowed_actions"]][:2] == ["accept", "not_accept"]
     second, _ = register(client, org, serial=2, summary="另一件事：宅基地纠纷", category="land")

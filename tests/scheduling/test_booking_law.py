@@ -11,6 +11,7 @@ from sqlalchemy import select
 from scheduling import rules
 from tests.factories import csrf_of, login, page_client, register_matter
 from tests.scheduling.conftest import iso, reception
+from vreception.errors import Invalid
 from vreception.models.audit import AuditEvent
 from vreception.models.scheduling import ReceptionPlan
 
@@ -129,3 +130,67 @@ def test_the_booking_page_check_names_the_legal_channel_instead_of_rules_ok(app,
 ])
 def test_which_categories_a_published_scope_names(scope, codes):
     assert rules.scope_categories(scope) == codes
+
+
+def test_a_scope_chosen_as_categories_is_published_by_name_and_read_back():
+    scope = rules.compose_scope(["land", "housing", "land"], "  本乡镇事项优先 ")
+    assert scope == "土地征收与补偿、城乡建设与房屋；本乡镇事项优先"
+    assert rules.split_scope(scope) == (["land", "housing"], "本乡镇事项优先")
+    assert rules.scope_categories(scope) == {"land", "housing"}
+    assert rules.compose_scope(["other"]) == "其他" and rules.scope_categories("其他") == {"other"}
+    assert rules.split_scope("劳动社保、征地拆迁") == ([], "劳动社保、征地拆迁")  # prose: all note
+    with pytest.raises(Invalid):
+        rules.compose_scope(["wages", "no_such_category"])
+
+
+def _plan_form(world, **extra) -> dict:
+    org = world.org
+    return {"leader_id": str(org.people["leader_county"].id), "kind": "rotation", "starts": "09:00", "ends": "12:00",
+            "slot_minutes": "30", "buffer_minutes": "10", "room_id": str(org.rooms["county"].id),
+            "valid_from": "2026-01-01", **extra}
+
+
+def _active_plan(db, world) -> ReceptionPlan:
+    with db.transaction() as session:
+        plan = session.scalars(select(ReceptionPlan).where(ReceptionPlan.active.is_(True), ReceptionPlan.id.notin_(
+            [world.county_plan, world.city_plan])).order_by(ReceptionPlan.id.desc())).first()
+        session.expunge(plan)
+        return plan
+
+
+def test_the_plan_form_offers_the_categories_and_booking_checks_them(app, client, world, db, settings):
+    coord = page_client(app, "coord.county")
+    form = coord.get(f"/leader-plans/{world.county_plan}/edit")
+    assert 'name="scope_categories" multiple' in form.text and '<option value="wages">劳动工资拖欠</option>' in form.text
+    # An unknown category is refused in Chinese, the form keeping what was chosen.
+    refused = coord.post(f"/leader-plans/{world.county_plan}", follow_redirects=False, data={
+        **_plan_form(world), "scope_categories": ["land", "nonsense"], "csrf_token": csrf_of(form.text)})
+    assert refused.status_code == 422 and "nonsense" in refused.text
+    assert '<option value="land" selected>' in refused.text
+    saved = coord.post(f"/leader-plans/{world.county_plan}", follow_redirects=False, data={
+        **_plan_form(world), "scope_categories": ["land", "housing"], "scope": "本乡镇事项优先",
+        "csrf_token": csrf_of(form.text)})
+    assert saved.status_code == 303, saved.text[:500]
+    plan = _active_plan(db, world)
+    assert plan.scope == "土地征收与补偿、城乡建设与房屋；本乡镇事项优先"
+    edit = coord.get(f"/leader-plans/{plan.id}/edit").text
+    assert '<option value="land" selected>' in edit and '<option value="wages">' in edit and "本乡镇事项优先" in edit
+    wages = _matter(db, world, settings, "wages")
+    detail = _refused(_book(client, reception(world, matter_id=wages)), "outside_leader_scope")
+    assert "劳动工资拖欠" in detail and "土地征收与补偿" in detail
+    land = _matter(db, world, settings, "land")
+    booked = _book(client, reception(world, start="10:00", end="10:30", matter_id=land))
+    assert booked.status_code == 201, booked.text
+    assert _overridden(db, booked.json()["id"]) == []
+
+
+def test_the_plan_api_takes_the_same_categories_as_the_form(client, world, db):
+    headers = login(client, "coord.county")
+    org = world.org
+    body = {"kind": "rotation", "leader_ids": [org.people["leader_county"].id], "starts": "09:00", "ends": "12:00",
+            "room_ids": [org.rooms["county"].id], "valid_from": "2026-01-01", "scope": "本乡镇事项优先"}
+    refused = client.post("/api/v1/plans", headers=headers, json={**body, "scope_categories": ["land", "nonsense"]})
+    assert refused.status_code == 422, refused.text
+    created = client.post("/api/v1/plans", headers=headers, json={**body, "scope_categories": ["land", "housing"]})
+    assert created.status_code == 201, created.text
+    assert created.json()["scope"] == "土地征收与补偿、城乡建设与房屋；本乡镇事项优先"

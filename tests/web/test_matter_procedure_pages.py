@@ -233,3 +233,38 @@ def test_action_api_validates_the_new_params(client, org):
     for field in ("approved_by", "days", "outcomes", "facts", "basis", "requested_at", "document_id", "method",
                   "served_at", "proof", "proof_source"):
         assert schema[field].get("description"), field
+
+
+def test_the_new_states_filter_the_list_and_the_dashboard_shows_them_with_the_new_figures(app, client, org, db):
+    extend_org(db, org)
+    travel(2026, 3, 2)
+    office, unit = FreshHeaders(client, "coord.county"), FreshHeaders(client, "handler")
+    dept = org.nodes["county_dept"].id
+    assigned, _ = register(client, org, headers=office, serial=1, summary="事项一")
+    reported, _ = register(client, org, headers=office, serial=2, summary="事项二", category="land")
+    legal, _ = register(client, org, headers=office, serial=3, summary="事项三", category="housing")
+    waiting, _ = register(client, org, headers=office, serial=4, summary="事项四", category="social_security")
+    for matter in (assigned, reported):
+        act(client, office, matter["id"], "assign", to_node_id=dept, days=10, reason="请办理。")
+    travel(2026, 3, 5)
+    act(client, unit, reported["id"], "report_completion", reason="已办结。")
+    act(client, office, legal["id"], "route_legal", channel="litigation", reason="属诉讼事项。")
+    coord = page_client(app, "coord.county")
+    listed = coord.get("/matters", params={"state": "completion_reported"}).text
+    assert '<option value="completion_reported" selected>' in listed and '<option value="assigned">' in listed
+    assert reported["number"] in listed and assigned["number"] not in listed and waiting["number"] not in listed
+    dashboard = coord.get("/dashboard").text
+    states = dashboard[dashboard.index('id="matter-states"'):]
+    for state, text in (("registered", "已登记 1"), ("assigned", "已交办 1"), ("completion_reported", "1")):
+        assert f'href="/matters?state={state}" data-state="{state}">' in states and text in states, state
+    assert 'data-state="closed"' not in states  # open matters only
+    for figure in ("transfer_timeliness", "one_time_resolution", "first_petition_resolution", "repeat_petitions"):
+        assert f'data-rate="{figure}"' in dashboard, figure
+    assert "转送交办及时率" in dashboard and 'data-legal-excluded="1"' in dashboard
+    with db.transaction() as session:  # the figures shown are those of the month: two matters handed over in time
+        from vreception.cases import rates
+
+        march = rates.monthly(session, month=at(2026, 3, 1).date())
+        assert {u.node_id: u.transfer_timeliness.counts for u in march}[org.nodes["county"].id] == {"in_time": 2}
+    table = dashboard[dashboard.index('class="list rate-table"'):]
+    assert "转送交办及时率</td>\n          <td>2 / 2</td>" in table

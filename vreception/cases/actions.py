@@ -232,10 +232,16 @@ def verify_completion(step: Step) -> MatterState:
 def return_completion(step: Step) -> MatterState:
     step.reason()
     days = step.params.get("days")
+    # A report sent back did not complete the assignment: its period runs on, or the office sets a new day.
+    reported = deadlines.current(step.matter, "completion")
     if days is not None:
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_ASSIGNMENT_DAYS:
             raise Invalid("error.assignment_days", field="days", max=MAX_ASSIGNMENT_DAYS)
+        if reported is not None and reported.state is DeadlineState.met:
+            reported.state = DeadlineState.cancelled  # replaced by the new day; a period already missed stays missed
         step.open("completion", days=days)
+    elif reported is not None:
+        reported.state, reported.done_at = DeadlineState.open, None
     return S.assigned
 
 
@@ -524,8 +530,9 @@ STARTS = {"accept": "handling", "serve": "review_request", "request_review": "re
 
 
 def allowed(matter: Matter) -> list[str]:
-    """The actions MATTER's state allows now."""
-    return [name for name, (states, _) in ACTIONS.items() if matter.state in states]
+    """The actions MATTER's state allows now (an objection only from a body the matter was handed over to)."""
+    return [name for name, (states, _) in ACTIONS.items() if matter.state in states
+            and (name != "object_remit" or matter.transferred_from_node_id is not None)]
 
 
 def act(session: Session, *, matter: Matter, action: str, actor_id: int | None, params: dict[str, Any] | None = None,

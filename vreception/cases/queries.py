@@ -62,7 +62,8 @@ def document_out(d: Document) -> DocumentOut:
     return DocumentOut(id=d.id, kind=d.kind, title=documents.KINDS[d.kind][0], number=d.number,
                        issued_at=d.issued_at, served_at=d.served_at, served_method=d.served_method,
                        proof_source=d.proof_source, proof_sha256=d.proof_sha256, sha256=d.sha256,
-                       html_url=f"/api/v1/documents/{d.id}.html", pdf_url=f"/api/v1/documents/{d.id}.pdf")
+                       html_url=f"/api/v1/documents/{d.id}.html", pdf_url=f"/api/v1/documents/{d.id}.pdf",
+                       proof_url=f"/api/v1/documents/{d.id}/proof" if d.proof_sha256 else None)
 
 
 def recording_summary(recording: Recording) -> RecordingSummary:
@@ -178,6 +179,15 @@ def list_matters(db: Session, *, principal: Principal, state: MatterState | None
              .options(selectinload(Matter.deadlines), selectinload(Matter.demands),
                       selectinload(Matter.petitioner_links).selectinload(MatterPetitioner.petitioner)))
     return page_of(db, query, total=total, limit=limit, cursor=cursor, item=_list_item)
+
+
+def state_counts(db: Session, *, principal: Principal) -> list[tuple[str, int]]:
+    """How many of the matters the principal may read are in each open state, in the order of the procedure."""
+    rows = db.execute(select(Matter.state, func.count()).where(access.readable(principal),
+                                                               Matter.state.in_(actions.OPEN_STATES))
+                      .group_by(Matter.state)).all()
+    counts = {MatterState(state): n for state, n in rows}
+    return [(state.value, counts[state]) for state in MatterState if counts.get(state)]
 
 
 def petitioner_matters(db: Session, *, principal: Principal, petitioner_id: int, limit: int = 50,

@@ -3,6 +3,10 @@
 Which month a case counts in — each counts in exactly one:
 - 及时受理率 (timely_acceptance), 按期办结率 (on_time_completion), 转送交办及时率 (transfer_timeliness): the month
   the period is due (Deadline.due_day), whether it ended in time, late, or is still open past its day.
+- 按期办结率 counts two kinds of period: the handling period (办理, 60 days from acceptance, extensions included) and
+  the completion period of a 交办 (the day the assigning office set for the 办结报告). A completion report the office
+  sent back did not complete the assignment: its period runs on (open, then overdue), or is replaced by the new day
+  the office sets; a period already missed stays missed and the new one counts as well.
 - 参评率 (participation) and 满意率 (satisfaction): a rated matter in the month the rating was given; an unrated one
   in the month its rating window ended, once it has ended. A matter rated in March whose window ends in April counts
   in March only.
@@ -14,7 +18,8 @@ Who is rated for what:
 - The 信访部门 for transfer/assignment (转送/交办) within the 15-day acceptance period: an acceptance period ended by
   a transfer or an assignment counts in transfer_timeliness of the unit of the person who transferred it, never in
   the receiving body's timely_acceptance.
-- The 有权处理机关 (the matter's handling unit) for acceptance it decided itself, and for handling on time.
+- The 有权处理机关 (the matter's handling unit) for acceptance it decided itself, and for handling on time; the unit
+  a matter was assigned to (交办) for its completion report on time.
 - Matters routed to legal channels (诉访分离, outcome "legal_channel:…") are left out of every figure (参评); their
   acceptance periods are counted in legal_excluded instead.
 
@@ -37,6 +42,7 @@ from vreception.clock import now
 from vreception.models import Deadline, DeadlineState, Matter, MatterEvent, Node, Person, RepeatLink
 
 HANDED_OVER = ("transfer", "assign")  # 转送 / 交办: the 信访部门's decision, rated apart from the handling body's
+COMPLETION_KINDS = ("handling", "completion")  # 按期办结: the handling period, and a 交办's completion period
 SATISFIED = ("satisfied", "basically_satisfied")
 
 
@@ -155,7 +161,7 @@ def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None
 
     handling = (select(Matter.handling_node_id, Deadline.state, (Deadline.due_day < today).label("past"))
                 .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
-                .where(Deadline.kind == "handling", Deadline.due_day.between(first, last), ~_legal()))
+                .where(Deadline.kind.in_(COMPLETION_KINDS), Deadline.due_day.between(first, last), ~_legal()))
     for node_id, state, past, n in _grouped(session, handling, within):
         _deadline_outcome(unit(node_id).on_time_completion, DeadlineState(state), bool(past), n)
 

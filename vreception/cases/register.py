@@ -284,8 +284,8 @@ def register(
     for repeat in repeats:
         session.add(RepeatLink(matter_id=matter.id, earlier_id=repeat.matter.id, similarity=repeat.similarity,
                                reason=repeat.reason))
+    # The objection window (Art. 23) belongs to a body that received the matter by 转送/交办: it opens at the hand-over.
     open_deadline(session, matter, "acceptance", received, moves_off_holidays=moves_off_holidays)
-    open_deadline(session, matter, "remit_objection", received, moves_off_holidays=moves_off_holidays)
     session.add(MatterEvent(matter_id=matter.id, at=moment, actor_id=actor_id, action="register",
                             to_state=MatterState.registered.value))
     audit.record(session, action="matter.registered", entity_type="matter", entity_id=matter.id, actor_id=actor_id,

@@ -72,6 +72,23 @@ class DocumentOut(ReadModel):
     sha256: str
     html_url: str
     pdf_url: str
+    proof_url: str | None = Field(default=None, description="where to read the proof of service, if any (audited)")
+
+
+class MaterialOut(ReadModel):
+    """A file that came with the matter: attached at registration, or uploaded into one of its calls."""
+
+    sha256: str
+    item: str = Field(description="upload:MATTER:SHA256, showable in a call on the matter")
+    filename: str
+    content_type: str
+    bytes: int
+    pages: int
+    source: str = Field(description="registration (登记附件) or call (uploaded during a reception)")
+    session_id: int | None = Field(default=None, description="the call it was uploaded into, if any")
+    uploaded_by: int | None
+    uploaded_at: datetime
+    url: str = Field(description="where to read it (every read is audited)")
 
 
 class DocumentDetailOut(DocumentOut):

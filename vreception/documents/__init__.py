@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from vreception import audit
 from vreception.cases.deadlines import local_day
 from vreception.cases.numbering import next_value
 from vreception.clock import now
-from vreception.errors import Conflict, Invalid
+from vreception.errors import Conflict, Invalid, NotFound
 from vreception.models import Document, Matter, Node
 from vreception.models.records import ReceptionRecord, RecordSignature
 
@@ -48,7 +49,11 @@ SERVICE_METHODS = ("direct", "mail", "electronic")
 # A proof of service (送达回证): a scan, or the petitioner's signature taken on the township terminal.
 PROOF_SOURCES = ("scan", "terminal_signature")
 PROOF_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"%PDF-": "application/pdf"}
+PROOF_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}
 MAX_PROOF_BYTES = 5 * 1024 * 1024
+# A signed record is handed over at the table: whoever signed it on the terminal for the petitioner's side received it.
+SIGNED_RECORDS = ("reception_record", "hearing_record")
+RECEIVING_ROLES = ("petitioner", "representative", "agent")
 
 _env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
                    autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
@@ -119,13 +124,29 @@ def proof_type(data: bytes) -> str:
     raise Invalid("error.proof_type", field="proof")
 
 
+def terminal_signature(session: Session, document: Document) -> bytes | None:
+    """The first signature the petitioner's side drew on the terminal for a signed record, if any."""
+    if document.kind not in SIGNED_RECORDS:
+        return None
+    return session.scalars(
+        select(RecordSignature.png).join(ReceptionRecord)
+        .where(ReceptionRecord.document_id == document.id, RecordSignature.refused.is_(False),
+               RecordSignature.role.in_(RECEIVING_ROLES), RecordSignature.png.isnot(None))
+        .order_by(RecordSignature.id)).first()
+
+
 def serve(session: Session, document: Document, *, actor_id: int | None, at: datetime | None = None,
           method: str = "direct", proof: bytes | None = None, proof_source: str | None = None) -> Document:
-    """Mark DOCUMENT served (送达) on the petitioner by METHOD, with an optional proof of service (送达回证)."""
+    """Mark DOCUMENT served (送达) on the petitioner by METHOD, with an optional proof of service (送达回证).
+
+    A signed record handed over directly takes the petitioner's signature from the terminal as its proof."""
     if document.served_at is not None:
         raise Conflict("error.document_already_served", field="document_id")
     if method not in SERVICE_METHODS:
         raise Invalid("error.service_method", field="method")
+    if proof is None and method == "direct":
+        proof = terminal_signature(session, document)
+        proof_source = "terminal_signature" if proof is not None else proof_source
     if proof is not None:
         if proof_source not in PROOF_SOURCES:
             raise Invalid("error.proof_source", field="proof_source")
@@ -137,6 +158,31 @@ def serve(session: Session, document: Document, *, actor_id: int | None, at: dat
                  data={"matter_id": document.matter_id, "served_at": document.served_at.isoformat(),
                        "method": method, "proof_sha256": document.proof_sha256})
     return document
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A served document's proof of service (送达回证) as stored: its bytes, type and where it came from."""
+
+    data: bytes
+    media_type: str
+    sha256: str
+    source: str
+
+    @property
+    def filename(self) -> str:
+        return f"proof-{self.sha256[:12]}.{PROOF_EXTENSIONS.get(self.media_type, 'bin')}"
+
+
+def proof_of_service(session: Session, document: Document, *, actor_id: int | None) -> Proof:
+    """DOCUMENT's proof of service, for a reader of its matter (the caller checked); NotFound when it has none.
+
+    Every read is audited: the proof shows the petitioner's signature or a scan with their details."""
+    if document.proof is None or document.proof_type is None or document.proof_sha256 is None:
+        raise NotFound("error.proof_not_found", id=document.id)
+    audit.record(session, action="document.proof_read", entity_type="document", entity_id=document.id,
+                 actor_id=actor_id, data={"matter_id": document.matter_id, "proof_sha256": document.proof_sha256})
+    return Proof(document.proof, document.proof_type, document.proof_sha256, document.proof_source or "scan")
 
 
 def intact(document: Document) -> bool:

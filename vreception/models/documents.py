@@ -29,7 +29,7 @@ class Document(Base):
     issuer_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
     # Service (送达): how it was served (direct / mail / electronic) and the proof of service (送达回证), if any.
     served_method: Mapped[str | None] = mapped_column(String(16))
-    proof_source: Mapped[str | None] = mapped_column(String(16))  # scan / terminal_signature
+    proof_source: Mapped[str | None] = mapped_column(String(24))  # scan / terminal_signature
     proof_type: Mapped[str | None] = mapped_column(String(40))
     proof_sha256: Mapped[str | None] = mapped_column(String(64))
     proof: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))

@@ -1,16 +1,21 @@
-"""The petitioner's own materials attached to a matter at registration (登记附件): PDF or images, bounded."""
+"""What came with a matter: the petitioner's materials attached at registration (登记附件, PDF or images, bounded)
+and the files uploaded into its calls, listed and read back by its readers."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path as FilePath
+from typing import Annotated
 
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, Path, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from vreception import evidence
-from vreception.cases import access
+from vreception.cases import access, materials
+from vreception.cases.views import MaterialOut
 from web.deps import ApiPrincipal, DbSession
+from web.downloads import file_download
 from web.openapi import responses
 from web.settings import AppSettings
 
@@ -42,14 +47,26 @@ def add_matter_file(matter_id: int, file: UploadFile, principal: ApiPrincipal, d
     access.require_office(db, principal, matter)
     data = file.file.read(settings.max_upload_bytes + 1)
     stored = evidence.store_matter_file(db, matter=matter, data=data, max_bytes=settings.max_upload_bytes,
-                                       storage_dir=Path(settings.data_dir), actor_id=principal.person_id,
+                                       storage_dir=FilePath(settings.data_dir), actor_id=principal.person_id,
                                        filename=file.filename or "")
     return MatterFileOut.of(stored)
 
 
-@router.get("/matters/{matter_id}/attachments", response_model=list[MatterFileOut],
-            responses=responses(404, s404="matter_not_found"))
-def list_matter_files(matter_id: int, principal: ApiPrincipal, db: DbSession) -> list[MatterFileOut]:
-    """The materials attached to the matter, oldest first, for its readers."""
+@router.get("/matters/{matter_id}/attachments", response_model=list[MaterialOut],
+            responses=responses(403, 404, s404="matter_not_found"))
+def list_matter_files(matter_id: int, principal: ApiPrincipal, db: DbSession) -> list[MaterialOut]:
+    """What came with the matter, oldest first, for its readers: materials attached at registration and files
+    uploaded into its calls (source registration / call)."""
     matter = access.load_readable(db, principal, matter_id)
-    return [MatterFileOut.of(f) for f in evidence.matter_files(db, matter_id=matter.id)]
+    return materials.materials(db, matter_id=matter.id)
+
+
+@router.get("/matters/{matter_id}/attachments/{sha256}", response_class=FileResponse,
+            responses=responses(403, 404, s404="matter_not_found, material_not_found"))
+def read_matter_file(matter_id: int, sha256: Annotated[str, Path(max_length=64)], principal: ApiPrincipal,
+                     db: DbSession, settings: AppSettings) -> FileResponse:
+    """One of the matter's materials by its SHA-256, for a reader of the matter; every read is audited."""
+    matter = access.load_readable(db, principal, matter_id)
+    found, path = materials.read(db, matter=matter, sha256=sha256, storage_dir=FilePath(settings.data_dir),
+                                 actor_id=principal.person_id)
+    return file_download(path, found.filename)

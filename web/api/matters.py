@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from vreception import documents
@@ -193,3 +193,14 @@ def document_html(document_id: int, principal: ApiPrincipal, db: DbSession):
 def document_pdf(document_id: int, principal: ApiPrincipal, db: DbSession):
     """The notice as PDF."""
     return document_file(db, principal, document_id, "pdf")
+
+
+@router.get("/documents/{document_id}/proof", response_class=Response,
+            responses=responses(403, 404, s404="proof_not_found: no such document, or it has no proof of service"))
+def document_proof(document_id: int, principal: ApiPrincipal, db: DbSession) -> Response:
+    """The proof of service (送达回证) of a served notice: a scan, or the signature from the township terminal."""
+    proof = documents.proof_of_service(db, readable_document(db, principal, document_id),
+                                       actor_id=principal.person_id)
+    return Response(proof.data, media_type=proof.media_type, headers={
+        "Content-Disposition": f'inline; filename="{proof.filename}"', "X-Content-SHA256": proof.sha256,
+        "X-Content-Type-Options": "nosniff"})

@@ -53,6 +53,8 @@ class PlanIn(BaseModel):
     buffer_minutes: int = 0
     room_ids: list[int] = Field(default_factory=list, max_length=10)
     scope: str = Field(default="", max_length=2000)
+    scope_categories: list[str] = Field(default_factory=list, max_length=50,
+                                        description="codes of the demand categories the leader receives")
     valid_from: date
     valid_until: date | None = None
 
@@ -88,7 +90,8 @@ class SessionIn(BaseModel):
     start: datetime | None = None
     end: datetime | None = None
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=30)
-    ad_hoc: bool = Field(default=False, description="walk-in session starting now (现场接访), coordinators only")
+    ad_hoc: bool = Field(default=False, description="walk-in session (现场接访) starting now, or at `start` later "
+                         "the same day; outside the plan and the cut-off; coordinators only")
     invited: bool = Field(default=False, description="invited session (约访) outside the plan, coordinators only")
     reason: str = Field(default="", max_length=1000)
     override_reason: str = Field(default="", max_length=1000, description="why a level skip is allowed")
@@ -253,7 +256,7 @@ def reschedule_session(session_id: int, body: TimesIn, principal: ApiPrincipal, 
     return session_out(db, policy, item, history=True)
 
 
-@router.post("/sessions/{session_id}/cancel", response_model=SessionOut)
+@router.post("/sessions/{session_id}/cancel", response_model=SessionOut, responses=responses(409))
 def cancel_session(session_id: int, principal: ApiPrincipal, db: DbSession, policy: AppPolicy,
                    body: CancelIn | None = None) -> SessionOut:
     """Cancel a booked session and free its claims."""
@@ -262,7 +265,8 @@ def cancel_session(session_id: int, principal: ApiPrincipal, db: DbSession, poli
     return session_out(db, policy, item, history=True)
 
 
-@router.post("/sessions/{session_id}/join", response_model=JoinOut)
+@router.post("/sessions/{session_id}/join", response_model=JoinOut,
+             responses=responses(409, s409="not_joinable, session_not_open_yet (before the call opens)"))
 def join_session(session_id: int, body: JoinIn, request: Request, principal: ApiPrincipal, db: DbSession,
                  policy: AppPolicy) -> JoinOut:
     """A short-lived join token for one's own seat (seats are personal), and where to use it."""

@@ -23,7 +23,9 @@ READERS = (Role.coordinator, Role.leader)
 # The counting rules, shown in the API description (the same text as vreception.cases.rates).
 RULES = ("Each case counts in exactly one month: deadline figures in the month the period is due; a rating in the "
          "month it was given, an unrated matter in the month its rating window ended; resolution figures in the month "
-         "the review-request window ended; repeat petitions in the month of registration. An acceptance period ended "
+         "the review-request window ended; repeat petitions in the month of registration. on_time_completion counts the "
+         "handling periods and the 交办 completion periods (a completion report sent back does not complete). "
+         "An acceptance period ended "
          "by 转送/交办 counts in transfer_timeliness of the transferring office, not in the receiving body's "
          "timely_acceptance. Matters routed to legal channels are left out of every figure (legal_excluded).")
 
@@ -40,7 +42,9 @@ class UnitRatesOut(BaseModel):
     node_name: str
     month: str
     timely_acceptance: RateOut = Field(description="及时受理率 of the handling body (acceptance it decided itself)")
-    on_time_completion: RateOut = Field(description="按期办结率 of the handling body")
+    on_time_completion: RateOut = Field(description="按期办结率 of the handling body: its handling periods, and the "
+                                        "completion periods of matters assigned to it (交办); a report sent back "
+                                        "does not complete")
     participation: RateOut = Field(description="参评率: rated ÷ (rated + window passed unrated)")
     satisfaction: RateOut = Field(description="满意率: (满意 + 基本满意) ÷ rated")
     one_time_resolution: RateOut = Field(description="一次性化解率: review window ended without a review request")

@@ -1,4 +1,5 @@
-"""The coordinator's dashboard: sessions today and this week (live), the lobby queue, tasks due, the four rates."""
+"""The coordinator's dashboard: sessions today and this week (live), the lobby queue, tasks due, matters by state,
+the month's figures (四率 and the resolution figures)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Request
 
 from scheduling import dashboard as reads
 from vreception.auth.access import load_node, subtree_filter
-from vreception.cases import rates
+from vreception.cases import queries, rates
 from vreception.clock import now
 from vreception.models import Matter, Node, Role
 from vreception.notify import inbox
@@ -20,6 +21,10 @@ from web.settings import app_settings
 router = APIRouter()
 OFFICE = (Role.coordinator,)
 FOUR = ("timely_acceptance", "on_time_completion", "participation", "satisfaction")
+# Beside the four rates (四率): the office's hand-over timeliness, resolution and repeat petitions (rates.py).
+MORE = ("transfer_timeliness", "one_time_resolution", "first_petition_resolution", "repeat_petitions")
+FIGURES = FOUR + MORE
+BAR_STEP = 42
 
 
 @dataclass
@@ -53,25 +58,23 @@ def live_context(request: Request, session, principal) -> dict:
             "queue": queue, "refreshed": now()}
 
 
-def chart(session, principal, request: Request) -> tuple[list[Bar], str]:
-    """The four rates of this month over the subtree, summed over its units, laid out as bars."""
+def chart(session, principal, request: Request) -> tuple[list[Bar], str, int]:
+    """This month's figures over the subtree, summed over its units, laid out as bars; and the matters of legal
+    channels left out of them (诉访分离)."""
     month = now().astimezone(zone(request)).date().replace(day=1)
     within = subtree_filter(principal, Matter.handling_path, OFFICE)
     units = rates.monthly(session, month=month, within=within,
                           rating_window_days=app_settings(request).rating_window_days)
+    total = rates.UnitRates(principal.node_id)
+    for unit in units:
+        total.merge(unit)
     bars = []
-    for i, name in enumerate(FOUR):
-        total = rates.Rate()
-        for unit in units:
-            part = getattr(unit, name)
-            total.numerator += part.numerator
-            total.denominator += part.denominator
-            for key, count in part.counts.items():
-                total.counts[key] = total.counts.get(key, 0) + count
-        value = total.value
-        bars.append(Bar(name, value, total.numerator, total.denominator, total.counts, y=10 + i * 42,
+    for i, name in enumerate(FIGURES):
+        figure: rates.Rate = getattr(total, name)
+        value = figure.value
+        bars.append(Bar(name, value, figure.numerator, figure.denominator, figure.counts, y=10 + i * BAR_STEP,
                         width=round(300 * value) if value is not None else 0))
-    return bars, month.strftime("%Y-%m")
+    return bars, month.strftime("%Y-%m"), total.legal_excluded
 
 
 @router.get("/dashboard")
@@ -79,12 +82,14 @@ def dashboard(request: Request, principal: User, db: DbSession):
     """Today, this week, the queue, tasks due, the month's rates (coordinators)."""
     require_any(principal, *OFFICE)
     overdue, soon = reads.due_tasks(db, principal)
-    bars, month = chart(db, principal, request)
+    bars, month, legal_excluded = chart(db, principal, request)
     roles = sorted({s.role.value for s in principal.scopes})
     notices = inbox(db, within=subtree_filter(principal, Node.path, OFFICE))
     return page(request, "dashboard.html", principal, node=load_node(db, principal.node_id), roles=roles,
                 overdue=overdue, soon=soon, **reads.task_context(db, overdue + soon),
                 overdue_matters=reads.overdue_matters(db, principal), bars=bars, month=month,
+                legal_excluded=legal_excluded, chart_height=20 + len(bars) * BAR_STEP,
+                matter_states=queries.state_counts(db, principal=principal),
                 notices=notices, tz=zone(request),
                 **live_context(request, db, principal))
 

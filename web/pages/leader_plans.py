@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from scheduling import plans
+from scheduling import plans, rules
 from scheduling.lookup import load_leader
 from scheduling.queries import visible_plans
 from vreception.auth.access import covers, load_node, require
+from vreception.cases import categories
 from vreception.errors import Forbidden
 from vreception.models import Role
 from vreception.models.scheduling import ReceptionPlan
@@ -31,16 +32,22 @@ def _listing(request, db, principal, status_code=200, error=None, values=None, e
                 nodes=nodes_by_id(db, {p.node_id for p in found}),
                 office=office, leaders=leaders_in(db, principal) if office else [],
                 rooms=bookable_rooms(db, principal) if office else [], kinds=KINDS, values=values or {},
-                editing=editing)
+                categories=list(categories.load().values()) if office else [], editing=editing)
+
+
+def _form_values(form) -> dict:
+    """The submitted form, to show it again after an error (the chosen categories as a list)."""
+    return {**{k: form.get(k) for k in form.keys()}, "scope_categories": form.getlist("scope_categories")}
 
 
 def _plan_values(plan: ReceptionPlan) -> dict:
+    chosen, note = rules.split_scope(plan.scope)
     return {"leader_id": str(plan.leaders[0].leader_id), "kind": plan.kind.value,
             "weekday": "" if plan.weekday is None else str(plan.weekday),
             "day_of_month": str(plan.day_of_month or ""), "starts": plan.starts.strftime("%H:%M"),
             "ends": plan.ends.strftime("%H:%M"), "slot_minutes": str(plan.slot_minutes),
             "buffer_minutes": str(plan.buffer_minutes), "room_id": str(plan.rooms[0].room_id) if plan.rooms else "",
-            "scope": plan.scope, "valid_from": plan.valid_from.isoformat(),
+            "scope": note, "scope_categories": chosen, "valid_from": plan.valid_from.isoformat(),
             "valid_until": plan.valid_until.isoformat() if plan.valid_until else ""}
 
 
@@ -55,6 +62,7 @@ def _create(request, db, principal, form) -> ReceptionPlan:
         slot_minutes=forms.integer(form, "slot_minutes") or 30,
         buffer_minutes=forms.integer(form, "buffer_minutes") or 0,
         room_ids=[room_id] if room_id else [], scope=forms.text(form, "scope", 2000),
+        scope_categories=[code for code in forms.texts(form, "scope_categories", 32) if code],
         valid_from=forms.day(form, "valid_from") or today(request), valid_until=forms.day(form, "valid_until"),
         actor_id=principal.person_id)
 
@@ -83,7 +91,7 @@ def plan_create(request: Request, form: forms.Posted, principal: User, db: DbSes
         if isinstance(error, Forbidden):
             raise error
         return _listing(request, db, principal, status_code=error.status, error=message(request, error),
-                        values={k: form.get(k) for k in form.keys()})
+                        values=_form_values(form))
     return RedirectResponse("/leader-plans", status_code=303)
 
 
@@ -110,7 +118,7 @@ def plan_replace(plan_id: int, request: Request, form: forms.Posted, principal: 
             raise error
         db.refresh(plan)
         return _listing(request, db, principal, status_code=error.status, error=message(request, error),
-                        values={k: form.get(k) for k in form.keys()}, editing=plan)
+                        values=_form_values(form), editing=plan)
     return RedirectResponse("/leader-plans", status_code=303)
 
 

@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from vreception import documents, tasks
 from vreception.auth.access import load_node, require
-from vreception.cases import access, actions, categories, queries, register
+from vreception.cases import access, actions, categories, materials, queries, register
 from vreception.cases.deadlines import MAX_EXTENSION_DAYS, RULES, end_of_day
 from vreception.cases.views import MatterOut
 from vreception.errors import Forbidden, Invalid
+from vreception.i18n import translate
 from vreception.models import Channel, Matter, MatterState, NodeKind, Role
 from vreception.models.scheduling import ReceptionSession
 from vreception.org.queries import leaders_in, office_nodes
 from vreception.tasks.access import require_can_assign
 from vreception.tasks.queries import attachments_of
 from web import hearing_section
-from web.deps import DbSession
+from web.deps import DbSession, language
+from web.downloads import file_download
 from web.pages import forms
 from web.pages.forms import attempt
 from web.pages.support import User, check_csrf, has, message, page, require_any, zone
-from web.responses import document_file
+from web.responses import document_file, readable_document
 from web.settings import AppSettings, app_settings
 
 router = APIRouter()
@@ -97,6 +100,7 @@ def matter_list(request: Request, principal: User, db: DbSession, state: str | N
     found = queries.list_matters(db, principal=principal, state=chosen, limit=PAGE_SIZE,
                                  cursor=(cursor or "")[:40] or None)
     return page(request, "matters.html", principal, found=found, state=chosen.value if chosen else None,
+                states=[s.value for s in MatterState],
                 can_register=has(principal, Role.coordinator) or has(principal, Role.admin))
 
 
@@ -186,9 +190,10 @@ def matter_context(request: Request, session, principal, matter: Matter) -> dict
         "leaders": leaders_in(session, principal) if office else [],
         "max_assignment_days": actions.MAX_ASSIGNMENT_DAYS, "max_extension_days": MAX_EXTENSION_DAYS,
         "attachments": attachments_of(session, [t.id for t in view.tasks]),
+        "materials": materials.materials(session, matter_id=matter.id),
         "categories": categories.load(app_settings(request).categories_file or None),
-        "event_text": event_text,
-        **hearing_section.section(request, session, principal, matter, office),
+        "event_text": lambda entry: event_text(entry, language(request)),
+        **hearing_section.section(request, session, principal, matter),
     }
 
 
@@ -270,6 +275,25 @@ def document_pdf(document_id: int, principal: User, db: DbSession):
     return document_file(db, principal, document_id, "pdf")
 
 
+@router.get("/matters/{matter_id}/attachments/{sha256}")
+def matter_material(matter_id: int, sha256: str, principal: User, db: DbSession, settings: AppSettings):
+    """One of the matter's materials (registration or call upload), for a reader of the matter; audited."""
+    matter = access.load_readable(db, principal, matter_id)
+    found, path = materials.read(db, matter=matter, sha256=sha256[:64], storage_dir=Path(settings.data_dir),
+                                 actor_id=principal.person_id)
+    return file_download(path, found.filename)
+
+
+@router.get("/documents/{document_id}/proof")
+def document_proof(document_id: int, principal: User, db: DbSession):
+    """A served notice's proof of service (送达回证), for a reader of its matter; audited."""
+    proof = documents.proof_of_service(db, readable_document(db, principal, document_id),
+                                       actor_id=principal.person_id)
+    return Response(proof.data, media_type=proof.media_type, headers={
+        "Content-Disposition": f'inline; filename="{proof.filename}"', "X-Content-SHA256": proof.sha256,
+        "X-Content-Type-Options": "nosniff"})
+
+
 @router.post("/matters/{matter_id}/tasks")
 def assign_task(matter_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Assign a follow-up task (交办) from the matter page; due at the end of the chosen day."""
@@ -295,9 +319,15 @@ def assign_task(matter_id: int, request: Request, form: forms.Posted, principal:
     return RedirectResponse(f"/matters/{matter.id}#h-tasks", status_code=303)
 
 
-def event_text(entry: dict) -> str:
-    """The data of a timeline event worth showing (unit, due time, rating), as one line."""
+def event_text(entry: dict, lang: str) -> str:
+    """The data of a timeline event worth showing (unit, due time, outcome, rating), as one line in LANG."""
     data = entry.get("data") or {}
-    keep = [str(data[k]) for k in ("to_node_name", "leader_name", "unit", "outcome", "rating", "days") if data.get(k)]
+    keep = []
+    for key in ("to_node_name", "leader_name", "unit", "outcome", "rating", "days"):
+        value = data.get(key)
+        if value:
+            # Outcomes and ratings are codes ("support"): the page shows their names.
+            keep.append(translate(f"pages.outcome.{value}", lang) if key == "outcome"
+                        else translate(f"pages.rating.{value}", lang) if key == "rating" else str(value))
     return " · ".join(keep)
 
