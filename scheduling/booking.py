@@ -203,6 +203,19 @@ def _event(session: Session, booking: ReceptionSession, action: str, actor_id: i
         "starts_at": booking.starts_at, "ends_at": booking.ends_at, "reason": reason})
 
 
+def _walk_in_start(policy: Policy, starts_at: datetime | None, now: datetime) -> datetime:
+    """A walk-in (现场接访) starts now (the current quantum) or at a later time the same local day."""
+    current = floor_to_quantum(policy, now)
+    if starts_at is None:
+        return current
+    start = aware(starts_at, "start")
+    if start < current:
+        raise Invalid("error.start_in_past", field="start")
+    if local_day(policy, start) != local_day(policy, now):
+        raise Invalid("error.walk_in_today", field="start")
+    return start
+
+
 def _overridable(check: Callable[[], None], override_reason: str, overridden: list[str]) -> None:
     """Run CHECK; with a coordinator's recorded reason its refusal is lifted and the rule noted as overridden."""
     try:
@@ -248,7 +261,7 @@ def book(
     if ad_hoc:
         if not reason:
             raise Invalid("error.ad_hoc_reason", field="reason")
-        start = floor_to_quantum(policy, now)
+        start = _walk_in_start(policy, starts_at, now)
         end = start + AD_HOC_LENGTH if ends_at is None else aware(ends_at, "end")
         start, end = _times(policy, start, end)
     else:

@@ -20,6 +20,7 @@ class Policy:
     quantum: timedelta = timedelta(minutes=5)
     max_session: timedelta = timedelta(minutes=240)
     no_show_grace: timedelta = timedelta(minutes=15)
+    call_open_lead: timedelta = timedelta(minutes=30)
     reminder_leads: tuple[timedelta, ...] = (timedelta(days=1), timedelta(hours=1))
     feed_ttl: timedelta = timedelta(days=365)
     join_ttl: timedelta = timedelta(minutes=15)
@@ -37,6 +38,7 @@ def policy_from(settings: Settings | None = None) -> Policy:
         zone=ZoneInfo(s.time_zone), cutoff_hour=s.booking_cutoff_hour, cutoff_days_before=s.booking_cutoff_days_before,
         quantum=timedelta(minutes=s.slot_quantum_minutes), max_session=timedelta(minutes=s.max_session_minutes),
         no_show_grace=timedelta(minutes=s.no_show_grace_minutes),
+        call_open_lead=timedelta(minutes=s.call_open_lead_minutes),
         reminder_leads=tuple(sorted((timedelta(minutes=m) for m in s.session_reminder_minutes), reverse=True)),
         feed_ttl=timedelta(days=s.feed_token_ttl_days), join_ttl=timedelta(minutes=s.join_token_ttl_minutes),
         hearing_notice_days=s.hearing_notice_days, hearing_conclusion_days=s.hearing_conclusion_days,

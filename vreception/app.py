@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from scheduling.jobs import JOBS as SCHEDULING_JOBS
     from scheduling.policy import policy_from
     from vreception import jobs
-    from web import errors
+    from web import docs, errors
     from web.api import router as api_router
     from web.pages import router as page_router
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     await runner
             await calls.close()
 
-    app = FastAPI(title="vreception", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="vreception", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="信访视频接访平台 — remote video reception of petitions and remote hearings.")
     app.state.jobs = job_list
     app.state.calls = calls
@@ -96,5 +96,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(api_router)
     app.include_router(call_router)
     app.include_router(page_router)
+    docs.install(app)  # /docs and /redoc from vendored files, never a CDN
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), name="static")
     return app

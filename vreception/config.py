@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     max_session_minutes: int = Field(default=240, ge=5)
     # A booked session nobody opened this long after its start is marked no-show.
     no_show_grace_minutes: int = Field(default=15, ge=1)
+    # A call opens (its page, join tokens) this many minutes before the session starts; before that nothing changes.
+    call_open_lead_minutes: int = Field(default=30, ge=0)
     # Reminders to the leader, the room and the coordinator, this many minutes before a session.
     session_reminder_minutes: list[int] = Field(default_factory=lambda: [1440, 60])
     # Lifetime of the signed calendar-feed (ICS) URLs.

@@ -29,6 +29,7 @@ def test_join_tokens_go_to_the_seats_own_person_or_room_and_coordinators_get_the
     room_p = _participant(booked, "room", room_id=org.rooms["township"].id)
     member_p = _participant(booked, "hearing_member")
     url = f"/api/v1/sessions/{booked['id']}/join"
+    clock.travel_to(at("2026-03-04", "08:30"))  # the call opens 30 minutes before the session
 
     response = client.post(url, headers=login(client, "leader.county"), json={"participant_id": leader_p["id"]})
     assert response.status_code == 200, response.text

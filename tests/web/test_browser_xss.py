@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from tests.browser import chromium, live_server, screenshot
-from tests.factories import sign_in_browser
+from tests.factories import SH, sign_in_browser
 from tests.web.test_xss import hostile_call
+from vreception import clock
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 
 
 def test_hostile_names_on_the_call_page_run_no_script(app, org, settings, db, tmp_path):
     call = hostile_call(db, org, settings)
+    clock.travel_to(datetime(2026, 3, 5, 8, 30, tzinfo=SH))  # the call opens 30 minutes before the session
     with live_server(app) as base, chromium(tmp_path) as browser:
         page = browser.new_page()
         errors, requests = [], []

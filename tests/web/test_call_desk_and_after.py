@@ -10,12 +10,13 @@ import pytest
 
 from scheduling import booking
 from tests.factories import POLICY, SH, build_scene, id_number, page_client
-from vreception import records
+from vreception import clock, records
 from vreception.cases import register
 from vreception.cases.identity import Protector
 from vreception.models import Matter
 from vreception.models.scheduling import Participant, ReceptionSession
 
+CALL_OPEN = datetime(2026, 3, 4, 8, 30, tzinfo=SH)  # the scene's Wednesday session opens 30 minutes before
 
 @pytest.fixture
 def scene(app, org, settings, db):
@@ -46,6 +47,7 @@ def _desk(html: str) -> str:
 
 
 def test_leader_reads_the_petitioner_masked_with_other_matters_of_the_same_person(app, scene):
+    clock.travel_to(CALL_OPEN)
     page = page_client(app, "leader.county").get(f"/calls/{scene.session}")
     assert page.status_code == 200
     desk = _desk(page.text)
@@ -64,6 +66,7 @@ def test_leader_reads_the_petitioner_masked_with_other_matters_of_the_same_perso
 
 
 def test_the_handling_office_sees_the_id_number_in_full(app, scene):
+    clock.travel_to(CALL_OPEN)
     page = page_client(app, "coord.county").get(f"/calls/{scene.session}")
     assert id_number(1) in _desk(page.text)
 
@@ -76,12 +79,14 @@ def test_the_leaders_page_offers_the_next_session_of_the_agenda(app, scene, org,
                              ends_at=datetime(2026, 3, 4, 10, 30, tzinfo=SH), participants=[], coordinator=True,
                              actor_id=org.people["coord_county"].id)
         later_id = later.id
+    clock.travel_to(CALL_OPEN)
     page = page_client(app, "leader.county").get(f"/calls/{scene.session}")
     assert _config(page.text)["after"]["next"] == f"/calls/{later_id}"
     assert f'href="/calls/{later_id}"' in page.text
 
 
 def test_the_kiosk_has_no_desk_and_moves_on_after_the_call(app, scene, db):
+    clock.travel_to(CALL_OPEN)
     kiosk = page_client(app, "room.township")
     page = kiosk.get(f"/calls/{scene.session}")
     assert page.status_code == 200 and 'id="desk"' not in page.text and 'id="btn-end"' not in page.text
@@ -109,6 +114,7 @@ def test_the_kiosk_has_no_desk_and_moves_on_after_the_call(app, scene, db):
 
 
 def test_an_observer_watches_only(app, scene, org, db):
+    clock.travel_to(CALL_OPEN)
     with db.transaction() as session:
         item = session.get(ReceptionSession, scene.session)
         item.participants.append(Participant(role="observer", person_id=org.people["hearing"].id, name="列席人",

@@ -35,7 +35,7 @@ def hearing(db, org, settings):
     """A public, noticed hearing of county A in a booked hearing session: chair, a panel member, the petitioner."""
     matter_id = make_matter(db, origin=org.nodes["township"], handling=org.nodes["county"], state="accepted")
     with db.transaction() as s:
-        booked = session_row(s, org, starts_at=clock.now() + timedelta(hours=1), matter_id=matter_id,
+        booked = session_row(s, org, starts_at=clock.now() + timedelta(minutes=20), matter_id=matter_id,
                              roles=("chair", "hearing_member", "petitioner", "handler"))
         booked.kind = SessionKind.hearing
         for seat, name in zip(booked.participants, NAMES, strict=True):

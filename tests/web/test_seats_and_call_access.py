@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.factories import COUNTY2_DEPT, add_node, add_person, build_scene, login, page_client, token
+from tests.factories import COUNTY2_DEPT, SH, add_node, add_person, build_scene, login, page_client, token
+from vreception import clock
 from vreception.models import AuditEvent, Task
 from vreception.models.scheduling import Participant
 
+CALL_OPEN = datetime(2026, 3, 4, 8, 30, tzinfo=SH)  # the scene's Wednesday session opens 30 minutes before
 
 @pytest.fixture
 def scene(app, org, settings, db):
@@ -29,6 +31,7 @@ def _form(client, **fields) -> dict:
 
 
 def test_a_coordinator_who_only_covers_the_room_runs_the_lobby_but_never_opens_the_case_file(app, scene, db):
+    clock.travel_to(CALL_OPEN)
     township = page_client(app, "coord.township")
     page = township.get(f"/calls/{scene.session}")
     assert page.status_code == 200  # the lobby of a session in its room is theirs to run
@@ -43,6 +46,7 @@ def test_a_coordinator_who_only_covers_the_room_runs_the_lobby_but_never_opens_t
 
 
 def test_the_office_reads_the_case_file_and_assigns_only_to_units_it_covers(app, client, scene, org, db):
+    clock.travel_to(CALL_OPEN)
     county = page_client(app, "coord.county")
     page = county.get(f"/calls/{scene.session}")
     assert page.status_code == 200 and "村里拖欠三个月工资" in page.text
@@ -88,6 +92,7 @@ def test_no_coordinator_takes_the_leaders_seat(client, scene, username):
 
 
 def test_a_coordinator_joins_in_their_own_seat_and_the_audit_names_them(client, scene, org, db):
+    clock.travel_to(CALL_OPEN)
     headers = login(client, "coord.county")
     joined = client.post(f"/api/v1/sessions/{scene.session}/join", headers=headers, json={})
     assert joined.status_code == 200

@@ -19,6 +19,7 @@ from tests.factories import (
     page_client,
     register_matter,
 )
+from vreception import clock
 from vreception.models import Person, Room
 from web import templating
 
@@ -85,6 +86,7 @@ def test_no_template_marks_json_or_input_safe():
 
 def test_call_page_renders_hostile_names_inert(app, org, settings, db):
     call = hostile_call(db, org, settings)
+    clock.travel_to(datetime(2026, 3, 5, 8, 30, tzinfo=SH))  # the call opens 30 minutes before the session
     page = page_client(app, "leader.county").get(f"/calls/{call.session}")
     assert page.status_code == 200, page.text[:300]
     assert "<script src=/attachments" not in page.text and "<script>window" not in page.text

@@ -1,5 +1,5 @@
-"""Booking a session from a matter (free slots as a week grid, rules checked before submitting), its page,
-rescheduling and cancelling."""
+"""Booking a session from a matter (free slots as a week grid, or a walk-in now or later today; rules checked before
+submitting), its page, rescheduling and cancelling."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from scheduling import access, availability, booking
+from scheduling.policy import floor_to_quantum
 from scheduling.states import JOINABLE
 from scheduling.views import history_of, people_of
 from vreception.cases import access as matters
+from vreception.cases import queries as matter_queries
+from vreception.clock import now
 from vreception.errors import DomainError, Forbidden, Invalid
-from vreception.models import Matter, Role
+from vreception.models import Matter, MatterState, Role
 from vreception.models.scheduling import ReceptionSession, SessionState
 from vreception.org.queries import bookable_leaders, bookable_rooms
 from web.deps import DbSession
@@ -27,12 +30,28 @@ from web.pages.support import (
     page,
     policy,
     require_any,
+    today,
     week_bounds,
     zone,
 )
 
 router = APIRouter()
 OFFICE = (Role.coordinator,)
+WALK_IN = "walk_in"
+WALK_IN_CHOICES = 20  # registered matters offered on the walk-in page
+# The form fields a refused booking keeps when the form comes back.
+KEPT = (
+    "leader_id",
+    "room_id",
+    "week",
+    "override_reason",
+    "reason",
+    "mode",
+    "when",
+    "at_time",
+    "minutes",
+    "leader_present",
+)
 
 
 def week_of(request: Request, raw: str | None) -> tuple[date, date]:
@@ -51,8 +70,14 @@ def week_grid(request: Request, session, leader_id: int | None, room_id: int | N
         return days
     first = datetime.combine(monday, time(0), tz)
     try:
-        slots = availability.free_slots(session, policy=policy(request), leader_id=leader_id, room_id=room_id,
-                                        first=first, last=first + timedelta(days=7))
+        slots = availability.free_slots(
+            session,
+            policy=policy(request),
+            leader_id=leader_id,
+            room_id=room_id,
+            first=first,
+            last=first + timedelta(days=7),
+        )
     except DomainError:
         return days
     for slot in slots:
@@ -82,31 +107,82 @@ def _times(form, tz) -> tuple[datetime | None, datetime | None]:
     return start, (start + timedelta(minutes=minutes)) if start else None
 
 
+def _walk_in_times(request: Request, form) -> tuple[datetime | None, datetime | None]:
+    """A walk-in's start and end: now (the booking starts it at the current quantum) or a time later today."""
+    minutes = forms.integer(form, "minutes") or 30
+    if forms.text(form, "when", 10) == "later":
+        at = forms.clock_time(form, "at_time")
+        if at is None:
+            raise Invalid("error.times_required", field="at_time")
+        start = datetime.combine(today(request), at, zone(request))
+        return start, start + timedelta(minutes=minutes)
+    return None, floor_to_quantum(policy(request), now()) + timedelta(minutes=minutes)
+
+
 def _book(request: Request, session, principal, matter: Matter, form) -> ReceptionSession:
     leader_id, room_id = forms.integer(form, "leader_id"), forms.integer(form, "room_id")
     if leader_id is None or room_id is None:
         raise Invalid("error.times_required", field="leader_id")
     override_reason = forms.text(form, "override_reason", 1000)
-    access.require_booker(session, principal, leader_id=leader_id, room_ids=[room_id], matter_id=matter.id,
-                          override_reason=override_reason)
-    start, end = _times(form, zone(request))
-    return booking.book(session, policy=policy(request), kind="reception", leader_id=leader_id, room_ids=[room_id],
-                        matter_id=matter.id, starts_at=start, ends_at=end, participants=_participants(matter),
-                        invited=forms.text(form, "invited") == "on", reason=forms.text(form, "reason", 1000),
-                        override_reason=override_reason, coordinator=True,
-                        actor_id=principal.person_id)
+    access.require_booker(
+        session,
+        principal,
+        leader_id=leader_id,
+        room_ids=[room_id],
+        matter_id=matter.id,
+        override_reason=override_reason,
+    )
+    walk_in = forms.text(form, "mode", 10) == WALK_IN
+    if walk_in and forms.text(form, "leader_present", 10) != "on":
+        # A walk-in skips the plan and the leader's absences: the office vouches that the leader is there.
+        raise Invalid("error.walk_in_leader_present", field="leader_present")
+    start, end = _walk_in_times(request, form) if walk_in else _times(form, zone(request))
+    return booking.book(
+        session,
+        policy=policy(request),
+        kind="reception",
+        leader_id=leader_id,
+        room_ids=[room_id],
+        matter_id=matter.id,
+        starts_at=start,
+        ends_at=end,
+        participants=_participants(matter),
+        ad_hoc=walk_in,
+        invited=not walk_in and forms.text(form, "invited") == "on",
+        reason=forms.text(form, "reason", 1000),
+        override_reason=override_reason,
+        coordinator=True,
+        actor_id=principal.person_id,
+    )
 
 
-def _form_page(request: Request, session, principal, matter: Matter, values: dict, status_code: int = 200,
-               error: str | None = None):
+def _form_page(
+    request: Request, session, principal, matter: Matter, values: dict, status_code: int = 200, error: str | None = None
+):
     leaders, rooms = bookable_leaders(session, principal), bookable_rooms(session, principal)
     leader_id = _int(values.get("leader_id")) or (leaders[0].id if leaders else None)
     room_id = _int(values.get("room_id")) or (rooms[0].id if rooms else None)
     monday, _ = week_of(request, values.get("week"))
-    return page(request, "booking.html", principal, status_code=status_code, error=error, matter=matter,
-                leaders=leaders, rooms=rooms, leader_id=leader_id, room_id=room_id, monday=monday,
-                previous=(monday - timedelta(days=7)).isoformat(), following=(monday + timedelta(days=7)).isoformat(),
-                grid=week_grid(request, session, leader_id, room_id, monday), values=values)
+    walk_in = values.get("mode") == WALK_IN
+    return page(
+        request,
+        "booking.html",
+        principal,
+        status_code=status_code,
+        error=error,
+        matter=matter,
+        leaders=leaders,
+        rooms=rooms,
+        leader_id=leader_id,
+        room_id=room_id,
+        monday=monday,
+        previous=(monday - timedelta(days=7)).isoformat(),
+        following=(monday + timedelta(days=7)).isoformat(),
+        grid=[] if walk_in else week_grid(request, session, leader_id, room_id, monday),
+        values=values,
+        walk_in=walk_in,
+        today=today(request),
+    )
 
 
 def _int(raw) -> int | None:
@@ -133,12 +209,20 @@ def booking_check(matter_id: int, request: Request, form: forms.Posted, principa
     """Run every booking rule on the form as it stands and roll back: the verdict, as a partial."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = _bookable_matter(db, principal, matter_id)
-    chosen = bool(forms.text(form, "slot", 80) or forms.text(form, "start_at", 40))
+    chosen = forms.text(form, "mode", 10) == WALK_IN or bool(
+        forms.text(form, "slot", 80) or forms.text(form, "start_at", 40)
+    )
     error = dry_run(db, lambda: _book(request, db, principal, matter, form)) if chosen else None
     if isinstance(error, Forbidden):
         raise error
-    return page(request, "_booking_check.html", principal, chosen=chosen,
-                error=message(request, error) if error else None, code=error.code if error else None)
+    return page(
+        request,
+        "_booking_check.html",
+        principal,
+        chosen=chosen,
+        error=message(request, error) if error else None,
+        code=error.code if error else None,
+    )
 
 
 @router.post("/matters/{matter_id}/book")
@@ -150,24 +234,52 @@ def booking_submit(matter_id: int, request: Request, form: forms.Posted, princip
     if error is not None:
         if isinstance(error, Forbidden):
             raise error
-        values = {k: form.get(k) for k in ("leader_id", "room_id", "week", "override_reason", "reason")}
-        return _form_page(request, db, principal, matter, values, status_code=error.status,
-                          error=message(request, error))
+        values = {k: form.get(k) for k in KEPT}
+        return _form_page(
+            request, db, principal, matter, values, status_code=error.status, error=message(request, error)
+        )
     assert item is not None  # attempt() gives a result when there is no error
     return RedirectResponse(f"/sessions/{item.id}", status_code=303)
 
 
-def _session_page(request: Request, session, principal, item: ReceptionSession, status_code: int = 200,
-                  error: str | None = None, week: str | None = None):
+@router.get("/walk-in")
+def walk_in_page(request: Request, principal: User, db: DbSession):
+    """现场接访 from the dashboard: register the visitor's matter, or pick a registered one, then book it now or later
+    today."""
+    require_any(principal, *OFFICE)
+    found = matter_queries.list_matters(db, principal=principal, state=MatterState.registered, limit=WALK_IN_CHOICES)
+    return page(request, "walk_in.html", principal, matters=found.items, total=found.total)
+
+
+def _session_page(
+    request: Request,
+    session,
+    principal,
+    item: ReceptionSession,
+    status_code: int = 200,
+    error: str | None = None,
+    week: str | None = None,
+):
     manage = access.can_manage(principal, item) and item.state is SessionState.booked
     room_id = next((p.room_id for p in item.participants if p.room_id), None)
     monday, _ = week_of(request, week or item.starts_at.astimezone(zone(request)).date().isoformat())
-    return page(request, "session.html", principal, status_code=status_code, error=error, item=item,
-                **people_of(session, item), manage=manage, history=history_of(session, item.id), monday=monday, previous=(monday - timedelta(days=7)).isoformat(),
-                following=(monday + timedelta(days=7)).isoformat(),
-                grid=week_grid(request, session, item.leader_id, room_id, monday) if manage else [],
-                joinable=item.state in JOINABLE
-                and (access.own_seat(principal, item) is not None or access.can_manage(principal, item)))
+    return page(
+        request,
+        "session.html",
+        principal,
+        status_code=status_code,
+        error=error,
+        item=item,
+        **people_of(session, item),
+        manage=manage,
+        history=history_of(session, item.id),
+        monday=monday,
+        previous=(monday - timedelta(days=7)).isoformat(),
+        following=(monday + timedelta(days=7)).isoformat(),
+        grid=week_grid(request, session, item.leader_id, room_id, monday) if manage else [],
+        joinable=item.state in JOINABLE
+        and (access.own_seat(principal, item) is not None or access.can_manage(principal, item)),
+    )
 
 
 @router.get("/sessions/{session_id}")
@@ -184,8 +296,15 @@ def session_reschedule(session_id: int, request: Request, form: forms.Posted, pr
 
     def do():
         start, end = _times(form, zone(request))
-        return booking.reschedule(db, policy=policy(request), booking=item, starts_at=start, ends_at=end,
-                                  reason=forms.text(form, "reason", 1000), actor_id=principal.person_id)
+        return booking.reschedule(
+            db,
+            policy=policy(request),
+            booking=item,
+            starts_at=start,
+            ends_at=end,
+            reason=forms.text(form, "reason", 1000),
+            actor_id=principal.person_id,
+        )
 
     _, error = attempt(db, do)
     if error is not None:
@@ -199,8 +318,10 @@ def session_cancel(session_id: int, request: Request, form: forms.Posted, princi
     """Cancel the booked session with a reason."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     item = access.load_managed(db, principal, session_id)
-    _, error = attempt(db, lambda: booking.cancel(db, booking=item, reason=forms.text(form, "reason", 1000),
-                                                       actor_id=principal.person_id))
+    _, error = attempt(
+        db,
+        lambda: booking.cancel(db, booking=item, reason=forms.text(form, "reason", 1000), actor_id=principal.person_id),
+    )
     if error is not None:
         db.refresh(item)
         return _session_page(request, db, principal, item, status_code=error.status, error=message(request, error))

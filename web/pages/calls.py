@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from scheduling import access
 from scheduling.booking import load_session
-from scheduling.join import issue_join_token
+from scheduling.join import issue_join_token, not_open_yet, opens_at
 from scheduling.queries import next_of_leader
 from scheduling.views import people_of
 from signaling.roles import ROLES, can, capabilities_of
@@ -18,6 +18,7 @@ from vreception.auth.access import Principal
 from vreception.cases import access as matters
 from vreception.cases import queries
 from vreception.cases.deadlines import end_of_day
+from vreception.clock import now
 from vreception.errors import Forbidden, Invalid, NotFound
 from vreception.hearings import agenda as hearing_agenda
 from vreception.i18n import translate
@@ -27,38 +28,86 @@ from vreception.records import access as record_access
 from vreception.tasks.access import require_can_assign
 from web import csrf
 from web.deps import DbSession, PagePrincipal, language
-from web.pages.support import policy
+from web.pages.support import page, policy
 from web.responses import recording_media
 from web.templating import render
 
 router = APIRouter()
 CALL_MESSAGES = [
-    "call.waiting", "call.admitted", "call.lobby_empty", "call.admit", "call.keep_waiting", "call.ended",
-    "call.left", "call.quality.good", "call.quality.fair", "call.quality.poor", "call.reconnecting",
-    "call.mic_on", "call.mic_off", "call.cam_on", "call.cam_off", "call.recording", "call.you",
-    "call.state.booked", "call.state.open", "call.state.live", "call.state.ended", "call.muted", "call.camera_off",
-    "call.refused", "call.replaced", "call.device_error", "call.record_saved", "call.task_assigned",
-    "call.mute_other", "call.muted_by_moderator", "call.after.title", "call.after.returning", "call.after.released",
+    "call.waiting",
+    "call.admitted",
+    "call.lobby_empty",
+    "call.admit",
+    "call.keep_waiting",
+    "call.ended",
+    "call.left",
+    "call.quality.good",
+    "call.quality.fair",
+    "call.quality.poor",
+    "call.reconnecting",
+    "call.mic_on",
+    "call.mic_off",
+    "call.cam_on",
+    "call.cam_off",
+    "call.recording",
+    "call.you",
+    "call.state.booked",
+    "call.state.open",
+    "call.state.live",
+    "call.state.ended",
+    "call.muted",
+    "call.camera_off",
+    "call.refused",
+    "call.replaced",
+    "call.device_error",
+    "call.record_saved",
+    "call.task_assigned",
+    "call.mute_other",
+    "call.muted_by_moderator",
+    "call.after.title",
+    "call.after.returning",
+    "call.after.released",
     "call.in_room",
     # A hearing's order of proceedings, floor and private deliberation.
-    "call.agenda.none", "call.agenda.current", "call.floor.holder", "call.floor.nobody", "call.floor.give",
-    "call.floor.take", "call.floor.yours", "call.deliberation.start", "call.deliberation.end",
-    "call.deliberation.on", "call.deliberation.waiting",
+    "call.agenda.none",
+    "call.agenda.current",
+    "call.floor.holder",
+    "call.floor.nobody",
+    "call.floor.give",
+    "call.floor.take",
+    "call.floor.yours",
+    "call.deliberation.start",
+    "call.deliberation.end",
+    "call.deliberation.on",
+    "call.deliberation.waiting",
     # The chair's 回避 decisions and the panel's opinions beside the video.
-    "call.agenda.panel_incomplete", "call.hearing.recusals_none", "call.hearing.pending", "call.hearing.granted",
-    "call.hearing.refused", "call.hearing.grant", "call.hearing.refuse", "call.hearing.decision_reason",
-    "call.hearing.office_decides", "call.hearing.opinion_none", "call.hearing.opinions_none",
+    "call.agenda.panel_incomplete",
+    "call.hearing.recusals_none",
+    "call.hearing.pending",
+    "call.hearing.granted",
+    "call.hearing.refused",
+    "call.hearing.grant",
+    "call.hearing.refuse",
+    "call.hearing.decision_reason",
+    "call.hearing.office_decides",
+    "call.hearing.opinion_none",
+    "call.hearing.opinions_none",
     "call.hearing.requested_by_label",
 ]
 # The order of proceedings, in order (vreception.models.hearings.AgendaStep), with each step's label.
 AGENDA_LABELS = {
-    "opening": "call.agenda.opening", "petitioner_states": "call.agenda.petitioner_states",
-    "handler_answers": "call.agenda.handler_answers", "cross_examination": "call.agenda.cross_examination",
-    "final_statements": "call.agenda.final_statements", "deliberation": "call.agenda.deliberation",
+    "opening": "call.agenda.opening",
+    "petitioner_states": "call.agenda.petitioner_states",
+    "handler_answers": "call.agenda.handler_answers",
+    "cross_examination": "call.agenda.cross_examination",
+    "final_statements": "call.agenda.final_statements",
+    "deliberation": "call.agenda.deliberation",
     "conclusion": "call.agenda.conclusion",
 }
 # How long the township screen shows the end of the call before it moves on (rating, signing or its start screen).
 KIOSK_AFTER_SECONDS = 8
+# An early call page looks again at least this often (a kiosk left on it enters by itself once the call opens).
+EARLY_RELOAD_SECONDS = 300
 
 
 def _booking(db, principal: Principal | None, session_id: int, *, seat: bool = False):
@@ -68,8 +117,11 @@ def _booking(db, principal: Principal | None, session_id: int, *, seat: bool = F
     booking = load_session(db, session_id)
     participant = access.own_seat(principal, booking)
     if participant is None and access.can_manage(principal, booking):
-        participant = access.seat_for(db, principal, booking) if seat else \
-            Participant(id=None, role="coordinator", person_id=principal.person_id, name=principal.name)
+        participant = (
+            access.seat_for(db, principal, booking)
+            if seat
+            else Participant(id=None, role="coordinator", person_id=principal.person_id, name=principal.name)
+        )
     if participant is None:
         raise Forbidden()
     return booking, participant
@@ -89,6 +141,8 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
     booking, participant = _booking(session, principal, session_id)
     if principal is None or booking is None:  # no principal, no booking
         return RedirectResponse("/login", status_code=303)
+    if not_open_yet(policy(request), booking):
+        return _not_open_yet(request, session, principal, booking, participant)
     lang = language(request)
     matter = _matter_for(session, principal, booking)
     leader = people_of(session, booking)["leader"]
@@ -99,22 +153,70 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
     agenda = [{"step": step, "label": translate(key, lang)} for step, key in AGENDA_LABELS.items()] if hearing else []
     after = _after(session, booking, participant, matter)
     config = {
-        "sessionId": booking.id, "participantId": participant.id, "role": participant.role,
+        "sessionId": booking.id,
+        "participantId": participant.id,
+        "role": participant.role,
         "iceServers": request.app.state.settings.ice_servers,
-        "moderator": moderator, "capabilities": capabilities_of(participant.role),
+        "moderator": moderator,
+        "capabilities": capabilities_of(participant.role),
         "names": {str(p.id): p.name for p in booking.participants},
-        "roster": _roster(booking), "after": after, "hearing": hearing, "agenda": agenda,
+        "roster": _roster(booking),
+        "after": after,
+        "hearing": hearing,
+        "agenda": agenda,
         "chairDesk": _chair_desk(session, principal, booking, request.app.state.settings.hearing_panel_sizes, lang)
-        if hearing else None,
+        if hearing
+        else None,
     }
     desk = _desk_files(session, principal, booking, matter, request.app.state.protector) if moderator else None
     # The recorder (记录员) of a hearing writes the 笔录 beside the video without moderating the call.
-    notes_only = desk is None and participant.role == "recorder" and record_access.may_write(session, principal, booking)
-    return render(request, "call.html", principal=principal, booking=booking, participant=participant, matter=matter,
-                  leader=leader, desk=desk, notes_only=notes_only, call_config=config, call_messages=messages,
-                  moderator=moderator,
-                  publisher=can(participant.role, "publish"), after=after, hearing=hearing, agenda=agenda,
-                  chair_desk=config["chairDesk"])
+    notes_only = (
+        desk is None and participant.role == "recorder" and record_access.may_write(session, principal, booking)
+    )
+    return render(
+        request,
+        "call.html",
+        principal=principal,
+        booking=booking,
+        participant=participant,
+        matter=matter,
+        leader=leader,
+        desk=desk,
+        notes_only=notes_only,
+        call_config=config,
+        call_messages=messages,
+        moderator=moderator,
+        publisher=can(participant.role, "publish"),
+        after=after,
+        hearing=hearing,
+        agenda=agenda,
+        chair_desk=config["chairDesk"],
+    )
+
+
+def _not_open_yet(request: Request, db, principal: Principal, booking: ReceptionSession, participant: Participant):
+    """Before the call opens, the page only says when it opens: no seat, no token, no change of state."""
+    rules = policy(request)
+    opens = opens_at(rules, booking)
+    wait = int((opens - now()).total_seconds()) + 1
+    back = (
+        "/kiosk"
+        if participant.role == "room"
+        else f"/sessions/{booking.id}"
+        if access.can_see(principal, booking)
+        else "/"
+    )
+    return page(
+        request,
+        "call_not_open.html",
+        principal,
+        booking=booking,
+        opens=opens,
+        leader=people_of(db, booking)["leader"],
+        back=back,
+        reload=max(5, min(wait, EARLY_RELOAD_SECONDS)),
+        minutes=int(rules.call_open_lead.total_seconds() // 60),
+    )
 
 
 def _chair_desk(db, principal: Principal, booking: ReceptionSession, sizes, lang: str) -> dict | None:
@@ -124,8 +226,12 @@ def _chair_desk(db, principal: Principal, booking: ReceptionSession, sizes, lang
     if held is None or principal.person_id not in (held.chair_id, held.recorder_id):
         return None
     short = hearing_agenda.short_of(held, sizes)
-    return {"hearingId": held.id, "recusals": principal.person_id == held.chair_id, "opinions": True,
-            "short": translate(short.message_key, lang, **short.params) if short is not None else None}
+    return {
+        "hearingId": held.id,
+        "recusals": principal.person_id == held.chair_id,
+        "opinions": True,
+        "short": translate(short.message_key, lang, **short.params) if short is not None else None,
+    }
 
 
 def _roster(booking: ReceptionSession) -> list[dict]:
@@ -134,8 +240,15 @@ def _roster(booking: ReceptionSession) -> list[dict]:
     # Name-only seats carry no room. Booking seats the rooms it was asked for before the leader's plan rooms,
     # so the people booked by name sit in the first.
     room = rooms[0] if rooms else None
-    return [{"id": p.id, "role": p.role, "name": p.name,
-             "room": room if p.person_id is None and p.room_id is None else None} for p in booking.participants]
+    return [
+        {
+            "id": p.id,
+            "role": p.role,
+            "name": p.name,
+            "room": room if p.person_id is None and p.room_id is None else None,
+        }
+        for p in booking.participants
+    ]
 
 
 def _after(db, booking: ReceptionSession, participant: Participant, matter: Matter | None) -> dict:
@@ -159,12 +272,22 @@ def call_token(session_id: int, request: Request, principal: PagePrincipal, sess
     booking, participant = _booking(session, principal, session_id, seat=True)
     if principal is None or booking is None:  # no principal, no booking
         raise Forbidden()
-    token, expires, _ = issue_join_token(session, policy=policy(request),
-                                         secret=request.app.state.secret, principal=principal, booking=booking,
-                                         participant_id=participant.id)
+    token, expires, _ = issue_join_token(
+        session,
+        policy=policy(request),
+        secret=request.app.state.secret,
+        principal=principal,
+        booking=booking,
+        participant_id=participant.id,
+    )
     scheme = "wss" if request.url.scheme == "https" else "ws"
-    return JSONResponse({"token": token, "ws_url": f"{scheme}://{request.url.netloc}/ws/sessions/{booking.id}?token={token}",
-                         "expires_at": expires.isoformat()})
+    return JSONResponse(
+        {
+            "token": token,
+            "ws_url": f"{scheme}://{request.url.netloc}/ws/sessions/{booking.id}?token={token}",
+            "expires_at": expires.isoformat(),
+        }
+    )
 
 
 def _desk_files(db, principal: Principal, booking: ReceptionSession, matter: Matter | None, protector):
@@ -175,9 +298,15 @@ def _desk_files(db, principal: Principal, booking: ReceptionSession, matter: Mat
     view = queries.matter_view(db, principal=principal, matter=matter, protector=protector, repeats=[])
     earlier = [s for s in queries.sessions_of(db, matter) if s.id != booking.id]
     units = queries.units_for(db, matter) if matters.is_assigner(db, principal, matter) else []
-    return {"matter": matter, "petitioners": view.petitioners, "origin": queries.places_of(db, matter)["origin"],
-            "same_people": queries.same_people_matters(db, principal=principal, matter=matter),
-            "earlier": earlier, "documents": view.documents, "units": units}
+    return {
+        "matter": matter,
+        "petitioners": view.petitioners,
+        "origin": queries.places_of(db, matter)["origin"],
+        "same_people": queries.same_people_matters(db, principal=principal, matter=matter),
+        "earlier": earlier,
+        "documents": view.documents,
+        "units": units,
+    }
 
 
 def _moderator(principal: Principal | None, db, session_id: int) -> tuple[ReceptionSession, Matter]:
@@ -194,8 +323,14 @@ def _moderator(principal: Principal | None, db, session_id: int) -> tuple[Recept
 
 
 @router.post("/calls/{session_id}/record")
-def save_reception_record(session_id: int, request: Request, principal: PagePrincipal, session: DbSession,
-                          notes: str = Form(max_length=20_000), csrf_token: str = Form(default="")):
+def save_reception_record(
+    session_id: int,
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    notes: str = Form(max_length=20_000),
+    csrf_token: str = Form(default=""),
+):
     """The notes become a time-stamped entry of the reception record (接谈记录), signed at the kiosk after the call."""
     csrf.check(request, csrf_token or request.headers.get("x-csrf-token"))
     if principal is None:
@@ -204,16 +339,28 @@ def save_reception_record(session_id: int, request: Request, principal: PagePrin
     record_access.require_writer(session, principal, booking)
     entry = records.add_entry(session, booking=booking, text=notes, actor_id=principal.person_id)
     # The desk lists what was saved by this label and link: the record's page, where it is later confirmed.
-    return JSONResponse({"id": entry.id, "offset_s": entry.offset_s,
-                         "number": translate("records.entry_saved", language(request), n=len(entry.record.entries)),
-                         "url": f"/sessions/{booking.id}/record"})
+    return JSONResponse(
+        {
+            "id": entry.id,
+            "offset_s": entry.offset_s,
+            "number": translate("records.entry_saved", language(request), n=len(entry.record.entries)),
+            "url": f"/sessions/{booking.id}/record",
+        }
+    )
 
 
 @router.post("/calls/{session_id}/tasks")
-def assign_during_call(session_id: int, request: Request, principal: PagePrincipal, session: DbSession,
-                       unit_node_id: int = Form(), title: str = Form(max_length=200),
-                       due_on: str = Form(max_length=10), detail: str = Form(default="", max_length=10_000),
-                       csrf_token: str = Form(default="")):
+def assign_during_call(
+    session_id: int,
+    request: Request,
+    principal: PagePrincipal,
+    session: DbSession,
+    unit_node_id: int = Form(),
+    title: str = Form(max_length=200),
+    due_on: str = Form(max_length=10),
+    detail: str = Form(default="", max_length=10_000),
+    csrf_token: str = Form(default=""),
+):
     """Assign a follow-up task (交办) during the call; it belongs to the matter and this session."""
     csrf.check(request, csrf_token or request.headers.get("x-csrf-token"))
     if principal is None:
@@ -226,8 +373,16 @@ def assign_during_call(session_id: int, request: Request, principal: PagePrincip
     # The same due time as a task assigned from the matter page: the end of the chosen day.
     due_at = end_of_day(day)
     require_can_assign(session, principal, matter, unit_node_id)
-    task = tasks.create(session, matter=matter, unit_node_id=unit_node_id, title=title, due_at=due_at, detail=detail,
-                        actor_id=principal.person_id, session_id=booking.id)
+    task = tasks.create(
+        session,
+        matter=matter,
+        unit_node_id=unit_node_id,
+        title=title,
+        due_at=due_at,
+        detail=detail,
+        actor_id=principal.person_id,
+        session_id=booking.id,
+    )
     return JSONResponse({"id": task.id, "title": task.title, "due_at": task.due_at.isoformat()}, status_code=201)
 
 

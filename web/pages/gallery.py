@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from scheduling import gallery as seats
+from scheduling.join import require_open
 from vreception import evidence
 from vreception.errors import NotFound
 from vreception.hearings.gallery import open_hearing, shown_now
@@ -67,6 +68,8 @@ def gallery_token(key: str, body: SeatIn, request: Request, db: DbSession, setti
 def _seat(request: Request, db, key: str, seat_token: str, max_viewers: int):
     """The session and the viewer's seat: the one the page kept, or a fresh one (rate-limited, capped)."""
     hearing, booking = open_hearing(db, key)
+    # A viewer's join would open the hearing's session: not before its call opens (409 session_not_open_yet).
+    require_open(policy(request), booking)
     kept = seats.kept_seat(db, request.app.state.secret, booking, seat_token)
     if kept is not None:
         return booking, kept
