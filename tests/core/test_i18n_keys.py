@@ -24,7 +24,13 @@ NOT_KEYS = {
     "call.evidence_shown": "an audit action of the call, read into the recording's manifest (recordings/service.py)",
     "call.evidence_ended": "an audit action of the call, read into the recording's manifest (recordings/service.py)",
     "call.evidence_prepared": "an audit action: an item prepared for showing in a call (vreception/evidence)",
+    "call.screen_share_started": "an audit action of the call, read into the recording's manifest (recordings/service.py)",
+    "call.screen_share_ended": "an audit action of the call, read into the recording's manifest (recordings/service.py)",
     "hearing.member": "the demo's hearing member's username (vreception/demo.py)",
+    "hearing.chair": "a demo username (vreception/demo.py)",
+    "hearing.clerk": "a demo username (vreception/demo.py)",
+    "hearing.member2": "a demo username (vreception/demo.py)",
+    "hearing.member3": "a demo username (vreception/demo.py)",
     "hearing.noticed": "an audit action: a hearing's notices were issued, read back for its documents "
                        "(vreception/hearings/queries.py)",
 }
@@ -163,7 +169,7 @@ DYNAMIC: dict[str, Callable[[], Iterable[str]]] = {
     "pages.participant.": lambda: list(_import("scheduling.booking").PARTICIPANT_ROLES) + ["leader", "room"],
     "pages.plans.kind.": lambda: _values(_import("vreception.models.scheduling").PlanKind),
     "pages.recording.": lambda: _values(_import("vreception.models.recordings").RecordingState),
-    "pages.rate.": lambda: list(_import("web.pages.dashboard").FOUR),
+    "pages.rate.": lambda: list(_import("web.pages.dashboard").FIGURES),
     "pages.count.": _rate_counts,
     # The timeline names task events and registration/rating here; other events go through action.*.
     "pages.timeline.": lambda: ["register", "rate", "task.assigned"] + [f"task.{a}" for a in _task_actions()],

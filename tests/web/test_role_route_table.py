@@ -48,6 +48,8 @@ PANEL = {"hearing"}  # its sitting panel member (likewise)
 # itself (cases.access): only the served documents of the case file, on the member's page.
 HEARING_A = MATTER_A | PANEL
 UNKNOWN = {"hearing_id": "no_hearing", "entry_id": "no_hearing"}  # a row against ids that do not exist
+COVER_B = {"admin", "prov", "city"}  # over county A's matter and county B's units and leaders alike
+NEW_PASSWORD = "Nëw-pass-2026"
 
 ACCESS = "access"  # any answer but a refusal (401, 403, 303 to /login) or a 5xx: the caller got past the access check
 REFUSED = "refused"  # 401, 403 or 303 to /login
@@ -123,6 +125,11 @@ TABLE = [
     R("GET", "/api/v1/auth/me", everyone(200)),
     R("POST", "/api/v1/auth/logout", everyone(204), fresh=True),  # ends a fresh token of the role's own
     R("POST", "/api/v1/people/{person_id}/unlock", write({"admin"})),
+    # One's own password (ending every other sign-in); an administrator over the person's node (de)activates.
+    R("POST", "/api/v1/auth/password", everyone(200), fresh=True,
+      body={"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+    R("POST", "/api/v1/people/{person_id}/deactivate", write({"admin"})),
+    R("POST", "/api/v1/people/{person_id}/reactivate", write({"admin"})),
     R("GET", "/api/v1/nodes", only(DIRECTORY)),
     R("GET", "/api/v1/nodes/{node_id}", only(DIRECTORY)),
     R("POST", "/api/v1/nodes", write({"admin"}),
@@ -159,11 +166,12 @@ TABLE = [
     R("POST", "/api/v1/sessions/{session_id}/reschedule", write(MANAGERS), body=SLOT),
     R("POST", "/api/v1/sessions/{session_id}/cancel", write(MANAGERS), body={"reason": "x"}),
     # Seats are personal: only the leader takes the leader's seat, a coordinator their own, the kiosk the room's.
-    R("POST", "/api/v1/sessions/{session_id}/join", only({"leader_a"}), variant="leader's seat",
+    # The world's session (Wednesday) is not open yet on its Monday: past the seat rule, 409 session_not_open_yet.
+    R("POST", "/api/v1/sessions/{session_id}/join", only({"leader_a"}, 409), variant="leader's seat",
       body=lambda w: {"participant_id": w.seats["leader"]}),
-    R("POST", "/api/v1/sessions/{session_id}/join", only({"coord_a"}), variant="coord_a's seat",
+    R("POST", "/api/v1/sessions/{session_id}/join", only({"coord_a"}, 409), variant="coord_a's seat",
       body=lambda w: {"participant_id": w.seats["coordinator"]}),
-    R("POST", "/api/v1/sessions/{session_id}/join", only({"room"}), variant="room's seat",
+    R("POST", "/api/v1/sessions/{session_id}/join", only({"room"}, 409), variant="room's seat",
       body=lambda w: {"participant_id": w.seats["room"]}),
     R("GET", "/api/v1/calendars/leaders/{leader_id}.ics", only(READ_A)),
     R("GET", "/api/v1/calendars/leaders/{leader_id}.ics", public(200), variant="feed token",
@@ -184,15 +192,23 @@ TABLE = [
     # A petitioner's history: their matters each role may read; none readable looks like no such petitioner.
     R("GET", "/api/v1/petitioners/{petitioner_id}/matters", only(MATTER_A, no=404)),
     R("POST", "/api/v1/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
+    # An office makes only leaders it covers owners (county A's office not county B's leader).
+    R("POST", "/api/v1/matters/{matter_id}/actions", write(COVER_B), variant="set_owner: county B's leader",
+      body=lambda w: {"action": "set_owner", "leader_id": w.leader_b}),
     # The petitioner's materials (登记附件): the office attaches (a text file: 415 past the check), readers list.
     R("POST", "/api/v1/matters/{matter_id}/attachments", write(OFFICE_A),
       files={"file": ("a.txt", b"x", "text/plain")}),
     R("GET", "/api/v1/matters/{matter_id}/attachments", only(MATTER_A)),
+    R("GET", "/api/v1/matters/{matter_id}/attachments/{sha256}", only(MATTER_A, 404), at={"sha256": "no_gallery"}),
     R("GET", "/api/v1/documents/{document_id:int}", only(MATTER_A)),
     R("GET", "/api/v1/documents/{document_id}.html", only(MATTER_A)),
     R("GET", "/api/v1/documents/{document_id}.pdf", only(MATTER_A)),
+    R("GET", "/api/v1/documents/{document_id}/proof", only(MATTER_A, 404)),
     R("POST", "/api/v1/matters/{matter_id}/tasks", write(READ_A),
       body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_at": "2026-03-20T17:30:00+08:00"}),
+    # A task's unit lies inside the assigner's subtree: county B's unit only from above both counties.
+    R("POST", "/api/v1/matters/{matter_id}/tasks", write(COVER_B), variant="unit of county B",
+      body=lambda w: {"unit_node_id": w.dept_b, "title": "核实", "due_at": "2026-03-20T17:30:00+08:00"}),
     R("GET", "/api/v1/tasks", everyone(200)),  # filtered to what each may see
     R("GET", "/api/v1/tasks/{task_id}", only(MATTER_A)),  # the unit and the office, not the hearing panel
     R("PATCH", "/api/v1/tasks/{task_id}", write(UNIT_A), variant="unit's move", body={"action": "accept"}),
@@ -255,6 +271,9 @@ TABLE = [
     # -- pages: sign-in, landing, published plans ----------------------------------------------------------------------
     R("GET", "/login", {**everyone(303), "anon": 200}),
     R("POST", "/login", {**everyone(303), "anon": 401}, fresh=True),  # own password; the signed-out a wrong one
+    R("GET", "/account/password", everyone(200)),
+    R("POST", "/account/password", everyone(200), fresh=True,
+      body={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}),
     R("POST", "/logout", public(303), fresh=True),
     R("GET", "/", {**everyone(303), "admin": 200, "hearing": 200}),  # to the role's home; others see their roles
     R("GET", "/plans", public(200)),
@@ -266,6 +285,8 @@ TABLE = [
     R("POST", "/calls/{session_id}/record", write(READ_A), body={"notes": "接谈记录"}),
     R("POST", "/calls/{session_id}/tasks", write(READ_A),
       body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_on": "2026-03-20"}),
+    R("POST", "/calls/{session_id}/tasks", write(COVER_B), variant="unit of county B",
+      body=lambda w: {"unit_node_id": w.dept_b, "title": "核实", "due_on": "2026-03-20"}),
     # Evidence shown in the call: the list for every seat; a notice or attachment only from a shower who reads the
     # matter; the room's kiosk only uploads; pages for every seat (404 here: nothing was prepared).
     R("GET", "/calls/{session_id}/evidence", only(SEEN)),
@@ -277,6 +298,7 @@ TABLE = [
     R("GET", "/self-test", everyone(200)),
     # -- pages: coordinator and leader desks ---------------------------------------------------------------------------
     R("GET", "/dashboard", only(COORDS)),
+    R("GET", "/walk-in", only(COORDS)),
     R("GET", "/dashboard/live", only(COORDS)),
     R("GET", "/agenda", only({"admin", "leader_a", "leader_b"})),
     R("GET", "/leader-plans", only(STAFF)),
@@ -297,6 +319,8 @@ TABLE = [
     R("POST", "/matters/{matter_id}/actions", write(OFFICE_A), body={"action": "accept"}),
     R("GET", "/documents/{document_id}.html", only(MATTER_A)),
     R("GET", "/documents/{document_id}.pdf", only(MATTER_A)),
+    R("GET", "/documents/{document_id}/proof", only(MATTER_A, 404)),
+    R("GET", "/matters/{matter_id}/attachments/{sha256}", only(MATTER_A, 404), at={"sha256": "no_gallery"}),
     R("GET", "/matters/{matter_id}/book", only(OFFICE_A)),
     R("POST", "/matters/{matter_id}/book/check", write(OFFICE_A),
       body=lambda w: {"leader_id": w.leader_a, "room_id": w.room_id}),
@@ -313,6 +337,8 @@ TABLE = [
     R("POST", "/tasks/{task_id}/report", write(UNIT_A), body={"text": "已核实"}),
     R("POST", "/matters/{matter_id}/tasks", write(READ_A),
       body=lambda w: {"unit_node_id": w.dept_a, "title": "核实", "due_day": "2026-03-20"}),
+    R("POST", "/matters/{matter_id}/tasks", write(COVER_B), variant="unit of county B",
+      body=lambda w: {"unit_node_id": w.dept_b, "title": "核实", "due_day": "2026-03-20"}),
     R("GET", "/attachments/{attachment_id}", only(MATTER_A)),
     # -- pages: the room kiosk (its own sessions only) -----------------------------------------------------------------
     R("GET", "/kiosk", only({"admin", "room"})),
@@ -362,6 +388,12 @@ TABLE = [
     R("POST", "/hearings/{hearing_id}/call/recusals/{recusal_id}/decision", only(CHAIR, ACCESS), json=True,
       body={"granted": False, "reason": "不属实"}),
     R("GET", "/hearings/{hearing_id}/call/opinions", only(CHAIR | {"coord_a"})),  # the chair and the recorder
+    # -- pages: an office's roster of hearing members (its coordinators and those above, as in the API) ----------------
+    R("GET", "/hearing-roster", only(OFFICE_A), params=lambda w: {"node_id": w.county_a}),
+    R("POST", "/hearing-roster", write(OFFICE_A),
+      body=lambda w: {"node_id": str(w.county_a), "person_id": str(w.leader_a)}),
+    R("POST", "/hearing-roster/{entry_id}/remove", write(OFFICE_A)),
+    R("POST", "/hearing-roster/{entry_id}/remove", everyone(404), variant="unknown", at=UNKNOWN),
     # -- pages: the petitioner's lookup --------------------------------------------------------------------------------
     R("GET", "/lookup", public(200)),
     R("GET", "/gallery/{key}", public(404)),
@@ -482,7 +514,8 @@ def make_world(db, tmp_path):
                document=world.scene.document, plan=world.scene.plan, finished=world.finished,
                recording=world.recording, seats=world.seats, county_a=n["county"].id, county_b=n["county2"].id,
                township=n["township"].id, dept_a=n["county_dept"].id, dept_b=n["county2_dept"].id,
-               room_id=org.rooms["township"].id, room_b=org.rooms["township2"].id, leader_a=p["leader_county"].id)
+               room_id=org.rooms["township"].id, room_b=org.rooms["township2"].id, leader_a=p["leader_county"].id,
+               leader_b=p["leader_county2"].id)
     w = SimpleNamespace(**ids)
     w.no_gallery = "no-such-gallery"  # the gallery rows: an unknown key is a 404 for everyone
     w.no_hearing = 999_999  # the "unknown" rows of hearings: no such hearing, refused before or 404 after the role gate
