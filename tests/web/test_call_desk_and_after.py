@@ -7,6 +7,7 @@ import re
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
 from scheduling import booking
 from tests.factories import POLICY, SH, build_scene, id_number, page_client
@@ -62,7 +63,22 @@ def test_leader_reads_the_petitioner_masked_with_other_matters_of_the_same_perso
     petitioner = next(s for s in config["roster"] if s["role"] == "petitioner")
     assert petitioner["name"] == "张三" and petitioner["room"] == room["id"]  # the booked room, not the leader's
     assert config["after"]["matter"] == f"/matters/{scene.matter}" and config["after"]["agenda"] == "/agenda"
+    assert config["after"]["record"] == f"/sessions/{scene.session}/record"  # the record to take and confirm
     assert 'id="btn-end"' in page.text and 'id="lobby"' in page.text
+
+
+def test_the_desk_lists_the_sessions_of_the_same_persons_other_matters(app, scene, org, db):
+    with db.transaction() as session:
+        other = session.scalars(select(Matter).where(Matter.number == scene.numbers["county"])).one()
+        booking.book(session, policy=POLICY, kind="consultation", leader_id=org.people["leader_county"].id,
+                     room_ids=[org.rooms["township"].id], matter_id=other.id,
+                     starts_at=datetime(2026, 3, 11, 10, 0, tzinfo=SH),
+                     ends_at=datetime(2026, 3, 11, 10, 30, tzinfo=SH), participants=[], coordinator=True,
+                     actor_id=org.people["coord_county"].id)
+    clock.travel_to(CALL_OPEN)
+    page = page_client(app, "leader.county").get(f"/calls/{scene.session}")
+    same = page.text[page.text.index('id="desk-same-people"'):]
+    assert scene.numbers["county"] in same and "2026-03-11" in same
 
 
 def test_the_handling_office_sees_the_id_number_in_full(app, scene):

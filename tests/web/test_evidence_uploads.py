@@ -130,3 +130,26 @@ def test_the_room_uploads_but_does_not_open_the_matters_files(app, call, setting
     assert room.get(f"/calls/{session['id']}/evidence").json() == {"may_show": False, "may_upload": True, "items": []}
     assert upload(room, session, token, "paper.png", png(), "image/png").status_code == 201
     assert prepare(room, session, token, "doc:1").status_code == 403
+
+
+def test_the_picker_offers_the_matters_materials_and_earlier_uploads_once_each(app, client, call, settings):
+    session, leader, token = call
+    headers = login(client, "coord.county")
+    attached = client.post(f"/api/v1/matters/{session['matter_id']}/attachments", headers=headers,
+                           files={"file": ("登记材料.pdf", pdf_of_colours((0, 1, 0)), "application/pdf")})
+    assert attached.status_code == 201, attached.text
+    uploaded = upload(leader, session, token, "现场材料.png", png(), "image/png")
+    assert uploaded.status_code == 201, uploaded.text
+    again = upload(leader, session, token, "又一次.png", png(), "image/png")  # the same file twice: listed once
+    assert again.status_code == 201, again.text
+    items = leader.get(f"/calls/{session['id']}/evidence").json()["items"]
+    titles = {item["title"]: item["item"] for item in items}
+    assert "登记材料.pdf" in titles and "现场材料.png" in titles and "又一次.png" not in titles
+    for item in (titles["登记材料.pdf"], titles["现场材料.png"]):
+        shown = prepare(leader, session, token, item)
+        assert shown.status_code == 200, (item, shown.text)
+    page = leader.get(f"/calls/{session['id']}/evidence/page", params={"item": titles["登记材料.pdf"], "page": 1})
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(page.content)).convert("RGB")
+    assert image.getpixel((image.width // 2, image.height // 2)) == (0, 255, 0)

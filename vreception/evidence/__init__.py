@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -261,7 +262,8 @@ def render_page(source: Source, page: int, cache_dir: Path) -> tuple[bytes, str]
     image.save(out, format="PNG", optimize=False)
     png = out.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
+    # One partial file per writer: viewers asking for the same page at once each render it, and the last rename wins.
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.part")
     partial.write_bytes(png)
     partial.replace(path)
     return png, "image/png"
@@ -282,10 +284,21 @@ def was_prepared(session: Session, *, session_id: int, item: str) -> bool:
 
 
 def showable(session: Session, *, matter_id: int) -> list[dict[str, str]]:
-    """What of MATTER_ID can be shown, for the picker: its notices and the attachments of its tasks (by id)."""
+    """What of MATTER_ID can be shown, for the picker: its notices, the attachments of its tasks, the materials
+    attached at registration and the files uploaded into its calls (each file once)."""
     notices = session.scalars(select(Document).where(Document.matter_id == matter_id).order_by(Document.id))
     attachments = session.scalars(select(Attachment).join(Task, Task.id == Attachment.task_id)
                                   .where(Task.matter_id == matter_id).order_by(Attachment.id))
+    files = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "matter",
+                                                     AuditEvent.entity_id == str(matter_id),
+                                                     AuditEvent.action.in_([MATTER_FILE, UPLOADED]))
+                            .order_by(AuditEvent.seq))
     items = [{"item": f"doc:{d.id}", "title": f"{documents.KINDS[d.kind][0]} {d.number}"} for d in notices]
     items += [{"item": f"att:{a.id}", "title": a.filename} for a in attachments]
+    seen: set[str] = set()
+    for event in files:
+        data = json.loads(event.data)
+        if data["sha256"] not in seen:
+            seen.add(data["sha256"])
+            items.append({"item": data["item"], "title": data.get("filename") or data["sha256"][:12]})
     return items
