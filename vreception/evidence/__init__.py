@@ -121,9 +121,7 @@ def _checked_store(matter: Matter, data: bytes, max_bytes: int, storage_dir: Pat
     path = upload_path(storage_dir, matter.id, sha256, content_type)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data)
-        partial.replace(path)
+        _write_whole(path, data)
     return content_type, pages, sha256
 
 
@@ -188,9 +186,7 @@ def _cached_pdf(document: Document, cache_dir: Path) -> bytes:
         return path.read_bytes()
     data = documents.render_pdf(document)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    partial.write_bytes(data)
-    partial.replace(path)
+    _write_whole(path, data)
     return data
 
 
@@ -262,11 +258,16 @@ def render_page(source: Source, page: int, cache_dir: Path) -> tuple[bytes, str]
     image.save(out, format="PNG", optimize=False)
     png = out.getvalue()
     path.parent.mkdir(parents=True, exist_ok=True)
-    # One partial file per writer: viewers asking for the same page at once each render it, and the last rename wins.
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.part")
-    partial.write_bytes(png)
-    partial.replace(path)
+    _write_whole(path, png)
     return png, "image/png"
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write DATA to PATH so that no reader sees half of it."""
+    # One partial file per writer: viewers asking for the same page at once each render it, and the last rename wins.
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def prepare(session: Session, *, session_id: int, source: Source, actor_id: int | None, participant_id: int) -> None:
