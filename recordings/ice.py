@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -18,6 +20,12 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 # other peer connection in the process keeps aioice's normal behaviour.
 _addresses: ContextVar[tuple[str, ...] | None] = ContextVar("vreception_host_addresses", default=None)
 _stock_get_host_addresses = aioice.ice.get_host_addresses
+_stock_connection_made = aioice.ice.StunProtocol.connection_made
+
+# One socket carries every packet of a participant. With the default receive buffer (about 200 KiB) a
+# busy loop lost thousands of datagrams per minute on a loaded host, consent answers among them, and
+# Chromium then tore its connection down; 2 MiB (the kernel caps it at net.core.rmem_max) lost none.
+RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024
 
 
 def _get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
@@ -30,10 +38,20 @@ def _get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
     return [address for address in chosen if ipaddress.ip_address(address).version in versions]
 
 
+def _connection_made(self: aioice.ice.StunProtocol, transport: asyncio.BaseTransport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+    _stock_connection_made(self, transport)
+
+
 def install() -> None:
-    """Route aioice's host address discovery through the context override (idempotent)."""
+    """Route aioice's host address discovery through the context override and give its sockets a large
+    receive buffer (idempotent)."""
     if aioice.ice.get_host_addresses is not _get_host_addresses:
         aioice.ice.get_host_addresses = _get_host_addresses
+    aioice.ice.StunProtocol.connection_made = _connection_made  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

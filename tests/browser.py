@@ -31,8 +31,9 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def live_server(app):
-    """Serve APP with uvicorn on a free loopback port in a thread; yields its base URL."""
+def live_server(app, started=None):
+    """Serve APP with uvicorn on a free loopback port in a thread; yields its base URL. STARTED, when given, is
+    called with the running uvicorn server (its event loop is `server.servers[0].get_loop()`)."""
     import uvicorn
 
     sock = socket.socket()
@@ -46,6 +47,8 @@ def live_server(app):
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("live server did not start")
         time.sleep(0.02)
+    if started is not None:
+        started(server)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -82,7 +85,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def run_in_namespace(module: str, args: list[str], out: Path) -> dict:
+def run_in_namespace(module: str, args: list[str], out: Path, timeout: float = 240) -> dict:
     """Run `python -m MODULE ARGS` under `unshare -n` (traffic on its own loopback only); its result.json, with
     the screenshots kept under test-artifacts/. Fails (CI) or skips (elsewhere) without network namespaces."""
     import json
@@ -99,7 +102,7 @@ def run_in_namespace(module: str, args: list[str], out: Path) -> dict:
             pytest.fail(message)
         pytest.skip(message)
     completed = subprocess.run(["unshare", "-n", sys.executable, "-m", module, *args, str(out)],
-                               cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=240)
+                               cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=timeout)
     result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
     ARTIFACTS.mkdir(exist_ok=True)
     for picture in out.glob("*.png"):

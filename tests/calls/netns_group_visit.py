@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.calls.netns_scenarios import INBOUND, World, open_page, run, sees, wait
 from tests.cases.helpers import id_number
 from tests.conftest import PASSWORD
+from vreception import clock
 
 PEOPLE = ["赵一", "钱二", "孙三", "李四", "周五", "吴六", "郑七"]
 REPRESENTATIVES = [0, 2, 4]
@@ -84,7 +85,11 @@ def group_visit(world: World, base: str, browser, out: Path) -> dict:
     with world.db.transaction() as s:
         from vreception.models.scheduling import ReceptionSession
 
-        seats = [(p.id, p.role, p.name) for p in s.get(ReceptionSession, session_id).participants]
+        booked = s.get(ReceptionSession, session_id)
+        seats = [(p.id, p.role, p.name) for p in booked.participants]
+        starts_at = booked.starts_at
+    # The first free slot lies ahead; the call opens shortly before it, so the clock runs on from its start.
+    clock.travel_to(starts_at, freeze=False)
     result["seats"] = [[role, name] for _, role, name in seats]
     room_id = next(i for i, role, _ in seats if role == "room")
     leader_id = next(i for i, role, _ in seats if role == "leader")

@@ -15,6 +15,7 @@ import traceback
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx2 as httpx
@@ -35,8 +36,10 @@ FAKE_MEDIA = """
     let x = 0;
     const draw = () => { ctx.fillStyle = colour; ctx.fillRect(0, 0, 320, 240);
                          ctx.fillStyle = "#ffffff"; ctx.fillRect(x, 4, 12, 12); x = (x + 4) %% 300; };
-    draw(); setInterval(draw, 33);
-    const stream = canvas.captureStream(30);
+    // A test may slow the camera down (window.__fakeCameraFps, set by open_page) to spare a loaded machine.
+    const fps = window.__fakeCameraFps || 30;
+    draw(); setInterval(draw, 1000 / fps);
+    const stream = canvas.captureStream(fps);
     if (constraints && constraints.audio) {
       const audio = new AudioContext();
       const oscillator = audio.createOscillator();
@@ -84,9 +87,11 @@ setInterval(async () => {
 }, 20);
 """
 
-COLOURS = {"red": (255, 0, 0), "blue": (0, 0, 255), "green": (0, 200, 0)}
+COLOURS = {"red": (255, 0, 0), "blue": (0, 0, 255), "green": (0, 200, 0), "yellow": (255, 255, 0),
+           "magenta": (255, 0, 255), "cyan": (0, 255, 255)}
 ZONE = ZoneInfo("Asia/Shanghai")  # the platform's time zone (settings.time_zone)
-CSS = {"red": "#ff0000", "blue": "#0000ff", "green": "#00c800"}
+CSS = {"red": "#ff0000", "blue": "#0000ff", "green": "#00c800", "yellow": "#ffff00", "magenta": "#ff00ff",
+       "cyan": "#00ffff"}
 
 
 def near(rgb, colour, tolerance=60) -> bool:
@@ -119,6 +124,7 @@ class World:
 
         self.settings = app_settings(self.db, out / "var", secret_key=secret)
         self.app = create_app(self.settings, self.db)
+        self.server: Any = None  # the uvicorn server serving it, once run() started one
 
     def session_state(self, session_id):
         """The session's state in the database."""
@@ -226,7 +232,7 @@ class World:
         session = office.get(f"/api/v1/sessions/{hearing['session_id']}")
         assert session.status_code == 200, session.text
         clock.travel_to(start + timedelta(seconds=30), freeze=False)
-        return {"session": session.json(), "gallery_key": hearing["gallery_key"]}
+        return {"session": session.json(), "gallery_key": hearing["gallery_key"], "hearing": hearing}
 
 
 def working_day_after(day):
@@ -237,11 +243,18 @@ def working_day_after(day):
     return day
 
 
-def open_page(browser, base, username, session_id, colour, name, out, watch_first_frames=False):
+def open_page(browser, base, username, session_id, colour, name, out, watch_first_frames=False, fps=None,
+              scripts=()):
+    """USERNAME's call page of SESSION_ID in a context of its own, its camera a canvas of COLOUR (at FPS frames a
+    second when given), with the init SCRIPTS added."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    if fps is not None:
+        context.add_init_script(f"window.__fakeCameraFps = {int(fps)};")
     context.add_init_script(FAKE_MEDIA % json.dumps(CSS[colour]))
     if watch_first_frames:
         context.add_init_script(FIRST_FRAMES)
+    for script in scripts:
+        context.add_init_script(script)
     page = context.new_page()
     sign_in_browser(page, base, username)  # each role lands on its own page
     page.goto(f"{base}/calls/{session_id}")
@@ -405,12 +418,14 @@ def growth(seconds, **pages):
             for name in pages}
 
 
-def open_gallery(browser, base, key, out):
+def open_gallery(browser, base, key, out, name="gallery", scripts=()):
     """A public gallery viewer's page: no sign-in and no fake camera (the gallery never opens one)."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    for script in scripts:
+        context.add_init_script(script)
     page = context.new_page()
-    page.on("console", lambda m: (out / "gallery.console.txt").open("a").write(f"{m.type}: {m.text}\n"))
-    page.on("pageerror", lambda e: (out / "gallery.console.txt").open("a").write(f"pageerror: {e}\n"))
+    page.on("console", lambda m: (out / f"{name}.console.txt").open("a").write(f"{m.type}: {m.text}\n"))
+    page.on("pageerror", lambda e: (out / f"{name}.console.txt").open("a").write(f"pageerror: {e}\n"))
     page.goto(f"{base}/gallery/{key}")
     return page
 
@@ -437,7 +452,30 @@ def rejoin(world, base, browser, out):
     return result
 
 
-SCENARIOS = {"two_party": two_party, "hearing": hearing, "rejoin": rejoin}
+def restart(world, base, browser, out):
+    """The room's page rebuilds its peer connection on the same socket (what call.js does when the connection
+    fails): the hub retires the room's old tracks and forwards its new ones to the leader in the same renegotiation."""
+    session = world.book(base)
+    room_id, leader_id = participant(session, "room")["id"], participant(session, "leader")["id"]
+    _, leader = open_page(browser, base, "leader.county", session["id"], "red", "leader", out)
+    _, room = open_page(browser, base, "room.township", session["id"], "blue", "room", out)
+    wait(lambda: leader.locator(f"button.admit[data-participant='{room_id}']").count())
+    leader.click(f"button.admit[data-participant='{room_id}']")
+    result = {"before": bool(sees(leader, room_id, "blue")) and bool(sees(room, leader_id, "red"))}
+    room.evaluate("() => { const call = window.vreceptionCall; call.queue = call.queue.then(() => call.startMedia()); }")
+    answers = "() => window.vreceptionCall.log.filter((m) => m.type === 'answer').length"
+    result["room_answered_twice"] = bool(wait(lambda: room.evaluate(answers) >= 2))
+    # A tile keeps showing its last frame: the leader must decode new frames of the room, not just see blue.
+    decoded = leader.evaluate(INBOUND)["framesDecoded"]
+    result["leader_decodes_again"] = bool(wait(lambda: leader.evaluate(INBOUND)["framesDecoded"] > decoded + 20, 30))
+    result["leader_sees_room_again"] = bool(sees(leader, room_id, "blue", timeout=30))
+    result["room_sees_leader_again"] = bool(sees(room, leader_id, "red", timeout=30))
+    hub = world.app.state.calls.media.hubs[session["id"]]
+    result["leader_watches"] = sorted(t["publisher"] for t in hub.forwarded_tracks(str(leader_id)))
+    return result
+
+
+SCENARIOS = {"two_party": two_party, "hearing": hearing, "rejoin": rejoin, "restart": restart}
 
 
 def run(name: str, scenario, out: Path) -> int:
@@ -452,7 +490,8 @@ def run(name: str, scenario, out: Path) -> int:
         from playwright.sync_api import sync_playwright
 
         world = World(out)
-        with live_server(world.app) as base, sync_playwright() as playwright:
+        with live_server(world.app, started=lambda server: setattr(world, "server", server)) as base, \
+                sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                                  args=FLAGS + ["--autoplay-policy=no-user-gesture-required"])
             try:
