@@ -98,7 +98,8 @@ def test_finalise_makes_manifest_and_combined_file_chained_into_the_audit_log(db
     with db.transaction() as session:
         recording = session.get(Recording, recording_id)
         assert recording.state == State.finalised
-        events = session.query(AuditEvent).filter_by(entity_type="recording", entity_id=str(recording_id)).all()
+        events = (session.query(AuditEvent).filter_by(entity_type="recording", entity_id=str(recording_id))
+                  .order_by(AuditEvent.seq).all())
         finalised = json.loads([e for e in events if e.action == "recording.finalised"][0].data)
         assert audit.verify(session).ok
     assert [e.action for e in events] == ["recording.started"] + ["recording.segment_added"] * 4 + [
