@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import date
 
 import pytest
@@ -150,8 +151,15 @@ def test_a_complete_panel_goes_past_the_opening(app, scene, db):
         ws.send_json({"type": "agenda", "step": "petitioner_states"})
         moved = _until(ws, lambda f: f["type"] in ("error", "state"))
         assert moved["type"] == "state" and moved["agenda_step"] == "petitioner_states"
-    with db.transaction() as s:
-        assert s.get(Hearing, scene["hearing"]).agenda_step.value == "petitioner_states"
+    # The state frame goes out before the step's event is stored (on a worker thread): wait for the store.
+    deadline = time.monotonic() + 10
+    while True:
+        with db.transaction() as s:
+            stored = s.get(Hearing, scene["hearing"]).agenda_step
+        if stored is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert stored is not None and stored.value == "petitioner_states"
 
 
 def test_the_step_check_is_only_for_going_past_the_opening():
