@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vreception.cases.deadlines import use_time_zone
 from vreception.config import InsecureConfiguration, Settings, get_settings
 from vreception.db import Database
 from vreception.errors import DomainError
 from vreception.i18n import translate
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from vreception.models import Person
 
 
 def _database(settings: Settings) -> Database:
@@ -169,17 +174,25 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_users_unlock(args: argparse.Namespace, settings: Settings) -> int:
+def _account(session: Session, username: str) -> Person | None:
+    """The person signing in as USERNAME, or None after saying there is no such account."""
     from sqlalchemy import select
 
-    from vreception.auth import signins
     from vreception.models import Person
+
+    person = session.scalar(select(Person).where(Person.username == username.strip().lower()))
+    if person is None:
+        print(f"no account {username}", file=sys.stderr)
+    return person
+
+
+def cmd_users_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    from vreception.auth import signins
 
     db = _database(settings)
     with db.transaction() as session:
-        person = session.scalar(select(Person).where(Person.username == args.username.strip().lower()))
+        person = _account(session, args.username)
         if person is None:
-            print(f"no account {args.username}", file=sys.stderr)
             return 1
         was_locked = person.locked_at is not None
         signins.unlock(session, person=person, actor_id=None)
@@ -188,16 +201,12 @@ def cmd_users_unlock(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_users_deactivate(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
-
     from vreception.auth import accounts
-    from vreception.models import Person
 
     db = _database(settings)
     with db.transaction() as session:
-        person = session.scalar(select(Person).where(Person.username == args.username.strip().lower()))
+        person = _account(session, args.username)
         if person is None:
-            print(f"no account {args.username}", file=sys.stderr)
             return 1
         if args.undo:
             accounts.reactivate(session, person=person, actor_id=None)
