@@ -402,6 +402,14 @@ TABLE = [
     R("POST", "/lookup", public(ACCESS), body=lambda w: {"number": w.number, "code": w.code}),
     R("POST", "/lookup/rate", public(ACCESS), body={"rating": "satisfied"}),
     R("POST", "/lookup/documents/{document_id}", public(ACCESS)),
+    # -- rows: admin_org (anchor; rows of this area go right below) --
+    # -- rows: admin_people (anchor; rows of this area go right below) --
+    # -- rows: audit (anchor; rows of this area go right below) --
+    # -- rows: matter_search (anchor; rows of this area go right below) --
+    # -- rows: statistics (anchor; rows of this area go right below) --
+    # -- rows: network (anchor; rows of this area go right below) --
+    # -- rows: demo (anchor; rows of this area go right below) --
+    # -- rows: lists (anchor; rows of this area go right below) --
 ]
 
 # Path parameters → the world's object.
