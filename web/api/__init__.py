@@ -3,10 +3,14 @@
 from fastapi import APIRouter
 
 from web.api import (
+    accounts,
+    audit,
     auth,
+    exports,
     hearings,
     matter_files,
     matters,
+    network,
     org,
     public,
     recordings,
@@ -20,7 +24,8 @@ from web.openapi import responses
 router = APIRouter(prefix="/api/v1")
 # Every route behind a bearer token answers 401 without one and 403 outside the caller's role or subtree.
 SIGNED_IN = responses(401, 403)
-for signed_in in (auth, org, scheduling, matters, matter_files, tasks, stats, recordings, records, hearings):
+for signed_in in (auth, org, accounts, scheduling, matters, matter_files, exports, tasks, stats, audit, network,
+                  recordings, records, hearings):
     router.include_router(signed_in.router, responses=SIGNED_IN)
 router.include_router(public.router)
 router.include_router(hearings.public_router)

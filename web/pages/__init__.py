@@ -3,6 +3,9 @@
 from fastapi import APIRouter
 
 from web.pages import (
+                       admin_audit,
+                       admin_org,
+                       admin_people,
                        agenda,
                        auth,
                        booking,
@@ -18,8 +21,10 @@ from web.pages import (
                        leader_plans,
                        lookup,
                        matters,
+                       network,
                        plans,
                        records,
+                       statistics,
                        tasks,
 )
 
@@ -42,3 +47,5 @@ router.include_router(hearing_member.router)
 router.include_router(hearings.router)
 router.include_router(gallery.router)
 router.include_router(hearing_call.router)
+for back_office in (admin_org, admin_people, admin_audit, statistics, network):
+    router.include_router(back_office.router)

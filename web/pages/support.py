@@ -21,17 +21,22 @@ from web.templating import render
 
 # Where each role starts, in order of precedence for people holding several roles.
 HOME_BY_ROLE = ((Role.coordinator, "/dashboard"), (Role.leader, "/agenda"), (Role.room, "/kiosk"),
-                (Role.handler, "/tasks"))
+                (Role.handler, "/tasks"), (Role.admin, "/admin/org"))
 NAV = {
     Role.coordinator: (("/dashboard", "pages.nav.dashboard"), ("/matters", "pages.nav.matters"),
                        ("/matters/new", "pages.nav.register"), ("/tasks", "pages.nav.tasks"),
                        ("/leader-plans", "pages.nav.plans"),
-                       ("/hearing-roster", "hearing.roster.title")),
+                       ("/hearing-roster", "hearing.roster.title"), ("/statistics", "pages.nav.statistics"),
+                       ("/network", "pages.nav.network")),
     Role.leader: (("/agenda", "pages.nav.agenda"), ("/matters", "pages.nav.matters"),
-                  ("/leader-plans", "pages.nav.plans")),
+                  ("/leader-plans", "pages.nav.plans"), ("/statistics", "pages.nav.statistics")),
     Role.handler: (("/tasks", "pages.nav.tasks"),),
     Role.room: (("/kiosk", "pages.nav.kiosk"), ("/self-test", "pages.nav.self_test")),
     Role.hearing_member: (("/my-hearings", "records.nav.my_hearings"),),
+    Role.admin: (("/admin/org", "pages.nav.admin_org"), ("/admin/rooms", "pages.nav.admin_rooms"),
+                 ("/admin/people", "pages.nav.admin_people"), ("/admin/audit", "pages.nav.admin_audit"),
+                 ("/matters", "pages.nav.matters"), ("/statistics", "pages.nav.statistics"),
+                 ("/network", "pages.nav.network")),
 }
 
 

@@ -1,0 +1,5 @@
+"""API: audit (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""API: exports (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

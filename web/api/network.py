@@ -1,0 +1,5 @@
+"""API: network (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Pages: admin_audit (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Pages: admin_org (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

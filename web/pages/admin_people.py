@@ -1,0 +1,5 @@
+"""Pages: admin_people (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Pages: network (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Pages: statistics (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
