@@ -11,6 +11,10 @@ import bench
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["scale"]:  # python -m bench scale --matters N: the generated province (issue 16)
+        from bench import scale
+
+        return scale.main(argv[1:])
     names = argv or sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
     failed = 0
     for name in names:
