@@ -44,6 +44,8 @@ class Node(Base):
     # Materialized path of ids, "/1/4/17/": a subtree is a prefix match.
     path: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the node is wound up (撤并): it keeps its history but leaves lists and pickers.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     parent: Mapped[Node | None] = relationship(remote_side="Node.id")
 

@@ -118,8 +118,8 @@ def node_by_code(session: Session, code: str) -> Node:
 
 def list_nodes(session: Session, *, level: str | None = None, parent_id: int | None = None,
                within: ColumnElement[bool] | None = None) -> list[Node]:
-    """Nodes filtered by level and parent, optionally restricted by a subtree condition."""
-    query = select(Node).order_by(Node.code)
+    """Current (not retired) nodes filtered by level and parent, optionally restricted by a subtree condition."""
+    query = select(Node).where(Node.retired_at.is_(None)).order_by(Node.code)
     if level:
         query = query.where(Node.level == _parse_level(level))
     if parent_id is not None:

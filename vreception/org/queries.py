@@ -19,7 +19,8 @@ MAX_ROOMS = 500
 def office_nodes(db: Session, principal: Principal, kind: NodeKind | None = None,
                  limit: int = MAX_NODES) -> list[Node]:
     """Nodes in the coordinator's subtrees (for choosing an origin, an office, a unit)."""
-    query = select(Node).where(subtree_filter(principal, Node.path, OFFICE)).order_by(Node.code).limit(limit)
+    query = (select(Node).where(subtree_filter(principal, Node.path, OFFICE), Node.retired_at.is_(None))
+             .order_by(Node.code).limit(limit))
     if kind is not None:
         query = query.where(Node.kind == kind)
     return list(db.scalars(query))

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date, datetime, time
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
+from scheduling import room_admin
 from vreception import org, people
 from vreception.auth.access import require, require_role
+from vreception.clock import now
 from vreception.errors import Forbidden, NotFound
 from vreception.models import Node, Person, Role
-from vreception.org import queries
+from vreception.org import access, admin, directory, queries
+from vreception.org.directory import Slice
 from web.deps import ApiPrincipal, DbSession
+from web.openapi import responses
+from web.settings import AppPolicy
 
 router = APIRouter(tags=["organisation"])
 
@@ -39,6 +45,18 @@ class NodeIn(BaseModel):
     parent_id: int | None = None
 
 
+class NodeChange(BaseModel):
+    """A rename, a move under another parent, or both."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    parent_id: int | None = Field(default=None, ge=1, le=2**53)
+
+
+class RetiredOut(NodeOut):
+    retired_at: datetime
+
+
 class RoomOut(BaseModel):
     id: int
     node_id: int
@@ -56,6 +74,18 @@ class PersonOut(BaseModel):
     title: str
     roles: list[str]
     node_id: int
+
+
+class RoomChange(BaseModel):
+    """A new name, or the room switched off (or on again)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, max_length=200)
+    active: bool | None = None
+
+
+class RoomStateOut(RoomOut):
+    active: bool
 
 
 class RoleIn(BaseModel):
@@ -90,12 +120,33 @@ def _node(db, node_id: int, field: str = "node_id") -> Node:
     return node
 
 
-@router.get("/nodes", response_model=list[NodeOut])
-def list_nodes(principal: ApiPrincipal, db: DbSession, level: Level | None = None,
-               parent_id: int | None = Query(default=None)) -> list[NodeOut]:
-    """Nodes by level and parent."""
+Limit = Annotated[int, Query(ge=1, le=directory.MAX_LIMIT, description="at most this many items (default 500)")]
+After = Annotated[int | None, Query(ge=0, le=2**53, description="only items with a greater id (keyset)")]
+LIST_HEADERS = {"X-Total-Count": {"description": "how many items the whole filtered list holds",
+                                  "schema": {"type": "integer"}},
+                "Link": {"description": '`<url>; rel="next"` when more items follow', "schema": {"type": "string"}}}
+LIST_RESPONSES = {200: {"headers": LIST_HEADERS}, **responses(422)}
+
+
+def _bounded(request: Request, response: Response, found: Slice) -> None:
+    """The total and, when more remain, the link to the next slice (keyset on id)."""
+    response.headers["X-Total-Count"] = str(found.total)
+    if found.more and found.rows:
+        following = request.url.include_query_params(after=found.rows[-1].id)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+
+
+@router.get("/nodes", response_model=list[NodeOut], responses=LIST_RESPONSES)
+def list_nodes(request: Request, response: Response, principal: ApiPrincipal, db: DbSession,
+               level: Level | None = None, parent_id: int | None = Query(default=None),
+               include_retired: bool = False, limit: Limit = directory.DEFAULT_LIMIT,
+               after: After = None) -> list[NodeOut]:
+    """Nodes by level and parent, by id (retired ones only when asked); `limit` and `after` bound the list."""
     require_role(principal, STAFF)
-    return [node_out(n) for n in org.list_nodes(db, level=level, parent_id=parent_id)]
+    found = directory.nodes(db, level=level, parent_id=parent_id, include_retired=include_retired, after=after,
+                            limit=limit)
+    _bounded(request, response, found)
+    return [node_out(n) for n in found.rows]
 
 
 @router.get("/nodes/{node_id}", response_model=NodeOut)
@@ -105,39 +156,48 @@ def get_node(node_id: int, principal: ApiPrincipal, db: DbSession) -> NodeOut:
     return node_out(_node(db, node_id))
 
 
-@router.post("/nodes", response_model=NodeOut, status_code=201)
+@router.post("/nodes", response_model=NodeOut, status_code=201, responses=responses(404, 409, 422))
 def create_node(body: NodeIn, principal: ApiPrincipal, db: DbSession) -> NodeOut:
     """Add a region or department under a node the caller administers."""
     if body.parent_id is None:
         # A new province is an installation-level act: done from the command line.
         raise Forbidden()
-    require(principal, _node(db, body.parent_id, "parent_id"), [Role.admin])
+    parent = _node(db, body.parent_id, "parent_id")
+    require(principal, parent, [Role.admin])
+    admin.require_current(parent, "parent_id")
     node = org.create_node(db, code=body.code, name=body.name, level=body.level, kind=body.kind,
                            parent_id=body.parent_id, actor_id=principal.person_id)
     return node_out(node)
 
 
-@router.get("/rooms", response_model=list[RoomOut])
-def list_rooms(principal: ApiPrincipal, db: DbSession, node_id: int | None = None) -> list[RoomOut]:
-    """Video rooms, optionally at one node."""
+@router.get("/rooms", response_model=list[RoomOut], responses=LIST_RESPONSES)
+def list_rooms(request: Request, response: Response, principal: ApiPrincipal, db: DbSession,
+               node_id: int | None = None, limit: Limit = directory.DEFAULT_LIMIT,
+               after: After = None) -> list[RoomOut]:
+    """Active video rooms, optionally at one node, by id; `limit` and `after` bound the list."""
     require_role(principal, STAFF)
-    return [RoomOut(id=r.id, node_id=r.node_id, name=r.name) for r in queries.active_rooms(db, node_id=node_id)]
+    found = directory.rooms(db, node_id=node_id, after=after, limit=limit)
+    _bounded(request, response, found)
+    return [RoomOut(id=r.id, node_id=r.node_id, name=r.name) for r in found.rows]
 
 
-@router.post("/rooms", response_model=RoomOut, status_code=201)
+@router.post("/rooms", response_model=RoomOut, status_code=201, responses=responses(404, 409, 422))
 def create_room(body: RoomIn, principal: ApiPrincipal, db: DbSession) -> RoomOut:
-    """Add a video room at a node the caller administers."""
-    require(principal, _node(db, body.node_id), [Role.admin])
-    room = org.create_room(db, node_id=body.node_id, name=body.name, actor_id=principal.person_id)
+    """Add a video room at a current node the caller administers (409 node_retired at a retired one)."""
+    node = access.node_for_admin(db, principal, body.node_id)
+    room = room_admin.add_room(db=db, node=node, name=body.name, actor_id=principal.person_id)
     return RoomOut(id=room.id, node_id=room.node_id, name=room.name)
 
 
-@router.get("/people", response_model=list[PersonOut])
-def list_people(principal: ApiPrincipal, db: DbSession, role: str | None = None,
-                node_id: int | None = None) -> list[PersonOut]:
-    """People by role and node."""
+@router.get("/people", response_model=list[PersonOut], responses=LIST_RESPONSES)
+def list_people(request: Request, response: Response, principal: ApiPrincipal, db: DbSession,
+                role: str | None = None, node_id: int | None = None, limit: Limit = directory.DEFAULT_LIMIT,
+                after: After = None) -> list[PersonOut]:
+    """Active people by role and node, by id; `limit` and `after` bound the list."""
     require_role(principal, STAFF)
-    return [person_out(p) for p in people.list_people(db, role=role, node_id=node_id)]
+    found = directory.people(db, role=role, node_id=node_id, after=after, limit=limit)
+    _bounded(request, response, found)
+    return [person_out(p) for p in found.rows]
 
 
 @router.post("/people", response_model=PersonOut, status_code=201)
@@ -158,3 +218,99 @@ def create_person(body: PersonIn, principal: ApiPrincipal, db: DbSession) -> Per
         people.assign_role(db, person=person, role=role.role, node_id=role.node_id, room_id=role.room_id,
                            actor_id=principal.person_id)
     return person_out(person)
+
+
+# ---- administration: nodes (administrators) and rooms (administrators; hours and closures coordinators too) ----
+
+@router.patch("/nodes/{node_id}", response_model=NodeOut, responses=responses(404, 409, 422))
+def change_node(node_id: int, body: NodeChange, principal: ApiPrincipal, db: DbSession) -> NodeOut:
+    """Rename a node and/or move it (with its subtree) under another parent of the fitting level."""
+    node = access.node_for_admin(db, principal, node_id)
+    if body.parent_id is not None and body.parent_id != node.parent_id:
+        if node.parent is not None:
+            require(principal, node.parent, [Role.admin])  # the node leaves its parent's care
+        parent = access.node_for_admin(db, principal, body.parent_id, "parent_id")
+        node = admin.move_node(db=db, node=node, parent=parent, actor_id=principal.person_id)
+    if body.name is not None:
+        node = admin.rename_node(db=db, node=node, name=body.name, actor_id=principal.person_id)
+    return node_out(node)
+
+
+@router.post("/nodes/{node_id}/retire", response_model=RetiredOut,
+             responses=responses(404, 409, 422, s409="node_in_use, node_retired"))
+def retire_node(node_id: int, principal: ApiPrincipal, db: DbSession) -> RetiredOut:
+    """Retire (撤并) a node and its subtree; 409 node_in_use while people, rooms, matters or sessions remain."""
+    node = admin.retire_node(db=db, node=access.node_for_admin(db, principal, node_id), actor_id=principal.person_id)
+    assert node.retired_at is not None
+    return RetiredOut(**node_out(node).model_dump(), retired_at=node.retired_at)
+
+
+@router.patch("/rooms/{room_id}", response_model=RoomStateOut,
+              responses=responses(404, 409, 422, s409="room_in_use, node_retired"))
+def change_room(room_id: int, body: RoomChange, principal: ApiPrincipal, db: DbSession) -> RoomStateOut:
+    """Rename a room, or deactivate it (409 room_in_use while sessions to come hold it) or bring it back."""
+    room = access.room_for_admin(db, principal, room_id)
+    if body.name is not None:
+        room_admin.rename_room(db=db, room=room, name=body.name, actor_id=principal.person_id)
+    if body.active is not None:
+        room_admin.set_active(db=db, room=room, active=body.active, actor_id=principal.person_id)
+    return RoomStateOut(id=room.id, node_id=room.node_id, name=room.name, active=room.active)
+
+
+class HoursOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    weekday: int | None
+    opens: time
+    closes: time
+
+
+class ClosureDaysIn(BaseModel):
+    """Whole local days FIRST through LAST, with the reason."""
+
+    model_config = ConfigDict(extra="forbid")
+    first: date
+    last: date
+    reason: str = Field(max_length=200)
+
+
+class ClosureOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    room_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+class RoomDetailOut(RoomStateOut):
+    hours: list[HoursOut]
+    closures: list[ClosureOut]
+
+
+@router.get("/rooms/{room_id}", response_model=RoomDetailOut, responses=responses(404))
+def get_room(room_id: int, principal: ApiPrincipal, db: DbSession) -> RoomDetailOut:
+    """A room with its weekly hours and its closures not yet over (coordinators over the room)."""
+    room = access.room_for_keeper(db, principal, room_id)
+    return RoomDetailOut(id=room.id, node_id=room.node_id, name=room.name, active=room.active,
+                         hours=[HoursOut.model_validate(h) for h in room_admin.hours_of(db, room)],
+                         closures=[ClosureOut.model_validate(c)
+                                   for c in room_admin.closures_of(db, room, since=now())])
+
+
+@router.post("/rooms/{room_id}/closed-days", response_model=ClosureOut, status_code=201,
+             responses=responses(404, 422))
+def close_room_days(room_id: int, body: ClosureDaysIn, principal: ApiPrincipal, db: DbSession,
+                    policy: AppPolicy) -> ClosureOut:
+    """Close a room for whole local days with a reason (coordinators over the room)."""
+    room = access.room_for_keeper(db, principal, room_id)
+    closure = room_admin.close_days(db=db, room=room, policy=policy, first=body.first, last=body.last,
+                                    reason=body.reason, actor_id=principal.person_id)
+    return ClosureOut.model_validate(closure)
+
+
+@router.delete("/rooms/{room_id}/closures/{closure_id}", status_code=204, responses=responses(404))
+def remove_closure(room_id: int, closure_id: int, principal: ApiPrincipal, db: DbSession) -> Response:
+    """Lift a room's closure (coordinators over the room)."""
+    room = access.room_for_keeper(db, principal, room_id)
+    room_admin.remove_closure(db=db, room=room, closure_id=closure_id, actor_id=principal.person_id)
+    return Response(status_code=204)
