@@ -7,11 +7,12 @@ from functools import partial
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from vreception.auth import signins, tokens
 from vreception.auth.access import Principal, principal_for
+from vreception.auth.password_policy import PasswordChangeRequired
 from vreception.errors import Unauthenticated
 from vreception.i18n import negotiate
 from vreception.models import Person
@@ -22,6 +23,9 @@ SESSION_COOKIE = "vr_session"
 LANG_COOKIE = "vr_lang"
 # Requests that only read: their transaction takes no write lock on SQLite.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Until a reset (temporary) password is changed, a sign-in reaches only these: change it, say who one is, leave.
+WHILE_PASSWORD_CHANGE_REQUIRED = frozenset({"/api/v1/auth/password", "/api/v1/auth/logout", "/api/v1/auth/me",
+                                            "/account/password", "/logout"})
 
 
 async def _session(request: Request) -> AsyncIterator[Session]:
@@ -60,12 +64,14 @@ def language(request: Request) -> str:
 Language = Annotated[str, Depends(language)]
 
 
-def _principal_from(session: Session, claims: dict) -> Principal:
+def _principal_from(session: Session, claims: dict, path: str = "") -> Principal:
     person = session.get(Person, int(claims["sub"]))
     if person is None or not person.active:
         raise Unauthenticated("error.token_invalid")
     # A token is good only while its sign-in is open: logout, a lock or a password change closes it.
     signins.open_sign_in(session, claims.get("jti"), person.id)
+    if person.must_change_password and path not in WHILE_PASSWORD_CHANGE_REQUIRED:
+        raise PasswordChangeRequired("error.password_change_required")
     return principal_for(person)
 
 
@@ -76,7 +82,7 @@ def api_principal(request: Request, db: DbSession) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("error.token_missing")
     claims = tokens.read(request.app.state.secret, token.strip(), purpose=API_TOKEN)
-    return _principal_from(db, claims)
+    return _principal_from(db, claims, request.url.path)
 
 
 def page_principal_or_none(request: Request, db: DbSession) -> Principal | None:
@@ -86,9 +92,11 @@ def page_principal_or_none(request: Request, db: DbSession) -> Principal | None:
         return None
     try:
         claims = tokens.read(request.app.state.secret, token, purpose=PAGE_TOKEN)
-        return _principal_from(db, claims)
+        return _principal_from(db, claims, request.url.path)
     except Unauthenticated:
         return None
+    except PasswordChangeRequired:
+        raise HTTPException(303, headers={"Location": "/account/password"}) from None
 
 
 ApiPrincipal = Annotated[Principal, Depends(api_principal)]

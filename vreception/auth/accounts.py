@@ -5,11 +5,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from vreception import audit
-from vreception.auth import signins
+from vreception.auth import password_policy, signins
 from vreception.auth.passwords import check_password, hash_password
 from vreception.errors import Conflict, Invalid, NotFound
 from vreception.models import Person
-from vreception.people import MIN_PASSWORD
 
 
 class WrongPassword(Invalid):
@@ -28,12 +27,12 @@ def change_password(db: Session, *, person_id: int, current: str, new: str, clie
         signins.record_failure(db, person, person.username or "", via="password", client=client,
                                lock_after=lock_after)
         raise WrongPassword("error.password_wrong", field="current_password")
-    if len(new or "") < MIN_PASSWORD:
-        raise Invalid("error.password_too_short", field="new_password", min=MIN_PASSWORD)
+    password_policy.check(new, username=person.username, field="new_password")
     if check_password(new, person.password_hash):
         raise Invalid("error.password_unchanged", field="new_password")
     person.password_hash = hash_password(new)
     person.failed_logins = 0
+    person.must_change_password = False
     audit.record(db, action="auth.password_changed", entity_type="person", entity_id=person.id,
                  actor_id=person.id, data={"client": client[:64]})
     signins.revoke_all(db, person_id=person.id, reason="password_changed", actor_id=person.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vreception.db import Base, UTCDateTime, utcnow
@@ -43,6 +43,8 @@ class Person(Base):
     # Wrong passwords in a row; at the configured count the account locks until an administrator unlocks it.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by an administrator's password reset: the temporary password only opens the way to changing it.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     node: Mapped[Node] = relationship()
     roles: Mapped[list[RoleAssignment]] = relationship(

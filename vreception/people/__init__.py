@@ -8,13 +8,14 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from vreception import audit
+from vreception.auth import password_policy
 from vreception.auth.passwords import check_password, hash_password
 from vreception.errors import BadCredentials, Conflict, Invalid, NotFound
 from vreception.models import Node, Person, Role, RoleAssignment, Room
 from vreception.org import clean_name
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{2,63}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = password_policy.MIN_LENGTH
 
 
 def _parse_role(role: str) -> Role:
@@ -41,8 +42,7 @@ def create_person(
         username = username.strip().lower()
         if not USERNAME.match(username):
             raise Invalid("error.username_invalid", field="username")
-        if password is None or len(password) < MIN_PASSWORD:
-            raise Invalid("error.password_too_short", field="password", min=MIN_PASSWORD)
+        password_policy.check(password, username=username, field="password")
         if session.scalar(select(Person.id).where(Person.username == username)) is not None:
             raise Conflict("error.username_taken", field="username", username=username)
     person = Person(

@@ -35,6 +35,10 @@ class LoginOut(BaseModel):
     token_type: str = "bearer"
     expires_at: datetime
     user: UserOut
+    password_change_required: bool = Field(
+        default=False, description="true after an administrator's reset: until POST /auth/password changes it, "
+                                   "this token reaches only /auth/password, /auth/me and /auth/logout (others: 403 "
+                                   "password_change_required)")
 
 
 class PasswordIn(BaseModel):
@@ -45,7 +49,11 @@ class PasswordIn(BaseModel):
 @router.post("/auth/login", response_model=LoginOut,
              responses=responses(401, 422, 423, 429, s401="bad_credentials", s423="account_locked"))
 def login(body: LoginIn, request: Request, db: DbSession, settings: AppSettings) -> LoginOut:
-    """Exchange a username and password for a bearer token (throttled per client; accounts lock after failures)."""
+    """Exchange a username and password for a bearer token (throttled per client; accounts lock after failures).
+
+    After an administrator's password reset the answer is still a token, with `password_change_required: true`:
+    until the temporary password is changed with POST /auth/password (whose answer carries a fresh, unrestricted
+    token), every other route but /auth/me and /auth/logout answers 403 `password_change_required`."""
     try:
         person, opened = signins.sign_in(db, username=body.username, password=body.password, via="api",
                                          client=client_address(request),
@@ -62,7 +70,8 @@ def _token_for(request: Request, person: Person, opened: SignIn) -> LoginOut:
     token, expires = tokens.issue(request.app.state.secret, subject=str(person.id), purpose=API_TOKEN,
                                   ttl=opened.expires_at - opened.created_at, jti=opened.id)
     return LoginOut(access_token=token, expires_at=expires,
-                    user=UserOut(id=person.id, name=person.name, roles=person.role_names, node_id=person.node_id))
+                    user=UserOut(id=person.id, name=person.name, roles=person.role_names, node_id=person.node_id),
+                    password_change_required=person.must_change_password)
 
 
 @router.post("/auth/logout", status_code=204, responses=responses(401))
@@ -74,7 +83,7 @@ def logout(request: Request, principal: ApiPrincipal, db: DbSession) -> None:
 
 
 @router.post("/auth/password", response_model=LoginOut,
-             responses=responses(401, 422, s422="invalid, password_wrong, password_too_short, password_unchanged"))
+             responses=responses(401, 422, s422="invalid, password_wrong, weak_password, password_unchanged"))
 def change_password(body: PasswordIn, request: Request, principal: ApiPrincipal, db: DbSession,
                     settings: AppSettings) -> LoginOut:
     """Change the caller's own password: every page session, API token and calendar feed of theirs ends; the answer

@@ -47,7 +47,8 @@ def login_submit(request: Request, db: DbSession, settings: AppSettings, usernam
         db.commit()
         return render(request, "login.html", status_code=refused.status, error=refused.message_key,
                       username=username)
-    response = RedirectResponse("/", status_code=303)
+    # A temporary password (an administrator's reset) opens only the way to changing it.
+    response = RedirectResponse("/account/password" if person.must_change_password else "/", status_code=303)
     _set_session(request, response, opened, settings)
     # A fresh CSRF nonce for the signed-in browser: one planted before sign-in is worth nothing after it.
     response.delete_cookie(csrf.CSRF_COOKIE)
