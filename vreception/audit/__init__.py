@@ -15,6 +15,7 @@ from sqlalchemy import CursorResult, Table, Update, bindparam, insert, select, u
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from vreception.audit import signing
 from vreception.clock import now
 from vreception.db import AUDIT_KEY
 from vreception.models import AuditEvent, AuditHead
@@ -125,30 +126,58 @@ class ChainReport:
     problems: list[str] = field(default_factory=list)
 
 
-def verify(session: Session, checkpoint: Path | None = None) -> ChainReport:
-    """Recompute every hash and link (and check the chain still holds the CHECKPOINT); report what does not match."""
+@dataclass
+class Walk:
+    """What one pass over part of the chain found: how many events, where it ended, what did not match."""
+
+    events: int
+    last_seq: int
+    last_hash: str
+    problems: list[str] = field(default_factory=list)
+    broken_at: int | None = None  # the first seq that did not match
+
+
+def walk(session: Session, *, after_seq: int = 0, after_hash: str = GENESIS, upto: int | None = None) -> Walk:
+    """Recompute the hashes and links of the events after AFTER_SEQ (whose hash is AFTER_HASH), up to UPTO."""
     key = _key(session)
-    problems: list[str] = []
-    prev = GENESIS
-    expected_seq = 1
-    count = 0
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(1000):
-        count += 1
+    found = Walk(events=0, last_seq=after_seq, last_hash=after_hash)
+    prev, expected_seq = after_hash, after_seq + 1
+    # Plain rows, not mapped objects: a walk over the whole log must not fill the session's identity map.
+    query = select(*(_EVENTS.c[name] for name in _EVENT_COLUMNS)).where(_EVENTS.c.seq > after_seq)
+    if upto is not None:
+        query = query.where(_EVENTS.c.seq <= upto)
+
+    def problem(seq: int, text: str) -> None:
+        found.problems.append(f"seq {seq}: {text}")
+        if found.broken_at is None:
+            found.broken_at = seq
+
+    for event in session.execute(query.order_by(_EVENTS.c.seq).execution_options(yield_per=1000)):
+        found.events += 1
         if event.seq != expected_seq:
-            problems.append(f"seq {expected_seq}: missing (next found is {event.seq})")
+            problem(expected_seq, f"missing (next found is {event.seq})")
             expected_seq = event.seq
         if event.prev_hash != prev:
-            problems.append(f"seq {event.seq}: prev_hash does not match the previous event")
+            problem(event.seq, "prev_hash does not match the previous event")
         body = _body(event.seq, event.at, event.actor_id, event.action, event.entity_type, event.entity_id, event.data)
         if event_hash(event.prev_hash, body, key) != event.hash:
-            problems.append(f"seq {event.seq}: content does not match its hash")
+            problem(event.seq, "content does not match its hash")
         prev = event.hash
         expected_seq += 1
+        found.last_seq = event.seq
+    found.last_hash = prev
+    return found
+
+
+def verify(session: Session, checkpoint: Path | None = None) -> ChainReport:
+    """Recompute every hash and link (and check the chain still holds the CHECKPOINT); report what does not match."""
+    found = walk(session)
+    problems, count = found.problems, found.events
     head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != count or head.hash != prev):
+    if head is not None and (head.seq != count or head.hash != found.last_hash):
         problems.append(f"head says seq {head.seq}, chain ends at {count}: events removed or added")
     if checkpoint is not None:
-        problems += _against_checkpoint(session, checkpoint, key)
+        problems += _against_checkpoint(session, checkpoint, _key(session))
     return ChainReport(ok=not problems, events=count, problems=problems)
 
 
@@ -166,6 +195,11 @@ def write_checkpoint(session: Session, path: Path) -> int:
                                      "mac": _mac(_key(session), seq, digest)}))
     os.replace(temporary, path)
     return seq
+
+
+def file_checkpoint_problems(session: Session, path: Path) -> list[str]:
+    """What the chain shows against the signed checkpoint file outside the database (nothing when there is none)."""
+    return _against_checkpoint(session, path, _key(session))
 
 
 def _against_checkpoint(session: Session, path: Path, key: bytes | None) -> list[str]:
@@ -196,6 +230,7 @@ def rekey(session: Session, *, old: bytes, new: bytes, checkpoint: Path | None =
         raise ValueError("the audit chain does not verify under the old key: " + "; ".join(report.problems[:3]))
     rewrite = (update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
                .values(prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")))
+    kept = signing.still_signed(session, key=old)
     prev, last_seq = GENESIS, 0
     while True:
         batch = session.execute(select(_EVENTS).where(_EVENTS.c.seq > last_seq).order_by(_EVENTS.c.seq)
@@ -209,8 +244,11 @@ def rekey(session: Session, *, old: bytes, new: bytes, checkpoint: Path | None =
             digest = event_hash(prev, body, new)
             changes.append({"b_id": event.id, "b_prev": prev, "b_hash": digest})
             prev, last_seq = digest, event.seq
+            if event.seq in kept:
+                kept[event.seq] = digest
         session.execute(rewrite, changes)
     session.execute(_SET_HASH, {"new_hash": prev})
+    signing.resign(session, hashes=kept, key=new)
     session.expire_all()
     session.info[AUDIT_KEY] = new
     return report.events
