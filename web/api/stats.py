@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from scheduling import statistics_report as report
 from vreception.auth.access import load_node, require, require_role, subtree_filter
 from vreception.cases import rates
+from vreception.cases import statistics as figures
 from vreception.errors import Invalid
 from vreception.models import Matter, Role
 from vreception.org.queries import nodes_by_id
@@ -104,3 +107,37 @@ def monthly_ranking(month: str, parent_id: int, principal: ApiPrincipal, db: DbS
     require(principal, parent, READERS)
     ranked = rates.ranking(db, month=first, parent=parent, by=by, rating_window_days=settings.rating_window_days)
     return [{**_row(r.rates, r.node.name, month), "rank": r.rank} for r in ranked]
+
+
+MonthParam = Annotated[str | None, Query(max_length=7, description="YYYY-MM")]
+SUMMARY_RULES = ("Over the months FROM–TO (YYYY-MM each, at most 24; either alone means that one month; none, this "
+                 "month) in the subtree of NODE_ID (default: the caller's own top node). Rates sum the months' "
+                 "numerators and denominators. " + RULES)
+
+
+@router.get("/stats/summary", response_model=report.SummaryOut, description=SUMMARY_RULES,
+            responses=responses(403, 404, 422, s403="forbidden: not a coordinator or leader over NODE_ID",
+                                s404="not found: no node NODE_ID",
+                                s422="invalid: a month is not YYYY-MM, TO precedes FROM, the range exceeds 24 "
+                                     "months, or SORT is not a figure"))
+def summary(principal: ApiPrincipal, db: DbSession, settings: AppSettings,
+            start: Annotated[str | None, Query(alias="from", max_length=7, description="YYYY-MM")] = None,
+            to: MonthParam = None, node_id: int | None = None, sort: str = "on_time_completion") -> report.SummaryOut:
+    """Matter figures and video receptions over the range, with the node's child units ranked by SORT."""
+    months = figures.month_range(start, to)
+    report.check_sort(sort)
+    node = report.reader_node(db, principal, node_id)
+    return report.summary(db, node=node, months=months, sort=sort, rating_window_days=settings.rating_window_days)
+
+
+@router.get("/stats/trend", response_model=report.TrendOut,
+            responses=responses(403, 404, 422, s403="forbidden: not a coordinator or leader over NODE_ID",
+                                s404="not found: no node NODE_ID",
+                                s422="invalid: TO is not YYYY-MM, or MONTHS is outside 1–24"))
+def trend(principal: ApiPrincipal, db: DbSession, settings: AppSettings, node_id: int | None = None,
+          months: Annotated[int, Query(ge=1, le=figures.MAX_MONTHS)] = figures.TREND_MONTHS,
+          to: MonthParam = None) -> report.TrendOut:
+    """Each of the MONTHS months up to TO (default this month) in NODE_ID's subtree: rates, registered, held."""
+    last = figures.month_range(None, to)[-1]
+    node = report.reader_node(db, principal, node_id)
+    return report.trend(db, node=node, last=last, count=months, rating_window_days=settings.rating_window_days)

@@ -1,0 +1,185 @@
+"""Matter figures over a range of months (统计): the rates summed over months, matters registered by channel and
+category, and deadlines overdue at the end of the range, per handling unit.
+
+Rates over several months sum each month's numerators and denominators (rates.monthly), never average the monthly
+rates. Everything is counted in SQL grouped by unit, bounded by the range; no matter is loaded as an object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from vreception.cases import rates
+from vreception.cases.deadlines import end_of_day, local_day, zone
+from vreception.cases.supervision import SUPERVISED
+from vreception.clock import now
+from vreception.errors import Invalid
+from vreception.models import Deadline, DeadlineState, Demand, Matter, Node
+
+MAX_MONTHS = 24
+TREND_MONTHS = 12
+
+
+def parse_month(text: str, *, field: str = "month") -> date:
+    """The first day of month TEXT (YYYY-MM), or Invalid."""
+    if not re.fullmatch(r"\d{4}-\d{2}", text or ""):
+        raise Invalid("error.month_format", field=field)
+    try:
+        return date(int(text[:4]), int(text[5:]), 1)
+    except ValueError:
+        raise Invalid("error.month_format", field=field) from None
+
+
+def shift(month: date, by: int) -> date:
+    """The first day of the month BY months after MONTH (before it when negative)."""
+    index = month.year * 12 + month.month - 1 + by
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """Every month from FIRST to LAST inclusive; Invalid when LAST precedes FIRST or the range exceeds MAX_MONTHS."""
+    count = (last.year - first.year) * 12 + last.month - first.month + 1
+    if count < 1:
+        raise Invalid("statistics.error.range_order", field="to")
+    if count > MAX_MONTHS:
+        raise Invalid("statistics.error.range_long", field="to", max=MAX_MONTHS)
+    return [shift(first, i) for i in range(count)]
+
+
+def month_range(start: str | None, end: str | None, *, today: date | None = None) -> list[date]:
+    """The months of a FROM–TO range (YYYY-MM each); either missing means the other's month, both missing this month."""
+    this_month = (today or local_day(now())).replace(day=1)
+    first = parse_month(start, field="from") if start else None
+    last = parse_month(end, field="to") if end else None
+    first = first or last or this_month
+    return months_between(first, last or first)
+
+
+def label(month: date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def range_bounds(months: list[date]) -> tuple[datetime, datetime]:
+    """The first instant of the first month and the last instant of the last month (local time)."""
+    return datetime.combine(months[0], time.min, zone()), end_of_day(rates.month_bounds(months[-1])[1])
+
+
+def summed_rates(db: Session, *, months: list[date], within: ColumnElement[bool], rating_window_days: int = 30,
+                 at: datetime | None = None) -> dict[int, rates.UnitRates]:
+    """The figures of every unit over MONTHS: each month's numerators and denominators added up."""
+    units: dict[int, rates.UnitRates] = {}
+    for month in months:
+        for unit in rates.monthly(db, month=month, within=within, rating_window_days=rating_window_days, at=at):
+            units.setdefault(unit.node_id, rates.UnitRates(unit.node_id)).merge(unit)
+    return units
+
+
+def total(units: Iterable[rates.UnitRates], node_id: int = 0) -> rates.UnitRates:
+    """UNITS' figures added into one."""
+    out = rates.UnitRates(node_id)
+    for unit in units:
+        out.merge(unit)
+    return out
+
+
+@dataclass
+class MatterCounts:
+    """One unit's matters over a range: registered (by channel, by category) and deadlines overdue at its end."""
+
+    registered: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+
+    def merge(self, other: MatterCounts) -> None:
+        self.registered += other.registered
+        self.overdue += other.overdue
+        for mine, theirs in ((self.by_channel, other.by_channel), (self.by_category, other.by_category)):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+
+
+def overdue_condition(last_day: date, today: date) -> ColumnElement[bool]:
+    """A supervised deadline due by LAST_DAY (and before TODAY) that was not met by the end of LAST_DAY."""
+    return ((Deadline.kind.in_(SUPERVISED)) & (Deadline.due_day <= last_day) & (Deadline.due_day < today)
+            & (Deadline.state != DeadlineState.cancelled)
+            & (Deadline.done_at.is_(None) | (Deadline.done_at > end_of_day(last_day))))
+
+
+def matter_counts(db: Session, *, months: list[date], within: ColumnElement[bool],
+                  at: datetime | None = None) -> dict[int, MatterCounts]:
+    """Per handling unit over MONTHS: matters registered by channel and by demand category, deadlines overdue."""
+    start, end = range_bounds(months)
+    registered = (Matter.registered_at >= start) & (Matter.registered_at <= end) & within
+    units: dict[int, MatterCounts] = defaultdict(MatterCounts)
+    for node_id, channel, n in db.execute(
+            select(Matter.handling_node_id, Matter.channel, func.count())
+            .where(registered).group_by(Matter.handling_node_id, Matter.channel)):
+        units[node_id].registered += n
+        units[node_id].by_channel[getattr(channel, "value", channel)] = n
+    # A matter with two demands of one category counts once in it.
+    for node_id, category, n in db.execute(
+            select(Matter.handling_node_id, Demand.category, func.count(func.distinct(Matter.id)))
+            .join(Demand, Demand.matter_id == Matter.id)
+            .where(registered).group_by(Matter.handling_node_id, Demand.category)):
+        units[node_id].by_category[category] = n
+    last_day = rates.month_bounds(months[-1])[1]
+    for node_id, n in db.execute(
+            select(Matter.handling_node_id, func.count(Deadline.id)).join(Deadline, Deadline.matter_id == Matter.id)
+            .where(overdue_condition(last_day, local_day(at or now())), within)
+            .group_by(Matter.handling_node_id)):
+        units[node_id].overdue = n
+    return dict(units)
+
+
+def month_starts(months: list[date]) -> list[datetime]:
+    """The first instant (local time) of each of MONTHS and of the month after the last: the buckets' edges."""
+    return [datetime.combine(m, time.min, zone()) for m in [*months, shift(months[-1], 1)]]
+
+
+def registered_by_month(db: Session, *, months: list[date], within: ColumnElement[bool]) -> dict[date, int]:
+    """Matters registered in each of MONTHS, in one query (a CASE buckets the instants by local month)."""
+    bounds = month_starts(months)
+    bucket = case(*[(Matter.registered_at < bounds[i + 1], i) for i in range(len(months))], else_=-1)
+    found: dict[int, int] = dict(db.execute(select(bucket, func.count())
+                            .where(Matter.registered_at >= bounds[0], Matter.registered_at < bounds[-1], within)
+                            .group_by(bucket)).all())
+    return {month: int(found.get(i, 0)) for i, month in enumerate(months)}
+
+
+def children_of(db: Session, parent: Node) -> list[Node]:
+    """The nodes directly under PARENT, by id."""
+    return list(db.scalars(select(Node).where(Node.parent_id == parent.id).order_by(Node.id)))
+
+
+def child_for(db: Session, children: list[Node], node_ids: Iterable[int]) -> dict[int, int]:
+    """Each of NODE_IDS mapped to the child (of CHILDREN) whose subtree holds it; nodes under none are left out."""
+    wanted = set(node_ids)
+    if not wanted or not children:
+        return {}
+    paths = dict(db.execute(select(Node.id, Node.path).where(Node.id.in_(wanted))).all())
+    out = {}
+    for node_id, path in paths.items():
+        child = next((c for c in children if path.startswith(c.path)), None)
+        if child is not None:
+            out[node_id] = child.id
+    return out
+
+
+def overdue_units(db: Session, *, months: list[date], within: ColumnElement[bool], at: datetime | None = None,
+                  limit: int = 50) -> list[tuple[str, int]]:
+    """The units (by name) with deadlines overdue at the end of MONTHS, most first (督办 named in the bulletin)."""
+    last_day = rates.month_bounds(months[-1])[1]
+    count = func.count(Deadline.id)
+    rows = db.execute(select(Node.name, count).select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
+                      .join(Node, Node.id == Matter.handling_node_id)
+                      .where(overdue_condition(last_day, local_day(at or now())), within)
+                      .group_by(Node.id, Node.name).order_by(count.desc(), Node.name).limit(limit)).all()
+    return [(name, int(n)) for name, n in rows]
