@@ -73,26 +73,13 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from scheduling import demo_hearing
-    from scheduling.policy import policy_from
     from vreception import demo
     from vreception.migrations import upgrade
 
     settings = settings.model_copy(update={"mode": "demo" if settings.is_production else settings.mode})
     upgrade(settings.effective_database_url)
     db = _database(settings)
-    with db.transaction() as session:
-        if demo.is_loaded(session):
-            print("demo province already loaded: reusing it")
-        else:
-            print("loading the demo province …")
-            demo.load(session)
-    with db.transaction() as session:
-        demo.load_matters(session, secret=settings.effective_secret_key())
-    walk_in = _demo_walk_in(db, settings)
-    with db.transaction() as session:
-        hearing = demo_hearing.seed(session, policy=policy_from(settings), secret=settings.effective_secret_key(),
-                                    decision_days=settings.hearing_decision_days)
+    walk_in, hearing = demo_load(db, settings)
     with db.transaction() as session:
         users = demo.sign_ins(session)
     db.dispose()
@@ -113,6 +100,39 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_serve(args, settings)
 
 
+def demo_load(db: Database, settings: Settings) -> tuple[int | None, Any]:
+    """Load the demo into DB, adding only what is missing; today's walk-in session id and the demo hearing."""
+    from recordings import demo_clips
+    from recordings.storage import storage_from_settings
+    from scheduling import demo_hearing, demo_history
+    from scheduling.policy import policy_from
+    from vreception import demo
+
+    with db.transaction() as session:
+        if demo.is_loaded(session):
+            print("demo province already loaded: reusing it")
+        else:
+            print("loading the demo province …")
+            demo.load(session)
+    with db.transaction() as session:
+        demo.load_matters(session, secret=settings.effective_secret_key())
+    walk_in = _demo_walk_in(db, settings)
+    with db.transaction() as session:
+        hearing = demo_hearing.seed(session, policy=policy_from(settings), secret=settings.effective_secret_key(),
+                                    decision_days=settings.hearing_decision_days)
+    # The history comes after the walk-in and the hearing: their bookings keep the ids a first run gives them.
+    with db.transaction() as session:
+        history = demo_history.load(session, policy=policy_from(settings), secret=settings.effective_secret_key())
+    with db.transaction() as session:
+        clips = demo_clips.record_held(session, storage=storage_from_settings(settings))
+    print(f"history: {history.plans} reception plans, {history.matters} matters, {history.sessions} sessions, "
+          f"{clips} recordings added")
+    return walk_in, hearing
+
+
+WALK_IN_REASON = "演示：现场接访"
+
+
 def _demo_walk_in(db: Database, settings: Settings) -> int | None:
     """Today's walk-in session of the demo county leader with the township room (booked if none)."""
     from datetime import timedelta
@@ -124,7 +144,7 @@ def _demo_walk_in(db: Database, settings: Settings) -> int | None:
     from scheduling.states import JOINABLE
     from vreception.clock import now
     from vreception.models import Matter, Person, Room
-    from vreception.models.scheduling import ReceptionSession
+    from vreception.models.scheduling import Participant, ReceptionSession
 
     with db.transaction() as session:
         leader = session.scalar(select(Person).where(Person.username == "leader.county"))
@@ -133,14 +153,17 @@ def _demo_walk_in(db: Database, settings: Settings) -> int | None:
         matter = session.scalar(select(Matter).order_by(Matter.id))
         if leader is None or coordinator is None or room is None or matter is None:
             return None
-        current = session.scalar(select(ReceptionSession.id).where(
-            ReceptionSession.leader_id == leader.id, ReceptionSession.ends_at > now(),
-            ReceptionSession.state.in_(JOINABLE)))
+        # Only the walk-in itself: ad hoc, this leader, the township room, not over (never a history or hearing session).
+        current = session.scalar(select(ReceptionSession.id).join(
+            Participant, Participant.session_id == ReceptionSession.id).where(
+            ReceptionSession.leader_id == leader.id, ReceptionSession.ends_at > now(), ReceptionSession.ad_hoc.is_(True),
+            ReceptionSession.reason == WALK_IN_REASON, ReceptionSession.state.in_(JOINABLE),
+            Participant.room_id == room.id).order_by(ReceptionSession.id.desc()).limit(1))
         if current:
             return current
         made = booking.book(session, policy=policy_from(settings), kind="reception", leader_id=leader.id,
                             room_ids=[room.id], matter_id=matter.id, starts_at=None, ends_at=None, ad_hoc=True,
-                            reason="演示：现场接访", coordinator=True, actor_id=coordinator.id)
+                            reason=WALK_IN_REASON, coordinator=True, actor_id=coordinator.id)
         return made.id if made.ends_at - made.starts_at > timedelta(0) else None
 
 
@@ -247,12 +270,21 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     if not db.has_audit_key:
         print("VRECEPTION_SECRET_KEY is needed: the audit chain is keyed with it", file=sys.stderr)
         return 2
+    from vreception.audit import checkpoints
+
     with db.transaction() as session:
-        report = audit.verify(session, checkpoint=audit_checkpoint_path(settings))
+        report = checkpoints.verify(db=session, full=args.full)
+        report.problems += audit.file_checkpoint_problems(session, audit_checkpoint_path(settings))
+    if report.rejected_checkpoint is not None:
+        print(f"problem: checkpoint {report.rejected_checkpoint} is not signed with this installation's key; "
+              "verified from the genesis")
     for problem in report.problems:
         print(f"problem: {problem}")
-    print(f"audit chain {'ok' if report.ok else 'BROKEN'}: {report.events} events")
-    return 0 if report.ok else 1
+    start = "the genesis (full)" if report.from_checkpoint is None else f"checkpoint seq {report.from_checkpoint}"
+    ok = report.ok and not report.problems
+    print(f"audit chain {'ok' if ok else 'BROKEN'}: {report.checked} events checked from {start} "
+          f"in {report.seconds:.3f} s")
+    return 0 if ok else 1
 
 
 def audit_checkpoint_path(settings: Settings) -> Path:
@@ -374,8 +406,10 @@ def parser() -> argparse.ArgumentParser:
     rotate.set_defaults(func=cmd_keys_rotate)
 
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command", required=True)
-    audit.add_parser("verify", help="recompute the hash chain and check it against the checkpoint")\
-        .set_defaults(func=cmd_audit_verify)
+    audit_verify = audit.add_parser("verify", help="recompute the hash chain from its newest signed checkpoint "
+                                                   "and check it against the checkpoint file")
+    audit_verify.add_argument("--full", action="store_true", help="recompute every event from the genesis")
+    audit_verify.set_defaults(func=cmd_audit_verify)
     audit.add_parser("checkpoint", help="anchor the chain's head in a signed file outside the database")\
         .set_defaults(func=cmd_audit_checkpoint)
     recordings = sub.add_parser("recordings", help="recorded sessions").add_subparsers(dest="rec_command",

@@ -21,7 +21,7 @@ DEMO_USERNAMES = ("admin", "coord.province", "leader.province", "coord.city", "l
 HEARING_PEOPLE = {"office": "coord.county", "chair": "hearing.chair", "recorder": "hearing.clerk",
                   "handler": "handler.county", "room": "room.township2"}
 HEARING_MEMBERS = ("hearing.member", "hearing.member2", "hearing.member3")
-DEMO_PASSWORD = "Demo@2026"
+DEMO_PASSWORD = "Demo@2026!"  # the password policy wants ten characters
 
 # city code → (name, [(county code suffix, county name, [township names])])
 GEOGRAPHY = {
@@ -176,7 +176,9 @@ def load(session: Session) -> list[DemoUser]:
                 leaders(township, township)
                 if first_township:
                     account("coord.township", _name(rng), f"{township_name}信访办主任", township, "coordinator")
-                    account("leader.township", _name(rng), f"{township_name}{leader_titles(township_name, 'township')[0]}", township, "leader")
+                    # The township's secretary is one of leaders() above: this account is the deputy secretary.
+                    deputy = leader_titles(township_name, "township")[0].replace("书记", "副书记")
+                    account("leader.township", _name(rng), f"{township_name}{deputy}", township, "leader")
                     account("room.township", t_room.name, "接访室终端", township, "room", room_id=t_room.id,
                             where=t_room.name)
                     first_township = False
@@ -189,12 +191,13 @@ def load(session: Session) -> list[DemoUser]:
     return users
 
 
-# (name, serial, birth, demands [(summary, category)], channel)
+# (name, serial, birth, demands [(summary, category)], channel); the serial's last digit is odd for a man, even for
+# a woman (the ID number's 17th digit), and gives each petitioner a phone number of their own.
 Sample = tuple[str, int, str, list[tuple[str, str]], str]
 COUNTY_CODE = "580102"
 SAMPLE_MATTERS: list[Sample] = [
-    ("王秀英", 11, "19580312", [("村里征地补偿款至今未发放到户，请求督促镇政府依法发放。", "land")], "video"),
-    ("刘建军", 12, "19761105", [("在工地务工三个月工资被拖欠，包工头失联，请求帮助追讨。", "wages"),
+    ("王秀英", 12, "19580312", [("村里征地补偿款至今未发放到户，请求督促镇政府依法发放。", "land")], "video"),
+    ("刘建军", 11, "19761105", [("在工地务工三个月工资被拖欠，包工头失联，请求帮助追讨。", "wages"),
                                 ("要求补缴务工期间的工伤保险。", "social_security")], "visit"),
     ("陈志强", 13, "19690721", [("不服县法院关于宅基地纠纷的一审判决。", "court_judgment")], "letter"),
 ]
@@ -222,7 +225,7 @@ def register_sample(session: Session, *, secret: str, sample: Sample, origin_cod
     name, serial, birth, demands, channel = sample
     matter, _, _ = register.register(
         session, protector=Protector(secret), channel=channel, origin_node_id=origin.id, handling_node_id=county.id,
-        petitioners=[{"name": name, "id_number": _id_number(serial, birth), "phone": "13900000000"}],
+        petitioners=[{"name": name, "id_number": _id_number(serial, birth), "phone": f"1390731{serial:04d}"}],
         demands=[{"summary": text, "category": category} for text, category in demands], actor_id=actor_id)
     return matter
 

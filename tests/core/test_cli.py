@@ -93,11 +93,13 @@ def test_demo_data_shape(tmp_path):
         from vreception.models.hearings import Hearing
         from vreception.models.scheduling import ReceptionSession, SessionKind
 
-        # The three sample matters and today's walk-in; the demo hearing (and its own matter) is tested below.
+        # The three sample matters, the month of history (tests/core/test_demo_history.py) and today's walk-in, the
+        # only ad hoc session; the demo hearing (and its own matter) is tested below.
         heard = select(Hearing.matter_id)
-        assert session.scalar(select(func.count()).select_from(Matter).where(Matter.id.notin_(heard))) == 3
+        assert session.scalar(select(func.count()).select_from(Matter).where(Matter.id.notin_(heard))) == 3 + 80
         assert session.scalar(select(func.count()).select_from(ReceptionSession)
-                              .where(ReceptionSession.kind == SessionKind.reception)) == 1
+                              .where(ReceptionSession.kind == SessionKind.reception,
+                                     ReceptionSession.ad_hoc.is_(True))) == 1
         assert len(demo.sign_ins(session)) >= 13
     db.dispose()
 
