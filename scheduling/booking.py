@@ -41,6 +41,7 @@ from vreception.models.scheduling import (
     SessionKind,
     SessionState,
 )
+from vreception.sms import hooks as sms_hooks
 from vreception.workdays import WorkCalendar, load_calendar
 
 PARTICIPANT_ROLES = NAMED_ROLES
@@ -315,6 +316,7 @@ def book(
                        "matter_id": booking.matter_id, "start": start.isoformat(), "end": end.isoformat(),
                        "ad_hoc": ad_hoc, "invited": invited, "reason": reason, "override_reason": override_reason,
                        "overridden": overridden, "recorded": recorded})
+    sms_hooks.session_changed(session, booking=booking, change="booked", actor_id=actor_id)
     return booking
 
 
@@ -344,6 +346,7 @@ def reschedule(session: Session, *, policy: Policy, booking: ReceptionSession, s
     audit.record(session, action="session.rescheduled", entity_type="session", entity_id=booking.id,
                  actor_id=actor_id, data={"from": [t.isoformat() for t in old],
                                           "to": [start.isoformat(), end.isoformat()], "reason": reason})
+    sms_hooks.session_changed(session, booking=booking, change="rescheduled", actor_id=actor_id)
     return booking
 
 
@@ -355,4 +358,5 @@ def cancel(session: Session, *, booking: ReceptionSession, reason: str = "",
     reason = (reason or "").strip()
     session_state.change_state(db=session, booking=booking, to=SessionState.cancelled, at=clock_now(),
                                actor_id=actor_id, reason=reason, data={"reason": reason})
+    sms_hooks.session_changed(session, booking=booking, change="cancelled", actor_id=actor_id)
     return booking

@@ -51,7 +51,14 @@ def audit_checkpoint(db: Database, settings: Settings, at: datetime) -> int:
         return audit.write_checkpoint(session, Path(settings.data_dir) / "audit" / "checkpoint.json")
 
 
-CORE_JOBS: list[Job] = [task_notices, deadline_notices, email_outbox, audit_checkpoint]
+def sms_outbox(db: Database, settings: Settings, at: datetime) -> int:
+    """Send the SMS outbox through the configured gateway (vreception/sms)."""
+    from vreception.sms.jobs import sms_outbox as send
+
+    return send(db, settings, at)
+
+
+CORE_JOBS: list[Job] = [task_notices, deadline_notices, email_outbox, sms_outbox, audit_checkpoint]
 
 
 def run_once(db: Database, settings: Settings, jobs: list[Job], at: datetime | None = None) -> dict[str, object]:

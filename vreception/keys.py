@@ -12,6 +12,7 @@ from vreception import audit
 from vreception.cases.identity import Protector
 from vreception.cases.register import lookup_key
 from vreception.models import Matter, Petitioner
+from vreception.sms.rekey import rekey as rekey_sms
 
 
 @dataclass
@@ -42,6 +43,8 @@ def rotate(session: Session, *, old_secret: str, new_secret: str, checkpoint: Pa
         if person.id_hash is not None:
             person.id_hash = lookup_key(new, person.kind, number)
         count += 1
+    # The SMS outbox keeps phones (and unsent texts) under the same key.
+    rekey_sms(session, old=old, new=new)
     left = session.scalar(select(func.count()).select_from(Matter)) or 0
     audit.record(session, action="keys.rotated", entity_type="installation", entity_id="secret_key",
                  data={"petitioners": count, "audit_events": events, "query_codes_left": left})

@@ -15,9 +15,10 @@ from vreception.models.scheduling import Claim, Participant, ReceptionSession, S
 from vreception.workdays import load_calendar, load_year_file
 
 # Reads: leader, room, matter, absence, calendar, plans, room hours, closures, the plan's room. Writes: session,
-# participants, claims, history, audit head, audit event with the head's hash (one statement on PostgreSQL).
+# participants, claims, history, audit head, audit event with the head's hash (one statement on PostgreSQL),
+# and the matter's petitioners for the reception SMS (vreception/sms/hooks.py; this petitioner has no phone).
 # SQLite also sends BEGIN IMMEDIATE, the head's hash apart, and participants one by one (RETURNING in order).
-MAX_STATEMENTS = {"postgresql": 15, "sqlite": 20}
+MAX_STATEMENTS = {"postgresql": 16, "sqlite": 21}
 
 
 def _book(session, world, **extra):

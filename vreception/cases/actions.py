@@ -31,6 +31,7 @@ from vreception.models import (
     RepeatLink,
     Role,
 )
+from vreception.sms import hooks as sms_hooks
 
 S = MatterState
 REPLY_OUTCOMES = ("support", "explain", "not_support")  # 支持 / 解释说明 / 不予支持
@@ -398,6 +399,7 @@ def _serve_document(step: Step, document: Document | None) -> datetime:
                         method=str(step.params.get("method") or "direct"), proof=proof,
                         proof_source=step.params.get("proof_source"))
         step.params["document_id"] = document.id
+        sms_hooks.served(step.session, matter=step.matter, document=document, actor_id=step.actor_id)
     return served_at
 
 

@@ -39,6 +39,7 @@ from vreception.models import (
     RepeatLink,
 )
 from vreception.org import clean_name
+from vreception.sms import hooks as sms_hooks
 
 MAX_REPRESENTATIVES = 5
 MAX_PETITIONERS = 500
@@ -294,4 +295,5 @@ def register(
                        "anonymous": not people, "accused_node_id": matter.accused_node_id,
                        "possible_repeats": [r.matter.id for r in repeats if r.reason == SIMILAR],
                        "same_person": [r.matter.id for r in repeats if r.reason == SAME_PERSON]})
+    sms_hooks.registered(session, matter=matter, code=code, protector=protector, actor_id=actor_id)
     return matter, code, repeats

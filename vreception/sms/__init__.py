@@ -1,0 +1,1 @@
+"""Text messages to petitioners: the outbox, its templates, gateways (SMPP, HTTPS) and the paper they keep."""
