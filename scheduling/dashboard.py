@@ -3,8 +3,10 @@ matters."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -15,22 +17,47 @@ from vreception.cases import supervision
 from vreception.clock import now
 from vreception.models import Matter, Node, Person, Role, Task, TaskState
 from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
+from vreception.paging import fetch
+
+T = TypeVar("T")
 
 OFFICE = (Role.coordinator,)
 ACTIVE_TASK = (TaskState.assigned, TaskState.accepted, TaskState.in_progress, TaskState.sent_back)
 DUE_SOON = timedelta(days=3)
-MAX_SESSIONS = 2000
+# Rows per page of each dashboard list; the rest are a "更多…" link away (issue 10: nothing silently cut).
+MAX_SESSIONS = 500
 MAX_TASKS = 200
 
 
-def sessions_between(db: Session, principal: Principal, start: datetime, end: datetime) -> list[ReceptionSession]:
-    """Sessions the coordinator manages overlapping [START, END), by start (filtered in SQL before the limit)."""
+@dataclass
+class Listed(Generic[T]):
+    """One page of a dashboard list: its rows, how many the whole list holds, the next page's cursor."""
+
+    items: list[T]
+    total: int
+    next: str | None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+
+def sessions_between(db: Session, principal: Principal, start: datetime, end: datetime, *,
+                     state: SessionState | None = None, limit: int | None = None,
+                     cursor: str | None = None) -> Listed[ReceptionSession]:
+    """Sessions the coordinator manages overlapping [START, END), by start, a page at a time (filtered and counted
+    in SQL before the limit)."""
     query = (select(ReceptionSession)
              .where(ReceptionSession.starts_at < end, ReceptionSession.ends_at > start,
                     ReceptionSession.state != SessionState.cancelled, manageable(principal))
              .options(selectinload(ReceptionSession.participants))
-             .order_by(ReceptionSession.starts_at, ReceptionSession.id).limit(MAX_SESSIONS))
-    return list(db.scalars(query))
+             .order_by(ReceptionSession.starts_at, ReceptionSession.id))
+    if state is not None:
+        query = query.where(ReceptionSession.state == state)
+    found, total, following = fetch(db, query, limit=limit or MAX_SESSIONS, cursor=cursor)
+    return Listed(found, total, following)
 
 
 def rows(db: Session, principal: Principal, found: list[ReceptionSession]) -> list[dict[str, Any]]:
@@ -54,15 +81,17 @@ def arrivals(db: Session, session_ids: list[int]) -> dict[int, datetime]:
                            .group_by(SessionEvent.session_id)).tuples().all())
 
 
-def due_tasks(db: Session, principal: Principal) -> tuple[list[Task], list[Task]]:
-    """Overdue tasks and tasks due within three days, over the coordinator's subtree."""
+def due_tasks(db: Session, principal: Principal, *, overdue: bool, limit: int | None = None,
+              cursor: str | None = None) -> Listed[Task]:
+    """Overdue tasks, or tasks due within three days, over the coordinator's subtree, by due time, a page at a time."""
     mine = select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE))
-    query = (select(Task).where(Task.state.in_(ACTIVE_TASK), Task.due_at < now() + DUE_SOON,
-                                subtree_filter(principal, Task.unit_path, OFFICE) | Task.matter_id.in_(mine))
-             .order_by(Task.due_at, Task.id).limit(MAX_TASKS))
-    found = list(db.scalars(query))
     moment = now()
-    return [t for t in found if t.due_at < moment], [t for t in found if t.due_at >= moment]
+    due = Task.due_at < moment if overdue else (Task.due_at >= moment) & (Task.due_at < moment + DUE_SOON)
+    query = (select(Task).where(Task.state.in_(ACTIVE_TASK), due,
+                                subtree_filter(principal, Task.unit_path, OFFICE) | Task.matter_id.in_(mine))
+             .order_by(Task.due_at, Task.id))
+    found, total, following = fetch(db, query, limit=limit or MAX_TASKS, cursor=cursor)
+    return Listed(found, total, following)
 
 
 def task_context(db: Session, found: list[Task]) -> dict[str, Any]:

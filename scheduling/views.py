@@ -15,7 +15,14 @@ from vreception.cases.queries import recording_summary, recordings_by_session
 from vreception.cases.views import RecordingSummary
 from vreception.models import Matter, Person
 from vreception.models.recordings import Recording
-from vreception.models.scheduling import Participant, ReceptionPlan, ReceptionSession, SessionEvent, SessionState
+from vreception.models.scheduling import (
+    Participant,
+    PlanLeader,
+    ReceptionPlan,
+    ReceptionSession,
+    SessionEvent,
+    SessionState,
+)
 from vreception.paging import Page, fetch
 
 
@@ -126,6 +133,20 @@ def session_out(db: Session, policy: Policy, item: ReceptionSession, history: bo
                       for p in item.participants])
 
 
+
+
+def list_plans(db: Session, *, leader_id: int | None = None, node_id: int | None = None, limit: int | None = None,
+               cursor: str | None = None) -> Page[PlanOut]:
+    """The active published plans, of a leader or an office or all, by id; a page at a time (counted in SQL)."""
+    query = select(ReceptionPlan).where(ReceptionPlan.active.is_(True))
+    if leader_id is not None:
+        query = query.where(ReceptionPlan.id.in_(select(PlanLeader.plan_id).where(PlanLeader.leader_id == leader_id)))
+    if node_id is not None:
+        query = query.where(ReceptionPlan.node_id == node_id)
+    query = query.order_by(ReceptionPlan.id).options(
+        selectinload(ReceptionPlan.leaders), selectinload(ReceptionPlan.rooms), selectinload(ReceptionPlan.dates))
+    rows, total, following = fetch(db, query, limit=limit, cursor=cursor)
+    return Page[PlanOut](items=[plan_out(plan) for plan in rows], total=total, next=following)
 
 
 def list_sessions(db: Session, *, principal: Principal, policy: Policy, first: datetime | None = None,

@@ -15,7 +15,7 @@ from recordings.errors import RecordingState
 from vreception import audit, documents
 from vreception.auth.access import Principal
 from vreception.cases import access as matter_access
-from vreception.errors import DomainError, NotFound
+from vreception.errors import DomainError
 from vreception.models import Document
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -29,15 +29,6 @@ class RangeNotSatisfiable(DomainError):
     status = 416
 
 
-def readable_document(db: Session, principal: Principal, document_id: int) -> Document:
-    """A notice whose matter the principal may read."""
-    document = db.get(Document, document_id)
-    if document is None:
-        raise NotFound("error.document_not_found", id=document_id)
-    matter_access.load_readable(db, principal, document.matter_id)
-    return document
-
-
 def document_html(document: Document) -> HTMLResponse:
     """A notice as issued, with its hash."""
     return HTMLResponse(document.html, headers={"Content-Security-Policy": DOCUMENT_CSP,
@@ -46,7 +37,7 @@ def document_html(document: Document) -> HTMLResponse:
 
 def document_file(db: Session, principal: Principal, document_id: int, kind: str) -> Response:
     """A notice as issued (html) or as PDF, for a reader of its matter (API and pages alike)."""
-    document = readable_document(db, principal, document_id)
+    document = matter_access.load_readable_document(db, principal, document_id)
     audit.record(db, action="document.read", entity_type="document", entity_id=document.id,
                  actor_id=principal.person_id, data={"as": kind})
     if kind == "pdf":

@@ -9,10 +9,9 @@ both page events with their offsets.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
-from tests.calls.netns_scenarios import World, near, open_page, participant, run, sees, wait
+from tests.calls.netns_scenarios import World, frames_grow, near, open_page, participant, run, sees, wait
 
 IMAGE_PIXEL = """() => {
   const image = document.getElementById("evidence-page");
@@ -64,7 +63,8 @@ def evidence(world: World, base: str, browser, out: Path) -> dict:
     wait(lambda: leader.locator(f"button.admit[data-participant='{room_id}']").count())
     leader.click(f"button.admit[data-participant='{room_id}']")
     result["live"] = bool(sees(leader, room_id, "blue")) and bool(sees(room, leader_id, "red"))
-    time.sleep(1.5)  # some recording before the showing: its offset is then above 0
+    # Some recording before the showing, so its offset is above 0: frames keep flowing through the server.
+    result["recording_ran"] = bool(frames_grow(room, 15))
 
     pdf = pdf_of_colours((1, 0, 0), (0, 0, 1))
     leader.wait_for_selector("#evidence-upload input[type=file]", state="attached")
@@ -75,7 +75,8 @@ def evidence(world: World, base: str, browser, out: Path) -> dict:
     result["room_page_1"] = bool(room_sees_page(room, 1, "red"))
     result["room_caption_1"] = room.inner_text("#evidence-caption")
     room.screenshot(path=str(out / "evidence-room-page-1.png"))
-    time.sleep(1.0)
+    # Page 1's showing is stored before the page turns, so page 2's offset comes after it.
+    result["page_1_stored"] = bool(wait(lambda: world.shown_pages(session["id"]) == [1]))
     leader.click("#evidence-next")
     result["room_page_2"] = bool(room_sees_page(room, 2, "blue"))
     result["room_caption_2"] = room.inner_text("#evidence-caption")
@@ -83,7 +84,8 @@ def evidence(world: World, base: str, browser, out: Path) -> dict:
     room.screenshot(path=str(out / "evidence-room-page-2.png"))
     leader.screenshot(path=str(out / "evidence-leader.png"), full_page=True)
     result["room_has_no_controls"] = not room.is_visible("#evidence-next") and not room.is_visible("#evidence-upload")
-    time.sleep(1.0)
+    # Page 2's showing is stored before the call ends, so the manifest lists it.
+    result["page_2_stored"] = bool(wait(lambda: world.shown_pages(session["id"]) == [1, 2]))
     leader.click("#btn-end")
     result["state_ended"] = bool(wait(lambda: world.session_state(session["id"]) == "ended"))
     result["manifest"] = wait(lambda: world.manifest(session["id"]), timeout=30)

@@ -165,6 +165,19 @@ class World:
             report = verify(session=s, recording=done, storage=storage_from_settings(self.settings))
             return {"document": json.loads(done.manifest), "verify": report.as_dict()}
 
+    def shown_pages(self, session_id):
+        """The pages of evidence shown in the session so far, as stored (the audit events the manifest lists)."""
+        from sqlalchemy import select
+
+        from vreception.models import AuditEvent
+
+        with self.db.transaction() as s:
+            rows = s.scalars(select(AuditEvent).where(AuditEvent.entity_type == "session",
+                                                      AuditEvent.entity_id == str(session_id),
+                                                      AuditEvent.action == "call.evidence_shown")
+                             .order_by(AuditEvent.seq))
+            return [json.loads(row.data or "{}").get("page") for row in rows]
+
     def desk_rows(self, session_id):
         """The reception records and the tasks born in this session."""
         from sqlalchemy import select
@@ -386,7 +399,8 @@ def hearing(world, base, browser, out):
     result["room_held"] = room.evaluate("() => window.vreceptionCall.admitted") is False
     result["gallery_held"] = gallery.evaluate("() => window.vreceptionCall.admitted") is False
     result["chair_deliberating_badge"] = chair.is_visible("#deliberating")
-    time.sleep(1)  # packets already on their way when the lobby closed arrive first
+    # Packets already on their way when the lobby closed count until the page has closed its peer connection.
+    wait(lambda: peer_closed(room) and peer_closed(gallery))
     # A page sent to the lobby closes its peer connection, and the server forwards it nothing meanwhile.
     result["held_peers"] = {name: page.evaluate("() => window.vreceptionCall.pc ? window.vreceptionCall.pc.connectionState : null")
                             for name, page in (("room", room), ("gallery", gallery))}
@@ -406,6 +420,20 @@ def hearing(world, base, browser, out):
     result["gallery_sees_chair_again"] = bool(sees(gallery, ids["chair"], "red"))
     gallery.screenshot(path=str(out / "hearing-gallery.png"))
     return result
+
+
+def peer_closed(page) -> bool:
+    """The page has no peer connection or has closed it (a page sent to the lobby does): it counts no more packets."""
+    return page.evaluate("""() => {
+      const pc = window.vreceptionCall && window.vreceptionCall.pc;
+      return !pc || pc.connectionState === "closed";
+    }""")
+
+
+def frames_grow(page, frames: int, timeout: float = 20.0):
+    """Wait until PAGE has decoded FRAMES more video frames than now (media flows through the server meanwhile)."""
+    first = page.evaluate(INBOUND).get("framesDecoded", 0)
+    return wait(lambda: page.evaluate(INBOUND).get("framesDecoded", 0) >= first + frames, timeout)
 
 
 def growth(seconds, **pages):

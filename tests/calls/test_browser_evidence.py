@@ -13,6 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_leader_shows_a_two_page_pdf_the_room_follows_and_the_manifest_lists_the_pages(tmp_path):
     result = run_in_namespace("tests.calls.netns_evidence", [], tmp_path / "evidence")
     assert result["live"]
+    assert result["recording_ran"] and result["page_1_stored"] and result["page_2_stored"], result
     # The room's screen: page 1 (red), then page 2 (blue) after the leader turned the page; no controls of its own.
     assert result["room_page_1"] and "1" in result["room_caption_1"], result
     assert result["room_page_2"] and result["leader_page_2"] and "2" in result["room_caption_2"], result

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from scheduling import dashboard
-from tests.factories import session_row
+from tests.factories import add_task, page_client, session_row
 from tests.scheduling.conftest import at
+from vreception import clock
 from vreception.auth.access import principal_for
-from vreception.models import Person
+from vreception.models import Matter, Person
 
 
 def test_a_county_coordinator_sees_its_sessions_however_busy_the_province_is(db, world, monkeypatch):
@@ -25,3 +29,55 @@ def test_a_county_coordinator_sees_its_sessions_however_busy_the_province_is(db,
         week = (at("2026-03-02", "00:00"), at("2026-03-09", "00:00"))
         assert [s.id for s in dashboard.sessions_between(session, county, *week)] == [own]
         assert len(dashboard.sessions_between(session, county2, *week)) == 3
+
+
+def test_the_week_past_one_page_is_counted_and_the_rest_is_a_page_away(db, world, monkeypatch):
+    """Issue 10: the week was cut at MAX_SESSIONS rows without a word; now it says how many and pages on."""
+    monkeypatch.setattr(dashboard, "MAX_SESSIONS", 3)
+    org = world.org
+    with db.transaction() as session:
+        made = [session_row(session, org, starts_at=at(day, "09:00"), room="township").id
+                for day in ("2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05")]
+    with db.transaction() as session:
+        county = principal_for(session.get(Person, org.people["coord_county"].id))
+        week = (at("2026-03-02", "00:00"), at("2026-03-09", "00:00"))
+        first = dashboard.sessions_between(session, county, *week)
+        assert [s.id for s in first] == made[:3] and first.total == 4 and first.next
+        rest = dashboard.sessions_between(session, county, *week, cursor=first.next)
+        assert [s.id for s in rest] == made[3:] and rest.next is None
+
+
+def test_due_tasks_past_one_page_are_counted_and_paged(db, world, monkeypatch):
+    monkeypatch.setattr(dashboard, "MAX_TASKS", 2)
+    org = world.org
+    with db.transaction() as session:
+        matter = session.get(Matter, world.matter)
+        late = [add_task(session, org, matter, title=f"逾期{i}", due_at=at("2026-03-02", f"1{i}:00")).id
+                for i in range(1, 4)]
+        near = add_task(session, org, matter, title="将到期", due_at=at("2026-03-05", "09:00")).id
+    clock.travel_to(at("2026-03-02", "14:00"))
+    with db.transaction() as session:
+        county = principal_for(session.get(Person, org.people["coord_county"].id))
+        overdue = dashboard.due_tasks(session, county, overdue=True)
+        assert [t.id for t in overdue] == late[:2] and overdue.total == 3
+        assert [t.id for t in dashboard.due_tasks(session, county, overdue=True, cursor=overdue.next)] == late[2:]
+        assert [t.id for t in dashboard.due_tasks(session, county, overdue=False)] == [near]
+
+
+def test_the_dashboard_page_links_to_the_rest_of_a_long_week(app, db, world, monkeypatch):
+    monkeypatch.setattr(dashboard, "MAX_SESSIONS", 2)
+    org = world.org
+    with db.transaction() as session:
+        made = [session_row(session, org, starts_at=at(day, "15:00"), room="township").id
+                for day in ("2026-03-03", "2026-03-04", "2026-03-05")]
+    browser = page_client(app, "coord.county")
+    first = browser.get("/dashboard")
+    assert first.status_code == 200, first.text
+    week = first.text[first.text.index('id="h-week"'):]
+    assert f'data-session="{made[2]}"' not in week and 'data-more="week" data-total="3"' in week
+    link = re.search(r'href="(/dashboard\?week=[^"#]+)#h-week" data-next="week"', week)
+    assert link and "更多…" in week
+    following = browser.get(html.unescape(link.group(1))).text
+    rest = following[following.index('id="h-week"'):]
+    assert f'data-session="{made[2]}"' in rest and 'data-next="week"' not in rest
+    assert 'hx-get="/dashboard/live?week=' in following

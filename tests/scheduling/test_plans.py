@@ -94,7 +94,7 @@ def test_bad_plans_are_refused_with_the_field_named(client, org, db, change, fie
     response = client.post("/api/v1/plans", headers=headers, json=body)
     assert response.status_code in (404, 422), response.text
     assert response.json()["field"] == field
-    assert client.get("/api/v1/plans", headers=headers).json() == []
+    assert client.get("/api/v1/plans", headers=headers).json() == {"items": [], "total": 0, "next": None}
 
 
 def test_plan_api_publishes_and_only_coordinators_over_the_leader_may(client, org):
@@ -107,7 +107,7 @@ def test_plan_api_publishes_and_only_coordinators_over_the_leader_may(client, or
     plan = created.json()
     assert plan["starts"] == "09:00:00" and plan["ends"] == "12:00:00" and plan["room_ids"] == [org.rooms["county"].id]
     listed = client.get(f"/api/v1/plans?leader_id={org.people['leader_county'].id}", headers=login(client, "leader.county"))
-    assert [p["id"] for p in listed.json()] == [plan["id"]]
+    assert [p["id"] for p in listed.json()["items"]] == [plan["id"]]
 
 
 def test_published_plan_page_shows_next_month_in_chinese_and_english(client, org, db):

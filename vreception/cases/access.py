@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from vreception.auth.access import Principal, covers, require, subtree_filter
 from vreception.cases import confidential
 from vreception.errors import Forbidden, NotFound
-from vreception.models import Matter, Node, Person, Role, Task
+from vreception.models import Document, Matter, Node, Person, Role, Task
 from vreception.models.hearings import Hearing, HearingState
 from vreception.models.scheduling import ReceptionSession, SessionState
 
@@ -126,6 +126,15 @@ def load_readable(db: Session, principal: Principal, matter_id: int) -> Matter:
     if not can_read(db, principal, matter):
         raise Forbidden()
     return matter
+
+
+def load_readable_document(db: Session, principal: Principal, document_id: int) -> Document:
+    """A notice (文书) whose matter the principal may read; NotFound or Forbidden otherwise."""
+    document = db.get(Document, document_id)
+    if document is None:
+        raise NotFound("error.document_not_found", id=document_id)
+    load_readable(db, principal, document.matter_id)
+    return document
 
 
 def require_office(db: Session, principal: Principal, matter: Matter) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from recordings import access, service
 from recordings.views import RecordingOut, VerifyOut, recording_out
@@ -20,8 +23,21 @@ def get_recording(recording_id: int, principal: ApiPrincipal, db: DbSession) -> 
     return recording_out(access.load_visible(db, principal, recording_id))
 
 
-@router.get("/recordings/{recording_id}/media", responses=responses(403, 404, 409, 416))
-def media(recording_id: int, request: Request, principal: ApiPrincipal, db: DbSession):
+# The combined file as it is stored: WebM (or Matroska for codecs WebM cannot hold), whole or one byte range.
+_VIDEO = {"schema": {"type": "string", "format": "binary"}}
+_MEDIA: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the whole file, streamed; Accept-Ranges: bytes, X-Content-SHA256 of the file",
+          "content": {"video/webm": _VIDEO, "video/x-matroska": _VIDEO}},
+    206: {"description": "the byte range asked for by a `Range: bytes=START-END` header (Content-Range says which)",
+          "content": {"video/webm": _VIDEO, "video/x-matroska": _VIDEO}},
+}
+
+
+@router.get("/recordings/{recording_id}/media", response_class=Response,
+            responses=_MEDIA | responses(403, 404, 409, 416,
+                                         s409="recording_state: the recording is not finalised yet",
+                                         s416="range_invalid: the Range header lies outside the file"))
+def media(recording_id: int, request: Request, principal: ApiPrincipal, db: DbSession) -> Response:
     """The playable file; honours Range. Starting a playback or download is audited."""
     return recording_media(request, db, principal, recording_id)
 

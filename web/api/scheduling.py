@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduling import access, availability, booking, ics, plans, rooms, views
@@ -21,7 +20,6 @@ from vreception.auth.access import Principal, covers, load_node, require, requir
 from vreception.errors import Forbidden, Invalid
 from vreception.models.people import Role
 from vreception.models.scheduling import (
-    ReceptionPlan,
     SessionState,
 )
 from vreception.paging import Page
@@ -138,19 +136,14 @@ def create_plan(body: PlanIn, principal: ApiPrincipal, db: DbSession, policy: Ap
     return plan_out(plan)
 
 
-@router.get("/plans", response_model=list[PlanOut])
-def list_plans(principal: ApiPrincipal, db: DbSession, leader_id: int | None = None,
-               node_id: int | None = None) -> list[PlanOut]:
-    """Active plans of a leader or an office (published information)."""
+@router.get("/plans", response_model=Page[PlanOut], responses=responses(422))
+def list_plans(principal: ApiPrincipal, db: DbSession, leader_id: int | None = None, node_id: int | None = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50,
+               cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[PlanOut]:
+    """Active plans of a leader or an office, or all (published information); a page at a time
+    ({"items", "total", "next"})."""
     require_role(principal, STAFF)
-    if leader_id is not None:
-        found = plans.plans_of_leader(db, leader_id)
-    elif node_id is not None:
-        found = plans.plans_of_node(db, node_id)
-    else:
-        found = list(db.scalars(select(ReceptionPlan).where(ReceptionPlan.active.is_(True))
-                                     .order_by(ReceptionPlan.id).limit(500)))
-    return [plan_out(p) for p in found]
+    return views.list_plans(db, leader_id=leader_id, node_id=node_id, limit=limit, cursor=cursor)
 
 
 @router.post("/plans/{plan_id}/withdraw", response_model=PlanOut)

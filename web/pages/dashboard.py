@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 
@@ -13,6 +14,7 @@ from vreception.auth.access import load_node, subtree_filter
 from vreception.cases import queries, rates
 from vreception.clock import now
 from vreception.models import Matter, Node, Role
+from vreception.models.scheduling import SessionState
 from vreception.notify import inbox
 from web.deps import DbSession
 from web.pages.support import User, page, require_any, week_bounds, zone
@@ -40,22 +42,28 @@ class Bar:
     width: int = 0
 
 
-def live_context(request: Request, session, principal) -> dict:
-    """What the polled partial shows: today's and this week's sessions and the lobby queue."""
+def live_context(request: Request, session, principal, *, week: str | None = None, today: str | None = None,
+                 queue: str | None = None) -> dict:
+    """What the polled partial shows: today's and this week's sessions and the lobby queue, each a page at a time
+    (WEEK, TODAY and QUEUE are their cursors)."""
     tz = zone(request)
     monday, sunday = week_bounds(request)
     today_start = datetime.combine(now().astimezone(tz).date(), time(0), tz)
-    week = reads.sessions_between(session, principal, datetime.combine(monday, time(0), tz),
-                            datetime.combine(sunday + timedelta(days=1), time(0), tz))
-    today = [s for s in week if today_start <= s.starts_at.astimezone(tz) < today_start + timedelta(days=1)]
-    queue = reads.rows(session, principal, [s for s in week if s.state.value == "open"])
+    week_start, week_end = datetime.combine(monday, time(0), tz), datetime.combine(sunday + timedelta(days=1), time(0), tz)
+    pages = {"week": reads.sessions_between(session, principal, week_start, week_end, cursor=week),
+             "today": reads.sessions_between(session, principal, today_start, today_start + timedelta(days=1),
+                                             cursor=today),
+             "queue": reads.sessions_between(session, principal, week_start, week_end, state=SessionState.open,
+                                             cursor=queue)}
+    listed = {name: reads.rows(session, principal, found.items) for name, found in pages.items()}
     # The queue runs in order of arrival: when each room opened its session.
-    arrived = reads.arrivals(session, [row["session"].id for row in queue])
-    for row in queue:
+    arrived = reads.arrivals(session, [row["session"].id for row in listed["queue"]])
+    for row in listed["queue"]:
         row["arrived"] = arrived.get(row["session"].id)
-    queue.sort(key=lambda row: (row["arrived"] is None, row["arrived"] or row["session"].starts_at))
-    return {"today": reads.rows(session, principal, today), "week": reads.rows(session, principal, week),
-            "queue": queue, "refreshed": now()}
+    listed["queue"].sort(key=lambda row: (row["arrived"] is None, row["arrived"] or row["session"].starts_at))
+    cursors = {"week": week, "today": today, "queue": queue}
+    return {**listed, "pages": pages, "live_query": urlencode({k: v for k, v in cursors.items() if v}),
+            "refreshed": now()}
 
 
 def chart(session, principal, request: Request) -> tuple[list[Bar], str, int]:
@@ -78,24 +86,28 @@ def chart(session, principal, request: Request) -> tuple[list[Bar], str, int]:
 
 
 @router.get("/dashboard")
-def dashboard(request: Request, principal: User, db: DbSession):
-    """Today, this week, the queue, tasks due, the month's rates (coordinators)."""
+def dashboard(request: Request, principal: User, db: DbSession, week: str | None = None, today: str | None = None,
+              queue: str | None = None, overdue: str | None = None, soon: str | None = None):
+    """Today, this week, the queue, tasks due, the month's rates (coordinators); each list a page at a time."""
     require_any(principal, *OFFICE)
-    overdue, soon = reads.due_tasks(db, principal)
+    late = reads.due_tasks(db, principal, overdue=True, cursor=overdue)
+    near = reads.due_tasks(db, principal, overdue=False, cursor=soon)
     bars, month, legal_excluded = chart(db, principal, request)
     roles = sorted({s.role.value for s in principal.scopes})
     notices = inbox(db, within=subtree_filter(principal, Node.path, OFFICE))
     return page(request, "dashboard.html", principal, node=load_node(db, principal.node_id), roles=roles,
-                overdue=overdue, soon=soon, **reads.task_context(db, overdue + soon),
+                overdue=late, soon=near, **reads.task_context(db, late.items + near.items),
                 overdue_matters=reads.overdue_matters(db, principal), bars=bars, month=month,
                 legal_excluded=legal_excluded, chart_height=20 + len(bars) * BAR_STEP,
                 matter_states=queries.state_counts(db, principal=principal),
                 notices=notices, tz=zone(request),
-                **live_context(request, db, principal))
+                **live_context(request, db, principal, week=week, today=today, queue=queue))
 
 
 @router.get("/dashboard/live")
-def dashboard_live(request: Request, principal: User, db: DbSession):
-    """The sessions and queue partial, polled by htmx every few seconds."""
+def dashboard_live(request: Request, principal: User, db: DbSession, week: str | None = None,
+                   today: str | None = None, queue: str | None = None):
+    """The sessions and queue partial, polled by htmx every few seconds (on the pages the dashboard shows)."""
     require_any(principal, *OFFICE)
-    return page(request, "dashboard_live.html", principal, **live_context(request, db, principal))
+    return page(request, "dashboard_live.html", principal,
+                **live_context(request, db, principal, week=week, today=today, queue=queue))
