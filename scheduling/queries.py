@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session
 
 from scheduling.plans import Occurrence, occurrences, plans_of_node
@@ -30,6 +30,15 @@ HISTORY = 5
 OWNED = 200
 NEXT_SESSIONS = 10
 RECENT = 20
+# No session lasts a day (bookings end within the policy's max_session, hours at most): this bounds the starts_at
+# index range of an overlap read instead of walking every session ever held before the window.
+LONGEST = timedelta(days=1)
+
+
+def overlapping(first: datetime, last: datetime) -> ColumnElement[bool]:
+    """Sessions overlapping [FIRST, LAST), as an index range on starts_at."""
+    return and_(ReceptionSession.starts_at < last, ReceptionSession.starts_at > first - LONGEST,
+                ReceptionSession.ends_at > first)
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,8 @@ def leader_agenda(db: Session, principal: Principal, first: datetime, last: date
                   history: int = HISTORY) -> list[AgendaEntry]:
     """The principal's own sessions overlapping [FIRST, LAST), cancelled ones left out, earliest first."""
     found = list(db.scalars(select(ReceptionSession).where(
-        ReceptionSession.leader_id == principal.person_id, ReceptionSession.starts_at < last,
-        ReceptionSession.ends_at > first, ReceptionSession.state != SessionState.cancelled)
+        ReceptionSession.leader_id == principal.person_id, overlapping(first, last),
+        ReceptionSession.state != SessionState.cancelled)
         .order_by(ReceptionSession.starts_at)))
     matter_ids = {s.matter_id for s in found if s.matter_id}
     matters = {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_(matter_ids)))}

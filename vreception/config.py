@@ -144,7 +144,7 @@ class Settings(BaseSettings):
     booking_cutoff_days_before: int = Field(default=1, ge=0)
     # Claims hold resources in quanta of this many minutes; session times must fall on them.
     slot_quantum_minutes: int = Field(default=5, ge=1, le=60)
-    max_session_minutes: int = Field(default=240, ge=5)
+    max_session_minutes: int = Field(default=240, ge=5, le=720)  # overlap reads rely on sessions under a day
     # A booked session nobody opened this long after its start is marked no-show.
     no_show_grace_minutes: int = Field(default=15, ge=1)
     # A call opens (its page, join tokens) this many minutes before the session starts; before that nothing changes.

@@ -89,6 +89,9 @@ LOCK_TIMEOUT_MS = 10_000
 def _postgres_lock_timeout(dbapi_connection: Any, _record: Any) -> None:  # DB-API objects: untyped
     with dbapi_connection.cursor() as cursor:
         cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+        # JIT compiles the plan of every large estimate anew (70 ms measured on a 160 ms dashboard count at 100k
+        # matters) and pays off only for long analytic queries, which a page must not run.
+        cursor.execute("SET jit = off")
     dbapi_connection.commit()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vreception.db import Base, UTCDateTime, utcnow
@@ -70,7 +70,7 @@ class Matter(Base):
     origin_node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
     handling_node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"), index=True)
     # The handling node's materialized path, copied so subtree filters need no join.
-    handling_path: Mapped[str] = mapped_column(String(255), index=True)
+    handling_path: Mapped[str] = mapped_column(String(255))
     # The body holding the matter now when it is not the handling body: the 复查 or 复核 body (Arts. 35, 36).
     holding_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
     # The office that transferred (转送) or assigned (交办) the matter here, and when: the objection goes back to it.
@@ -81,7 +81,7 @@ class Matter(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     is_group: Mapped[bool] = mapped_column(Boolean, default=False)
     possible_repeat: Mapped[bool] = mapped_column(Boolean, default=False)
-    owner_leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
+    owner_leader_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"), index=True)
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     hearing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hearing_days: Mapped[int] = mapped_column(Integer, default=0)
@@ -112,6 +112,17 @@ class Matter(Base):
         back_populates="matter", cascade="all, delete-orphan", order_by="Demand.position", lazy="selectin")
     deadlines: Mapped[list[Deadline]] = relationship(
         back_populates="matter", cascade="all, delete-orphan", order_by="Deadline.id", lazy="selectin")
+
+    # Subtree filters are `handling_path LIKE 'prefix%'`: a pattern index serves them under any collation. The monthly
+    # figures are bounded by these instants; the office's "came from us" arm reads transferred_from_node_id.
+    __table_args__ = (
+        Index("ix_matters_handling_path", "handling_path", postgresql_ops={"handling_path": "text_pattern_ops"}),
+        Index("ix_matters_registered_at", "registered_at"),
+        Index("ix_matters_received_at_id", "received_at", "id"),  # the default list: newest first, keyset
+        Index("ix_matters_rated_at", "rated_at"),
+        Index("ix_matters_served_at", "served_at"),
+        Index("ix_matters_transferred_from_node_id", "transferred_from_node_id"),
+    )
 
 
 class MatterPetitioner(Base):
@@ -153,7 +164,8 @@ class RepeatLink(Base):
     __tablename__ = "repeat_links"
 
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"), primary_key=True)
-    earlier_id: Mapped[int] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"), primary_key=True)
+    earlier_id: Mapped[int] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
     similarity: Mapped[int] = mapped_column(Integer)  # percent
     reason: Mapped[str] = mapped_column(String(24), default="similar_demands")  # or same_person
 
@@ -183,7 +195,10 @@ class Deadline(Base):
 
     matter: Mapped[Matter] = relationship(back_populates="deadlines")
 
-    __table_args__ = (Index("ix_deadlines_kind_due", "kind", "due_day"),)
+    # Overdue lists read only open deadlines: a partial index keeps them small however many have ended.
+    __table_args__ = (Index("ix_deadlines_kind_due", "kind", "due_day"),
+                      Index("ix_deadlines_open_due", "due_day", postgresql_where=text("state = 'open'"),
+                            sqlite_where=text("state = 'open'")))
 
 
 class MatterEvent(Base):

@@ -175,6 +175,9 @@ class Participant(Base):
 
     session: Mapped[ReceptionSession] = relationship(back_populates="participants")
 
+    __table_args__ = (Index("ix_participants_node_path", "node_path",
+                            postgresql_ops={"node_path": "text_pattern_ops"}),)
+
 
 class Claim(Base):
     """One resource held by one session for one time quantum: the primary key forbids double booking."""

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vreception.cases.deadlines import local_day
-from vreception.models import Node, Task, TaskState
+from vreception.models import Node, Task
+from vreception.models.tasks import ACTIVE_TASK_STATES
 from vreception.notify import emails_of_node, raise_once
 
-ACTIVE = (TaskState.assigned, TaskState.accepted, TaskState.in_progress, TaskState.sent_back)
+ACTIVE = ACTIVE_TASK_STATES
 
 
 def raise_task_notices(session: Session, *, at: datetime, reminder_days: int = 2) -> int:
