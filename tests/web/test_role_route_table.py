@@ -275,7 +275,7 @@ TABLE = [
     R("POST", "/account/password", everyone(200), fresh=True,
       body={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}),
     R("POST", "/logout", public(303), fresh=True),
-    R("GET", "/", {**everyone(303), "admin": 200, "hearing": 200}),  # to the role's home; others see their roles
+    R("GET", "/", {**everyone(303), "hearing": 200}),  # to the role's home; others see their roles
     R("GET", "/plans", public(200)),
     R("GET", "/plans/{node_id}", public(200)),
     # -- pages: the call (the desk, the record and tasks follow the matter's read rule) --------------------------------
@@ -403,13 +403,100 @@ TABLE = [
     R("POST", "/lookup/rate", public(ACCESS), body={"rating": "satisfied"}),
     R("POST", "/lookup/documents/{document_id}", public(ACCESS)),
     # -- rows: admin_org (anchor; rows of this area go right below) --
+    # Nodes are the administrator's; rooms' names and state too; their hours and closures their coordinators' as well.
+    R("PATCH", "/api/v1/nodes/{node_id}", write({"admin"}), body={"name": "城东区"}),
+    R("POST", "/api/v1/nodes/{node_id}/retire", write({"admin"})),  # county A is in use: 409 past the gate
+    R("PATCH", "/api/v1/rooms/{room_id}", write({"admin"}), body={"name": "桃源镇视频接访室"}),
+    R("GET", "/api/v1/rooms/{room_id}", only(MANAGERS)),
+    R("POST", "/api/v1/rooms/{room_id}/closed-days", write(MANAGERS),
+      body={"first": "2026-04-01", "last": "2026-04-01", "reason": "检修"}),
+    R("DELETE", "/api/v1/rooms/{room_id}/closures/{closure_id}", write(MANAGERS), at={"closure_id": "no_hearing"}),
+    R("GET", "/admin/org", only({"admin"})),
+    R("POST", "/admin/org/nodes", write({"admin"}),
+      body=lambda w: {"parent_id": w.county_a, "code": "580102077", "name": "新镇"}),
+    R("POST", "/admin/org/nodes/{node_id}/rename", write({"admin"}), body={"name": "城东区"}),
+    R("POST", "/admin/org/nodes/{node_id}/move", write({"admin"}), body={"parent_id": ""}),
+    R("POST", "/admin/org/nodes/{node_id}/retire", write({"admin"})),
+    R("GET", "/admin/rooms", only(COORDS)),
+    R("POST", "/admin/rooms", write({"admin"}), body=lambda w: {"node_id": w.township, "name": "新接访室"}),
+    R("GET", "/admin/rooms/{room_id}", only(MANAGERS)),
+    R("POST", "/admin/rooms/{room_id}", write({"admin"}), body={"name": "桃源镇视频接访室"}),
+    R("POST", "/admin/rooms/{room_id}/active", write({"admin"}), body={"active": "1"}),
+    R("POST", "/admin/rooms/{room_id}/hours", write(MANAGERS), body={"opens_0": "08:00", "closes_0": "18:00"}),
+    R("POST", "/admin/rooms/{room_id}/closures", write(MANAGERS),
+      body={"first": "2026-04-01", "last": "2026-04-01", "reason": "检修"}),
+    R("POST", "/admin/rooms/{room_id}/closures/{closure_id}/delete", write(MANAGERS), at={"closure_id": "no_hearing"}),
     # -- rows: admin_people (anchor; rows of this area go right below) --
+    # Accounts: administrators over everything the account reaches (coordinators do not manage accounts).
+    R("PATCH", "/api/v1/people/{person_id}", write({"admin"}), body={"title": "副县长（常务）"}),
+    R("POST", "/api/v1/people/{person_id}/roles", write({"admin"}),
+      body=lambda w: {"role": "leader", "node_id": w.township}),
+    R("DELETE", "/api/v1/people/{person_id}/roles/{assignment_id}", write({"admin"}),
+      at={"assignment_id": "no_hearing"}),
+    R("POST", "/api/v1/people/{person_id}/password-reset", write({"admin"})),
+    R("POST", "/api/v1/people/{person_id}/lock", write({"admin"})),
+    R("GET", "/api/v1/sign-ins", only({"admin"})),
+    R("POST", "/api/v1/sign-ins/{sign_in_id}/revoke", write({"admin"}), at={"sign_in_id": "no_gallery"}),
+    R("GET", "/admin/people", only({"admin"})),
+    R("GET", "/admin/people/new", only({"admin"})),
+    R("POST", "/admin/people/new", write({"admin"}),
+      body=lambda w: {"name": "新人", "username": "new.person", "node_id": w.township, "role": "coordinator"}),
+    R("GET", "/admin/people/{person_id}", only({"admin"})),
+    R("POST", "/admin/people/{person_id}", write({"admin"}),
+      body=lambda w: {"name": "新名字", "title": "副县长", "node_id": w.county_a}),
+    R("POST", "/admin/people/{person_id}/roles", write({"admin"}),
+      body=lambda w: {"role": "leader", "scope_node_id": w.township}),
+    R("POST", "/admin/people/{person_id}/roles/{assignment_id}/remove", write({"admin"}),
+      at={"assignment_id": "no_hearing"}),
+    R("POST", "/admin/people/{person_id}/password-reset", write({"admin"})),
+    R("POST", "/admin/people/{person_id}/lock", write({"admin"})),
+    R("POST", "/admin/people/{person_id}/unlock", write({"admin"})),
+    R("POST", "/admin/people/{person_id}/deactivate", write({"admin"})),
+    R("POST", "/admin/people/{person_id}/reactivate", write({"admin"})),
+    R("GET", "/admin/sign-ins", only({"admin"})),
+    R("POST", "/admin/sign-ins/{sign_in_id}/revoke", write({"admin"}), at={"sign_in_id": "no_gallery"}),
     # -- rows: audit (anchor; rows of this area go right below) --
+    # The audit log: coordinators read the events of their subtree's people, administrators verify the chain.
+    R("GET", "/api/v1/audit-events", only(COORDS), params={"action": "matter."}),
+    R("GET", "/api/v1/audit-events", only(OFFICE_A), variant="county A", params=lambda w: {"node_id": w.county_a}),
+    R("POST", "/api/v1/audit/verify", write({"admin"}), body={"full": False}),
+    R("GET", "/admin/audit", only(COORDS)),
+    R("GET", "/admin/audit", only(OFFICE_A), variant="county A", params=lambda w: {"node_id": w.county_a}),
+    R("POST", "/admin/audit/verify", write({"admin"})),
     # -- rows: matter_search (anchor; rows of this area go right below) --
+    R("GET", "/api/v1/matters", only(COVER_B | {"coord_b", "leader_b"}), variant="node of county B",
+      params=lambda w: {"node_id": w.county_b}),  # a node filter must lie inside the reader's own subtrees
+    R("GET", "/api/v1/matters/export", only(STAFF), params={"format": "xlsx"}),  # what each may read, masked
+    R("GET", "/matters/export.xlsx", only(STAFF), params={"state": "accepted"}),
+    R("GET", "/matters/export.pdf", only(STAFF), params={"state": "accepted"}),
+    R("GET", "/petitioners/{petitioner_id}", only(MATTER_A, no=404)),  # none readable looks like no such person
     # -- rows: statistics (anchor; rows of this area go right below) --
+    R("GET", "/api/v1/stats/summary", only(STAFF), params={"from": "2026-03", "to": "2026-03"}),
+    R("GET", "/api/v1/stats/summary", only(READ_A), variant="county A", params=lambda w: {"node_id": w.county_a}),
+    R("GET", "/api/v1/stats/trend", only(STAFF), params={"months": 2}),
+    R("GET", "/statistics", only(STAFF)),
+    R("GET", "/statistics", only(READ_A), variant="county A", params=lambda w: {"node_id": w.county_a}),
+    R("GET", "/statistics/bulletin", only(STAFF), params={"month": "2026-03"}),
+    R("GET", "/statistics/bulletin.pdf", only(READ_A), params=lambda w: {"month": "2026-03", "node_id": w.county_a}),
+    R("GET", "/statistics/export.xlsx", only(STAFF), params={"from": "2026-02", "to": "2026-03"}),
+    R("GET", "/statistics/export.pdf", only(READ_A), params=lambda w: {"node_id": w.county_a}),
     # -- rows: network (anchor; rows of this area go right below) --
+    # The overview starts at each coordinator's own top node; node_id defaults to county A (under all of OFFICE_A).
+    R("GET", "/api/v1/network", only(COORDS)),
+    R("GET", "/api/v1/network", only(OFFICE_A), variant="county A", params=lambda w: {"node_id": w.county_a}),
+    R("GET", "/api/v1/network/rooms", only(COORDS)),
+    R("POST", "/api/v1/rooms/{room_id}/heartbeat", write({"room"})),  # only the room's own kiosk account
+    R("GET", "/network", only(COORDS)),
+    R("GET", "/network", only(OFFICE_A), variant="county A", params=lambda w: {"node_id": w.county_a}),
+    R("GET", "/network/live", only(COORDS)),
+    R("POST", "/kiosk/heartbeat", write({"room"})),
+    R("POST", "/self-test/result", write({"room"}), json=True, body={"camera": True, "network": True}),
     # -- rows: demo (anchor; rows of this area go right below) --
     # -- rows: lists (anchor; rows of this area go right below) --
+    # -- rows: sms --
+    R("POST", "/matters/{matter_id}/receipt.pdf", write(OFFICE_A), body=lambda w: {"code": w.code}),
+    R("GET", "/matters/{matter_id}/receipt.pdf", only(MATTER_A)),
+    R("GET", "/sessions/{session_id}/reception-notice.pdf", only(MATTER_A)),
 ]
 
 # Path parameters → the world's object.

@@ -55,6 +55,8 @@ __all__ = [
     "SignIn",
 ]
 import vreception.models.hearings  # noqa: E402,F401
+import vreception.models.network  # noqa: E402,F401  (registers room_status)
 import vreception.models.recordings  # noqa: E402,F401
 import vreception.models.records  # noqa: E402,F401
 import vreception.models.scheduling  # noqa: E402,F401  (registers the scheduling tables)
+import vreception.models.sms  # noqa: E402,F401  (registers the SMS outbox)

@@ -24,7 +24,7 @@ from web.openapi import responses
 router = APIRouter(prefix="/api/v1")
 # Every route behind a bearer token answers 401 without one and 403 outside the caller's role or subtree.
 SIGNED_IN = responses(401, 403)
-for signed_in in (auth, org, accounts, scheduling, matters, matter_files, exports, tasks, stats, audit, network,
+for signed_in in (auth, org, accounts, scheduling, exports, matters, matter_files, tasks, stats, audit, network,
                   recordings, records, hearings):
     router.include_router(signed_in.router, responses=SIGNED_IN)
 router.include_router(public.router)

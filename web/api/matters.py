@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from vreception import documents
 from vreception.auth.access import load_node, require, require_role
-from vreception.cases import access, actions, queries, register
+from vreception.cases import access, actions, queries, register, search
+from vreception.cases.search import MatterHit, MatterSearch
 from vreception.cases.views import (
     DocumentDetailOut,
     MatterListItem,
@@ -19,11 +20,10 @@ from vreception.cases.views import (
     RegisteredMatterOut,
     RepeatOut,
 )
-from vreception.models import MatterState
 from vreception.paging import Page
 from web.deps import ApiPrincipal, DbSession
 from web.openapi import responses
-from web.responses import document_file, readable_document
+from web.responses import document_file
 from web.settings import AppSettings
 
 router = APIRouter(tags=["matters"])
@@ -137,13 +137,22 @@ def repeat_check(body: RepeatCheckIn, request: Request, principal: ApiPrincipal,
                       reason=r.reason) for r in queries.readable_repeats(db, principal, found)]
 
 
-@router.get("/matters", response_model=Page[MatterListItem], responses=responses(422))
-def list_matters(principal: ApiPrincipal, db: DbSession, state: MatterState | None = None,
-                 owner_leader_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                 cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[MatterListItem]:
-    """Matters the caller may read, newest first, a page at a time ({"items", "total", "next"})."""
-    return queries.list_matters(db, principal=principal, state=state, owner_leader_id=owner_leader_id,
-                                limit=limit, cursor=cursor)
+class MatterSearchQuery(MatterSearch):
+    """The search and the page wanted."""
+
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(default=None, max_length=search.MAX_CURSOR, description="`next` of the page before")
+
+
+@router.get("/matters", response_model=Page[MatterHit], responses=responses(403, 422))
+def list_matters(query: Annotated[MatterSearchQuery, Query()], request: Request, principal: ApiPrincipal,
+                 db: DbSession, settings: AppSettings) -> Page[MatterHit]:
+    """Matters the caller may read, found by number, name, ID number, phone tail, demand text and filters; newest
+    first by default, a page at a time ({"items", "total", "next"}: pass next back as cursor)."""
+    wanted = MatterSearch.model_validate(query.model_dump(exclude={"limit", "cursor"}))
+    return search.search_matters(db, principal=principal, search=wanted, protector=request.app.state.protector,
+                                 categories_file=settings.categories_file or None, limit=query.limit,
+                                 cursor=query.cursor)
 
 
 @router.get("/petitioners/{petitioner_id}/matters", response_model=Page[MatterListItem], responses=responses(404, 422))
@@ -178,7 +187,7 @@ def act(matter_id: int, body: ActionIn, request: Request, principal: ApiPrincipa
 @router.get("/documents/{document_id:int}", response_model=DocumentDetailOut, responses=responses(403, 404))
 def get_document(document_id: int, principal: ApiPrincipal, db: DbSession) -> DocumentDetailOut:
     """A notice's number, dates and hash, and whether its stored text is intact."""
-    document = readable_document(db, principal, document_id)
+    document = access.load_readable_document(db, principal, document_id)
     return DocumentDetailOut(**queries.document_out(document).model_dump(), matter_id=document.matter_id,
                              intact=documents.intact(document))
 
@@ -199,7 +208,7 @@ def document_pdf(document_id: int, principal: ApiPrincipal, db: DbSession):
             responses=responses(403, 404, s404="proof_not_found: no such document, or it has no proof of service"))
 def document_proof(document_id: int, principal: ApiPrincipal, db: DbSession) -> Response:
     """The proof of service (送达回证) of a served notice: a scan, or the signature from the township terminal."""
-    proof = documents.proof_of_service(db, readable_document(db, principal, document_id),
+    proof = documents.proof_of_service(db, access.load_readable_document(db, principal, document_id),
                                        actor_id=principal.person_id)
     return Response(proof.data, media_type=proof.media_type, headers={
         "Content-Disposition": f'inline; filename="{proof.filename}"', "X-Content-SHA256": proof.sha256,

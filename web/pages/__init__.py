@@ -23,6 +23,7 @@ from web.pages import (
                        matters,
                        network,
                        plans,
+                       receipts,
                        records,
                        statistics,
                        tasks,
@@ -49,3 +50,4 @@ router.include_router(gallery.router)
 router.include_router(hearing_call.router)
 for back_office in (admin_org, admin_people, admin_audit, statistics, network):
     router.include_router(back_office.router)
+router.include_router(receipts.router)  # the SMS slice's paper (登记回执, 预约接访通知书)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,7 +13,7 @@ from starlette.datastructures import UploadFile
 
 from vreception import documents, tasks
 from vreception.auth.access import load_node, require
-from vreception.cases import access, actions, categories, materials, queries, register
+from vreception.cases import access, actions, categories, materials, matter_export, queries, register, search
 from vreception.cases.deadlines import MAX_EXTENSION_DAYS, RULES, end_of_day
 from vreception.cases.views import MatterOut
 from vreception.errors import Forbidden, Invalid
@@ -25,11 +26,13 @@ from vreception.tasks.queries import attachments_of
 from web import hearing_section
 from web.deps import DbSession, language
 from web.downloads import file_download
+from web.export_files import export_response
 from web.pages import forms
 from web.pages.forms import attempt
 from web.pages.support import User, check_csrf, has, message, page, require_any, zone
-from web.responses import document_file, readable_document
+from web.responses import document_file
 from web.settings import AppSettings, app_settings
+from web.sms_section import sms_section
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -51,6 +54,8 @@ NO_REASON = {"serve", "serve_notice", "request_review", "request_recheck", "set_
 INT_FIELDS = ("to_node_id", "days", "leader_id", "approved_by", "document_id")
 TEXT_FIELDS = {"kind": 16, "channel": 32, "method": 16, "facts": 4000, "basis": 4000}
 MOMENT_FIELDS = ("requested_at", "served_at")
+SORT_LABELS = {"received_desc": "matter_search.sort.received_desc", "received_asc": "matter_search.sort.received_asc",
+               "due_asc": "matter_search.sort.due_asc"}
 
 
 def _form_context(request: Request, session, principal, values: dict | None = None) -> dict:
@@ -91,17 +96,62 @@ def _values(form) -> dict:
     return {key: form.getlist(key) for key in form.keys()}
 
 
+def _search_context(request: Request, db, principal) -> dict:
+    """The choices of the search form: states, channels, categories, the reader's regions and leaders."""
+    return {"states": [s.value for s in MatterState], "channels": [c.value for c in Channel],
+            "categories": list(categories.load(app_settings(request).categories_file or None).values()),
+            "regions": office_nodes(db, principal, NodeKind.region), "leaders": leaders_in(db, principal, access.READERS),
+            "sorts": SORT_LABELS}
+
+
+def _filter_query(request: Request) -> str:
+    """The query string of the search, without the page (for paging and export links)."""
+    return urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "cursor" and v.strip()])
+
+
 @router.get("/matters")
-def matter_list(request: Request, principal: User, db: DbSession, state: str | None = None,
-                cursor: str | None = None):
-    """Matters the person may read, newest first, a page at a time."""
+def matter_list(request: Request, principal: User, db: DbSession, cursor: str | None = None):
+    """Matters the person may read, found by the search form (a bookmarkable GET), a page at a time."""
     require_any(principal, *access.READERS)
-    chosen = MatterState(state) if state in MatterState._value2member_map_ else None
-    found = queries.list_matters(db, principal=principal, state=chosen, limit=PAGE_SIZE,
-                                 cursor=(cursor or "")[:40] or None)
-    return page(request, "matters.html", principal, found=found, state=chosen.value if chosen else None,
-                states=[s.value for s in MatterState],
-                can_register=has(principal, Role.coordinator) or has(principal, Role.admin))
+    context = {"query": _filter_query(request), "values": request.query_params, **_search_context(request, db, principal)}
+    try:
+        wanted = search.parse({k: request.query_params.getlist(k) for k in request.query_params})
+        found = search.search_matters(db, principal=principal, search=wanted, protector=request.app.state.protector,
+                                      categories_file=app_settings(request).categories_file or None,
+                                      limit=PAGE_SIZE, cursor=cursor or None)
+    except Invalid as error:
+        return page(request, "matters.html", principal, status_code=422, error=message(request, error),
+                    error_field=error.field, found=None, wanted=None, **context)
+    return page(request, "matters.html", principal, found=found, wanted=wanted, paged=bool(cursor),
+                can_register=has(principal, Role.coordinator) or has(principal, Role.admin), **context)
+
+
+def _export(request: Request, principal, db, fmt: matter_export.Format):
+    require_any(principal, *access.READERS)
+    wanted = search.parse({k: request.query_params.getlist(k) for k in request.query_params})
+    return export_response(matter_export.export_matters(
+        db, principal=principal, search_for=wanted, fmt=fmt, protector=request.app.state.protector,
+        categories_file=app_settings(request).categories_file or None, lang=language(request)))
+
+
+@router.get("/matters/export.xlsx")
+def export_xlsx(request: Request, principal: User, db: DbSession):
+    """The found matters as an Excel file (ID numbers masked, audited)."""
+    return _export(request, principal, db, "xlsx")
+
+
+@router.get("/matters/export.pdf")
+def export_pdf(request: Request, principal: User, db: DbSession):
+    """The found matters as a PDF (ID numbers masked, audited)."""
+    return _export(request, principal, db, "pdf")
+
+
+@router.get("/petitioners/{petitioner_id}")
+def petitioner_page(petitioner_id: int, request: Request, principal: User, db: DbSession, cursor: str | None = None):
+    """A petitioner's matters the person may read, newest first (404 when none, as the API)."""
+    history = search.petitioner_history(db, principal=principal, petitioner_id=petitioner_id, limit=PAGE_SIZE,
+                                        cursor=cursor or None)
+    return page(request, "petitioner.html", principal, history=history)
 
 
 @router.get("/matters/new")
@@ -194,6 +244,7 @@ def matter_context(request: Request, session, principal, matter: Matter) -> dict
         "categories": categories.load(app_settings(request).categories_file or None),
         "event_text": lambda entry: event_text(entry, language(request)),
         **hearing_section.section(request, session, principal, matter),
+        **sms_section(session, matter),
     }
 
 
@@ -287,7 +338,7 @@ def matter_material(matter_id: int, sha256: str, principal: User, db: DbSession,
 @router.get("/documents/{document_id}/proof")
 def document_proof(document_id: int, principal: User, db: DbSession):
     """A served notice's proof of service (送达回证), for a reader of its matter; audited."""
-    proof = documents.proof_of_service(db, readable_document(db, principal, document_id),
+    proof = documents.proof_of_service(db, access.load_readable_document(db, principal, document_id),
                                        actor_id=principal.person_id)
     return Response(proof.data, media_type=proof.media_type, headers={
         "Content-Disposition": f'inline; filename="{proof.filename}"', "X-Content-SHA256": proof.sha256,
