@@ -12,17 +12,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from scheduling.access import manageable
+from scheduling.queries import overlapping
 from vreception.auth.access import Principal, subtree_filter
 from vreception.cases import supervision
 from vreception.clock import now
-from vreception.models import Matter, Node, Person, Role, Task, TaskState
+from vreception.models import Matter, Node, Person, Role, Task
 from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
+from vreception.models.tasks import ACTIVE_TASK_STATES
 from vreception.paging import fetch
 
 T = TypeVar("T")
 
 OFFICE = (Role.coordinator,)
-ACTIVE_TASK = (TaskState.assigned, TaskState.accepted, TaskState.in_progress, TaskState.sent_back)
+ACTIVE_TASK = ACTIVE_TASK_STATES
 DUE_SOON = timedelta(days=3)
 # Rows per page of each dashboard list; the rest are a "更多…" link away (issue 10: nothing silently cut).
 MAX_SESSIONS = 500
@@ -50,8 +52,7 @@ def sessions_between(db: Session, principal: Principal, start: datetime, end: da
     """Sessions the coordinator manages overlapping [START, END), by start, a page at a time (filtered and counted
     in SQL before the limit)."""
     query = (select(ReceptionSession)
-             .where(ReceptionSession.starts_at < end, ReceptionSession.ends_at > start,
-                    ReceptionSession.state != SessionState.cancelled, manageable(principal))
+             .where(overlapping(start, end), ReceptionSession.state != SessionState.cancelled, manageable(principal))
              .options(selectinload(ReceptionSession.participants))
              .order_by(ReceptionSession.starts_at, ReceptionSession.id))
     if state is not None:

@@ -52,8 +52,13 @@ def can_open_files(db: Session, principal: Principal, task: Task) -> bool:
 
 def visible(principal: Principal) -> ColumnElement[bool]:
     """A SQL condition on Task: the tasks the principal may see (same rule as `can_see`)."""
+    units = subtree_filter(principal, Task.unit_path, SUPERVISORS)
+    if not principal.paths_for(OFFICE):
+        # A unit's own list: no office arm, so the unit-path index alone answers (an OR with an empty subquery
+        # made PostgreSQL scan every task ever assigned).
+        return units
     office = select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE))
-    return or_(subtree_filter(principal, Task.unit_path, SUPERVISORS), Task.matter_id.in_(office))
+    return or_(units, Task.matter_id.in_(office))
 
 
 def may_act(db: Session, principal: Principal, task: Task, action: str) -> bool:
