@@ -12,14 +12,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scheduling import booking, plans
+from scheduling import booking, claims, plans
 from scheduling.policy import Policy, cutoff_for, local_day, local_moment
 from scheduling.session_state import change_state
 from vreception import clock, tasks
 from vreception.cases import actions, public, register
 from vreception.cases.identity import Protector, check_digit
 from vreception.models import Document, Matter, MatterState, Node, Person, Role, RoleAssignment, Room
-from vreception.models.scheduling import ReceptionPlan, SessionState
+from vreception.models.scheduling import Claim, ReceptionPlan, SessionState
 from vreception.workdays import WorkCalendar, load_calendar
 
 DAYS = 30  # the history covers the DAYS before today
@@ -299,14 +299,19 @@ class _History:
         plan = next(p for p in plans.plans_of_leader(self.db, leader.id) if p.active)
         booked_at = self.at(registered, 10, 30)
         day = self.workday(registered + timedelta(days=1))
+        name = matter.petitioner_links[0].petitioner.name
         while True:
             slots = int((datetime.combine(day, plan.ends) - datetime.combine(day, plan.starts)) / SLOT)
             start = self.at(day, plan.starts.hour, plan.starts.minute) + SLOT * county.used[day]
-            if county.used[day] < slots and cutoff_for(self.policy, start) >= booked_at:
+            if county.used[day] >= slots or cutoff_for(self.policy, start) < booked_at:
+                day = self.workday(day + timedelta(days=1))
+                continue
+            county.used[day] += 1
+            # Today's slots may already be held (the walk-in books the room from now on): take the next free one.
+            held = select(Claim.slot).where(Claim.resource.in_((claims.leader_key(leader.id), claims.room_key(room.id))),
+                                            Claim.slot >= start, Claim.slot < start + SLOT)
+            if self.db.scalar(held.limit(1)) is None:
                 break
-            day = self.workday(day + timedelta(days=1))
-        county.used[day] += 1
-        name = matter.petitioner_links[0].petitioner.name
         with clock.running_from(booked_at):
             made = booking.book(self.db, policy=self.policy, kind="reception", leader_id=leader.id,
                                 room_ids=[room.id], matter_id=matter.id, starts_at=start, ends_at=start + SLOT,
