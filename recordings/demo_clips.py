@@ -85,10 +85,10 @@ def record_held(db: Session, *, storage: Storage) -> int:
                                                      Participant.role.in_(SEATS)).order_by(Participant.id)).all()
         started = booking.starts_at + timedelta(minutes=1)  # the history admits the petitioner a minute in
         with clock.running_from(started):
-            recording = service.start_recording(session=db, session_id=booking.id, storage=storage)
+            recording = service.start_recording(db=db, session_id=booking.id, storage=storage)
             for index, seat in enumerate(seats):
                 fields = _segment(storage, f"{recording.prefix}/p{seat.id}/seg-{index:05d}.webm", started)
-                service.add_segment(session=db, recording=recording, index=index, participant_id=seat.id, **fields)
+                service.add_segment(db=db, recording=recording, index=index, participant_id=seat.id, **fields)
         with clock.running_from(started + timedelta(seconds=SECONDS + 1)):
-            service.finalise(session=db, recording=recording, storage=storage)
+            service.finalise(db=db, recording=recording, storage=storage)
     return len(held)

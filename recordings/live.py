@@ -56,7 +56,7 @@ class LiveRecording:
 
         def create() -> tuple[int, str]:
             with db.transaction() as session:
-                recording = service.start_recording(session=session, session_id=session_id, storage=storage,
+                recording = service.start_recording(db=session, session_id=session_id, storage=storage,
                                                     actor_id=actor_id)
                 return recording.id, recording.prefix
 
@@ -84,8 +84,8 @@ class LiveRecording:
 
     def _segment_closed(self, segment: ClosedSegment) -> None:
         with self.db.transaction() as session:
-            recording = service.get_recording(session=session, recording_id=self.recording_id)
-            service.add_segment(session=session, recording=recording,
+            recording = service.get_recording(db=session, recording_id=self.recording_id)
+            service.add_segment(db=session, recording=recording,
                                 **segment_fields(segment, self.participant_of))
 
     def _error(self, message: str) -> None:
@@ -93,19 +93,19 @@ class LiveRecording:
         if self._noted > MAX_NOTED_ERRORS:
             return
         with self.db.transaction() as session:
-            service.note_error(session=session, recording=service.get_recording(session=session, recording_id=self.recording_id), error=message)
+            service.note_error(db=session, recording=service.get_recording(db=session, recording_id=self.recording_id), error=message)
 
     def _finalise(self) -> None:
         try:
             # the remux runs between two short transactions: SQLite's write lock is not held meanwhile
             with self.db.transaction() as session:
-                refs = service.segment_refs(service.get_recording(session=session, recording_id=self.recording_id))
+                refs = service.segment_refs(service.get_recording(db=session, recording_id=self.recording_id))
             prepared = combine(refs, self.storage, Path(tempfile.gettempdir())) if refs else None
             with self.db.transaction() as session:
-                recording = service.get_recording(session=session, recording_id=self.recording_id)
-                service.finalise(session=session, recording=recording, storage=self.storage, prepared=prepared)
+                recording = service.get_recording(db=session, recording_id=self.recording_id)
+                service.finalise(db=session, recording=recording, storage=self.storage, prepared=prepared)
         except Exception as exc:
             logger.exception("recording %s: finalising failed", self.recording_id)
             with self.db.transaction() as session:
-                service.mark_failed(session=session, recording=service.get_recording(session=session, recording_id=self.recording_id),
+                service.mark_failed(db=session, recording=service.get_recording(db=session, recording_id=self.recording_id),
                                     error=f"finalising: {type(exc).__name__}: {exc}")

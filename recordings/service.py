@@ -48,40 +48,40 @@ def _epoch(value: datetime) -> float:
     return value.timestamp()
 
 
-def get_recording(*, session: Session, recording_id: int) -> Recording:
+def get_recording(*, db: Session, recording_id: int) -> Recording:
     """The recording with RECORDING_ID (NotFound otherwise)."""
-    recording = session.get(Recording, recording_id)
+    recording = db.get(Recording, recording_id)
     if recording is None:
         raise NotFound("error.not_found", field="recording_id")
     return recording
 
 
-def recordings_of(*, session: Session, session_id: int) -> list[Recording]:
+def recordings_of(*, db: Session, session_id: int) -> list[Recording]:
     """The recordings of one reception session, oldest first."""
-    return list(session.scalars(select(Recording).where(Recording.session_id == session_id).order_by(Recording.id)))
+    return list(db.scalars(select(Recording).where(Recording.session_id == session_id).order_by(Recording.id)))
 
 
-def start_recording(*, session: Session, session_id: int, storage: Storage, actor_id: int | None = None) -> Recording:
+def start_recording(*, db: Session, session_id: int, storage: Storage, actor_id: int | None = None) -> Recording:
     """Open a recording of SESSION_ID (one at a time per session) and audit it."""
-    if session.get(ReceptionSession, session_id) is None:
+    if db.get(ReceptionSession, session_id) is None:
         raise NotFound("error.not_found", field="session_id")
-    running = session.scalar(select(Recording.id).where(Recording.session_id == session_id,
+    running = db.scalar(select(Recording.id).where(Recording.session_id == session_id,
                                                         Recording.state == State.recording))
     if running is not None:
         raise RecordingState("error.recording_state", recording_id=running)
     recording = Recording(session_id=session_id, state=State.recording, storage=storage.name, prefix="",
                           started_at=clock_now(), error="")
-    session.add(recording)
-    session.flush()
+    db.add(recording)
+    db.flush()
     recording.prefix = f"sessions/{session_id}/recording-{recording.id}"
-    audit.record(session, action="recording.started", entity_type=ENTITY, entity_id=recording.id, actor_id=actor_id,
+    audit.record(db, action="recording.started", entity_type=ENTITY, entity_id=recording.id, actor_id=actor_id,
                  data={"session_id": session_id, "storage": storage.name, "prefix": recording.prefix})
     return recording
 
 
 def add_segment(
     *,
-    session: Session,
+    db: Session,
     recording: Recording,
     index: int,
     participant_id: int,
@@ -99,7 +99,7 @@ def add_segment(
     """Register a closed, stored segment and chain its hash into the audit log."""
     if recording.state != State.recording:
         raise RecordingState("error.recording_state", state=recording.state.value)
-    participant = session.get(Participant, participant_id)
+    participant = db.get(Participant, participant_id)
     if participant is None or participant.session_id != recording.session_id:
         raise NotFound("error.not_found", field="participant_id")
     gap_before_s = None
@@ -112,28 +112,28 @@ def add_segment(
         ended_at=ended_at, gap_before_s=gap_before_s, gap_reason=gap_before["reason"] if gap_before else None,
         gaps=json.dumps(list(gaps), sort_keys=True), finalised=finalised,
     )
-    session.add(segment)
-    session.flush()
-    session.expire(recording, ["segments"])
-    audit.record(session, action="recording.segment_added", entity_type=ENTITY, entity_id=recording.id,
+    db.add(segment)
+    db.flush()
+    db.expire(recording, ["segments"])
+    audit.record(db, action="recording.segment_added", entity_type=ENTITY, entity_id=recording.id,
                  data={"index": index, "participant_id": participant_id, "key": key, "sha256": sha256,
                        "bytes": bytes, "finalised": finalised})
     return segment
 
 
-def note_error(*, session: Session, recording: Recording, error: str) -> None:
+def note_error(*, db: Session, recording: Recording, error: str) -> None:
     """Mark a recorder failure on the recording (the call went on) and audit it."""
     recording.error = (recording.error + "\n" + error).strip()[-4000:]
-    audit.record(session, action="recording.error", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db, action="recording.error", entity_type=ENTITY, entity_id=recording.id,
                  data={"error": error[:500]})
 
 
-def mark_failed(*, session: Session, recording: Recording, error: str) -> None:
+def mark_failed(*, db: Session, recording: Recording, error: str) -> None:
     """Give up on a recording that produced nothing playable, and audit it."""
     recording.state = State.failed
     recording.ended_at = clock_now()
     recording.error = (recording.error + "\n" + error).strip()[-4000:]
-    audit.record(session, action="recording.failed", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db, action="recording.failed", entity_type=ENTITY, entity_id=recording.id,
                  data={"error": error[:500]})
 
 
@@ -186,10 +186,10 @@ MANIFEST_EVENTS = ("call.evidence_shown", "call.evidence_ended", "call.screen_sh
                    "call.screen_share_ended")
 
 
-def _call_events(session: Session, recording: Recording, origin: datetime) -> list[dict[str, Any]]:
+def _call_events(db: Session, recording: Recording, origin: datetime) -> list[dict[str, Any]]:
     """The evidence shown and the screens shared while RECORDING ran (who, what, which page, when), each at its
     offset from ORIGIN."""
-    rows = session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "session",
+    rows = db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "session",
                                                     AuditEvent.entity_id == str(recording.session_id),
                                                     AuditEvent.action.in_(MANIFEST_EVENTS),
                                                     AuditEvent.at >= recording.started_at)
@@ -228,7 +228,7 @@ def _origin(media_started_at: datetime | float | None, fallback: datetime) -> da
 
 def finalise(
     *,
-    session: Session,
+    db: Session,
     recording: Recording,
     storage: Storage,
     prepared: Combined | None = None,
@@ -240,7 +240,7 @@ def finalise(
         raise RecordingState("error.recording_state", state=recording.state.value)
     segments = list(recording.segments)
     if not segments:
-        mark_failed(session=session, recording=recording, error="no media was recorded")
+        mark_failed(db=db, recording=recording, error="no media was recorded")
         return recording
     if prepared is None or prepared.segments != tuple(s.index for s in segments):
         prepared = prepare(recording, storage, work_dir)
@@ -255,7 +255,7 @@ def finalise(
         media={"key": media_key, "container": prepared.container, "bytes": prepared.bytes,
                "sha256": prepared.sha256, "duration_s": prepared.duration_s,
                "started_at": manifests.instant(prepared.started_at), "tracks": prepared.tracks},
-        events=_call_events(session, recording, _origin(prepared.started_at, recording.started_at)),
+        events=_call_events(db, recording, _origin(prepared.started_at, recording.started_at)),
     )
     body = manifests.canonical(document)
     manifest_key = f"{prefix}/manifest.json"
@@ -274,7 +274,7 @@ def finalise(
     recording.manifest_key = manifest_key
     recording.manifest = body.decode("utf-8")
     recording.manifest_sha256 = manifests.sha256_hex(body)
-    audit.record(session, action="recording.finalised", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db, action="recording.finalised", entity_type=ENTITY, entity_id=recording.id,
                  data={"manifest_sha256": recording.manifest_sha256, "sha256": recording.sha256,
                        "bytes": recording.bytes, "segments": len(segments)})
     return recording
@@ -297,8 +297,8 @@ class VerifyReport:
         return {"ok": self.ok, "problems": list(self.problems)}
 
 
-def _events(session: Session, recording: Recording) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.entity_type == ENTITY,
+def _events(db: Session, recording: Recording) -> list[AuditEvent]:
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.entity_type == ENTITY,
                                                          AuditEvent.entity_id == str(recording.id))
                                 .order_by(AuditEvent.seq)))
 
@@ -315,12 +315,12 @@ def _check_stored(storage: Storage, key: str, sha256: str | None, size: int | No
     return None
 
 
-def verify(*, session: Session, recording: Recording, storage: Storage) -> VerifyReport:
+def verify(*, db: Session, recording: Recording, storage: Storage) -> VerifyReport:
     """Recompute every hash from storage and check them against the rows, the manifest and the audit chain."""
     report = VerifyReport(ok=True)
-    chain = audit.verify(session)
+    chain = audit.verify(db)
     report.problems += [f"audit chain: {p}" for p in chain.problems]
-    events = _events(session, recording)
+    events = _events(db, recording)
     added = {e_data["index"]: e_data for e_data in (json.loads(e.data) for e in events
                                                     if e.action == "recording.segment_added")}
     if recording.state == State.purged:
@@ -380,7 +380,7 @@ def verify(*, session: Session, recording: Recording, storage: Storage) -> Verif
 # recovering after a crash
 
 
-def recover(*, session: Session, recording: Recording, storage: Storage,
+def recover(*, db: Session, recording: Recording, storage: Storage,
             participant_of: Callable[[str], int] = int) -> list[RecordingSegment]:
     """Register the segments a dead recorder left behind (from its journal); files cut short still play."""
     if recording.state != State.recording:
@@ -420,12 +420,12 @@ def recover(*, session: Session, recording: Recording, storage: Storage,
             if g["participant"] == opened["participant"] and g.get("capture", CAMERA) == capture
             and started <= g["start"] <= ended]
         added.append(add_segment(
-            session=session, recording=recording, index=index, participant_id=participant_of(opened["participant"]),
+            db=db, recording=recording, index=index, participant_id=participant_of(opened["participant"]),
             key=key, container=opened["container"], codecs=opened["codecs"], bytes=size, sha256=sha256,
             started_at=_utc(started), ended_at=_utc(ended), gap_before=opened.get("gap_before"), gaps=inner,
             finalised=close is not None,
         ))
-    audit.record(session, action="recording.recovered", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db, action="recording.recovered", entity_type=ENTITY, entity_id=recording.id,
                  data={"segments": [s.index for s in added], "empty": empty})
     return added
 
@@ -444,22 +444,22 @@ def _readable(path: Path) -> Probe | None:
 # retention
 
 
-def _matter_open(session: Session, recording: Recording) -> bool:
-    reception = session.get(ReceptionSession, recording.session_id)
+def _matter_open(db: Session, recording: Recording) -> bool:
+    reception = db.get(ReceptionSession, recording.session_id)
     if reception is None or reception.matter_id is None:
         return False
-    matter = session.get(Matter, reception.matter_id)
+    matter = db.get(Matter, reception.matter_id)
     return matter is not None and matter.state not in CLOSED_MATTER
 
 
-def purge(*, session: Session, recording: Recording, storage: Storage, actor_id: int | None = None,
+def purge(*, db: Session, recording: Recording, storage: Storage, actor_id: int | None = None,
           reason: str = "") -> Recording:
     """Delete a recording's media (keeping its row and hashes); refused while its matter is open."""
     if recording.state == State.recording:
         raise RecordingState("error.recording_state", state=recording.state.value)
     if recording.state == State.purged:
         return recording
-    if _matter_open(session, recording):
+    if _matter_open(db, recording):
         raise RecordingRetained("error.recording_retained", recording_id=recording.id)
     deleted = []
     keys = [s.key for s in recording.segments] + [k for k in (recording.media_key, recording.manifest_key) if k]
@@ -472,18 +472,18 @@ def purge(*, session: Session, recording: Recording, storage: Storage, actor_id:
         storage.delete(key)
         deleted.append({"key": key, "sha256": hashes.get(key)})
     recording.state = State.purged
-    audit.record(session, action="recording.purged", entity_type=ENTITY, entity_id=recording.id, actor_id=actor_id,
+    audit.record(db, action="recording.purged", entity_type=ENTITY, entity_id=recording.id, actor_id=actor_id,
                  data={"reason": reason, "deleted": deleted})
     return recording
 
 
-def purge_expired(*, session: Session, storage: Storage, retention_days: int | None,
+def purge_expired(*, db: Session, storage: Storage, retention_days: int | None,
                   actor_id: int | None = None) -> list[int]:
     """Purge recordings of closed matters that ended over RETENTION_DAYS ago; None keeps them with the case file."""
     if retention_days is None:
         return []
     cutoff = clock_now() - timedelta(days=retention_days)
-    candidates = session.scalars(
+    candidates = db.scalars(
         select(Recording).join(ReceptionSession, ReceptionSession.id == Recording.session_id)
         .join(Matter, Matter.id == ReceptionSession.matter_id)
         .where(Recording.state.in_([State.finalised, State.failed]), Matter.state.in_(list(CLOSED_MATTER)),
@@ -491,7 +491,7 @@ def purge_expired(*, session: Session, storage: Storage, retention_days: int | N
     )
     purged = []
     for recording in list(candidates):
-        purge(session=session, recording=recording, storage=storage, actor_id=actor_id,
+        purge(db=db, recording=recording, storage=storage, actor_id=actor_id,
               reason=f"retention: {retention_days} days")
         purged.append(recording.id)
     return purged

@@ -43,35 +43,35 @@ def resources(booking: ReceptionSession) -> dict[str, tuple[datetime, datetime]]
     return spans
 
 
-def claim(session: Session, *, booking: ReceptionSession, policy: Policy) -> None:
+def claim(db: Session, *, booking: ReceptionSession, policy: Policy) -> None:
     """Insert the session's claims; BookingConflict when any resource is already held."""
     rows = sorted((key, slot) for key, (start, end) in resources(booking).items() for slot in quanta(policy, start, end))
     # One ordered multi-row INSERT: concurrent bookings take row locks in the same order, so they
     # wait for each other (then fail on the unique key) instead of deadlocking.
     try:
         # A Core INSERT of the table: the rows are plain values, no ORM bulk bookkeeping needed.
-        session.execute(_INSERT_CLAIMS, [{"resource": r, "slot": s, "session_id": booking.id} for r, s in rows])
+        db.execute(_INSERT_CLAIMS, [{"resource": r, "slot": s, "session_id": booking.id} for r, s in rows])
     except IntegrityError:
         raise BookingConflict("error.booking_conflict") from None
 
 
-def release(session: Session, *, booking: ReceptionSession) -> None:
+def release(db: Session, *, booking: ReceptionSession) -> None:
     """Free every claim of the session."""
-    session.execute(delete(Claim).where(Claim.session_id == booking.id))
+    db.execute(delete(Claim).where(Claim.session_id == booking.id))
 
 
-def release_from(session: Session, *, booking: ReceptionSession, moment: datetime, policy: Policy) -> int:
+def release_from(db: Session, *, booking: ReceptionSession, moment: datetime, policy: Policy) -> int:
     """Free the session's claims from MOMENT's quantum on (it ended early or nobody came); returns how many."""
     first = floor_to_quantum(policy, moment)
-    result = session.execute(delete(Claim).where(Claim.session_id == booking.id, Claim.slot >= first))
+    result = db.execute(delete(Claim).where(Claim.session_id == booking.id, Claim.slot >= first))
     assert isinstance(result, CursorResult)  # a DELETE answers with a cursor result, which counts rows
     return result.rowcount
 
 
-def busy(session: Session, *, keys: list[str], first: datetime, last: datetime) -> dict[str, set[datetime]]:
+def busy(db: Session, *, keys: list[str], first: datetime, last: datetime) -> dict[str, set[datetime]]:
     """For each resource key, the claimed quanta between FIRST and LAST."""
     out: dict[str, set[datetime]] = {k: set() for k in keys}
     query = select(Claim.resource, Claim.slot).where(Claim.resource.in_(keys), Claim.slot >= first, Claim.slot < last)
-    for resource, slot in session.execute(query):
+    for resource, slot in db.execute(query):
         out[resource].add(slot)
     return out

@@ -79,22 +79,22 @@ def _session_event(booking: ReceptionSession, stamp: datetime, language: str) ->
     return event
 
 
-def _sessions_between(session: Session, condition: ColumnElement[bool], now: datetime) -> list[ReceptionSession]:
+def _sessions_between(db: Session, condition: ColumnElement[bool], now: datetime) -> list[ReceptionSession]:
     query = (select(ReceptionSession).where(condition, ReceptionSession.starts_at >= now - PAST,
                                             ReceptionSession.starts_at < now + AHEAD)
              .order_by(ReceptionSession.starts_at))
-    return list(session.scalars(query))
+    return list(db.scalars(query))
 
 
-def leader_feed(session: Session, *, policy: Policy, leader_id: int, name: str, language: str = "zh-CN",
+def leader_feed(db: Session, *, policy: Policy, leader_id: int, name: str, language: str = "zh-CN",
                 now: datetime | None = None) -> bytes:
     """The leader's sessions and published reception days as an iCalendar document."""
     now = now or clock_now()
     cal = _calendar(name)
-    for booking in _sessions_between(session, ReceptionSession.leader_id == leader_id, now):
+    for booking in _sessions_between(db, ReceptionSession.leader_id == leader_id, now):
         cal.add_component(_session_event(booking, now, language))
     today = local_day(policy, now)
-    for occ in occurrences(session, plans=plans_of_leader(session, leader_id), calendar=load_calendar(session),
+    for occ in occurrences(db, plans=plans_of_leader(db, leader_id), calendar=load_calendar(db),
                            policy=policy, first=today, last=today + timedelta(days=PLAN_AHEAD_DAYS),
                            leader_id=leader_id):
         event = Event()
@@ -109,12 +109,12 @@ def leader_feed(session: Session, *, policy: Policy, leader_id: int, name: str, 
     return document
 
 
-def room_feed(session: Session, *, room: Room, language: str = "zh-CN", now: datetime | None = None) -> bytes:
+def room_feed(db: Session, *, room: Room, language: str = "zh-CN", now: datetime | None = None) -> bytes:
     """The room's sessions as an iCalendar document."""
     now = now or clock_now()
     cal = _calendar(room.name)
     in_room = ReceptionSession.id.in_(select(Participant.session_id).where(Participant.room_id == room.id))
-    for booking in _sessions_between(session, in_room, now):
+    for booking in _sessions_between(db, in_room, now):
         cal.add_component(_session_event(booking, now, language))
     document: bytes = cal.to_ical()  # icalendar leaves to_ical unannotated
     return document

@@ -49,7 +49,7 @@ def require_open(policy: Policy, booking: ReceptionSession, now: datetime | None
 
 
 def issue_join_token(
-    session: Session,
+    db: Session,
     *,
     policy: Policy,
     secret: str,
@@ -77,7 +77,7 @@ def issue_join_token(
         role=participant.role,
     )
     audit.record(
-        session,
+        db,
         action="session.join_token",
         entity_type="session",
         entity_id=booking.id,

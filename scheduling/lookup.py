@@ -21,10 +21,10 @@ _MATTER = select(Matter).where(Matter.id == bindparam("matter_id")).options(
     lazyload(Matter.petitioner_links), lazyload(Matter.demands), lazyload(Matter.deadlines))
 
 
-def load_leader(session: Session, leader_id: int, field: str = "leader_id") -> Person:
+def load_leader(db: Session, leader_id: int, field: str = "leader_id") -> Person:
     """An active person holding the leader role, or NotFound / Invalid."""
     # One query on the booking path: the person, their node, and whether they hold the leader role.
-    row = session.execute(_LEADER, {"leader_id": leader_id}).first()
+    row = db.execute(_LEADER, {"leader_id": leader_id}).first()
     if row is None or not row[0].active:
         raise NotFound("error.person_not_found", field=field, id=leader_id)
     if not row[1]:
@@ -32,34 +32,34 @@ def load_leader(session: Session, leader_id: int, field: str = "leader_id") -> P
     return row[0]
 
 
-def load_person(session: Session, person_id: int, field: str = "person_id") -> Person:
+def load_person(db: Session, person_id: int, field: str = "person_id") -> Person:
     """An active person, or NotFound."""
-    person = session.get(Person, person_id)
+    person = db.get(Person, person_id)
     if person is None or not person.active:
         raise NotFound("error.person_not_found", field=field, id=person_id)
     return person
 
 
-def load_room(session: Session, room_id: int, field: str = "room_id") -> Room:
+def load_room(db: Session, room_id: int, field: str = "room_id") -> Room:
     """An active room, or NotFound."""
-    room = session.scalar(_ROOM, {"room_id": room_id})
+    room = db.scalar(_ROOM, {"room_id": room_id})
     if room is None or not room.active:
         raise NotFound("error.room_not_found", field=field, id=room_id)
     return room
 
 
-def load_matter(session: Session, matter_id: int, field: str = "matter_id") -> Matter:
+def load_matter(db: Session, matter_id: int, field: str = "matter_id") -> Matter:
     """A matter, or NotFound."""
-    matter = session.scalar(_MATTER, {"matter_id": matter_id})
+    matter = db.scalar(_MATTER, {"matter_id": matter_id})
     if matter is None:
         raise NotFound("error.matter_not_found", field=field, id=matter_id)
     return matter
 
 
-def region_of(session: Session, node: Node) -> Node:
+def region_of(db: Session, node: Node) -> Node:
     """The region a node belongs to: itself, or a department's parent region."""
     if node.kind.value == "department" and node.parent_id is not None:
-        parent = session.get(Node, node.parent_id)
+        parent = db.get(Node, node.parent_id)
         assert parent is not None  # a foreign key of the node
         return parent
     return node

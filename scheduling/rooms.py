@@ -20,7 +20,7 @@ from vreception.workdays import WorkCalendar
 DEFAULT_HOURS = ((None, time(8, 0), time(18, 0)),)
 
 
-def set_room_hours(session: Session, *, room: Room, hours: list[tuple[int | None, time, time]],
+def set_room_hours(db: Session, *, room: Room, hours: list[tuple[int | None, time, time]],
                    actor_id: int | None = None) -> list[RoomHours]:
     """Replace a room's opening hours: (weekday or None for every working day, opens, closes)."""
     for weekday, opens, closes in hours:
@@ -31,37 +31,37 @@ def set_room_hours(session: Session, *, room: Room, hours: list[tuple[int | None
                 raise Invalid("error.local_time_of_day", field=name)
         if opens >= closes:
             raise Invalid("error.hours_order", field="closes")
-    session.execute(delete(RoomHours).where(RoomHours.room_id == room.id))
+    db.execute(delete(RoomHours).where(RoomHours.room_id == room.id))
     rows = [RoomHours(room_id=room.id, weekday=w, opens=o, closes=c) for w, o, c in hours]
-    session.add_all(rows)
-    session.flush()
-    audit.record(session, action="room.hours_set", entity_type="room", entity_id=room.id, actor_id=actor_id,
+    db.add_all(rows)
+    db.flush()
+    audit.record(db, action="room.hours_set", entity_type="room", entity_id=room.id, actor_id=actor_id,
                  data={"hours": [[w, o.isoformat(), c.isoformat()] for w, o, c in hours]})
     return rows
 
 
-def add_closure(session: Session, *, room: Room, starts_at: datetime, ends_at: datetime, reason: str = "",
+def add_closure(db: Session, *, room: Room, starts_at: datetime, ends_at: datetime, reason: str = "",
                 actor_id: int | None = None) -> RoomClosure:
     """Close a room for a period."""
     if starts_at >= ends_at:
         raise Invalid("error.closure_order", field="end")
     closure = RoomClosure(room_id=room.id, starts_at=starts_at, ends_at=ends_at, reason=(reason or "").strip()[:200])
-    session.add(closure)
-    session.flush()
-    audit.record(session, action="room.closed", entity_type="room", entity_id=room.id, actor_id=actor_id,
+    db.add(closure)
+    db.flush()
+    audit.record(db, action="room.closed", entity_type="room", entity_id=room.id, actor_id=actor_id,
                  data={"start": starts_at.isoformat(), "end": ends_at.isoformat(), "reason": closure.reason})
     return closure
 
 
-def open_intervals(session: Session, *, room_ids: list[int], calendar: WorkCalendar, policy: Policy,
+def open_intervals(db: Session, *, room_ids: list[int], calendar: WorkCalendar, policy: Policy,
                    first: date, last: date) -> dict[int, list[Interval]]:
     """For each room, the UTC intervals it is open between local days FIRST and LAST."""
     hours: dict[int, list[tuple[int | None, time, time]]] = defaultdict(list)
-    for row in session.scalars(select(RoomHours).where(RoomHours.room_id.in_(room_ids))):
+    for row in db.scalars(select(RoomHours).where(RoomHours.room_id.in_(room_ids))):
         hours[row.room_id].append((row.weekday, row.opens, row.closes))
     lo, hi = local_moment(policy, first, time(0)), local_moment(policy, last + timedelta(days=1), time(0))
     closed: dict[int, list[Interval]] = defaultdict(list)
-    for closure in session.scalars(select(RoomClosure).where(RoomClosure.room_id.in_(room_ids),
+    for closure in db.scalars(select(RoomClosure).where(RoomClosure.room_id.in_(room_ids),
                                                              RoomClosure.ends_at > lo, RoomClosure.starts_at < hi)):
         closed[closure.room_id].append((closure.starts_at, closure.ends_at))
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]

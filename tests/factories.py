@@ -232,8 +232,8 @@ def add_recording(session, settings, session_id: int, *, failed="no media in thi
     from recordings.storage import LocalStorage
 
     storage = LocalStorage(Path(settings.data_dir) / "recordings")
-    recording = recording_service.start_recording(session=session, session_id=session_id, storage=storage)
-    recording_service.mark_failed(session=session, recording=recording, error=failed)
+    recording = recording_service.start_recording(db=session, session_id=session_id, storage=storage)
+    recording_service.mark_failed(db=session, recording=recording, error=failed)
     return recording
 
 

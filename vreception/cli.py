@@ -197,13 +197,13 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _account(session: Session, username: str) -> Person | None:
+def _account(db: Session, username: str) -> Person | None:
     """The person signing in as USERNAME, or None after saying there is no such account."""
     from sqlalchemy import select
 
     from vreception.models import Person
 
-    person = session.scalar(select(Person).where(Person.username == username.strip().lower()))
+    person = db.scalar(select(Person).where(Person.username == username.strip().lower()))
     if person is None:
         print(f"no account {username}", file=sys.stderr)
     return person
@@ -314,7 +314,7 @@ def cmd_recordings_verify(args: argparse.Namespace, settings: Settings) -> int:
     with db.transaction() as session:
         ids = [args.id] if args.id else list(session.scalars(select(Recording.id).order_by(Recording.id)))
         for recording_id in ids:
-            report = service.verify(session=session, recording=service.get_recording(session=session,
+            report = service.verify(db=session, recording=service.get_recording(db=session,
                                                                                      recording_id=recording_id),
                                     storage=storage)
             print(f"recording {recording_id}: {'ok' if report.ok else 'PROBLEMS'}")
@@ -331,15 +331,15 @@ def cmd_recordings_purge(args: argparse.Namespace, settings: Settings) -> int:
     db, storage = _database(settings), storage_from_settings(settings)
     with db.transaction() as session:
         if args.expired:
-            purged = service.purge_expired(session=session, storage=storage,
+            purged = service.purge_expired(db=session, storage=storage,
                                            retention_days=settings.recording_retention_days)
             print(f"purged {len(purged)} recordings past retention")
             return 0
         if args.id is None:
             print("name a recording id, or --expired", file=sys.stderr)
             return 2
-        recording = service.get_recording(session=session, recording_id=args.id)
-        service.purge(session=session, recording=recording, storage=storage, reason=args.reason or "")
+        recording = service.get_recording(db=session, recording_id=args.id)
+        service.purge(db=session, recording=recording, storage=storage, reason=args.reason or "")
         print(f"purged recording {args.id}")
     return 0
 

@@ -155,15 +155,15 @@ class Database:
         return self.sessionmaker(bind=self.reader) if reads_only else self.sessionmaker()
 
     @staticmethod
-    def finish(session: Session, *, commit: bool) -> None:
+    def finish(db: Session, *, commit: bool) -> None:
         """Commit (or roll back) SESSION and give its connection back to the pool."""
         try:
             if commit:
-                session.commit()
+                db.commit()
             else:
-                session.rollback()
+                db.rollback()
         finally:
-            session.close()
+            db.close()
 
     @contextmanager
     def transaction(self, *, reads_only: bool = False) -> Iterator[Session]:

@@ -25,16 +25,16 @@ class Rotation:
     query_codes_left: int
 
 
-def rotate(session: Session, *, old_secret: str, new_secret: str, checkpoint: Path | None = None) -> Rotation:
+def rotate(db: Session, *, old_secret: str, new_secret: str, checkpoint: Path | None = None) -> Rotation:
     """Move everything keyed with OLD_SECRET to NEW_SECRET in SESSION's transaction (nothing written on an error);
     the audit chain must verify under the old key and reach its CHECKPOINT first."""
     if old_secret == new_secret:
         raise ValueError("the old and the new secret key are the same")
-    events = audit.rekey(session, old=audit.key_from_secret(old_secret), new=audit.key_from_secret(new_secret),
+    events = audit.rekey(db, old=audit.key_from_secret(old_secret), new=audit.key_from_secret(new_secret),
                          checkpoint=checkpoint)
     old, new = Protector(old_secret), Protector(new_secret)
     count = 0
-    for person in session.scalars(select(Petitioner).order_by(Petitioner.id)):
+    for person in db.scalars(select(Petitioner).order_by(Petitioner.id)):
         # KeyMismatch here means OLD_SECRET is not the key this data was stored under: the transaction rolls back.
         number = old.decrypt(person.id_cipher)
         person.id_cipher = new.encrypt(number)
@@ -44,8 +44,8 @@ def rotate(session: Session, *, old_secret: str, new_secret: str, checkpoint: Pa
             person.id_hash = lookup_key(new, person.kind, number)
         count += 1
     # The SMS outbox keeps phones (and unsent texts) under the same key.
-    rekey_sms(session, old=old, new=new)
-    left = session.scalar(select(func.count()).select_from(Matter)) or 0
-    audit.record(session, action="keys.rotated", entity_type="installation", entity_id="secret_key",
+    rekey_sms(db, old=old, new=new)
+    left = db.scalar(select(func.count()).select_from(Matter)) or 0
+    audit.record(db, action="keys.rotated", entity_type="installation", entity_id="secret_key",
                  data={"petitioners": count, "audit_events": events, "query_codes_left": left})
     return Rotation(petitioners=count, audit_events=events, query_codes_left=left)

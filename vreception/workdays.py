@@ -87,7 +87,7 @@ _cache_lock = threading.Lock()
 _cached: WorkCalendar | None = None
 
 
-def load_calendar(session: Session) -> WorkCalendar:
+def load_calendar(db: Session) -> WorkCalendar:
     """The calendar with every administrator-loaded year.
 
     Read fresh from the database on every call (another process may have loaded a year); the
@@ -95,7 +95,7 @@ def load_calendar(session: Session) -> WorkCalendar:
     """
     global _cached
     loaded_years, loaded = set(), {}
-    for year, day, is_workday in session.execute(_CALENDAR_ROWS):
+    for year, day, is_workday in db.execute(_CALENDAR_ROWS):
         if day is None:
             loaded_years.add(year)
         else:
@@ -110,7 +110,7 @@ def load_calendar(session: Session) -> WorkCalendar:
     return calendar
 
 
-def load_year_file(session: Session, path: Path, *, actor_id: int | None = None) -> CalendarYear:
+def load_year_file(db: Session, path: Path, *, actor_id: int | None = None) -> CalendarYear:
     """Load (or replace) a year's official days from a JSON file of the State Council notice.
 
     Format: {"year": 2027, "holidays": [{"date": "2027-01-01", "name": "元旦"}, …],
@@ -128,16 +128,16 @@ def load_year_file(session: Session, path: Path, *, actor_id: int | None = None)
         raise Invalid("error.calendar_year", field="year", year=year)
     if len({d for d, _ in days}) != len(days):
         raise Invalid("error.calendar_duplicate", field="file")
-    session.execute(delete(CalendarDay).where(CalendarDay.year == year))
-    record = session.get(CalendarYear, year)
+    db.execute(delete(CalendarDay).where(CalendarDay.year == year))
+    record = db.get(CalendarYear, year)
     if record is None:
         record = CalendarYear(year=year)
-        session.add(record)
+        db.add(record)
     record.source, record.loaded_by = str(path)[-200:], actor_id
-    session.flush()
-    session.add_all(CalendarDay(day=d, year=year, is_workday=False, name=n) for d, n in holidays)
-    session.add_all(CalendarDay(day=d, year=year, is_workday=True, name=n) for d, n in workdays)
-    session.flush()
-    audit.record(session, action="calendar.loaded", entity_type="calendar", entity_id=year, actor_id=actor_id,
+    db.flush()
+    db.add_all(CalendarDay(day=d, year=year, is_workday=False, name=n) for d, n in holidays)
+    db.add_all(CalendarDay(day=d, year=year, is_workday=True, name=n) for d, n in workdays)
+    db.flush()
+    audit.record(db, action="calendar.loaded", entity_type="calendar", entity_id=year, actor_id=actor_id,
                  data={"holidays": len(holidays), "workdays": len(workdays), "source": record.source})
     return record

@@ -44,10 +44,10 @@ async def _session(request: Request) -> AsyncIterator[Session]:
     await _off_loop(db.finish, session, commit=True)
 
 
-async def _off_loop(finish, session: Session, *, commit: bool) -> None:
+async def _off_loop(finish, db: Session, *, commit: bool) -> None:
     """Run FINISH in a fresh worker thread, shielded so a cancelled request still ends its transaction."""
     with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(partial(finish, session, commit=commit), limiter=anyio.CapacityLimiter(1))
+        await anyio.to_thread.run_sync(partial(finish, db, commit=commit), limiter=anyio.CapacityLimiter(1))
 
 
 DbSession = Annotated[Session, Depends(_session, scope="function")]
@@ -64,12 +64,12 @@ def language(request: Request) -> str:
 Language = Annotated[str, Depends(language)]
 
 
-def _principal_from(session: Session, claims: dict, path: str = "") -> Principal:
-    person = session.get(Person, int(claims["sub"]))
+def _principal_from(db: Session, claims: dict, path: str = "") -> Principal:
+    person = db.get(Person, int(claims["sub"]))
     if person is None or not person.active:
         raise Unauthenticated("error.token_invalid")
     # A token is good only while its sign-in is open: logout, a lock or a password change closes it.
-    signins.open_sign_in(session, claims.get("jti"), person.id)
+    signins.open_sign_in(db, claims.get("jti"), person.id)
     if person.must_change_password and path not in WHILE_PASSWORD_CHANGE_REQUIRED:
         raise PasswordChangeRequired("error.password_change_required")
     return principal_for(person)

@@ -137,7 +137,7 @@ class World:
         """The session's finalised recording in session S, or None while it is not ready."""
         from recordings.service import recordings_of
 
-        done = [r for r in recordings_of(session=s, session_id=session_id) if r.state.value == "finalised"]
+        done = [r for r in recordings_of(db=s, session_id=session_id) if r.state.value == "finalised"]
         return done[0] if done else None
 
     def recording_streams(self, session_id):
@@ -162,7 +162,7 @@ class World:
             done = self.finalised_recording(s, session_id)
             if done is None:
                 return None
-            report = verify(session=s, recording=done, storage=storage_from_settings(self.settings))
+            report = verify(db=s, recording=done, storage=storage_from_settings(self.settings))
             return {"document": json.loads(done.manifest), "verify": report.as_dict()}
 
     def shown_pages(self, session_id):

@@ -66,10 +66,10 @@ def test_demo_history_is_whole_consistent_and_loaded_once(db, tmp_path):
         assert len(ended) >= 20
         storage = storage_from_settings(settings)
         for booking in ended:
-            recordings = recording_service.recordings_of(session=session, session_id=booking.id)
+            recordings = recording_service.recordings_of(db=session, session_id=booking.id)
             assert [r.state for r in recordings] == [RecordingState.finalised], booking.id
             assert recordings[0].duration_s and recordings[0].duration_s >= 1.5
-            report = recording_service.verify(session=session, recording=recordings[0], storage=storage)
+            report = recording_service.verify(db=session, recording=recordings[0], storage=storage)
             assert report.ok, report.problems
         # Tasks done and tasks overdue.
         all_tasks = session.scalars(select(Task)).all()

@@ -115,7 +115,7 @@ def test_kill_9_mid_session_leaves_playable_verifiable_segments(db, org, tmp_pat
         recording = session.get(Recording, recording_id)
         assert recording.state == RecordingState.recording  # the process died before finalising
         closed_before = {s.index for s in recording.segments}
-        recovered = service.recover(session=session, recording=recording, storage=storage)
+        recovered = service.recover(db=session, recording=recording, storage=storage)
         assert recovered, "the segments open at the kill were not recovered"
         assert all(not s.finalised for s in recovered)
         segments = sorted(recording.segments, key=lambda s: s.index)
@@ -140,7 +140,7 @@ def test_kill_9_mid_session_leaves_playable_verifiable_segments(db, org, tmp_pat
 
     with db.transaction() as session:
         recording = session.get(Recording, recording_id)
-        service.finalise(session=session, recording=recording, storage=storage, work_dir=tmp_path)
+        service.finalise(db=session, recording=recording, storage=storage, work_dir=tmp_path)
     with db.transaction() as session:
-        report = service.verify(session=session, recording=session.get(Recording, recording_id), storage=storage)
+        report = service.verify(db=session, recording=session.get(Recording, recording_id), storage=storage)
     assert report.ok, report.problems

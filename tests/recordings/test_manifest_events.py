@@ -23,7 +23,7 @@ def test_page_events_are_listed_in_the_manifest_with_their_offsets(db, org, loca
         persist.record_events(db, session_id, [event], Policy())
     with db.transaction() as session:
         recording = session.get(Recording, recording_id)
-        service.finalise(session=session, recording=recording, storage=local_storage)
+        service.finalise(db=session, recording=recording, storage=local_storage)
         manifest = json.loads(recording.manifest)
     events = manifest["events"]
     assert [(e["kind"], e.get("page"), e["participant_id"], e["item"]) for e in events] == [

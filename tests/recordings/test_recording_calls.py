@@ -101,11 +101,11 @@ async def _record_call(db, storage, session_id, participant_ids, seconds: float,
 
 def _check_recording(db, storage, recording_id, clients) -> Recording:
     with db.transaction() as session:
-        recording = service.get_recording(session=session, recording_id=recording_id)
+        recording = service.get_recording(db=session, recording_id=recording_id)
         assert recording.state == RecordingState.finalised, recording.error
         assert recording.error == ""
         segments = list(recording.segments)
-        report = service.verify(session=session, recording=recording, storage=storage)
+        report = service.verify(db=session, recording=recording, storage=storage)
     assert report.ok, report.problems
 
     combined = storage.local_file(recording.media_key)
@@ -171,7 +171,7 @@ def test_two_party_call_is_recorded_without_reencoding(db, org, local_storage):
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
     with db.transaction() as session:
-        report = service.verify(session=session, recording=session.get(Recording, recording_id),
+        report = service.verify(db=session, recording=session.get(Recording, recording_id),
                                 storage=local_storage)
     assert not report.ok
     assert report.bad_segments == [victim.index]
@@ -221,7 +221,7 @@ def test_rejoin_continues_in_a_new_segment_and_the_gap_is_in_the_manifest(db, or
     with db.transaction() as session:
         recording = session.get(Recording, recording_id)
         assert recording.state == RecordingState.finalised
-        assert service.verify(session=session, recording=recording, storage=local_storage).ok
+        assert service.verify(db=session, recording=recording, storage=local_storage).ok
         room_segments = sorted((s for s in recording.segments if s.participant_id == room), key=lambda s: s.index)
         leader_segments = [s for s in recording.segments if s.participant_id == leader]
     assert len(room_segments) == 2 and len(leader_segments) == 1

@@ -85,10 +85,10 @@ def test_a_shared_screen_reaches_the_other_party_and_is_recorded_as_its_own_trac
 
     recording_id, screen_frames = asyncio.run(scenario())
     with db.transaction() as session:
-        recording = service.get_recording(session=session, recording_id=recording_id)
+        recording = service.get_recording(db=session, recording_id=recording_id)
         assert recording.state == RecordingState.finalised, recording.error
         assert recording.error == ""
-        report = service.verify(session=session, recording=recording, storage=local_storage)
+        report = service.verify(db=session, recording=recording, storage=local_storage)
         keys = [(s.participant_id, capture_of_key(s.key)) for s in recording.segments]
         manifest = json.loads(recording.manifest)
         media_key = recording.media_key

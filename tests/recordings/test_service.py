@@ -74,23 +74,23 @@ def _recorded(db, org, storage, matter_state=None, finalise=True) -> tuple[int, 
     session_id, participants = make_session(db, org, roles=("leader", "room"), matter_state=matter_state)
     t0 = time.time()
     with db.transaction() as session:
-        recording = service.start_recording(session=session, session_id=session_id, storage=storage)
+        recording = service.start_recording(db=session, session_id=session_id, storage=storage)
         prefix = recording.prefix
         layout = [(participants[0], 0.0), (participants[1], 0.0), (participants[0], 1.0), (participants[1], 2.5)]
         for index, (pid, offset) in enumerate(layout):
             fields = _write_segment(storage, f"{prefix}/p{pid}/seg-{index:05d}.webm", t0 + offset)
             gap = {"start": t0 + 1.0, "end": t0 + 2.5, "reason": "rejoin"} if index == 3 else None
-            service.add_segment(session=session, recording=recording, index=index, participant_id=pid,
+            service.add_segment(db=session, recording=recording, index=index, participant_id=pid,
                                 gap_before=gap, **fields)
     if finalise:
         with db.transaction() as session:
-            service.finalise(session=session, recording=session.get(Recording, recording.id), storage=storage)
+            service.finalise(db=session, recording=session.get(Recording, recording.id), storage=storage)
     return recording.id, session_id, participants
 
 
 def _verify(db, recording_id, storage):
     with db.transaction() as session:
-        return service.verify(session=session, recording=session.get(Recording, recording_id), storage=storage)
+        return service.verify(db=session, recording=session.get(Recording, recording_id), storage=storage)
 
 
 def test_finalise_makes_manifest_and_combined_file_chained_into_the_audit_log(db, org, local_storage):
@@ -168,14 +168,14 @@ def test_one_recording_at_a_time_and_no_segment_after_finalising(db, org, local_
     recording_id, session_id, (leader, _) = _recorded(db, org, local_storage, finalise=False)
     with db.transaction() as session:
         with pytest.raises(RecordingState):
-            service.start_recording(session=session, session_id=session_id, storage=local_storage)
+            service.start_recording(db=session, session_id=session_id, storage=local_storage)
     with db.transaction() as session:
         recording = session.get(Recording, recording_id)
-        service.finalise(session=session, recording=recording, storage=local_storage)
+        service.finalise(db=session, recording=recording, storage=local_storage)
         with pytest.raises(RecordingState):
-            service.finalise(session=session, recording=recording, storage=local_storage)
+            service.finalise(db=session, recording=recording, storage=local_storage)
         with pytest.raises(RecordingState):
-            service.add_segment(session=session, recording=recording, index=9, participant_id=leader, key="k",
+            service.add_segment(db=session, recording=recording, index=9, participant_id=leader, key="k",
                                 container="webm", codecs={}, bytes=1, sha256="0" * 64,
                                 started_at=recording.started_at, ended_at=recording.started_at)
 
@@ -187,17 +187,17 @@ def test_purge_refuses_open_matters_and_audits_what_it_deletes(db, org, local_st
     assert len(stored) == 6  # 4 segments, the combined file, the manifest
     with db.transaction() as session:
         with pytest.raises(RecordingRetained):
-            service.purge(session=session, recording=session.get(Recording, recording_id), storage=local_storage)
-        assert service.purge_expired(session=session, storage=local_storage, retention_days=None) == []
+            service.purge(db=session, recording=session.get(Recording, recording_id), storage=local_storage)
+        assert service.purge_expired(db=session, storage=local_storage, retention_days=None) == []
     assert local_storage.list(prefix) == stored
 
     set_matter_state(db, session_id, MatterState.closed)
     with db.transaction() as session:
         recording = session.get(Recording, recording_id)
         # kept with the case file by default; a retention period counts from the recording's end
-        assert service.purge_expired(session=session, storage=local_storage, retention_days=None) == []
-        assert service.purge_expired(session=session, storage=local_storage, retention_days=30) == []
-        service.purge(session=session, recording=recording, storage=local_storage, actor_id=None, reason="court order")
+        assert service.purge_expired(db=session, storage=local_storage, retention_days=None) == []
+        assert service.purge_expired(db=session, storage=local_storage, retention_days=30) == []
+        service.purge(db=session, recording=recording, storage=local_storage, actor_id=None, reason="court order")
         event = session.query(AuditEvent).filter_by(action="recording.purged").one()
         assert audit.verify(session).ok
     assert local_storage.list(prefix) == []
@@ -219,7 +219,7 @@ def test_purge_expired_after_the_retention_period(db, org, local_storage):
     recording_id, session_id, _ = _recorded(db, org, local_storage, matter_state=MatterState.final)
     clock.travel_to(clock.now() + timedelta(days=31))
     with db.transaction() as session:
-        assert service.purge_expired(session=session, storage=local_storage, retention_days=30) == [recording_id]
+        assert service.purge_expired(db=session, storage=local_storage, retention_days=30) == [recording_id]
         assert session.get(Recording, recording_id).state == State.purged
 
 

@@ -47,8 +47,8 @@ def key_from_secret(secret: str) -> bytes:
     return hmac.new(secret.encode("utf-8"), b"vreception audit chain", hashlib.sha256).digest()
 
 
-def _key(session: Session) -> bytes | None:
-    key = session.info.get(AUDIT_KEY)
+def _key(db: Session) -> bytes | None:
+    key = db.info.get(AUDIT_KEY)
     return key if isinstance(key, bytes) else None
 
 
@@ -79,7 +79,7 @@ _HEAD_KEY = identity_key(AuditHead, 1)
 
 
 def record(
-    session: Session,
+    db: Session,
     *,
     action: str,
     entity_type: str,
@@ -90,30 +90,30 @@ def record(
     """Append one event to the chain (flushes; the caller's transaction commits it)."""
     # Everything pending goes out before the head is locked: the lock is then held only for the
     # append itself and the commit.
-    session.flush()
+    db.flush()
     at = now()
     payload = json.dumps(data or {}, ensure_ascii=False, sort_keys=True, default=str)
     entity = str(entity_id)
-    seq, prev = session.execute(_BUMP).one()
-    digest = event_hash(prev, _body(seq, at, actor_id, action, entity_type, entity, payload), _key(session))
+    seq, prev = db.execute(_BUMP).one()
+    digest = event_hash(prev, _body(seq, at, actor_id, action, entity_type, entity, payload), _key(db))
     values = {"seq": seq, "at": at, "actor_id": actor_id, "action": action, "entity_type": entity_type,
               "entity_id": entity, "data": payload, "prev_hash": prev, "hash": digest}
-    if session.get_bind().dialect.name == "postgresql":
-        event_id = session.execute(_INSERT_AND_SET_HASH, {f"ev_{k}": v for k, v in values.items()}).scalar_one()
+    if db.get_bind().dialect.name == "postgresql":
+        event_id = db.execute(_INSERT_AND_SET_HASH, {f"ev_{k}": v for k, v in values.items()}).scalar_one()
     else:
-        result = session.execute(_INSERT_EVENT, values)
+        result = db.execute(_INSERT_EVENT, values)
         assert isinstance(result, CursorResult)  # an INSERT answers with a cursor result
         key = result.inserted_primary_key
         assert key is not None  # a single-row INSERT has one
         event_id = key[0]
-        session.execute(_SET_HASH, {"new_hash": digest})
-    head = session.identity_map.get(_HEAD_KEY)
+        db.execute(_SET_HASH, {"new_hash": digest})
+    head = db.identity_map.get(_HEAD_KEY)
     if head is not None:  # a head object this session loaded is now stale
-        session.expire(head)
+        db.expire(head)
     event = AuditEvent(id=event_id, **values)
     # The row is written: the object joins the session as persistent, as a flushed one would.
     make_transient_to_detached(event)
-    session.add(event)
+    db.add(event)
     return event
 
 
@@ -137,9 +137,9 @@ class Walk:
     broken_at: int | None = None  # the first seq that did not match
 
 
-def walk(session: Session, *, after_seq: int = 0, after_hash: str = GENESIS, upto: int | None = None) -> Walk:
+def walk(db: Session, *, after_seq: int = 0, after_hash: str = GENESIS, upto: int | None = None) -> Walk:
     """Recompute the hashes and links of the events after AFTER_SEQ (whose hash is AFTER_HASH), up to UPTO."""
-    key = _key(session)
+    key = _key(db)
     found = Walk(events=0, last_seq=after_seq, last_hash=after_hash)
     prev, expected_seq = after_hash, after_seq + 1
     # Plain rows, not mapped objects: a walk over the whole log must not fill the session's identity map.
@@ -152,7 +152,7 @@ def walk(session: Session, *, after_seq: int = 0, after_hash: str = GENESIS, upt
         if found.broken_at is None:
             found.broken_at = seq
 
-    for event in session.execute(query.order_by(_EVENTS.c.seq).execution_options(yield_per=1000)):
+    for event in db.execute(query.order_by(_EVENTS.c.seq).execution_options(yield_per=1000)):
         found.events += 1
         if event.seq != expected_seq:
             problem(expected_seq, f"missing (next found is {event.seq})")
@@ -169,15 +169,15 @@ def walk(session: Session, *, after_seq: int = 0, after_hash: str = GENESIS, upt
     return found
 
 
-def verify(session: Session, checkpoint: Path | None = None) -> ChainReport:
+def verify(db: Session, checkpoint: Path | None = None) -> ChainReport:
     """Recompute every hash and link (and check the chain still holds the CHECKPOINT); report what does not match."""
-    found = walk(session)
+    found = walk(db)
     problems, count = found.problems, found.events
-    head = session.get(AuditHead, 1)
+    head = db.get(AuditHead, 1)
     if head is not None and (head.seq != count or head.hash != found.last_hash):
         problems.append(f"head says seq {head.seq}, chain ends at {count}: events removed or added")
     if checkpoint is not None:
-        problems += _against_checkpoint(session, checkpoint, _key(session))
+        problems += _against_checkpoint(db, checkpoint, _key(db))
     return ChainReport(ok=not problems, events=count, problems=problems)
 
 
@@ -185,24 +185,24 @@ def _mac(key: bytes | None, seq: int, digest: str) -> str:
     return hmac.new(key or b"", f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
 
 
-def write_checkpoint(session: Session, path: Path) -> int:
+def write_checkpoint(db: Session, path: Path) -> int:
     """Anchor the chain's head outside the database: its seq and hash in a signed file (atomic replace)."""
-    head = session.get(AuditHead, 1)
+    head = db.get(AuditHead, 1)
     seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({"seq": seq, "hash": digest, "at": now().isoformat(),
-                                     "mac": _mac(_key(session), seq, digest)}))
+                                     "mac": _mac(_key(db), seq, digest)}))
     os.replace(temporary, path)
     return seq
 
 
-def file_checkpoint_problems(session: Session, path: Path) -> list[str]:
+def file_checkpoint_problems(db: Session, path: Path) -> list[str]:
     """What the chain shows against the signed checkpoint file outside the database (nothing when there is none)."""
-    return _against_checkpoint(session, path, _key(session))
+    return _against_checkpoint(db, path, _key(db))
 
 
-def _against_checkpoint(session: Session, path: Path, key: bytes | None) -> list[str]:
+def _against_checkpoint(db: Session, path: Path, key: bytes | None) -> list[str]:
     """What a truncated, rewound or recomputed chain shows against the last anchored head."""
     if not path.exists():
         return []
@@ -212,7 +212,7 @@ def _against_checkpoint(session: Session, path: Path, key: bytes | None) -> list
         return [f"checkpoint {path} is not signed with this installation's key"]
     if seq == 0:
         return []
-    at = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
+    at = db.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
     if at is None:
         return [f"checkpoint seq {seq}: the chain no longer reaches it (truncated or rewound)"]
     if at != digest:
@@ -220,20 +220,20 @@ def _against_checkpoint(session: Session, path: Path, key: bytes | None) -> list
     return []
 
 
-def rekey(session: Session, *, old: bytes, new: bytes, checkpoint: Path | None = None) -> int:
+def rekey(db: Session, *, old: bytes, new: bytes, checkpoint: Path | None = None) -> int:
     """Re-key the whole chain from OLD to NEW (key rotation): refused unless it verifies under OLD (and reaches the
     CHECKPOINT signed with it), so a rotation never launders an altered log; how many events were re-keyed."""
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq))  # hold the appenders off
-    session.info[AUDIT_KEY] = old
-    report = verify(session, checkpoint)
+    db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq))  # hold the appenders off
+    db.info[AUDIT_KEY] = old
+    report = verify(db, checkpoint)
     if not report.ok:
         raise ValueError("the audit chain does not verify under the old key: " + "; ".join(report.problems[:3]))
     rewrite = (update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
                .values(prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")))
-    kept = signing.still_signed(session, key=old)
+    kept = signing.still_signed(db, key=old)
     prev, last_seq = GENESIS, 0
     while True:
-        batch = session.execute(select(_EVENTS).where(_EVENTS.c.seq > last_seq).order_by(_EVENTS.c.seq)
+        batch = db.execute(select(_EVENTS).where(_EVENTS.c.seq > last_seq).order_by(_EVENTS.c.seq)
                                 .limit(1000)).all()
         if not batch:
             break
@@ -246,9 +246,9 @@ def rekey(session: Session, *, old: bytes, new: bytes, checkpoint: Path | None =
             prev, last_seq = digest, event.seq
             if event.seq in kept:
                 kept[event.seq] = digest
-        session.execute(rewrite, changes)
-    session.execute(_SET_HASH, {"new_hash": prev})
-    signing.resign(session, hashes=kept, key=new)
-    session.expire_all()
-    session.info[AUDIT_KEY] = new
+        db.execute(rewrite, changes)
+    db.execute(_SET_HASH, {"new_hash": prev})
+    signing.resign(db, hashes=kept, key=new)
+    db.expire_all()
+    db.info[AUDIT_KEY] = new
     return report.events

@@ -76,9 +76,9 @@ def subtree_filter(principal: Principal, path_column: SQLColumnExpression[str],
     return or_(*[path_column.startswith(p, autoescape=True) for p in paths])
 
 
-def load_node(session: Session, node_id: int) -> Node:
+def load_node(db: Session, node_id: int) -> Node:
     """A node by id, or NotFound."""
-    node = session.get(Node, node_id)
+    node = db.get(Node, node_id)
     if node is None:
         raise NotFound("error.node_not_found", field="node_id", id=node_id)
     return node

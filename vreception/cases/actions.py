@@ -43,9 +43,9 @@ MAX_ASSIGNMENT_DAYS = 60  # a 交办 deadline cannot outlast the handling period
 
 @dataclass
 class Step:
-    """What an action needs: the session, who acts, when, and the clock settings."""
+    """What an action needs: the database, the matter, who acts, when, and the clock settings."""
 
-    session: Session
+    db: Session
     matter: Matter
     actor_id: int | None
     at: datetime
@@ -61,11 +61,11 @@ class Step:
         return text
 
     def open(self, kind: str, start: datetime | None = None, days: int | None = None) -> Deadline:
-        return deadlines.open_deadline(self.session, self.matter, kind, start or self.at,
+        return deadlines.open_deadline(self.db, self.matter, kind, start or self.at,
                                        moves_off_holidays=self.moves_off_holidays, days=days)
 
     def issue(self, kind: str, issuer: Node | None = None, **context: Any) -> Document:
-        return documents.issue(self.session, matter=self.matter, kind=kind, actor_id=self.actor_id,
+        return documents.issue(self.db, matter=self.matter, kind=kind, actor_id=self.actor_id,
                                addressee=addressee(self.matter), issuer=issuer, **context)
 
     def text(self, name: str) -> str:
@@ -96,21 +96,21 @@ def addressee(matter: Matter) -> str:
     return names + ("等" if len(matter.petitioner_links) > len(links[:5]) else "")
 
 
-def node_of(session: Session, node_id: int) -> Node:
+def node_of(db: Session, node_id: int) -> Node:
     """A node by its id (a foreign key of the matter)."""
-    node = session.get(Node, node_id)
+    node = db.get(Node, node_id)
     assert node is not None  # a foreign key
     return node
 
 
-def holding_node(session: Session, matter: Matter) -> Node:
+def holding_node(db: Session, matter: Matter) -> Node:
     """The body holding the matter now: the 复查 or 复核 body while it reviews, else the handling body."""
-    return node_of(session, matter.holding_node_id or matter.handling_node_id)
+    return node_of(db, matter.holding_node_id or matter.handling_node_id)
 
 
-def body_above(session: Session, node: Node) -> Node | None:
+def body_above(db: Session, node: Node) -> Node | None:
     """The body one level up (上一级机关) of NODE, if any."""
-    return session.get(Node, node.parent_id) if node.parent_id is not None else None
+    return db.get(Node, node.parent_id) if node.parent_id is not None else None
 
 
 def _within(step: Step, kind: str, at: datetime | None = None) -> None:
@@ -120,8 +120,8 @@ def _within(step: Step, kind: str, at: datetime | None = None) -> None:
 
 
 def _repeat_of_final(step: Step) -> Matter | None:
-    for earlier_id in step.session.scalars(select(RepeatLink.earlier_id).where(RepeatLink.matter_id == step.matter.id)):
-        earlier = step.session.get(Matter, earlier_id)
+    for earlier_id in step.db.scalars(select(RepeatLink.earlier_id).where(RepeatLink.matter_id == step.matter.id)):
+        earlier = step.db.get(Matter, earlier_id)
         assert earlier is not None  # a foreign key of the link
         if earlier.state is S.final:
             return earlier
@@ -168,7 +168,7 @@ def refuse_repeat(step: Step) -> MatterState:
 
 def _target_node(step: Step) -> Node:
     node_id = step.params.get("to_node_id")
-    node = step.session.get(Node, node_id) if isinstance(node_id, int) else None
+    node = step.db.get(Node, node_id) if isinstance(node_id, int) else None
     if node is None:
         raise NotFound("error.node_not_found", field="to_node_id", id=node_id)
     return node
@@ -205,7 +205,7 @@ def assign(step: Step) -> MatterState:
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_ASSIGNMENT_DAYS:
         raise Invalid("error.assignment_days", field="days", max=MAX_ASSIGNMENT_DAYS)
     reason = step.reason(required=False)
-    office = node_of(step.session, step.matter.handling_node_id)
+    office = node_of(step.db, step.matter.handling_node_id)
     _hand_over(step, node)
     deadline = step.open("completion", days=days)
     step.issue("assignment_letter", issuer=office, to_node_name=node.name, days=days, reason=reason,
@@ -255,7 +255,7 @@ def object_remit(step: Step) -> MatterState:
     deadlines.finish(step.matter, "remit_objection", step.at)
     deadlines.cancel(step.matter, "acceptance")
     deadlines.cancel(step.matter, "completion")
-    back = node_of(step.session, step.matter.transferred_from_node_id)
+    back = node_of(step.db, step.matter.transferred_from_node_id)
     step.params["to_node_name"] = back.name
     # Back to the transferring office, which checks (核实) and decides again.
     step.matter.handling_node_id, step.matter.handling_path = back.id, back.path
@@ -271,7 +271,7 @@ def _chinese_day(deadline: Deadline) -> str:
 def _unit_head(step: Step) -> Person:
     # Art. 34: the head (负责人) of the handling unit approves: a leader of that very node.
     leader_id = step.params.get("approved_by")
-    leader = step.session.get(Person, leader_id) if isinstance(leader_id, int) else None
+    leader = step.db.get(Person, leader_id) if isinstance(leader_id, int) else None
     if leader is None or not any(a.role is Role.leader and a.node_id == step.matter.handling_node_id
                                  for a in leader.roles):
         raise Invalid("error.extension_approver", field="approved_by")
@@ -290,7 +290,7 @@ def extend(step: Step) -> MatterState:
         raise Invalid("error.extension_days", field="days", max=left)
     approver = _unit_head(step)
     reason = step.reason()
-    deadline = deadlines.shift(step.session, step.matter, "handling", days, moves_off_holidays=step.moves_off_holidays)
+    deadline = deadlines.shift(step.db, step.matter, "handling", days, moves_off_holidays=step.moves_off_holidays)
     assert deadline is not None  # _within found it
     step.matter.extended = True
     step.params["approver_name"] = approver.name
@@ -347,7 +347,7 @@ def _opinion(step: Step, kind: str, deadline_kind: str, issuer: Node) -> None:
     distinct = set(outcomes.values())
     step.matter.outcome = distinct.pop() if len(distinct) == 1 else "mixed"
     step.params["outcomes"] = {str(k): v for k, v in outcomes.items()}
-    above = body_above(step.session, issuer)
+    above = body_above(step.db, issuer)
     step.issue(kind, issuer=issuer, reason=reason, facts=facts, basis=basis,
                outcome=OUTCOME_TEXT.get(step.matter.outcome, "分别处理"),
                demands=[(d.summary, OUTCOME_TEXT[outcomes[d.id]]) for d in step.matter.demands],
@@ -356,18 +356,18 @@ def _opinion(step: Step, kind: str, deadline_kind: str, issuer: Node) -> None:
 
 
 def reply(step: Step) -> MatterState:
-    _opinion(step, "reply_opinion", "handling", node_of(step.session, step.matter.handling_node_id))
+    _opinion(step, "reply_opinion", "handling", node_of(step.db, step.matter.handling_node_id))
     step.matter.replied_at = step.at
     return S.replied
 
 
 def review_reply(step: Step) -> MatterState:
-    _opinion(step, "review_opinion", "review_decision", holding_node(step.session, step.matter))
+    _opinion(step, "review_opinion", "review_decision", holding_node(step.db, step.matter))
     return S.review_replied
 
 
 def recheck_reply(step: Step) -> MatterState:
-    _opinion(step, "recheck_opinion", "recheck_decision", holding_node(step.session, step.matter))
+    _opinion(step, "recheck_opinion", "recheck_decision", holding_node(step.db, step.matter))
     return S.recheck_replied
 
 
@@ -395,17 +395,17 @@ def _serve_document(step: Step, document: Document | None) -> datetime:
     served_at = step.moment("served_at", not_before=document.issued_at if document else None)
     proof = _proof(step)
     if document is not None:
-        documents.serve(step.session, document, actor_id=step.actor_id, at=served_at,
+        documents.serve(step.db, document, actor_id=step.actor_id, at=served_at,
                         method=str(step.params.get("method") or "direct"), proof=proof,
                         proof_source=step.params.get("proof_source"))
         step.params["document_id"] = document.id
-        sms_hooks.served(step.session, matter=step.matter, document=document, actor_id=step.actor_id)
+        sms_hooks.served(step.db, matter=step.matter, document=document, actor_id=step.actor_id)
     return served_at
 
 
 def serve_notice(step: Step) -> MatterState:
     document_id = step.params.get("document_id")
-    document = step.session.get(Document, document_id) if isinstance(document_id, int) else None
+    document = step.db.get(Document, document_id) if isinstance(document_id, int) else None
     if document is None or document.matter_id != step.matter.id:
         raise NotFound("error.document_not_found", field="document_id", id=document_id)
     if document.kind not in documents.SERVED_KINDS or document.kind in SERVE_KINDS:
@@ -417,7 +417,7 @@ def serve_notice(step: Step) -> MatterState:
 
 def serve(step: Step) -> MatterState:
     target, kind, window = SERVE_NEXT[step.matter.state]
-    document = step.session.scalars(
+    document = step.db.scalars(
         select(Document).where(Document.matter_id == step.matter.id, Document.kind == kind,
                                Document.served_at.is_(None)).order_by(Document.id.desc())
     ).first()
@@ -435,7 +435,7 @@ def _to_body_above(step: Step, window: str) -> datetime:
     # Arts. 35, 36: the request goes to the body one level up; a request that came in time may be recorded later.
     requested_at = step.moment("requested_at", not_before=step.matter.served_at)
     _within(step, window, requested_at)
-    above = body_above(step.session, holding_node(step.session, step.matter))
+    above = body_above(step.db, holding_node(step.db, step.matter))
     if above is None:
         raise Invalid("error.no_body_above", field="action")
     deadlines.finish(step.matter, window, requested_at)
@@ -469,7 +469,7 @@ def end_hearing(step: Step) -> MatterState:
     days = (deadlines.local_day(step.at) - deadlines.local_day(step.matter.hearing_started_at)).days + 1
     step.matter.hearing_days += days
     step.matter.hearing_started_at = None
-    deadlines.shift(step.session, step.matter, "recheck_decision", days, moves_off_holidays=step.moves_off_holidays)
+    deadlines.shift(step.db, step.matter, "recheck_decision", days, moves_off_holidays=step.moves_off_holidays)
     return S.recheck_requested
 
 
@@ -487,7 +487,7 @@ def close(step: Step) -> MatterState:
 
 def set_owner(step: Step) -> MatterState:
     leader_id = step.params.get("leader_id")
-    leader = step.session.get(Person, leader_id) if isinstance(leader_id, int) else None
+    leader = step.db.get(Person, leader_id) if isinstance(leader_id, int) else None
     if leader is None or not any(a.role is Role.leader for a in leader.roles):
         raise Invalid("error.owner_not_leader", field="leader_id")
     step.matter.owner_leader_id = leader.id
@@ -537,46 +537,46 @@ def allowed(matter: Matter) -> list[str]:
             and (name != "object_remit" or matter.transferred_from_node_id is not None)]
 
 
-def act(session: Session, *, matter: Matter, action: str, actor_id: int | None, params: dict[str, Any] | None = None,
+def act(db: Session, *, matter: Matter, action: str, actor_id: int | None, params: dict[str, Any] | None = None,
         moves_off_holidays: bool = True) -> Matter:
     """Carry out ACTION on MATTER, or raise IllegalTransition / WindowClosed / Invalid having written nothing."""
     if action not in ACTIONS:
         raise Invalid("error.action_unknown", field="action", action=action)
-    return _run(session, ACTIONS, matter=matter, action=action, actor_id=actor_id, at=now(), params=params,
+    return _run(db, ACTIONS, matter=matter, action=action, actor_id=actor_id, at=now(), params=params,
                 moves_off_holidays=moves_off_holidays)
 
 
-def act_by_hearing(session: Session, *, matter: Matter, action: str, at: datetime,
+def act_by_hearing(db: Session, *, matter: Matter, action: str, at: datetime,
                    moves_off_holidays: bool = True) -> Matter:
     """Start or end the matter's hearing (HEARING_ACTIONS) at the hearing session's actual start or end."""
-    return _run(session, HEARING_ACTIONS, matter=matter, action=action, actor_id=None, at=at, params=None,
+    return _run(db, HEARING_ACTIONS, matter=matter, action=action, actor_id=None, at=at, params=None,
                 moves_off_holidays=moves_off_holidays)
 
 
-def _run(session: Session, table: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]], *,
+def _run(db: Session, table: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]], *,
          matter: Matter, action: str, actor_id: int | None, at: datetime, params: dict[str, Any] | None,
          moves_off_holidays: bool) -> Matter:
     states, handler = table[action]
     if matter.state not in states:
         raise IllegalTransition("error.illegal_transition", action=Msg(f"action.{action}"),
                                 state=Msg(f"state.{matter.state.value}"))
-    step = Step(session, matter, actor_id, at, dict(params or {}), moves_off_holidays)
+    step = Step(db, matter, actor_id, at, dict(params or {}), moves_off_holidays)
     before = matter.state
     after = handler(step)
     matter.state = after
     reason = str(step.params.get("reason") or "")[:MAX_REASON]
     data = {k: v for k, v in step.params.items() if k != "reason"}
-    session.add(MatterEvent(matter_id=matter.id, at=step.at, actor_id=actor_id, action=action, from_state=before.value,
+    db.add(MatterEvent(matter_id=matter.id, at=step.at, actor_id=actor_id, action=action, from_state=before.value,
                             to_state=after.value, reason=reason, data=json.dumps(data, ensure_ascii=False, default=str)))
-    session.flush()
-    audit.record(session, action=f"matter.{action}", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+    db.flush()
+    audit.record(db, action=f"matter.{action}", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"from": before.value, "to": after.value, "reason": reason, **data})
     return matter
 
 
-def lock(session: Session, matter_id: int) -> Matter:
+def lock(db: Session, matter_id: int) -> Matter:
     """Load a matter for changing it (row-locked on PostgreSQL, so two actions cannot interleave)."""
-    matter = session.scalars(select(Matter).where(Matter.id == matter_id).with_for_update()).first()
+    matter = db.scalars(select(Matter).where(Matter.id == matter_id).with_for_update()).first()
     if matter is None:
         raise NotFound("error.matter_not_found", field="matter_id", id=matter_id)
     return matter

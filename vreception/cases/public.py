@@ -67,9 +67,9 @@ class PublicView(BaseModel):
     can_rate: bool
 
 
-def find(session: Session, *, protector: Protector, number: str, code: str) -> Matter:
+def find(db: Session, *, protector: Protector, number: str, code: str) -> Matter:
     """The matter with NUMBER if CODE is its query code; the same NotFound for a wrong code or number."""
-    matter = session.scalar(select(Matter).where(Matter.number == (number or "")[:40]))
+    matter = db.scalar(select(Matter).where(Matter.number == (number or "")[:40]))
     expected = matter.query_code_hash if matter else "0" * 64
     # Read aloud or copied from paper: any case, spaces anywhere.
     given = protector.lookup_hash("".join((code or "").split()).upper()[:32])
@@ -78,9 +78,9 @@ def find(session: Session, *, protector: Protector, number: str, code: str) -> M
     return matter
 
 
-def served_documents(session: Session, matter: Matter) -> list[Document]:
+def served_documents(db: Session, matter: Matter) -> list[Document]:
     """The notices served on the petitioner, oldest first."""
-    return list(session.scalars(select(Document).where(Document.matter_id == matter.id,
+    return list(db.scalars(select(Document).where(Document.matter_id == matter.id,
                                                        Document.served_at.isnot(None)).order_by(Document.id)))
 
 
@@ -90,7 +90,7 @@ def rating_open(matter: Matter, window_days: int) -> bool:
             and now() <= matter.served_at + timedelta(days=window_days))
 
 
-def rate(session: Session, *, matter: Matter, rating: str, window_days: int) -> Matter:
+def rate(db: Session, *, matter: Matter, rating: str, window_days: int) -> Matter:
     """Record the petitioner's rating (满意度评价) once, within the rating window."""
     if rating not in RATINGS:
         raise Invalid("error.rating_unknown", field="rating")
@@ -101,10 +101,10 @@ def rate(session: Session, *, matter: Matter, rating: str, window_days: int) -> 
     if not rating_open(matter, window_days):
         raise WindowClosed("error.rating_window_closed")
     matter.rating, matter.rated_at = rating, now()
-    session.add(MatterEvent(matter_id=matter.id, action="rate", reason="", data=f'{{"rating": "{rating}"}}',
+    db.add(MatterEvent(matter_id=matter.id, action="rate", reason="", data=f'{{"rating": "{rating}"}}',
                             from_state=matter.state.value, to_state=matter.state.value))
-    session.flush()
-    audit.record(session, action="matter.rated", entity_type="matter", entity_id=matter.id, data={"rating": rating})
+    db.flush()
+    audit.record(db, action="matter.rated", entity_type="matter", entity_id=matter.id, data={"rating": rating})
     return matter
 
 

@@ -108,12 +108,12 @@ def _legal() -> ColumnElement[bool]:
     return func.coalesce(Matter.outcome, "").like("legal_channel:%")
 
 
-def _grouped(session: Session, query: Select[*tuple[Any, ...]], within: ColumnElement[bool] | None) -> list[tuple[Any, ...]]:
+def _grouped(db: Session, query: Select[*tuple[Any, ...]], within: ColumnElement[bool] | None) -> list[tuple[Any, ...]]:
     """QUERY's rows counted by all its columns (one row per distinct combination, with its count last)."""
     if within is not None:
         query = query.where(within)
     inner = query.subquery()
-    return [tuple(row) for row in session.execute(select(*inner.c, func.count()).group_by(*inner.c))]
+    return [tuple(row) for row in db.execute(select(*inner.c, func.count()).group_by(*inner.c))]
 
 
 def _deadline_outcome(rate: Rate, state: DeadlineState, past: bool, n: int) -> None:
@@ -125,7 +125,7 @@ def _deadline_outcome(rate: Rate, state: DeadlineState, past: bool, n: int) -> N
         rate.add("overdue", n)
 
 
-def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
+def monthly(db: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
             at: datetime | None = None) -> list[UnitRates]:
     """The figures of every unit for MONTH, by the rules in this module's docstring."""
     first, last = month_bounds(month)
@@ -151,7 +151,7 @@ def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None
                                           ending.action.in_(HANDED_OVER)))
                   .outerjoin(actor, actor.id == ending.actor_id)
                   .where(Deadline.kind == "acceptance", Deadline.due_day.between(first, last)))
-    for node_id, state, past, by_office, legal, n in _grouped(session, acceptance, within):
+    for node_id, state, past, by_office, legal, n in _grouped(db, acceptance, within):
         if legal:
             unit(node_id).legal_excluded += n
         else:
@@ -162,7 +162,7 @@ def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None
     handling = (select(Matter.handling_node_id, Deadline.state, (Deadline.due_day < today).label("past"))
                 .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
                 .where(Deadline.kind.in_(COMPLETION_KINDS), Deadline.due_day.between(first, last), ~_legal()))
-    for node_id, state, past, n in _grouped(session, handling, within):
+    for node_id, state, past, n in _grouped(db, handling, within):
         _deadline_outcome(unit(node_id).on_time_completion, DeadlineState(state), bool(past), n)
 
     # Resolution: the review-request window ended (met by a request, or past); a first petition (no earlier matter
@@ -175,7 +175,7 @@ def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None
                .where(Deadline.kind == "review_request", Deadline.due_day.between(first, last),
                       Deadline.state != DeadlineState.cancelled,
                       or_(Deadline.state != DeadlineState.open, Deadline.due_day < today), ~_legal()))
-    for node_id, no_review, repeat, came_again, n in _grouped(session, windows, within):
+    for node_id, no_review, repeat, came_again, n in _grouped(db, windows, within):
         entry = unit(node_id)
         entry.one_time_resolution.add("no_review" if no_review else "reviewed", n, good=bool(no_review))
         if not repeat:
@@ -189,13 +189,13 @@ def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None
 
     registered = (select(Matter.handling_node_id, is_repeat.label("repeat"))
                   .where(Matter.registered_at >= start, Matter.registered_at <= end))
-    for node_id, repeat, n in _grouped(session, registered, within):
+    for node_id, repeat, n in _grouped(db, registered, within):
         unit(node_id).repeat_petitions.add("repeat" if repeat else "first", n, good=bool(repeat))
 
     # 参评: rated matters in the month of the rating; unrated ones in the month their window ended.
     rated = (select(Matter.handling_node_id, Matter.rating)
              .where(Matter.rating.isnot(None), Matter.rated_at >= start, Matter.rated_at <= end, ~_legal()))
-    for node_id, rating, n in _grouped(session, rated, within):
+    for node_id, rating, n in _grouped(db, rated, within):
         entry = unit(node_id)
         entry.participation.add("rated", n, good=True)
         entry.satisfaction.add(rating, n, good=rating in SATISFIED)
@@ -203,7 +203,7 @@ def monthly(session: Session, *, month: date, within: ColumnElement[bool] | None
     unrated = (select(Matter.handling_node_id, literal(True).label("unrated"))
                .where(Matter.rating.is_(None), Matter.served_at >= start - window,
                       Matter.served_at <= min(end, moment) - window, ~_legal()))
-    for node_id, _, n in _grouped(session, unrated, within):
+    for node_id, _, n in _grouped(db, unrated, within):
         unit(node_id).participation.add("unrated", n)
     return sorted(units.values(), key=lambda u: u.node_id)
 
@@ -223,14 +223,14 @@ def _place(values: Iterable[float | None]) -> list[int | None]:
     return [None if v is None else 1 + sum(1 for other in present if other > v) for v in values]
 
 
-def ranking(session: Session, *, month: date, parent: Node, by: str, rating_window_days: int = 30,
+def ranking(db: Session, *, month: date, parent: Node, by: str, rating_window_days: int = 30,
             at: datetime | None = None) -> list[Ranked]:
     """The children of PARENT ranked by figure BY for MONTH, each summing the units of its subtree."""
-    children = list(session.scalars(select(Node).where(Node.parent_id == parent.id).order_by(Node.id)))
+    children = list(db.scalars(select(Node).where(Node.parent_id == parent.id).order_by(Node.id)))
     totals = {child.id: UnitRates(child.id) for child in children}
-    found = monthly(session, month=month, within=Matter.handling_path.startswith(parent.path, autoescape=True),
+    found = monthly(db, month=month, within=Matter.handling_path.startswith(parent.path, autoescape=True),
                     rating_window_days=rating_window_days, at=at)
-    paths = {node_id: path for node_id, path in session.execute(
+    paths = {node_id: path for node_id, path in db.execute(
         select(Node.id, Node.path).where(Node.id.in_({u.node_id for u in found})))}
     for entry in found:
         # Matters held at the parent itself belong to no child.

@@ -103,7 +103,7 @@ def lookup_key(protector: Protector, kind: str, number: str) -> str | None:
     return protector.lookup_hash(credit_lookup_key(number) if kind in ORGANISATIONS else number)
 
 
-def _petitioner(session: Session, protector: Protector, index: int, raw: dict[str, Any], *,
+def _petitioner(db: Session, protector: Protector, index: int, raw: dict[str, Any], *,
                 visit: bool) -> Petitioner:
     field = f"petitioners.{index}"
     name = clean_name(raw.get("name"), field=f"{field}.name")
@@ -114,11 +114,11 @@ def _petitioner(session: Session, protector: Protector, index: int, raw: dict[st
         # Without an ID number the office must still be able to answer: a phone or an address.
         raise Invalid("error.contact_required", field=f"{field}.phone")
     key = lookup_key(protector, kind, number)
-    person = session.scalar(select(Petitioner).where(Petitioner.id_hash == key)) if key else None
+    person = db.scalar(select(Petitioner).where(Petitioner.id_hash == key)) if key else None
     if person is None:
         person = Petitioner(name=name, kind=kind, id_hash=key, id_cipher=protector.encrypt(number),
                             id_tail=number[-4:])
-        session.add(person)
+        db.add(person)
     if phone:
         person.phone_cipher, person.phone_tail = protector.encrypt(phone), phone[-4:]
     if address:
@@ -126,12 +126,12 @@ def _petitioner(session: Session, protector: Protector, index: int, raw: dict[st
     return person
 
 
-def find_repeats(session: Session, petitioner_ids: list[int], demands: list[tuple[str, str]],
+def find_repeats(db: Session, petitioner_ids: list[int], demands: list[tuple[str, str]],
                  exclude_id: int | None = None) -> list[PossibleRepeat]:
     """Earlier matters of these petitioners whose demands resemble DEMANDS (summary, category)."""
     if not petitioner_ids:
         return []
-    earlier = session.scalars(
+    earlier = db.scalars(
         select(Matter).join(MatterPetitioner).where(MatterPetitioner.petitioner_id.in_(petitioner_ids))
         .order_by(Matter.id).distinct()
     ).all()
@@ -154,7 +154,7 @@ def find_repeats(session: Session, petitioner_ids: list[int], demands: list[tupl
     return found + same[-MAX_SAME_PERSON_LINKS:]
 
 
-def check_new(session: Session, *, protector: Protector, petitioners: list[dict[str, Any]],
+def check_new(db: Session, *, protector: Protector, petitioners: list[dict[str, Any]],
               demands: list[dict[str, Any]], actor_id: int | None = None) -> list[PossibleRepeat]:
     """Repeat check before registering (the form shows it as a warning); a search by ID number is audited."""
     ids, searched = [], 0
@@ -166,17 +166,17 @@ def check_new(session: Session, *, protector: Protector, petitioners: list[dict[
         if key is None:
             continue
         searched += 1
-        found = session.scalar(select(Petitioner.id).where(Petitioner.id_hash == key))
+        found = db.scalar(select(Petitioner.id).where(Petitioner.id_hash == key))
         if found:
             ids.append(found)
     if searched:
-        audit.record(session, action="matter.identity_search", entity_type="person", entity_id=actor_id or 0,
+        audit.record(db, action="matter.identity_search", entity_type="person", entity_id=actor_id or 0,
                      actor_id=actor_id, data={"id_numbers": searched, "found": len(ids)})
-    return find_repeats(session, ids, [(d.get("summary", ""), d.get("category", "")) for d in demands])
+    return find_repeats(db, ids, [(d.get("summary", ""), d.get("category", "")) for d in demands])
 
 
 def register(
-    session: Session,
+    db: Session,
     *,
     protector: Protector,
     petitioners: list[dict[str, Any]],
@@ -236,17 +236,17 @@ def register(
         raise Invalid("error.time_zone_required", field="received_at")
     if received > moment + timedelta(minutes=5):
         raise Invalid("error.received_in_future", field="received_at")
-    origin = session.get(Node, origin_node_id)
+    origin = db.get(Node, origin_node_id)
     if origin is None:
         raise NotFound("error.node_not_found", field="origin_node_id", id=origin_node_id)
     if origin.kind is not NodeKind.region:
         raise Invalid("error.origin_not_region", field="origin_node_id")
-    office = session.get(Node, handling_node_id)
+    office = db.get(Node, handling_node_id)
     if office is None:
         raise NotFound("error.node_not_found", field="handling_node_id", id=handling_node_id)
     accused = None
     if accused_node_id is not None:
-        accused = session.get(Node, accused_node_id)
+        accused = db.get(Node, accused_node_id)
         if accused is None:
             raise NotFound("error.node_not_found", field="accused_node_id", id=accused_node_id)
     if accusation and not (accused or accused_text):
@@ -255,14 +255,14 @@ def register(
         # The accused unit cannot handle an accusation against itself: register it with the body above.
         raise Invalid("error.accused_handles", field="handling_node_id", unit=accused.name)
 
-    people = [_petitioner(session, protector, i, raw, visit=visit) for i, raw in enumerate(petitioners)]
+    people = [_petitioner(db, protector, i, raw, visit=visit) for i, raw in enumerate(petitioners)]
     if len({id(p) for p in people}) != len(people):
         raise Invalid("error.petitioner_duplicate", field="petitioners")
-    session.flush()
-    repeats = find_repeats(session, [p.id for p in people if p.id_hash], [(s, c.code) for s, c in cleaned])
+    db.flush()
+    repeats = find_repeats(db, [p.id for p in people if p.id_hash], [(s, c.code) for s, c in cleaned])
 
     year = local_day(moment).year
-    serial = next_value(session, scope=f"matter:{office.id}", year=year)
+    serial = next_value(db, scope=f"matter:{office.id}", year=year)
     code = new_query_code()
     matter = Matter(
         number=f"{office.code}-{year}-{serial:05d}", query_code_hash=protector.lookup_hash(code),
@@ -280,20 +280,20 @@ def register(
     for position, (summary, category) in enumerate(cleaned):
         matter.demands.append(Demand(position=position, summary=summary, category=category.code,
                                      legal_channel=category.legal_channel))
-    session.add(matter)
-    session.flush()
+    db.add(matter)
+    db.flush()
     for repeat in repeats:
-        session.add(RepeatLink(matter_id=matter.id, earlier_id=repeat.matter.id, similarity=repeat.similarity,
+        db.add(RepeatLink(matter_id=matter.id, earlier_id=repeat.matter.id, similarity=repeat.similarity,
                                reason=repeat.reason))
     # The objection window (Art. 23) belongs to a body that received the matter by 转送/交办: it opens at the hand-over.
-    open_deadline(session, matter, "acceptance", received, moves_off_holidays=moves_off_holidays)
-    session.add(MatterEvent(matter_id=matter.id, at=moment, actor_id=actor_id, action="register",
+    open_deadline(db, matter, "acceptance", received, moves_off_holidays=moves_off_holidays)
+    db.add(MatterEvent(matter_id=matter.id, at=moment, actor_id=actor_id, action="register",
                             to_state=MatterState.registered.value))
-    audit.record(session, action="matter.registered", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+    audit.record(db, action="matter.registered", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"number": matter.number, "handling_node_id": office.id, "petitioners": len(people),
                        "demands": len(cleaned), "people_count": count, "accusation": accusation,
                        "anonymous": not people, "accused_node_id": matter.accused_node_id,
                        "possible_repeats": [r.matter.id for r in repeats if r.reason == SIMILAR],
                        "same_person": [r.matter.id for r in repeats if r.reason == SAME_PERSON]})
-    sms_hooks.registered(session, matter=matter, code=code, protector=protector, actor_id=actor_id)
+    sms_hooks.registered(db, matter=matter, code=code, protector=protector, actor_id=actor_id)
     return matter, code, repeats

@@ -22,9 +22,9 @@ OWING = func.coalesce(Matter.holding_node_id, Matter.handling_node_id)
 MAX_OVERDUE = 200
 
 
-def coordinator_emails(session: Session, node_id: int) -> str:
+def coordinator_emails(db: Session, node_id: int) -> str:
     """The e-mail addresses of the active coordinators of NODE_ID, comma-separated."""
-    rows = session.scalars(select(Person.email).join(RoleAssignment, RoleAssignment.person_id == Person.id)
+    rows = db.scalars(select(Person.email).join(RoleAssignment, RoleAssignment.person_id == Person.id)
                            .where(RoleAssignment.node_id == node_id, RoleAssignment.role == Role.coordinator,
                                   Person.active.is_(True), Person.email != ""))
     return ",".join(sorted(set(rows)))[:200]
@@ -45,40 +45,40 @@ def _stages(kind: str, due: date, today: date, reminder_days: int, unit: Node, n
     return []
 
 
-def raise_deadline_notices(session: Session, *, at: datetime, reminder_days: int = 2) -> int:
+def raise_deadline_notices(db: Session, *, at: datetime, reminder_days: int = 2) -> int:
     """Raise each due notice of every open statutory deadline once; safe to run any number of times."""
     today = local_day(at)
-    found = session.execute(
+    found = db.execute(
         select(Deadline.id, Deadline.kind, Deadline.due_day, Matter.number, OWING)
         .join(Matter, Deadline.matter_id == Matter.id)
         .where(Deadline.state == DeadlineState.open, Deadline.kind.in_(SUPERVISED),
                Deadline.due_day <= today + timedelta(days=reminder_days), Matter.state.notin_(ENDED))
         .order_by(Deadline.id)).all()
-    units = {n.id: n for n in session.scalars(select(Node).where(Node.id.in_({row[4] for row in found})))}
+    units = {n.id: n for n in db.scalars(select(Node).where(Node.id.in_({row[4] for row in found})))}
     raised = 0
     for deadline_id, kind, due, number, node_id in found:
         unit = units[node_id]
         for stage, recipient, title in _stages(kind, due, today, reminder_days, unit, number):
-            email_to = coordinator_emails(session, recipient) if stage == "supervision" else emails_of_node(session,
+            email_to = coordinator_emails(db, recipient) if stage == "supervision" else emails_of_node(db,
                                                                                                             recipient)
             # The unique (subject, stage, node) row is the idempotency key: a second run inserts nothing.
-            if raise_once(session, kind=f"deadline.{stage}", subject_type="deadline", subject_id=deadline_id,
+            if raise_once(db, kind=f"deadline.{stage}", subject_type="deadline", subject_id=deadline_id,
                           stage=stage, node_id=recipient, title=title, body=title, email_to=email_to):
                 raised += 1
-    session.flush()
+    db.flush()
     return raised
 
 
-def overdue_matters(session: Session, *, within: ColumnElement[bool], at: datetime,
+def overdue_matters(db: Session, *, within: ColumnElement[bool], at: datetime,
                     limit: int = MAX_OVERDUE) -> list[dict[str, Any]]:
     """Open matters matching WITHIN with a statutory deadline past its day, the most overdue first."""
     today = local_day(at)
-    found = session.execute(
+    found = db.execute(
         select(Matter.id, Matter.number, OWING, Deadline.kind, Deadline.due_day)
         .join(Deadline, Deadline.matter_id == Matter.id)
         .where(within, Deadline.state == DeadlineState.open, Deadline.kind.in_(SUPERVISED), Deadline.due_day < today,
                Matter.state.notin_(ENDED))
         .order_by(Deadline.due_day, Matter.id).limit(limit)).all()
-    units = {n.id: n.name for n in session.scalars(select(Node).where(Node.id.in_({row[2] for row in found})))}
+    units = {n.id: n.name for n in db.scalars(select(Node).where(Node.id.in_({row[2] for row in found})))}
     return [{"matter_id": mid, "number": number, "unit": units[node_id], "kind": kind, "due_day": due,
              "days_over": (today - due).days} for mid, number, node_id, kind, due in found]

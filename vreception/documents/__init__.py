@@ -69,18 +69,18 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _store(session: Session, *, matter: Matter, kind: str, actor_id: int | None, template: str,
+def _store(db: Session, *, matter: Matter, kind: str, actor_id: int | None, template: str,
            issuer: Node | None = None, **context: Any) -> Document:
     """Number, render and store a document of KIND on MATTER in the name of ISSUER (default: the handling body);
     audited with its hash."""
     if kind not in KINDS:
         raise Invalid("error.document_kind", field="kind", kind=kind)
     title, short = KINDS[kind]
-    office = issuer or session.get(Node, matter.handling_node_id)
+    office = issuer or db.get(Node, matter.handling_node_id)
     assert office is not None  # a foreign key of the matter
     issued_at = now()
     year = local_day(issued_at).year
-    serial = next_value(session, scope=f"doc:{office.id}:{kind}", year=year)
+    serial = next_value(db, scope=f"doc:{office.id}:{kind}", year=year)
     number = f"{office.name}信{short}〔{year}〕{serial}号"
     html = _env.get_template(template).render(
         kind=kind, title=title, number=number, office=office.name, issued=chinese_date(issued_at),
@@ -88,29 +88,29 @@ def _store(session: Session, *, matter: Matter, kind: str, actor_id: int | None,
     )
     document = Document(matter_id=matter.id, kind=kind, number=number, issued_at=issued_at, issued_by=actor_id,
                         issuer_node_id=office.id, html=html, sha256=sha256(html))
-    session.add(document)
-    session.flush()
-    audit.record(session, action="document.issued", entity_type="document", entity_id=document.id, actor_id=actor_id,
+    db.add(document)
+    db.flush()
+    audit.record(db, action="document.issued", entity_type="document", entity_id=document.id, actor_id=actor_id,
                  data={"matter_id": matter.id, "kind": kind, "number": number, "sha256": document.sha256})
     return document
 
 
-def issue(session: Session, *, matter: Matter, kind: str, actor_id: int | None, addressee: str,
+def issue(db: Session, *, matter: Matter, kind: str, actor_id: int | None, addressee: str,
           issuer: Node | None = None, **context: Any) -> Document:
     """Render and store a notice of KIND on MATTER with the issuing office's next number for the year."""
-    return _store(session, matter=matter, kind=kind, actor_id=actor_id, template="notice.html", addressee=addressee,
+    return _store(db, matter=matter, kind=kind, actor_id=actor_id, template="notice.html", addressee=addressee,
                   issuer=issuer, **context)
 
 
-def issue_from(session: Session, *, matter: Matter, kind: str, template: str, actor_id: int | None,
+def issue_from(db: Session, *, matter: Matter, kind: str, template: str, actor_id: int | None,
                **context: Any) -> Document:
     """Render and store a document of KIND on MATTER from its own TEMPLATE (in documents/templates)."""
-    return _store(session, matter=matter, kind=kind, actor_id=actor_id, template=template, **context)
+    return _store(db, matter=matter, kind=kind, actor_id=actor_id, template=template, **context)
 
 
-def issue_signed_record(session: Session, *, matter: Matter, actor_id: int | None, **context: Any) -> Document:
+def issue_signed_record(db: Session, *, matter: Matter, actor_id: int | None, **context: Any) -> Document:
     """The signed reception record (接谈记录) with its entries, signatures, refusals and the recording's hash."""
-    return _store(session, matter=matter, kind="reception_record", actor_id=actor_id,
+    return _store(db, matter=matter, kind="reception_record", actor_id=actor_id,
                   template="reception_record.html", **context)
 
 
@@ -124,18 +124,18 @@ def proof_type(data: bytes) -> str:
     raise Invalid("error.proof_type", field="proof")
 
 
-def terminal_signature(session: Session, document: Document) -> bytes | None:
+def terminal_signature(db: Session, document: Document) -> bytes | None:
     """The first signature the petitioner's side drew on the terminal for a signed record, if any."""
     if document.kind not in SIGNED_RECORDS:
         return None
-    return session.scalars(
+    return db.scalars(
         select(RecordSignature.png).join(ReceptionRecord)
         .where(ReceptionRecord.document_id == document.id, RecordSignature.refused.is_(False),
                RecordSignature.role.in_(RECEIVING_ROLES), RecordSignature.png.isnot(None))
         .order_by(RecordSignature.id)).first()
 
 
-def serve(session: Session, document: Document, *, actor_id: int | None, at: datetime | None = None,
+def serve(db: Session, document: Document, *, actor_id: int | None, at: datetime | None = None,
           method: str = "direct", proof: bytes | None = None, proof_source: str | None = None) -> Document:
     """Mark DOCUMENT served (送达) on the petitioner by METHOD, with an optional proof of service (送达回证).
 
@@ -145,7 +145,7 @@ def serve(session: Session, document: Document, *, actor_id: int | None, at: dat
     if method not in SERVICE_METHODS:
         raise Invalid("error.service_method", field="method")
     if proof is None and method == "direct":
-        proof = terminal_signature(session, document)
+        proof = terminal_signature(db, document)
         proof_source = "terminal_signature" if proof is not None else proof_source
     if proof is not None:
         if proof_source not in PROOF_SOURCES:
@@ -153,8 +153,8 @@ def serve(session: Session, document: Document, *, actor_id: int | None, at: dat
         document.proof_type, document.proof_source = proof_type(proof), proof_source
         document.proof, document.proof_sha256 = proof, hashlib.sha256(proof).hexdigest()
     document.served_at, document.served_by, document.served_method = at or now(), actor_id, method
-    session.flush()
-    audit.record(session, action="document.served", entity_type="document", entity_id=document.id, actor_id=actor_id,
+    db.flush()
+    audit.record(db, action="document.served", entity_type="document", entity_id=document.id, actor_id=actor_id,
                  data={"matter_id": document.matter_id, "served_at": document.served_at.isoformat(),
                        "method": method, "proof_sha256": document.proof_sha256})
     return document
@@ -174,13 +174,13 @@ class Proof:
         return f"proof-{self.sha256[:12]}.{PROOF_EXTENSIONS.get(self.media_type, 'bin')}"
 
 
-def proof_of_service(session: Session, document: Document, *, actor_id: int | None) -> Proof:
+def proof_of_service(db: Session, document: Document, *, actor_id: int | None) -> Proof:
     """DOCUMENT's proof of service, for a reader of its matter (the caller checked); NotFound when it has none.
 
     Every read is audited: the proof shows the petitioner's signature or a scan with their details."""
     if document.proof is None or document.proof_type is None or document.proof_sha256 is None:
         raise NotFound("error.proof_not_found", id=document.id)
-    audit.record(session, action="document.proof_read", entity_type="document", entity_id=document.id,
+    audit.record(db, action="document.proof_read", entity_type="document", entity_id=document.id,
                  actor_id=actor_id, data={"matter_id": document.matter_id, "proof_sha256": document.proof_sha256})
     return Proof(document.proof, document.proof_type, document.proof_sha256, document.proof_source or "scan")
 

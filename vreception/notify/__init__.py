@@ -16,11 +16,11 @@ from vreception.models import Notification, Person
 MAX_EMAIL_ATTEMPTS = 5
 
 
-def raise_once(session: Session, *, kind: str, subject_type: str, subject_id: int, stage: str, node_id: int,
+def raise_once(db: Session, *, kind: str, subject_type: str, subject_id: int, stage: str, node_id: int,
                title: str, body: str = "", email_to: str = "") -> bool:
     """Add a notification unless this stage of this subject was raised for NODE_ID already; True if added."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = db.execute(
         insert(Notification).values(kind=kind, subject_type=subject_type, subject_id=subject_id, stage=stage,
                                     node_id=node_id, title=title[:200], body=body, created_at=now(),
                                     email_to=email_to[:200], email_attempts=0, email_error="")
@@ -30,19 +30,19 @@ def raise_once(session: Session, *, kind: str, subject_type: str, subject_id: in
     return result.rowcount == 1
 
 
-def emails_of_node(session: Session, node_id: int) -> str:
+def emails_of_node(db: Session, node_id: int) -> str:
     """The e-mail addresses of the active people at a node, comma-separated."""
-    rows = session.scalars(select(Person.email).where(Person.node_id == node_id, Person.active.is_(True),
+    rows = db.scalars(select(Person.email).where(Person.node_id == node_id, Person.active.is_(True),
                                                       Person.email != ""))
     return ",".join(sorted(set(rows)))[:200]
 
 
-def deliver_email(session: Session, *, host: str, port: int, sender: str, user: str = "", password: str = "",
+def deliver_email(db: Session, *, host: str, port: int, sender: str, user: str = "", password: str = "",
                   starttls: bool = False, limit: int = 100) -> int:
     """Send pending e-mails from the outbox; returns how many were sent. Failures are kept and retried."""
     if not host:
         return 0
-    pending = session.scalars(
+    pending = db.scalars(
         select(Notification).where(Notification.emailed_at.is_(None), Notification.email_to != "",
                                    Notification.email_attempts < MAX_EMAIL_ATTEMPTS)
         .order_by(Notification.id).limit(limit)
@@ -69,13 +69,13 @@ def deliver_email(session: Session, *, host: str, port: int, sender: str, user: 
                 continue
             note.emailed_at = now()
             sent += 1
-    session.flush()
+    db.flush()
     return sent
 
 
-def inbox(session: Session, *, within: ColumnElement[bool], limit: int = 20) -> list[Notification]:
+def inbox(db: Session, *, within: ColumnElement[bool], limit: int = 20) -> list[Notification]:
     """The newest notifications addressed to nodes matching WITHIN (a condition on Node.path)."""
     from vreception.models import Node
 
-    return list(session.scalars(select(Notification).join(Node, Notification.node_id == Node.id).where(within)
+    return list(db.scalars(select(Notification).join(Node, Notification.node_id == Node.id).where(within)
                                 .order_by(Notification.id.desc()).limit(limit)))

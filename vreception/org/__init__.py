@@ -62,7 +62,7 @@ def _check_parent(level: NodeLevel, kind: NodeKind, parent: Node | None) -> None
 
 
 def create_node(
-    session: Session,
+    db: Session,
     *,
     code: str,
     name: str,
@@ -79,44 +79,44 @@ def create_node(
     node_level, node_kind = _parse_level(level), _parse_kind(kind)
     parent = None
     if parent_id is not None:
-        parent = session.get(Node, parent_id)
+        parent = db.get(Node, parent_id)
         if parent is None:
             raise NotFound("error.node_not_found", field="parent_id", id=parent_id)
     _check_parent(node_level, node_kind, parent)
-    if session.scalar(select(Node.id).where(Node.code == code)) is not None:
+    if db.scalar(select(Node.id).where(Node.code == code)) is not None:
         raise Conflict("error.code_taken", field="code", code=code)
     node = Node(code=code, name=name, level=node_level, kind=node_kind, parent_id=parent_id)
-    session.add(node)
-    session.flush()
+    db.add(node)
+    db.flush()
     node.path = f"{parent.path if parent else '/'}{node.id}/"
-    session.flush()
-    audit.record(session, action="node.created", entity_type="node", entity_id=node.id, actor_id=actor_id,
+    db.flush()
+    audit.record(db, action="node.created", entity_type="node", entity_id=node.id, actor_id=actor_id,
                  data={"code": code, "name": name, "level": node_level.value, "kind": node_kind.value, "parent_id": parent_id})
     return node
 
 
-def create_room(session: Session, *, node_id: int, name: str, actor_id: int | None = None) -> Room:
+def create_room(db: Session, *, node_id: int, name: str, actor_id: int | None = None) -> Room:
     """Add a video room at a node."""
-    node = session.get(Node, node_id)
+    node = db.get(Node, node_id)
     if node is None:
         raise NotFound("error.node_not_found", field="node_id", id=node_id)
     room = Room(node_id=node_id, name=clean_name(name))
-    session.add(room)
-    session.flush()
-    audit.record(session, action="room.created", entity_type="room", entity_id=room.id, actor_id=actor_id,
+    db.add(room)
+    db.flush()
+    audit.record(db, action="room.created", entity_type="room", entity_id=room.id, actor_id=actor_id,
                  data={"node_id": node_id, "name": room.name})
     return room
 
 
-def node_by_code(session: Session, code: str) -> Node:
+def node_by_code(db: Session, code: str) -> Node:
     """A node by its administrative code."""
-    node = session.scalar(select(Node).where(Node.code == code))
+    node = db.scalar(select(Node).where(Node.code == code))
     if node is None:
         raise NotFound("error.node_code_not_found", field="node", code=code)
     return node
 
 
-def list_nodes(session: Session, *, level: str | None = None, parent_id: int | None = None,
+def list_nodes(db: Session, *, level: str | None = None, parent_id: int | None = None,
                within: ColumnElement[bool] | None = None) -> list[Node]:
     """Current (not retired) nodes filtered by level and parent, optionally restricted by a subtree condition."""
     query = select(Node).where(Node.retired_at.is_(None)).order_by(Node.code)
@@ -126,4 +126,4 @@ def list_nodes(session: Session, *, level: str | None = None, parent_id: int | N
         query = query.where(Node.parent_id == parent_id)
     if within is not None:
         query = query.where(within)
-    return list(session.scalars(query))
+    return list(db.scalars(query))

@@ -39,10 +39,10 @@ def is_overdue(task: Task, at: datetime | None = None) -> bool:
     return task.state in (T.assigned, T.accepted, T.in_progress, T.sent_back) and (at or now()) > task.due_at
 
 
-def create(session: Session, *, matter: Matter, unit_node_id: int, title: str, due_at: datetime,
+def create(db: Session, *, matter: Matter, unit_node_id: int, title: str, due_at: datetime,
            detail: str = "", actor_id: int | None = None, session_id: int | None = None) -> Task:
     """Assign a follow-up task on MATTER to a unit (交办)."""
-    unit = session.get(Node, unit_node_id)
+    unit = db.get(Node, unit_node_id)
     if unit is None:
         raise NotFound("error.node_not_found", field="unit_node_id", id=unit_node_id)
     title = (title or "").strip()
@@ -56,28 +56,28 @@ def create(session: Session, *, matter: Matter, unit_node_id: int, title: str, d
         raise Invalid("error.due_in_past", field="due_at")
     if session_id is not None:
         # A task from a call names that call: it must be a session of this very matter.
-        booked = session.get(ReceptionSession, session_id)
+        booked = db.get(ReceptionSession, session_id)
         if booked is None or booked.matter_id != matter.id:
             raise Invalid("error.task_session", field="session_id", id=session_id)
     task = Task(matter_id=matter.id, session_id=session_id, unit_node_id=unit.id, unit_path=unit.path, title=title,
                 detail=detail or "", due_at=due_at, state=T.assigned, created_by=actor_id)
-    session.add(task)
-    session.flush()
-    _event(session, task, "task.assigned", actor_id, {"unit": unit.name, "due_at": due_at.isoformat()})
+    db.add(task)
+    db.flush()
+    _event(db, task, "task.assigned", actor_id, {"unit": unit.name, "due_at": due_at.isoformat()})
     return task
 
 
-def _event(session: Session, task: Task, action: str, actor_id: int | None, data: dict[str, Any],
+def _event(db: Session, task: Task, action: str, actor_id: int | None, data: dict[str, Any],
            reason: str = "") -> None:
     import json
 
-    session.add(MatterEvent(matter_id=task.matter_id, actor_id=actor_id, action=action, reason=reason,
+    db.add(MatterEvent(matter_id=task.matter_id, actor_id=actor_id, action=action, reason=reason,
                             data=json.dumps({"task_id": task.id, "title": task.title, **data}, ensure_ascii=False)))
-    audit.record(session, action=action, entity_type="task", entity_id=task.id, actor_id=actor_id,
+    audit.record(db, action=action, entity_type="task", entity_id=task.id, actor_id=actor_id,
                  data={"matter_id": task.matter_id, "state": task.state.value, **data})
 
 
-def move(session: Session, *, task: Task, action: str, actor_id: int | None, text: str = "") -> Task:
+def move(db: Session, *, task: Task, action: str, actor_id: int | None, text: str = "") -> Task:
     """Take ACTION on TASK (accept, start, report, verify, send_back, close)."""
     if action not in TRANSITIONS:
         raise Invalid("error.action_unknown", field="action", action=action)
@@ -103,8 +103,8 @@ def move(session: Session, *, task: Task, action: str, actor_id: int | None, tex
         task.closed_at = moment
     before = task.state
     task.state = target
-    session.flush()
-    _event(session, task, f"task.{action}", actor_id, {"from": before.value, "to": target.value}, reason=text)
+    db.flush()
+    _event(db, task, f"task.{action}", actor_id, {"from": before.value, "to": target.value}, reason=text)
     return task
 
 
@@ -116,14 +116,14 @@ def who_acts(action: str) -> str:
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
 
-def attach(session: Session, *, task: Task, filename: str, content_type: str, data: bytes, storage_dir: Path,
+def attach(db: Session, *, task: Task, filename: str, content_type: str, data: bytes, storage_dir: Path,
            max_bytes: int, actor_id: int | None) -> Attachment:
     """Store an attachment of a task report, bounded in size and hashed."""
     if len(data) > max_bytes:
         raise Invalid("error.upload_too_large", field="file", max=max_bytes)
     if not data:
         raise Invalid("error.upload_empty", field="file")
-    existing = session.query(Attachment).filter(Attachment.task_id == task.id).count()
+    existing = db.query(Attachment).filter(Attachment.task_id == task.id).count()
     if existing >= MAX_ATTACHMENTS:
         raise Invalid("error.too_many_attachments", field="file", max=MAX_ATTACHMENTS)
     name = _SAFE_NAME.sub("_", Path(filename or "file").name)[-100:] or "file"
@@ -134,8 +134,8 @@ def attach(session: Session, *, task: Task, filename: str, content_type: str, da
     attachment = Attachment(task_id=task.id, filename=name, content_type=(content_type or "application/octet-stream")[:100],
                             bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), storage_key=key,
                             uploaded_by=actor_id)
-    session.add(attachment)
-    session.flush()
-    audit.record(session, action="task.attachment_added", entity_type="task", entity_id=task.id, actor_id=actor_id,
+    db.add(attachment)
+    db.flush()
+    audit.record(db, action="task.attachment_added", entity_type="task", entity_id=task.id, actor_id=actor_id,
                  data={"attachment_id": attachment.id, "filename": name, "bytes": len(data), "sha256": attachment.sha256})
     return attachment

@@ -15,14 +15,14 @@ from vreception.notify import emails_of_node, raise_once
 ACTIVE = ACTIVE_TASK_STATES
 
 
-def raise_task_notices(session: Session, *, at: datetime, reminder_days: int = 2) -> int:
+def raise_task_notices(db: Session, *, at: datetime, reminder_days: int = 2) -> int:
     """Raise each due notice of every active task once; safe to run any number of times."""
     today = local_day(at)
     horizon = at + timedelta(days=reminder_days + 1)
     raised = 0
-    for task in session.scalars(select(Task).where(Task.state.in_(ACTIVE), Task.due_at <= horizon)):
+    for task in db.scalars(select(Task).where(Task.state.in_(ACTIVE), Task.due_at <= horizon)):
         due_day = local_day(task.due_at)
-        unit = session.get(Node, task.unit_node_id)
+        unit = db.get(Node, task.unit_node_id)
         assert unit is not None  # a foreign key of the task
         stages: list[tuple[str, int, str]] = []
         if at > task.due_at:
@@ -35,9 +35,9 @@ def raise_task_notices(session: Session, *, at: datetime, reminder_days: int = 2
         elif (due_day - today).days <= reminder_days:
             stages.append(("reminder", unit.id, f"【提醒】{task.title} 将于{due_day.month}月{due_day.day}日到期"))
         for stage, node_id, title in stages:
-            if raise_once(session, kind=f"task.{stage}", subject_type="task", subject_id=task.id, stage=stage,
+            if raise_once(db, kind=f"task.{stage}", subject_type="task", subject_id=task.id, stage=stage,
                           node_id=node_id, title=title, body=task.detail or task.title,
-                          email_to=emails_of_node(session, node_id)):
+                          email_to=emails_of_node(db, node_id)):
                 raised += 1
-    session.flush()
+    db.flush()
     return raised

@@ -46,7 +46,7 @@ def media(recording_id: int, request: Request, principal: ApiPrincipal, db: DbSe
 def verify(recording_id: int, request: Request, principal: ApiPrincipal, db: DbSession) -> VerifyOut:
     """Recompute every hash and check the audit chain; names the segment that differs."""
     recording = access.load_visible(db, principal, recording_id)
-    report = service.verify(session=db, recording=recording, storage=request.app.state.calls.storage())
+    report = service.verify(db=db, recording=recording, storage=request.app.state.calls.storage())
     audit.record(db, action="recording.verified", entity_type="recording", entity_id=recording.id,
                  actor_id=principal.person_id, data={"ok": report.ok, "problems": len(report.problems)})
     return VerifyOut(ok=report.ok, problems=list(report.problems))
