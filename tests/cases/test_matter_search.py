@@ -21,14 +21,24 @@ class NoDecrypting(Protector):
         raise AssertionError("a search decrypted personal data")
 
 
+class CountingDecrypts(Protector):
+    """A protector that counts what a search decrypts (a whole phone: only the candidates sharing its tail)."""
+
+    decrypted = 0
+
+    def decrypt(self, token: str) -> str:
+        CountingDecrypts.decrypted += 1
+        return super().decrypt(token)
+
+
 @pytest.fixture
 def scene(db, org, settings):
     extend_org(db, org)
     return build_search_scene(db, org, settings)
 
 
-def find(db, org, settings, who="coord_county", limit=50, cursor=None, **filters):
-    protector = NoDecrypting(settings.effective_secret_key())
+def find(db, org, settings, who="coord_county", limit=50, cursor=None, protector_class=NoDecrypting, **filters):
+    protector = protector_class(settings.effective_secret_key())
     with db.transaction() as session:
         principal = principal_for(session.get(Person, org.people[who].id))
         found = search.search_matters(session, principal=principal, search=search.MatterSearch(**filters),
@@ -53,6 +63,13 @@ def test_each_filter_narrows_the_readers_matters(db, org, settings, scene):
     assert ids(find(db, org, settings, id_number=id_number(2).lower())) == {s["land"]}
     assert ids(find(db, org, settings, id_number=id_number(11))) == set()  # county B's petitioner
     assert ids(find(db, org, settings, phone_tail="1234")) == {s["land"]}
+    # The whole phone, exactly: the candidates sharing its tail are compared after decryption, nothing else matches.
+    CountingDecrypts.decrypted = 0
+    assert ids(find(db, org, settings, phone="139 0013 1234", protector_class=CountingDecrypts)) == {s["land"]}
+    assert ids(find(db, org, settings, phone="13900001234", protector_class=CountingDecrypts)) == set()
+    with db.transaction() as session:
+        sharing = len(session.scalars(select(Petitioner.id).where(Petitioner.phone_tail == "1234")).all())
+    assert CountingDecrypts.decrypted == 2 * sharing
     assert ids(find(db, org, settings, text="拖欠")) == {s["wages"]}
     assert ids(find(db, org, settings, text="50%_")) == set()  # LIKE wildcards are literal
     assert ids(find(db, org, settings, state=["accepted"])) == {s["house"]}
