@@ -58,6 +58,7 @@ SUMMARIES = {
     "urban_management": "违章建筑影响通行，反映{}次未处理",
 }
 PASSWORD = "Bench@2026-scale"
+KNOWN_CODE = "SCALE00001"  # the first matter's query code, for the petitioner's lookup
 CHUNK = 5000
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -333,7 +334,7 @@ def load_matters(db: Session, *, matters: int, secret: str, today: date, rng: ra
     channels = [c for c, _ in CHANNELS]
     weights = [w for _, w in CHANNELS]
     started = time.monotonic()
-    known_code = "SCALE00001"
+    known_code = KNOWN_CODE
     taken: set[str] = set()
     now_utc = local(today, 0)
 
