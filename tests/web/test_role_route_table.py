@@ -496,7 +496,7 @@ TABLE = [
     # -- rows: sms --
     R("POST", "/matters/{matter_id}/receipt.pdf", write(OFFICE_A), body=lambda w: {"code": w.code}),
     R("GET", "/matters/{matter_id}/receipt.pdf", only(MATTER_A)),
-    R("GET", "/sessions/{session_id}/reception-notice.pdf", only(MATTER_A)),
+    R("GET", "/sessions/{session_id}/reception-notice.pdf", only(MATTER_A | SEEN)),
 ]
 
 # Path parameters → the world's object.

@@ -6,8 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from scheduling import access as scheduling_access
 from scheduling.booking import load_session
 from vreception.cases import access
+from vreception.errors import Forbidden
 from vreception.sms import paper
 from web.deps import DbSession
 from web.pages import forms
@@ -44,8 +46,11 @@ def receipt_reprint(matter_id: int, principal: User, db: DbSession):
 @router.get("/sessions/{session_id}/reception-notice.pdf")
 def reception_notice(session_id: int, principal: User, db: DbSession):
     """The 预约接访通知书 of a reception booked on a matter, for a reader of the matter."""
+    # Those who see the session (its managers, leader and room); for a session on a matter, its readers as well.
     booking = load_session(db, session_id)
-    if booking.matter_id is not None:
+    if not scheduling_access.can_see(principal, booking):
+        if booking.matter_id is None:
+            raise Forbidden()
         access.load_readable(db, principal, booking.matter_id)
     html = paper.reception_notice_html(db, booking=booking)
     return _pdf(paper.pdf(html), f"reception-notice-{session_id}.pdf")
