@@ -47,21 +47,27 @@ def can_see(principal: Principal, booking: ReceptionSession) -> bool:
 def manageable(principal: Principal) -> ColumnElement[bool]:
     """A SQL condition: the sessions the principal manages (same rule as can_manage)."""
     roots = principal.paths_for(MANAGERS)
+    if not roots:
+        return false()
     by_path = [ReceptionSession.node_path.startswith(r, autoescape=True) for r in roots]
-    by_path += [exists(select(Participant.id).where(Participant.session_id == ReceptionSession.id,
-                                                    Participant.node_path.startswith(r, autoescape=True)))
-                for r in roots]
-    return or_(*by_path) if by_path else false()
+    inside = select(Participant.session_id).where(or_(*[Participant.node_path.startswith(r, autoescape=True)
+                                                       for r in roots]))
+    if any(matters.broad(r) for r in roots):
+        # A province or city office: most sessions are its own; lists walk the start-time index and check each one.
+        return or_(*by_path, exists(inside.where(Participant.session_id == ReceptionSession.id)))
+    # A county office and below: the sessions its participants sit in are few ids the primary key takes (BitmapOr
+    # beside the node-path index), never a hashed subplan over every session.
+    return or_(*by_path, matters.among(ReceptionSession.id, inside))
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
-    """A SQL condition: the sessions the principal can see."""
-    mine = exists(select(Participant.id).where(Participant.session_id == ReceptionSession.id,
-                                               Participant.person_id == principal.person_id))
+    """A SQL condition: the sessions the principal can see (the leader's, the seats', the rooms', the managed)."""
+    seats = [select(Participant.session_id).where(Participant.person_id == principal.person_id)]
     rooms = room_ids_of(principal)
-    room_cond = (exists(select(Participant.id).where(Participant.session_id == ReceptionSession.id,
-                                                     Participant.room_id.in_(rooms))) if rooms else false())
-    return or_(ReceptionSession.leader_id == principal.person_id, mine, room_cond, manageable(principal))
+    if rooms:
+        seats.append(select(Participant.session_id).where(Participant.room_id.in_(rooms)))
+    return or_(ReceptionSession.leader_id == principal.person_id, matters.among(ReceptionSession.id, *seats),
+               manageable(principal))
 
 
 def load_visible(db: Session, principal: Principal, session_id: int) -> ReceptionSession:

@@ -1,12 +1,14 @@
-"""Paged lists: `{"items", "total", "next"}` with an offset cursor, counted and limited in SQL."""
+"""Paged lists: `{"items", "total", "next"}`, counted and limited in SQL: keyset cursors (the sort key of the last row)
+for the long lists, offset cursors for the short ones; a long list's total is exact up to COUNT_CAP."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from vreception.errors import Invalid
@@ -14,6 +16,10 @@ from vreception.errors import Invalid
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Counting stops here: "10,000+" is what a reader needs of a bigger list, and no page counts a province's million.
+COUNT_CAP = 10_000
+MAX_KEY_CURSOR = 40  # the APIs' cursor parameters take 40 characters
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Page(BaseModel, Generic[T]):
@@ -22,6 +28,8 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int = Field(description="how many items the whole filtered list holds")
     next: str | None = Field(default=None, description="the cursor of the next page, or null on the last")
+    total_capped: bool = Field(default=False, exclude_if=lambda capped: not capped, description=(
+        "present and true when counting stopped at `total`: the list holds more (shown as \"10,000+\")"))
 
 
 def check_limit(limit: int | None) -> int:
@@ -62,3 +70,88 @@ def page_of(db: Session, query: Select[Any], *, item: Callable[[Any], T], total:
     """One page of QUERY with each row turned into a read model by ITEM (total counted in SQL unless given)."""
     rows, total, following = fetch(db, query, total=total, limit=limit, cursor=cursor)
     return Page[Any](items=[item(row) for row in rows], total=total, next=following)
+
+
+def bounded_count(db: Session, query: Select[Any], *, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many rows QUERY selects, counted in SQL up to CAP: (count, whether there are more)."""
+    # Ordered by the first ORDER BY key of the list itself (or as given): a reader over most of the table counts by
+    # walking that index and stops at the cap, where an unordered LIMIT would be a sequential scan.
+    counted = query.with_only_columns(literal(1), maintain_column_froms=True).limit(cap + 1)
+    found = db.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    return min(found, cap), found > cap
+
+
+# ---- keyset cursors ----------------------------------------------------------------------------------------------
+
+Key = tuple[SQLColumnExpression[Any], bool]  # a sort column and whether it descends
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("a naive time")
+        return f"t{(value - EPOCH) // timedelta(microseconds=1)}"
+    if isinstance(value, date):
+        return f"d{value.toordinal()}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"i{value}"
+    raise ValueError(f"no cursor form for {type(value).__name__}")
+
+
+def _typed(text: str) -> Any:
+    kind, digits = text[:1], text[1:]
+    if not digits.lstrip("-").isdigit() or len(digits) > 20:
+        raise ValueError
+    if kind == "t":
+        return EPOCH + timedelta(microseconds=int(digits))
+    if kind == "d":
+        return date.fromordinal(int(digits))
+    if kind == "i":
+        return int(digits)
+    raise ValueError
+
+
+def encode_keys(tag: str, values: Sequence[Any]) -> str:
+    """A short opaque cursor for the row after VALUES (the sort keys of the last row shown) in the list named TAG:
+    times as microseconds since the epoch, days as ordinals, ids as numbers."""
+    return ".".join([tag, *[_plain(v) for v in values]])
+
+
+def decode_keys(tag: str, cursor: str | None, size: int) -> list[Any] | None:
+    """The SIZE sort keys a cursor of the list TAG stands for; 422 invalid (field cursor) for anything else."""
+    if not cursor:
+        return None
+    try:
+        parts = cursor.split(".")
+        if len(cursor) > MAX_KEY_CURSOR or not cursor.isascii() or len(parts) != size + 1 or parts[0] != tag:
+            raise ValueError
+        return [_typed(v) for v in parts[1:]]
+    except (ValueError, OverflowError):
+        raise Invalid("error.invalid_field", field="cursor", reason="") from None
+
+
+def after(keys: Sequence[Key], values: Sequence[Any]) -> ColumnElement[bool]:
+    """The rows that come after VALUES in the order KEYS (a keyset condition: the order's index starts there)."""
+    arms = []
+    for i, (column, descending) in enumerate(keys):
+        beyond = column < values[i] if descending else column > values[i]
+        arms.append(and_(*[c == v for (c, _), v in zip(keys[:i], values[:i], strict=True)], beyond))
+    return or_(*arms)
+
+
+def ordered(query: Select[Any], keys: Sequence[Key]) -> Select[Any]:
+    """QUERY in the order KEYS."""
+    return query.order_by(*[column.desc() if descending else column for column, descending in keys])
+
+
+def keyset_fetch(db: Session, query: Select[Any], *, keys: Sequence[Key], tag: str, row_keys: Callable[[Any], list[Any]],
+                 limit: int | None = None, cursor: str | None = None) -> tuple[list[Any], int, bool, str | None]:
+    """One page of QUERY in the order KEYS after CURSOR: (rows, total up to COUNT_CAP, capped, next cursor).
+    ROW_KEYS gives a row's sort keys (for the next cursor)."""
+    size, start = check_limit(limit), decode_keys(tag, cursor, len(keys))
+    total, capped = bounded_count(db, ordered(query, keys[:1]))
+    if start is not None:
+        query = query.where(after(keys, start))
+    rows = list(db.scalars(ordered(query, keys).limit(size + 1)))
+    following = encode_keys(tag, row_keys(rows[size - 1])) if len(rows) > size else None
+    return rows[:size], total, capped, following

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import Boolean, ColumnElement, Select, SQLColumnExpression, and_, exists, false, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from vreception.auth.access import Principal, covers, require, subtree_filter
 from vreception.cases import confidential
@@ -81,16 +83,63 @@ def can_read(db: Session, principal: Principal, matter: Matter) -> bool:
     return False
 
 
+def among(column: SQLColumnExpression[Any], *ids: Select[Any]) -> ColumnElement[bool]:
+    """COLUMN is one of the values the selects IDS yield (each uncorrelated): an index can take it inside an OR."""
+    chosen = [s.correlate(None) for s in ids]
+    if not chosen:
+        return false()
+    return _Among(column, (chosen[0] if len(chosen) == 1 else union_all(*chosen)).scalar_subquery())
+
+
+def broad(path: str) -> bool:
+    """Whether a subtree is a province's or a city's ("/1/", "/1/3/"): its readers' lists hold most rows, which a
+    walk of the list's ordering index finds sooner than an array of every id."""
+    return path.count("/") <= 3
+
+
+class _Among(ColumnElement[bool]):
+    # `column IN (subquery)` inside an OR is a hashed SubPlan that PostgreSQL evaluates row by row over a sequential
+    # scan. `column = ANY(ARRAY(subquery))` is an InitPlan run once whose array a (bitmap) index scan takes, so the
+    # arms of an OR combine through their indexes (BitmapOr). SQLite has no arrays and plans IN arms itself.
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: no "= 1" on SQLite
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("ids", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: SQLColumnExpression[Any], ids: ColumnElement[Any]) -> None:
+        self.column, self.ids = column, ids
+
+
+@compiles(_Among)
+def _among_in(element: _Among, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} IN {compiler.process(element.ids, **kw)}"
+
+
+@compiles(_Among, "postgresql")
+def _among_any(element: _Among, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY(ARRAY{compiler.process(element.ids, **kw)})"
+
+
 def readable(principal: Principal) -> ColumnElement[bool]:
-    """A SQL condition on Matter: the matters the principal may read (same rule as can_read)."""
+    """A SQL condition on Matter: the matters the principal may read (same rule as can_read).
+
+    Every arm is a condition an index of matters answers (the handling path's pattern index, the owner, the primary
+    key, the sending node), so PostgreSQL combines them (BitmapOr) or walks an ordering index, never the whole table.
+    """
+    me = principal.person_id
+    ids: list[Select[Any]] = [select(Hearing.matter_id).where(Hearing.state.in_(HEARING_FILE_OPEN),
+                                           or_(Hearing.chair_id == me, Hearing.recorder_id == me))]
+    if principal.has_role(Role.leader):
+        ids.append(select(ReceptionSession.matter_id).where(ReceptionSession.leader_id == me,
+                                                            ReceptionSession.state != SessionState.cancelled,
+                                                            ReceptionSession.matter_id.is_not(None)))
     units = _unit_paths(principal)
-    by_task = (exists(select(Task.id).where(Task.matter_id == Matter.id,
-                                            or_(*[Task.unit_path.startswith(u, autoescape=True) for u in units])))
-               if units else false())
-    receives = _receives(principal) if principal.has_role(Role.leader) else false()
+    if units:
+        ids.append(select(Task.matter_id).where(or_(*[Task.unit_path.startswith(u, autoescape=True) for u in units])))
     return and_(confidential.not_accused(principal),
-                or_(subtree_filter(principal, Matter.handling_path, READERS), Matter.owner_leader_id == principal.person_id,
-                    receives, by_task, _runs_hearing(principal), _sent_it(principal)))
+                or_(subtree_filter(principal, Matter.handling_path, READERS), Matter.owner_leader_id == me,
+                    among(Matter.id, *ids), _sent_it(principal)))
 
 
 def _sent_it(principal: Principal) -> ColumnElement[bool]:
@@ -98,8 +147,7 @@ def _sent_it(principal: Principal) -> ColumnElement[bool]:
     # verifies the completion report (交办), even when the receiving body lies outside its subtree.
     if not principal.paths_for(OFFICE):
         return false()
-    return exists(select(Node.id).where(Node.id == Matter.transferred_from_node_id,
-                                        subtree_filter(principal, Node.path, OFFICE)))
+    return among(Matter.transferred_from_node_id, select(Node.id).where(subtree_filter(principal, Node.path, OFFICE)))
 
 
 def is_office(db: Session, principal: Principal, matter: Matter) -> bool:

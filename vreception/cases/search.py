@@ -29,12 +29,12 @@ from vreception.cases.views import MatterListItem
 from vreception.errors import Forbidden, Invalid, NotFound
 from vreception.models import Deadline, DeadlineState, Demand, Matter, MatterPetitioner, Node, Petitioner
 from vreception.models.cases import Channel, MatterState
-from vreception.paging import Page, check_limit
+from vreception.paging import Page, bounded_count, check_limit
 
-Sort = Literal["received_desc", "received_asc", "due_asc"]
+Sort = Literal["active", "received_desc", "received_asc", "due_asc"]
 # Matters without an open deadline sort after every dated one.
 NO_DUE = date(9999, 12, 31)
-_SORT_CODES = {"received_desc": "rd", "received_asc": "ra", "due_asc": "da"}
+_SORT_CODES = {"active": "ac", "received_desc": "rd", "received_asc": "ra", "due_asc": "da"}
 MAX_CURSOR = 200
 # One tail is shared by about one petitioner in 10,000: a province's million leaves ~100 to compare.
 MAX_PHONE_CANDIDATES = 5000
@@ -61,7 +61,9 @@ class MatterSearch(BaseModel):
         "true: a statutory deadline the body owes is past its day and not met; false: none is"))
     received_from: date | None = Field(default=None, description="received on or after this day (local)")
     received_to: date | None = Field(default=None, description="received on or before this day (local)")
-    sort: Sort = Field(default="received_desc", description="received_desc, received_asc or due_asc (next due)")
+    sort: Sort = Field(default="active", description=(
+        "active (open matters newest first, then the ended ones newest first), received_desc, received_asc or "
+        "due_asc (next due)"))
 
     def filters(self) -> dict[str, Any]:
         """The fields given (for the audit record and links)."""
@@ -211,11 +213,13 @@ class Position:
 
     key: datetime | date
     id: int
+    ended: bool = False  # sort "active": the page ended among the ended matters
 
 
 def encode_cursor(sort: Sort, position: Position) -> str:
     """An opaque cursor for the page after POSITION."""
-    raw = f"{_SORT_CODES[sort]}|{position.key.isoformat()}|{position.id}"
+    code = ("ae" if position.ended else "ao") if sort == "active" else _SORT_CODES[sort]
+    raw = f"{code}|{position.key.isoformat()}|{position.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -228,12 +232,12 @@ def decode_cursor(sort: Sort, cursor: str | None) -> Position | None:
             raise ValueError
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         code, key, ident = raw.split("|")
-        if code != _SORT_CODES[sort]:
+        if code not in (("ao", "ae") if sort == "active" else (_SORT_CODES[sort],)):
             raise ValueError
         moment: datetime | date = date.fromisoformat(key) if code == "da" else datetime.fromisoformat(key)
         if isinstance(moment, datetime) and moment.tzinfo is None:
             raise ValueError
-        return Position(moment, int(ident))
+        return Position(moment, int(ident), ended=code == "ae")
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise Invalid("error.invalid_field", field="cursor", reason="") from None
 
@@ -255,7 +259,26 @@ def _ordered(query: Select[Any], sort: Sort, after: Position | None) -> Select[A
     return query.order_by(Matter.received_at.desc(), Matter.id.desc())
 
 
+def _rows(db: Session, where: Sequence[ColumnElement[bool]], sort: Sort, after: Position | None,
+          size: int) -> list[Matter]:
+    """Up to SIZE matters of WHERE after AFTER in the order SORT. "active" reads the open matters newest first, then
+    (when they run out on this page) the ended ones: two walks of the received_at index, none of them sorted whole."""
+    if sort != "active":
+        return list(db.scalars(_loaded(_ordered(select(Matter).where(*where), sort, after)).limit(size)))
+    rows: list[Matter] = []
+    if after is None or not after.ended:
+        query = select(Matter).where(*where, Matter.state.notin_(ENDED))
+        rows = list(db.scalars(_loaded(_ordered(query, "received_desc", after)).limit(size)))
+        after = None
+    if len(rows) < size:
+        query = select(Matter).where(*where, Matter.state.in_(ENDED))
+        rows += list(db.scalars(_loaded(_ordered(query, "received_desc", after)).limit(size - len(rows))))
+    return rows
+
+
 def _position(sort: Sort, matter: Matter) -> Position:
+    if sort == "active":
+        return Position(matter.received_at, matter.id, ended=matter.state in ENDED)
     if sort == "due_asc":
         open_days = [d.due_day for d in matter.deadlines if d.state is DeadlineState.open]
         return Position(min(open_days) if open_days else NO_DUE, matter.id)
@@ -302,20 +325,25 @@ def count(db: Session, where: Sequence[ColumnElement[bool]]) -> int:
     return db.scalar(select(func.count(Matter.id)).where(*where)) or 0
 
 
+def count_up_to(db: Session, where: Sequence[ColumnElement[bool]]) -> tuple[int, bool]:
+    """How many matters WHERE selects, counted up to paging.COUNT_CAP: (count, whether there are more)."""
+    # In the order of the default list: a reader of most matters counts along received_at's index and stops early.
+    return bounded_count(db, select(Matter.id).where(*where).order_by(Matter.received_at.desc()))
+
+
 def search_matters(db: Session, *, principal: Principal, search: MatterSearch, protector: Protector,
                    categories_file: str | None = None, limit: int | None = None,
                    cursor: str | None = None) -> Page[MatterHit]:
     """One page of the matters the principal may read that SEARCH finds, with the total (keyset cursor)."""
     size, after = check_limit(limit), decode_cursor(search.sort, cursor)
     where = conditions(db, principal=principal, search=search, protector=protector, categories_file=categories_file)
-    total = count(db, where)
-    query = _loaded(_ordered(select(Matter).where(*where), search.sort, after)).limit(size + 1)
-    rows = list(db.scalars(query))
+    total, capped = count_up_to(db, where)
+    rows = _rows(db, where, search.sort, after, size + 1)
     more = len(rows) > size
     rows = rows[:size]
     names, day = node_names(db, rows), today()
     following = encode_cursor(search.sort, _position(search.sort, rows[-1])) if more and rows else None
-    return Page[MatterHit](items=[hit(m, names, day) for m in rows], total=total, next=following)
+    return Page[MatterHit](items=[hit(m, names, day) for m in rows], total=total, total_capped=capped, next=following)
 
 
 def all_matters(db: Session, *, principal: Principal, search: MatterSearch, protector: Protector,
@@ -326,7 +354,7 @@ def all_matters(db: Session, *, principal: Principal, search: MatterSearch, prot
     total = count(db, where)
     if total > at_most:
         return [], total
-    return list(db.scalars(_loaded(_ordered(select(Matter).where(*where), search.sort, None)).limit(at_most))), total
+    return _rows(db, where, search.sort, None, at_most), total
 
 
 def masked_ids(matter: Matter) -> str:

@@ -117,6 +117,7 @@ class Matter(Base):
     # figures are bounded by these instants; the office's "came from us" arm reads transferred_from_node_id.
     __table_args__ = (
         Index("ix_matters_handling_path", "handling_path", postgresql_ops={"handling_path": "text_pattern_ops"}),
+        Index("ix_matters_number_pattern", "number", postgresql_ops={"number": "text_pattern_ops"}),
         Index("ix_matters_registered_at", "registered_at"),
         Index("ix_matters_received_at_id", "received_at", "id"),  # the default list: newest first, keyset
         Index("ix_matters_rated_at", "rated_at"),

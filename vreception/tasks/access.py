@@ -7,7 +7,9 @@ the matter's handling node) checks it. Coordinators and leaders over the unit al
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, not_, or_, select
 from sqlalchemy.orm import Session
 
 from vreception.auth.access import Principal, covers, subtree_filter
@@ -53,12 +55,39 @@ def can_open_files(db: Session, principal: Principal, task: Task) -> bool:
 def visible(principal: Principal) -> ColumnElement[bool]:
     """A SQL condition on Task: the tasks the principal may see (same rule as `can_see`)."""
     units = subtree_filter(principal, Task.unit_path, SUPERVISORS)
-    if not principal.paths_for(OFFICE):
+    office_paths = principal.paths_for(OFFICE)
+    if not office_paths:
         # A unit's own list: no office arm, so the unit-path index alone answers (an OR with an empty subquery
         # made PostgreSQL scan every task ever assigned).
         return units
-    office = select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE))
-    return or_(units, Task.matter_id.in_(office))
+    if any(matter_access.broad(path) for path in office_paths):
+        # A province or city office reads most tasks: its lists walk the due-time index and read each task's matter
+        # path by its key, stopping at the page (the ids of its matters would be an array of a million, and an
+        # EXISTS would be planned as a hashed scan of every matter).
+        path = select(Matter.handling_path).where(Matter.id == Task.matter_id).scalar_subquery()
+        return or_(units, subtree_filter(principal, path, OFFICE))
+    # A county office and below: its matters are a few thousand ids, which the task-matter index takes beside the
+    # unit-path index (BitmapOr), so neither arm reads the tasks table whole.
+    return or_(units, matter_access.among(Task.matter_id, _office_matters(principal)))
+
+
+def visible_parts(principal: Principal) -> list[tuple[ColumnElement[bool], SQLColumnExpression[Any] | None]]:
+    """`visible` as disjoint conditions (the unit arm; the office's other tasks, found from its matters), each with the
+    order a capped count of it should walk (None: the planner's choice, the unit-path index): a list counts them in
+    turn and stops at its cap."""
+    units = subtree_filter(principal, Task.unit_path, SUPERVISORS)
+    # A whole installation's reader matches every task: counting along the due-time index stops at the cap, where
+    # the planner, unordered, would take a sequential scan.
+    key = Task.due_at if any(path.count("/") <= 2 for path in principal.paths_for(SUPERVISORS)) else None
+    if not principal.paths_for(OFFICE):
+        return [(units, key)]
+    # The office's matters as an array (run once, through the path index): as a join under the count's LIMIT, the
+    # planner hoped to meet them early in a sequential scan of matters.
+    return [(units, key), (and_(not_(units), matter_access.among(Task.matter_id, _office_matters(principal))), None)]
+
+
+def _office_matters(principal: Principal) -> Select[Any]:
+    return select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE))
 
 
 def may_act(db: Session, principal: Principal, task: Task, action: str) -> bool:

@@ -13,7 +13,7 @@ from vreception.clock import now
 from vreception.errors import Invalid
 from vreception.models import Attachment, Matter, Node, Notification, Task, TaskState
 from vreception.notify import inbox
-from vreception.paging import Page, page_of
+from vreception.paging import COUNT_CAP, Key, Page, after, bounded_count, check_limit, decode_keys, encode_keys, ordered
 from vreception.tasks import TRANSITIONS, access
 from vreception.tasks.jobs import ACTIVE
 from vreception.tasks.views import AttachmentOut, TaskDetailOut, TaskOut, detail_of
@@ -51,9 +51,61 @@ def visible_tasks(principal: Principal, *, state: TaskState | None = None, overd
 def list_tasks(db: Session, *, principal: Principal, state: TaskState | None = None, overdue: bool | None = None,
                unit_node_id: int | None = None, matter_id: int | None = None, limit: int | None = None,
                cursor: str | None = None) -> Page[TaskOut]:
-    """The tasks the principal may see, by due time, filtered and counted in SQL, one page at a time."""
-    query = visible_tasks(principal, state=state, overdue=overdue, unit_node_id=unit_node_id, matter_id=matter_id)
-    return page_of(db, query, limit=limit, cursor=cursor, item=TaskOut.from_task)
+    """The tasks the principal may see, filtered in SQL: the active ones by due time (the most pressing first), then
+    the others most recently due first; keyset pages, the total counted up to paging.COUNT_CAP."""
+    query = visible_tasks(principal, state=state, overdue=overdue, unit_node_id=unit_node_id,
+                          matter_id=matter_id).order_by(None)
+    size = check_limit(limit)
+    phase, start = _cursor(cursor)
+    total, capped = _count(db, principal, query)
+    rows: list[Task] = []
+    if phase == ACTIVE_PHASE:
+        rows = _phase(db, query.where(Task.state.in_(ACTIVE)), ACTIVE_KEYS, start, size + 1)
+        start = None
+    if len(rows) <= size:
+        rows += _phase(db, query.where(Task.state.notin_(ACTIVE)), DONE_KEYS, start, size + 1 - len(rows))
+    following = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        following = encode_keys(ACTIVE_PHASE if last.state in ACTIVE else DONE_PHASE, [last.due_at, last.id])
+    return Page[TaskOut](items=[TaskOut.from_task(t) for t in rows[:size]], total=total, total_capped=capped,
+                         next=following)
+
+
+def _count(db: Session, principal: Principal, query: Select[Any]) -> tuple[int, bool]:
+    # Part by part (the unit's tasks, then the office's others): a broad office reaches the cap along the unit-path
+    # index alone and never looks for the others, whose search starts from the office's matters.
+    total = 0
+    for part, key in access.visible_parts(principal):
+        counted = query.where(part) if key is None else query.where(part).order_by(key)
+        found, more = bounded_count(db, counted, cap=COUNT_CAP - total)
+        total += found
+        if more:
+            return COUNT_CAP, True
+    return total, False
+
+
+ACTIVE_PHASE, DONE_PHASE = "ta", "td"
+ACTIVE_KEYS: list[Key] = [(Task.due_at, False), (Task.id, False)]
+DONE_KEYS: list[Key] = [(Task.due_at, True), (Task.id, True)]
+
+
+def _cursor(cursor: str | None) -> tuple[str, list[Any] | None]:
+    # The phase is the cursor's tag: a page that ended among the finished tasks resumes there.
+    if not cursor:
+        return ACTIVE_PHASE, None
+    for phase in (ACTIVE_PHASE, DONE_PHASE):
+        try:
+            return phase, decode_keys(phase, cursor, 2)
+        except Invalid:
+            continue
+    raise Invalid("error.invalid_field", field="cursor", reason="")
+
+
+def _phase(db: Session, query: Select[Any], keys: list[Key], start: list[Any] | None, size: int) -> list[Task]:
+    if start is not None:
+        query = query.where(after(keys, start))
+    return list(db.scalars(ordered(query, keys).limit(size)))
 
 
 def attachments_of(db: Session, task_ids: Iterable[int]) -> dict[int, list[Attachment]]:

@@ -54,8 +54,8 @@ NO_REASON = {"serve", "serve_notice", "request_review", "request_recheck", "set_
 INT_FIELDS = ("to_node_id", "days", "leader_id", "approved_by", "document_id")
 TEXT_FIELDS = {"kind": 16, "channel": 32, "method": 16, "facts": 4000, "basis": 4000}
 MOMENT_FIELDS = ("requested_at", "served_at")
-SORT_LABELS = {"received_desc": "matter_search.sort.received_desc", "received_asc": "matter_search.sort.received_asc",
-               "due_asc": "matter_search.sort.due_asc"}
+SORT_LABELS = {"active": "lists.sort.active", "received_desc": "matter_search.sort.received_desc",
+               "received_asc": "matter_search.sort.received_asc", "due_asc": "matter_search.sort.due_asc"}
 
 
 def _form_context(request: Request, session, principal, values: dict | None = None) -> dict:

@@ -28,7 +28,8 @@ def task_list(request: Request, principal: User, db: DbSession, cursor: str | No
     """A handler's unit tasks, or the tasks over an office's subtree, by due time, a page at a time."""
     require_any(principal, *access.SUPERVISORS)
     found = queries.list_tasks(db, principal=principal, limit=PAGE_SIZE, cursor=cursor)
-    return page(request, "tasks.html", principal, tasks=found.items, total=found.total, next_cursor=found.next,
+    return page(request, "tasks.html", principal, tasks=found.items, total=found.total, total_capped=found.total_capped,
+                next_cursor=found.next,
                 units=queries.nodes_by_id(db, (t.unit_node_id for t in found.items)),
                 matters=queries.matters_by_id(db, (t.matter_id for t in found.items)),
                 notices=queries.notices_for(db, principal=principal), tz=zone(request))
