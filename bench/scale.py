@@ -126,9 +126,10 @@ def load(url: str, matters: int, today: date) -> province.Accounts:
     started = time.monotonic()
     try:
         with db.transaction() as session:
-            accounts, counts = province.build(session, matters=matters, secret=SECRET, today=today)
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("ANALYZE") if db.backend == "postgresql" else None
+            accounts, counts = province.build(session, matters=matters, secret=SECRET, today=today,
+                                              log=lambda line: print(line, flush=True))
+        if db.backend == "postgresql":
+            _analyze(db)
     finally:
         db.dispose()
     label = _label(matters)
@@ -137,22 +138,36 @@ def load(url: str, matters: int, today: date) -> province.Accounts:
     return accounts
 
 
+def _analyze(db: Database) -> None:
+    """ANALYZE the tables of this schema only (a bare ANALYZE also waits on the other schemas being loaded)."""
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+        names = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").scalars().all()
+        for name in names:
+            connection.exec_driver_sql(f'ANALYZE "{name}"')
+
+
 def reused(url: str) -> province.Accounts:
     """The accounts of a province loaded earlier (the generator's fixed usernames and its first matter)."""
     from sqlalchemy import select
 
-    from vreception.models import Matter
+    from vreception.models import Matter, Person, RoleAssignment
 
     db = Database(url)
     try:
         with db.transaction() as session:
             first = session.scalars(select(Matter).order_by(Matter.id).limit(1)).one()
             number = first.number
+            leader_id = session.scalar(select(Person.id).where(Person.username == "scale.leader"))
+            room_id = session.scalar(select(RoleAssignment.room_id).join(Person, Person.id == RoleAssignment.person_id)
+                                     .where(Person.username == "scale.room"))
     finally:
         db.dispose()
     names = {"province": "scale.province", "province_leader": "scale.province.leader", "city": "scale.city",
              "leader": "scale.leader", "handler": "scale.handler", "county": "scale.county", "room": "scale.room"}
-    return province.Accounts(usernames=names, lookup_number=number, lookup_code=province.KNOWN_CODE)
+    return province.Accounts(usernames=names, lookup_number=number, lookup_code=province.KNOWN_CODE,
+                             leader_id=int(leader_id or 0), room_id=int(room_id or 0))
 
 
 def measure(url: str, matters: int, accounts: province.Accounts, today: date, data_dir: Path) -> None:
@@ -180,33 +195,144 @@ def measure(url: str, matters: int, accounts: province.Accounts, today: date, da
         _time(base, "leader_agenda", "/agenda", label, cookies=pages["leader"])
         _time(base, "public_lookup",
               f"/api/v1/public/matters/{accounts.lookup_number}?code={accounts.lookup_code}", label, rounds=8)
+        _time(base, "statistics_page_province", "/statistics", label, cookies=pages["province"], rounds=10)
+        _time(base, "statistics_trend_province", "/api/v1/stats/trend", label, headers=api["province"], rounds=10)
+        _time(base, "statistics_summary_county", "/api/v1/stats/summary", label, headers=api["county"], rounds=10)
+        _booking(base, label, accounts, today, api["county"])
         print(f"bench: scale_{label}_server_peak_rss {peak[0] / 1024:.0f} MiB", flush=True)
+    _live_month(url, label, today)
+    _audit_day(url, label)
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return times[len(times) // 2], times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def _booking(base: str, label: str, accounts: province.Accounts, today: date, headers: dict[str, str]) -> None:
+    """A county leader's reception plan, then availability over four weeks and bookings of free slots, timed."""
+    zone = ZoneInfo("Asia/Shanghai")
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as http:
+        plan = http.post("/api/v1/plans", json={
+            "kind": "rotation", "leader_ids": [accounts.leader_id], "starts": "08:30", "ends": "17:30",
+            "slot_minutes": 30, "room_ids": [accounts.room_id], "valid_from": today.isoformat()})
+        if plan.status_code != 201:
+            print(f"# scale_{label} plan {plan.status_code} {plan.text[:200]}", flush=True)
+            return
+        start = datetime.combine(today + timedelta(days=2), datetime.min.time(), zone)
+        query: dict[str, str | int] = {"leader_id": accounts.leader_id, "room_id": accounts.room_id, "from": start.isoformat(),
+                 "to": (start + timedelta(days=28)).isoformat()}
+        times: list[float] = []
+        slots: list[dict[str, str]] = []
+        for _ in range(21):
+            began = time.monotonic()
+            answer = http.get("/api/v1/availability", params=query)
+            times.append((time.monotonic() - began) * 1000)
+            slots = answer.json() if answer.status_code == 200 else []
+        p50, p95 = _percentiles(times[1:])
+        print(f"bench: scale_{label}_availability_4weeks_p50 {p50:.0f} ms", flush=True)
+        print(f"bench: scale_{label}_availability_4weeks_p95 {p95:.0f} ms", flush=True)
+        times, statuses = [], set()
+        for slot in slots[:21]:
+            began = time.monotonic()
+            answer = http.post("/api/v1/sessions", json={"kind": "reception", "leader_id": accounts.leader_id,
+                                                         "room_ids": [accounts.room_id], "start": slot["start"],
+                                                         "end": slot["end"]})
+            times.append((time.monotonic() - began) * 1000)
+            if answer.status_code != 201 and answer.status_code not in statuses:
+                print(f"# scale_{label}_booking {answer.status_code} {answer.text[:200]}", flush=True)
+            statuses.add(answer.status_code)
+        if len(times) > 1:
+            p50, p95 = _percentiles(times[1:])
+            print(f"bench: scale_{label}_booking_p50 {p50:.0f} ms", flush=True)
+            print(f"bench: scale_{label}_booking_p95 {p95:.0f} ms", flush=True)
+        if statuses != {201}:
+            print(f"# scale_{label}_booking statuses {sorted(statuses)}", flush=True)
+
+
+def _live_month(url: str, label: str, today: date) -> None:
+    """The worst case of the live month: a whole month (the last one) counted live over the province, in process."""
+    from vreception.cases import rates
+    from vreception.models import Matter
+
+    month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    db = Database(url)
+    try:
+        times = []
+        for _ in range(5):
+            with db.transaction() as session:
+                began = time.monotonic()
+                rates.monthly(session, month=month, within=Matter.handling_path.startswith("/"))
+                times.append((time.monotonic() - began) * 1000)
+        p50, p95 = _percentiles(times[1:])
+        print(f"bench: scale_{label}_province_rates_whole_month_live_p50 {p50:.0f} ms", flush=True)
+        print(f"bench: scale_{label}_province_rates_whole_month_live_p95 {p95:.0f} ms", flush=True)
+    finally:
+        db.dispose()
+
+
+DAY_EVENTS = 7_000  # a province's day: ~1,400 matters a day at 1M over two years, ~5 audited steps each
+
+
+def _audit_day(url: str, label: str) -> None:
+    """Incremental `audit verify` after a day of activity: from the newest signed checkpoint, DAY_EVENTS appended."""
+    from vreception.audit import checkpoints
+    from vreception.models import AuditHead
+
+    db = Database(url)
+    db.use_audit_key(audit.key_from_secret(SECRET))
+    try:
+        with db.transaction() as session:
+            if checkpoints.newest(db=session) is None:
+                # A province loaded before the generator signed its head: anchor it once (the chain was written whole).
+                head = session.get(AuditHead, 1)
+                assert head is not None
+                checkpoints.write(db=session, seq=head.seq, digest=head.hash)
+        with db.transaction() as session:
+            for n in range(DAY_EVENTS):
+                audit.record(session, action="bench.day", entity_type="matter", entity_id=n, data={"n": n})
+        with db.transaction() as session:
+            done = checkpoints.verify(db=session, full=False)
+        print(f"bench: scale_{label}_audit_verify_day_events {done.checked} events", flush=True)
+        print(f"bench: scale_{label}_audit_verify_day {done.seconds:.2f} s", flush=True)
+        if not done.ok:
+            print(f"# scale_{label} audit verify failed: {done.problems[:3]}", flush=True)
+    finally:
+        db.dispose()
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench scale")
     parser.add_argument("--matters", type=int, default=20_000)
-    parser.add_argument("--keep", action="store_true", help="keep the schema (vrbench_scale) afterwards")
+    parser.add_argument("--schema", help="the PostgreSQL schema (default vrbench_scale_<size>, e.g. vrbench_scale_1m)")
+    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--load-only", action="store_true", help="load and keep the province, measure nothing")
     parser.add_argument("--reuse", action="store_true",
-                        help="measure the province a --keep run left (migrated to the current schema first)")
+                        help="measure the province a --keep run left in the schema (migrated to the current "
+                             "revision first)")
     args = parser.parse_args(argv)
+    schema = args.schema or f"{SCHEMA}_{_label(args.matters)}"
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     if args.reuse:
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{SCHEMA}"
+        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
         upgrade(url)
         accounts, args.keep = reused(url), True
         with tempfile.TemporaryDirectory() as tmp:
             measure(url, args.matters, accounts, today, Path(tmp))
         return 0
-    url = _fresh_schema(SCHEMA)
-    if url is None:
+    fresh = _fresh_schema(schema)
+    if fresh is None:
         print("# scale: needs PostgreSQL at " + POSTGRES_URL)
         return 1
+    url = fresh
+    args.keep = args.keep or args.load_only
     try:
         accounts = load(url, args.matters, today)
+        if args.load_only:
+            return 0
         with tempfile.TemporaryDirectory() as tmp:
             measure(url, args.matters, accounts, today, Path(tmp))
     finally:
         if not args.keep:
-            _drop_schema(SCHEMA)
+            _drop_schema(schema)
     return 0

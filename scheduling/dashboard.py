@@ -8,18 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from scheduling.access import manageable
 from scheduling.queries import overlapping
 from vreception.auth.access import Principal, subtree_filter
 from vreception.cases import supervision
+from vreception.cases.access import readable
+from vreception.cases.actions import OPEN_STATES
 from vreception.clock import now
-from vreception.models import Matter, Node, Person, Role, Task
+from vreception.models import Matter, MatterState, Node, Person, Role, Task
 from vreception.models.scheduling import ReceptionSession, SessionEvent, SessionState
 from vreception.models.tasks import ACTIVE_TASK_STATES
-from vreception.paging import fetch
+from vreception.paging import COUNT_CAP, bounded_count, fetch
 
 T = TypeVar("T")
 
@@ -85,14 +87,29 @@ def arrivals(db: Session, session_ids: list[int]) -> dict[int, datetime]:
 def due_tasks(db: Session, principal: Principal, *, overdue: bool, limit: int | None = None,
               cursor: str | None = None) -> Listed[Task]:
     """Overdue tasks, or tasks due within three days, over the coordinator's subtree, by due time, a page at a time."""
-    mine = select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE))
+    # Correlated, so that it is asked only of the due tasks found (a province's IN-list would read every matter).
+    mine = exists().where(Matter.id == Task.matter_id, subtree_filter(principal, Matter.handling_path, OFFICE))
     moment = now()
     due = Task.due_at < moment if overdue else (Task.due_at >= moment) & (Task.due_at < moment + DUE_SOON)
     query = (select(Task).where(Task.state.in_(ACTIVE_TASK), due,
-                                subtree_filter(principal, Task.unit_path, OFFICE) | Task.matter_id.in_(mine))
+                                subtree_filter(principal, Task.unit_path, OFFICE) | mine)
              .order_by(Task.due_at, Task.id))
-    found, total, following = fetch(db, query, limit=limit or MAX_TASKS, cursor=cursor)
+    # Counted up to the cap along the due-time order (a province's backlog is not walked whole for a heading).
+    total, _ = bounded_count(db, query)
+    found, total, following = fetch(db, query, total=total, limit=limit or MAX_TASKS, cursor=cursor)
     return Listed(found, total, following)
+
+
+def state_counts(db: Session, principal: Principal, *, cap: int = COUNT_CAP) -> list[tuple[str, int | str]]:
+    """How many of the matters the principal may read are in each open state, in the order of the procedure, each
+    counted up to CAP ("10000+" beyond): one statement of capped counts."""
+    wanted = [state for state in MatterState if state in OPEN_STATES]
+    parts = [select(literal(state.value).label("state"), func.count().label("n"))
+             .select_from(select(Matter.id).where(readable(principal), Matter.state == state)
+                          .limit(cap + 1).subquery()) for state in wanted]
+    found = {state: int(n) for state, n in db.execute(union_all(*parts)).all()}
+    return [(state.value, f"{cap}+" if found[state.value] > cap else found[state.value])
+            for state in wanted if found.get(state.value)]
 
 
 def task_context(db: Session, found: list[Task]) -> dict[str, Any]:

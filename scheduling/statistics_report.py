@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from scheduling import statistics as sessions
 from vreception.auth.access import Principal, load_node, require
-from vreception.cases import rates
+from vreception.cases import monthly_figures, rates
 from vreception.cases import statistics as figures
 from vreception.errors import Forbidden, Invalid
 from vreception.models import Matter, Node, Role
@@ -156,7 +156,8 @@ def summary(db: Session, *, node: Node, months: list[date], sort: str = "on_time
     """Everything over MONTHS in NODE's subtree, with NODE's children ranked by SORT."""
     within = Matter.handling_path.startswith(node.path, autoescape=True)
     start, end = figures.range_bounds(months)
-    unit_rates = figures.summed_rates(db, months=months, within=within, rating_window_days=rating_window_days, at=at)
+    unit_rates = figures.summed_rates(db, months=months, paths=[node.path], rating_window_days=rating_window_days,
+                                      at=at)
     counts = figures.matter_counts(db, months=months, within=within, at=at)
     leaders = sessions.by_leader(db, start=start, end=end, path=node.path)
     children = figures.children_of(db, node)
@@ -206,11 +207,10 @@ def trend(db: Session, *, node: Node, last: date, count: int = figures.TREND_MON
     within = Matter.handling_path.startswith(node.path, autoescape=True)
     registered = figures.registered_by_month(db, months=months, within=within)
     held = sessions.held_by_month(db, bounds=figures.month_starts(months), path=node.path)
-    points = []
-    for month, held_in_month in zip(months, held, strict=True):
-        # Each month's figures are its own aggregate queries (rates.monthly): 6 grouped queries a month.
-        month_total = figures.total(rates.monthly(db, month=month, within=within,
-                                                  rating_window_days=rating_window_days, at=at))
-        points.append(TrendPointOut(month=figures.label(month), figures=_figures(month_total),
-                                    registered=registered[month], held=held_in_month))
+    # The ended months' figures come from their stored counts in one query; the current month is counted live.
+    per_month = monthly_figures.totals_by_month(db, months=months, paths=[node.path],
+                                                rating_window_days=rating_window_days, at=at)
+    points = [TrendPointOut(month=figures.label(month), figures=_figures(per_month[month]),
+                            registered=registered[month], held=held_in_month)
+              for month, held_in_month in zip(months, held, strict=True)]
     return TrendOut(node_id=node.id, node_name=node.name, points=points)

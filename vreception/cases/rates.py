@@ -28,11 +28,10 @@ Everything is counted in SQL with date bounds; no matter is loaded as an object.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -116,54 +115,80 @@ def _grouped(db: Session, query: Select[*tuple[Any, ...]], within: ColumnElement
     return [tuple(row) for row in db.execute(select(*inner.c, func.count()).group_by(*inner.c))]
 
 
-def _deadline_outcome(rate: Rate, state: DeadlineState, past: bool, n: int) -> None:
+class Counted(NamedTuple):
+    """N cases of one outcome of one figure: of matters handled by HANDLING_NODE_ID, rated on UNIT_ID."""
+
+    handling_node_id: int
+    unit_id: int
+    figure: str
+    outcome: str
+    n: int
+    good: int  # of N, in the numerator
+    counted: int  # of N, in the denominator
+
+
+LEGAL = "legal_excluded"
+
+
+def _deadline_outcome(out: list[Counted], handling: int, unit: int, figure: str, state: DeadlineState, past: bool,
+                      n: int) -> None:
     if state is DeadlineState.met:
-        rate.add("in_time", n, good=True)
+        out.append(Counted(handling, unit, figure, "in_time", n, n, n))
     elif state is DeadlineState.missed:
-        rate.add("late", n)
+        out.append(Counted(handling, unit, figure, "late", n, 0, n))
     elif state is DeadlineState.open and past:
-        rate.add("overdue", n)
+        out.append(Counted(handling, unit, figure, "overdue", n, 0, n))
 
 
-def monthly(db: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
-            at: datetime | None = None) -> list[UnitRates]:
-    """The figures of every unit for MONTH, by the rules in this module's docstring."""
+def counted(db: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
+            at: datetime | None = None, settled: bool = True, unrated: bool = True) -> list[Counted]:
+    """The cases behind MONTH's figures by the rules in this module's docstring, grouped in SQL by handling node and
+    rated unit: the SETTLED part (deadlines, resolution, registrations, ratings) and the UNRATED part (rating windows
+    that ended unrated, which depends on the moment until the month's last window has ended)."""
     first, last = month_bounds(month)
     moment = at or now()
     today = local_day(moment)
     start, end = datetime.combine(first, time.min, zone()), end_of_day(last)
-    units: dict[int, UnitRates] = defaultdict(lambda: UnitRates(0))
+    out: list[Counted] = []
+    if settled:
+        _settled(db, out, first, last, start, end, today, within)
+    if unrated:
+        window = timedelta(days=rating_window_days)
+        query = (select(Matter.handling_node_id, literal(True).label("unrated"))
+                 .where(Matter.rating.is_(None), Matter.served_at >= start - window,
+                        Matter.served_at <= min(end, moment) - window, ~_legal()))
+        for node_id, _, n in _grouped(db, query, within):
+            out.append(Counted(node_id, node_id, "participation", "unrated", n, 0, n))
+    return out
 
-    def unit(node_id: int) -> UnitRates:
-        entry = units[node_id]
-        entry.node_id = node_id
-        return entry
 
+def _settled(db: Session, out: list[Counted], first: date, last: date, start: datetime, end: datetime, today: date,
+             within: ColumnElement[bool] | None) -> None:
     # Acceptance periods: who ended them (a transfer/assignment event at the same instant) decides whose figure.
     ending = aliased(MatterEvent)
     actor = aliased(Person)
     handed_over = ending.id.isnot(None)
     rated_unit = case((handed_over, func.coalesce(actor.node_id, Matter.handling_node_id)), else_=Matter.handling_node_id)
-    acceptance = (select(rated_unit.label("unit"), Deadline.state, (Deadline.due_day < today).label("past"),
-                         handed_over.label("handed_over"), _legal().label("legal"))
+    acceptance = (select(Matter.handling_node_id, rated_unit.label("unit"), Deadline.state,
+                         (Deadline.due_day < today).label("past"), handed_over.label("handed_over"),
+                         _legal().label("legal"))
                   .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
                   .outerjoin(ending, and_(ending.matter_id == Deadline.matter_id, ending.at == Deadline.done_at,
                                           ending.action.in_(HANDED_OVER)))
                   .outerjoin(actor, actor.id == ending.actor_id)
                   .where(Deadline.kind == "acceptance", Deadline.due_day.between(first, last)))
-    for node_id, state, past, by_office, legal, n in _grouped(db, acceptance, within):
+    for handling, node_id, state, past, by_office, legal, n in _grouped(db, acceptance, within):
         if legal:
-            unit(node_id).legal_excluded += n
+            out.append(Counted(handling, node_id, LEGAL, "excluded", n, 0, 0))
         else:
-            entry = unit(node_id)
-            _deadline_outcome(entry.transfer_timeliness if by_office else entry.timely_acceptance,
-                              DeadlineState(state), bool(past), n)
+            figure = "transfer_timeliness" if by_office else "timely_acceptance"
+            _deadline_outcome(out, handling, node_id, figure, DeadlineState(state), bool(past), n)
 
-    handling = (select(Matter.handling_node_id, Deadline.state, (Deadline.due_day < today).label("past"))
-                .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
-                .where(Deadline.kind.in_(COMPLETION_KINDS), Deadline.due_day.between(first, last), ~_legal()))
-    for node_id, state, past, n in _grouped(db, handling, within):
-        _deadline_outcome(unit(node_id).on_time_completion, DeadlineState(state), bool(past), n)
+    handling_periods = (select(Matter.handling_node_id, Deadline.state, (Deadline.due_day < today).label("past"))
+                        .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
+                        .where(Deadline.kind.in_(COMPLETION_KINDS), Deadline.due_day.between(first, last), ~_legal()))
+    for node_id, state, past, n in _grouped(db, handling_periods, within):
+        _deadline_outcome(out, node_id, node_id, "on_time_completion", DeadlineState(state), bool(past), n)
 
     # Resolution: the review-request window ended (met by a request, or past); a first petition (no earlier matter
     # of the same person) is resolved when no review was asked and nobody petitioned again on it.
@@ -176,36 +201,52 @@ def monthly(db: Session, *, month: date, within: ColumnElement[bool] | None = No
                       Deadline.state != DeadlineState.cancelled,
                       or_(Deadline.state != DeadlineState.open, Deadline.due_day < today), ~_legal()))
     for node_id, no_review, repeat, came_again, n in _grouped(db, windows, within):
-        entry = unit(node_id)
-        entry.one_time_resolution.add("no_review" if no_review else "reviewed", n, good=bool(no_review))
+        if no_review:
+            out.append(Counted(node_id, node_id, "one_time_resolution", "no_review", n, n, n))
+        else:
+            out.append(Counted(node_id, node_id, "one_time_resolution", "reviewed", n, 0, n))
         if not repeat:
-            first_petition = entry.first_petition_resolution
             if not no_review:
-                first_petition.add("reviewed", n)
+                out.append(Counted(node_id, node_id, "first_petition_resolution", "reviewed", n, 0, n))
             elif came_again:
-                first_petition.add("petitioned_again", n)
+                out.append(Counted(node_id, node_id, "first_petition_resolution", "petitioned_again", n, 0, n))
             else:
-                first_petition.add("resolved", n, good=True)
+                out.append(Counted(node_id, node_id, "first_petition_resolution", "resolved", n, n, n))
 
     registered = (select(Matter.handling_node_id, is_repeat.label("repeat"))
                   .where(Matter.registered_at >= start, Matter.registered_at <= end))
     for node_id, repeat, n in _grouped(db, registered, within):
-        unit(node_id).repeat_petitions.add("repeat" if repeat else "first", n, good=bool(repeat))
+        out.append(Counted(node_id, node_id, "repeat_petitions", "repeat" if repeat else "first", n,
+                           n if repeat else 0, n))
 
-    # 参评: rated matters in the month of the rating; unrated ones in the month their window ended.
+    # 参评: rated matters in the month of the rating; unrated ones in the month their window ended (counted()).
     rated = (select(Matter.handling_node_id, Matter.rating)
              .where(Matter.rating.isnot(None), Matter.rated_at >= start, Matter.rated_at <= end, ~_legal()))
     for node_id, rating, n in _grouped(db, rated, within):
-        entry = unit(node_id)
-        entry.participation.add("rated", n, good=True)
-        entry.satisfaction.add(rating, n, good=rating in SATISFIED)
-    window = timedelta(days=rating_window_days)
-    unrated = (select(Matter.handling_node_id, literal(True).label("unrated"))
-               .where(Matter.rating.is_(None), Matter.served_at >= start - window,
-                      Matter.served_at <= min(end, moment) - window, ~_legal()))
-    for node_id, _, n in _grouped(db, unrated, within):
-        unit(node_id).participation.add("unrated", n)
+        out.append(Counted(node_id, node_id, "participation", "rated", n, n, n))
+        good = n if rating in SATISFIED else 0
+        out.append(Counted(node_id, node_id, "satisfaction", str(rating), n, good, n))
+
+
+def units_from(found: Iterable[Counted]) -> list[UnitRates]:
+    """The figures of each rated unit, from the cases counted (of one month or several)."""
+    units: dict[int, UnitRates] = {}
+    for row in found:
+        entry = units.setdefault(row.unit_id, UnitRates(row.unit_id))
+        if row.figure == LEGAL:
+            entry.legal_excluded += row.n
+            continue
+        rate: Rate = getattr(entry, row.figure)
+        rate.counts[row.outcome] = rate.counts.get(row.outcome, 0) + row.n
+        rate.numerator += row.good
+        rate.denominator += row.counted
     return sorted(units.values(), key=lambda u: u.node_id)
+
+
+def monthly(db: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
+            at: datetime | None = None) -> list[UnitRates]:
+    """The figures of every unit for MONTH, by the rules in this module's docstring, counted live."""
+    return units_from(counted(db, month=month, within=within, rating_window_days=rating_window_days, at=at))
 
 
 @dataclass
@@ -224,12 +265,14 @@ def _place(values: Iterable[float | None]) -> list[int | None]:
 
 
 def ranking(db: Session, *, month: date, parent: Node, by: str, rating_window_days: int = 30,
-            at: datetime | None = None) -> list[Ranked]:
-    """The children of PARENT ranked by figure BY for MONTH, each summing the units of its subtree."""
+            at: datetime | None = None, found: list[UnitRates] | None = None) -> list[Ranked]:
+    """The children of PARENT ranked by figure BY for MONTH, each summing the units of its subtree (FOUND: the
+    month's figures over PARENT's subtree when the caller has them, e.g. from monthly_figures)."""
     children = list(db.scalars(select(Node).where(Node.parent_id == parent.id).order_by(Node.id)))
     totals = {child.id: UnitRates(child.id) for child in children}
-    found = monthly(db, month=month, within=Matter.handling_path.startswith(parent.path, autoescape=True),
-                    rating_window_days=rating_window_days, at=at)
+    if found is None:
+        found = monthly(db, month=month, within=Matter.handling_path.startswith(parent.path, autoescape=True),
+                        rating_window_days=rating_window_days, at=at)
     paths = {node_id: path for node_id, path in db.execute(
         select(Node.id, Node.path).where(Node.id.in_({u.node_id for u in found})))}
     for entry in found:

@@ -1,8 +1,8 @@
 """Matter figures over a range of months (统计): the rates summed over months, matters registered by channel and
 category, and deadlines overdue at the end of the range, per handling unit.
 
-Rates over several months sum each month's numerators and denominators (rates.monthly), never average the monthly
-rates. Everything is counted in SQL grouped by unit, bounded by the range; no matter is loaded as an object.
+Rates over several months sum each month's numerators and denominators (rates.counted; ended months stored by
+monthly_figures), never average the monthly rates. Everything is counted in SQL grouped by unit, bounded by the range; no matter is loaded as an object.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
-from vreception.cases import rates
+from vreception.cases import monthly_figures, rates
 from vreception.cases.deadlines import end_of_day, local_day, zone
 from vreception.cases.supervision import SUPERVISED
 from vreception.clock import now
@@ -71,14 +71,11 @@ def range_bounds(months: list[date]) -> tuple[datetime, datetime]:
     return datetime.combine(months[0], time.min, zone()), end_of_day(rates.month_bounds(months[-1])[1])
 
 
-def summed_rates(db: Session, *, months: list[date], within: ColumnElement[bool], rating_window_days: int = 30,
+def summed_rates(db: Session, *, months: list[date], paths: list[str], rating_window_days: int = 30,
                  at: datetime | None = None) -> dict[int, rates.UnitRates]:
-    """The figures of every unit over MONTHS: each month's numerators and denominators added up."""
-    units: dict[int, rates.UnitRates] = {}
-    for month in months:
-        for unit in rates.monthly(db, month=month, within=within, rating_window_days=rating_window_days, at=at):
-            units.setdefault(unit.node_id, rates.UnitRates(unit.node_id)).merge(unit)
-    return units
+    """The figures of every unit over MONTHS in the subtrees PATHS: each month's numerators and denominators added up
+    (ended months read from their stored counts, monthly_figures)."""
+    return monthly_figures.summed(db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
 
 
 def total(units: Iterable[rates.UnitRates], node_id: int = 0) -> rates.UnitRates:

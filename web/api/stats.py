@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from scheduling import statistics_report as report
-from vreception.auth.access import load_node, require, require_role, subtree_filter
-from vreception.cases import rates
+from vreception.auth.access import load_node, require, require_role
+from vreception.cases import monthly_figures, rates
 from vreception.cases import statistics as figures
 from vreception.errors import Invalid
-from vreception.models import Matter, Role
+from vreception.models import Role
 from vreception.org.queries import nodes_by_id
 from web.deps import ApiPrincipal, DbSession
 from web.openapi import responses
@@ -87,8 +87,8 @@ def monthly_rates(month: str, principal: ApiPrincipal, db: DbSession, settings: 
     """Per handling unit in the caller's subtree, for MONTH (YYYY-MM)."""
     first = _month(month)
     require_role(principal, READERS)
-    within = subtree_filter(principal, Matter.handling_path, READERS)
-    units = rates.monthly(db, month=first, within=within, rating_window_days=settings.rating_window_days)
+    units = monthly_figures.monthly(db, month=first, paths=principal.paths_for(READERS),
+                                    rating_window_days=settings.rating_window_days)
     nodes = nodes_by_id(db, {unit.node_id for unit in units})
     return [_row(unit, nodes[unit.node_id].name, month) for unit in units]
 
@@ -105,7 +105,9 @@ def monthly_ranking(month: str, parent_id: int, principal: ApiPrincipal, db: DbS
         raise Invalid("error.figure_unknown", field="by")
     parent = load_node(db, parent_id)
     require(principal, parent, READERS)
-    ranked = rates.ranking(db, month=first, parent=parent, by=by, rating_window_days=settings.rating_window_days)
+    found = monthly_figures.monthly(db, month=first, paths=[parent.path], rating_window_days=settings.rating_window_days)
+    ranked = rates.ranking(db, month=first, parent=parent, by=by, rating_window_days=settings.rating_window_days,
+                           found=found)
     return [{**_row(r.rates, r.node.name, month), "rank": r.rank} for r in ranked]
 
 

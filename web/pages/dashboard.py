@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 
 from scheduling import dashboard as reads
 from vreception.auth.access import load_node, subtree_filter
-from vreception.cases import queries, rates
+from vreception.cases import rates
 from vreception.clock import now
 from vreception.models import Matter, Node, Role
 from vreception.models.scheduling import SessionState
@@ -99,7 +99,7 @@ def dashboard(request: Request, principal: User, db: DbSession, week: str | None
                 overdue=late, soon=near, **reads.task_context(db, late.items + near.items),
                 overdue_matters=reads.overdue_matters(db, principal), bars=bars, month=month,
                 legal_excluded=legal_excluded, chart_height=20 + len(bars) * BAR_STEP,
-                matter_states=queries.state_counts(db, principal=principal),
+                matter_states=reads.state_counts(db, principal),
                 notices=notices, tz=zone(request),
                 **live_context(request, db, principal, week=week, today=today, queue=queue))
 

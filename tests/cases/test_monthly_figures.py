@@ -1,0 +1,103 @@
+"""Monthly figures of ended months stored once and read back (issue 16); a late event marks its month stale and the
+next read counts it again; the current month is counted live; stored and live counts agree."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from tests.cases.helpers import travel
+from tests.factories import FreshHeaders, act, register
+from vreception.cases import monthly_figures, rates
+from vreception.models import Matter
+from vreception.models.figures import FigureMonth, MonthlyFigure, StaleFigure
+
+MARCH, APRIL = date(2026, 3, 1), date(2026, 4, 1)
+
+
+def _live(db, month: date) -> list[rates.UnitRates]:
+    with db.transaction() as s:
+        return rates.monthly(s, month=month, within=Matter.handling_path.startswith("/"))
+
+
+def _stored(db, month: date, paths=("/",)) -> list[rates.UnitRates]:
+    with db.transaction() as s:
+        return monthly_figures.monthly(s, month=month, paths=list(paths))
+
+
+def _count(db, model, **where) -> int:
+    with db.transaction() as s:
+        return int(s.scalar(select(func.count()).select_from(model).filter_by(**where)) or 0)
+
+
+def test_ended_month_is_stored_and_a_late_event_recounts_it(client, org, db):
+    travel(2026, 3, 2)
+    office = FreshHeaders(client, "coord.county")
+    on_time, _ = register(client, org, headers=office, serial=1, summary="事项一")
+    late, _ = register(client, org, headers=office, serial=2, summary="事项二", category="land")
+    travel(2026, 3, 10)
+    act(client, office, on_time["id"], "accept")
+    travel(2026, 4, 2)  # March has ended: its figures are stored on first read
+    api = client.get("/api/v1/stats/rates", params={"month": "2026-03"}, headers=office).json()
+    assert api[0]["timely_acceptance"]["counts"] == {"in_time": 1, "overdue": 1}
+    assert _count(db, FigureMonth, month=MARCH) == 1
+    stored_rows = _count(db, MonthlyFigure, month=MARCH)
+    assert stored_rows > 0
+    assert _stored(db, MARCH) == _live(db, MARCH)
+    # The current month is never stored.
+    client.get("/api/v1/stats/rates", params={"month": "2026-04"}, headers=office)
+    assert _count(db, FigureMonth, month=APRIL) == 0
+
+    # A late event: the March acceptance period is met late in April. The month is marked stale for the county …
+    act(client, office, late["id"], "accept")
+    assert _count(db, StaleFigure, month=MARCH) == 1
+    # … and the next read counts it again: late, no longer overdue, exactly as a live count says.
+    again = client.get("/api/v1/stats/rates", params={"month": "2026-03"}, headers=office).json()
+    assert again[0]["timely_acceptance"]["counts"] == {"in_time": 1, "late": 1}
+    assert _count(db, StaleFigure, month=MARCH) == 0
+    assert _stored(db, MARCH) == _live(db, MARCH)
+
+
+def test_unrated_part_stays_live_until_the_month_is_closed(client, org, db):
+    travel(2026, 3, 2)
+    office = FreshHeaders(client, "coord.county")
+    matter, _ = register(client, org, headers=office, serial=1, summary="事项一")
+    travel(2026, 3, 3)
+    act(client, office, matter["id"], "accept")
+    act(client, office, matter["id"], "reply", outcome="support", reason="支持。")
+    travel(2026, 3, 4)
+    act(client, office, matter["id"], "serve")  # rating window to 04-03: unrated in April
+    travel(2026, 5, 2)  # April ended on 04-30, its last window (served 04-30) ends 05-30: not closed yet
+    assert not monthly_figures.closed(APRIL, travel(2026, 5, 2), 30)
+    assert _stored(db, APRIL) == _live(db, APRIL)
+    april = {u.node_id: u for u in _stored(db, APRIL)}
+    assert sum(u.participation.counts.get("unrated", 0) for u in april.values()) == 1
+    with db.transaction() as s:
+        assert s.get(FigureMonth, (30, APRIL)).complete is False
+    travel(2026, 6, 2)  # closed now: counted again in full, the unrated part stored too
+    assert _stored(db, APRIL) == _live(db, APRIL)
+    with db.transaction() as s:
+        assert s.get(FigureMonth, (30, APRIL)).complete is True
+        assert s.scalar(select(func.count()).select_from(MonthlyFigure).where(
+            MonthlyFigure.month == APRIL, MonthlyFigure.outcome == "unrated")) == 1
+
+
+def test_trend_reads_the_stored_months_and_matches_live_counts(client, org, db):
+    travel(2026, 1, 5)
+    office = FreshHeaders(client, "coord.county")
+    for serial in range(1, 4):
+        register(client, org, headers=office, serial=serial, summary=f"事项{serial}")
+    travel(2026, 4, 15)
+    trend = client.get("/api/v1/stats/trend", params={"months": 4}, headers=office).json()
+    by_month = {p["month"]: p for p in trend["points"]}
+    assert by_month["2026-01"]["figures"]["timely_acceptance"]["denominator"] == 3
+    assert by_month["2026-01"]["figures"]["repeat_petitions"]["denominator"] == 3
+    assert by_month["2026-01"]["registered"] == 3
+    with db.transaction() as s:
+        stored = set(s.scalars(select(FigureMonth.month)))
+    assert stored == {date(2026, 1, 1), date(2026, 2, 1), MARCH}  # April, the current month, is live
+    # Reading it again computes nothing: the stored rows are read in one grouped query.
+    with db.transaction() as s:
+        found = monthly_figures.by_month(s, months=[date(2026, 1, 1), date(2026, 2, 1), MARCH], paths=["/"])
+    assert found[date(2026, 1, 1)] == _live(db, date(2026, 1, 1))

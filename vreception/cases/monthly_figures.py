@@ -1,0 +1,197 @@
+"""The monthly figures over months (issue 16): ended months read from their materialised counts, the current month
+counted live.
+
+A month that has ended is counted once for every handling node (rates.counted, grouped by handling node and rated
+unit) into monthly_figures and then read with one grouped query over the reader's subtree. Its unrated part (rating
+windows that ended unrated) depends on the moment until the month's last window has ended, so until then that part
+is counted live beside the stored rest; the month is counted again in full once it is closed.
+
+A late event (a deadline met or moved, a rating, a transfer, a repeat link …) on a matter of an ended month marks
+that month and the matter's handling node stale (stale_figures, by the flush hook in vreception.models.figures); the next read
+counts those nodes of that month again before it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, delete, func, insert, literal, or_, select
+from sqlalchemy.orm import Session
+
+from vreception.cases import rates
+from vreception.cases.deadlines import end_of_day, local_day
+from vreception.clock import now
+from vreception.models import Matter, Node
+from vreception.models.figures import FigureMonth, MonthlyFigure, StaleFigure, mark_stale
+
+UNRATED = ("participation", "unrated")
+
+
+def first_of(month: date) -> date:
+    return month.replace(day=1)
+
+
+def ended(month: date, today: date) -> bool:
+    """MONTH's last day is before TODAY: everything but its unrated part is settled (until a late event)."""
+    return rates.month_bounds(month)[1] < today
+
+
+def closed(month: date, moment: datetime, rating_window_days: int) -> bool:
+    """MONTH's last rating window has ended too: nothing in it moves with the clock any more."""
+    return moment >= end_of_day(rates.month_bounds(month)[1]) + timedelta(days=rating_window_days)
+
+
+def _store(db: Session, found: Iterable[rates.Counted], month: date, window: int) -> None:
+    rows = [{"window_days": window, "month": month, "handling_node_id": c.handling_node_id, "unit_id": c.unit_id,
+             "figure": c.figure, "outcome": c.outcome, "n": c.n, "good": c.good, "counted": c.counted}
+            for c in _summed(found)]
+    for start in range(0, len(rows), 1000):
+        db.execute(insert(MonthlyFigure), rows[start:start + 1000])
+
+
+def _summed(found: Iterable[rates.Counted]) -> list[rates.Counted]:
+    """Cases of the same key added up (two grouped queries may name one key)."""
+    out: dict[tuple[int, int, str, str], list[int]] = {}
+    for c in found:
+        entry = out.setdefault((c.handling_node_id, c.unit_id, c.figure, c.outcome), [0, 0, 0])
+        entry[0] += c.n
+        entry[1] += c.good
+        entry[2] += c.counted
+    return [rates.Counted(*key, *values) for key, values in out.items()]
+
+
+def _ensure(db: Session, months: Sequence[date], window: int, moment: datetime) -> dict[date, bool]:
+    """Store each of the ended MONTHS not stored yet (or stored before it closed and closed now), count again the
+    nodes marked stale; returns whether each month's unrated part is stored too. Two queries when nothing changed."""
+    stored = {row.month: row for row in db.scalars(select(FigureMonth).where(
+        FigureMonth.window_days == window, FigureMonth.month.in_(months)))}
+    marks: dict[date, list[tuple[int, datetime]]] = {}
+    for month, node_id, marked in db.execute(select(StaleFigure.month, StaleFigure.handling_node_id,
+                                                    StaleFigure.marked_at).where(StaleFigure.month.in_(months))):
+        marks.setdefault(month, []).append((node_id, marked))
+    for month in months:
+        existing, complete = stored.get(month), closed(month, moment, window)
+        if existing is None or (complete and not existing.complete):
+            stored[month] = _materialise(db, month, window, moment, existing, complete)
+        elif month in marks:
+            _refresh(db, month, moment, marks[month])
+    return {month: row.complete for month, row in stored.items()}
+
+
+def _materialise(db: Session, month: date, window: int, moment: datetime, existing: FigureMonth | None,
+                 complete: bool) -> FigureMonth:
+    """Count MONTH for every node: its settled part, and its unrated part once the month is closed."""
+    db.execute(delete(MonthlyFigure).where(MonthlyFigure.window_days == window, MonthlyFigure.month == month))
+    _store(db, rates.counted(db, month=month, rating_window_days=window, at=moment, unrated=complete), month,
+           window)
+    if existing is None:
+        existing = FigureMonth(window_days=window, month=month, computed_at=moment, complete=complete)
+        db.add(existing)
+    else:
+        existing.computed_at, existing.complete = moment, complete
+    # Marks up to this count are answered by it, unless another rating window of the month is stored as well.
+    db.execute(delete(StaleFigure).where(StaleFigure.month == month, StaleFigure.marked_at <= moment,
+                                         ~_other_windows(month, window)))
+    db.flush()
+    return existing
+
+
+def _other_windows(month: date, window: int) -> ColumnElement[bool]:
+    """Another rating window of MONTH is stored too: its stale marks stay until it is counted again as well."""
+    return select(FigureMonth.month).where(FigureMonth.month == month, FigureMonth.window_days != window).exists()
+
+
+def _refresh(db: Session, month: date, moment: datetime, marks: list[tuple[int, datetime]]) -> None:
+    """Count again the nodes of MONTH marked stale (one grouped count for all of them, per stored window)."""
+    nodes = sorted({node_id for node_id, _ in marks})
+    newest = max(marked for _, marked in marks)
+    for stored_window, stored_complete in db.execute(select(FigureMonth.window_days, FigureMonth.complete)
+                                                     .where(FigureMonth.month == month)).all():
+        db.execute(delete(MonthlyFigure).where(MonthlyFigure.window_days == stored_window,
+                                               MonthlyFigure.month == month,
+                                               MonthlyFigure.handling_node_id.in_(nodes)))
+        _store(db, rates.counted(db, month=month, within=Matter.handling_node_id.in_(nodes),
+                                 rating_window_days=stored_window, at=moment, unrated=stored_complete),
+               month, stored_window)
+    db.execute(delete(StaleFigure).where(StaleFigure.month == month, StaleFigure.handling_node_id.in_(nodes),
+                                         StaleFigure.marked_at <= newest))
+    db.flush()
+
+
+def _subtree(paths: Sequence[str]) -> ColumnElement[bool]:
+    return or_(*[Node.path.startswith(p, autoescape=True) for p in paths]) if paths else Node.id.is_(None)
+
+
+def counted(db: Session, *, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
+            at: datetime | None = None, by_unit: bool = True) -> dict[date, list[rates.Counted]]:
+    """The cases behind each of MONTHS' figures, of the matters handled in the subtrees PATHS (BY_UNIT false: the
+    stored months summed over the units in SQL, under unit 0, for readers of totals)."""
+    moment = at or now()
+    today = local_day(moment)
+    months = [first_of(m) for m in months]
+    stored = [m for m in months if ended(m, today)]
+    complete = _ensure(db, stored, rating_window_days, moment) if stored else {}
+    out: dict[date, list[rates.Counted]] = {m: [] for m in months}
+    within = or_(*[Matter.handling_path.startswith(p, autoescape=True) for p in paths]) if paths else None
+    if stored:
+        keys = ((MonthlyFigure.handling_node_id, MonthlyFigure.unit_id) if by_unit
+                else (literal(0).label("handling"), literal(0).label("unit")))
+        query = (select(MonthlyFigure.month, *keys, MonthlyFigure.figure, MonthlyFigure.outcome,
+                        func.sum(MonthlyFigure.n), func.sum(MonthlyFigure.good), func.sum(MonthlyFigure.counted))
+                 .join(Node, Node.id == MonthlyFigure.handling_node_id)
+                 .where(MonthlyFigure.window_days == rating_window_days, MonthlyFigure.month.in_(stored),
+                        _subtree(paths))
+                 .group_by(MonthlyFigure.month, *([MonthlyFigure.handling_node_id, MonthlyFigure.unit_id] if by_unit
+                                                   else []), MonthlyFigure.figure, MonthlyFigure.outcome))
+        for month, handling, unit, figure, outcome, n, good, count in db.execute(query):
+            if (figure, outcome) == UNRATED and not complete.get(month):
+                continue
+            out[month].append(rates.Counted(handling, unit, figure, outcome, int(n), int(good), int(count)))
+        for month in stored:
+            if not complete.get(month):
+                out[month].extend(rates.counted(db, month=month, within=within, rating_window_days=rating_window_days,
+                                                at=moment, settled=False))
+    if paths:
+        for month in months:
+            if month not in stored:
+                out[month] = rates.counted(db, month=month, within=within, rating_window_days=rating_window_days,
+                                           at=moment)
+    return out
+
+
+def monthly(db: Session, *, month: date, paths: Sequence[str], rating_window_days: int = 30,
+            at: datetime | None = None) -> list[rates.UnitRates]:
+    """The figures of every unit for MONTH over the subtrees PATHS (stored when the month has ended)."""
+    found = counted(db, months=[month], paths=paths, rating_window_days=rating_window_days, at=at)
+    return rates.units_from(found[first_of(month)])
+
+
+def by_month(db: Session, *, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
+             at: datetime | None = None) -> dict[date, list[rates.UnitRates]]:
+    """The figures of every unit for each of MONTHS over the subtrees PATHS."""
+    found = counted(db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
+    return {month: rates.units_from(rows) for month, rows in found.items()}
+
+
+def totals_by_month(db: Session, *, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
+                    at: datetime | None = None) -> dict[date, rates.UnitRates]:
+    """The figures of each of MONTHS over the subtrees PATHS, summed over the units (the stored ones in SQL)."""
+    found = counted(db, months=months, paths=paths, rating_window_days=rating_window_days, at=at, by_unit=False)
+    out = {}
+    for month, rows in found.items():
+        total = rates.UnitRates(0)
+        for unit in rates.units_from(rows):
+            total.merge(unit)
+        out[month] = total
+    return out
+
+
+def summed(db: Session, *, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
+           at: datetime | None = None) -> dict[int, rates.UnitRates]:
+    """The figures of every unit over MONTHS: each month's numerators and denominators added up."""
+    found = counted(db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
+    return {unit.node_id: unit for unit in rates.units_from(row for rows in found.values() for row in rows)}
+
+
+__all__ = ["by_month", "closed", "counted", "ended", "mark_stale", "monthly", "summed", "totals_by_month"]
