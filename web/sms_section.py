@@ -14,7 +14,11 @@ from vreception.sms.views import messages_of
 TEMPLATES = {"registered": "sms.template.registered", "reception_booked": "sms.template.reception_booked",
              "reception_rescheduled": "sms.template.reception_rescheduled",
              "reception_cancelled": "sms.template.reception_cancelled", "notice_served": "sms.template.notice_served",
-             "hearing_notice": "sms.template.hearing_notice", "rating": "sms.template.rating"}
+             "hearing_notice": "sms.template.hearing_notice", "rating": "sms.template.rating",
+             "online_code": "sms.template.online_code", "online_review_received": "sms.template.online_review_received",
+             "online_reception_refused": "sms.template.online_reception_refused",
+             "online_intake_declined": "sms.template.online_intake_declined",
+             "home_link": "sms.template.home_link", "home_code": "sms.template.home_code"}
 STATES = {"queued": "sms.state.queued", "sending": "sms.state.sending", "sent": "sms.state.sent",
           "delivered": "sms.state.delivered", "failed": "sms.state.failed", "cancelled": "sms.state.cancelled"}
 # The outbox's own reasons; a gateway's error text is shown as it came.

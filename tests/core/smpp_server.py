@@ -1,7 +1,10 @@
 """A small SMSC for the tests: speaks SMPP 3.4 over TCP on loopback, PDUs parsed and built by smpplib.
 
-It answers bind_transmitter, submit_sm, enquire_link and unbind; it reassembles UDH-concatenated UCS-2 messages
-and keeps every message it accepted, so a test reads what a phone would receive.
+It answers bind_transmitter, bind_transceiver, submit_sm, enquire_link and unbind; it reassembles UDH-concatenated
+UCS-2 messages and keeps every message it accepted, so a test reads what a phone would receive. With `receipts` on,
+a transceiver that asked for one (registered_delivery=1) gets a deliver_sm delivery receipt for each part it
+submitted, right after the submit_sm_resp, or at its next bind (`hold_receipts`, `hold_ids`), as an SMSC hands its
+held receipts to the next bind of the account; a number in `undeliverable` gets UNDELIV instead of DELIVRD.
 """
 
 from __future__ import annotations
@@ -33,6 +36,15 @@ class SmscState:
     hang_up_after: int | None = None  # close the connection once this many submit_sm were accepted in all
     pending: dict[int, dict[int, bytes]] = field(default_factory=dict)
     counter: int = 0
+    receipts: bool = False  # send delivery receipts (off: an SMSC that reports nothing, the message stays sent)
+    undeliverable: set[str] = field(default_factory=set)  # destinations ("8613800138000") whose parts are lost
+    hold_receipts: bool = False  # every receipt waits for the next bind
+    hold_ids: set[str] = field(default_factory=set)  # the receipts of these message ids wait for the next bind
+    held: list[tuple[str, str, str]] = field(default_factory=list)  # (message id, destination, stat) to hand over
+    acknowledged: list[str] = field(default_factory=list)  # message ids whose receipt got its deliver_sm_resp
+    # deliver_sm sequence → its receipt, until answered; a receipt still unanswered when its bind ends is held again.
+    unanswered: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    sequence: int = 0
 
 
 class _Numbering:
@@ -45,6 +57,19 @@ class _Numbering:
 
 
 NUMBERING = _Numbering()
+
+
+def _receipt(message_id: str, destination: str, stat: str, sequence: int) -> bytes:
+    """A deliver_sm delivery receipt as SMSCs send it: both TLVs and the appendix B text."""
+    state = (smpplib.consts.SMPP_MESSAGE_STATE_DELIVERED if stat == "DELIVRD"
+             else smpplib.consts.SMPP_MESSAGE_STATE_UNDELIVERABLE)
+    text = (f"id:{message_id} sub:001 dlvrd:{'001' if stat == 'DELIVRD' else '000'} submit date:2603040845 "
+            f"done date:2603040846 stat:{stat} err:{'000' if stat == 'DELIVRD' else '001'} text:").encode()
+    pdu = smpplib.smpp.make_pdu("deliver_sm", client=NUMBERING, source_addr=destination, destination_addr="10612345",
+                                esm_class=0x04, short_message=text, receipted_message_id=message_id,
+                                message_state=state)
+    pdu.sequence = sequence
+    return pdu.generate()
 
 
 def _answer(command: str, request, **values):
@@ -111,8 +136,26 @@ class SmscServer:
             data += chunk
         return data
 
+    def _hand_over(self, connection: socket.socket, receipts: list[tuple[str, str, str]], sent: set[int]) -> None:
+        for receipt in receipts:
+            with self.lock:
+                self.state.sequence += 1
+                sequence = self.state.sequence
+                self.state.unanswered[sequence] = receipt
+            sent.add(sequence)
+            connection.sendall(_receipt(*receipt, sequence))
+
     def _serve(self, connection: socket.socket) -> None:
-        bound = False
+        sent: set[int] = set()
+        try:
+            self._converse(connection, sent)
+        finally:
+            with self.lock:
+                self.state.held.extend(self.state.unanswered.pop(s) for s in sorted(sent)
+                                       if s in self.state.unanswered)
+
+    def _converse(self, connection: socket.socket, sent: set[int]) -> None:
+        bound = transceiver = False
         with connection:
             while True:
                 try:
@@ -123,13 +166,21 @@ class SmscServer:
                 request = smpplib.smpp.parse_pdu(raw, client=NUMBERING, allow_unknown_opt_params=True)
                 with self.lock:
                     self.state.commands.append(request.command)
-                if request.command == "bind_transmitter":
+                if request.command in ("bind_transmitter", "bind_transceiver"):
                     ok = (request.system_id.decode(), request.password.decode()) == (self.system_id, self.password)
                     with self.lock:
                         self.state.binds.append((request.system_id.decode(), "ok" if ok else "refused"))
-                    bound = ok
-                    connection.sendall(_answer("bind_transmitter_resp", request, system_id="smsc",
+                        held = []
+                        if ok and request.command == "bind_transceiver":
+                            held, self.state.held = self.state.held, []
+                    bound, transceiver = ok, ok and request.command == "bind_transceiver"
+                    connection.sendall(_answer(f"{request.command}_resp", request, system_id="smsc",
                                                status=0 if ok else smpplib.consts.SMPP_ESME_RBINDFAIL))
+                    self._hand_over(connection, held, sent)
+                elif request.command == "deliver_sm_resp":
+                    with self.lock:
+                        if request.sequence in self.state.unanswered:
+                            self.state.acknowledged.append(self.state.unanswered.pop(request.sequence)[0])
                 elif request.command == "enquire_link":
                     connection.sendall(_answer("enquire_link_resp", request))
                 elif request.command == "unbind":
@@ -140,18 +191,31 @@ class SmscServer:
                         hang_up = self.state.hang_up_after is not None and self.state.counter >= self.state.hang_up_after
                     if hang_up:
                         return  # the SMSC went away: this submit_sm is never answered
-                    connection.sendall(self._submit(request))
+                    answer, receipt = self._submit(request)
+                    connection.sendall(answer)
+                    if receipt is not None and transceiver:
+                        self._hand_over(connection, [receipt], sent)
+                    elif receipt is not None:
+                        with self.lock:
+                            self.state.held.append(receipt)  # a transmitter takes no receipts: for a later bind
                 else:
                     connection.sendall(_answer("generic_nack", request, status=smpplib.consts.SMPP_ESME_RINVBNDSTS))
 
-    def _submit(self, request) -> bytes:
+    def _submit(self, request) -> tuple[bytes, tuple[str, str, str] | None]:
+        """The submit_sm_resp, and the receipt to send now (None: none asked for, or held for the next bind)."""
         with self.lock:
             if self.state.refuse_next:
-                return _answer("submit_sm_resp", request, status=self.state.refuse_next.pop(0))
+                return _answer("submit_sm_resp", request, status=self.state.refuse_next.pop(0)), None
             self.state.counter += 1
             message_id = f"M{self.state.counter}"
             body = request.short_message
             destination = request.destination_addr.decode()
+            receipt = None
+            if self.state.receipts and request.registered_delivery & 0x01:
+                receipt = (message_id, destination, "UNDELIV" if destination in self.state.undeliverable else "DELIVRD")
+                if self.state.hold_receipts or message_id in self.state.hold_ids:
+                    self.state.held.append(receipt)
+                    receipt = None
             if request.esm_class & smpplib.consts.SMPP_GSMFEAT_UDHI:
                 header_length = body[0]
                 ref, total, index = body[header_length - 2], body[header_length - 1], body[header_length]
@@ -165,7 +229,7 @@ class SmscServer:
                 coding = "utf-16-be" if request.data_coding == 8 else "latin-1"
                 self.state.messages.append(Received(destination, body.decode(coding), 1, request.data_coding,
                                                     message_id))
-            return _answer("submit_sm_resp", request, message_id=message_id)
+            return _answer("submit_sm_resp", request, message_id=message_id), receipt
 
     def received(self) -> list[Received]:
         with self.lock:

@@ -14,16 +14,19 @@ from tests.factories import NOW, POLICY, SH, act_on, add_plan, book_session, bui
 from vreception import clock
 from vreception.cases.identity import Protector
 from vreception.errors import Invalid
+from vreception.i18n import translate
 from vreception.models import AuditEvent, Document, Person
 from vreception.models.sms import SmsMessage, SmsState
 from vreception.sms import outbox
 from vreception.sms.settings import SmsSettings
 from vreception.sms.smpp import SmppGateway
-from vreception.sms.texts import MAX_PARTS, TEMPLATES, mobile_number, parts_of, render
+from vreception.sms.texts import KEYS, MAX_PARTS, TEMPLATES, mobile_number, parts_of, render
 
 LONG = {"number": "580102-2026-00001", "code": "ABCDEFGHJK", "url": "https://xf.example.gov.cn/lookup",
         "when": "12月31日 23:30", "room": "城东区信访局视频接访室、东湖镇视频接访点", "leader": "副县长",
-        "title": "信访事项去向告知书", "date": "2026年12月31日", "days": 30}
+        "title": "信访事项去向告知书", "date": "2026年12月31日", "days": 30, "minutes": 30, "name": "张三丰",
+        "purpose": "申请复查", "kind": "复查", "body": "某某市人民政府信访局", "reason": "该事项已按程序办结，请按告知书途径办理",
+        "link": "https://xf.example.gov.cn/home/" + "t" * 43}
 
 
 @pytest.fixture
@@ -66,8 +69,10 @@ def test_every_template_renders_within_the_bound(template, language):
     sent, shown, parts = render(template, signature="某某县信访局", language=language, **LONG)
     assert "{" not in sent and 1 <= parts <= MAX_PARTS
     assert sent.startswith("【某某县信访局】")
-    if template == "registered":
+    if "{code}" in translate(KEYS[template], language):
         assert "ABCDEFGHJK" in sent and "ABCDEFGHJK" not in shown and "**********" in shown
+    if template == "home_link":  # the link carries its token: sent, never shown
+        assert LONG["link"] in sent and LONG["link"] not in shown
 
 
 def test_parts_count_ucs2_seventy_then_sixty_seven():

@@ -1,5 +1,6 @@
 """The gateways over real sockets: SMPP 3.4 against a local SMSC (smpplib PDUs on loopback), HTTPS JSON against a
-local HTTP server; a gateway that is down keeps the messages, which go out once each when it returns."""
+local HTTP server; a gateway that is down keeps the messages, which go out once each when it returns; the SMSC's
+delivery receipts move a message to delivered or failed, on the bind that sent it or a later one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.core.smpp_server import SmscServer
 from tests.factories import NOW, build_org, register_matter
 from vreception import clock
 from vreception.cases.identity import Protector
+from vreception.models import AuditEvent, Matter
 from vreception.models.sms import SmsMessage, SmsState
 from vreception.sms import outbox
 from vreception.sms.gateways import GatewayUnavailable, HttpGateway, PermanentError, RetryableError
@@ -22,9 +24,9 @@ from vreception.sms.settings import SmsSettings
 from vreception.sms.smpp import SmppGateway
 
 
-def smpp(port: int, password: str = "secret") -> SmppGateway:
+def smpp(port: int, password: str = "secret", receipt_wait: float = 1.0) -> SmppGateway:
     return SmppGateway(host="127.0.0.1", port=port, system_id="vreception", password=password,
-                       source_addr="10612345", timeout=5)
+                       source_addr="10612345", timeout=5, receipt_wait=receipt_wait)
 
 
 def states(db) -> list[tuple[str, int]]:
@@ -46,7 +48,7 @@ def test_smpp_session_binds_checks_the_link_and_segments_long_messages():
     first, second = server.received()
     assert (first.text, first.parts, first.data_coding, short) == ("【信访】您的接访已预约。", 1, 8, "M1")
     assert second.text == long_text and second.parts == 3 and long_id == "M2,M3,M4"
-    assert server.state.commands == ["bind_transmitter", "enquire_link", "submit_sm", "submit_sm", "submit_sm",
+    assert server.state.commands == ["bind_transceiver", "enquire_link", "submit_sm", "submit_sm", "submit_sm",
                                      "submit_sm", "unbind"]
 
 
@@ -196,3 +198,109 @@ def test_the_settings_choose_the_gateway_and_production_needs_its_secret():
     chosen = gateway_from(SmsSettings(_env_file=None, gateway="smpp", smpp_host="smsc", smpp_password="p"),
                           production=True)
     assert isinstance(chosen, SmppGateway) and chosen.host == "smsc"
+
+
+def sms_events(db, message_id: int) -> list[tuple[str, dict]]:
+    with db.transaction() as tx:
+        return [(e.action, json.loads(e.data)) for e in tx.scalars(select(AuditEvent).where(
+            AuditEvent.entity_type == "sms", AuditEvent.entity_id == str(message_id)).order_by(AuditEvent.seq))]
+
+
+def one_message(db) -> SmsMessage:
+    with db.transaction() as tx:
+        message = tx.scalars(select(SmsMessage)).one()
+        tx.expunge(message)
+        return message
+
+
+@pytest.fixture
+def receipting():
+    server = SmscServer().start()
+    server.state.receipts = True
+    yield server
+    server.stop()
+
+
+def register_one(db, settings, phone: str = "13800138000") -> int:
+    org = build_org(db)
+    clock.travel_to(NOW)
+    with db.transaction() as tx:
+        matter, _ = register_matter(tx, org, settings, phone=phone)
+        return matter.id
+
+
+def test_a_message_sent_over_smpp_ends_delivered_with_its_receipt_audited(db, settings, receipting):
+    from vreception.i18n import translate
+    from web.sms_section import sms_section
+
+    matter_id = register_one(db, settings)
+    outcome = outbox.send_due(db, gateway=smpp(receipting.port), protector=Protector(settings.effective_secret_key()),
+                              settings=SmsSettings(_env_file=None))
+    assert (outcome.sent, outcome.delivered, outcome.undelivered) == (1, 1, 0)
+    message = one_message(db)
+    # The registration text carries a query code: two parts, both receipted on the bind that sent them.
+    assert (message.state, message.gateway_id, message.delivered_parts) == (SmsState.delivered, "M1,M2", "M1,M2")
+    assert message.delivered_at is not None and message.error == ""
+    assert receipting.state.acknowledged == ["M1", "M2"]  # each deliver_sm answered with deliver_sm_resp
+    assert receipting.state.commands[:2] == ["bind_transceiver", "enquire_link"]
+    events = sms_events(db, message.id)
+    assert [action for action, _ in events] == ["sms.queued", "sms.sending", "sms.sent", "sms.delivered"]
+    assert events[-1][1].items() >= {"state": "delivered", "receipt": "DELIVRD", "part": "M2", "matter_id": matter_id}.items()
+    # The matter page's section shows it as delivered (已送达).
+    with db.transaction() as tx:
+        [shown] = sms_section(tx, tx.get(Matter, matter_id))["sms_messages"]
+        key = sms_section(tx, tx.get(Matter, matter_id))["sms_keys"]["state"][shown.state.value]
+    assert shown.state is SmsState.delivered and translate(key) == "已送达"
+
+
+def test_an_undeliverable_number_ends_failed_with_the_reason(db, settings, receipting):
+    register_one(db, settings, phone="13800138999")
+    receipting.state.undeliverable = {"8613800138999"}
+    outcome = outbox.send_due(db, gateway=smpp(receipting.port), protector=Protector(settings.effective_secret_key()),
+                              settings=SmsSettings(_env_file=None))
+    assert (outcome.sent, outcome.delivered, outcome.undelivered) == (1, 0, 1)
+    message = one_message(db)
+    assert (message.state, message.error, message.delivered_at) == (SmsState.failed, "undelivered: UNDELIV", None)
+    events = sms_events(db, message.id)
+    # The second part's receipt comes for a message already failed: it changes nothing, and is not an error.
+    assert [action for action, _ in events] == ["sms.queued", "sms.sending", "sms.sent", "sms.failed"]
+    assert events[-1][1]["receipt"] == "UNDELIV" and events[-1][1]["part"] == "M1"
+    assert receipting.state.acknowledged == ["M1", "M2"]
+
+
+def test_receipts_held_by_the_smsc_land_on_the_next_bind(db, settings, receipting):
+    register_one(db, settings)
+    receipting.state.hold_receipts = True  # the SMSC reports delivery only after the sender unbound
+    protector, sms = Protector(settings.effective_secret_key()), SmsSettings(_env_file=None)
+    first = outbox.send_due(db, gateway=smpp(receipting.port, receipt_wait=0.2), protector=protector, settings=sms)
+    assert (first.sent, first.delivered) == (1, 0)
+    assert one_message(db).state is SmsState.sent and receipting.state.acknowledged == []
+    receipting.state.hold_receipts = False
+    # The next run has nothing to send; its bind is handed both held receipts.
+    later = outbox.send_due(db, gateway=smpp(receipting.port), protector=protector, settings=sms)
+    assert (later.sent, later.delivered) == (0, 1)
+    message = one_message(db)
+    assert (message.state, message.delivered_parts) == (SmsState.delivered, "M1,M2")
+    assert receipting.state.acknowledged == ["M1", "M2"]
+    assert [a for a, _ in sms_events(db, message.id)][-1] == "sms.delivered"
+    # A receipt for an id the outbox never sent (another system on the account, or long gone) is logged and skipped.
+    receipting.state.held.append(("X404", "8613800138000", "DELIVRD"))
+    assert outbox.send_due(db, gateway=smpp(receipting.port), protector=protector, settings=sms).delivered == 0
+    assert receipting.state.acknowledged[-1] == "X404"
+
+
+def test_a_two_part_message_is_delivered_only_once_both_parts_receipts_came_on_different_binds(db, settings,
+                                                                                             receipting):
+    register_one(db, settings)
+    receipting.state.hold_ids = {"M2"}  # the second part's receipt comes on the next bind
+    protector, sms = Protector(settings.effective_secret_key()), SmsSettings(_env_file=None)
+    first = outbox.send_due(db, gateway=smpp(receipting.port, receipt_wait=0.2), protector=protector, settings=sms)
+    assert (first.sent, first.delivered) == (1, 0)
+    message = one_message(db)
+    assert (message.state, message.gateway_id, message.delivered_parts) == (SmsState.sent, "M1,M2", "M1")
+    assert [a for a, _ in sms_events(db, message.id)][-1] == "sms.sent"
+    second = outbox.send_due(db, gateway=smpp(receipting.port), protector=protector, settings=sms)
+    assert second.delivered == 1
+    message = one_message(db)
+    assert (message.state, message.delivered_parts) == (SmsState.delivered, "M1,M2")
+    assert receipting.state.acknowledged == ["M1", "M2"]

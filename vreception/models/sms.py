@@ -46,7 +46,10 @@ class SmsMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     gateway: Mapped[str] = mapped_column(String(16), default="")
-    gateway_id: Mapped[str] = mapped_column(String(100), default="")
+    # The SMSC's message id of each part, comma-joined (an SMPP id is up to 65 characters).
+    gateway_id: Mapped[str] = mapped_column(String(1000), default="")
+    # The parts' ids the SMSC reported delivered so far, comma-joined: delivered once every part is here.
+    delivered_parts: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 from typing import Protocol
 
+from vreception.sms.receipts import Receipt
+
 
 class GatewayError(Exception):
     """A message the gateway did not take."""
@@ -35,6 +37,9 @@ class Gateway(Protocol):
 
     def send(self, phone: str, text: str, *, reference: str) -> str:
         """Hand one message over; its gateway message id, or a GatewayError."""
+
+    def receipts(self) -> list[Receipt]:
+        """The delivery receipts the gateway reported since open()."""
 
     def close(self) -> None:
         """Disconnect; never raises."""
@@ -77,6 +82,9 @@ class HttpGateway:
         if not ident:
             raise RetryableError("answer without an id")
         return str(ident)[:100]
+
+    def receipts(self) -> list[Receipt]:
+        return []  # the HTTPS service reports no delivery
 
     def close(self) -> None:
         return None

@@ -23,6 +23,7 @@ from vreception.clock import now
 from vreception.db import Database
 from vreception.errors import Invalid
 from vreception.models.sms import SmsMessage, SmsOptOut, SmsState
+from vreception.sms import receipts
 from vreception.sms.gateways import Gateway, GatewayUnavailable, PermanentError, RetryableError
 from vreception.sms.settings import SmsSettings
 from vreception.sms.texts import SECRET_PARAMS, mobile_number, render
@@ -96,6 +97,8 @@ class Outcome:
     failed: int = 0
     cancelled: int = 0
     unknown: int = 0
+    delivered: int = 0  # messages a delivery receipt settled as delivered, or as failed (undelivered)
+    undelivered: int = 0
     unavailable: bool = False
     ids: list[int] = field(default_factory=list)
 
@@ -156,7 +159,7 @@ def _record(db: Session, message_id: int, *, settings: SmsSettings, at: datetime
     message = db.get(SmsMessage, message_id, with_for_update=True)
     assert message is not None and message.state is SmsState.sending  # claimed by this sender
     if error is None:
-        message.gateway_id, message.sent_at = gateway_id, at
+        message.gateway_id, message.sent_at = gateway_id[:1000], at  # the column's width (SMPP: every part's id)
         _finish(message, SmsState.sent)
         _audit(db, message, "sent", gateway_id=gateway_id)
         outcome.sent += 1
@@ -179,7 +182,8 @@ def _record(db: Session, message_id: int, *, settings: SmsSettings, at: datetime
 
 def send_due(database: Database, *, gateway: Gateway | None, protector: Protector, settings: SmsSettings,
              at: datetime | None = None) -> Outcome:
-    """One run of the sender: settle stuck messages, screen the due ones, send them if a gateway is set."""
+    """One run of the sender: settle stuck messages, screen the due ones, send them if a gateway is set, and record
+    the delivery receipts the gateway reported meanwhile."""
     at = at or now()
     outcome = Outcome()
     with database.transaction() as tx:
@@ -211,4 +215,9 @@ def send_due(database: Database, *, gateway: Gateway | None, protector: Protecto
     finally:
         if gateway is not None:
             gateway.close()
+    if gateway is not None and (found := gateway.receipts()):
+        # Receipts of this run's messages and of earlier runs' (an SMSC hands held receipts to the next bind).
+        with database.transaction() as tx:
+            counts = receipts.apply_all(tx, found, at=now())
+        outcome.delivered, outcome.undelivered = counts["delivered"], counts["failed"]
     return outcome

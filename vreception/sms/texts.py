@@ -17,10 +17,15 @@ MAX_PARTS = 5
 # Each template and its catalog key (the `sms` domain).
 KEYS = {"registered": "sms.registered", "reception_booked": "sms.reception_booked",
         "reception_rescheduled": "sms.reception_rescheduled", "reception_cancelled": "sms.reception_cancelled",
-        "notice_served": "sms.notice_served", "hearing_notice": "sms.hearing_notice", "rating": "sms.rating"}
+        "notice_served": "sms.notice_served", "hearing_notice": "sms.hearing_notice", "rating": "sms.rating",
+        # Online requests (vreception/online) and the reception from home (scheduling/home_join).
+        "online_code": "online.sms.code", "online_review_received": "online.sms.review_received",
+        "online_reception_refused": "online.sms.reception_refused",
+        "online_intake_declined": "online.sms.intake_declined",
+        "home_link": "home_join.sms.link", "home_code": "home_join.sms.code"}
 TEMPLATES = tuple(KEYS)
-# Parameters that are secrets: sent, but masked in what the matter page shows.
-SECRET_PARAMS = ("code",)
+# Parameters that are secrets: sent, but masked in what the matter page shows (a home link carries its token).
+SECRET_PARAMS = ("code", "link")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _PREFIX = re.compile(r"^(?:\+86|0086|86)(?=1\d{10}$)")
 
