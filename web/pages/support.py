@@ -24,7 +24,8 @@ HOME_BY_ROLE = ((Role.coordinator, "/dashboard"), (Role.leader, "/agenda"), (Rol
                 (Role.handler, "/tasks"), (Role.admin, "/admin/org"))
 NAV = {
     Role.coordinator: (("/dashboard", "pages.nav.dashboard"), ("/matters", "pages.nav.matters"),
-                       ("/matters/new", "pages.nav.register"), ("/tasks", "pages.nav.tasks"),
+                       ("/matters/new", "pages.nav.register"), ("/online-requests", "online.nav.requests"),
+                       ("/tasks", "pages.nav.tasks"),
                        ("/leader-plans", "pages.nav.plans"),
                        ("/hearing-roster", "hearing.roster.title"), ("/statistics", "pages.nav.statistics"),
                        ("/network", "pages.nav.network"), ("/admin/rooms", "pages.nav.admin_rooms"),
