@@ -48,6 +48,13 @@ def require_open(policy: Policy, booking: ReceptionSession, now: datetime | None
         )
 
 
+def sign_join_token(policy: Policy, secret: str, booking: ReceptionSession, participant: Participant,
+                    **claims: object) -> tuple[str, datetime]:
+    """The signed ticket /ws/sessions checks, for PARTICIPANT of BOOKING; the caller has checked who asks."""
+    return tokens.issue(secret, subject=str(participant.id), purpose=JOIN_PURPOSE, ttl=policy.join_ttl,
+                        session_id=booking.id, participant_id=participant.id, role=participant.role, **claims)
+
+
 def issue_join_token(
     db: Session,
     *,
@@ -67,15 +74,7 @@ def issue_join_token(
     if booking.state not in JOINABLE:
         raise NotJoinable("error.not_joinable", field="session_id", state=Msg(f"session.state.{booking.state.value}"))
     require_open(policy, booking)
-    token, expires = tokens.issue(
-        secret,
-        subject=str(participant.id),
-        purpose=JOIN_PURPOSE,
-        ttl=policy.join_ttl,
-        session_id=booking.id,
-        participant_id=participant.id,
-        role=participant.role,
-    )
+    token, expires = sign_join_token(policy, secret, booking, participant)
     audit.record(
         db,
         action="session.join_token",

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from scheduling import home_join
 from scheduling.access import visible
 from scheduling.policy import Policy
 from vreception.auth.access import Principal
@@ -58,6 +59,7 @@ class ParticipantOut(BaseModel):
     person_id: int | None
     room_id: int | None
     name: str
+    join_mode: str = "default"  # home | home_verified: joining from their own phone (scheduling.home_join)
 
 
 class EventOut(BaseModel):
@@ -122,6 +124,7 @@ def session_out(db: Session, policy: Policy, item: ReceptionSession, history: bo
         rows = history_of(db, item.id)
         events = [EventOut(action=e.action, at=local(policy, e.at), actor_id=e.actor_id, start=local(policy, e.starts_at),
                            end=local(policy, e.ends_at), reason=e.reason) for e in rows]
+    modes = home_join.join_modes(db, [item.id])
     return SessionOut(
         id=item.id, kind=item.kind.value, state=item.state.value, leader_id=item.leader_id, matter_id=item.matter_id,
         plan_id=item.plan_id, start=local(policy, item.starts_at), end=local(policy, item.ends_at),
@@ -129,8 +132,8 @@ def session_out(db: Session, policy: Policy, item: ReceptionSession, history: bo
         version=item.version, history=events, recorded=item.recorded,
         recordings=[recording_summary(r) for r in (recordings_by_session(db, [item.id]).get(item.id, [])
                                                    if recordings is None else recordings)],
-        participants=[ParticipantOut(id=p.id, role=p.role, person_id=p.person_id, room_id=p.room_id, name=p.name)
-                      for p in item.participants])
+        participants=[ParticipantOut(id=p.id, role=p.role, person_id=p.person_id, room_id=p.room_id, name=p.name,
+                                     join_mode=modes.get(p.id, "default")) for p in item.participants])
 
 
 

@@ -173,6 +173,8 @@ DYNAMIC: dict[str, Callable[[], Iterable[str]]] = {
     "pages.count.": _rate_counts,
     # The timeline names task events and registration/rating here; other events go through action.*.
     "pages.timeline.": lambda: ["register", "rate", "task.assigned"] + [f"task.{a}" for a in _task_actions()],
+    "home_join.mode.": lambda: [_import("scheduling.home_join").HOME, _import("scheduling.home_join").HOME_VERIFIED],
+    "home_join.refused.": lambda: list(_import("scheduling.home_join").HomeRefused.STATUS),
 }
 
 

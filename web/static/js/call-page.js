@@ -24,7 +24,7 @@ function captionOf(publisher) {
 async function joinUrl() {
   const response = await fetch(`/calls/${config.sessionId}/token`, { method: "POST", headers: { "X-CSRF-Token": csrf } });
   if (!response.ok) throw new Error(`token ${response.status}`);
-  return (await response.json()).ws_url;
+  return response.json();  // {ws_url, ice_servers, …}: call.js takes the TURN credentials from it
 }
 
 // A shared screen gets a large tile of its own, first, labelled with who shares it (call-screen.js: the button).
@@ -229,6 +229,8 @@ function participantItem(p, seated) {
   role.className = "role";
   role.textContent = roleName(p.role);
   item.append(who, " ", role);
+  const home = roster.get(p.id) && roster.get(p.id).home;  // 在家接入 · 已短信验证
+  if (home) { const badge = document.createElement("span"); badge.className = "badge home-join"; badge.textContent = home; item.append(" ", badge); }
   if (flags.length) item.append(` · ${flags.join(" · ")}`);
   if (config.moderator && p.id !== config.participantId && p.connected && p.audio && p.status === "admitted"
       && p.role !== "observer") {  // an observer never publishes: nothing to mute
@@ -265,7 +267,7 @@ function participantItem(p, seated) {
 let stream;
 if (can("publish")) {
   try {
-    stream = await localMedia();
+    stream = await localMedia(config.facingMode);
   } catch (error) {
     status(t("call.device_error"));
     throw error;
@@ -281,7 +283,23 @@ window.vreceptionStream = stream;
 
 call.addEventListener("lobby", (e) => status(t(e.detail.reason === "deliberation" ? "call.deliberation.waiting" : "call.waiting")));
 call.addEventListener("admitted", () => status(t("call.admitted")));
-call.addEventListener("state", (e) => renderState(e.detail));
+let lastState = null;
+call.addEventListener("state", (e) => { lastState = e.detail; renderState(e.detail); homeSeats(e.detail); });
+// A seat that connects from home after this page loaded: ask again what its list entry says.
+const askedHome = new Set();
+async function homeSeats(message) {
+  const fresh = message.participants.filter((p) => p.connected && !askedHome.has(p.id) && roster.has(p.id) && !roster.get(p.id).home);
+  if (!config.homeSeatsUrl || fresh.length === 0) return;
+  fresh.forEach((p) => askedHome.add(p.id));
+  const response = await fetch(config.homeSeatsUrl);
+  if (!response.ok) return;
+  const labels = await response.json();
+  for (const [id, label] of Object.entries(labels)) {
+    const seat = roster.get(Number(id));
+    if (seat) { seat.home = label; seat.room = null; }
+  }
+  renderState(lastState || message);
+}
 call.addEventListener("error", (event) => {
   if (event.detail.code === "panel_incomplete") status(`${t("call.agenda.panel_incomplete")} ${event.detail.detail}`);
 });
