@@ -19,6 +19,7 @@ from vreception.cases.errors import IllegalTransition, WindowClosed
 from vreception.clock import now
 from vreception.errors import Invalid, NotFound
 from vreception.i18n import Msg
+from vreception.integration import record as integration
 from vreception.models import (
     Deadline,
     DeadlineState,
@@ -571,6 +572,8 @@ def _run(db: Session, table: dict[str, tuple[set[MatterState], Callable[[Step], 
     db.flush()
     audit.record(db, action=f"matter.{action}", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"from": before.value, "to": after.value, "reason": reason, **data})
+    integration.matter_changed(db, matter=matter, action=action, before=before, at=step.at,
+                               unit=step.params.get("to_node_name"))
     return matter
 
 

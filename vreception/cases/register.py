@@ -26,6 +26,7 @@ from vreception.cases.identity import (
 from vreception.cases.numbering import next_value
 from vreception.clock import now
 from vreception.errors import Invalid, NotFound
+from vreception.integration import record as integration
 from vreception.models import (
     Channel,
     Demand,
@@ -295,5 +296,6 @@ def register(
                        "anonymous": not people, "accused_node_id": matter.accused_node_id,
                        "possible_repeats": [r.matter.id for r in repeats if r.reason == SIMILAR],
                        "same_person": [r.matter.id for r in repeats if r.reason == SAME_PERSON]})
+    integration.registered(db, matter=matter)
     sms_hooks.registered(db, matter=matter, code=code, protector=protector, actor_id=actor_id)
     return matter, code, repeats

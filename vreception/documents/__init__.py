@@ -17,6 +17,7 @@ from vreception.cases.deadlines import local_day
 from vreception.cases.numbering import next_value
 from vreception.clock import now
 from vreception.errors import Conflict, Invalid, NotFound
+from vreception.integration import record as integration
 from vreception.models import Document, Matter, Node
 from vreception.models.records import ReceptionRecord, RecordSignature
 
@@ -92,6 +93,7 @@ def _store(db: Session, *, matter: Matter, kind: str, actor_id: int | None, temp
     db.flush()
     audit.record(db, action="document.issued", entity_type="document", entity_id=document.id, actor_id=actor_id,
                  data={"matter_id": matter.id, "kind": kind, "number": number, "sha256": document.sha256})
+    integration.document_issued(db, matter=matter, document=document, name=title)
     return document
 
 
@@ -157,6 +159,7 @@ def serve(db: Session, document: Document, *, actor_id: int | None, at: datetime
     audit.record(db, action="document.served", entity_type="document", entity_id=document.id, actor_id=actor_id,
                  data={"matter_id": document.matter_id, "served_at": document.served_at.isoformat(),
                        "method": method, "proof_sha256": document.proof_sha256})
+    integration.document_served(db, document=document, name=KINDS[document.kind][0])
     return document
 
 
