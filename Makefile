@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo lint test bench browser pdf-deps clean
+.PHONY: demo lint test bench browser pdf-deps turn nginx clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,13 +31,29 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
+# Debian's coturn for the relay test (tests/calls/test_turn_relay.py); the service is not enabled.
+turn:
+	@if [ ! -x /usr/bin/turnserver ]; then \
+	  echo "installing Debian coturn"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq coturn >/dev/null; \
+	fi
+
+# Debian's nginx: the deploy/ site is checked with `nginx -t` (tests/core/test_deploy_files.py).
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  echo "installing Debian nginx"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
+	fi
+
 # ruff (pyflakes, isort, bugbear, pyupgrade) over everything; mypy over the files [tool.mypy] names
 # (strict for vreception, scheduling, signaling, recordings; gradual for web).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint browser pdf-deps
+test: $(STAMP) lint browser pdf-deps turn nginx
 	# Database and page tests on both cores, then the timed media, browser and load tests alone.
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not media" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m media $(PYTEST_ARGS)

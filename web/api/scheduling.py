@@ -16,6 +16,7 @@ from scheduling.join import issue_join_token
 from scheduling.lookup import load_leader, load_room
 from scheduling.policy import Policy, aware
 from scheduling.views import PlanOut, SessionOut, SlotOut, local, plan_out, session_out
+from vreception import turn
 from vreception.auth.access import Principal, covers, load_node, require, require_role
 from vreception.errors import Forbidden, Invalid
 from vreception.models.people import Role
@@ -111,10 +112,18 @@ class JoinIn(BaseModel):
                                        "session gets (or is given) a coordinator's seat")
 
 
+class IceServerOut(BaseModel):
+    urls: list[str] | str
+    username: str | None = None
+    credential: str | None = None
+
+
 class JoinOut(BaseModel):
     token: str
     ws_url: str
     expires_at: datetime
+    # For RTCPeerConnection: the configured servers and the TURN relay with this participant's own credentials.
+    ice_servers: list[IceServerOut] = []
 
 
 class FeedOut(BaseModel):
@@ -270,8 +279,9 @@ def join_session(session_id: int, body: JoinIn, request: Request, principal: Api
     token, expires, _ = issue_join_token(db, policy=policy, secret=request.app.state.secret, principal=principal,
                                          booking=item, participant_id=participant_id)
     scheme = "wss" if request.url.scheme == "https" else "ws"
+    ice = turn.participant_ice_servers(request.app.state.settings, participant_id)
     return JoinOut(token=token, ws_url=f"{scheme}://{request.url.netloc}/ws/sessions/{item.id}?token={token}",
-                   expires_at=expires)
+                   expires_at=expires, ice_servers=[IceServerOut(**server) for server in ice])
 
 
 # ---- calendar feeds --------------------------------------------------------------------------------

@@ -7,13 +7,13 @@ from datetime import date
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from scheduling import access
+from scheduling import access, home_join
 from scheduling.booking import load_session
 from scheduling.join import issue_join_token, not_open_yet, opens_at
 from scheduling.queries import next_of_leader
 from scheduling.views import people_of
 from signaling.roles import ROLES, can, capabilities_of
-from vreception import records, tasks
+from vreception import records, tasks, turn
 from vreception.auth.access import Principal
 from vreception.cases import access as matters
 from vreception.cases import queries
@@ -138,13 +138,18 @@ def _matter_for(db, principal: Principal, booking: ReceptionSession) -> Matter |
 @router.get("/calls/{session_id}")
 def call_page(session_id: int, request: Request, principal: PagePrincipal, session: DbSession):
     """The call: video, participants, lobby with admit (for leaders and coordinators), controls."""
-    booking, participant = _booking(session, principal, session_id)
-    if principal is None or booking is None:  # no principal, no booking
-        return RedirectResponse("/login", status_code=303)
-    if not_open_yet(policy(request), booking):
-        return _not_open_yet(request, session, principal, booking, participant)
+    # A phone that passed its SMS code (手机视频接访) takes its one seat; nobody else is signed out here.
+    home = _home_seat(request, session, session_id) if principal is None else None
+    if home is not None:
+        booking, participant = home.booking, home.participant
+    else:
+        booking, participant = _booking(session, principal, session_id)
+        if principal is None or booking is None:  # no principal, no booking
+            return RedirectResponse("/login", status_code=303)
+        if not_open_yet(policy(request), booking):
+            return _not_open_yet(request, session, principal, booking, participant)
     lang = language(request)
-    matter = _matter_for(session, principal, booking)
+    matter = _matter_for(session, principal, booking) if principal is not None else None
     leader = people_of(session, booking)["leader"]
     messages = {key: translate(key, lang) for key in CALL_MESSAGES}
     messages.update({f"pages.participant.{r}": translate(f"pages.participant.{r}", lang) for r in ROLES})
@@ -160,18 +165,23 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
         "moderator": moderator,
         "capabilities": capabilities_of(participant.role),
         "names": {str(p.id): p.name for p in booking.participants},
-        "roster": _roster(booking),
+        "roster": _roster(booking, home_join.roster_labels(session, booking, lang)),
+        "homeSeatsUrl": f"/calls/{booking.id}/home-seats" if principal is not None else None,
+        # The phone's front camera (facingMode user) for a seat joining from home.
+        "facingMode": "user" if home is not None else None,
         "after": after,
         "hearing": hearing,
         "agenda": agenda,
         "chairDesk": _chair_desk(session, principal, booking, request.app.state.settings.hearing_panel_sizes, lang)
-        if hearing
+        if hearing and principal is not None
         else None,
     }
-    desk = _desk_files(session, principal, booking, matter, request.app.state.protector) if moderator else None
+    desk = (_desk_files(session, principal, booking, matter, request.app.state.protector)
+            if moderator and principal is not None else None)
     # The recorder (记录员) of a hearing writes the 笔录 beside the video without moderating the call.
     notes_only = (
-        desk is None and participant.role == "recorder" and record_access.may_write(session, principal, booking)
+        desk is None and participant.role == "recorder" and principal is not None
+        and record_access.may_write(session, principal, booking)
     )
     return render(
         request,
@@ -191,7 +201,14 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
         hearing=hearing,
         agenda=agenda,
         chair_desk=config["chairDesk"],
+        phone=home is not None,
     )
+
+
+def _home_seat(request: Request, db, session_id: int) -> home_join.Opened | None:
+    """The seat a phone's SMS-verified credential takes in this session, or None."""
+    return home_join.seat_of(db, policy=policy(request), secret=request.app.state.secret, session_id=session_id,
+                             credential=request.cookies.get(home_join.COOKIE))
 
 
 def _not_open_yet(request: Request, db, principal: Principal, booking: ReceptionSession, participant: Participant):
@@ -234,8 +251,10 @@ def _chair_desk(db, principal: Principal, booking: ReceptionSession, sizes, lang
     }
 
 
-def _roster(booking: ReceptionSession) -> list[dict]:
-    """Every seat for the page: id, role, name, and the room seat a person booked by name sits in."""
+def _roster(booking: ReceptionSession, home: dict[int, str] | None = None) -> list[dict]:
+    """Every seat for the page: id, role, name, the room seat a person booked by name sits in (not one joining from
+    home), and what the list says of a seat joining from home."""
+    home = home or {}
     rooms = [p.id for p in booking.participants if p.room_id is not None]
     # Name-only seats carry no room. Booking seats the rooms it was asked for before the leader's plan rooms,
     # so the people booked by name sit in the first.
@@ -245,7 +264,8 @@ def _roster(booking: ReceptionSession) -> list[dict]:
             "id": p.id,
             "role": p.role,
             "name": p.name,
-            "room": room if p.person_id is None and p.room_id is None else None,
+            "room": room if p.person_id is None and p.room_id is None and p.id not in home else None,
+            "home": home.get(p.id),
         }
         for p in booking.participants
     ]
@@ -269,23 +289,31 @@ def _after(db, booking: ReceptionSession, participant: Participant, matter: Matt
 def call_token(session_id: int, request: Request, principal: PagePrincipal, session: DbSession):
     """A fresh join token for the page's own seat (the page asks again when one expires)."""
     csrf.check(request, request.headers.get("x-csrf-token"))
-    booking, participant = _booking(session, principal, session_id, seat=True)
-    if principal is None or booking is None:  # no principal, no booking
-        raise Forbidden()
-    token, expires, _ = issue_join_token(
-        session,
-        policy=policy(request),
-        secret=request.app.state.secret,
-        principal=principal,
-        booking=booking,
-        participant_id=participant.id,
-    )
+    home = _home_seat(request, session, session_id) if principal is None else None
+    if home is not None:
+        booking, participant = home.booking, home.participant
+        token, expires = home_join.join_token(session, policy=policy(request), secret=request.app.state.secret,
+                                              opened=home)
+    else:
+        booking, participant = _booking(session, principal, session_id, seat=True)
+        if principal is None or booking is None:  # no principal, no booking
+            raise Forbidden()
+        token, expires, _ = issue_join_token(
+            session,
+            policy=policy(request),
+            secret=request.app.state.secret,
+            principal=principal,
+            booking=booking,
+            participant_id=participant.id,
+        )
     scheme = "wss" if request.url.scheme == "https" else "ws"
     return JSONResponse(
         {
             "token": token,
             "ws_url": f"{scheme}://{request.url.netloc}/ws/sessions/{booking.id}?token={token}",
             "expires_at": expires.isoformat(),
+            # The TURN relay's credentials are the page's own and time-limited: fresh with every token.
+            "ice_servers": turn.participant_ice_servers(request.app.state.settings, participant.id),
         }
     )
 

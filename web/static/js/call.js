@@ -38,7 +38,8 @@ function waitForIceGathering(pc, timeoutMs = 5000) {
 export class Call extends EventTarget {
   /**
    * @param {object} options
-   * @param {() => Promise<string>} options.joinUrl  resolves to the ws:// URL with a fresh join token
+   * @param {() => Promise<string|{ws_url: string, ice_servers?: RTCIceServer[]}>} options.joinUrl  resolves to the
+   *   ws:// URL with a fresh join token, or to the join answer (its ice_servers carry this page's TURN credentials)
    * @param {MediaStream} options.localStream        camera and microphone (or a test stream)
    * @param {RTCIceServer[]} [options.iceServers]
    */
@@ -66,7 +67,10 @@ export class Call extends EventTarget {
   async start() { await this.connect(); this.qualityTimer = setInterval(() => this.measureQuality(), 2000); }
 
   async connect() {
-    const url = await this.joinUrl();
+    const joined = await this.joinUrl();
+    const url = typeof joined === "string" ? joined : joined.ws_url;
+    // Time-limited TURN credentials come with each join token; the next peer connection uses them.
+    if (typeof joined !== "string" && Array.isArray(joined.ice_servers)) this.iceServers = joined.ice_servers;
     const ws = new WebSocket(url);
     this.ws = ws;
     // Messages are handled one at a time: an offer must be answered before the next one is applied.
