@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from recordings import renegotiation
+from sqlalchemy import select
+
+from recordings import renegotiation, service
+from recordings.journal import JOURNAL_KEY, read_journal
 from recordings.live import LiveRecording
+from recordings.manifest import WORKER_LOST
+from recordings.recorder import Recorder
+from recordings.segment import CAMERA, capture_of_key
 from recordings.sfu import MediaHub, UnknownParticipant
 from recordings.storage import Storage, storage_from_settings
 from signaling.events import MediaSignal
 from signaling.messages import Answer, Error, Offer, ServerMessage
+from vreception import audit, turn
+from vreception.models.recordings import Recording
+from vreception.models.recordings import RecordingState as RecordingRowState
 
 if TYPE_CHECKING:
     from vreception.config import Settings
@@ -48,6 +59,18 @@ class CallMedia:
     def idle(self) -> bool:
         """Whether no hub, number or recording is held (every call has let go of its media)."""
         return not (self.hubs or self.numbers or self.recordings)
+
+    def load(self) -> tuple[int, int]:
+        """(sessions, participants) held here: a media worker's load in its heartbeat."""
+        return len(self.hubs), sum(len(hub.participants) for hub in self.hubs.values())
+
+    def holds(self, session_id: int) -> bool:
+        """Whether any participant of SESSION_ID has a media connection here."""
+        hub = self.hubs.get(session_id)
+        return hub is not None and bool(hub.participants)
+
+    async def open(self, session_id: int) -> None:
+        """A participant joined SESSION_ID: nothing to place when the media is embedded (media workers place it)."""
 
     async def signal(self, session_id: int, signal: MediaSignal) -> None:
         """Apply a participant's offer or answer to the session's hub; a bad SDP is answered with an error."""
@@ -107,6 +130,66 @@ class CallMedia:
         except Exception:  # the call goes on; the failure is logged and the recording row says so
             log.exception("recording of session %s could not start", session_id)
 
+    async def resume(self, session_id: int, *, lost: str, worker: str) -> int | None:
+        """Continue SESSION_ID's running recording here after the worker LOST holding it was lost.
+
+        What the lost worker left is registered first (its journal, where this machine can read it); the recording
+        goes on in new segments, each participant's first one after a gap marked worker_lost. Returns the
+        recording id, or None when the session was not being recorded.
+        """
+        if session_id in self.recordings:
+            return self.recordings[session_id].recording_id
+        found = await asyncio.to_thread(self._recover_lost, session_id, lost, worker)
+        if found is None:
+            return None
+        recording_id, prefix, first_index, ends = found
+        live = LiveRecording(db=self._db, recorder=None, recording_id=recording_id, storage=self.storage)
+        recorder = Recorder(self._hub(session_id), storage=self.storage, prefix=prefix,
+                            segment_seconds=self._settings.recording_segment_seconds,
+                            cluster_ms=self._settings.recording_cluster_ms,
+                            on_segment=live._segment_closed, on_error=live._error)
+        # The recorder has no resume of its own (recordings/recorder.py): continue its numbering after every segment
+        # the lost worker opened, and open each participant's next segment after a worker_lost gap.
+        recorder._next_index = first_index
+        for participant_id, ended in ends.items():
+            recorder._state(str(participant_id), CAMERA).pending_gap = {"start": ended, "reason": WORKER_LOST}
+        live.recorder = recorder
+        recorder.start()
+        recorder.journal.write("resumed", at=time.time(), lost_worker=lost, worker=worker, first_index=first_index)
+        self.recordings[session_id] = live
+        return recording_id
+
+    def _recover_lost(self, session_id: int, lost: str, worker: str) -> tuple[int, str, int, dict[int, float]] | None:
+        """Register what the lost worker left of SESSION_ID's running recording; its id, prefix, next segment index
+        and each participant's last recorded instant (None when nothing is being recorded)."""
+        with self._db.transaction() as tx:
+            recording_id = tx.scalar(select(Recording.id).where(Recording.session_id == session_id,
+                                                                Recording.state == RecordingRowState.recording))
+        if recording_id is None:
+            return None
+        try:
+            with self._db.transaction() as tx:
+                service.recover(db=tx, recording=service.get_recording(db=tx, recording_id=recording_id),
+                                storage=self.storage)
+        except Exception:  # the lost worker's disk may be gone with it: the gap is then larger, never an error
+            log.exception("recording %s: recovering what worker %s left failed", recording_id, lost)
+        with self._db.transaction() as tx:
+            recording = service.get_recording(db=tx, recording_id=recording_id)
+            prefix = recording.prefix
+            indexes = [s.index for s in recording.segments]
+            ends: dict[int, float] = {}
+            for segment in recording.segments:
+                if capture_of_key(segment.key) == CAMERA:
+                    ended = segment.ended_at.timestamp()
+                    ends[segment.participant_id] = max(ends.get(segment.participant_id, ended), ended)
+            indexes += [e["index"] for e in read_journal(self.storage.live_path(f"{prefix}/{JOURNAL_KEY}"))
+                        if e.get("event") == "open"]
+            first_index = max(indexes, default=-1) + 1
+            audit.record(tx, action="recording.worker_lost", entity_type="recording", entity_id=recording_id,
+                         data={"session_id": session_id, "lost_worker": lost, "worker": worker,
+                               "first_index": first_index})
+        return recording_id, prefix, first_index, ends
+
     async def release(self, session_id: int) -> None:
         """Nobody of SESSION_ID is connected here: drop its hub, unless it records (a rejoin continues it)."""
         if session_id not in self.recordings:
@@ -134,7 +217,7 @@ class CallMedia:
                     sdp = renegotiation.align(sdp, numbers)
                 await self._deliver(session_id, int(participant_id), _sdp(Offer, sdp))
 
-            hub = MediaHub(ice_servers=self._settings.ice_servers,
+            hub = MediaHub(ice_servers=turn.server_ice_servers(self._settings),
                            host_addresses=self._settings.media_host_addresses or None, on_offer=on_offer)
             self.hubs[session_id] = hub
         return hub

@@ -44,3 +44,20 @@ def build(*, recording_id: int, session_id: int, started_at: datetime | float, e
         "media": media,
         "events": sorted(events or [], key=lambda e: (e["offset_s"], e["seq"])),
     }
+
+
+# A gap's reason when the media worker holding the call was lost and another one took the recording over.
+WORKER_LOST = "worker_lost"
+
+
+def _seconds(gap: dict[str, Any]) -> float:
+    start = datetime.fromisoformat(gap["start"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(gap["end"].replace("Z", "+00:00"))
+    return round(max(0.0, (end - start).total_seconds()), 3)
+
+
+def missing(document: dict[str, Any], reasons: tuple[str, ...] | None = None) -> list[str]:
+    """What the manifest DOCUMENT says is missing, one line per gap (of REASONS only, when given), in time order."""
+    return [f"gap {gap['reason']}: participant {gap['participant_id']} ({gap.get('source') or 'camera'}"
+            f"{', ' + gap['kind'] if gap.get('kind') else ''}) {gap['start']} to {gap['end']}, {_seconds(gap)} s"
+            for gap in document.get("gaps", []) if reasons is None or gap["reason"] in reasons]

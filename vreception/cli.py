@@ -57,6 +57,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_media_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    import logging
+
+    from web.calls.worker import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.id:
+        settings = settings.model_copy(update={"media_worker_id": args.id})
+    return asyncio.run(serve(db=_database(settings), settings=settings))
+
+
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options: forwarded addresses only from configured proxies; tokens kept out of the access log."""
     from web.logfilter import ACCESS_LOG_CONFIG
@@ -303,8 +315,11 @@ def cmd_audit_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_recordings_verify(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
     from sqlalchemy import select
 
+    from recordings import manifest as manifests
     from recordings import service
     from recordings.storage import storage_from_settings
     from vreception.models.recordings import Recording
@@ -320,6 +335,9 @@ def cmd_recordings_verify(args: argparse.Namespace, settings: Settings) -> int:
             print(f"recording {recording_id}: {'ok' if report.ok else 'PROBLEMS'}")
             for problem in report.problems:
                 print(f"  {problem}")
+            recording = service.get_recording(db=session, recording_id=recording_id)
+            for line in manifests.missing(json.loads(recording.manifest)) if recording.manifest else ():
+                print(f"  missing: {line}")
             failed += not report.ok
     return 1 if failed else 0
 
@@ -341,6 +359,37 @@ def cmd_recordings_purge(args: argparse.Namespace, settings: Settings) -> int:
         recording = service.get_recording(db=session, recording_id=args.id)
         service.purge(db=session, recording=recording, storage=storage, reason=args.reason or "")
         print(f"purged recording {args.id}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from recordings.storage import storage_from_settings
+    from vreception import backup
+
+    try:
+        done = backup.backup(settings, Path(args.dir), storage=storage_from_settings(settings))
+    except backup.BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up the {done.database} database (revision {done.revision}), {done.recording_files} recording "
+          f"files and {done.data_files} data files, {done.bytes} bytes, into {args.dir}")
+    for name in done.missing:
+        print(f"missing (not in the backup): {name}", file=sys.stderr)
+    return 1 if done.missing else 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from recordings.storage import storage_from_settings
+    from vreception import backup
+
+    try:
+        done = backup.restore(settings, Path(args.dir), storage=storage_from_settings(settings))
+    except backup.BackupError as exc:
+        print(f"nothing restored: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored the {done.database} database (revision {done.revision}), {done.recording_files} recording "
+          f"files and {done.data_files} data files; next: vreception db upgrade, vreception audit verify, "
+          "vreception recordings verify")
     return 0
 
 
@@ -367,6 +416,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("media-worker", help="hold the media of the calls placed on this process (needs Redis)")
+    worker.add_argument("--id", help="this worker's id (default VRECEPTION_MEDIA_WORKER_ID, else host and pid)")
+    worker.set_defaults(func=cmd_media_worker)
 
     demo = sub.add_parser("demo", help="migrate, load the demo province, print its users and serve")
     demo.add_argument("--host")
@@ -422,6 +475,18 @@ def parser() -> argparse.ArgumentParser:
     purge.add_argument("--expired", action="store_true", help="every recording past VRECEPTION_RECORDING_RETENTION_DAYS")
     purge.add_argument("--reason")
     purge.set_defaults(func=cmd_recordings_purge)
+
+    backup_cmd = sub.add_parser("backup", help="copy the database, the recordings' files and the data files into "
+                                               "a new directory (not the secret key)")
+    backup_cmd.add_argument("dir")
+    backup_cmd.set_defaults(func=cmd_backup)
+    restore_cmd = sub.add_parser("restore", help="bring a backup back onto an empty database and fresh storage")
+    restore_cmd.add_argument("dir")
+    restore_cmd.set_defaults(func=cmd_restore)
+
+    from vreception.integration.commands import add_commands as add_integration_commands
+
+    add_integration_commands(sub, _database)  # export changes, integration backfill
 
     calendar = sub.add_parser("calendar", help="the official working-day calendar").add_subparsers(
         dest="calendar_command", required=True)

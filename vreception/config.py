@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
@@ -47,9 +47,23 @@ class Settings(BaseSettings):
     # Parsed by the validators below (JSON, or a comma list for addresses), not by the env source.
     ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(default_factory=list)
     media_host_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A TURN relay (coturn, use-auth-secret) for rooms behind strict firewalls: comma list of turn:/turns: URLs,
+    # the shared secret, and how long each participant's credentials last (12 h: the longest session allowed).
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: str = ""
+    turn_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     # Reverse proxies whose X-Forwarded-For is believed (none: the socket's peer is the client).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     redis_url: str | None = None
+    # Every Redis key and channel starts with this (two deployments, or two tests, may share one Redis).
+    redis_prefix: str = "vreception:"
+    # Where the media of calls lives: "embedded" (this process, the default) or "workers" (`vreception
+    # media-worker` processes announced in Redis; needs redis_url). A worker advertises its id and address.
+    media_placement: Literal["embedded", "workers"] = "embedded"
+    media_worker_id: str = ""  # default: host name and process id
+    media_worker_capacity: int = Field(default=50, ge=1)  # sessions before placement prefers other workers
+    media_worker_heartbeat_ms: int = Field(default=1000, ge=100)
+    media_worker_ttl_ms: int = Field(default=3000, ge=300)  # a worker silent this long is lost
     # Whether a statutory deadline that ends on a holiday moves to the next working day.
     deadline_moves_off_holidays: bool = True
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
@@ -91,7 +105,7 @@ class Settings(BaseSettings):
             return json.loads(value) if value else []
         return value
 
-    @field_validator("media_host_addresses", "trusted_proxies", mode="before")
+    @field_validator("media_host_addresses", "trusted_proxies", "turn_urls", mode="before")
     @classmethod
     def _parse_addresses(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -100,6 +114,13 @@ class Settings(BaseSettings):
                 return json.loads(value)
             return [a.strip() for a in value.split(",") if a.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _turn_needs_secret(self) -> Settings:
+        if self.turn_urls and len(self.turn_secret) < 16:
+            raise ValueError("VRECEPTION_TURN_URLS needs VRECEPTION_TURN_SECRET (coturn's static-auth-secret, "
+                             "at least 16 characters)")
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -53,6 +53,7 @@ from vreception.i18n import DEFAULT_LANGUAGE, translate
 from vreception.models.scheduling import SessionState
 from web.calls import persist
 from web.calls.persist import Ticket
+from web.calls.remote import RemoteMedia
 
 log = logging.getLogger("vreception.calls")
 JOIN_PURPOSE = "join"
@@ -101,14 +102,22 @@ class CallService:
         self.store: StateStore
         self._redis: tuple[RedisBus, RedisStateStore] | tuple[()] = ()
         if settings.redis_url:
-            bus, store = RedisBus.from_url(settings.redis_url), RedisStateStore.from_url(settings.redis_url)
+            bus = RedisBus.from_url(settings.redis_url, prefix=settings.redis_prefix)
+            store = RedisStateStore.from_url(settings.redis_url, prefix=settings.redis_prefix)
             self.bus, self.store, self._redis = bus, store, (bus, store)
         else:
             self.bus, self.store = MemoryBus(), MemoryStateStore()
         self.sockets: dict[int, dict[int, Connection]] = {}
         self.listeners: dict[int, asyncio.Task] = {}
         self.listener_ready: dict[int, asyncio.Event] = {}
-        self.media = CallMedia(db=db, settings=settings, deliver=self._deliver_local)
+        # The media lives in this process (embedded, the default) or on the media workers (relayed over Redis).
+        self.media: CallMedia | RemoteMedia
+        if settings.media_placement == "workers":
+            if not settings.redis_url:
+                raise SharedStateUnavailable("VRECEPTION_MEDIA_PLACEMENT=workers needs VRECEPTION_REDIS_URL")
+            self.media = RemoteMedia(settings=settings, bus=self.bus, deliver=self._deliver_local)
+        else:
+            self.media = CallMedia(db=db, settings=settings, deliver=self._deliver_local)
         self.policy = policy_from(settings)
 
     # --- connection life -------------------------------------------------------------------
@@ -139,6 +148,7 @@ class CallService:
                 lambda room: rooms.join(room, participant_id, ticket.role, now=now(), name=ticket.name,
                                         auto_admit=ticket.gallery),
                 initial=lambda: _new_room(session_id, ticket))
+            await self.media.open(session_id)
         except SHARED_STATE_DOWN as exc:
             # A Redis that does not answer: the page gets a coded close at once and retries, instead of a hang.
             log.warning("session %s: shared call state unavailable: %s", session_id, exc)
@@ -277,6 +287,11 @@ class CallService:
         self.listener_ready[session_id] = ready
 
         async def deliver(envelope: dict) -> None:
+            if "direct" in envelope:  # a media worker's answer to one participant, serialised there
+                for conn in list(self.sockets.get(session_id, {}).values()):
+                    if conn.participant_id in envelope["to"]:
+                        await self._send(conn, envelope["direct"])
+                return
             send = Send.from_envelope(envelope)
             text = dump(send.message)
             gallery_text: str | None = None

@@ -1,0 +1,144 @@
+"""Placing a session's media on the least-loaded live worker, atomically (Lua), and re-placing a lost worker's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from vreception.cluster.keys import ClusterKeys
+
+# Shared by both scripts: the least-loaded live worker of LIVE (load: sessions placed on it; a worker at capacity
+# only when every one is), ties broken by id so that placement is deterministic.
+_CHOOSE = """
+local function choose(p, live)
+  local best, best_load, best_full = nil, nil, nil
+  for _, id in ipairs(live) do
+    local info = redis.call('GET', p .. 'cluster:worker:' .. id)
+    if info then
+      local capacity = tonumber(cjson.decode(info)['capacity']) or 0
+      local load = redis.call('SCARD', p .. 'cluster:sessions:' .. id)
+      local full = 0
+      if load >= capacity then full = 1 end
+      if best == nil or full < best_full or (full == best_full and (load < best_load or
+          (load == best_load and id < best))) then
+        best, best_load, best_full = id, load, full
+      end
+    end
+  end
+  return best
+end
+local function live_workers(p)
+  local live, dead = {}, {}
+  for _, id in ipairs(redis.call('SMEMBERS', p .. 'cluster:workers')) do
+    if redis.call('EXISTS', p .. 'cluster:worker:' .. id) == 1 then table.insert(live, id)
+    else table.insert(dead, id) end
+  end
+  return live, dead
+end
+"""
+
+# ARGV: prefix, session id. Returns {worker or '', previous worker or ''}: the session stays where it is while that
+# worker lives; otherwise it goes to the least-loaded live one.
+_PLACE = _CHOOSE + """
+local p, sid = ARGV[1], ARGV[2]
+local key = p .. 'cluster:placement:' .. sid
+local current = redis.call('GET', key)
+if current and redis.call('EXISTS', p .. 'cluster:worker:' .. current) == 1 then return {current, ''} end
+local live = live_workers(p)
+local best = choose(p, live)
+if not best then return {'', current or ''} end
+if current then redis.call('SREM', p .. 'cluster:sessions:' .. current, sid) end
+redis.call('SET', key, best)
+redis.call('SADD', p .. 'cluster:sessions:' .. best, sid)
+return {best, current or ''}
+"""
+
+# ARGV: prefix. Every session of a worker whose heartbeat expired goes to the least-loaded live worker; a dead
+# worker is forgotten once none of its sessions is left. Returns a flat list: session, new worker, lost worker, ...
+_ADOPT = _CHOOSE + """
+local p = ARGV[1]
+local out = {}
+local live, dead = live_workers(p)
+for _, gone in ipairs(dead) do
+  local left = 0
+  for _, sid in ipairs(redis.call('SMEMBERS', p .. 'cluster:sessions:' .. gone)) do
+    local key = p .. 'cluster:placement:' .. sid
+    if redis.call('GET', key) == gone then
+      local best = choose(p, live)
+      if best then
+        redis.call('SET', key, best)
+        redis.call('SADD', p .. 'cluster:sessions:' .. best, sid)
+        redis.call('SREM', p .. 'cluster:sessions:' .. gone, sid)
+        table.insert(out, sid); table.insert(out, best); table.insert(out, gone)
+      else
+        left = left + 1
+      end
+    else
+      redis.call('SREM', p .. 'cluster:sessions:' .. gone, sid)
+    end
+  end
+  if left == 0 then
+    redis.call('DEL', p .. 'cluster:sessions:' .. gone)
+    redis.call('SREM', p .. 'cluster:workers', gone)
+  end
+end
+return out
+"""
+
+# ARGV: prefix, session id, worker id. Forgets the placement if it is still on that worker.
+_RELEASE = """
+local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]
+local key = p .. 'cluster:placement:' .. sid
+if redis.call('GET', key) == worker then redis.call('DEL', key) end
+redis.call('SREM', p .. 'cluster:sessions:' .. worker, sid)
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A session re-placed from a lost worker onto a live one."""
+
+    session_id: int
+    worker: str
+    lost: str
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Placement:
+    """Where each session's media lives (sessions are sticky: re-placed only when their worker is lost)."""
+
+    def __init__(self, client: aioredis.Redis, keys: ClusterKeys) -> None:
+        self.client, self.keys = client, keys
+        self._place = client.register_script(_PLACE)
+        self._adopt = client.register_script(_ADOPT)
+        self._release = client.register_script(_RELEASE)
+
+    async def place(self, session_id: int) -> str | None:
+        """The live worker holding SESSION_ID, placing it on the least-loaded one if needed (None: no live worker)."""
+        worker, _ = await self._place(args=[self.keys.prefix, session_id])
+        return _text(worker) or None
+
+    async def placed_on(self, session_id: int) -> str | None:
+        """The worker SESSION_ID was placed on (alive or not), without placing it."""
+        return _text(await self.client.get(self.keys.placement(session_id))) or None
+
+    async def release(self, session_id: int, worker_id: str) -> None:
+        """WORKER_ID holds nothing of SESSION_ID any more: the next call places it afresh."""
+        await self._release(args=[self.keys.prefix, session_id, worker_id])
+
+    async def adopt_orphans(self) -> list[Moved]:
+        """Re-place every session of every lost worker; each move is returned once, to whoever ran this first."""
+        flat = [_text(v) for v in await self._adopt(args=[self.keys.prefix])]
+        return [Moved(int(flat[i]), flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
+
+    async def spread(self) -> dict[str, int]:
+        """Sessions placed per known worker (for the bench and the operators)."""
+        ids = [_text(m) for m in await self.client.smembers(self.keys.workers)]
+        return {i: int(await self.client.scard(self.keys.sessions(i))) for i in sorted(ids)}
