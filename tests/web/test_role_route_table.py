@@ -497,6 +497,69 @@ TABLE = [
     R("POST", "/matters/{matter_id}/receipt.pdf", write(OFFICE_A), body=lambda w: {"code": w.code}),
     R("GET", "/matters/{matter_id}/receipt.pdf", only(MATTER_A)),
     R("GET", "/sessions/{session_id}/reception-notice.pdf", only(MATTER_A | SEEN)),
+    # -- rows: online requests (anchor; rows of this area go right below) --
+    # The public side answers everyone alike (codes, requests, petitions: past any role check, whatever the input
+    # makes of it: a refused code, a closed window, a rate limit); the queue is for coordinators over its node
+    # (404 for an unknown request once past the role).
+    R("POST", "/api/v1/public/online/codes", public(ACCESS),
+      body=lambda w: {"purpose": "reception", "number": w.number, "code": w.code}),
+    R("POST", "/api/v1/public/online/intake/codes", public(ACCESS), body={"phone": "13800138009"}),
+    R("POST", "/api/v1/public/online/review", public(ACCESS),
+      body=lambda w: {"number": w.number, "code": w.code, "challenge": "x", "sms_code": "123456"}),
+    R("GET", "/api/v1/public/online/rooms", public(200), params=lambda w: {"number": w.number, "code": w.code}),
+    R("POST", "/api/v1/public/online/reception", public(ACCESS),
+      body=lambda w: {"number": w.number, "code": w.code, "challenge": "x", "sms_code": "123456",
+                      "days": ["2026-03-04"], "room_id": w.room_id}),
+    R("GET", "/api/v1/public/online/places", public(200)),
+    R("POST", "/api/v1/public/online/intake", public(ACCESS), files={"challenge": (None, "x")}),
+    R("GET", "/api/v1/online-requests", only(COORDS)),
+    R("GET", "/api/v1/online-requests/{request_id}", only(COORDS, 404), at={"request_id": "no_hearing"}),
+    R("POST", "/api/v1/online-requests/{request_id}/approve", only(COORDS, 404), at={"request_id": "no_hearing"}),
+    R("POST", "/api/v1/online-requests/{request_id}/refuse", only(COORDS, 404), at={"request_id": "no_hearing"},
+      body={"reason": "x"}),
+    R("POST", "/api/v1/online-requests/{request_id}/register", only(COORDS, 404), at={"request_id": "no_hearing"},
+      body={"category": "wages"}),
+    R("GET", "/api/v1/online-requests/{request_id}/files/{sha256}", only(COORDS, 404),
+      at={"request_id": "no_hearing", "sha256": "no_gallery"}),
+    R("GET", "/online/review", public(200)),
+    R("POST", "/online/review/code", public(ACCESS), body=lambda w: {"number": w.number, "code": w.code}),
+    R("POST", "/online/review", public(ACCESS),
+      body=lambda w: {"number": w.number, "code": w.code, "challenge": "x", "sms_code": "123456"}),
+    R("GET", "/online/reception", public(200)),
+    R("POST", "/online/reception/code", public(ACCESS), body=lambda w: {"number": w.number, "code": w.code}),
+    R("POST", "/online/reception", public(ACCESS),
+      body=lambda w: {"number": w.number, "code": w.code, "challenge": "x", "sms_code": "123456"}),
+    R("GET", "/online/intake", public(200)),
+    R("POST", "/online/intake/code", public(ACCESS), body={"phone": "13800138009"}),
+    R("POST", "/online/intake", public(ACCESS), body={"phone": "13800138009", "challenge": "x"}),
+    R("GET", "/online-requests", only(COORDS)),
+    R("GET", "/online-requests/badge", only(COORDS)),
+    R("GET", "/online-requests/{request_id}", only(COORDS, 404), at={"request_id": "no_hearing"}),
+    R("POST", "/online-requests/{request_id}/approve", only(COORDS, 404), at={"request_id": "no_hearing"}),
+    R("POST", "/online-requests/{request_id}/refuse", only(COORDS, 404), at={"request_id": "no_hearing"},
+      body={"reason": "x"}),
+    R("POST", "/online-requests/{request_id}/register", only(COORDS, 404), at={"request_id": "no_hearing"}),
+    R("GET", "/online-requests/{request_id}/files/{sha256}", only(COORDS, 404),
+      at={"request_id": "no_hearing", "sha256": "no_gallery"}),
+    # -- rows: home join (anchor; rows of this area go right below) --
+    # 手机视频接访: coordinators managing the session send a seat its link; the link's pages answer an unknown link
+    # with the same refusal page for everyone (the phone's flow: tests/calls/test_home_join_pages.py).
+    R("POST", "/api/v1/sessions/{session_id}/home-links", write(MANAGERS),
+      body=lambda w: {"participant_id": w.seats["petitioner"]}),
+    R("GET", "/api/v1/sessions/{session_id}/home-links", only(MANAGERS)),
+    R("POST", "/sessions/{session_id}/home-links", write(MANAGERS),
+      body=lambda w: {"participant_id": w.seats["petitioner"]}),
+    R("GET", "/calls/{session_id}/home-seats", only(SEEN)),
+    R("GET", "/home/{token}", public(404), at={"token": "no_gallery"}),
+    R("POST", "/home/{token}/code", public(404), at={"token": "no_gallery"}),
+    R("POST", "/home/{token}/verify", public(404), at={"token": "no_gallery"}, body={"code": "123456", "agree": "yes"}),
+    # -- rows: integration feed (anchor; rows of this area go right below) --
+    # The feed is province-wide: coordinators and administrators of the province node only (no integration role).
+    R("GET", "/api/v1/integration/changes", only({"admin", "prov"})),
+    R("GET", "/api/v1/integration/changes", only({"admin", "prov"}), variant="from a cursor",
+      params={"after": "1", "limit": 10}),
+    # -- rows: scale (anchor; rows of this area go right below) --
+    # -- rows: deployment (anchor; rows of this area go right below) --
 ]
 
 # Path parameters → the world's object.

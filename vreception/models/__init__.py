@@ -54,8 +54,12 @@ __all__ = [
     "RoleAssignment",
     "SignIn",
 ]
+import vreception.models.figures  # noqa: E402,F401  (registers the monthly figures, issue 16)
 import vreception.models.hearings  # noqa: E402,F401
+import vreception.models.home_join  # noqa: E402,F401  (home links, issue 14)
+import vreception.models.integration  # noqa: E402,F401  (registers the integration feed)
 import vreception.models.network  # noqa: E402,F401  (registers room_status)
+import vreception.models.online  # noqa: E402,F401  (registers the online requests, issue 14)
 import vreception.models.recordings  # noqa: E402,F401
 import vreception.models.records  # noqa: E402,F401
 import vreception.models.scheduling  # noqa: E402,F401  (registers the scheduling tables)

@@ -17,11 +17,13 @@ from web.pages import (
                        hearing_member,
                        hearings,
                        home,
+                       home_join,
                        kiosk,
                        leader_plans,
                        lookup,
                        matters,
                        network,
+                       online,
                        plans,
                        receipts,
                        records,
@@ -51,3 +53,5 @@ router.include_router(hearing_call.router)
 for back_office in (admin_org, admin_people, admin_audit, statistics, network):
     router.include_router(back_office.router)
 router.include_router(receipts.router)  # the SMS slice's paper (登记回执, 预约接访通知书)
+router.include_router(online.router)  # 网上信访: requests from the petitioner (issue 14)
+router.include_router(home_join.router)  # 手机视频接访: joining from home (issue 14)
