@@ -83,7 +83,7 @@ def main() -> None:
         _measure(db, "audit_verify_full", full=True)  # also anchors the first checkpoint
         with db.transaction() as session:
             for i in range(APPENDED):
-                audit.record(session, action="bench.appended", entity_type="thing", entity_id=i)
+                audit.record(db=session, action="bench.appended", entity_type="thing", entity_id=i)
         incremental = _measure(db, "audit_verify_incremental", full=False)
         assert incremental.checked == APPENDED and incremental.from_checkpoint == EVENTS
     finally:

@@ -131,7 +131,7 @@ def _prefill(db: Database, data: dict) -> tuple[int, list[tuple]]:
         from sqlalchemy import select
 
         plan_rows = list(session.scalars(select(ReceptionPlan)))
-        found = occurrences(session, plans=plan_rows, calendar=load_calendar(session), policy=POLICY,
+        found = occurrences(db=session, plans=plan_rows, calendar=load_calendar(db=session), policy=POLICY,
                             first=MONTH_FIRST, last=MONTH_LAST)
         for sid, occ in enumerate((o for o in found if o.leader_id in data["leader_rooms"]), start=1):
             info = data["leader_rooms"][occ.leader_id]
@@ -173,7 +173,7 @@ def _availability(db: Database, data: dict, rng: random.Random) -> list[float]:
         leader_id, room_id = rng.choice(info["leaders"]), rng.choice(info["rooms"])
         started = time.perf_counter()
         with db.transaction() as session:
-            availability.free_slots(session, policy=POLICY, leader_id=leader_id, room_id=room_id, first=first,
+            availability.free_slots(db=session, policy=POLICY, leader_id=leader_id, room_id=room_id, first=first,
                                     last=last, now=NOW)
         timings.append((time.perf_counter() - started) * 1000)
     return timings
@@ -183,7 +183,7 @@ def _book(db: Database, job: tuple, *, commit: bool = True) -> None:
     leader_id, room_id, matter_id, start, end = job
     with db.sessionmaker() as session:
         try:
-            booking.book(session, policy=POLICY, kind="reception", leader_id=leader_id, room_ids=[room_id],
+            booking.book(db=session, policy=POLICY, kind="reception", leader_id=leader_id, room_ids=[room_id],
                          matter_id=matter_id, starts_at=start, ends_at=end,
                          participants=[booking.ParticipantSpec("petitioner", name="信访人")],
                          coordinator=True, now=NOW)

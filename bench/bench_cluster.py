@@ -104,12 +104,12 @@ def _seed(url: str) -> tuple[int, list[int]]:
     db.use_audit_key(audit.key_from_secret(SECRET))
     try:
         with db.transaction() as tx:
-            province = org_service.create_node(tx, code="580000", name="青岚省", level="province")
-            city = org_service.create_node(tx, code="580100", name="岚州市", level="city", parent_id=province.id)
-            county = org_service.create_node(tx, code="580102", name="城东区", level="county", parent_id=city.id)
-            leader = people.create_person(tx, name="县领导", node_id=county.id, username="bench.leader",
+            province = org_service.create_node(db=tx, code="580000", name="青岚省", level="province")
+            city = org_service.create_node(db=tx, code="580100", name="岚州市", level="city", parent_id=province.id)
+            county = org_service.create_node(db=tx, code="580102", name="城东区", level="county", parent_id=city.id)
+            leader = people.create_person(db=tx, name="县领导", node_id=county.id, username="bench.leader",
                                           password="Bench@12345")
-            people.assign_role(tx, person=leader, role="leader", node_id=county.id)
+            people.assign_role(db=tx, person=leader, role="leader", node_id=county.id)
             booked = ReceptionSession(kind=SessionKind.reception, state=SessionState.booked, leader_id=leader.id,
                                       node_path=county.path, starts_at=now(), ends_at=now() + timedelta(hours=1))
             booked.participants = [Participant(role="coordinator", name=f"协调员{i}") for i in range(CLIENTS)]

@@ -47,14 +47,14 @@ def _seed(url: str) -> None:
     db = Database(url)
     try:
         with db.transaction() as session:
-            province = org_service.create_node(session, code="580000", name="青岚省", level="province")
-            city = org_service.create_node(session, code="580100", name="岚州市", level="city", parent_id=province.id)
-            county = org_service.create_node(session, code="580102", name="城东区", level="county", parent_id=city.id)
-            town = org_service.create_node(session, code="580102001", name="桃源镇", level="township",
+            province = org_service.create_node(db=session, code="580000", name="青岚省", level="province")
+            city = org_service.create_node(db=session, code="580100", name="岚州市", level="city", parent_id=province.id)
+            county = org_service.create_node(db=session, code="580102", name="城东区", level="county", parent_id=city.id)
+            town = org_service.create_node(db=session, code="580102001", name="桃源镇", level="township",
                                            parent_id=county.id)
-            coordinator = people.create_person(session, name="县信访局", node_id=county.id, username=USERNAME,
+            coordinator = people.create_person(db=session, name="县信访局", node_id=county.id, username=USERNAME,
                                                password=PASSWORD)
-            people.assign_role(session, person=coordinator, role="coordinator", node_id=county.id)
+            people.assign_role(db=session, person=coordinator, role="coordinator", node_id=county.id)
             session.add(Matter(number=NUMBER, query_code_hash=Protector(SECRET).lookup_hash(CODE),
                                origin_node_id=town.id, handling_node_id=county.id, handling_path=county.path,
                                channel=Channel.video, state=MatterState.registered,

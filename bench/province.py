@@ -218,30 +218,30 @@ def _t(model: Any) -> Table:
 
 def load_org(db: Session, rng: random.Random, accounts: Accounts) -> list[County]:
     """The province's regions, departments, rooms and people, through the project's services."""
-    province = org.create_node(db, code=PROVINCE, name="衡岳省", level="province")
+    province = org.create_node(db=db, code=PROVINCE, name="衡岳省", level="province")
     accounts.province_id = province.id
-    province_xfj = org.create_node(db, code=f"{PROVINCE}-XFJ", name="省信访局", level="province", kind="department",
+    province_xfj = org.create_node(db=db, code=f"{PROVINCE}-XFJ", name="省信访局", level="province", kind="department",
                                    parent_id=province.id)
     top = _person(db, rng, "省信访局", province_xfj.id, "coordinator", province.id, username="scale.province")
     accounts.usernames["province"] = top
     for index in range(2):
-        leader = people.create_person(db, name=_name(rng), title="副省长", node_id=province.id)
-        people.assign_role(db, person=leader, role="leader", node_id=province.id)
+        leader = people.create_person(db=db, name=_name(rng), title="副省长", node_id=province.id)
+        people.assign_role(db=db, person=leader, role="leader", node_id=province.id)
         if index == 0:
             accounts.usernames["province_leader"] = _account(db, leader, "scale.province.leader")
     counties: list[County] = []
     county_serial = 0
     for c in range(CITIES):
         city_code = f"59{c + 1:02d}00"
-        city = org.create_node(db, code=city_code, name=f"第{c + 1}市", level="city", parent_id=province.id)
-        city_xfj = org.create_node(db, code=f"{city_code}-XFJ", name=f"第{c + 1}市信访局", level="city",
+        city = org.create_node(db=db, code=city_code, name=f"第{c + 1}市", level="city", parent_id=province.id)
+        city_xfj = org.create_node(db=db, code=f"{city_code}-XFJ", name=f"第{c + 1}市信访局", level="city",
                                    kind="department", parent_id=city.id)
         username = "scale.city" if c == 0 else None
         person = _person(db, rng, "市信访局", city_xfj.id, "coordinator", city.id, username=username)
         if c == 0:
             accounts.usernames["city"], accounts.city_id = person, city.id
-        leader = people.create_person(db, name=_name(rng), title="副市长", node_id=city.id)
-        people.assign_role(db, person=leader, role="leader", node_id=city.id)
+        leader = people.create_person(db=db, name=_name(rng), title="副市长", node_id=city.id)
+        people.assign_role(db=db, person=leader, role="leader", node_id=city.id)
         per_city = COUNTIES // CITIES + (1 if c < COUNTIES % CITIES else 0)
         for k in range(per_city):
             counties.append(_county(db, rng, city, f"59{c + 1:02d}{k + 1:02d}", county_serial, accounts))
@@ -250,25 +250,25 @@ def load_org(db: Session, rng: random.Random, accounts: Accounts) -> list[County
 
 
 def _county(db: Session, rng: random.Random, city: Node, code: str, serial: int, accounts: Accounts) -> County:
-    node = org.create_node(db, code=code, name=f"{city.name}第{serial + 1}县", level="county", parent_id=city.id)
-    xfj = org.create_node(db, code=f"{code}-XFJ", name=f"{node.name}信访局", level="county", kind="department",
+    node = org.create_node(db=db, code=code, name=f"{city.name}第{serial + 1}县", level="county", parent_id=city.id)
+    xfj = org.create_node(db=db, code=f"{code}-XFJ", name=f"{node.name}信访局", level="county", kind="department",
                           parent_id=node.id)
-    units = [org.create_node(db, code=f"{code}-{suffix}", name=f"{node.name}{label}", level="county",
+    units = [org.create_node(db=db, code=f"{code}-{suffix}", name=f"{node.name}{label}", level="county",
                              kind="department", parent_id=node.id) for suffix, label in COUNTY_UNITS]
     first = serial == 0
-    coordinator = people.create_person(db, name=_name(rng), title="县信访局干部", node_id=xfj.id)
-    people.assign_role(db, person=coordinator, role="coordinator", node_id=node.id)
+    coordinator = people.create_person(db=db, name=_name(rng), title="县信访局干部", node_id=xfj.id)
+    people.assign_role(db=db, person=coordinator, role="coordinator", node_id=node.id)
     leaders = []
     for index, title in enumerate(("县委副书记", "副县长")):
-        leader = people.create_person(db, name=_name(rng), title=title, node_id=node.id)
-        people.assign_role(db, person=leader, role="leader", node_id=node.id)
+        leader = people.create_person(db=db, name=_name(rng), title=title, node_id=node.id)
+        people.assign_role(db=db, person=leader, role="leader", node_id=node.id)
         leaders.append(leader.id)
         if first and index == 0:
             accounts.usernames["leader"], accounts.leader_id = _account(db, leader, "scale.leader"), leader.id
     handlers = {}
     for unit in units:
-        handler = people.create_person(db, name=_name(rng), title="承办人", node_id=unit.id)
-        people.assign_role(db, person=handler, role="handler", node_id=unit.id)
+        handler = people.create_person(db=db, name=_name(rng), title="承办人", node_id=unit.id)
+        people.assign_role(db=db, person=handler, role="handler", node_id=unit.id)
         handlers[unit.id] = handler.id
         if first and not accounts.usernames.get("handler"):
             accounts.usernames["handler"] = _account(db, handler, "scale.handler")
@@ -277,13 +277,13 @@ def _county(db: Session, rng: random.Random, city: Node, code: str, serial: int,
     townships, rooms = [], []
     per_county = TOWNSHIPS // COUNTIES + (1 if serial < TOWNSHIPS % COUNTIES else 0)
     for t in range(per_county):
-        township = org.create_node(db, code=f"{code}{t + 1:03d}", name=f"{node.name}第{t + 1}镇", level="township",
+        township = org.create_node(db=db, code=f"{code}{t + 1:03d}", name=f"{node.name}第{t + 1}镇", level="township",
                                    parent_id=node.id)
-        room = org.create_room(db, node_id=township.id, name=f"{township.name}视频接访室")
-        kiosk = people.create_person(db, name=f"{township.name}接访室", node_id=township.id)
-        people.assign_role(db, person=kiosk, role="room", node_id=township.id, room_id=room.id)
-        secretary = people.create_person(db, name=_name(rng), title="党委书记", node_id=township.id)
-        people.assign_role(db, person=secretary, role="leader", node_id=township.id)
+        room = org.create_room(db=db, node_id=township.id, name=f"{township.name}视频接访室")
+        kiosk = people.create_person(db=db, name=f"{township.name}接访室", node_id=township.id)
+        people.assign_role(db=db, person=kiosk, role="room", node_id=township.id, room_id=room.id)
+        secretary = people.create_person(db=db, name=_name(rng), title="党委书记", node_id=township.id)
+        people.assign_role(db=db, person=secretary, role="leader", node_id=township.id)
         townships.append(township)
         rooms.append(room.id)
         if first and t == 0:
@@ -297,8 +297,8 @@ def _name(rng: random.Random) -> str:
 
 def _person(db: Session, rng: random.Random, title: str, node_id: int, role: str, scope: int, *,
             username: str | None) -> str:
-    person = people.create_person(db, name=_name(rng), title=title, node_id=node_id)
-    people.assign_role(db, person=person, role=role, node_id=scope)
+    person = people.create_person(db=db, name=_name(rng), title=title, node_id=node_id)
+    people.assign_role(db=db, person=person, role=role, node_id=scope)
     return _account(db, person, username) if username else ""
 
 
@@ -369,8 +369,8 @@ def load_matters(db: Session, *, matters: int, secret: str, today: date, rng: ra
     """N matters over the two years before TODAY with their petitioners, demands, deadlines, events, tasks, sessions."""
     protector = Protector(secret)
     writer = Writer(db)
-    chain = Chain(db, writer, audit._key(db))
-    clock = Clock(load_calendar(db))
+    chain = Chain(db, writer, audit._key(db=db))
+    clock = Clock(load_calendar(db=db))
     ids = {name: writer.next_id(_t(model)) for name, model in (
         ("matter", Matter), ("petitioner", Petitioner), ("demand", Demand), ("deadline", Deadline),
         ("event", MatterEvent), ("task", Task), ("session", ReceptionSession), ("participant", Participant),
@@ -620,6 +620,6 @@ def build(db: Session, *, matters: int, secret: str, today: date, seed: int = 16
     # The chain was computed whole here: its head is signed as verified, so a daily verify starts from it.
     head = db.get(AuditHead, 1)
     assert head is not None
-    if audit._key(db) is not None:
+    if audit._key(db=db) is not None:
         checkpoints.write(db=db, seq=head.seq, digest=head.hash)
     return accounts, counts

@@ -262,7 +262,7 @@ def _live_month(url: str, label: str, today: date) -> None:
         for _ in range(5):
             with db.transaction() as session:
                 began = time.monotonic()
-                rates.monthly(session, month=month, within=Matter.handling_path.startswith("/"))
+                rates.monthly(db=session, month=month, within=Matter.handling_path.startswith("/"))
                 times.append((time.monotonic() - began) * 1000)
         p50, p95 = _percentiles(times[1:])
         print(f"bench: scale_{label}_province_rates_whole_month_live_p50 {p50:.0f} ms", flush=True)
@@ -290,7 +290,7 @@ def _audit_day(url: str, label: str) -> None:
                 checkpoints.write(db=session, seq=head.seq, digest=head.hash)
         with db.transaction() as session:
             for n in range(DAY_EVENTS):
-                audit.record(session, action="bench.day", entity_type="matter", entity_id=n, data={"n": n})
+                audit.record(db=session, action="bench.day", entity_type="matter", entity_id=n, data={"n": n})
         with db.transaction() as session:
             done = checkpoints.verify(db=session, full=False)
         print(f"bench: scale_{label}_audit_verify_day_events {done.checked} events", flush=True)

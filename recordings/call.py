@@ -185,7 +185,7 @@ class CallMedia:
             indexes += [e["index"] for e in read_journal(self.storage.live_path(f"{prefix}/{JOURNAL_KEY}"))
                         if e.get("event") == "open"]
             first_index = max(indexes, default=-1) + 1
-            audit.record(tx, action="recording.worker_lost", entity_type="recording", entity_id=recording_id,
+            audit.record(db=tx, action="recording.worker_lost", entity_type="recording", entity_id=recording_id,
                          data={"session_id": session_id, "lost_worker": lost, "worker": worker,
                                "first_index": first_index})
         return recording_id, prefix, first_index, ends

@@ -73,7 +73,7 @@ def _segment(storage: Storage, key: str, started: datetime) -> dict[str, Any]:
             "sha256": sha256, "started_at": started, "ended_at": started + timedelta(seconds=segment.duration)}
 
 
-def record_held(db: Session, *, storage: Storage) -> int:
+def record_held(*, db: Session, storage: Storage) -> int:
     """A short finalised recording for every ended session that has none; returns how many were made."""
     recorded = select(Recording.session_id)
     held = db.scalars(select(ReceptionSession).where(ReceptionSession.state == SessionState.ended,

@@ -74,7 +74,7 @@ def start_recording(*, db: Session, session_id: int, storage: Storage, actor_id:
     db.add(recording)
     db.flush()
     recording.prefix = f"sessions/{session_id}/recording-{recording.id}"
-    audit.record(db, action="recording.started", entity_type=ENTITY, entity_id=recording.id, actor_id=actor_id,
+    audit.record(db=db, action="recording.started", entity_type=ENTITY, entity_id=recording.id, actor_id=actor_id,
                  data={"session_id": session_id, "storage": storage.name, "prefix": recording.prefix})
     return recording
 
@@ -115,7 +115,7 @@ def add_segment(
     db.add(segment)
     db.flush()
     db.expire(recording, ["segments"])
-    audit.record(db, action="recording.segment_added", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db=db, action="recording.segment_added", entity_type=ENTITY, entity_id=recording.id,
                  data={"index": index, "participant_id": participant_id, "key": key, "sha256": sha256,
                        "bytes": bytes, "finalised": finalised})
     return segment
@@ -124,7 +124,7 @@ def add_segment(
 def note_error(*, db: Session, recording: Recording, error: str) -> None:
     """Mark a recorder failure on the recording (the call went on) and audit it."""
     recording.error = (recording.error + "\n" + error).strip()[-4000:]
-    audit.record(db, action="recording.error", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db=db, action="recording.error", entity_type=ENTITY, entity_id=recording.id,
                  data={"error": error[:500]})
 
 
@@ -133,7 +133,7 @@ def mark_failed(*, db: Session, recording: Recording, error: str) -> None:
     recording.state = State.failed
     recording.ended_at = clock_now()
     recording.error = (recording.error + "\n" + error).strip()[-4000:]
-    audit.record(db, action="recording.failed", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db=db, action="recording.failed", entity_type=ENTITY, entity_id=recording.id,
                  data={"error": error[:500]})
 
 
@@ -186,7 +186,7 @@ MANIFEST_EVENTS = ("call.evidence_shown", "call.evidence_ended", "call.screen_sh
                    "call.screen_share_ended")
 
 
-def _call_events(db: Session, recording: Recording, origin: datetime) -> list[dict[str, Any]]:
+def _call_events(recording: Recording, origin: datetime, *, db: Session) -> list[dict[str, Any]]:
     """The evidence shown and the screens shared while RECORDING ran (who, what, which page, when), each at its
     offset from ORIGIN."""
     rows = db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "session",
@@ -255,7 +255,7 @@ def finalise(
         media={"key": media_key, "container": prepared.container, "bytes": prepared.bytes,
                "sha256": prepared.sha256, "duration_s": prepared.duration_s,
                "started_at": manifests.instant(prepared.started_at), "tracks": prepared.tracks},
-        events=_call_events(db, recording, _origin(prepared.started_at, recording.started_at)),
+        events=_call_events(recording, _origin(prepared.started_at, recording.started_at), db=db),
     )
     body = manifests.canonical(document)
     manifest_key = f"{prefix}/manifest.json"
@@ -274,7 +274,7 @@ def finalise(
     recording.manifest_key = manifest_key
     recording.manifest = body.decode("utf-8")
     recording.manifest_sha256 = manifests.sha256_hex(body)
-    audit.record(db, action="recording.finalised", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db=db, action="recording.finalised", entity_type=ENTITY, entity_id=recording.id,
                  data={"manifest_sha256": recording.manifest_sha256, "sha256": recording.sha256,
                        "bytes": recording.bytes, "segments": len(segments)})
     return recording
@@ -297,7 +297,7 @@ class VerifyReport:
         return {"ok": self.ok, "problems": list(self.problems)}
 
 
-def _events(db: Session, recording: Recording) -> list[AuditEvent]:
+def _events(recording: Recording, *, db: Session) -> list[AuditEvent]:
     return list(db.scalars(select(AuditEvent).where(AuditEvent.entity_type == ENTITY,
                                                          AuditEvent.entity_id == str(recording.id))
                                 .order_by(AuditEvent.seq)))
@@ -318,9 +318,9 @@ def _check_stored(storage: Storage, key: str, sha256: str | None, size: int | No
 def verify(*, db: Session, recording: Recording, storage: Storage) -> VerifyReport:
     """Recompute every hash from storage and check them against the rows, the manifest and the audit chain."""
     report = VerifyReport(ok=True)
-    chain = audit.verify(db)
+    chain = audit.verify(db=db)
     report.problems += [f"audit chain: {p}" for p in chain.problems]
-    events = _events(db, recording)
+    events = _events(recording, db=db)
     added = {e_data["index"]: e_data for e_data in (json.loads(e.data) for e in events
                                                     if e.action == "recording.segment_added")}
     if recording.state == State.purged:
@@ -425,7 +425,7 @@ def recover(*, db: Session, recording: Recording, storage: Storage,
             started_at=_utc(started), ended_at=_utc(ended), gap_before=opened.get("gap_before"), gaps=inner,
             finalised=close is not None,
         ))
-    audit.record(db, action="recording.recovered", entity_type=ENTITY, entity_id=recording.id,
+    audit.record(db=db, action="recording.recovered", entity_type=ENTITY, entity_id=recording.id,
                  data={"segments": [s.index for s in added], "empty": empty})
     return added
 
@@ -444,7 +444,7 @@ def _readable(path: Path) -> Probe | None:
 # retention
 
 
-def _matter_open(db: Session, recording: Recording) -> bool:
+def _matter_open(recording: Recording, *, db: Session) -> bool:
     reception = db.get(ReceptionSession, recording.session_id)
     if reception is None or reception.matter_id is None:
         return False
@@ -459,7 +459,7 @@ def purge(*, db: Session, recording: Recording, storage: Storage, actor_id: int 
         raise RecordingState("error.recording_state", state=recording.state.value)
     if recording.state == State.purged:
         return recording
-    if _matter_open(db, recording):
+    if _matter_open(recording, db=db):
         raise RecordingRetained("error.recording_retained", recording_id=recording.id)
     deleted = []
     keys = [s.key for s in recording.segments] + [k for k in (recording.media_key, recording.manifest_key) if k]
@@ -472,7 +472,7 @@ def purge(*, db: Session, recording: Recording, storage: Storage, actor_id: int 
         storage.delete(key)
         deleted.append({"key": key, "sha256": hashes.get(key)})
     recording.state = State.purged
-    audit.record(db, action="recording.purged", entity_type=ENTITY, entity_id=recording.id, actor_id=actor_id,
+    audit.record(db=db, action="recording.purged", entity_type=ENTITY, entity_id=recording.id, actor_id=actor_id,
                  data={"reason": reason, "deleted": deleted})
     return recording
 

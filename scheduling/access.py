@@ -70,17 +70,17 @@ def visible(principal: Principal) -> ColumnElement[bool]:
                manageable(principal))
 
 
-def load_visible(db: Session, principal: Principal, session_id: int) -> ReceptionSession:
+def load_visible(principal: Principal, session_id: int, *, db: Session) -> ReceptionSession:
     """The session if the principal may see it; NotFound or Forbidden otherwise."""
-    booking = load_session(db, session_id)
+    booking = load_session(session_id, db=db)
     if not can_see(principal, booking):
         raise Forbidden()
     return booking
 
 
-def load_managed(db: Session, principal: Principal, session_id: int) -> ReceptionSession:
+def load_managed(principal: Principal, session_id: int, *, db: Session) -> ReceptionSession:
     """The session if the principal manages it (a coordinator over one of its nodes)."""
-    booking = load_session(db, session_id)
+    booking = load_session(session_id, db=db)
     if not can_manage(principal, booking):
         raise Forbidden()
     return booking
@@ -111,7 +111,7 @@ def own_seat(principal: Principal, booking: ReceptionSession) -> Participant | N
     return mine[0] if mine else None
 
 
-def seat_for(db: Session, principal: Principal, booking: ReceptionSession) -> Participant:
+def seat_for(principal: Principal, booking: ReceptionSession, *, db: Session) -> Participant:
     """The principal's own seat; a coordinator over the session who was not named gets one (audited)."""
     seat = own_seat(principal, booking)
     if seat is not None:
@@ -121,20 +121,20 @@ def seat_for(db: Session, principal: Principal, booking: ReceptionSession) -> Pa
     seat = Participant(role="coordinator", person_id=principal.person_id, name=principal.name)
     booking.participants.append(seat)
     db.flush()
-    audit.record(db, action="session.coordinator_seated", entity_type="session", entity_id=booking.id,
+    audit.record(db=db, action="session.coordinator_seated", entity_type="session", entity_id=booking.id,
                  actor_id=principal.person_id, data={"participant_id": seat.id})
     return seat
 
 
 # ---- booking --------------------------------------------------------------------------------------------
 
-def require_booker(db: Session, principal: Principal, *, leader_id: int, room_ids: Sequence[int],
+def require_booker(principal: Principal, *, db: Session, leader_id: int, room_ids: Sequence[int],
                    matter_id: int | None, override_reason: str = "") -> None:
     """A coordinator over the leader or a room, over every room claimed, who can see the matter; a level
     override only from a coordinator at the leader's own level or above."""
     require_role(principal, MANAGERS)
-    leader = load_leader(db, leader_id)
-    rooms = [load_room(db, r, "room_ids") for r in room_ids]
+    leader = load_leader(leader_id, db=db)
+    rooms = [load_room(r, "room_ids", db=db) for r in room_ids]
     if not any(covers(principal, node, MANAGERS) for node in [leader.node] + [r.node for r in rooms]):
         raise Forbidden()
     for room in rooms:
@@ -144,5 +144,5 @@ def require_booker(db: Session, principal: Principal, *, leader_id: int, room_id
         require(principal, leader.node, MANAGERS)
     if matter_id is not None:
         # The same rule as the booking page: one books only for a matter one may read.
-        if not matters.can_read(db, principal, load_matter(db, matter_id)):
+        if not matters.can_read(principal, load_matter(matter_id, db=db), db=db):
             raise Forbidden()

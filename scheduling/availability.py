@@ -30,7 +30,7 @@ class Slot:
     plan_id: int
 
 
-def free_slots(db: Session, *, policy: Policy, leader_id: int, room_id: int | None = None,
+def free_slots(*, db: Session, policy: Policy, leader_id: int, room_id: int | None = None,
                first: datetime, last: datetime, now: datetime | None = None) -> list[Slot]:
     """The leader's bookable slots between FIRST and LAST, in ROOM_ID if given."""
     now = now or clock_now()
@@ -39,21 +39,21 @@ def free_slots(db: Session, *, policy: Policy, leader_id: int, room_id: int | No
         raise Invalid("error.end_before_start", field="to")
     if last - first > MAX_RANGE:
         raise Invalid("error.range_too_long", field="to", days=MAX_RANGE.days)
-    load_leader(db, leader_id)
+    load_leader(leader_id, db=db)
     if room_id is not None:
-        load_room(db, room_id)
-    calendar = load_calendar(db)
-    occs = occurrences(db, plans=plans_of_leader(db, leader_id), calendar=calendar, policy=policy,
+        load_room(room_id, db=db)
+    calendar = load_calendar(db=db)
+    occs = occurrences(db=db, plans=plans_of_leader(leader_id, db=db), calendar=calendar, policy=policy,
                        first=local_day(policy, first), last=local_day(policy, last), leader_id=leader_id)
     if not occs:
         return []
     asked = [room_id] if room_id is not None else []
     room_ids = list(dict.fromkeys(asked + [pr.room_id for o in occs for pr in o.plan.rooms]))
-    hours = open_intervals(db, room_ids=room_ids, calendar=calendar, policy=policy,
+    hours = open_intervals(db=db, room_ids=room_ids, calendar=calendar, policy=policy,
                            first=local_day(policy, first), last=local_day(policy, last)) if room_ids else {}
     longest_buffer = timedelta(minutes=max(o.plan.buffer_minutes for o in occs))
     leader = claims.leader_key(leader_id)
-    taken = claims.busy(db, keys=[leader] + [claims.room_key(r) for r in room_ids], first=first,
+    taken = claims.busy(db=db, keys=[leader] + [claims.room_key(r) for r in room_ids], first=first,
                         last=last + longest_buffer)
     found: dict[tuple[datetime, datetime], Slot] = {}
     for occ in occs:

@@ -59,7 +59,7 @@ class ParticipantSpec:
     name: str | None = None
 
 
-def load_session(db: Session, session_id: int) -> ReceptionSession:
+def load_session(session_id: int, *, db: Session) -> ReceptionSession:
     """A session by id, or NotFound."""
     booking = db.get(ReceptionSession, session_id)
     if booking is None:
@@ -83,7 +83,7 @@ def _times(policy: Policy, starts_at: datetime | None, ends_at: datetime | None)
     return start, end
 
 
-def _occurrence(db: Session, *, policy: Policy, calendar: WorkCalendar, leader_id: int, start: datetime,
+def _occurrence(*, db: Session, policy: Policy, calendar: WorkCalendar, leader_id: int, start: datetime,
                 end: datetime) -> Occurrence | None:
     """The leader's reception window holding [START, END), on a day the caller found the leader present.
 
@@ -92,7 +92,7 @@ def _occurrence(db: Session, *, policy: Policy, calendar: WorkCalendar, leader_i
     """
     day = local_day(policy, start)
     found = [Occurrence(plan, leader, d, local_moment(policy, d, plan.starts), local_moment(policy, d, plan.ends))
-             for plan in plans_of_leader(db, leader_id)
+             for plan in plans_of_leader(leader_id, db=db)
              for d, leader in plan_days(plan, calendar, day, day) if leader == leader_id]
     for occ in sorted(found, key=lambda o: (o.starts_at, o.plan.id)):
         if occ.starts_at <= start and end <= occ.ends_at:
@@ -105,7 +105,7 @@ _MATTER = select(Matter).where(Matter.id == bindparam("matter_id")).options(
     joinedload(Matter.demands), lazyload(Matter.petitioner_links), lazyload(Matter.deadlines))
 
 
-def _load_matter(db: Session, matter_id: int) -> Matter:
+def _load_matter(matter_id: int, *, db: Session) -> Matter:
     matter = db.scalars(_MATTER, {"matter_id": matter_id}).unique().first()
     if matter is None:
         raise NotFound("error.matter_not_found", field="matter_id", id=matter_id)
@@ -117,7 +117,7 @@ _AWAY = select(_ABSENCES.c.id).where(_ABSENCES.c.leader_id == bindparam("leader_
                                      _ABSENCES.c.day == bindparam("day")).limit(1)
 
 
-def _check_time(db: Session, *, policy: Policy, leader: Person, rooms: list[Room], start: datetime,
+def _check_time(*, db: Session, policy: Policy, leader: Person, rooms: list[Room], start: datetime,
                 end: datetime, ad_hoc: bool, invited: bool, now: datetime) -> Occurrence | None:
     """The time rules: cut-off, the leader's absence and plan, the rooms' hours; the matching occurrence."""
     if ad_hoc:
@@ -126,12 +126,12 @@ def _check_time(db: Session, *, policy: Policy, leader: Person, rooms: list[Room
     day = local_day(policy, start)
     if db.execute(_AWAY, {"leader_id": leader.id, "day": day}).first() is not None:
         raise LeaderAway("error.leader_away", field="start", leader=leader.name, day=day.isoformat())
-    calendar = load_calendar(db)
-    occ = _occurrence(db, policy=policy, calendar=calendar, leader_id=leader.id, start=start, end=end)
+    calendar = load_calendar(db=db)
+    occ = _occurrence(db=db, policy=policy, calendar=calendar, leader_id=leader.id, start=start, end=end)
     if occ is None and not invited:
         raise OutsidePlan("error.outside_plan", field="start", leader=leader.name)
     room_ids = [r.id for r in rooms] + ([pr.room_id for pr in occ.plan.rooms] if occ else [])
-    hours = open_intervals(db, room_ids=list(dict.fromkeys(room_ids)), calendar=calendar, policy=policy,
+    hours = open_intervals(db=db, room_ids=list(dict.fromkeys(room_ids)), calendar=calendar, policy=policy,
                            first=day, last=local_day(policy, end))
     for room in rooms:
         if not covers(hours[room.id], start, end):
@@ -139,8 +139,8 @@ def _check_time(db: Session, *, policy: Policy, leader: Person, rooms: list[Room
     return occ
 
 
-def _participants(db: Session, leader: Person, rooms: list[Room], specs: Sequence[ParticipantSpec],
-                  kind: SessionKind = SessionKind.reception) -> list[dict[str, Any]]:
+def _participants(leader: Person, rooms: list[Room], specs: Sequence[ParticipantSpec], kind: SessionKind = SessionKind.reception,
+                  *, db: Session) -> list[dict[str, Any]]:
     """The participant rows: the leader (a hearing's chair), every room, then the named people and names."""
     seat = "chair" if kind is SessionKind.hearing else "leader"
     out: list[dict[str, Any]] = [{"role": seat, "person_id": leader.id, "room_id": None, "name": leader.name,
@@ -152,7 +152,7 @@ def _participants(db: Session, leader: Person, rooms: list[Room], specs: Sequenc
         if spec.role not in PARTICIPANT_ROLES:
             raise Invalid("error.participant_role", field=f"participants.{i}.role", role=spec.role)
         if spec.person_id is not None:
-            person = load_person(db, spec.person_id, f"participants.{i}.person_id")
+            person = load_person(spec.person_id, f"participants.{i}.person_id", db=db)
             if person.id in seen:
                 raise Invalid("error.participant_twice", field=f"participants.{i}.person_id", name=person.name)
             seen.add(person.id)
@@ -172,7 +172,7 @@ _INSERT_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.id)
 _INSERT_PARTICIPANTS = insert(_PARTICIPANTS).returning(_PARTICIPANTS.c.id, sort_by_parameter_order=True)
 
 
-def _write(db: Session, row: dict[str, Any], participant_rows: list[dict[str, Any]]) -> ReceptionSession:
+def _write(row: dict[str, Any], participant_rows: list[dict[str, Any]], *, db: Session) -> ReceptionSession:
     """Insert the session and its participants (two statements), and hand them back as persistent objects.
 
     Core INSERT … RETURNING instead of the unit of work: the rows are complete (every column given),
@@ -197,7 +197,7 @@ def _write(db: Session, row: dict[str, Any], participant_rows: list[dict[str, An
 _INSERT_EVENT = insert(cast(Table, SessionEvent.__table__))
 
 
-def _event(db: Session, booking: ReceptionSession, action: str, actor_id: int | None, reason: str = "") -> None:
+def _event(booking: ReceptionSession, action: str, actor_id: int | None, reason: str = "", *, db: Session) -> None:
     # A Core INSERT (no unit of work): nothing reads the event back as an object here.
     db.execute(_INSERT_EVENT, {
         "session_id": booking.id, "at": clock_now(), "actor_id": actor_id, "action": action,
@@ -228,8 +228,8 @@ def _overridable(check: Callable[[], None], override_reason: str, overridden: li
 
 
 def book(
-    db: Session,
     *,
+    db: Session,
     policy: Policy,
     kind: str,
     leader_id: int,
@@ -275,11 +275,11 @@ def book(
         raise Invalid("error.room_required_for_reception", field="room_ids")
     if len(participants) > MAX_PARTICIPANTS:
         raise Invalid("error.too_many_participants", field="participants", max=MAX_PARTICIPANTS)
-    leader = load_leader(db, leader_id)
-    rooms = [load_room(db, r, "room_ids") for r in room_ids]
+    leader = load_leader(leader_id, db=db)
+    rooms = [load_room(r, "room_ids", db=db) for r in room_ids]
     matter = None
     if matter_id is not None:
-        matter = _load_matter(db, matter_id)
+        matter = _load_matter(matter_id, db=db)
     elif session_kind is not SessionKind.consultation:
         raise Invalid("error.matter_required", field="matter_id")
     rules.check_representatives([p.role for p in participants])
@@ -289,38 +289,38 @@ def book(
         rules.check_matter_bookable(matter=matter, now=now, policy=policy)
         reception_matter = matter
         _overridable(lambda: rules.check_legal_channel(matter=reception_matter), override_reason, overridden)
-        _overridable(lambda: rules.check_level(db, matter=reception_matter, leader=leader), override_reason,
+        _overridable(lambda: rules.check_level(db=db, matter=reception_matter, leader=leader), override_reason,
                      overridden)
-    occ = _check_time(db, policy=policy, leader=leader, rooms=rooms, start=start, end=end, ad_hoc=ad_hoc,
+    occ = _check_time(db=db, policy=policy, leader=leader, rooms=rooms, start=start, end=end, ad_hoc=ad_hoc,
                       invited=invited, now=now)
     if session_kind is SessionKind.reception and matter is not None:
         # The scope published with the plan the slot falls in; off-plan, every plan the leader sits in.
-        scopes = [occ.plan.scope] if occ else [p.scope for p in plans_of_leader(db, leader.id)]
+        scopes = [occ.plan.scope] if occ else [p.scope for p in plans_of_leader(leader.id, db=db)]
         scoped_matter = matter
         _overridable(lambda: rules.check_scope(matter=scoped_matter, leader=leader, scopes=scopes), override_reason,
                      overridden)
     if occ is not None:
         # The leader sits in the plan's room(s): the booking holds them too.
-        rooms += [load_room(db, pr.room_id) for pr in occ.plan.rooms if pr.room_id not in room_ids]
+        rooms += [load_room(pr.room_id, db=db) for pr in occ.plan.rooms if pr.room_id not in room_ids]
     row = dict(
         kind=session_kind, state=SessionState.booked, leader_id=leader.id, matter_id=matter.id if matter else None,
         plan_id=occ.plan.id if occ else None, node_path=leader.node.path, starts_at=start, ends_at=end,
         buffer_minutes=occ.plan.buffer_minutes if occ else 0, ad_hoc=ad_hoc, invited=invited, reason=reason,
         override_reason=override_reason, booked_by=actor_id, booked_at=now, version=0, recorded=recorded,
     )
-    booking = _write(db, row, _participants(db, leader, rooms, list(participants), session_kind))
-    claims.claim(db, booking=booking, policy=policy)
-    _event(db, booking, "booked", actor_id, reason or override_reason)
-    audit.record(db, action="session.booked", entity_type="session", entity_id=booking.id, actor_id=actor_id,
+    booking = _write(row, _participants(leader, rooms, list(participants), session_kind, db=db), db=db)
+    claims.claim(db=db, booking=booking, policy=policy)
+    _event(booking, "booked", actor_id, reason or override_reason, db=db)
+    audit.record(db=db, action="session.booked", entity_type="session", entity_id=booking.id, actor_id=actor_id,
                  data={"kind": session_kind.value, "leader_id": leader.id, "rooms": [r.id for r in rooms],
                        "matter_id": booking.matter_id, "start": start.isoformat(), "end": end.isoformat(),
                        "ad_hoc": ad_hoc, "invited": invited, "reason": reason, "override_reason": override_reason,
                        "overridden": overridden, "recorded": recorded})
-    sms_hooks.session_changed(db, booking=booking, change="booked", actor_id=actor_id)
+    sms_hooks.session_changed(db=db, booking=booking, change="booked", actor_id=actor_id)
     return booking
 
 
-def reschedule(db: Session, *, policy: Policy, booking: ReceptionSession, starts_at: datetime | None,
+def reschedule(*, db: Session, policy: Policy, booking: ReceptionSession, starts_at: datetime | None,
                ends_at: datetime | None, reason: str = "", actor_id: int | None = None,
                now: datetime | None = None) -> ReceptionSession:
     """Move a booked session to a new time: the old claims are freed, the new ones claimed (409 on overlap)."""
@@ -330,27 +330,27 @@ def reschedule(db: Session, *, policy: Policy, booking: ReceptionSession, starts
     start, end = _times(policy, starts_at, ends_at)
     if start < now:
         raise Invalid("error.start_in_past", field="start")
-    leader = load_leader(db, booking.leader_id)
-    rooms = [load_room(db, p.room_id) for p in booking.participants if p.room_id is not None]
-    occ = _check_time(db, policy=policy, leader=leader, rooms=rooms, start=start, end=end, ad_hoc=False,
+    leader = load_leader(booking.leader_id, db=db)
+    rooms = [load_room(p.room_id, db=db) for p in booking.participants if p.room_id is not None]
+    occ = _check_time(db=db, policy=policy, leader=leader, rooms=rooms, start=start, end=end, ad_hoc=False,
                       invited=booking.invited, now=now)
     old = (booking.starts_at, booking.ends_at)
-    claims.release(db, booking=booking)
+    claims.release(db=db, booking=booking)
     booking.starts_at, booking.ends_at = start, end
     booking.plan_id = occ.plan.id if occ else None
     booking.buffer_minutes = occ.plan.buffer_minutes if occ else 0
     booking.version += 1
     db.flush()
-    claims.claim(db, booking=booking, policy=policy)
-    _event(db, booking, "rescheduled", actor_id, reason)
-    audit.record(db, action="session.rescheduled", entity_type="session", entity_id=booking.id,
+    claims.claim(db=db, booking=booking, policy=policy)
+    _event(booking, "rescheduled", actor_id, reason, db=db)
+    audit.record(db=db, action="session.rescheduled", entity_type="session", entity_id=booking.id,
                  actor_id=actor_id, data={"from": [t.isoformat() for t in old],
                                           "to": [start.isoformat(), end.isoformat()], "reason": reason})
-    sms_hooks.session_changed(db, booking=booking, change="rescheduled", actor_id=actor_id)
+    sms_hooks.session_changed(db=db, booking=booking, change="rescheduled", actor_id=actor_id)
     return booking
 
 
-def cancel(db: Session, *, booking: ReceptionSession, reason: str = "",
+def cancel(*, db: Session, booking: ReceptionSession, reason: str = "",
            actor_id: int | None = None) -> ReceptionSession:
     """Cancel a booked session and free its claims; its history stays."""
     if booking.state is not SessionState.booked:
@@ -358,5 +358,5 @@ def cancel(db: Session, *, booking: ReceptionSession, reason: str = "",
     reason = (reason or "").strip()
     session_state.change_state(db=db, booking=booking, to=SessionState.cancelled, at=clock_now(),
                                actor_id=actor_id, reason=reason, data={"reason": reason})
-    sms_hooks.session_changed(db, booking=booking, change="cancelled", actor_id=actor_id)
+    sms_hooks.session_changed(db=db, booking=booking, change="cancelled", actor_id=actor_id)
     return booking

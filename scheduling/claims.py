@@ -43,7 +43,7 @@ def resources(booking: ReceptionSession) -> dict[str, tuple[datetime, datetime]]
     return spans
 
 
-def claim(db: Session, *, booking: ReceptionSession, policy: Policy) -> None:
+def claim(*, db: Session, booking: ReceptionSession, policy: Policy) -> None:
     """Insert the session's claims; BookingConflict when any resource is already held."""
     rows = sorted((key, slot) for key, (start, end) in resources(booking).items() for slot in quanta(policy, start, end))
     # One ordered multi-row INSERT: concurrent bookings take row locks in the same order, so they
@@ -55,12 +55,12 @@ def claim(db: Session, *, booking: ReceptionSession, policy: Policy) -> None:
         raise BookingConflict("error.booking_conflict") from None
 
 
-def release(db: Session, *, booking: ReceptionSession) -> None:
+def release(*, db: Session, booking: ReceptionSession) -> None:
     """Free every claim of the session."""
     db.execute(delete(Claim).where(Claim.session_id == booking.id))
 
 
-def release_from(db: Session, *, booking: ReceptionSession, moment: datetime, policy: Policy) -> int:
+def release_from(*, db: Session, booking: ReceptionSession, moment: datetime, policy: Policy) -> int:
     """Free the session's claims from MOMENT's quantum on (it ended early or nobody came); returns how many."""
     first = floor_to_quantum(policy, moment)
     result = db.execute(delete(Claim).where(Claim.session_id == booking.id, Claim.slot >= first))
@@ -68,7 +68,7 @@ def release_from(db: Session, *, booking: ReceptionSession, moment: datetime, po
     return result.rowcount
 
 
-def busy(db: Session, *, keys: list[str], first: datetime, last: datetime) -> dict[str, set[datetime]]:
+def busy(*, db: Session, keys: list[str], first: datetime, last: datetime) -> dict[str, set[datetime]]:
     """For each resource key, the claimed quanta between FIRST and LAST."""
     out: dict[str, set[datetime]] = {k: set() for k in keys}
     query = select(Claim.resource, Claim.slot).where(Claim.resource.in_(keys), Claim.slot >= first, Claim.slot < last)

@@ -48,7 +48,7 @@ class Listed(Generic[T]):
         return iter(self.items)
 
 
-def sessions_between(db: Session, principal: Principal, start: datetime, end: datetime, *,
+def sessions_between(principal: Principal, start: datetime, end: datetime, *, db: Session,
                      state: SessionState | None = None, limit: int | None = None,
                      cursor: str | None = None) -> Listed[ReceptionSession]:
     """Sessions the coordinator manages overlapping [START, END), by start, a page at a time (filtered and counted
@@ -59,11 +59,11 @@ def sessions_between(db: Session, principal: Principal, start: datetime, end: da
              .order_by(ReceptionSession.starts_at, ReceptionSession.id))
     if state is not None:
         query = query.where(ReceptionSession.state == state)
-    found, total, following = fetch(db, query, limit=limit or MAX_SESSIONS, cursor=cursor)
+    found, total, following = fetch(query, db=db, limit=limit or MAX_SESSIONS, cursor=cursor)
     return Listed(found, total, following)
 
 
-def rows(db: Session, principal: Principal, found: list[ReceptionSession]) -> list[dict[str, Any]]:
+def rows(principal: Principal, found: list[ReceptionSession], *, db: Session) -> list[dict[str, Any]]:
     """Each session with its leader, matter, rooms, and whether the coordinator has a seat to take."""
     leaders = {p.id: p for p in db.scalars(select(Person).where(Person.id.in_({s.leader_id for s in found})))}
     matter_ids = {s.matter_id for s in found if s.matter_id}
@@ -75,7 +75,7 @@ def rows(db: Session, principal: Principal, found: list[ReceptionSession]) -> li
              "seat": True} for s in found]
 
 
-def arrivals(db: Session, session_ids: list[int]) -> dict[int, datetime]:
+def arrivals(session_ids: list[int], *, db: Session) -> dict[int, datetime]:
     """When each session was opened by its room (its history says): the queue's order of arrival."""
     if not session_ids:
         return {}
@@ -84,7 +84,7 @@ def arrivals(db: Session, session_ids: list[int]) -> dict[int, datetime]:
                            .group_by(SessionEvent.session_id)).tuples().all())
 
 
-def due_tasks(db: Session, principal: Principal, *, overdue: bool, limit: int | None = None,
+def due_tasks(principal: Principal, *, db: Session, overdue: bool, limit: int | None = None,
               cursor: str | None = None) -> Listed[Task]:
     """Overdue tasks, or tasks due within three days, over the coordinator's subtree, by due time, a page at a time."""
     # Correlated, so that it is asked only of the due tasks found (a province's IN-list would read every matter).
@@ -95,12 +95,12 @@ def due_tasks(db: Session, principal: Principal, *, overdue: bool, limit: int | 
                                 subtree_filter(principal, Task.unit_path, OFFICE) | mine)
              .order_by(Task.due_at, Task.id))
     # Counted up to the cap along the due-time order (a province's backlog is not walked whole for a heading).
-    total, _ = bounded_count(db, query)
-    found, total, following = fetch(db, query, total=total, limit=limit or MAX_TASKS, cursor=cursor)
+    total, _ = bounded_count(query, db=db)
+    found, total, following = fetch(query, db=db, total=total, limit=limit or MAX_TASKS, cursor=cursor)
     return Listed(found, total, following)
 
 
-def state_counts(db: Session, principal: Principal, *, cap: int = COUNT_CAP) -> list[tuple[str, int | str]]:
+def state_counts(principal: Principal, *, db: Session, cap: int = COUNT_CAP) -> list[tuple[str, int | str]]:
     """How many of the matters the principal may read are in each open state, in the order of the procedure, each
     counted up to CAP ("10000+" beyond): one statement of capped counts."""
     wanted = [state for state in MatterState if state in OPEN_STATES]
@@ -112,13 +112,13 @@ def state_counts(db: Session, principal: Principal, *, cap: int = COUNT_CAP) -> 
             for state in wanted if found.get(state.value)]
 
 
-def task_context(db: Session, found: list[Task]) -> dict[str, Any]:
+def task_context(found: list[Task], *, db: Session) -> dict[str, Any]:
     """The units and matters the listed tasks name."""
     units = {n.id: n for n in db.scalars(select(Node).where(Node.id.in_({t.unit_node_id for t in found})))}
     matters = {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_({t.matter_id for t in found})))}
     return {"units": units, "task_matters": matters}
 
 
-def overdue_matters(db: Session, principal: Principal) -> list[dict[str, Any]]:
+def overdue_matters(principal: Principal, *, db: Session) -> list[dict[str, Any]]:
     """Matters of the coordinator's subtree whose statutory deadline (acceptance, handling, review) has passed."""
-    return supervision.overdue_matters(db, within=subtree_filter(principal, Matter.handling_path, OFFICE), at=now())
+    return supervision.overdue_matters(db=db, within=subtree_filter(principal, Matter.handling_path, OFFICE), at=now())

@@ -67,9 +67,9 @@ class DemoHearing:
         ]
 
 
-def current(db: Session, *, policy: Policy) -> DemoHearing | None:
+def current(*, db: Session, policy: Policy) -> DemoHearing | None:
     """The demo's public hearing still to be held (its session booked or running and not over), if any."""
-    cast = demo.hearing_cast(db)
+    cast = demo.hearing_cast(db=db)
     if cast is None:
         return None
     hearing = db.scalars(
@@ -85,30 +85,30 @@ def current(db: Session, *, policy: Policy) -> DemoHearing | None:
         )
         .order_by(Hearing.id.desc())
     ).first()
-    return _described(db, policy, hearing, cast.room) if hearing is not None else None
+    return _described(policy, hearing, cast.room, db=db) if hearing is not None else None
 
 
-def seed(db: Session, *, policy: Policy, secret: str, decision_days: int) -> DemoHearing | None:
+def seed(*, db: Session, policy: Policy, secret: str, decision_days: int) -> DemoHearing | None:
     """The demo's hearing: the current one, else a new one on a newly registered matter; None in a demo database
     loaded before the hearing's people were, or when the room is closed for the next two weeks."""
-    found = current(db, policy=policy)
-    cast = demo.hearing_cast(db)
+    found = current(db=db, policy=policy)
+    cast = demo.hearing_cast(db=db)
     if found is not None or cast is None:
         return found
     real = clock.now()
-    starts = next_slot(db, policy=policy, room=cast.room, after=real + LEAD)
+    starts = next_slot(db=db, policy=policy, room=cast.room, after=real + LEAD)
     if starts is None:
         return None
-    booked_at = booking_moment(db, policy=policy, starts=starts, now=real)
+    booked_at = booking_moment(db=db, policy=policy, starts=starts, now=real)
     office = principal_for(cast.office)
     with clock.running_from(booked_at - REGISTERED_BEFORE):
         matter = demo.register_sample(
-            db, secret=secret, sample=demo.HEARING_MATTER, origin_code=f"{demo.COUNTY_CODE}002", actor_id=cast.office.id
+            db=db, secret=secret, sample=demo.HEARING_MATTER, origin_code=f"{demo.COUNTY_CODE}002", actor_id=cast.office.id
         )
         params = {"reason": "演示：重新登记的听证示例事项，依法受理。"} if matter.possible_repeat else {}
-        matter_access.require_action(db, office, matter, "accept", params)
+        matter_access.require_action(office, matter, "accept", params, db=db)
         actions.act(
-            db,
+            db=db,
             matter=matter,
             action="accept",
             actor_id=office.person_id,
@@ -116,20 +116,20 @@ def seed(db: Session, *, policy: Policy, secret: str, decision_days: int) -> Dem
             moves_off_holidays=policy.deadline_moves_off_holidays,
         )
     with clock.running_from(booked_at):
-        access.require_office(db, office, matter)
+        access.require_office(office, matter, db=db)
         hearing = procedure.propose(
-            db,
+            db=db,
             matter=matter,
             actor_id=office.person_id,
             by_petitioner=True,
             reason=REQUEST,
             decision_days=decision_days,
         )
-        hearing = access.load_for_office(db, office, hearing.id)
-        procedure.decide(db, hearing=hearing, hold=True, actor_id=office.person_id)
-        procedure.set_publicity(db, hearing=hearing, public=True, closed_reason=None, actor_id=office.person_id)
+        hearing = access.load_for_office(office, hearing.id, db=db)
+        procedure.decide(db=db, hearing=hearing, hold=True, actor_id=office.person_id)
+        procedure.set_publicity(db=db, hearing=hearing, public=True, closed_reason=None, actor_id=office.person_id)
         hearing_booking.appoint(
-            db,
+            db=db,
             policy=policy,
             hearing=hearing,
             chair_id=cast.chair.id,
@@ -137,16 +137,16 @@ def seed(db: Session, *, policy: Policy, secret: str, decision_days: int) -> Dem
             actor_id=office.person_id,
         )
         hearing_booking.compose(
-            db,
+            db=db,
             policy=policy,
             hearing=hearing,
             actor_id=office.person_id,
             seats=[panel.Seat(m.id, chosen_by_petitioner=i == 0) for i, m in enumerate(cast.members)],
         )
-        session_access.require_booker(db, office, leader_id=cast.chair.id, room_ids=[cast.room.id], matter_id=matter.id)
+        session_access.require_booker(office, db=db, leader_id=cast.chair.id, room_ids=[cast.room.id], matter_id=matter.id)
         petitioners = [link.petitioner.name for link in matter.petitioner_links]
         hearing_booking.book_hearing(
-            db,
+            db=db,
             policy=policy,
             hearing=hearing,
             room_ids=[cast.room.id],
@@ -158,18 +158,18 @@ def seed(db: Session, *, policy: Policy, secret: str, decision_days: int) -> Dem
             waiver_note=WAIVER,
             actor_id=office.person_id,
         )
-    return _described(db, policy, hearing, cast.room)
+    return _described(policy, hearing, cast.room, db=db)
 
 
-def next_slot(db: Session, *, policy: Policy, room: Room, after: datetime) -> datetime | None:
+def next_slot(*, db: Session, policy: Policy, room: Room, after: datetime) -> datetime | None:
     """The first start on the quantum at or after AFTER from which ROOM is open for LENGTH, within HORIZON."""
     first = floor_to_quantum(policy, after)
     if first < after:
         first += policy.quantum
     hours = open_intervals(
-        db,
+        db=db,
         room_ids=[room.id],
-        calendar=load_calendar(db),
+        calendar=load_calendar(db=db),
         policy=policy,
         first=local_day(policy, first),
         last=local_day(policy, first + HORIZON),
@@ -181,20 +181,20 @@ def next_slot(db: Session, *, policy: Policy, room: Room, after: datetime) -> da
     return None
 
 
-def booking_moment(db: Session, *, policy: Policy, starts: datetime, now: datetime) -> datetime:
+def booking_moment(*, db: Session, policy: Policy, starts: datetime, now: datetime) -> datetime:
     """When the office books a session starting at STARTS: NOW, or, past the cut-off (bookings close the day
     before), an hour before it on a working day; the demo's clock then runs from that moment while the office acts,
     and the petitioner waives the notice period in writing."""
     moment = cutoff_for(policy, starts) - timedelta(hours=1)
     if now <= moment:
         return now
-    calendar = load_calendar(db)
+    calendar = load_calendar(db=db)
     while not calendar.is_workday(local_day(policy, moment)):
         moment -= timedelta(days=1)
     return moment
 
 
-def _described(db: Session, policy: Policy, hearing: Hearing, room: Room) -> DemoHearing:
+def _described(policy: Policy, hearing: Hearing, room: Room, *, db: Session) -> DemoHearing:
     assert hearing.session_id is not None and hearing.gallery_key is not None  # noticed, public
     booking = db.get_one(ReceptionSession, hearing.session_id)
     matter = db.get_one(Matter, hearing.matter_id)

@@ -102,7 +102,7 @@ def petitioner(rng: random.Random, index: int, county_code: str, phones: set[str
             "phone": phone}
 
 
-def load_plans(db: Session, *, policy: Policy, today: date) -> int:
+def load_plans(*, db: Session, policy: Policy, today: date) -> int:
     """A reception plan (every working day, half a day in the region's video room) for each leader without one."""
     planned = set(db.scalars(select(ReceptionPlan.id)))
     with_plan = {pl.leader_id for plan in db.scalars(select(ReceptionPlan)) for pl in plan.leaders} if planned else set()
@@ -115,7 +115,7 @@ def load_plans(db: Session, *, policy: Policy, today: date) -> int:
             continue
         room = rooms.get(assignment.node_id)
         starts, ends = MORNING if position % 2 == 0 else AFTERNOON
-        plans.create_plan(db, policy=policy, kind="rotation", leader_ids=[assignment.person_id],
+        plans.create_plan(db=db, policy=policy, kind="rotation", leader_ids=[assignment.person_id],
                           node_id=assignment.node_id, starts=starts, ends=ends, slot_minutes=30,
                           room_ids=[room.id] if room else None, valid_from=today - timedelta(days=DAYS + 10))
         with_plan.add(assignment.person_id)
@@ -123,7 +123,7 @@ def load_plans(db: Session, *, policy: Policy, today: date) -> int:
     return made
 
 
-def _counties(db: Session) -> list[County]:
+def _counties(*, db: Session) -> list[County]:
     from vreception.demo import PROVINCE_CODE
 
     found = []
@@ -159,11 +159,11 @@ def _counties(db: Session) -> list[County]:
     return found
 
 
-def is_loaded(db: Session, *, protector: Protector) -> bool:
+def is_loaded(*, db: Session, protector: Protector) -> bool:
     """Whether the history's first petitioner is on file (the history was loaded)."""
     from vreception.models import Petitioner
 
-    counties = _counties(db)
+    counties = _counties(db=db)
     if not counties:
         return True  # not a demo province: nothing to add
     first = petitioner(random.Random(SEED), 1, counties[0].node.code, set())
@@ -171,17 +171,17 @@ def is_loaded(db: Session, *, protector: Protector) -> bool:
     return db.scalar(select(Petitioner.id).where(Petitioner.id_hash == key)) is not None
 
 
-def load(db: Session, *, policy: Policy, secret: str) -> Loaded:
+def load(*, db: Session, policy: Policy, secret: str) -> Loaded:
     """Plans for every leader and, once, a month of history across the demo's counties."""
     real = clock.now()
     today = local_day(policy, real)
-    made_plans = load_plans(db, policy=policy, today=today)
+    made_plans = load_plans(db=db, policy=policy, today=today)
     protector = Protector(secret)
-    if is_loaded(db, protector=protector):
+    if is_loaded(db=db, protector=protector):
         return Loaded(made_plans, 0, 0)
-    history = _History(db, policy, protector, load_calendar(db), today)
+    history = _History(policy, protector, load_calendar(db=db), today, db=db)
     index = 0
-    for county in _counties(db):
+    for county in _counties(db=db):
         for _ in range(PER_COUNTY):
             index += 1
             history.matter(county, index, SCENARIOS[(index - 1) % len(SCENARIOS)])
@@ -191,7 +191,7 @@ def load(db: Session, *, policy: Policy, secret: str) -> Loaded:
 class _History:
     """One run's generator: a seeded random source, the distinct phones, and counts."""
 
-    def __init__(self, db: Session, policy: Policy, protector: Protector, calendar: WorkCalendar, today: date):
+    def __init__(self, policy: Policy, protector: Protector, calendar: WorkCalendar, today: date, *, db: Session):
         self.db, self.policy, self.protector, self.calendar, self.today = db, policy, protector, calendar, today
         self.rng = random.Random(SEED)
         self.phones: set[str] = set()
@@ -207,7 +207,7 @@ class _History:
 
     def act(self, moment: datetime, matter: Matter, action: str, actor: Person, **params: Any) -> None:
         with clock.running_from(moment):
-            actions.act(self.db, matter=matter, action=action, actor_id=actor.id, params=params,
+            actions.act(db=self.db, matter=matter, action=action, actor_id=actor.id, params=params,
                         moves_off_holidays=self.policy.deadline_moves_off_holidays)
 
     def matter(self, county: County, index: int, scenario: str) -> None:
@@ -222,7 +222,7 @@ class _History:
         summary, category = DEMANDS[index % len(DEMANDS)]
         with clock.running_from(self.at(day, 9, rng.randint(0, 50))):
             matter, _, _ = register.register(
-                self.db, protector=self.protector, petitioners=[person], channel=rng.choice(("video", "visit")),
+                db=self.db, protector=self.protector, petitioners=[person], channel=rng.choice(("video", "visit")),
                 demands=[{"summary": summary, "category": category}], origin_node_id=township.id,
                 handling_node_id=county.node.id, actor_id=county.office.id,
                 moves_off_holidays=self.policy.deadline_moves_off_holidays)
@@ -279,7 +279,7 @@ class _History:
         self.act(self.at(served, 10), matter, "serve", office, method="direct")
         if scenario.startswith("served_"):
             with clock.running_from(self.at(served + timedelta(days=1), 20)):
-                public.rate(self.db, matter=matter, rating=scenario.removeprefix("served_"),
+                public.rate(db=self.db, matter=matter, rating=scenario.removeprefix("served_"),
                             window_days=RATING_WINDOW_DAYS)
         if scenario.startswith("served"):
             return
@@ -296,7 +296,7 @@ class _History:
                 outcome: str) -> date:
         """A session on MATTER booked on the day it came in, on the county's next free slot; returns its day."""
         leader = county.leaders[index % len(county.leaders)]
-        plan = next(p for p in plans.plans_of_leader(self.db, leader.id) if p.active)
+        plan = next(p for p in plans.plans_of_leader(leader.id, db=self.db) if p.active)
         booked_at = self.at(registered, 10, 30)
         day = self.workday(registered + timedelta(days=1))
         name = matter.petitioner_links[0].petitioner.name
@@ -313,14 +313,14 @@ class _History:
             if self.db.scalar(held.limit(1)) is None:
                 break
         with clock.running_from(booked_at):
-            made = booking.book(self.db, policy=self.policy, kind="reception", leader_id=leader.id,
+            made = booking.book(db=self.db, policy=self.policy, kind="reception", leader_id=leader.id,
                                 room_ids=[room.id], matter_id=matter.id, starts_at=start, ends_at=start + SLOT,
                                 participants=[booking.ParticipantSpec("petitioner", None, name)], coordinator=True,
                                 actor_id=county.office.id)
         self.sessions += 1
         if outcome == "cancelled":
             with clock.running_from(booked_at + timedelta(hours=2)):
-                booking.cancel(self.db, booking=made, reason="信访人来电申请改期。", actor_id=county.office.id)
+                booking.cancel(db=self.db, booking=made, reason="信访人来电申请改期。", actor_id=county.office.id)
             return day
         if start + SLOT > clock.now():
             return day  # still to come: the history leaves it booked
@@ -337,7 +337,7 @@ class _History:
 
     def task(self, county: County, matter: Matter, day: date, *, done: bool, due_days: int) -> None:
         with clock.running_from(self.at(day, 11, 30)):
-            task = tasks.create(self.db, matter=matter, unit_node_id=county.unit.id,
+            task = tasks.create(db=self.db, matter=matter, unit_node_id=county.unit.id,
                                 title="核查信访人反映的情况并提出处理建议", due_at=self.at(day + timedelta(days=due_days), 17),
                                 actor_id=county.office.id)
         if not done:
@@ -346,4 +346,4 @@ class _History:
                                             (2, "report", county.handler, "已走访核实，情况属实，建议支持合理诉求。"),
                                             (3, "verify", county.office, ""), (3, "close", county.office, "")):
             with clock.running_from(self.at(day + timedelta(days=offset), 15)):
-                tasks.move(self.db, task=task, action=action, actor_id=actor.id, text=text)
+                tasks.move(db=self.db, task=task, action=action, actor_id=actor.id, text=text)

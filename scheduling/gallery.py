@@ -35,14 +35,14 @@ def is_gallery_seat(booking: ReceptionSession, participant: Participant) -> bool
             and participant.person_id is None and participant.room_id is None)
 
 
-def seats_taken(db: Session, booking: ReceptionSession) -> int:
+def seats_taken(booking: ReceptionSession, *, db: Session) -> int:
     """How many gallery seats BOOKING has given out."""
     return db.scalar(select(func.count(Participant.id)).where(
         Participant.session_id == booking.id, Participant.role == GALLERY_ROLE, Participant.person_id.is_(None),
         Participant.room_id.is_(None))) or 0
 
 
-def kept_seat(db: Session, secret: str, booking: ReceptionSession, seat_token: str) -> Participant | None:
+def kept_seat(secret: str, booking: ReceptionSession, seat_token: str, *, db: Session) -> Participant | None:
     """The gallery seat of BOOKING that SEAT_TOKEN names (a viewer reloading the page), if valid."""
     if not seat_token:
         return None
@@ -56,18 +56,18 @@ def kept_seat(db: Session, secret: str, booking: ReceptionSession, seat_token: s
     return seat if seat is not None and seat.session_id == booking.id and is_gallery_seat(booking, seat) else None
 
 
-def take_seat(db: Session, *, hearing: Hearing, booking: ReceptionSession, max_viewers: int) -> Participant:
+def take_seat(*, db: Session, hearing: Hearing, booking: ReceptionSession, max_viewers: int) -> Participant:
     """A fresh gallery seat, while fewer than MAX_VIEWERS were given out; GalleryFull beyond."""
     # Serialise seat creation per session so two viewers cannot both take the last seat.
     db.scalar(select(ReceptionSession.id).where(ReceptionSession.id == booking.id).with_for_update())
-    taken = seats_taken(db, booking)
+    taken = seats_taken(booking, db=db)
     if taken >= max_viewers:
         raise GalleryFull("error.gallery_full", max=max_viewers)
     seat = Participant(session_id=booking.id, role=GALLERY_ROLE, person_id=None, room_id=None,
                        name=translate("call.gallery.viewer_name", DEFAULT_LANGUAGE, n=taken + 1), node_path="")
     db.add(seat)
     db.flush()
-    audit.record(db, action="hearing.gallery_seat", entity_type="hearing", entity_id=hearing.id, actor_id=None,
+    audit.record(db=db, action="hearing.gallery_seat", entity_type="hearing", entity_id=hearing.id, actor_id=None,
                  data={"session_id": booking.id, "participant_id": seat.id, "seats": taken + 1})
     return seat
 

@@ -49,7 +49,7 @@ def parties(hearing: Hearing, *, handler_ids: Sequence[int], petitioners: Sequen
     return specs
 
 
-def book_hearing(db: Session, *, policy: Policy, hearing: Hearing, room_ids: list[int], starts_at: datetime | None,
+def book_hearing(*, db: Session, policy: Policy, hearing: Hearing, room_ids: list[int], starts_at: datetime | None,
                  ends_at: datetime | None, handler_ids: Sequence[int] = (), petitioners: Sequence[str] = (),
                  representatives: Sequence[str] = (), agent: str = "", agent_authorisation: str = "",
                  witnesses: Sequence[str] = (), notice_waived: bool = False, waiver_note: str = "",
@@ -64,59 +64,59 @@ def book_hearing(db: Session, *, policy: Policy, hearing: Hearing, room_ids: lis
     if not recorded and hearing.closed_reason is not ClosedReason.state_secret:
         # Only a hearing closed for a state secret may go unrecorded.
         raise Invalid("error.unrecorded_needs_hearing_reason", field="record")
-    authorisation = notice.check_agent(db, hearing=hearing, agent=agent, authorisation=agent_authorisation)
+    authorisation = notice.check_agent(db=db, hearing=hearing, agent=agent, authorisation=agent_authorisation)
     assert hearing.chair_id is not None  # notice.check_ready saw to it
     session = booking.book(
-        db, policy=policy, kind="hearing", leader_id=hearing.chair_id, room_ids=room_ids, matter_id=hearing.matter_id,
+        db=db, policy=policy, kind="hearing", leader_id=hearing.chair_id, room_ids=room_ids, matter_id=hearing.matter_id,
         starts_at=starts_at, ends_at=ends_at,
         participants=parties(hearing, handler_ids=handler_ids, petitioners=petitioners,
                              representatives=representatives, agent=agent, witnesses=witnesses),
         invited=True, coordinator=True, reason="听证" if recorded else "听证（涉及国家秘密，不录制）",
         actor_id=actor_id, now=now, recorded=recorded)
-    notice.noticed(db, hearing=hearing, booking=session, waiver_note=note, actor_id=actor_id,
+    notice.noticed(db=db, hearing=hearing, booking=session, waiver_note=note, actor_id=actor_id,
                    authorisation=authorisation)
     return session
 
 
 # ---- the staff of a booked hearing -----------------------------------------------------------------------------------
 
-def _booked(db: Session, hearing: Hearing) -> ReceptionSession | None:
+def _booked(hearing: Hearing, *, db: Session) -> ReceptionSession | None:
     """The booked session of a noticed hearing (None before it is booked); SeatsStarted once it has opened."""
     if hearing.state is not S.noticed or hearing.session_id is None:
         return None
-    held = load_session(db, hearing.session_id)
+    held = load_session(hearing.session_id, db=db)
     if held.state is not SessionState.booked:
         raise errors.SeatsStarted("error.hearing_session_started",
                                   state=Msg(f"session.state.{held.state.value}"))
     return held
 
 
-def appoint(db: Session, *, policy: Policy, hearing: Hearing, chair_id: int, recorder_id: int,
+def appoint(*, db: Session, policy: Policy, hearing: Hearing, chair_id: int, recorder_id: int,
             actor_id: int | None) -> Hearing:
     """Appoint the chair and the recorder; once booked, the session's seats move to them (procedure.appoint)."""
-    held = _booked(db, hearing)
-    procedure.appoint(db, hearing=hearing, chair_id=chair_id, recorder_id=recorder_id, actor_id=actor_id)
+    held = _booked(hearing, db=db)
+    procedure.appoint(db=db, hearing=hearing, chair_id=chair_id, recorder_id=recorder_id, actor_id=actor_id)
     if held is not None:
-        reseat(db, policy=policy, hearing=hearing, held=held, actor_id=actor_id)
+        reseat(db=db, policy=policy, hearing=hearing, held=held, actor_id=actor_id)
     return hearing
 
 
-def compose(db: Session, *, policy: Policy, hearing: Hearing, seats: Sequence[Seat], actor_id: int | None) -> Hearing:
+def compose(*, db: Session, policy: Policy, hearing: Hearing, seats: Sequence[Seat], actor_id: int | None) -> Hearing:
     """Compose the panel; once booked, a member filling a withdrawn member's place is seated (panel.compose)."""
-    held = _booked(db, hearing)
-    panel.compose(db, hearing=hearing, seats=seats, sizes=policy.hearing_panel_sizes, actor_id=actor_id)
+    held = _booked(hearing, db=db)
+    panel.compose(db=db, hearing=hearing, seats=seats, sizes=policy.hearing_panel_sizes, actor_id=actor_id)
     if held is not None:
-        reseat(db, policy=policy, hearing=hearing, held=held, actor_id=actor_id)
+        reseat(db=db, policy=policy, hearing=hearing, held=held, actor_id=actor_id)
     return hearing
 
 
-def decide_recusal(db: Session, *, policy: Policy, hearing: Hearing, recusal: Recusal, granted: bool, reason: str,
+def decide_recusal(*, db: Session, policy: Policy, hearing: Hearing, recusal: Recusal, granted: bool, reason: str,
                    actor_id: int | None) -> Recusal:
     """Decide a 回避 request (recusals.decide); before the session opens, a withdrawn person's seat goes at once."""
-    recusals.decide(db, hearing=hearing, recusal=recusal, granted=granted, reason=reason, actor_id=actor_id)
-    held = load_session(db, hearing.session_id) if hearing.session_id is not None else None
+    recusals.decide(db=db, hearing=hearing, recusal=recusal, granted=granted, reason=reason, actor_id=actor_id)
+    held = load_session(hearing.session_id, db=db) if hearing.session_id is not None else None
     if granted and hearing.state is S.noticed and held is not None and held.state is SessionState.booked:
-        reseat(db, policy=policy, hearing=hearing, held=held, actor_id=actor_id)
+        reseat(db=db, policy=policy, hearing=hearing, held=held, actor_id=actor_id)
     # Once the session has opened, the seat stays: the chair keeps the floor from whoever withdrew.
     return recusal
 
@@ -130,7 +130,7 @@ def _staff(hearing: Hearing) -> dict[int, str]:
     return out
 
 
-def reseat(db: Session, *, policy: Policy, hearing: Hearing, held: ReceptionSession,
+def reseat(*, db: Session, policy: Policy, hearing: Hearing, held: ReceptionSession,
            actor_id: int | None) -> list[Participant]:
     """The booked session's seats follow the hearing: those who left lose theirs (a new row for each newcomer, so no
     join token issued for a seat passes to its next holder), the chair's time moves to the new chair, every
@@ -141,33 +141,33 @@ def reseat(db: Session, *, policy: Policy, hearing: Hearing, held: ReceptionSess
     coming = [(person, role) for person, role in wanted.items() if (person, role) not in seated]
     if not gone and not coming:
         return []
-    claims.release(db, booking=held)
+    claims.release(db=db, booking=held)
     for seat in gone:
         held.participants.remove(seat)
     newcomers = []
     for person_id, role in coming:
-        person = load_person(db, person_id)
+        person = load_person(person_id, db=db)
         newcomers.append(Participant(role=role, person_id=person.id, name=person.name[:100],
                                      node_path=person.node.path))
     held.participants.extend(newcomers)
     old_chair = held.leader_id
     if hearing.chair_id is not None and hearing.chair_id != held.leader_id:
-        chair = load_leader(db, hearing.chair_id, "chair_id")
+        chair = load_leader(hearing.chair_id, "chair_id", db=db)
         day = local_day(policy, held.starts_at)
         if db.scalar(select(LeaderAbsence.id).where(LeaderAbsence.leader_id == chair.id, LeaderAbsence.day == day)):
             raise LeaderAway("error.leader_away", field="chair_id", leader=chair.name, day=day.isoformat())
         held.leader_id, held.node_path = chair.id, chair.node.path
     held.version += 1
     db.flush()
-    claims.claim(db, booking=held, policy=policy)
+    claims.claim(db=db, booking=held, policy=policy)
     removed = [{"role": p.role, "person_id": p.person_id} for p in gone]
     added = [{"role": p.role, "person_id": p.person_id, "participant_id": p.id} for p in newcomers]
     db.add(SessionEvent(session_id=held.id, at=clock_now(), actor_id=actor_id, action="reseated",
                         starts_at=held.starts_at, ends_at=held.ends_at, reason="回避后更换听证人员"))
-    audit.record(db, action="session.reseated", entity_type="session", entity_id=held.id, actor_id=actor_id,
+    audit.record(db=db, action="session.reseated", entity_type="session", entity_id=held.id, actor_id=actor_id,
                  data={"hearing_id": hearing.id, "removed": removed, "added": added,
                        "leader_from": old_chair, "leader_to": held.leader_id})
-    procedure.record(db, hearing, "reseated", actor_id, session_id=held.id, removed=removed, added=added)
+    procedure.record(hearing, "reseated", actor_id, db=db, session_id=held.id, removed=removed, added=added)
     if newcomers:
-        notice.restaffed(db, hearing=hearing, booking=held, newcomers=newcomers, actor_id=actor_id)
+        notice.restaffed(db=db, hearing=hearing, booking=held, newcomers=newcomers, actor_id=actor_id)
     return newcomers

@@ -121,8 +121,8 @@ def _code_hash(secret: str, link: HomeLink, code: str) -> str:
     return hmac.new(secret.encode(), f"home-code:{link.id}:{code}".encode(), "sha256").hexdigest()
 
 
-def _audit(db: Session, link: HomeLink, action: str, actor_id: int | None = None, **data: Any) -> None:
-    audit.record(db, action=f"home_join.{action}", entity_type="session", entity_id=link.session_id,
+def _audit(link: HomeLink, action: str, actor_id: int | None = None, *, db: Session, **data: Any) -> None:
+    audit.record(db=db, action=f"home_join.{action}", entity_type="session", entity_id=link.session_id,
                  actor_id=actor_id, data={"link_id": link.id, "participant_id": link.participant_id, **data})
 
 
@@ -136,10 +136,10 @@ def require_issuer(principal: Principal, booking: ReceptionSession) -> None:
 
 # ---- the SMS -------------------------------------------------------------------------------------------------------
 
-def _sms(db: Session, *, home: HomeLink, booking: ReceptionSession, template: str, protector: Protector,
+def _sms(*, db: Session, home: HomeLink, booking: ReceptionSession, template: str, protector: Protector,
          sms: SmsSettings, actor_id: int | None, **params: Any) -> SmsMessage:
     """Queue one of this module's templates in the outbox; its code or URL is shown masked."""
-    return outbox.queue(db, template=template, phone_cipher=home.phone_cipher, phone_tail=home.phone_tail,
+    return outbox.queue(db=db, template=template, phone_cipher=home.phone_cipher, phone_tail=home.phone_tail,
                         settings=sms, matter_id=booking.matter_id, session_id=booking.id,
                         petitioner_id=home.petitioner_id, protector=protector, actor_id=actor_id, **params)
 
@@ -161,8 +161,8 @@ def _seat(booking: ReceptionSession, participant_id: int) -> Participant:
     return participant
 
 
-def _petitioner(db: Session, booking: ReceptionSession, participant: Participant,
-                petitioner_id: int | None) -> Petitioner:
+def _petitioner(booking: ReceptionSession, participant: Participant, petitioner_id: int | None,
+                *, db: Session) -> Petitioner:
     """The petitioner record whose registered phone the seat's codes go to: the one named, else the one of the same
     name, among the session's matter's petitioners."""
     matter = db.get(Matter, booking.matter_id) if booking.matter_id is not None else None
@@ -176,7 +176,7 @@ def _petitioner(db: Session, booking: ReceptionSession, participant: Participant
     return chosen[0]
 
 
-def issue_link(db: Session, *, policy: Policy, protector: Protector, sms: SmsSettings, principal: Principal,
+def issue_link(*, db: Session, policy: Policy, protector: Protector, sms: SmsSettings, principal: Principal,
                booking: ReceptionSession, participant_id: int, petitioner_id: int | None = None,
                base_url: str) -> IssuedLink:
     """A fresh one-time link for one petitioner-side seat, sent by SMS to the petitioner's registered number; any
@@ -185,14 +185,14 @@ def issue_link(db: Session, *, policy: Policy, protector: Protector, sms: SmsSet
     if booking.state not in JOINABLE or now() >= booking.ends_at:
         raise NotJoinable("error.not_joinable", field="session_id", state=Msg(f"session.state.{booking.state.value}"))
     participant = _seat(booking, participant_id)
-    petitioner = _petitioner(db, booking, participant, petitioner_id)
+    petitioner = _petitioner(booking, participant, petitioner_id, db=db)
     phone = mobile_number(protector.decrypt(petitioner.phone_cipher)) if petitioner.phone_cipher else None
     if phone is None:
         raise NotEligible("home_join.error.no_phone", field="petitioner_id", name=petitioner.name)
     for old in db.scalars(select(HomeLink).where(HomeLink.participant_id == participant.id,
                                                  HomeLink.state.in_(ACTIVE_STATES))):
         old.state = HomeLinkState.revoked
-        _audit(db, old, "revoked", principal.person_id, reason="replaced")
+        _audit(old, "revoked", principal.person_id, db=db, reason="replaced")
     token = secrets.token_urlsafe(32)
     link = HomeLink(session_id=booking.id, participant_id=participant.id, petitioner_id=petitioner.id,
                     token_hash=hash_token(token), phone_cipher=protector.encrypt(phone), phone_tail=phone[-4:],
@@ -202,40 +202,40 @@ def issue_link(db: Session, *, policy: Policy, protector: Protector, sms: SmsSet
     db.add(link)
     db.flush()
     url = f"{base_url.rstrip('/')}/home/{token}"
-    message = _sms(db, home=link, booking=booking, template=LINK_TEMPLATE, protector=protector,
+    message = _sms(db=db, home=link, booking=booking, template=LINK_TEMPLATE, protector=protector,
                    sms=sms, actor_id=principal.person_id, name=participant.name, when=_local(policy, booking.starts_at),
                    link=url, minutes=int(policy.call_open_lead.total_seconds() // 60))
-    _audit(db, link, "issued", principal.person_id, role=participant.role, phone_tail=link.phone_tail,
+    _audit(link, "issued", principal.person_id, db=db, role=participant.role, phone_tail=link.phone_tail,
            sms_id=message.id, valid_from=link.valid_from.isoformat(), valid_until=link.valid_until.isoformat())
     return IssuedLink(link, url, message)
 
 
 # ---- opening it -----------------------------------------------------------------------------------------------------
 
-def find(db: Session, token: str) -> HomeLink | None:
+def find(token: str, *, db: Session) -> HomeLink | None:
     """The link of TOKEN, or None."""
     if not token or len(token) > 200:
         return None
     return db.scalars(select(HomeLink).where(HomeLink.token_hash == hash_token(token))).first()
 
 
-def _refuse(db: Session, link: HomeLink, reason: str, **params: Any) -> HomeRefused:
-    _audit(db, link, "refused", reason=reason)
+def _refuse(link: HomeLink, reason: str, *, db: Session, **params: Any) -> HomeRefused:
+    _audit(link, "refused", db=db, reason=reason)
     return HomeRefused(reason, **params)
 
 
-def _usable(db: Session, policy: Policy, link: HomeLink) -> tuple[ReceptionSession, Participant]:
+def _usable(policy: Policy, link: HomeLink, *, db: Session) -> tuple[ReceptionSession, Participant]:
     """The session and seat of LINK while it may be used; HomeRefused (audited) otherwise."""
     booking = db.get(ReceptionSession, link.session_id)
     participant = db.get(Participant, link.participant_id)
     assert booking is not None and participant is not None  # foreign keys of the link
     if link.state is HomeLinkState.revoked:
-        raise _refuse(db, link, "revoked")
+        raise _refuse(link, "revoked", db=db)
     if link.state is HomeLinkState.locked:
-        raise _refuse(db, link, "locked")
+        raise _refuse(link, "locked", db=db)
     at = now()
     if at >= link.valid_until or booking.state not in JOINABLE:
-        raise _refuse(db, link, "expired")
+        raise _refuse(link, "expired", db=db)
     if at < link.valid_from:
         raise HomeRefused("not_open", opens=_local(policy, link.valid_from),
                           minutes=int(policy.call_open_lead.total_seconds() // 60))
@@ -254,28 +254,28 @@ def bound_to(secret: str, link: HomeLink, credential: str | None) -> bool:
     return claims.get("link_id") == link.id and hmac.compare_digest(hash_token(key), link.browser_hash)
 
 
-def open_link(db: Session, *, policy: Policy, secret: str, token: str, credential: str | None) -> Opened:
+def open_link(*, db: Session, policy: Policy, secret: str, token: str, credential: str | None) -> Opened:
     """The link of TOKEN for the page: usable, and whether this browser passed its code already. A link passed in
     another browser is refused (a replayed or forwarded link); every refusal is audited."""
-    link = find(db, token)
+    link = find(token, db=db)
     if link is None:
         raise HomeRefused("unknown")
-    booking, participant = _usable(db, policy, link)
+    booking, participant = _usable(policy, link, db=db)
     bound = bound_to(secret, link, credential)
     if link.state is HomeLinkState.verified and not bound:
-        raise _refuse(db, link, "used")
+        raise _refuse(link, "used", db=db)
     if link.opened_at is None:
         link.opened_at = now()
-        _audit(db, link, "opened")
+        _audit(link, "opened", db=db)
     return Opened(link, booking, participant, bound)
 
 
-def send_code(db: Session, *, policy: Policy, secret: str, protector: Protector, sms: SmsSettings,
+def send_code(*, db: Session, policy: Policy, secret: str, protector: Protector, sms: SmsSettings,
               opened: Opened) -> SmsMessage:
     """A fresh 6-digit code to the registered number (at most one a minute, MAX_CODES per link)."""
     link = opened.link
     if link.state is not HomeLinkState.issued:
-        raise _refuse(db, link, "used")
+        raise _refuse(link, "used", db=db)
     at = now()
     if link.codes_sent >= MAX_CODES or (link.code_sent_at is not None and at - link.code_sent_at < RESEND_AFTER):
         wait = 0 if link.code_sent_at is None else int((RESEND_AFTER - (at - link.code_sent_at)).total_seconds()) + 1
@@ -284,36 +284,36 @@ def send_code(db: Session, *, policy: Policy, secret: str, protector: Protector,
     code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
     link.code_hash, link.code_expires_at, link.code_sent_at = _code_hash(secret, link, code), at + CODE_TTL, at
     link.codes_sent += 1
-    message = _sms(db, home=link, booking=opened.booking, template=CODE_TEMPLATE,
+    message = _sms(db=db, home=link, booking=opened.booking, template=CODE_TEMPLATE,
                    protector=protector, sms=sms, actor_id=None, code=code,
                    minutes=int(CODE_TTL.total_seconds() // 60))
-    _audit(db, link, "code_sent", sms_id=message.id, codes_sent=link.codes_sent, phone_tail=link.phone_tail)
+    _audit(link, "code_sent", db=db, sms_id=message.id, codes_sent=link.codes_sent, phone_tail=link.phone_tail)
     return message
 
 
-def verify_code(db: Session, *, secret: str, opened: Opened, code: str) -> str:
+def verify_code(*, db: Session, secret: str, opened: Opened, code: str) -> str:
     """Check CODE; the right one binds the link to this browser and returns the credential its cookie keeps. A wrong
     one counts (MAX_FAILURES, then the link is locked)."""
     link = opened.link
     if link.state is not HomeLinkState.issued:
-        raise _refuse(db, link, "used")
+        raise _refuse(link, "used", db=db)
     at = now()
     if not link.code_hash or link.code_expires_at is None or at >= link.code_expires_at:
-        _audit(db, link, "refused", reason="code_expired")
+        _audit(link, "refused", db=db, reason="code_expired")
         raise CodeExpired("home_join.error.code_expired")
     given = "".join(ch for ch in code if ch.isdigit())[:CODE_DIGITS]
     if len(given) != CODE_DIGITS or not hmac.compare_digest(_code_hash(secret, link, given), link.code_hash):
         link.failures += 1
         if link.failures >= MAX_FAILURES:
             link.state, link.code_hash = HomeLinkState.locked, ""
-            _audit(db, link, "locked", failures=link.failures)
+            _audit(link, "locked", db=db, failures=link.failures)
             raise HomeRefused("locked")
-        _audit(db, link, "refused", reason="wrong_code", failures=link.failures)
+        _audit(link, "refused", db=db, reason="wrong_code", failures=link.failures)
         raise WrongCode("home_join.error.wrong_code", left=MAX_FAILURES - link.failures)
     key = secrets.token_urlsafe(32)
     link.state, link.browser_hash, link.verified_at, link.code_hash = HomeLinkState.verified, hash_token(key), at, ""
-    _audit(db, link, "verified", failures=link.failures)
-    audit.record(db, action="session.recording_consent", entity_type="session", entity_id=link.session_id,
+    _audit(link, "verified", db=db, failures=link.failures)
+    audit.record(db=db, action="session.recording_consent", entity_type="session", entity_id=link.session_id,
                  actor_id=None, data={"via": "home", "participant_id": link.participant_id})
     credential, _ = tokens.issue(secret, subject=str(link.id), purpose=CREDENTIAL_PURPOSE,
                                  ttl=max(link.valid_until - at, timedelta(minutes=1)), link_id=link.id, key=key)
@@ -322,7 +322,7 @@ def verify_code(db: Session, *, secret: str, opened: Opened, code: str) -> str:
 
 # ---- the seat it opens ----------------------------------------------------------------------------------------------
 
-def seat_of(db: Session, *, policy: Policy, secret: str, session_id: int, credential: str | None) -> Opened | None:
+def seat_of(*, db: Session, policy: Policy, secret: str, session_id: int, credential: str | None) -> Opened | None:
     """The seat of SESSION_ID a phone's credential (its cookie, set when the code passed) takes, or None without a
     credential for this session; HomeRefused once its link is expired, replaced or over."""
     if not credential:
@@ -334,15 +334,15 @@ def seat_of(db: Session, *, policy: Policy, secret: str, session_id: int, creden
     link = db.get(HomeLink, int(claims.get("link_id") or 0))
     if link is None or link.session_id != session_id or not bound_to(secret, link, credential):
         return None
-    booking, participant = _usable(db, policy, link)
+    booking, participant = _usable(policy, link, db=db)
     return Opened(link, booking, participant, True)
 
 
-def join_token(db: Session, *, policy: Policy, secret: str, opened: Opened) -> tuple[str, datetime]:
+def join_token(*, db: Session, policy: Policy, secret: str, opened: Opened) -> tuple[str, datetime]:
     """A join token for the link's seat, the same short-lived ticket every page gets for its own seat."""
     require_open(policy, opened.booking)
     token, expires = sign_join_token(policy, secret, opened.booking, opened.participant)
-    audit.record(db, action="session.join_token", entity_type="session", entity_id=opened.booking.id, actor_id=None,
+    audit.record(db=db, action="session.join_token", entity_type="session", entity_id=opened.booking.id, actor_id=None,
                  data={"participant_id": opened.participant.id, "role": opened.participant.role, "via": "home",
                        "link_id": opened.link.id})
     return token, expires
@@ -354,7 +354,7 @@ HOME = "home"  # a home link was issued and not yet passed
 HOME_VERIFIED = "home_verified"  # joined (or joins) from home, SMS-verified
 
 
-def join_modes(db: Session, session_ids: list[int]) -> dict[int, str]:
+def join_modes(session_ids: list[int], *, db: Session) -> dict[int, str]:
     """Participant id → its home join mode, for the seats of SESSION_IDS that have a live home link."""
     if not session_ids:
         return {}
@@ -363,12 +363,12 @@ def join_modes(db: Session, session_ids: list[int]) -> dict[int, str]:
     return {pid: HOME_VERIFIED if state is HomeLinkState.verified else HOME for pid, state in rows}
 
 
-def roster_labels(db: Session, booking: ReceptionSession, language: str = DEFAULT_LANGUAGE) -> dict[int, str]:
+def roster_labels(booking: ReceptionSession, language: str = DEFAULT_LANGUAGE, *, db: Session) -> dict[int, str]:
     """What the call's participant list says beside each seat joining from home (在家接入 · 已短信验证)."""
-    return {pid: translate(f"home_join.mode.{mode}", language) for pid, mode in join_modes(db, [booking.id]).items()}
+    return {pid: translate(f"home_join.mode.{mode}", language) for pid, mode in join_modes([booking.id], db=db).items()}
 
 
-def links_of(db: Session, booking: ReceptionSession) -> list[HomeLink]:
+def links_of(booking: ReceptionSession, *, db: Session) -> list[HomeLink]:
     """Every home link of BOOKING, newest first."""
     return list(db.scalars(select(HomeLink).where(HomeLink.session_id == booking.id)
                            .order_by(HomeLink.id.desc())))

@@ -27,7 +27,7 @@ AHEAD = timedelta(days=180)
 PLAN_AHEAD_DAYS = 62
 
 
-def feed_token(db: Session, secret: str, *, policy: Policy, subject: str, person_id: int) -> tuple[str, datetime]:
+def feed_token(secret: str, *, db: Session, policy: Policy, subject: str, person_id: int) -> tuple[str, datetime]:
     """A long-lived signed token that lets a calendar client read one feed ("leader:7", "room:3"); revocable."""
     opened = SignIn(id=secrets.token_hex(16), person_id=person_id, via=FEED_PURPOSE, client=subject[:64],
                     created_at=clock_now(), expires_at=clock_now() + policy.feed_ttl, revoked_reason="")
@@ -36,7 +36,7 @@ def feed_token(db: Session, secret: str, *, policy: Policy, subject: str, person
     return tokens.issue(secret, subject=subject, purpose=FEED_PURPOSE, ttl=policy.feed_ttl, jti=opened.id)
 
 
-def check_feed_token(db: Session, secret: str, token: str, *, subject: str) -> None:
+def check_feed_token(secret: str, token: str, *, db: Session, subject: str) -> None:
     """Unauthenticated if the token is bad, expired or revoked, Forbidden if it is for another feed."""
     claims = tokens.read(secret, token, purpose=FEED_PURPOSE)
     if claims["sub"] != subject:
@@ -46,13 +46,13 @@ def check_feed_token(db: Session, secret: str, token: str, *, subject: str) -> N
         raise Unauthenticated("error.token_invalid")
 
 
-def revoke_feeds(db: Session, *, subject: str, actor_id: int) -> int:
+def revoke_feeds(*, db: Session, subject: str, actor_id: int) -> int:
     """End every feed URL handed out for SUBJECT (a lost phone, a leader who moved on); how many were open."""
     result = db.execute(update(SignIn).where(SignIn.via == FEED_PURPOSE, SignIn.client == subject[:64],
                                              SignIn.revoked_at.is_(None))
                         .values(revoked_at=clock_now(), revoked_reason="feed revoked"))
     count = int(getattr(result, "rowcount", 0) or 0)
-    audit.record(db, action="calendar.feeds_revoked", entity_type="feed", entity_id=subject, actor_id=actor_id,
+    audit.record(db=db, action="calendar.feeds_revoked", entity_type="feed", entity_id=subject, actor_id=actor_id,
                  data={"feeds": count})
     return count
 
@@ -79,22 +79,22 @@ def _session_event(booking: ReceptionSession, stamp: datetime, language: str) ->
     return event
 
 
-def _sessions_between(db: Session, condition: ColumnElement[bool], now: datetime) -> list[ReceptionSession]:
+def _sessions_between(condition: ColumnElement[bool], now: datetime, *, db: Session) -> list[ReceptionSession]:
     query = (select(ReceptionSession).where(condition, ReceptionSession.starts_at >= now - PAST,
                                             ReceptionSession.starts_at < now + AHEAD)
              .order_by(ReceptionSession.starts_at))
     return list(db.scalars(query))
 
 
-def leader_feed(db: Session, *, policy: Policy, leader_id: int, name: str, language: str = "zh-CN",
+def leader_feed(*, db: Session, policy: Policy, leader_id: int, name: str, language: str = "zh-CN",
                 now: datetime | None = None) -> bytes:
     """The leader's sessions and published reception days as an iCalendar document."""
     now = now or clock_now()
     cal = _calendar(name)
-    for booking in _sessions_between(db, ReceptionSession.leader_id == leader_id, now):
+    for booking in _sessions_between(ReceptionSession.leader_id == leader_id, now, db=db):
         cal.add_component(_session_event(booking, now, language))
     today = local_day(policy, now)
-    for occ in occurrences(db, plans=plans_of_leader(db, leader_id), calendar=load_calendar(db),
+    for occ in occurrences(db=db, plans=plans_of_leader(leader_id, db=db), calendar=load_calendar(db=db),
                            policy=policy, first=today, last=today + timedelta(days=PLAN_AHEAD_DAYS),
                            leader_id=leader_id):
         event = Event()
@@ -109,12 +109,12 @@ def leader_feed(db: Session, *, policy: Policy, leader_id: int, name: str, langu
     return document
 
 
-def room_feed(db: Session, *, room: Room, language: str = "zh-CN", now: datetime | None = None) -> bytes:
+def room_feed(*, db: Session, room: Room, language: str = "zh-CN", now: datetime | None = None) -> bytes:
     """The room's sessions as an iCalendar document."""
     now = now or clock_now()
     cal = _calendar(room.name)
     in_room = ReceptionSession.id.in_(select(Participant.session_id).where(Participant.room_id == room.id))
-    for booking in _sessions_between(db, in_room, now):
+    for booking in _sessions_between(in_room, now, db=db):
         cal.add_component(_session_event(booking, now, language))
     document: bytes = cal.to_ical()  # icalendar leaves to_ical unannotated
     return document

@@ -21,7 +21,7 @@ from vreception.models.tasks import Notification
 KIND = "session.reminder"
 
 
-def _recipients(db: Session, booking: ReceptionSession) -> list[tuple[str, int, Person | None]]:
+def _recipients(booking: ReceptionSession, *, db: Session) -> list[tuple[str, int, Person | None]]:
     """(who, node, person) for the leader, each room's kiosk account and the coordinator who booked."""
     out: list[tuple[str, int, Person | None]] = []
     leader = db.get(Person, booking.leader_id)
@@ -56,7 +56,7 @@ def remind_sessions(*, db: Session, now: datetime, policy: Policy) -> int:
         lead = next(lead for lead in leads if booking.starts_at - now <= lead)
         stage = f"{int(lead.total_seconds() // 60)}m"
         when = booking.starts_at.astimezone(policy.zone).strftime("%Y-%m-%d %H:%M")
-        for who, node_id, person in _recipients(db, booking):
+        for who, node_id, person in _recipients(booking, db=db):
             key = f"{stage}.{who}"
             if db.scalar(select(Notification.id).where(
                     Notification.subject_type == "session", Notification.subject_id == booking.id,

@@ -56,8 +56,8 @@ def sign_join_token(policy: Policy, secret: str, booking: ReceptionSession, part
 
 
 def issue_join_token(
-    db: Session,
     *,
+    db: Session,
     policy: Policy,
     secret: str,
     principal: Principal,
@@ -76,7 +76,7 @@ def issue_join_token(
     require_open(policy, booking)
     token, expires = sign_join_token(policy, secret, booking, participant)
     audit.record(
-        db,
+        db=db,
         action="session.join_token",
         entity_type="session",
         entity_id=booking.id,

@@ -21,7 +21,7 @@ _MATTER = select(Matter).where(Matter.id == bindparam("matter_id")).options(
     lazyload(Matter.petitioner_links), lazyload(Matter.demands), lazyload(Matter.deadlines))
 
 
-def load_leader(db: Session, leader_id: int, field: str = "leader_id") -> Person:
+def load_leader(leader_id: int, field: str = "leader_id", *, db: Session) -> Person:
     """An active person holding the leader role, or NotFound / Invalid."""
     # One query on the booking path: the person, their node, and whether they hold the leader role.
     row = db.execute(_LEADER, {"leader_id": leader_id}).first()
@@ -32,7 +32,7 @@ def load_leader(db: Session, leader_id: int, field: str = "leader_id") -> Person
     return row[0]
 
 
-def load_person(db: Session, person_id: int, field: str = "person_id") -> Person:
+def load_person(person_id: int, field: str = "person_id", *, db: Session) -> Person:
     """An active person, or NotFound."""
     person = db.get(Person, person_id)
     if person is None or not person.active:
@@ -40,7 +40,7 @@ def load_person(db: Session, person_id: int, field: str = "person_id") -> Person
     return person
 
 
-def load_room(db: Session, room_id: int, field: str = "room_id") -> Room:
+def load_room(room_id: int, field: str = "room_id", *, db: Session) -> Room:
     """An active room, or NotFound."""
     room = db.scalar(_ROOM, {"room_id": room_id})
     if room is None or not room.active:
@@ -48,7 +48,7 @@ def load_room(db: Session, room_id: int, field: str = "room_id") -> Room:
     return room
 
 
-def load_matter(db: Session, matter_id: int, field: str = "matter_id") -> Matter:
+def load_matter(matter_id: int, field: str = "matter_id", *, db: Session) -> Matter:
     """A matter, or NotFound."""
     matter = db.scalar(_MATTER, {"matter_id": matter_id})
     if matter is None:
@@ -56,7 +56,7 @@ def load_matter(db: Session, matter_id: int, field: str = "matter_id") -> Matter
     return matter
 
 
-def region_of(db: Session, node: Node) -> Node:
+def region_of(node: Node, *, db: Session) -> Node:
     """The region a node belongs to: itself, or a department's parent region."""
     if node.kind.value == "department" and node.parent_id is not None:
         parent = db.get(Node, node.parent_id)

@@ -82,20 +82,20 @@ class NetworkOut(BaseModel):
     live: list[LiveSession]
 
 
-def top_node(db: Session, principal: Principal) -> Node:
+def top_node(principal: Principal, *, db: Session) -> Node:
     """The highest node the coordinator (or admin) looks after: where the overview starts."""
     paths = principal.paths_for(OFFICE)
     scopes = [s for s in principal.scopes if s.path in paths]
     if not scopes:
         raise Forbidden()
-    return load_node(db, min(scopes, key=lambda s: (s.path.count("/"), s.path)).node_id)
+    return load_node(min(scopes, key=lambda s: (s.path.count("/"), s.path)).node_id, db=db)
 
 
-def viewed_node(db: Session, principal: Principal, node_id: int | None) -> Node:
+def viewed_node(principal: Principal, node_id: int | None, *, db: Session) -> Node:
     """NODE_ID (the reader's top node by default), if it lies in the reader's subtree as a coordinator."""
     if node_id is None:
-        return top_node(db, principal)
-    node = load_node(db, node_id)
+        return top_node(principal, db=db)
+    node = load_node(node_id, db=db)
     require(principal, node, OFFICE)
     return node
 
@@ -112,7 +112,7 @@ def _counts(at: datetime, zone: tzinfo, window: timedelta) -> list[Any]:
     return [func.count(Room.id), func.coalesce(func.sum(online), 0), func.coalesce(func.sum(failed), 0)]
 
 
-def units(db: Session, node: Node, *, at: datetime, zone: tzinfo,
+def units(node: Node, *, db: Session, at: datetime, zone: tzinfo,
           window: timedelta = ONLINE_WITHIN) -> list[UnitStatus]:
     """Each region directly under NODE with the counts over its subtree's active rooms."""
     unit, place = aliased(Node), aliased(Node)
@@ -127,7 +127,7 @@ def units(db: Session, node: Node, *, at: datetime, zone: tzinfo,
             for i, name, level, rooms, online, failed in db.execute(query)]
 
 
-def totals(db: Session, node: Node, *, at: datetime, zone: tzinfo, window: timedelta = ONLINE_WITHIN) -> UnitStatus:
+def totals(node: Node, *, db: Session, at: datetime, zone: tzinfo, window: timedelta = ONLINE_WITHIN) -> UnitStatus:
     """The counts over NODE's whole subtree, its own rooms included."""
     query = (select(*_counts(at, zone, window)).select_from(Room)
              .join(Node, Node.id == Room.node_id)
@@ -138,7 +138,7 @@ def totals(db: Session, node: Node, *, at: datetime, zone: tzinfo, window: timed
                       failed_today=failed)
 
 
-def live_sessions(db: Session, node: Node) -> list[LiveSession]:
+def live_sessions(node: Node, *, db: Session) -> list[LiveSession]:
     """Sessions live now with a leader or a participant in NODE's subtree, with the leader's level and the rooms."""
     inside = or_(ReceptionSession.node_path.startswith(node.path, autoescape=True),
                  exists(select(Participant.id).where(Participant.session_id == ReceptionSession.id,
@@ -157,21 +157,21 @@ def live_sessions(db: Session, node: Node) -> list[LiveSession]:
             for s, leader, level in found]
 
 
-def overview(db: Session, node: Node, *, at: datetime, zone: tzinfo,
+def overview(node: Node, *, db: Session, at: datetime, zone: tzinfo,
              window: timedelta = ONLINE_WITHIN) -> NetworkOut:
     """The network under NODE at AT."""
     return NetworkOut(node=NodeRef.model_validate(node), at=at, online_within_s=int(window.total_seconds()),
-                      totals=totals(db, node, at=at, zone=zone, window=window),
-                      units=units(db, node, at=at, zone=zone, window=window), live=live_sessions(db, node))
+                      totals=totals(node, db=db, at=at, zone=zone, window=window),
+                      units=units(node, db=db, at=at, zone=zone, window=window), live=live_sessions(node, db=db))
 
 
-def room_states(db: Session, node: Node, *, at: datetime, zone: tzinfo, window: timedelta = ONLINE_WITHIN,
+def room_states(node: Node, *, db: Session, at: datetime, zone: tzinfo, window: timedelta = ONLINE_WITHIN,
                 limit: int | None = None, cursor: str | None = None) -> paging.Page[RoomState]:
     """The active rooms of NODE's subtree with their status, by place, a page at a time."""
     query = (select(Room).join(Node, Node.id == Room.node_id)
              .where(Node.path.startswith(node.path, autoescape=True), Room.active.is_(True))
              .options(selectinload(Room.node)).order_by(Node.path, Room.id))
-    rooms, total, following = paging.fetch(db, query, limit=limit, cursor=cursor)
+    rooms, total, following = paging.fetch(query, db=db, limit=limit, cursor=cursor)
     ids = [r.id for r in rooms]
     statuses = {s.room_id: s for s in db.scalars(select(RoomStatus).where(RoomStatus.room_id.in_(ids)))} if ids else {}
     today = start_of_day(at, zone)
@@ -189,9 +189,9 @@ def room_states(db: Session, node: Node, *, at: datetime, zone: tzinfo, window: 
     return paging.Page[RoomState](items=items, total=total, next=following)
 
 
-def parent_in_view(db: Session, principal: Principal, node: Node) -> Node | None:
+def parent_in_view(principal: Principal, node: Node, *, db: Session) -> Node | None:
     """NODE's parent when the reader also looks after it (the way back up from a drill-down)."""
     if node.parent_id is None:
         return None
-    parent = load_node(db, node.parent_id)
+    parent = load_node(node.parent_id, db=db)
     return parent if covers(principal, parent, OFFICE) else None

@@ -50,8 +50,8 @@ def _minutes(value: int, policy: Policy, field: str, minimum: int) -> int:
 
 
 def create_plan(
-    db: Session,
     *,
+    db: Session,
     policy: Policy,
     kind: str,
     leader_ids: list[int],
@@ -83,7 +83,7 @@ def create_plan(
         raise Invalid("error.plan_leaders", field="leader_ids")
     if plan_kind is not PlanKind.rotation and len(leader_ids) != 1:
         raise Invalid("error.plan_one_leader", field="leader_ids")
-    leaders = [load_leader(db, i, "leader_ids") for i in leader_ids]
+    leaders = [load_leader(i, "leader_ids", db=db) for i in leader_ids]
     if plan_kind is PlanKind.monthly_day and not (day_of_month and 1 <= day_of_month <= 31):
         raise Invalid("error.plan_day_of_month", field="day_of_month")
     if plan_kind is PlanKind.weekly and (weekday is None or not 0 <= weekday <= 6):
@@ -110,7 +110,7 @@ def create_plan(
         scope = rules.compose_scope(scope_categories, scope)
     if len(scope or "") > MAX_SCOPE:
         raise Invalid("error.plan_scope_too_long", field="scope", max=MAX_SCOPE)
-    rooms = [load_room(db, r, "room_ids") for r in dict.fromkeys(room_ids or [])]
+    rooms = [load_room(r, "room_ids", db=db) for r in dict.fromkeys(room_ids or [])]
     node = db.get(Node, node_id if node_id is not None else leaders[0].node_id)
     if node is None:
         raise NotFound("error.node_not_found", field="node_id", id=node_id)
@@ -127,21 +127,21 @@ def create_plan(
         plan.dates = [PlanDate(day=d) for d in sorted(set(dates))]
     db.add(plan)
     db.flush()
-    audit.record(db, action="plan.created", entity_type="reception_plan", entity_id=plan.id, actor_id=actor_id,
+    audit.record(db=db, action="plan.created", entity_type="reception_plan", entity_id=plan.id, actor_id=actor_id,
                  data={"kind": plan_kind.value, "leaders": leader_ids, "node_id": node.id,
                        "rooms": [r.id for r in rooms], "starts": starts.isoformat(), "ends": ends.isoformat()})
     return plan
 
 
-def withdraw_plan(db: Session, *, plan: ReceptionPlan, actor_id: int | None = None) -> ReceptionPlan:
+def withdraw_plan(*, db: Session, plan: ReceptionPlan, actor_id: int | None = None) -> ReceptionPlan:
     """Stop publishing a plan; sessions already booked stay."""
     plan.active = False
     db.flush()
-    audit.record(db, action="plan.withdrawn", entity_type="reception_plan", entity_id=plan.id, actor_id=actor_id)
+    audit.record(db=db, action="plan.withdrawn", entity_type="reception_plan", entity_id=plan.id, actor_id=actor_id)
     return plan
 
 
-def load_plan(db: Session, plan_id: int) -> ReceptionPlan:
+def load_plan(plan_id: int, *, db: Session) -> ReceptionPlan:
     """A plan by id, or NotFound."""
     plan = db.get(ReceptionPlan, plan_id)
     if plan is None:
@@ -158,33 +158,33 @@ _PLANS_OF_LEADER = (
     .order_by(ReceptionPlan.id))
 
 
-def plans_of_leader(db: Session, leader_id: int) -> list[ReceptionPlan]:
+def plans_of_leader(leader_id: int, *, db: Session) -> list[ReceptionPlan]:
     """The active plans a leader takes part in."""
     return list(db.scalars(_PLANS_OF_LEADER, {"leader_id": leader_id}).unique())
 
 
-def plans_of_node(db: Session, node_id: int) -> list[ReceptionPlan]:
+def plans_of_node(node_id: int, *, db: Session) -> list[ReceptionPlan]:
     """The active plans an office publishes."""
     query = select(ReceptionPlan).where(ReceptionPlan.node_id == node_id, ReceptionPlan.active.is_(True))
     return list(db.scalars(query.order_by(ReceptionPlan.id)))
 
 
-def add_absence(db: Session, *, leader_id: int, day: date, reason: str = "",
+def add_absence(*, db: Session, leader_id: int, day: date, reason: str = "",
                 actor_id: int | None = None) -> LeaderAbsence:
     """Record that a leader is away on DAY: none of their plans holds it."""
-    load_leader(db, leader_id)
+    load_leader(leader_id, db=db)
     if db.scalar(select(LeaderAbsence.id).where(LeaderAbsence.leader_id == leader_id,
                                                      LeaderAbsence.day == day)) is not None:
         raise Conflict("error.absence_exists", field="day", day=day.isoformat())
     absence = LeaderAbsence(leader_id=leader_id, day=day, reason=(reason or "").strip()[:200])
     db.add(absence)
     db.flush()
-    audit.record(db, action="leader.away", entity_type="person", entity_id=leader_id, actor_id=actor_id,
+    audit.record(db=db, action="leader.away", entity_type="person", entity_id=leader_id, actor_id=actor_id,
                  data={"day": day.isoformat(), "reason": absence.reason})
     return absence
 
 
-def absences(db: Session, leader_ids: list[int], first: date, last: date) -> set[tuple[int, date]]:
+def absences(leader_ids: list[int], first: date, last: date, *, db: Session) -> set[tuple[int, date]]:
     """(leader, day) pairs of absence between FIRST and LAST."""
     rows = db.execute(select(LeaderAbsence.leader_id, LeaderAbsence.day).where(
         LeaderAbsence.leader_id.in_(leader_ids), LeaderAbsence.day >= first, LeaderAbsence.day <= last))
@@ -218,12 +218,12 @@ def plan_days(plan: ReceptionPlan, calendar: WorkCalendar, first: date, last: da
     return [(pd.day, leaders[0]) for pd in plan.dates if lo <= pd.day <= hi]
 
 
-def occurrences(db: Session, *, plans: list[ReceptionPlan], calendar: WorkCalendar, policy: Policy,
+def occurrences(*, db: Session, plans: list[ReceptionPlan], calendar: WorkCalendar, policy: Policy,
                 first: date, last: date, leader_id: int | None = None) -> list[Occurrence]:
     """The reception windows of PLANS between FIRST and LAST, less the leaders' absences."""
     pairs = [(plan, day, leader) for plan in plans for day, leader in plan_days(plan, calendar, first, last)
              if leader_id is None or leader == leader_id]
-    away = absences(db, sorted({p[2] for p in pairs}), first, last) if pairs else set()
+    away = absences(sorted({p[2] for p in pairs}), first, last, db=db) if pairs else set()
     out = [Occurrence(plan, leader, day, local_moment(policy, day, plan.starts), local_moment(policy, day, plan.ends))
            for plan, day, leader in pairs if (leader, day) not in away]
     return sorted(out, key=lambda o: (o.starts_at, o.plan.id))

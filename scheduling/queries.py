@@ -51,8 +51,8 @@ class AgendaEntry:
     earlier: list[ReceptionSession]
 
 
-def leader_agenda(db: Session, principal: Principal, first: datetime, last: datetime,
-                  history: int = HISTORY) -> list[AgendaEntry]:
+def leader_agenda(principal: Principal, first: datetime, last: datetime, history: int = HISTORY,
+                  *, db: Session) -> list[AgendaEntry]:
     """The principal's own sessions overlapping [FIRST, LAST), cancelled ones left out, earliest first."""
     found = list(db.scalars(select(ReceptionSession).where(
         ReceptionSession.leader_id == principal.person_id, overlapping(first, last),
@@ -69,7 +69,7 @@ def leader_agenda(db: Session, principal: Principal, first: datetime, last: date
                         earlier.get(s.matter_id or 0, [])) for s in found]
 
 
-def owned_matters(db: Session, principal: Principal, limit: int = OWNED) -> list[Matter]:
+def owned_matters(principal: Principal, limit: int = OWNED, *, db: Session) -> list[Matter]:
     """The matters the principal owns as leader (包案), newest first."""
     return list(db.scalars(select(Matter).where(Matter.owner_leader_id == principal.person_id)
                            .order_by(Matter.id.desc()).limit(limit)))
@@ -80,15 +80,15 @@ def _in_rooms(room_ids: Collection[int]) -> Select[ReceptionSession]:
         select(Participant.session_id).where(Participant.room_id.in_(room_ids))))
 
 
-def upcoming_in_rooms(db: Session, room_ids: Collection[int], at: datetime,
-                      limit: int = NEXT_SESSIONS) -> list[ReceptionSession]:
+def upcoming_in_rooms(room_ids: Collection[int], at: datetime, limit: int = NEXT_SESSIONS,
+                      *, db: Session) -> list[ReceptionSession]:
     """The next sessions of the rooms not yet over at AT, earliest first."""
     query = _in_rooms(room_ids).where(ReceptionSession.state.in_(JOINABLE), ReceptionSession.ends_at > at)
     return list(db.scalars(query.order_by(ReceptionSession.starts_at).limit(limit)))
 
 
-def rateable_in_rooms(db: Session, room_ids: Collection[int], window_days: int,
-                      recent: int = RECENT) -> list[tuple[ReceptionSession, Matter]]:
+def rateable_in_rooms(room_ids: Collection[int], window_days: int, recent: int = RECENT,
+                      *, db: Session) -> list[tuple[ReceptionSession, Matter]]:
     """Ended sessions of the rooms whose matter had its reply served and is not rated yet (one per matter)."""
     query = (_in_rooms(room_ids)
              .where(ReceptionSession.state == SessionState.ended, ReceptionSession.matter_id.isnot(None))
@@ -101,12 +101,12 @@ def rateable_in_rooms(db: Session, room_ids: Collection[int], window_days: int,
     return out
 
 
-def session_in_rooms(db: Session, session_id: int, room_ids: Collection[int]) -> ReceptionSession | None:
+def session_in_rooms(session_id: int, room_ids: Collection[int], *, db: Session) -> ReceptionSession | None:
     """The session if one of the rooms takes part in it, else None."""
     return db.scalar(_in_rooms(room_ids).where(ReceptionSession.id == session_id))
 
 
-def next_of_leader(db: Session, booking: ReceptionSession) -> ReceptionSession | None:
+def next_of_leader(booking: ReceptionSession, *, db: Session) -> ReceptionSession | None:
     """The leader's next session after BOOKING that can still be joined (where the leader goes after this call)."""
     return db.scalar(select(ReceptionSession).where(
         ReceptionSession.leader_id == booking.leader_id, ReceptionSession.id != booking.id,
@@ -114,21 +114,21 @@ def next_of_leader(db: Session, booking: ReceptionSession) -> ReceptionSession |
         .order_by(ReceptionSession.starts_at, ReceptionSession.id).limit(1))
 
 
-def matter_of(db: Session, booking: ReceptionSession) -> Matter | None:
+def matter_of(booking: ReceptionSession, *, db: Session) -> Matter | None:
     """The matter a session is about, if any."""
     return db.get(Matter, booking.matter_id) if booking.matter_id else None
 
 
-def visible_plans(db: Session, principal: Principal) -> list[ReceptionPlan]:
+def visible_plans(principal: Principal, *, db: Session) -> list[ReceptionPlan]:
     """Active plans of the leaders a coordinator covers, or the leader's own."""
-    leader_ids = [p.id for p in leaders_in(db, principal)] if principal.paths_for(OFFICE) else []
+    leader_ids = [p.id for p in leaders_in(principal, db=db)] if principal.paths_for(OFFICE) else []
     leader_ids.append(principal.person_id)
     theirs = select(PlanLeader.plan_id).where(PlanLeader.leader_id.in_(leader_ids))
     return list(db.scalars(select(ReceptionPlan).where(ReceptionPlan.id.in_(theirs), ReceptionPlan.active.is_(True))
                            .order_by(ReceptionPlan.node_id, ReceptionPlan.id)))
 
 
-def publishing_offices(db: Session) -> list[Node]:
+def publishing_offices(*, db: Session) -> list[Node]:
     """The offices with an active reception plan, by code."""
     ids = select(ReceptionPlan.node_id).where(ReceptionPlan.active.is_(True)).distinct()
     return list(db.scalars(select(Node).where(Node.id.in_(ids)).order_by(Node.code)))
@@ -147,10 +147,10 @@ class PublishedDay:
         return self.occurrence.day
 
 
-def published_days(db: Session, office: Node, first: date, last: date, policy: Policy) -> list[PublishedDay]:
+def published_days(office: Node, first: date, last: date, policy: Policy, *, db: Session) -> list[PublishedDay]:
     """The reception windows the office's active plans publish between FIRST and LAST."""
-    found = occurrences(db, plans=plans_of_node(db, office.id), calendar=load_calendar(db), policy=policy,
+    found = occurrences(db=db, plans=plans_of_node(office.id, db=db), calendar=load_calendar(db=db), policy=policy,
                         first=first, last=last)
-    people = people_by_id(db, {o.leader_id for o in found})
-    rooms = rooms_by_id(db, {pr.room_id for o in found for pr in o.plan.rooms})
+    people = people_by_id({o.leader_id for o in found}, db=db)
+    rooms = rooms_by_id({pr.room_id for o in found for pr in o.plan.rooms}, db=db)
     return [PublishedDay(o, people[o.leader_id], [rooms[pr.room_id] for pr in o.plan.rooms]) for o in found]

@@ -31,7 +31,7 @@ class RoomInUse(Conflict):
 def add_room(*, db: Session, node: Node, name: str, actor_id: int | None = None) -> Room:
     """A new video room at a current node."""
     require_current(node)
-    return org_service.create_room(db, node_id=node.id, name=name, actor_id=actor_id)
+    return org_service.create_room(db=db, node_id=node.id, name=name, actor_id=actor_id)
 
 
 def rename_room(*, db: Session, room: Room, name: str, actor_id: int | None = None) -> Room:
@@ -40,7 +40,7 @@ def rename_room(*, db: Session, room: Room, name: str, actor_id: int | None = No
     if new_name != room.name:
         old, room.name = room.name, new_name
         db.flush()
-        audit.record(db, action="room.renamed", entity_type="room", entity_id=room.id, actor_id=actor_id,
+        audit.record(db=db, action="room.renamed", entity_type="room", entity_id=room.id, actor_id=actor_id,
                      data={"from": old, "to": new_name})
     return room
 
@@ -63,12 +63,12 @@ def set_active(*, db: Session, room: Room, active: bool, actor_id: int | None = 
         raise RoomInUse("admin_org.error.room_in_use", field="active", name=room.name)
     room.active = active
     db.flush()
-    audit.record(db, action="room.activated" if active else "room.deactivated", entity_type="room",
+    audit.record(db=db, action="room.activated" if active else "room.deactivated", entity_type="room",
                  entity_id=room.id, actor_id=actor_id, data={"name": room.name})
     return room
 
 
-def hours_of(db: Session, room: Room) -> list[RoomHours]:
+def hours_of(room: Room, *, db: Session) -> list[RoomHours]:
     """ROOM's declared opening hours (none: the default office hours on working days)."""
     query = select(RoomHours).where(RoomHours.room_id == room.id).order_by(RoomHours.weekday, RoomHours.opens)
     return list(db.scalars(query))
@@ -81,10 +81,10 @@ def set_weekly_hours(*, db: Session, room: Room, hours: list[tuple[int | None, t
         for other, other_opens, other_closes in hours[i + 1:]:
             if (weekday is None or other is None or weekday == other) and opens < other_closes and other_opens < closes:
                 raise Invalid("admin_org.error.hours_overlap", field="hours")
-    return rooms.set_room_hours(db, room=room, hours=hours, actor_id=actor_id)
+    return rooms.set_room_hours(db=db, room=room, hours=hours, actor_id=actor_id)
 
 
-def closures_of(db: Session, room: Room, *, since: datetime | None = None, limit: int = 200) -> list[RoomClosure]:
+def closures_of(room: Room, *, db: Session, since: datetime | None = None, limit: int = 200) -> list[RoomClosure]:
     """ROOM's closures not over before SINCE (all by default), by start."""
     query = select(RoomClosure).where(RoomClosure.room_id == room.id)
     if since is not None:
@@ -104,7 +104,7 @@ def close_days(*, db: Session, room: Room, policy: Policy, first: date, last: da
         raise Invalid("error.closure_order", field="end")
     if (last - first).days >= MAX_CLOSURE_DAYS:
         raise Invalid("admin_org.error.closure_too_long", field="end", days=MAX_CLOSURE_DAYS)
-    return rooms.add_closure(db, room=room, starts_at=local_moment(policy, first, time(0)),
+    return rooms.add_closure(db=db, room=room, starts_at=local_moment(policy, first, time(0)),
                              ends_at=local_moment(policy, last + timedelta(days=1), time(0)), reason=reason,
                              actor_id=actor_id)
 
@@ -118,4 +118,4 @@ def remove_closure(*, db: Session, room: Room, closure_id: int, actor_id: int | 
             "reason": closure.reason}
     db.delete(closure)
     db.flush()
-    audit.record(db, action="room.reopened", entity_type="room", entity_id=room.id, actor_id=actor_id, data=data)
+    audit.record(db=db, action="room.reopened", entity_type="room", entity_id=room.id, actor_id=actor_id, data=data)

@@ -51,7 +51,7 @@ def own_rooms(principal: Principal) -> list[int]:
     return rooms
 
 
-def _upsert(db: Session, **values: object) -> postgresql.Insert | sqlite.Insert:
+def _upsert(*, db: Session, **values: object) -> postgresql.Insert | sqlite.Insert:
     """An INSERT of a room_status row that can turn into an update (ON CONFLICT) on either engine."""
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     return insert(RoomStatus).values(**values)
@@ -61,7 +61,7 @@ def heartbeat(*, db: Session, room_id: int, at: datetime, client: str = "") -> b
     """Mark ROOM_ID seen at AT (the server's clock); False when a beat was written less than the gap ago."""
     table = RoomStatus.__table__
     values = {"last_seen_at": at, "client": client[:CLIENT_LENGTH]}
-    statement = _upsert(db, room_id=room_id, self_test_failed="", self_test_detail="", **values)
+    statement = _upsert(db=db, room_id=room_id, self_test_failed="", self_test_detail="", **values)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.room_id], set_=values,
         where=or_(table.c.last_seen_at.is_(None), table.c.last_seen_at <= at - HEARTBEAT_MIN_GAP))
@@ -82,6 +82,6 @@ def record_self_test(*, db: Session, room_id: int, result: SelfTestIn, at: datet
     status.self_test_failed = ",".join(failed)
     status.self_test_detail = result.detail
     db.flush()
-    audit.record(db, action="room.self_test", entity_type="room", entity_id=room_id, actor_id=actor_id,
+    audit.record(db=db, action="room.self_test", entity_type="room", entity_id=room_id, actor_id=actor_id,
                  data={"ok": not failed, "failed": failed, "network_ms": result.network_ms})
     return status

@@ -20,7 +20,7 @@ from vreception.workdays import WorkCalendar
 DEFAULT_HOURS = ((None, time(8, 0), time(18, 0)),)
 
 
-def set_room_hours(db: Session, *, room: Room, hours: list[tuple[int | None, time, time]],
+def set_room_hours(*, db: Session, room: Room, hours: list[tuple[int | None, time, time]],
                    actor_id: int | None = None) -> list[RoomHours]:
     """Replace a room's opening hours: (weekday or None for every working day, opens, closes)."""
     for weekday, opens, closes in hours:
@@ -35,12 +35,12 @@ def set_room_hours(db: Session, *, room: Room, hours: list[tuple[int | None, tim
     rows = [RoomHours(room_id=room.id, weekday=w, opens=o, closes=c) for w, o, c in hours]
     db.add_all(rows)
     db.flush()
-    audit.record(db, action="room.hours_set", entity_type="room", entity_id=room.id, actor_id=actor_id,
+    audit.record(db=db, action="room.hours_set", entity_type="room", entity_id=room.id, actor_id=actor_id,
                  data={"hours": [[w, o.isoformat(), c.isoformat()] for w, o, c in hours]})
     return rows
 
 
-def add_closure(db: Session, *, room: Room, starts_at: datetime, ends_at: datetime, reason: str = "",
+def add_closure(*, db: Session, room: Room, starts_at: datetime, ends_at: datetime, reason: str = "",
                 actor_id: int | None = None) -> RoomClosure:
     """Close a room for a period."""
     if starts_at >= ends_at:
@@ -48,12 +48,12 @@ def add_closure(db: Session, *, room: Room, starts_at: datetime, ends_at: dateti
     closure = RoomClosure(room_id=room.id, starts_at=starts_at, ends_at=ends_at, reason=(reason or "").strip()[:200])
     db.add(closure)
     db.flush()
-    audit.record(db, action="room.closed", entity_type="room", entity_id=room.id, actor_id=actor_id,
+    audit.record(db=db, action="room.closed", entity_type="room", entity_id=room.id, actor_id=actor_id,
                  data={"start": starts_at.isoformat(), "end": ends_at.isoformat(), "reason": closure.reason})
     return closure
 
 
-def open_intervals(db: Session, *, room_ids: list[int], calendar: WorkCalendar, policy: Policy,
+def open_intervals(*, db: Session, room_ids: list[int], calendar: WorkCalendar, policy: Policy,
                    first: date, last: date) -> dict[int, list[Interval]]:
     """For each room, the UTC intervals it is open between local days FIRST and LAST."""
     hours: dict[int, list[tuple[int | None, time, time]]] = defaultdict(list)

@@ -47,12 +47,12 @@ class OutsideScope(Invalid):
     code = "outside_leader_scope"
 
 
-def check_level(db: Session, *, matter: Matter, leader: Person) -> None:
+def check_level(*, db: Session, matter: Matter, leader: Person) -> None:
     """LevelSkip unless the leader is at the matter's origin level or the one above, in its own chain."""
     origin_node = db.get(Node, matter.origin_node_id)
     assert origin_node is not None  # a foreign key of the matter
-    origin = region_of(db, origin_node)
-    seat = region_of(db, leader.node)
+    origin = region_of(origin_node, db=db)
+    seat = region_of(leader.node, db=db)
     step = LEVELS.index(origin.level) - LEVELS.index(seat.level)
     if step in (0, 1) and origin.path.startswith(seat.path):
         return

@@ -33,31 +33,31 @@ def change_state(*, db: Session, booking: ReceptionSession, to: SessionState, at
         return False
     if to is SessionState.cancelled:
         # It never took place: all of its time is free again, past quanta included.
-        claims.release(db, booking=booking)
+        claims.release(db=db, booking=booking)
     elif to in ENDING:
         if policy is None:
             raise TypeError(f"moving a session to {to.value} needs the booking policy (its claim quantum)")
         # What is left of the booked time is free again for the leader, the rooms and the people.
-        claims.release_from(db, booking=booking, moment=at, policy=policy)
+        claims.release_from(db=db, booking=booking, moment=at, policy=policy)
     booking.state = to
     db.add(SessionEvent(session_id=booking.id, at=at, actor_id=actor_id, action=history_action(to),
                         starts_at=booking.starts_at, ends_at=booking.ends_at, reason=reason))
     db.flush()
-    audit.record(db, action=f"session.{to.value}", entity_type="session", entity_id=booking.id, actor_id=actor_id,
+    audit.record(db=db, action=f"session.{to.value}", entity_type="session", entity_id=booking.id, actor_id=actor_id,
                  data={"from": old.value, "to": to.value, **(data or {})})
     if booking.kind is SessionKind.hearing:
-        _hearing_follows(db, booking, to, at, policy)
+        _hearing_follows(booking, to, at, policy, db=db)
     return True
 
 
-def _hearing_follows(db: Session, booking: ReceptionSession, to: SessionState, at: datetime,
-                     policy: Policy | None) -> None:
+def _hearing_follows(booking: ReceptionSession, to: SessionState, at: datetime, policy: Policy | None,
+                     *, db: Session) -> None:
     # The hearing session's actual start and end drive the hearing and the 复核 clock, never typed dates.
     if to is SessionState.live:
-        hearing_clock.session_live(db, session_id=booking.id, at=at)
+        hearing_clock.session_live(db=db, session_id=booking.id, at=at)
     elif to is SessionState.ended:
         assert policy is not None  # required above for every ending state
-        hearing_clock.session_ended(db, session_id=booking.id, at=at, conclusion_days=policy.hearing_conclusion_days,
+        hearing_clock.session_ended(db=db, session_id=booking.id, at=at, conclusion_days=policy.hearing_conclusion_days,
                                     moves_off_holidays=policy.deadline_moves_off_holidays)
     elif to in (SessionState.cancelled, SessionState.no_show):
-        hearing_clock.session_called_off(db, session_id=booking.id)
+        hearing_clock.session_called_off(db=db, session_id=booking.id)

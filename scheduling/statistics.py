@@ -47,7 +47,7 @@ class LeaderSessions:
     counts: SessionCounts
 
 
-def by_leader(db: Session, *, start: datetime, end: datetime, path: str) -> list[LeaderSessions]:
+def by_leader(*, db: Session, start: datetime, end: datetime, path: str) -> list[LeaderSessions]:
     """Sessions starting in [START, END] whose leader sits in the subtree PATH, per leader, most held first."""
     inside = (ReceptionSession.starts_at >= start, ReceptionSession.starts_at <= end,
               ReceptionSession.node_path.startswith(path, autoescape=True))
@@ -96,7 +96,7 @@ def by_level(rows: Iterable[LeaderSessions]) -> dict[str, SessionCounts]:
     return out
 
 
-def held_by_month(db: Session, *, bounds: list[datetime], path: str) -> list[int]:
+def held_by_month(*, db: Session, bounds: list[datetime], path: str) -> list[int]:
     """Sessions held in each period [BOUNDS[i], BOUNDS[i+1]) (one query, bucketed by CASE), in subtree PATH."""
     bucket = case(*[(ReceptionSession.starts_at < bounds[i + 1], i) for i in range(len(bounds) - 1)], else_=-1)
     found: dict[int, int] = dict(db.execute(select(bucket, func.count())

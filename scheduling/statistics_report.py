@@ -106,17 +106,17 @@ class TrendOut(BaseModel):
     points: list[TrendPointOut]
 
 
-def top_node(db: Session, principal: Principal) -> Node:
+def top_node(principal: Principal, *, db: Session) -> Node:
     """The reader's own top node: the highest node where they read statistics (an admin's too)."""
     scopes = [s for s in principal.scopes if s.role in (*READERS, Role.admin)]
     if not scopes:
         raise Forbidden()
-    return load_node(db, min(scopes, key=lambda s: (s.path.count("/"), s.path)).node_id)
+    return load_node(min(scopes, key=lambda s: (s.path.count("/"), s.path)).node_id, db=db)
 
 
-def reader_node(db: Session, principal: Principal, node_id: int | None) -> Node:
+def reader_node(principal: Principal, node_id: int | None, *, db: Session) -> Node:
     """The node NODE_ID (the reader's top node when None), which the reader must cover as coordinator or leader."""
-    node = top_node(db, principal) if node_id is None else load_node(db, node_id)
+    node = top_node(principal, db=db) if node_id is None else load_node(node_id, db=db)
     require(principal, node, READERS)
     return node
 
@@ -151,17 +151,17 @@ def _sort_value(child: ChildOut, sort: str) -> float | None:
     return counts[sort]
 
 
-def summary(db: Session, *, node: Node, months: list[date], sort: str = "on_time_completion",
+def summary(*, db: Session, node: Node, months: list[date], sort: str = "on_time_completion",
             rating_window_days: int = 30, at: datetime | None = None) -> SummaryOut:
     """Everything over MONTHS in NODE's subtree, with NODE's children ranked by SORT."""
     within = Matter.handling_path.startswith(node.path, autoescape=True)
     start, end = figures.range_bounds(months)
-    unit_rates = figures.summed_rates(db, months=months, paths=[node.path], rating_window_days=rating_window_days,
+    unit_rates = figures.summed_rates(db=db, months=months, paths=[node.path], rating_window_days=rating_window_days,
                                       at=at)
-    counts = figures.matter_counts(db, months=months, within=within, at=at)
-    leaders = sessions.by_leader(db, start=start, end=end, path=node.path)
-    children = figures.children_of(db, node)
-    owner = figures.child_for(db, children, set(unit_rates) | set(counts))
+    counts = figures.matter_counts(db=db, months=months, within=within, at=at)
+    leaders = sessions.by_leader(db=db, start=start, end=end, path=node.path)
+    children = figures.children_of(node, db=db)
+    owner = figures.child_for(children, set(unit_rates) | set(counts), db=db)
     child_rates = {c.id: rates.UnitRates(c.id) for c in children}
     child_counts = {c.id: figures.MatterCounts() for c in children}
     child_sessions = {c.id: sessions.SessionCounts() for c in children}
@@ -192,7 +192,7 @@ def summary(db: Session, *, node: Node, months: list[date], sort: str = "on_time
         by_category=dict(sorted(matters.by_category.items(), key=lambda kv: (-kv[1], kv[0]))),
         overdue=matters.overdue,
         overdue_units=[OverdueUnitOut(node_name=name, overdue=n)
-                       for name, n in figures.overdue_units(db, months=months, within=within, at=at)],
+                       for name, n in figures.overdue_units(db=db, months=months, within=within, at=at)],
         sessions=_counts(sessions.summed(leaders)),
         by_leader=[LeaderOut(leader_id=r.leader_id, name=r.name, title=r.title, node_id=r.node_id,
                              node_name=r.node_name, level=r.level, sessions=_counts(r.counts)) for r in leaders],
@@ -200,15 +200,15 @@ def summary(db: Session, *, node: Node, months: list[date], sort: str = "on_time
         sort=sort, children=rows)
 
 
-def trend(db: Session, *, node: Node, last: date, count: int = figures.TREND_MONTHS, rating_window_days: int = 30,
+def trend(*, db: Session, node: Node, last: date, count: int = figures.TREND_MONTHS, rating_window_days: int = 30,
           at: datetime | None = None) -> TrendOut:
     """The COUNT months up to LAST in NODE's subtree: the rates per month, matters registered, sessions held."""
     months = figures.months_between(figures.shift(last, 1 - count), last)
     within = Matter.handling_path.startswith(node.path, autoescape=True)
-    registered = figures.registered_by_month(db, months=months, within=within)
-    held = sessions.held_by_month(db, bounds=figures.month_starts(months), path=node.path)
+    registered = figures.registered_by_month(db=db, months=months, within=within)
+    held = sessions.held_by_month(db=db, bounds=figures.month_starts(months), path=node.path)
     # The ended months' figures come from their stored counts in one query; the current month is counted live.
-    per_month = monthly_figures.totals_by_month(db, months=months, paths=[node.path],
+    per_month = monthly_figures.totals_by_month(db=db, months=months, paths=[node.path],
                                                 rating_window_days=rating_window_days, at=at)
     points = [TrendPointOut(month=figures.label(month), figures=_figures(per_month[month]),
                             registered=registered[month], held=held_in_month)

@@ -105,32 +105,32 @@ def plan_out(plan: ReceptionPlan) -> PlanOut:
                    valid_from=plan.valid_from, valid_until=plan.valid_until, active=plan.active)
 
 
-def history_of(db: Session, session_id: int) -> list[SessionEvent]:
+def history_of(session_id: int, *, db: Session) -> list[SessionEvent]:
     """A session's history: booked, moved, cancelled, opened, live, ended …, oldest first."""
     return list(db.scalars(select(SessionEvent).where(SessionEvent.session_id == session_id).order_by(SessionEvent.id)))
 
 
-def people_of(db: Session, item: ReceptionSession) -> dict[str, Person | Matter | None]:
+def people_of(item: ReceptionSession, *, db: Session) -> dict[str, Person | Matter | None]:
     """The session's leader and matter (for its page)."""
     return {"leader": db.get(Person, item.leader_id),
             "matter": db.get(Matter, item.matter_id) if item.matter_id else None}
 
 
-def session_out(db: Session, policy: Policy, item: ReceptionSession, history: bool = False,
-                recordings: list[Recording] | None = None) -> SessionOut:
+def session_out(policy: Policy, item: ReceptionSession, history: bool = False, recordings: list[Recording] | None = None,
+                *, db: Session) -> SessionOut:
     """A session with its participants, recordings and (on request) its history, in local time."""
     events = []
     if history:
-        rows = history_of(db, item.id)
+        rows = history_of(item.id, db=db)
         events = [EventOut(action=e.action, at=local(policy, e.at), actor_id=e.actor_id, start=local(policy, e.starts_at),
                            end=local(policy, e.ends_at), reason=e.reason) for e in rows]
-    modes = home_join.join_modes(db, [item.id])
+    modes = home_join.join_modes([item.id], db=db)
     return SessionOut(
         id=item.id, kind=item.kind.value, state=item.state.value, leader_id=item.leader_id, matter_id=item.matter_id,
         plan_id=item.plan_id, start=local(policy, item.starts_at), end=local(policy, item.ends_at),
         ad_hoc=item.ad_hoc, invited=item.invited, reason=item.reason, override_reason=item.override_reason,
         version=item.version, history=events, recorded=item.recorded,
-        recordings=[recording_summary(r) for r in (recordings_by_session(db, [item.id]).get(item.id, [])
+        recordings=[recording_summary(r) for r in (recordings_by_session([item.id], db=db).get(item.id, [])
                                                    if recordings is None else recordings)],
         participants=[ParticipantOut(id=p.id, role=p.role, person_id=p.person_id, room_id=p.room_id, name=p.name,
                                      join_mode=modes.get(p.id, "default")) for p in item.participants])
@@ -138,7 +138,7 @@ def session_out(db: Session, policy: Policy, item: ReceptionSession, history: bo
 
 
 
-def list_plans(db: Session, *, leader_id: int | None = None, node_id: int | None = None, limit: int | None = None,
+def list_plans(*, db: Session, leader_id: int | None = None, node_id: int | None = None, limit: int | None = None,
                cursor: str | None = None) -> Page[PlanOut]:
     """The active published plans, of a leader or an office or all, by id; a page at a time (counted in SQL)."""
     query = select(ReceptionPlan).where(ReceptionPlan.active.is_(True))
@@ -148,11 +148,11 @@ def list_plans(db: Session, *, leader_id: int | None = None, node_id: int | None
         query = query.where(ReceptionPlan.node_id == node_id)
     query = query.order_by(ReceptionPlan.id).options(
         selectinload(ReceptionPlan.leaders), selectinload(ReceptionPlan.rooms), selectinload(ReceptionPlan.dates))
-    rows, total, following = fetch(db, query, limit=limit, cursor=cursor)
+    rows, total, following = fetch(query, db=db, limit=limit, cursor=cursor)
     return Page[PlanOut](items=[plan_out(plan) for plan in rows], total=total, next=following)
 
 
-def list_sessions(db: Session, *, principal: Principal, policy: Policy, first: datetime | None = None,
+def list_sessions(*, db: Session, principal: Principal, policy: Policy, first: datetime | None = None,
                   last: datetime | None = None, leader_id: int | None = None, room_id: int | None = None,
                   state: SessionState | None = None, limit: int | None = None,
                   cursor: str | None = None) -> Page[SessionOut]:
@@ -170,7 +170,7 @@ def list_sessions(db: Session, *, principal: Principal, policy: Policy, first: d
         query = query.where(ReceptionSession.state == state)
     query = query.order_by(ReceptionSession.starts_at, ReceptionSession.id).options(
         selectinload(ReceptionSession.participants))
-    rows, total, following = fetch(db, query, limit=limit, cursor=cursor)
-    recordings = recordings_by_session(db, [r.id for r in rows])
-    return Page[SessionOut](items=[session_out(db, policy, r, recordings=recordings.get(r.id, [])) for r in rows],
+    rows, total, following = fetch(query, db=db, limit=limit, cursor=cursor)
+    recordings = recordings_by_session([r.id for r in rows], db=db)
+    return Page[SessionOut](items=[session_out(policy, r, db=db, recordings=recordings.get(r.id, [])) for r in rows],
                             total=total, next=following)

@@ -76,7 +76,7 @@ def add_node(session, org: Org, key, code, name, level, parent=None, kind="regio
     """A node under ORG's node PARENT (a key), kept as org.nodes[KEY]."""
     from vreception import org as org_service
 
-    org.nodes[key] = org_service.create_node(session, code=code, name=name, level=level, kind=kind,
+    org.nodes[key] = org_service.create_node(db=session, code=code, name=name, level=level, kind=kind,
                                              parent_id=org.nodes[parent].id if parent else None)
     return org.nodes[key]
 
@@ -85,7 +85,7 @@ def add_room(session, org: Org, key):
     """The video room of ORG's node KEY, kept as org.rooms[KEY]."""
     from vreception import org as org_service
 
-    org.rooms[key] = org_service.create_room(session, node_id=org.nodes[key].id, name=f"{org.nodes[key].name}视频接访室")
+    org.rooms[key] = org_service.create_room(db=session, node_id=org.nodes[key].id, name=f"{org.nodes[key].name}视频接访室")
     return org.rooms[key]
 
 
@@ -94,9 +94,9 @@ def add_person(session, org: Org, key, role, node_key, *, title="", room_key=Non
     from vreception import people
 
     node = org.nodes[node_key]
-    person = people.create_person(session, name=name or f"测试{key}", title=title, node_id=node.id,
+    person = people.create_person(db=session, name=name or f"测试{key}", title=title, node_id=node.id,
                                   username=key.replace("_", "."), password=PASSWORD)
-    people.assign_role(session, person=person, role=role, node_id=node.id,
+    people.assign_role(db=session, person=person, role=role, node_id=node.id,
                        room_id=org.rooms[room_key].id if room_key else None)
     org.people[key] = person
     return person
@@ -132,7 +132,7 @@ def register_matter(session, org: Org, settings, *, serial=1, name="张三", pho
     from vreception.cases.identity import Protector
 
     matter, code, _ = register.register(
-        session, protector=Protector(settings.effective_secret_key()),
+        db=session, protector=Protector(settings.effective_secret_key()),
         petitioners=[{"name": name, "id_number": id_number(serial), "phone": phone}],
         demands=[{"summary": summary, "category": category}], origin_node_id=org.nodes["township"].id,
         handling_node_id=org.nodes["county"].id, channel="video", actor_id=org.people[actor].id)
@@ -143,7 +143,7 @@ def act_on(session, org: Org, matter, action: str, actor="coord_county", **param
     """Take ACTION on MATTER through the service as ACTOR."""
     from vreception.cases import actions
 
-    return actions.act(session, matter=matter, action=action, actor_id=org.people[actor].id, **params)
+    return actions.act(db=session, matter=matter, action=action, actor_id=org.people[actor].id, **params)
 
 
 def matter_row(session, *, origin, handling, state="registered", number=None, received_at=None, accepted_at=None,
@@ -173,7 +173,7 @@ def make_matter(db, *, origin, handling, state: str = "registered", accepted_at:
 def add_plan(session, org: Org, *, leader="leader_county", rooms=("county",), buffer_minutes=0, scope="",
              starts=time(9), ends=time(12)):
     """LEADER receives every working day STARTS–ENDS in 30-minute slots, from 2026-01-01 (a rotation plan)."""
-    return plans.create_plan(session, policy=POLICY, kind="rotation", leader_ids=[org.people[leader].id],
+    return plans.create_plan(db=session, policy=POLICY, kind="rotation", leader_ids=[org.people[leader].id],
                              starts=starts, ends=ends, slot_minutes=30, buffer_minutes=buffer_minutes,
                              room_ids=[org.rooms[r].id for r in rooms] or None, scope=scope,
                              valid_from=date(2026, 1, 1))
@@ -182,7 +182,7 @@ def add_plan(session, org: Org, *, leader="leader_county", rooms=("county",), bu
 def book_session(session, org: Org, *, starts_at: datetime, matter_id=None, kind="reception", leader="leader_county",
                  room="township", petitioner="张三", actor="coord_county", minutes=30, **options):
     """A session booked by the rules: LEADER, ROOM, a named petitioner and a coordinator's seat."""
-    return booking.book(session, policy=POLICY, kind=kind, leader_id=org.people[leader].id,
+    return booking.book(db=session, policy=POLICY, kind=kind, leader_id=org.people[leader].id,
                         room_ids=[org.rooms[room].id], matter_id=matter_id, starts_at=starts_at,
                         ends_at=starts_at + timedelta(minutes=minutes),
                         participants=[booking.ParticipantSpec("petitioner", None, petitioner)], coordinator=True,
@@ -243,7 +243,7 @@ def add_task(session, org: Org, matter, *, title: str, due_at: datetime, unit="c
     """A task on MATTER for the unit UNIT, assigned by ACTOR."""
     from vreception import tasks
 
-    return tasks.create(session, matter=matter, unit_node_id=org.nodes[unit].id, title=title, due_at=due_at,
+    return tasks.create(db=session, matter=matter, unit_node_id=org.nodes[unit].id, title=title, due_at=due_at,
                         actor_id=org.people[actor].id)
 
 
@@ -252,7 +252,7 @@ def add_attachment(session, org: Org, settings, task, *, filename="底稿.txt", 
     """An attachment of TASK uploaded by ACTOR into the data directory."""
     from vreception import tasks
 
-    return tasks.attach(session, task=task, filename=filename, content_type=content_type, data=data,
+    return tasks.attach(db=session, task=task, filename=filename, content_type=content_type, data=data,
                         storage_dir=Path(settings.data_dir), max_bytes=settings.max_upload_bytes,
                         actor_id=org.people[actor].id)
 

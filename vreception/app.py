@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         await calls.check_shared_state()  # a configured Redis that does not answer stops the start, clearly
         runner = None
         if settings.job_interval_seconds > 0:
-            runner = asyncio.create_task(jobs.loop(db, settings, job_list))
+            runner = asyncio.create_task(jobs.loop(settings, job_list, db=db))
         try:
             yield
         finally:
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
         """Liveness and database reachability; never queued behind other requests."""
-        if not await anyio.to_thread.run_sync(database_answers, db, limiter=health_threads()):
+        if not await anyio.to_thread.run_sync(partial(database_answers, db=db), limiter=health_threads()):
             return JSONResponse({"status": "unavailable"}, status_code=503)
         try:
             await calls.check_shared_state()

@@ -48,7 +48,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from vreception import demo
 
         with app.state.db.transaction() as session:
-            traces = demo.demo_traces(session)
+            traces = demo.demo_traces(db=session)
         if traces:
             print("refusing to serve in production: the demo province or demo passwords are in this database: "
                   + ", ".join(traces), file=sys.stderr)
@@ -91,9 +91,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"mode": "demo" if settings.is_production else settings.mode})
     upgrade(settings.effective_database_url)
     db = _database(settings)
-    walk_in, hearing = demo_load(db, settings)
+    walk_in, hearing = demo_load(settings, db=db)
     with db.transaction() as session:
-        users = demo.sign_ins(session)
+        users = demo.sign_ins(db=session)
     db.dispose()
     host, port = args.host or settings.host, args.port or settings.port
     print(f"\nvreception demo: http://{host}:{port}/  (password for every demo user: {demo.DEMO_PASSWORD})\n")
@@ -112,7 +112,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_serve(args, settings)
 
 
-def demo_load(db: Database, settings: Settings) -> tuple[int | None, Any]:
+def demo_load(settings: Settings, *, db: Database) -> tuple[int | None, Any]:
     """Load the demo into DB, adding only what is missing; today's walk-in session id and the demo hearing."""
     from recordings import demo_clips
     from recordings.storage import storage_from_settings
@@ -121,22 +121,22 @@ def demo_load(db: Database, settings: Settings) -> tuple[int | None, Any]:
     from vreception import demo
 
     with db.transaction() as session:
-        if demo.is_loaded(session):
+        if demo.is_loaded(db=session):
             print("demo province already loaded: reusing it")
         else:
             print("loading the demo province …")
-            demo.load(session)
+            demo.load(db=session)
     with db.transaction() as session:
-        demo.load_matters(session, secret=settings.effective_secret_key())
-    walk_in = _demo_walk_in(db, settings)
+        demo.load_matters(db=session, secret=settings.effective_secret_key())
+    walk_in = _demo_walk_in(settings, db=db)
     with db.transaction() as session:
-        hearing = demo_hearing.seed(session, policy=policy_from(settings), secret=settings.effective_secret_key(),
+        hearing = demo_hearing.seed(db=session, policy=policy_from(settings), secret=settings.effective_secret_key(),
                                     decision_days=settings.hearing_decision_days)
     # The history comes after the walk-in and the hearing: their bookings keep the ids a first run gives them.
     with db.transaction() as session:
-        history = demo_history.load(session, policy=policy_from(settings), secret=settings.effective_secret_key())
+        history = demo_history.load(db=session, policy=policy_from(settings), secret=settings.effective_secret_key())
     with db.transaction() as session:
-        clips = demo_clips.record_held(session, storage=storage_from_settings(settings))
+        clips = demo_clips.record_held(db=session, storage=storage_from_settings(settings))
     print(f"history: {history.plans} reception plans, {history.matters} matters, {history.sessions} sessions, "
           f"{clips} recordings added")
     return walk_in, hearing
@@ -145,7 +145,7 @@ def demo_load(db: Database, settings: Settings) -> tuple[int | None, Any]:
 WALK_IN_REASON = "演示：现场接访"
 
 
-def _demo_walk_in(db: Database, settings: Settings) -> int | None:
+def _demo_walk_in(settings: Settings, *, db: Database) -> int | None:
     """Today's walk-in session of the demo county leader with the township room (booked if none)."""
     from datetime import timedelta
 
@@ -173,7 +173,7 @@ def _demo_walk_in(db: Database, settings: Settings) -> int | None:
             Participant.room_id == room.id).order_by(ReceptionSession.id.desc()).limit(1))
         if current:
             return current
-        made = booking.book(session, policy=policy_from(settings), kind="reception", leader_id=leader.id,
+        made = booking.book(db=session, policy=policy_from(settings), kind="reception", leader_id=leader.id,
                             room_ids=[room.id], matter_id=matter.id, starts_at=None, ends_at=None, ad_hoc=True,
                             reason=WALK_IN_REASON, coordinator=True, actor_id=coordinator.id)
         return made.id if made.ends_at - made.starts_at > timedelta(0) else None
@@ -184,7 +184,7 @@ def cmd_nodes_list(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     with db.transaction() as session:
-        for node in org.list_nodes(session, level=args.level):
+        for node in org.list_nodes(db=session, level=args.level):
             print(f"{node.code}\t{node.level.value}\t{node.name}")
     return 0
 
@@ -194,8 +194,8 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     with db.transaction() as session:
-        node = org.node_by_code(session, args.node)
-        person = people.create_person(session, name=args.name or args.username, title=args.title or "",
+        node = org.node_by_code(args.node, db=session)
+        person = people.create_person(db=session, name=args.name or args.username, title=args.title or "",
                                       node_id=node.id, username=args.username, password=args.password)
         room_id = None
         if args.role == "room":
@@ -204,12 +204,12 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
             from vreception.models import Room
 
             room_id = session.scalar(select(Room.id).where(Room.node_id == node.id).order_by(Room.id))
-        people.assign_role(session, person=person, role=args.role, node_id=node.id, room_id=room_id)
+        people.assign_role(db=session, person=person, role=args.role, node_id=node.id, room_id=room_id)
         print(f"added {person.username} ({args.role} at {node.code} {node.name}) as person {person.id}")
     return 0
 
 
-def _account(db: Session, username: str) -> Person | None:
+def _account(username: str, *, db: Session) -> Person | None:
     """The person signing in as USERNAME, or None after saying there is no such account."""
     from sqlalchemy import select
 
@@ -226,11 +226,11 @@ def cmd_users_unlock(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     with db.transaction() as session:
-        person = _account(session, args.username)
+        person = _account(args.username, db=session)
         if person is None:
             return 1
         was_locked = person.locked_at is not None
-        signins.unlock(session, person=person, actor_id=None)
+        signins.unlock(db=session, person=person, actor_id=None)
         print(f"unlocked {person.username}" if was_locked else f"{person.username} was not locked")
     return 0
 
@@ -240,14 +240,14 @@ def cmd_users_deactivate(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     with db.transaction() as session:
-        person = _account(session, args.username)
+        person = _account(args.username, db=session)
         if person is None:
             return 1
         if args.undo:
-            accounts.reactivate(session, person=person, actor_id=None)
+            accounts.reactivate(db=session, person=person, actor_id=None)
             print(f"reactivated {person.username}")
         else:
-            ended = accounts.deactivate(session, person=person, actor_id=None)
+            ended = accounts.deactivate(db=session, person=person, actor_id=None)
             print(f"deactivated {person.username}; ended {ended} sign-ins")
     return 0
 
@@ -260,13 +260,13 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     db = _database(settings)
     try:
         with db.transaction() as session:
-            done = keys.rotate(session, old_secret=old_secret, new_secret=new_secret,
+            done = keys.rotate(db=session, old_secret=old_secret, new_secret=new_secret,
                                checkpoint=audit_checkpoint_path(settings))
     except ValueError as exc:
         print(f"nothing changed: {exc}", file=sys.stderr)
         return 1
     with db.transaction() as session:
-        seq = audit.write_checkpoint(session, audit_checkpoint_path(settings))
+        seq = audit.write_checkpoint(audit_checkpoint_path(settings), db=session)
     print(f"re-encrypted {done.petitioners} petitioners; re-keyed {done.audit_events} audit events "
           f"(checkpoint at seq {seq})")
     if done.query_codes_left:
@@ -286,7 +286,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     with db.transaction() as session:
         report = checkpoints.verify(db=session, full=args.full)
-        report.problems += audit.file_checkpoint_problems(session, audit_checkpoint_path(settings))
+        report.problems += audit.file_checkpoint_problems(audit_checkpoint_path(settings), db=session)
     if report.rejected_checkpoint is not None:
         print(f"problem: checkpoint {report.rejected_checkpoint} is not signed with this installation's key; "
               "verified from the genesis")
@@ -309,7 +309,7 @@ def cmd_audit_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     with db.transaction() as session:
-        seq = audit.write_checkpoint(session, audit_checkpoint_path(settings))
+        seq = audit.write_checkpoint(audit_checkpoint_path(settings), db=session)
     print(f"audit chain anchored at seq {seq}")
     return 0
 
@@ -401,8 +401,8 @@ def cmd_calendar_load(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _database(settings)
     with db.transaction() as session:
-        year = load_year_file(session, Path(args.file))
-        changed = recompute_provisional(session, moves_off_holidays=settings.deadline_moves_off_holidays)
+        year = load_year_file(Path(args.file), db=session)
+        changed = recompute_provisional(db=session, moves_off_holidays=settings.deadline_moves_off_holidays)
     print(f"loaded the official calendar of {year.year}; recomputed {changed} provisional deadlines")
     return 0
 

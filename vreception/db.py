@@ -155,7 +155,7 @@ class Database:
         return self.sessionmaker(bind=self.reader) if reads_only else self.sessionmaker()
 
     @staticmethod
-    def finish(db: Session, *, commit: bool) -> None:
+    def finish(*, db: Session, commit: bool) -> None:
         """Commit (or roll back) SESSION and give its connection back to the pool."""
         try:
             if commit:
@@ -172,9 +172,9 @@ class Database:
         try:
             yield session
         except BaseException:
-            self.finish(session, commit=False)
+            self.finish(db=session, commit=False)
             raise
-        self.finish(session, commit=True)
+        self.finish(db=session, commit=True)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -84,12 +84,12 @@ def _name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
 
 
-def is_loaded(db: Session) -> bool:
+def is_loaded(*, db: Session) -> bool:
     """Whether the demo province exists already."""
     return db.scalar(select(Node.id).where(Node.code == PROVINCE_CODE)) is not None
 
 
-def load(db: Session) -> list[DemoUser]:
+def load(*, db: Session) -> list[DemoUser]:
     """Create the demo province with its cities, counties, townships, departments, rooms and people."""
     from vreception.hearings import panel
 
@@ -98,22 +98,22 @@ def load(db: Session) -> list[DemoUser]:
 
     def account(username: str, name: str, title: str, node: Node, role: str, *, scope: Node | None = None,
                 room_id: int | None = None, where: str | None = None) -> Person:
-        person = people.create_person(db, name=name, title=title, node_id=node.id, username=username,
+        person = people.create_person(db=db, name=name, title=title, node_id=node.id, username=username,
                                       password=DEMO_PASSWORD)
-        people.assign_role(db, person=person, role=role, node_id=(scope or node).id, room_id=room_id)
+        people.assign_role(db=db, person=person, role=role, node_id=(scope or node).id, room_id=room_id)
         users.append(DemoUser(username, name, role, where or (scope or node).name))
         return person
 
     def staff(name: str, title: str, node: Node, role: str, scope: Node | None = None) -> Person:
-        person = people.create_person(db, name=name, title=title, node_id=node.id)
-        people.assign_role(db, person=person, role=role, node_id=(scope or node).id)
+        person = people.create_person(db=db, name=name, title=title, node_id=node.id)
+        people.assign_role(db=db, person=person, role=role, node_id=(scope or node).id)
         return person
 
     def departments(region: Node) -> dict[str, Node]:
         out = {}
         for suffix, template in DEPARTMENTS[region.level.value]:
             name = template.format(region.name) if "{}" in template else template
-            out[suffix] = org.create_node(db, code=f"{region.code}-{suffix}", name=name,
+            out[suffix] = org.create_node(db=db, code=f"{region.code}-{suffix}", name=name,
                                           level=region.level.value, kind="department", parent_id=region.id)
         return out
 
@@ -125,11 +125,11 @@ def load(db: Session) -> list[DemoUser]:
         return result
 
     def room(region: Node, label: str) -> Room:
-        return org.create_room(db, node_id=region.id, name=f"{region.name}{label}")
+        return org.create_room(db=db, node_id=region.id, name=f"{region.name}{label}")
 
-    province = org.create_node(db, code=PROVINCE_CODE, name="青岚省", level="province")
+    province = org.create_node(db=db, code=PROVINCE_CODE, name="青岚省", level="province")
     p_depts = departments(province)
-    org.create_room(db, node_id=province.id, name="省信访局视频接访中心")
+    org.create_room(db=db, node_id=province.id, name="省信访局视频接访中心")
     account("admin", "系统管理员", "省信访局信息中心", p_depts["XFJ"], "admin", scope=province)
     account("coord.province", _name(rng), "省信访局督查专员", p_depts["XFJ"], "coordinator", scope=province)
     leaders(province, province)
@@ -137,7 +137,7 @@ def load(db: Session) -> list[DemoUser]:
 
     first_city = first_county = first_township = True
     for city_code, (city_name, counties) in GEOGRAPHY.items():
-        city = org.create_node(db, code=city_code, name=city_name, level="city", parent_id=province.id)
+        city = org.create_node(db=db, code=city_code, name=city_name, level="city", parent_id=province.id)
         c_depts = departments(city)
         room(city, "群众来访接待中心视频接访室")
         leaders(city, city)
@@ -146,7 +146,7 @@ def load(db: Session) -> list[DemoUser]:
             account("coord.city", _name(rng), f"{city_name}信访局科长", c_depts["XFJ"], "coordinator", scope=city)
             account("leader.city", _name(rng), f"{city_name}副{city_name[-1]}长", city, "leader")
         for suffix, county_name, townships in counties:
-            county = org.create_node(db, code=city_code[:4] + suffix, name=county_name, level="county",
+            county = org.create_node(db=db, code=city_code[:4] + suffix, name=county_name, level="county",
                                      parent_id=city.id)
             k_depts = departments(county)
             county_room = room(county, "视频接访室")
@@ -166,10 +166,10 @@ def load(db: Session) -> list[DemoUser]:
                 # The county office's roster (听证员名库): enough members for a panel of three.
                 for username, profession in zip(HEARING_MEMBERS, ("律师", "人大代表", "社区代表"), strict=True):
                     member = account(username, _name(rng), f"听证员（{profession}）", county, "hearing_member")
-                    panel.add_to_roster(db, node_id=county.id, person_id=member.id, profession=profession,
+                    panel.add_to_roster(db=db, node_id=county.id, person_id=member.id, profession=profession,
                                         actor_id=None)
             for index, township_name in enumerate(townships, start=1):
-                township = org.create_node(db, code=f"{county.code}{index:03d}", name=township_name,
+                township = org.create_node(db=db, code=f"{county.code}{index:03d}", name=township_name,
                                            level="township", parent_id=county.id)
                 departments(township)
                 t_room = room(township, "视频接访室")
@@ -213,7 +213,7 @@ def _id_number(serial: int, birth: str) -> str:
     return first17 + check_digit(first17)
 
 
-def register_sample(db: Session, *, secret: str, sample: Sample, origin_code: str,
+def register_sample(*, db: Session, secret: str, sample: Sample, origin_code: str,
                     actor_id: int | None = None) -> Matter:
     """Register SAMPLE at the demo county, brought from the place ORIGIN_CODE."""
     from vreception.cases import register
@@ -224,18 +224,18 @@ def register_sample(db: Session, *, secret: str, sample: Sample, origin_code: st
     assert county is not None and origin is not None  # made by load()
     name, serial, birth, demands, channel = sample
     matter, _, _ = register.register(
-        db, protector=Protector(secret), channel=channel, origin_node_id=origin.id, handling_node_id=county.id,
+        db=db, protector=Protector(secret), channel=channel, origin_node_id=origin.id, handling_node_id=county.id,
         petitioners=[{"name": name, "id_number": _id_number(serial, birth), "phone": f"1390731{serial:04d}"}],
         demands=[{"summary": text, "category": category} for text, category in demands], actor_id=actor_id)
     return matter
 
 
-def load_matters(db: Session, *, secret: str) -> int:
+def load_matters(*, db: Session, secret: str) -> int:
     """A few matters registered at the demo county, so the pages have something to show."""
     if db.scalar(select(Matter.id).limit(1)) is not None:
         return 0
     for sample in SAMPLE_MATTERS:
-        register_sample(db, secret=secret, sample=sample, origin_code=f"{COUNTY_CODE}001")
+        register_sample(db=db, secret=secret, sample=sample, origin_code=f"{COUNTY_CODE}001")
     return len(SAMPLE_MATTERS)
 
 
@@ -251,7 +251,7 @@ class HearingCast:
     room: Room
 
 
-def hearing_cast(db: Session) -> HearingCast | None:
+def hearing_cast(*, db: Session) -> HearingCast | None:
     """The demo hearing's cast, or None in a demo database loaded before they were among its accounts."""
     wanted = [*HEARING_PEOPLE.values(), *HEARING_MEMBERS]
     found = {p.username: p for p in db.scalars(select(Person).where(Person.username.in_(wanted)))}
@@ -265,7 +265,7 @@ def hearing_cast(db: Session) -> HearingCast | None:
                        handler=people_of["handler"], members=[found[u] for u in HEARING_MEMBERS], room=room)
 
 
-def sign_ins(db: Session) -> list[DemoUser]:
+def sign_ins(*, db: Session) -> list[DemoUser]:
     """The demo sign-ins as they are in the database now."""
     from vreception.models import Person
 
@@ -279,7 +279,7 @@ def sign_ins(db: Session) -> list[DemoUser]:
     return out
 
 
-def demo_traces(db: Session) -> list[str]:
+def demo_traces(*, db: Session) -> list[str]:
     """What of the demo is in this database: its province, and accounts that still take the demo password."""
     from vreception.auth.passwords import check_password
     from vreception.models import Person

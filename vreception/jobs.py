@@ -21,7 +21,7 @@ def task_notices(db: Database, settings: Settings, at: datetime) -> int:
     from vreception.tasks.jobs import raise_task_notices
 
     with db.transaction() as session:
-        return raise_task_notices(session, at=at, reminder_days=settings.task_reminder_days)
+        return raise_task_notices(db=session, at=at, reminder_days=settings.task_reminder_days)
 
 
 def deadline_notices(db: Database, settings: Settings, at: datetime) -> int:
@@ -29,7 +29,7 @@ def deadline_notices(db: Database, settings: Settings, at: datetime) -> int:
     from vreception.cases.supervision import raise_deadline_notices
 
     with db.transaction() as session:
-        return raise_deadline_notices(session, at=at, reminder_days=settings.task_reminder_days)
+        return raise_deadline_notices(db=session, at=at, reminder_days=settings.task_reminder_days)
 
 
 def email_outbox(db: Database, settings: Settings, at: datetime) -> int:
@@ -39,7 +39,7 @@ def email_outbox(db: Database, settings: Settings, at: datetime) -> int:
     if not settings.smtp_host:
         return 0
     with db.transaction() as session:
-        return deliver_email(session, host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
+        return deliver_email(db=session, host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from,
                              user=settings.smtp_user, password=settings.smtp_password, starttls=settings.smtp_starttls)
 
 
@@ -48,20 +48,20 @@ def audit_checkpoint(db: Database, settings: Settings, at: datetime) -> int:
     from vreception import audit
 
     with db.transaction() as session:
-        return audit.write_checkpoint(session, Path(settings.data_dir) / "audit" / "checkpoint.json")
+        return audit.write_checkpoint(Path(settings.data_dir) / "audit" / "checkpoint.json", db=session)
 
 
 def sms_outbox(db: Database, settings: Settings, at: datetime) -> int:
     """Send the SMS outbox through the configured gateway (vreception/sms)."""
     from vreception.sms.jobs import sms_outbox as send
 
-    return send(db, settings, at)
+    return send(settings, at, db=db)
 
 
 CORE_JOBS: list[Job] = [task_notices, deadline_notices, email_outbox, sms_outbox, audit_checkpoint]
 
 
-def run_once(db: Database, settings: Settings, jobs: list[Job], at: datetime | None = None) -> dict[str, object]:
+def run_once(settings: Settings, jobs: list[Job], at: datetime | None = None, *, db: Database) -> dict[str, object]:
     """Run every job once; one failing job does not stop the others."""
     moment = at or now()
     results = {}
@@ -74,8 +74,8 @@ def run_once(db: Database, settings: Settings, jobs: list[Job], at: datetime | N
     return results
 
 
-async def loop(db: Database, settings: Settings, jobs: list[Job]) -> None:
+async def loop(settings: Settings, jobs: list[Job], *, db: Database) -> None:
     """Run the jobs every settings.job_interval_seconds until cancelled."""
     while True:
-        await asyncio.to_thread(run_once, db, settings, jobs)
+        await asyncio.to_thread(run_once, settings, jobs, db=db)
         await asyncio.sleep(settings.job_interval_seconds)

@@ -25,12 +25,12 @@ class Rotation:
     query_codes_left: int
 
 
-def rotate(db: Session, *, old_secret: str, new_secret: str, checkpoint: Path | None = None) -> Rotation:
+def rotate(*, db: Session, old_secret: str, new_secret: str, checkpoint: Path | None = None) -> Rotation:
     """Move everything keyed with OLD_SECRET to NEW_SECRET in SESSION's transaction (nothing written on an error);
     the audit chain must verify under the old key and reach its CHECKPOINT first."""
     if old_secret == new_secret:
         raise ValueError("the old and the new secret key are the same")
-    events = audit.rekey(db, old=audit.key_from_secret(old_secret), new=audit.key_from_secret(new_secret),
+    events = audit.rekey(db=db, old=audit.key_from_secret(old_secret), new=audit.key_from_secret(new_secret),
                          checkpoint=checkpoint)
     old, new = Protector(old_secret), Protector(new_secret)
     count = 0
@@ -44,8 +44,8 @@ def rotate(db: Session, *, old_secret: str, new_secret: str, checkpoint: Path | 
             person.id_hash = lookup_key(new, person.kind, number)
         count += 1
     # The SMS outbox keeps phones (and unsent texts) under the same key.
-    rekey_sms(db, old=old, new=new)
+    rekey_sms(db=db, old=old, new=new)
     left = db.scalar(select(func.count()).select_from(Matter)) or 0
-    audit.record(db, action="keys.rotated", entity_type="installation", entity_id="secret_key",
+    audit.record(db=db, action="keys.rotated", entity_type="installation", entity_id="secret_key",
                  data={"petitioners": count, "audit_events": events, "query_codes_left": left})
     return Rotation(petitioners=count, audit_events=events, query_codes_left=left)

@@ -50,29 +50,29 @@ def offset_of(cursor: str | None) -> int:
     return int(cursor)
 
 
-def count(db: Session, query: Select[Any]) -> int:
+def count(query: Select[Any], *, db: Session) -> int:
     """How many rows QUERY selects, counted in SQL."""
     return db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
-def fetch(db: Session, query: Select[Any], *, total: int | None = None, limit: int | None = None,
+def fetch(query: Select[Any], *, db: Session, total: int | None = None, limit: int | None = None,
           cursor: str | None = None) -> tuple[list[Any], int, str | None]:
     """The rows of one page of QUERY (filtered and ordered in SQL), the total and the next cursor."""
     size, offset = check_limit(limit), offset_of(cursor)
-    total = count(db, query) if total is None else total
+    total = count(query, db=db) if total is None else total
     rows = list(db.scalars(query.limit(size).offset(offset)))
     following = offset + len(rows)
     return rows, total, str(following) if rows and following < total else None
 
 
-def page_of(db: Session, query: Select[Any], *, item: Callable[[Any], T], total: int | None = None,
+def page_of(query: Select[Any], *, db: Session, item: Callable[[Any], T], total: int | None = None,
             limit: int | None = None, cursor: str | None = None) -> Page[T]:
     """One page of QUERY with each row turned into a read model by ITEM (total counted in SQL unless given)."""
-    rows, total, following = fetch(db, query, total=total, limit=limit, cursor=cursor)
+    rows, total, following = fetch(query, db=db, total=total, limit=limit, cursor=cursor)
     return Page[Any](items=[item(row) for row in rows], total=total, next=following)
 
 
-def bounded_count(db: Session, query: Select[Any], *, cap: int = COUNT_CAP) -> tuple[int, bool]:
+def bounded_count(query: Select[Any], *, db: Session, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many rows QUERY selects, counted in SQL up to CAP: (count, whether there are more)."""
     # Ordered by the first ORDER BY key of the list itself (or as given): a reader over most of the table counts by
     # walking that index and stops at the cap, where an unordered LIMIT would be a sequential scan.
@@ -144,12 +144,12 @@ def ordered(query: Select[Any], keys: Sequence[Key]) -> Select[Any]:
     return query.order_by(*[column.desc() if descending else column for column, descending in keys])
 
 
-def keyset_fetch(db: Session, query: Select[Any], *, keys: Sequence[Key], tag: str, row_keys: Callable[[Any], list[Any]],
+def keyset_fetch(query: Select[Any], *, db: Session, keys: Sequence[Key], tag: str, row_keys: Callable[[Any], list[Any]],
                  limit: int | None = None, cursor: str | None = None) -> tuple[list[Any], int, bool, str | None]:
     """One page of QUERY in the order KEYS after CURSOR: (rows, total up to COUNT_CAP, capped, next cursor).
     ROW_KEYS gives a row's sort keys (for the next cursor)."""
     size, start = check_limit(limit), decode_keys(tag, cursor, len(keys))
-    total, capped = bounded_count(db, ordered(query, keys[:1]))
+    total, capped = bounded_count(ordered(query, keys[:1]), db=db)
     if start is not None:
         query = query.where(after(keys, start))
     rows = list(db.scalars(ordered(query, keys).limit(size + 1)))

@@ -87,7 +87,7 @@ _cache_lock = threading.Lock()
 _cached: WorkCalendar | None = None
 
 
-def load_calendar(db: Session) -> WorkCalendar:
+def load_calendar(*, db: Session) -> WorkCalendar:
     """The calendar with every administrator-loaded year.
 
     Read fresh from the database on every call (another process may have loaded a year); the
@@ -110,7 +110,7 @@ def load_calendar(db: Session) -> WorkCalendar:
     return calendar
 
 
-def load_year_file(db: Session, path: Path, *, actor_id: int | None = None) -> CalendarYear:
+def load_year_file(path: Path, *, db: Session, actor_id: int | None = None) -> CalendarYear:
     """Load (or replace) a year's official days from a JSON file of the State Council notice.
 
     Format: {"year": 2027, "holidays": [{"date": "2027-01-01", "name": "元旦"}, …],
@@ -138,6 +138,6 @@ def load_year_file(db: Session, path: Path, *, actor_id: int | None = None) -> C
     db.add_all(CalendarDay(day=d, year=year, is_workday=False, name=n) for d, n in holidays)
     db.add_all(CalendarDay(day=d, year=year, is_workday=True, name=n) for d, n in workdays)
     db.flush()
-    audit.record(db, action="calendar.loaded", entity_type="calendar", entity_id=year, actor_id=actor_id,
+    audit.record(db=db, action="calendar.loaded", entity_type="calendar", entity_id=year, actor_id=actor_id,
                  data={"holidays": len(holidays), "workdays": len(workdays), "source": record.source})
     return record

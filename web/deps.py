@@ -39,15 +39,15 @@ async def _session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException:
-        await _off_loop(db.finish, session, commit=False)
+        await _off_loop(db.finish, db=session, commit=False)
         raise
-    await _off_loop(db.finish, session, commit=True)
+    await _off_loop(db.finish, db=session, commit=True)
 
 
-async def _off_loop(finish, db: Session, *, commit: bool) -> None:
+async def _off_loop(finish, *, db: Session, commit: bool) -> None:
     """Run FINISH in a fresh worker thread, shielded so a cancelled request still ends its transaction."""
     with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(partial(finish, db, commit=commit), limiter=anyio.CapacityLimiter(1))
+        await anyio.to_thread.run_sync(partial(finish, db=db, commit=commit), limiter=anyio.CapacityLimiter(1))
 
 
 DbSession = Annotated[Session, Depends(_session, scope="function")]
@@ -64,35 +64,35 @@ def language(request: Request) -> str:
 Language = Annotated[str, Depends(language)]
 
 
-def _principal_from(db: Session, claims: dict, path: str = "") -> Principal:
+def _principal_from(claims: dict, path: str = "", *, db: Session) -> Principal:
     person = db.get(Person, int(claims["sub"]))
     if person is None or not person.active:
         raise Unauthenticated("error.token_invalid")
     # A token is good only while its sign-in is open: logout, a lock or a password change closes it.
-    signins.open_sign_in(db, claims.get("jti"), person.id)
+    signins.open_sign_in(claims.get("jti"), person.id, db=db)
     if person.must_change_password and path not in WHILE_PASSWORD_CHANGE_REQUIRED:
         raise PasswordChangeRequired("error.password_change_required")
     return principal_for(person)
 
 
-def api_principal(request: Request, db: DbSession) -> Principal:
+def api_principal(request: Request, *, db: DbSession) -> Principal:
     """The caller of an API route, from the bearer token."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("error.token_missing")
     claims = tokens.read(request.app.state.secret, token.strip(), purpose=API_TOKEN)
-    return _principal_from(db, claims, request.url.path)
+    return _principal_from(claims, request.url.path, db=db)
 
 
-def page_principal_or_none(request: Request, db: DbSession) -> Principal | None:
+def page_principal_or_none(request: Request, *, db: DbSession) -> Principal | None:
     """The signed-in person of a page request, or None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
         claims = tokens.read(request.app.state.secret, token, purpose=PAGE_TOKEN)
-        return _principal_from(db, claims, request.url.path)
+        return _principal_from(claims, request.url.path, db=db)
     except Unauthenticated:
         return None
     except PasswordChangeRequired:

@@ -39,9 +39,9 @@ def file_download(path: Path, filename: str) -> FileResponse:
     return FileResponse(path, media_type=kind, filename=filename, headers=headers, content_disposition_type="inline")
 
 
-def attachment_download(db: Session, principal: Principal, attachment_id: int, *, data_dir: Path) -> FileResponse:
+def attachment_download(principal: Principal, attachment_id: int, *, db: Session, data_dir: Path) -> FileResponse:
     """A task attachment for the unit, the office or a reader of the matter; every download is audited."""
-    attachment, _task = access.load_attachment(db, principal, attachment_id)
-    audit.record(db, action="attachment.downloaded", entity_type="attachment", entity_id=attachment.id,
+    attachment, _task = access.load_attachment(principal, attachment_id, db=db)
+    audit.record(db=db, action="attachment.downloaded", entity_type="attachment", entity_id=attachment.id,
                  actor_id=principal.person_id)
     return file_download(Path(data_dir) / attachment.storage_key, attachment.filename)

@@ -55,7 +55,7 @@ def flash(request: Request) -> dict:
     return {"hearing_done": DONE.get(done or ""), "hearing_error": error if signed else None}
 
 
-def section(request: Request, db, principal: Principal, matter: Matter) -> dict:
+def section(request: Request, principal: Principal, matter: Matter, *, db) -> dict:
     """The matter page's hearing context: the read model, the catalog keys of its values, the flash."""
-    return {"hearings": queries.matter_hearings(db, principal, matter), "hearing_stages": STAGES,
+    return {"hearings": queries.matter_hearings(principal, matter, db=db), "hearing_stages": STAGES,
             "hearing_closed": CLOSED, "hearing_documents": DOCUMENTS, **flash(request)}

@@ -58,7 +58,7 @@ def capacity(settings: Settings) -> Capacity:
     return Capacity(requests, requests + SPARE_THREADS, requests + executor + HEALTH_THREADS)
 
 
-def database_answers(db: Database) -> bool:
+def database_answers(*, db: Database) -> bool:
     """Whether the database answers a trivial query (as a read: it takes no lock)."""
     try:
         with db.reader.connect() as connection:

@@ -35,10 +35,10 @@ def document_html(document: Document) -> HTMLResponse:
                                                 "X-Document-SHA256": document.sha256})
 
 
-def document_file(db: Session, principal: Principal, document_id: int, kind: str) -> Response:
+def document_file(principal: Principal, document_id: int, kind: str, *, db: Session) -> Response:
     """A notice as issued (html) or as PDF, for a reader of its matter (API and pages alike)."""
-    document = matter_access.load_readable_document(db, principal, document_id)
-    audit.record(db, action="document.read", entity_type="document", entity_id=document.id,
+    document = matter_access.load_readable_document(principal, document_id, db=db)
+    audit.record(db=db, action="document.read", entity_type="document", entity_id=document.id,
                  actor_id=principal.person_id, data={"as": kind})
     if kind == "pdf":
         return Response(documents.render_pdf(document), media_type="application/pdf",
@@ -60,9 +60,9 @@ def _range(header: str, size: int) -> tuple[int, int]:
     return start, min(end, start + MAX_CHUNK - 1)
 
 
-def recording_media(request: Request, db: Session, principal: Principal, recording_id: int) -> Response:
+def recording_media(request: Request, principal: Principal, recording_id: int, *, db: Session) -> Response:
     """The combined file of a recording, honouring Range; one audit event per playback or download."""
-    recording = recording_access.load_visible(db, principal, recording_id)
+    recording = recording_access.load_visible(principal, recording_id, db=db)
     storage = request.app.state.calls.storage()
     if recording.state.value != "finalised" or not recording.media_key:
         raise RecordingState("error.recording_state", state=recording.state.value)
@@ -71,7 +71,7 @@ def recording_media(request: Request, db: Session, principal: Principal, recordi
     start, end = _range(header, size) if header else (0, size - 1)
     if start == 0:
         # One audit event per playback or download, not one per range request of the player.
-        audit.record(db, action="recording.played", entity_type="recording", entity_id=recording.id,
+        audit.record(db=db, action="recording.played", entity_type="recording", entity_id=recording.id,
                      actor_id=principal.person_id, data={"range": header or "all"})
     media_type = "video/webm" if recording.container == "webm" else "video/x-matroska"
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1),

@@ -26,7 +26,7 @@ REASONS = {"opted_out": "sms.reason.opted_out", "invalid_phone": "sms.reason.inv
            "outcome_unknown": "sms.reason.outcome_unknown", "gateway_unavailable": "sms.reason.gateway_unavailable"}
 
 
-def sms_section(db: Session, matter: Matter) -> dict[str, Any]:
+def sms_section(matter: Matter, *, db: Session) -> dict[str, Any]:
     """Context for _sms_messages.html (the caller has checked the reader may read MATTER)."""
-    return {"sms_messages": messages_of(db, matter=matter), "sms_gateway": sms_settings().gateway != "none",
+    return {"sms_messages": messages_of(db=db, matter=matter), "sms_gateway": sms_settings().gateway != "none",
             "sms_keys": {"template": TEMPLATES, "state": STATES, "reason": REASONS}}

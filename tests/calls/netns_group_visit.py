@@ -30,7 +30,7 @@ def register_group(world: World, base: str) -> dict:
     from scheduling.policy import Policy
 
     with world.db.transaction() as session:
-        plans.create_plan(session, policy=Policy(), kind="rotation", leader_ids=[world.org.people["leader_county"].id],
+        plans.create_plan(db=session, policy=Policy(), kind="rotation", leader_ids=[world.org.people["leader_county"].id],
                           starts=clock_time(9), ends=clock_time(12), slot_minutes=30,
                           room_ids=[world.org.rooms["township"].id], scope="征地拆迁",
                           valid_from=date.today() - timedelta(days=1))

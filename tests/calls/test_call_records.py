@@ -22,17 +22,17 @@ def test_typed_events_move_the_session_and_land_in_the_audit_log(app, client, or
     sid = session["id"]
     leader = next(p for p in session["participants"] if p["role"] == "leader")
     room = next(p for p in session["participants"] if p["role"] == "room")
-    ticket = persist.load_ticket(db, sid, room["id"])
+    ticket = persist.load_ticket(sid, room["id"], db=db)
     assert (ticket.state, ticket.joinable, ticket.role, ticket.recorded) == ("booked", True, "room", True)
-    assert persist.load_ticket(db, sid, 10_000) is None
+    assert persist.load_ticket(sid, 10_000, db=db) is None
     moment = clock.now()
     steps = [SessionStateChanged(session_id=sid, at=moment, old="booked", new="open", by=room["id"]),
              ParticipantAdmitted(session_id=sid, at=moment, participant_id=room["id"], by=leader["id"]),
              SessionStateChanged(session_id=sid, at=moment, old="open", new="live", by=leader["id"]),
              SessionStateChanged(session_id=sid, at=moment, old="live", new="ended", by=leader["id"])]
     for event in steps:
-        persist.record_events(db, sid, [event], Policy())
-    assert not persist.load_ticket(db, sid, room["id"]).joinable
+        persist.record_events(sid, [event], Policy(), db=db)
+    assert not persist.load_ticket(sid, room["id"], db=db).joinable
     with db.transaction() as s:
         history = [e.action for e in s.scalars(select(SessionEvent).where(SessionEvent.session_id == sid)
                                                   .order_by(SessionEvent.id))]

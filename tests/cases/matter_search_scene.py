@@ -50,7 +50,7 @@ def build_search_scene(db, org, settings, *, extra_per_county: int = 0) -> Searc
             office, origin, actor = (("county", "township", "coord_county") if county == "a"
                                      else ("county2", "township2", "coord_county2"))
             matter, _, _ = register.register(
-                session, protector=protector, petitioners=[petitioner],
+                db=session, protector=protector, petitioners=[petitioner],
                 demands=[{"summary": summary, "category": category}], origin_node_id=org.nodes[origin].id,
                 handling_node_id=org.nodes[office].id, channel=channel, actor_id=org.people[actor].id,
                 received_at=NOW - timedelta(days=days, minutes=len(scene.ids)))

@@ -46,11 +46,11 @@ def test_each_sql_rule_selects_what_the_object_rule_allows(db, org, world):
         for key, person in org.people.items():
             principal = principal_for(session.get(Person, person.id))
             readable = set(session.scalars(select(Matter.id).where(matter_access.readable(principal))))
-            expected = {m.id for m in matters if matter_access.can_read(session, principal, m)
+            expected = {m.id for m in matters if matter_access.can_read(principal, m, db=session)
                         and not confidential.accused_unit_excluded(principal, m)}
             assert readable == expected, key
             visible = set(session.scalars(select(Task.id).where(task_access.visible(principal))))
-            assert visible == {t.id for t in tasks if task_access.can_see(session, principal, t)}, key
+            assert visible == {t.id for t in tasks if task_access.can_see(principal, t, db=session)}, key
             seen = set(session.scalars(select(ReceptionSession.id).where(session_access.visible(principal))))
             assert seen == {b.id for b in bookings if session_access.can_see(principal, b)}, key
 

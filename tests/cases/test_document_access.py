@@ -19,9 +19,9 @@ def test_a_notice_is_read_by_the_matters_readers_only(client, org, db):
     with db.transaction() as session:
         reader = principal_for(session.get(Person, org.people["coord_county"].id))
         outsider = principal_for(session.get(Person, org.people["coord_county2"].id))
-        found = access.load_readable_document(session, reader, document["id"])
+        found = access.load_readable_document(reader, document["id"], db=session)
         assert found.id == document["id"] and found.matter_id == matter["id"]
         with pytest.raises(Forbidden):
-            access.load_readable_document(session, outsider, document["id"])
+            access.load_readable_document(outsider, document["id"], db=session)
         with pytest.raises(NotFound):
-            access.load_readable_document(session, reader, 10**9)
+            access.load_readable_document(reader, 10**9, db=session)

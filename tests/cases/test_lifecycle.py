@@ -39,8 +39,8 @@ def test_deadline_into_2027_is_provisional_until_the_year_is_loaded(client, org,
     from vreception.workdays import load_year_file
 
     with db.transaction() as session:
-        load_year_file(session, path)
-        assert recompute_provisional(session) >= 1
+        load_year_file(path, db=session)
+        assert recompute_provisional(db=session) >= 1
     again = client.get(f"/api/v1/matters/{matter['id']}", headers=headers).json()
     assert again["deadlines"]["acceptance"]["due"] == "2027-01-05"
     assert again["deadlines"]["acceptance"]["provisional"] is False
@@ -53,7 +53,7 @@ def _hearing_clock(db, matter_id: int, action: str) -> None:
     from vreception.models import Matter
 
     with db.transaction() as session:
-        actions.act_by_hearing(session, matter=session.get(Matter, matter_id), action=action, at=clock.now())
+        actions.act_by_hearing(db=session, matter=session.get(Matter, matter_id), action=action, at=clock.now())
 
 
 def test_full_life_with_review_and_second_review(client, org, db):
@@ -231,7 +231,7 @@ def test_every_action_is_audited_and_chain_holds(client, org, db):
     act(client, headers, matter["id"], "accept")
     with db.transaction() as session:
         actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
     assert "matter.registered" in actions and "matter.accept" in actions and "document.issued" in actions
     assert at(2026, 3, 2)  # the helper is importable for other tests
 

@@ -111,7 +111,7 @@ def test_what_came_with_the_matter_is_listed_and_read_back_by_its_readers_each_r
     assert _attach(client, office, matter_id, "劳动合同.pdf", pdf).status_code == 201
     photo = png()
     with db.transaction() as session:  # shown by the petitioner's side during the call
-        evidence.store_upload(session, matter=session.get(Matter, matter_id), data=photo, max_bytes=MAX,
+        evidence.store_upload(db=session, matter=session.get(Matter, matter_id), data=photo, max_bytes=MAX,
                               storage_dir=Path(settings.data_dir), actor_id=org.people["room_township"].id,
                               session_id=walk_in["id"], filename="欠条照片.png")
     leader = login(client, "leader.county")

@@ -41,7 +41,7 @@ def find(db, org, settings, who="coord_county", limit=50, cursor=None, protector
     protector = protector_class(settings.effective_secret_key())
     with db.transaction() as session:
         principal = principal_for(session.get(Person, org.people[who].id))
-        found = search.search_matters(session, principal=principal, search=search.MatterSearch(**filters),
+        found = search.search_matters(db=session, principal=principal, search=search.MatterSearch(**filters),
                                       protector=protector, limit=limit, cursor=cursor)
     return found
 
@@ -151,7 +151,7 @@ def test_petitioner_history_lists_only_readable_matters(db, org, settings, scene
         petitioner = session.scalar(select(Petitioner.id).where(Petitioner.name == FORMULA_NAME))
         other = session.scalar(select(Petitioner.id).where(Petitioner.name == "赵六"))
         mine = principal_for(session.get(Person, org.people["coord_county"].id))
-        history = search.petitioner_history(session, principal=mine, petitioner_id=petitioner)
+        history = search.petitioner_history(db=session, principal=mine, petitioner_id=petitioner)
         assert history.name == FORMULA_NAME and ids(history.matters) == {scene.ids["formula"]}
         with pytest.raises(NotFound):
-            search.petitioner_history(session, principal=mine, petitioner_id=other)
+            search.petitioner_history(db=session, principal=mine, petitioner_id=other)

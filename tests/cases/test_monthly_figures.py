@@ -18,12 +18,12 @@ MARCH, APRIL = date(2026, 3, 1), date(2026, 4, 1)
 
 def _live(db, month: date) -> list[rates.UnitRates]:
     with db.transaction() as s:
-        return rates.monthly(s, month=month, within=Matter.handling_path.startswith("/"))
+        return rates.monthly(db=s, month=month, within=Matter.handling_path.startswith("/"))
 
 
 def _stored(db, month: date, paths=("/",)) -> list[rates.UnitRates]:
     with db.transaction() as s:
-        return monthly_figures.monthly(s, month=month, paths=list(paths))
+        return monthly_figures.monthly(db=s, month=month, paths=list(paths))
 
 
 def _count(db, model, **where) -> int:
@@ -99,5 +99,5 @@ def test_trend_reads_the_stored_months_and_matches_live_counts(client, org, db):
     assert stored == {date(2026, 1, 1), date(2026, 2, 1), MARCH}  # April, the current month, is live
     # Reading it again computes nothing: the stored rows are read in one grouped query.
     with db.transaction() as s:
-        found = monthly_figures.by_month(s, months=[date(2026, 1, 1), date(2026, 2, 1), MARCH], paths=["/"])
+        found = monthly_figures.by_month(db=s, months=[date(2026, 1, 1), date(2026, 2, 1), MARCH], paths=["/"])
     assert found[date(2026, 1, 1)] == _live(db, date(2026, 1, 1))

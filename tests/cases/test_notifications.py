@@ -26,15 +26,15 @@ def test_reminder_warning_supervision_each_once(client, org, db, settings):
     client.post(f"/api/v1/matters/{matter['id']}/tasks", headers=office, json={
         "unit_node_id": org.nodes["county_dept"].id, "title": "核实情况", "due_at": at(2026, 3, 20, 17).isoformat()})
     unit, county = org.nodes["county_dept"].id, org.nodes["county"].id
-    jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 10))
+    jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 10), db=db)
     assert _notices(db) == []
     for _ in range(2):  # running again raises nothing new
-        jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 18, 9))
+        jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 18, 9), db=db)
     assert _notices(db) == [("reminder", unit)]
-    jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 20, 9))
+    jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 20, 9), db=db)
     assert _notices(db) == [("reminder", unit), ("warning", unit)]
     for _ in range(2):
-        jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 21, 9))
+        jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 21, 9), db=db)
     assert _notices(db) == [("overdue", unit), ("reminder", unit), ("supervision", county), ("warning", unit)]
 
 
@@ -71,8 +71,8 @@ def test_notices_are_emailed_once_through_smtp(client, org, db, settings, smtp_s
     matter, office = register(client, org)
     client.post(f"/api/v1/matters/{matter['id']}/tasks", headers=office, json={
         "unit_node_id": org.nodes["county_dept"].id, "title": "核实情况", "due_at": at(2026, 3, 20, 17).isoformat()})
-    jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 18, 9))
-    jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 18, 10))
+    jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 18, 9), db=db)
+    jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 18, 10), db=db)
     assert len(inbox.messages) == 1
     assert inbox.messages[0].rcpt_tos == ["handler@example.test"]
     from email import message_from_bytes, policy

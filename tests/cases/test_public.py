@@ -95,7 +95,7 @@ def test_the_domain_lookup_counts_failures_per_client_and_never_locks_the_petiti
 
     def find(code, client="10.0.0.1", of=number):
         with db.transaction() as session:
-            return public.find_matter(session, protector=protector, failures=failures, number=of, code=code,
+            return public.find_matter(db=session, protector=protector, failures=failures, number=of, code=code,
                                       client=client).id
 
     assert find("right 12345 ") == matter_id  # any case, spaces anywhere
@@ -136,7 +136,7 @@ def test_the_public_view_is_a_typed_read_model_without_personal_data(db, org):
     matter_id = make_matter(db, origin=org.nodes["township"], handling=org.nodes["county"],
                             deadlines=[("acceptance", date(2026, 3, 17)), ("remit_objection", date(2026, 3, 9))])
     with db.transaction() as session:
-        view = public.public_view(session, session.get(Matter, matter_id), window_days=30)
+        view = public.public_view(session.get(Matter, matter_id), db=session, window_days=30)
     assert isinstance(view, public.PublicView)
     assert list(view.deadlines) == ["acceptance"] and view.deadlines["acceptance"].due == date(2026, 3, 17)
     assert view.documents == [] and view.served_on is None and not view.can_rate

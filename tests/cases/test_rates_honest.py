@@ -141,7 +141,7 @@ def test_rates_are_counted_in_sql_whatever_the_number_of_matters(client, org, db
     event.listen(engine, "before_cursor_execute", count)
     try:
         with db.transaction() as session:
-            found = rates.monthly(session, month=travel(2026, 4, 10).date(), rating_window_days=30)
+            found = rates.monthly(db=session, month=travel(2026, 4, 10).date(), rating_window_days=30)
             loaded = [obj for obj in session.identity_map.values() if isinstance(obj, Matter)]
     finally:
         event.remove(engine, "before_cursor_execute", count)

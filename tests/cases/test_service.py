@@ -109,19 +109,19 @@ def test_the_signature_drawn_on_the_terminal_is_the_proof_of_the_signed_record(c
 
     call = ended_call(db, org)
     with db.transaction() as session:
-        records.add_entry(session, booking=session.get(ReceptionSession, call.session), text="信访人陈述：拖欠工资。",
+        records.add_entry(db=session, booking=session.get(ReceptionSession, call.session), text="信访人陈述：拖欠工资。",
                           actor_id=call.leader)
     end_call(db, call)
     representative = png(shade=9)
     with db.transaction() as session:
         booking = session.get(ReceptionSession, call.session)
         # The petitioner refuses; a representative signs: the first signature of the petitioner's side is the proof.
-        records.refuse(session, booking=booking, participant_id=call.signers["张三"], reason="有异议", actor_id=None)
-        records.sign(session, booking=booking, participant_id=call.signers["李四"], png=representative, actor_id=None)
-        records.sign(session, booking=booking, participant_id=call.signers["王五"], png=png(shade=3), actor_id=None)
-        records.confirm(session, booking=booking, person_id=call.leader)
-        records.confirm(session, booking=booking, person_id=call.recorder)
-        document = session.get(Document, records.record_of(session, booking).document_id)
+        records.refuse(db=session, booking=booking, participant_id=call.signers["张三"], reason="有异议", actor_id=None)
+        records.sign(db=session, booking=booking, participant_id=call.signers["李四"], png=representative, actor_id=None)
+        records.sign(db=session, booking=booking, participant_id=call.signers["王五"], png=png(shade=3), actor_id=None)
+        records.confirm(db=session, booking=booking, person_id=call.leader)
+        records.confirm(db=session, booking=booking, person_id=call.recorder)
+        document = session.get(Document, records.record_of(booking, db=session).document_id)
         assert (document.served_method, document.proof_source) == ("direct", "terminal_signature")
         document_id = document.id
     read = client.get(f"/api/v1/documents/{document_id}/proof", headers=login(client, "coord.county"))

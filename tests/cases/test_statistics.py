@@ -24,8 +24,8 @@ def scene(db, org):
 def test_range_rates_sum_numerators_and_denominators(db, scene):
     with db.transaction() as s:
         city = s.get(type(scene.nodes["city"]), scene.nodes["city"].id)
-        found = report.summary(s, node=city, months=MARCH_APRIL)
-        march = report.summary(s, node=city, months=MARCH_APRIL[:1])
+        found = report.summary(db=s, node=city, months=MARCH_APRIL)
+        march = report.summary(db=s, node=city, months=MARCH_APRIL[:1])
     # March 1 of 2 on time, April 0 of 1: over the range 1 of 3, not the average of 50 % and 0 %.
     on_time = found.figures["on_time_completion"]
     assert (on_time.numerator, on_time.denominator, on_time.rate) == (1, 3, round(1 / 3, 4))
@@ -42,7 +42,7 @@ def test_range_rates_sum_numerators_and_denominators(db, scene):
 def test_receptions_per_leader_and_level(db, scene):
     with db.transaction() as s:
         province = s.get(type(scene.nodes["province"]), scene.nodes["province"].id)
-        found = report.summary(s, node=province, months=MARCH_APRIL)
+        found = report.summary(db=s, node=province, months=MARCH_APRIL)
     leaders = {row.name: row.sessions for row in found.by_leader}
     county, city = leaders["测试leader_county"], leaders["测试leader_city"]
     assert (county.held, county.persons, county.no_show, county.cancelled) == (2, 4, 1, 1)
@@ -57,9 +57,9 @@ def test_receptions_per_leader_and_level(db, scene):
 def test_children_breakdown_and_ranking(db, scene):
     with db.transaction() as s:
         city = s.get(type(scene.nodes["city"]), scene.nodes["city"].id)
-        by_rate = report.summary(s, node=city, months=MARCH_APRIL)
-        by_held = report.summary(s, node=city, months=MARCH_APRIL, sort="held")
-        by_overdue = report.summary(s, node=city, months=MARCH_APRIL, sort="overdue")
+        by_rate = report.summary(db=s, node=city, months=MARCH_APRIL)
+        by_held = report.summary(db=s, node=city, months=MARCH_APRIL, sort="held")
+        by_overdue = report.summary(db=s, node=city, months=MARCH_APRIL, sort="overdue")
     rows = {c.node_name: c for c in by_rate.children}
     assert set(rows) == {"城东区", "城西区"}
     assert rows["城东区"].figures["on_time_completion"].denominator == 2
@@ -75,12 +75,12 @@ def test_subtree_scoping(db, scene):
     with db.transaction() as s:
         county2 = s.get(Person, scene.people["coord_county2"].id)
         principal = principal_for(county2)
-        assert report.reader_node(s, principal, None).id == scene.nodes["county2"].id
+        assert report.reader_node(principal, None, db=s).id == scene.nodes["county2"].id
         with pytest.raises(Forbidden):
-            report.reader_node(s, principal, scene.nodes["county"].id)
+            report.reader_node(principal, scene.nodes["county"].id, db=s)
         with pytest.raises(Forbidden):
-            report.reader_node(s, principal_for(s.get(Person, scene.people["handler"].id)), None)
-        mine = report.summary(s, node=report.reader_node(s, principal, None), months=MARCH_APRIL)
+            report.reader_node(principal_for(s.get(Person, scene.people["handler"].id)), None, db=s)
+        mine = report.summary(db=s, node=report.reader_node(principal, None, db=s), months=MARCH_APRIL)
     assert mine.registered == 1 and mine.by_category == {"housing": 1}
     assert mine.sessions.held == 0 and mine.by_leader == []
     assert [(c.node_name, c.registered, c.rank) for c in mine.children] == [("白沙镇", 0, None)]
@@ -89,7 +89,7 @@ def test_subtree_scoping(db, scene):
 def test_trend_months(db, scene):
     with db.transaction() as s:
         city = s.get(type(scene.nodes["city"]), scene.nodes["city"].id)
-        found = report.trend(s, node=city, last=date(2026, 5, 1), count=4)
+        found = report.trend(db=s, node=city, last=date(2026, 5, 1), count=4)
     assert [p.month for p in found.points] == ["2026-02", "2026-03", "2026-04", "2026-05"]
     assert [p.registered for p in found.points] == [0, 2, 1, 0]
     assert [p.held for p in found.points] == [0, 1, 2, 1]

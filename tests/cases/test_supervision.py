@@ -24,7 +24,7 @@ def _deadline_id(db, matter_id, kind):
 
 def _run_three_times(db, settings, moment):
     for _ in range(3):
-        jobs.run_once(db, settings, jobs.CORE_JOBS, moment)
+        jobs.run_once(settings, jobs.CORE_JOBS, moment, db=db)
 
 
 def test_acceptance_deadline_reminder_warning_supervision_each_once(client, org, db, settings):
@@ -55,7 +55,7 @@ def test_supervision_is_emailed_to_the_superior_coordinators_only(client, org, d
             session.get(Person, org.people[key].id).email = email
     travel(2026, 3, 2)
     register(client, org)
-    jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 18, 9))
+    jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 18, 9), db=db)
     with db.transaction() as session:
         supervision = session.scalars(select(Notification).where(Notification.stage == "supervision")).one()
         assert supervision.node_id == org.nodes["city"].id

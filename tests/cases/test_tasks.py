@@ -60,7 +60,7 @@ def test_handler_sees_only_tasks_of_their_unit(client, org, db):
     matter, office = register(client, org)
     _task(client, org, office, matter["id"])
     with db.transaction() as session:
-        other = org_service.create_node(session, code="580102-GAJ", name="城东区公安分局", level="county",
+        other = org_service.create_node(db=session, code="580102-GAJ", name="城东区公安分局", level="county",
                                         kind="department", parent_id=org.nodes["county"].id)
     client.post(f"/api/v1/matters/{matter['id']}/tasks", headers=office, json={
         "unit_node_id": other.id, "title": "调查", "due_at": at(2026, 3, 20).isoformat()})

@@ -197,7 +197,7 @@ def test_coordinators_keep_hours_and_closures_and_availability_honours_them(clie
 
     def open_on(day: date):
         with db.transaction() as s:
-            spans = open_intervals(s, room_ids=[room], calendar=load_calendar(s), policy=POLICY, first=day, last=day)
+            spans = open_intervals(db=s, room_ids=[room], calendar=load_calendar(db=s), policy=POLICY, first=day, last=day)
         return [(a.astimezone(POLICY.zone).time(), b.astimezone(POLICY.zone).time()) for a, b in spans[room]]
 
     assert open_on(MONDAY) == [(time(9), time(12))]

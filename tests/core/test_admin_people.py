@@ -24,9 +24,9 @@ NEW_PASSWORD = "Hill-river-2026"
 def _county_admin(db, org) -> None:
     """admin.county: an administrator over county A only."""
     with db.transaction() as session:
-        person = people.create_person(session, name="区管理员", node_id=org.nodes["county"].id,
+        person = people.create_person(db=session, name="区管理员", node_id=org.nodes["county"].id,
                                       username="admin.county", password=PASSWORD)
-        people.assign_role(session, person=person, role="admin", node_id=org.nodes["county"].id)
+        people.assign_role(db=session, person=person, role="admin", node_id=org.nodes["county"].id)
 
 
 def _actions(db, person_id: int) -> list[str]:
@@ -88,7 +88,7 @@ def test_reset_lifts_a_lock_and_refuses_oneself_and_people_without_an_account(cl
     own = client.post(f"/api/v1/people/{org.people['admin'].id}/password-reset", headers=headers)
     assert own.status_code == 409 and own.json()["code"] == "conflict"
     with db.transaction() as session:
-        plain = people.create_person(session, name="无账号", node_id=org.nodes["county"].id).id
+        plain = people.create_person(db=session, name="无账号", node_id=org.nodes["county"].id).id
     assert client.post(f"/api/v1/people/{plain}/password-reset", headers=headers).status_code == 409
     assert client.post("/api/v1/people/999999/password-reset", headers=headers).status_code == 404
 
@@ -103,7 +103,7 @@ def test_a_county_admin_manages_only_accounts_within_the_county(client, org, db)
     # An account at the county whose role reaches the city is beyond a county administrator.
     with db.transaction() as session:
         leader = session.get(Person, org.people["leader_county"].id)
-        people.assign_role(session, person=leader, role="leader", node_id=org.nodes["city"].id)
+        people.assign_role(db=session, person=leader, role="leader", node_id=org.nodes["city"].id)
     assert client.post(f"/api/v1/people/{org.people['leader_county'].id}/lock", headers=headers).status_code == 403
     # Coordinators do not manage accounts at all.
     coord = login(client, "coord.province")

@@ -14,13 +14,13 @@ from vreception.models import AuditEvent
 def _append(db, n, action="test.event"):
     with db.transaction() as session:
         for i in range(n):
-            audit.record(session, action=action, entity_type="thing", entity_id=i, data={"i": i, "名": "值"})
+            audit.record(db=session, action=action, entity_type="thing", entity_id=i, data={"i": i, "名": "值"})
 
 
 def test_chain_verifies_after_appends(db):
     _append(db, 5)
     with db.transaction() as session:
-        report = audit.verify(session)
+        report = audit.verify(db=session)
         assert report.ok, report.problems
         assert report.events == 5
         events = session.query(AuditEvent).order_by(AuditEvent.seq).all()
@@ -34,7 +34,7 @@ def test_changed_content_is_found(db):
     with db.transaction() as session:
         session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(data='{"i": 99}'))
     with db.transaction() as session:
-        report = audit.verify(session)
+        report = audit.verify(db=session)
     assert not report.ok
     assert any(p.startswith("seq 3:") and "content" in p for p in report.problems)
 
@@ -44,7 +44,7 @@ def test_deleted_event_is_found(db):
     with db.engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_events WHERE seq = 4"))
     with db.transaction() as session:
-        report = audit.verify(session)
+        report = audit.verify(db=session)
     assert not report.ok
     assert any("head" in p for p in report.problems)
 
@@ -66,7 +66,7 @@ def test_concurrent_appenders_keep_one_chain(db):
         t.join()
     assert not errors
     with db.transaction() as session:
-        report = audit.verify(session)
+        report = audit.verify(db=session)
     assert report.ok, report.problems
     assert report.events == 40
 
@@ -92,7 +92,7 @@ def test_an_edit_with_the_chain_recomputed_without_the_key_is_found(db):
         session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(data='{"i": 99}'))
         _recompute_without_the_key(session)
     with db.transaction() as session:
-        report = audit.verify(session)
+        report = audit.verify(db=session)
     assert not report.ok and len(report.problems) >= 4  # every event's keyed hash differs
 
 
@@ -100,18 +100,18 @@ def test_the_checkpoint_outside_the_database_shows_truncation_and_rewinding(db, 
     checkpoint = tmp_path / "audit" / "checkpoint.json"
     _append(db, 5)
     with db.transaction() as session:
-        assert audit.write_checkpoint(session, checkpoint) == 5
-        assert audit.verify(session, checkpoint=checkpoint).ok
+        assert audit.write_checkpoint(checkpoint, db=session) == 5
+        assert audit.verify(db=session, checkpoint=checkpoint).ok
     _append(db, 2)
     with db.transaction() as session:
-        assert audit.verify(session, checkpoint=checkpoint).ok  # growing past the checkpoint is normal
+        assert audit.verify(db=session, checkpoint=checkpoint).ok  # growing past the checkpoint is normal
         # Cut the chain back to seq 3 and make the head agree: the chain alone looks whole.
         session.execute(text("DELETE FROM audit_events WHERE seq > 3"))
         head_hash = session.scalar(text("SELECT hash FROM audit_events WHERE seq = 3"))
         session.execute(text("UPDATE audit_head SET seq = 3, hash = :h WHERE id = 1"), {"h": head_hash})
     with db.transaction() as session:
-        assert audit.verify(session).ok
-        report = audit.verify(session, checkpoint=checkpoint)
+        assert audit.verify(db=session).ok
+        report = audit.verify(db=session, checkpoint=checkpoint)
     assert not report.ok and "truncated or rewound" in report.problems[0]
 
 
@@ -121,9 +121,9 @@ def test_a_forged_checkpoint_is_refused(db, tmp_path):
     checkpoint = tmp_path / "checkpoint.json"
     _append(db, 2)
     with db.transaction() as session:
-        audit.write_checkpoint(session, checkpoint)
+        audit.write_checkpoint(checkpoint, db=session)
     saved = json.loads(checkpoint.read_text())
     checkpoint.write_text(json.dumps({**saved, "seq": 1}))
     with db.transaction() as session:
-        report = audit.verify(session, checkpoint=checkpoint)
+        report = audit.verify(db=session, checkpoint=checkpoint)
     assert not report.ok and "not signed" in report.problems[0]

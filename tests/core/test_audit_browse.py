@@ -34,7 +34,7 @@ def world(db):
                 (None, "deadline.warned", "matter", "7"),
                 ("handler", "task.feedback", "task", "2"))):
             clock.travel_to(T0 + timedelta(minutes=minute))
-            audit.record(session, action=action, entity_type=kind, entity_id=oid,
+            audit.record(db=session, action=action, entity_type=kind, entity_id=oid,
                          actor_id=org.people[who].id if who else None)
     clock.travel_to(T0 + timedelta(hours=1))
     return org
@@ -100,7 +100,7 @@ def test_pages_stay_stable_while_events_are_appended(db, world):
     assert _seqs(world, first) == [7, 6, 5] and first.next
     with db.transaction() as session:
         for i in range(4):
-            audit.record(session, action="test.later", entity_type="thing", entity_id=i,
+            audit.record(db=session, action="test.later", entity_type="thing", entity_id=i,
                          actor_id=world.people["admin"].id)
     second = _as(db, world, "admin", limit=3, cursor=first.next)
     assert _seqs(world, second) == [4, 3, 2] and second.total == 11

@@ -16,7 +16,7 @@ NEW = "Kq3-vN8xW2pLr7Ty5Zb4Hc9Jd6Fg1Sm0Ae_Ux2Yw8Qo3Ni7Rk5Pl1Mj4Gh6Bv9Cz"
 def _append(db, n):
     with db.transaction() as session:
         for i in range(n):
-            audit.record(session, action="test.event", entity_type="thing", entity_id=i, data={"i": i})
+            audit.record(db=session, action="test.event", entity_type="thing", entity_id=i, data={"i": i})
 
 
 def _verify(db, full=False):
@@ -91,7 +91,7 @@ def test_key_rotation_re_signs_the_checkpoints_so_the_next_verify_stays_incremen
     assert _verify(db).ok
     try:
         with db.transaction() as session:
-            keys.rotate(session, old_secret=OLD, new_secret=NEW)
+            keys.rotate(db=session, old_secret=OLD, new_secret=NEW)
         db.use_audit_key(audit.key_from_secret(NEW))
         report = _verify(db)
         # Only the rotation's own event is new; the re-signed checkpoint holds under the new key.
@@ -127,12 +127,12 @@ def test_the_command_line_says_what_it_read(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'var' / 'vreception.db'}")
     database.use_audit_key(audit.key_from_secret(secret))
     with database.transaction() as session:
-        org.create_node(session, code="580000", name="青岚省", level="province")
-        org.create_node(session, code="580100", name="岚州市", level="city", parent_id=1)
+        org.create_node(db=session, code="580000", name="青岚省", level="province")
+        org.create_node(db=session, code="580100", name="岚州市", level="city", parent_id=1)
     keyed = {"VRECEPTION_MODE": "dev", "VRECEPTION_SECRET_KEY": secret}
     assert "ok: 2 events checked from the genesis (full)" in run(["audit", "verify"], tmp_path, keyed).stdout
     with database.transaction() as session:
-        org.create_node(session, code="580200", name="云州市", level="city", parent_id=1)
+        org.create_node(db=session, code="580200", name="云州市", level="city", parent_id=1)
     database.dispose()
     assert "ok: 1 events checked from checkpoint seq 2" in run(["audit", "verify"], tmp_path, keyed).stdout
     assert "ok: 3 events checked from the genesis" in run(["audit", "verify", "--full"], tmp_path, keyed).stdout

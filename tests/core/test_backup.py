@@ -74,7 +74,7 @@ def populate(url: str, data_dir: Path) -> dict:
         session_row(session, org, starts_at=clock.now() - timedelta(hours=1), state="ended",
                     roles=("leader", "room"), matter_id=matter.id)
     with db.transaction() as session:
-        recorded = record_held(session, storage=storage)
+        recorded = record_held(db=session, storage=storage)
     db.dispose()
     return {"attachment": key, "recordings": recorded}
 

@@ -100,7 +100,7 @@ def test_demo_data_shape(tmp_path):
         assert session.scalar(select(func.count()).select_from(ReceptionSession)
                               .where(ReceptionSession.kind == SessionKind.reception,
                                      ReceptionSession.ad_hoc.is_(True))) == 1
-        assert len(demo.sign_ins(session)) >= 13
+        assert len(demo.sign_ins(db=session)) >= 13
     db.dispose()
 
 
@@ -128,7 +128,7 @@ def _seed(settings, db):
     from scheduling.policy import policy_from
 
     with db.transaction() as session:
-        return demo_hearing.seed(session, policy=policy_from(settings), secret=settings.effective_secret_key(),
+        return demo_hearing.seed(db=session, policy=policy_from(settings), secret=settings.effective_secret_key(),
                                  decision_days=settings.hearing_decision_days)
 
 
@@ -245,7 +245,7 @@ def test_users_add_and_sign_in(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'var' / 'vreception.db'}")
     db.use_audit_key(audit.key_from_secret(secret))
     with db.transaction() as session:
-        org.create_node(session, code="580000", name="青岚省", level="province")
+        org.create_node(db=session, code="580000", name="青岚省", level="province")
     db.dispose()
     out = run(["users", "add", "--username", "ops", "--password", "Str0ng-pass", "--role", "admin",
                "--node", "580000"], tmp_path)
@@ -269,8 +269,8 @@ def test_audit_verify_fails_after_tampering(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'var' / 'vreception.db'}")
     db.use_audit_key(audit.key_from_secret(secret))
     with db.transaction() as session:
-        org.create_node(session, code="580000", name="青岚省", level="province")
-        org.create_node(session, code="580100", name="岚州市", level="city", parent_id=1)
+        org.create_node(db=session, code="580000", name="青岚省", level="province")
+        org.create_node(db=session, code="580100", name="岚州市", level="city", parent_id=1)
     with db.engine.begin() as connection:
         connection.execute(text("UPDATE audit_events SET data = replace(data, '岚州市', '别的市') WHERE seq = 2"))
     db.dispose()
@@ -305,8 +305,8 @@ def _province_with_an_account(tmp_path, secret: str) -> None:
     db = Database(f"sqlite:///{tmp_path / 'var' / 'vreception.db'}")
     db.use_audit_key(audit.key_from_secret(secret))
     with db.transaction() as session:
-        node = org.create_node(session, code="580000", name="青岚省", level="province")
-        person = people.create_person(session, name="值班员", node_id=node.id, username="ops", password="Str0ng-pass")
+        node = org.create_node(db=session, code="580000", name="青岚省", level="province")
+        person = people.create_person(db=session, name="值班员", node_id=node.id, username="ops", password="Str0ng-pass")
         person.locked_at, person.failed_logins = now(), 10  # locked after ten wrong passwords
     db.dispose()
 

@@ -47,7 +47,7 @@ def _counts(db) -> dict[str, int]:
 def test_demo_history_is_whole_consistent_and_loaded_once(db, tmp_path):
     settings = app_settings(db, tmp_path / "var")
     policy, protector = policy_from(settings), Protector(settings.effective_secret_key())
-    walk_in, hearing = demo_load(db, settings)
+    walk_in, hearing = demo_load(settings, db=db)
     assert walk_in is not None and hearing is not None and walk_in != hearing.session_id
     loaded = _counts(db)
     with db.transaction() as session:
@@ -103,10 +103,10 @@ def test_demo_history_is_whole_consistent_and_loaded_once(db, tmp_path):
         assert {level for _, level in leaders} == set(NodeLevel)
         now = clock.now()
         for leader_id, level in leaders:
-            slots = availability.free_slots(session, policy=policy, leader_id=leader_id, first=now,
+            slots = availability.free_slots(db=session, policy=policy, leader_id=leader_id, first=now,
                                             last=now + timedelta(days=10))
             assert slots, (leader_id, level)
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
         # Today's walk-in: the county leader's ad hoc session with the township room, not a history session.
         booked = session.get_one(ReceptionSession, walk_in)
         room = session.scalar(select(Room).where(Room.name == "东关街道视频接访室"))
@@ -115,11 +115,11 @@ def test_demo_history_is_whole_consistent_and_loaded_once(db, tmp_path):
         assert room.id in session.scalars(select(Participant.room_id).where(Participant.session_id == walk_in)).all()
         assert booked.ends_at > now
 
-    again, hearing_again = demo_load(db, settings)
+    again, hearing_again = demo_load(settings, db=db)
     assert again == walk_in and hearing_again is not None and hearing_again.session_id == hearing.session_id
     assert _counts(db) == loaded
     with db.transaction() as session:
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
 
 
 def test_petitioners_agree_with_their_id_numbers():

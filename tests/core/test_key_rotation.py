@@ -49,7 +49,7 @@ def test_after_rotation_every_number_reads_and_finds_as_before_and_the_chain_ver
     before = _petitioners(client, matter["id"])
     assert before[0]["id_number"] == id_number(3) and before[0]["address"] == "桃源镇幸福村3组"
     with db.transaction() as session:
-        done = keys.rotate(session, old_secret=OLD, new_secret=NEW)
+        done = keys.rotate(db=session, old_secret=OLD, new_secret=NEW)
     assert (done.petitioners, done.query_codes_left) == (2, 1) and done.audit_events > 5
     db.use_audit_key(audit.key_from_secret(NEW))  # the server restarted with the new key
     with TestClient(create_app(settings.model_copy(update={"secret_key": NEW}), db)) as rotated:
@@ -58,9 +58,9 @@ def test_after_rotation_every_number_reads_and_finds_as_before_and_the_chain_ver
         again = _register(rotated, org, 3)
         assert [p["id"] for p in _petitioners(rotated, again["id"])] == [p["id"] for p in before]
     with db.transaction() as session:
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
         session.info["audit_key"] = audit.key_from_secret(OLD)
-        assert not audit.verify(session).ok
+        assert not audit.verify(db=session).ok
         rotated_event = session.scalar(select(AuditEvent).where(AuditEvent.action == "keys.rotated"))
         assert rotated_event is not None and '"petitioners": 2' in rotated_event.data
 
@@ -71,10 +71,10 @@ def test_a_wrong_old_key_changes_nothing(client, org, db):
         ciphers = [(p.id_cipher, p.id_hash) for p in session.scalars(select(Petitioner).order_by(Petitioner.id))]
     with pytest.raises(ValueError, match="does not verify under the old key"):
         with db.transaction() as session:
-            keys.rotate(session, old_secret="w" * 48, new_secret=NEW)
+            keys.rotate(db=session, old_secret="w" * 48, new_secret=NEW)
     with db.transaction() as session:
         assert [(p.id_cipher, p.id_hash) for p in session.scalars(select(Petitioner).order_by(Petitioner.id))] == ciphers
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
 
 
 def test_data_under_another_key_answers_a_coded_error_page_not_a_traceback(client, org, settings, db):
@@ -91,11 +91,11 @@ def test_a_rotation_never_launders_a_log_rewound_behind_its_checkpoint(client, o
     _register(client, org, 6)
     checkpoint = tmp_path / "checkpoint.json"
     with db.transaction() as session:
-        last = audit.write_checkpoint(session, checkpoint)
+        last = audit.write_checkpoint(checkpoint, db=session)
     with db.engine.begin() as connection:  # the last event removed and the head rewound: the chain itself verifies
         previous = connection.execute(text("SELECT hash FROM audit_events WHERE seq = :s"), {"s": last - 1}).scalar()
         connection.execute(text("DELETE FROM audit_events WHERE seq = :s"), {"s": last})
         connection.execute(text("UPDATE audit_head SET seq = :s, hash = :h"), {"s": last - 1, "h": previous})
     with pytest.raises(ValueError, match="no longer reaches it"):
         with db.transaction() as session:
-            keys.rotate(session, old_secret=OLD, new_secret=NEW, checkpoint=checkpoint)
+            keys.rotate(db=session, old_secret=OLD, new_secret=NEW, checkpoint=checkpoint)

@@ -85,7 +85,7 @@ def test_the_cli_refuses_a_weak_password(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'var' / 'vreception.db'}")
     db.use_audit_key(audit.key_from_secret("audit-test-" + "k9X2" * 10))
     with db.transaction() as session:
-        org.create_node(session, code="580000", name="青岚省", level="province")
+        org.create_node(db=session, code="580000", name="青岚省", level="province")
     db.dispose()
     weak = run(["users", "add", "--username", "ops", "--password", "password1234", "--role", "admin",
                 "--node", "580000"], tmp_path, check=False)

@@ -129,7 +129,7 @@ def test_invalid_numbers_and_opted_out_numbers_are_cancelled_with_the_reason(db,
         register_matter(tx, org, settings, phone="010-12345678")
         register_matter(tx, org, settings, serial=2, phone="13900139000", summary="征地补偿款未发放到户")
         register_matter(tx, org, settings, serial=3, phone="13700137000", summary="小区噪音扰民长期无人处理")
-        outbox.opt_out(tx, protector=protector_of(settings), phone="+86 139 0013 9000", reason="本人来电退订",
+        outbox.opt_out(db=tx, protector=protector_of(settings), phone="+86 139 0013 9000", reason="本人来电退订",
                        actor_id=org.people["coord_county"].id)
     # Screening happens without a gateway too.
     outcome = outbox.send_due(db, gateway=None, protector=protector_of(settings), settings=sms_settings())
@@ -143,7 +143,7 @@ def test_invalid_numbers_and_opted_out_numbers_are_cancelled_with_the_reason(db,
     outbox.send_due(db, gateway=gateway(smsc), protector=protector_of(settings), settings=sms_settings())
     assert [m.destination for m in smsc.received()] == ["8613700137000"]
     with db.transaction() as tx:
-        outbox.opt_in(tx, protector=protector_of(settings), phone="13900139000")
+        outbox.opt_in(db=tx, protector=protector_of(settings), phone="13900139000")
         assert tx.scalar(select(AuditEvent.action).order_by(AuditEvent.seq.desc()).limit(1)) == "sms.opted_in"
 
 
@@ -208,9 +208,9 @@ def test_reception_booked_moved_cancelled_and_notices_served_reach_the_petitione
         add_plan(tx, org, scope="劳动社保")
         matter, _ = register_matter(tx, org, settings)
         item = book_session(tx, org, matter_id=matter.id, starts_at=datetime(2026, 3, 4, 9, 0, tzinfo=SH))
-        booking.reschedule(tx, policy=POLICY, booking=item, starts_at=datetime(2026, 3, 5, 9, 0, tzinfo=SH),
+        booking.reschedule(db=tx, policy=POLICY, booking=item, starts_at=datetime(2026, 3, 5, 9, 0, tzinfo=SH),
                            ends_at=datetime(2026, 3, 5, 9, 30, tzinfo=SH), actor_id=org.people["coord_county"].id)
-        booking.cancel(tx, booking=item, reason="领导临时公务", actor_id=org.people["coord_county"].id)
+        booking.cancel(db=tx, booking=item, reason="领导临时公务", actor_id=org.people["coord_county"].id)
         act_on(tx, org, matter, "accept", params={"reason": ""})
         notice = tx.scalars(select(Document).where(Document.matter_id == matter.id)).one()
         act_on(tx, org, matter, "serve_notice", params={"document_id": notice.id, "method": "direct"})
@@ -278,9 +278,9 @@ def test_a_key_rotation_keeps_phones_texts_and_opt_outs(db, settings):
     old, new = protector_of(settings), Protector("n" * 48)
     with db.transaction() as tx:
         _, code = register_matter(tx, org, settings, phone="13800138000")
-        outbox.opt_out(tx, protector=old, phone="13900139000")
+        outbox.opt_out(db=tx, protector=old, phone="13900139000")
     with db.transaction() as tx:
-        assert rekey(tx, old=old, new=new) == 2
+        assert rekey(db=tx, old=old, new=new) == 2
     [message] = messages(db)
     assert new.decrypt(message.phone_cipher) == "13800138000" and code in new.decrypt(message.text_cipher)
     with db.transaction() as tx:

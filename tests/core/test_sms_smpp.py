@@ -248,8 +248,8 @@ def test_a_message_sent_over_smpp_ends_delivered_with_its_receipt_audited(db, se
     assert events[-1][1].items() >= {"state": "delivered", "receipt": "DELIVRD", "part": "M2", "matter_id": matter_id}.items()
     # The matter page's section shows it as delivered (已送达).
     with db.transaction() as tx:
-        [shown] = sms_section(tx, tx.get(Matter, matter_id))["sms_messages"]
-        key = sms_section(tx, tx.get(Matter, matter_id))["sms_keys"]["state"][shown.state.value]
+        [shown] = sms_section(tx.get(Matter, matter_id), db=tx)["sms_messages"]
+        key = sms_section(tx.get(Matter, matter_id), db=tx)["sms_keys"]["state"][shown.state.value]
     assert shown.state is SmsState.delivered and translate(key) == "已送达"
 
 

@@ -44,9 +44,9 @@ def test_loaded_year_is_official_and_overrides(db, tmp_path):
                                                         {"date": "2027-01-04", "name": "假设休息"}],
                              "workdays": [{"date": "2027-01-09", "name": "调休上班"}]})
     with db.transaction() as session:
-        load_year_file(session, path)
+        load_year_file(path, db=session)
     with db.transaction() as session:
-        calendar = load_calendar(session)
+        calendar = load_calendar(db=session)
     assert calendar.is_official(2027)
     assert not calendar.is_workday(date(2027, 1, 4)) and calendar.is_workday(date(2027, 1, 9))
     due = calendar.due(date(2026, 12, 20), 15)
@@ -62,6 +62,6 @@ def test_loaded_year_is_official_and_overrides(db, tmp_path):
 def test_bad_calendar_files_are_refused_and_nothing_is_loaded(db, tmp_path, payload):
     with pytest.raises(Invalid):
         with db.transaction() as session:
-            load_year_file(session, _write(tmp_path, payload))
+            load_year_file(_write(tmp_path, payload), db=session)
     with db.transaction() as session:
-        assert not load_calendar(session).loaded_years
+        assert not load_calendar(db=session).loaded_years

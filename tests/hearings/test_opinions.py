@@ -21,7 +21,7 @@ from vreception.models.scheduling import ReceptionSession
 
 def _give(db, held, person, text):
     with db.transaction() as s:
-        return opinions.record_opinion(s, hearing=s.get(Hearing, held.hearing), person_id=person, text=text).opinion
+        return opinions.record_opinion(db=s, hearing=s.get(Hearing, held.hearing), person_id=person, text=text).opinion
 
 
 def test_only_sitting_members_after_deliberation_until_frozen(db, org):
@@ -38,14 +38,14 @@ def test_only_sitting_members_after_deliberation_until_frozen(db, org):
     assert _give(db, held, held.panel[0], "部分支持") == "部分支持"  # editable
     with db.transaction() as s:
         booking = s.get(ReceptionSession, held.session)
-        records.add_entry(s, booking=booking, text="记录", actor_id=held.recorder)
+        records.add_entry(db=s, booking=booking, text="记录", actor_id=held.recorder)
         actions = [(e.action, json.loads(e.data)["changed"]) for e in s.scalars(
             select(AuditEvent).where(AuditEvent.entity_type == "hearing", AuditEvent.entity_id == str(held.hearing))
             .order_by(AuditEvent.seq))]
     assert actions == [("hearing.opinion_recorded", False), ("hearing.opinion_recorded", True)]
     end_hearing(db, held)
     with db.transaction() as s:
-        records.sign(s, booking=s.get(ReceptionSession, held.session), participant_id=held.signers["张三"], png=png(),
+        records.sign(db=s, booking=s.get(ReceptionSession, held.session), participant_id=held.signers["张三"], png=png(),
                      actor_id=None)
     with pytest.raises(Conflict):  # frozen at the first signature
         _give(db, held, held.panel[1], "不支持")

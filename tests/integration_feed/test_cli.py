@@ -79,4 +79,4 @@ def test_backfill_rebuilds_the_feed_of_matters_from_before_it(db, org, settings,
     assert capsys.readouterr().out.strip() == "backfilled 0 changes of 0 matters"
     assert stored(db) == rebuilt
     with db.transaction(reads_only=True) as s:
-        assert feed.page(s, after=str(len(live))).items == []
+        assert feed.page(db=s, after=str(len(live))).items == []

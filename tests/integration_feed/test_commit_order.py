@@ -39,9 +39,9 @@ def test_a_later_writer_waits_for_the_earlier_one_to_commit_and_readers_see_neit
         matter, _ = register_matter(s, org, settings)
         matter_id = matter.id
     with db.transaction() as s:
-        start = feed.high_water(s)
+        start = feed.high_water(db=s)
     first = db.session()
-    first_id = record.write(first, matter=first.get(Matter, matter_id), kind=record.STATE,
+    first_id = record.write(db=first, matter=first.get(Matter, matter_id), kind=record.STATE,
                             occurred_at=first.get(Matter, matter_id).registered_at, payload={"action": "first"})
     second_pid: list[int] = []
     second_id: list[int] = []
@@ -50,7 +50,7 @@ def test_a_later_writer_waits_for_the_earlier_one_to_commit_and_readers_see_neit
         with db.transaction() as s:
             second_pid.append(s.execute(text("SELECT pg_backend_pid()")).scalar_one())
             m = s.get(Matter, matter_id)
-            second_id.append(record.write(s, matter=m, kind=record.STATE, occurred_at=m.registered_at,
+            second_id.append(record.write(db=s, matter=m, kind=record.STATE, occurred_at=m.registered_at,
                                           payload={"action": "second"}))
 
     thread = threading.Thread(target=second_writer)
@@ -58,14 +58,14 @@ def test_a_later_writer_waits_for_the_earlier_one_to_commit_and_readers_see_neit
     try:
         _poll(lambda: bool(second_pid) and _waiting_on_a_lock(db, second_pid[0]))
         with db.transaction(reads_only=True) as s:
-            page = feed.page(s, after=str(start))
+            page = feed.page(db=s, after=str(start))
         assert page.items == [] and page.next == str(start)  # nothing visible, the cursor stays put
     finally:
-        db.finish(first, commit=True)
+        db.finish(db=first, commit=True)
         thread.join(timeout=15)
     assert second_id == [first_id + 1]
     with db.transaction(reads_only=True) as s:
-        page = feed.page(s, after=str(start))
+        page = feed.page(db=s, after=str(start))
     assert [(c.id, c.payload["action"]) for c in page.items] == [(first_id, "first"), (second_id[0], "second")]
     assert page.next == str(second_id[0])
 
@@ -93,7 +93,7 @@ def test_a_reader_polling_during_concurrent_registrations_misses_nothing(db, org
         while True:
             finished = done.is_set()
             with db.transaction(reads_only=True) as s:
-                page = feed.page(s, after=cursor, limit=3)
+                page = feed.page(db=s, after=cursor, limit=3)
             seen.extend(c.id for c in page.items)
             assert int(page.next) >= int(cursor)
             cursor = page.next

@@ -78,7 +78,7 @@ def test_a_province_receives_only_its_own_subtree(client, db, org, settings):
     with db.transaction() as s:
         add_node(s, org, "province2", "590000", "白云省", "province")
         add_person(s, org, "coord_p2", "coordinator", "province2")
-        registration.register(s, protector=Protector(settings.effective_secret_key()),
+        registration.register(db=s, protector=Protector(settings.effective_secret_key()),
                               petitioners=[{"name": "王五", "id_number": id_number(9), "phone": "13900139000"}],
                               demands=[{"summary": "征地补偿", "category": "wages"}],
                               origin_node_id=org.nodes["province2"].id, handling_node_id=org.nodes["province2"].id,
@@ -101,5 +101,5 @@ def test_an_accusation_is_not_sent_to_a_puller_who_works_inside_the_accused_unit
     assert len(pull(client, login(client, "coord.province"))["items"]) == 1
     with db.transaction() as s:
         person = add_person(s, org, "coord_twice", "coordinator", "province")
-        people.assign_role(s, person=person, role="handler", node_id=org.nodes["county_dept"].id)
+        people.assign_role(db=s, person=person, role="handler", node_id=org.nodes["county_dept"].id)
     assert pull(client, login(client, "coord.twice"))["items"] == []

@@ -180,7 +180,7 @@ def test_online_petitions_are_rate_limited_per_client_before_any_code_is_checked
 def test_the_coordinator_refuses_a_reception_request_and_the_reason_goes_by_sms(db, org, settings, app):
     with db.transaction() as tx:
         matter, _ = register_matter(tx, org, settings)
-        asked = reception.ask(tx, matter=matter, days=[date(2026, 3, 4)], room_id=org.rooms["township"].id, note="",
+        asked = reception.ask(db=tx, matter=matter, days=[date(2026, 3, 4)], room_id=org.rooms["township"].id, note="",
                               today=NOW.date()).id
     coordinator = page_client(app, "coord.county")
     empty = _form(coordinator, f"/online-requests/{asked}/refuse", {"reason": " "})

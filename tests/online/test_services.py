@@ -30,7 +30,7 @@ def org(db):
 
 
 def send(tx, settings, limits, *, phone="13800138000", purpose="intake", client="1.2.3.4", matter_id=None):
-    return verification.send_code(tx, protector=protector_of(settings), limits=limits, purpose=purpose, phone=phone,
+    return verification.send_code(db=tx, protector=protector_of(settings), limits=limits, purpose=purpose, phone=phone,
                                   client=client, matter_id=matter_id)
 
 
@@ -44,12 +44,12 @@ def test_a_code_is_sent_masked_stored_as_a_hash_and_used_once(db, org, settings)
         assert sent.phone_tail == "8000" and sent.expires_at == NOW + timedelta(minutes=10)
         assert code not in (row.code_hash, row.challenge_hash, message.text) and sent.challenge not in row.challenge_hash
         assert message.state.value == "queued" and message.parts == 1
-        used = verification.check_code(tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake",
+        used = verification.check_code(db=tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake",
                                        phone="138 0013 8000")
-        verification.consume(tx, used)
+        verification.consume(used, db=tx)
     with db.transaction() as tx:
         with pytest.raises(CodeRejected) as again:
-            verification.check_code(tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake")
+            verification.check_code(db=tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake")
         assert again.value.message_key == "online.error.code_used"
         actions = [a for a, in tx.execute(select(AuditEvent.action).where(AuditEvent.action.like("online.%")))]
         assert actions == ["online.code_sent", "online.code_used"]
@@ -65,12 +65,12 @@ def test_five_tries_then_the_code_is_dead_even_when_right(db, org, settings):
     for _ in range(5):
         with db.transaction() as tx:
             with pytest.raises(CodeRejected) as refused:
-                verification.check_code(tx, protector=protector, challenge=sent.challenge, code=wrong, purpose="intake")
+                verification.check_code(db=tx, protector=protector, challenge=sent.challenge, code=wrong, purpose="intake")
             lefts.append(refused.value.params.get("left"))
     assert lefts == [4, 3, 2, 1, 0]
     with db.transaction() as tx:
         with pytest.raises(CodeRejected) as dead:
-            verification.check_code(tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake")
+            verification.check_code(db=tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake")
     assert dead.value.message_key == "online.error.code_tries"
 
 
@@ -81,13 +81,13 @@ def test_a_code_expires_after_ten_minutes_and_is_bound_to_its_purpose_and_phone(
         code = last_code(tx, protector)
         for purpose, phone in (("review", None), ("intake", "13900139000")):
             with pytest.raises(CodeRejected) as other:
-                verification.check_code(tx, protector=protector, challenge=sent.challenge, code=code,
+                verification.check_code(db=tx, protector=protector, challenge=sent.challenge, code=code,
                                         purpose=purpose, phone=phone)
             assert other.value.message_key == "online.error.code_unknown"
     clock.travel_to(NOW + timedelta(minutes=10, seconds=1))
     with db.transaction() as tx:
         with pytest.raises(CodeRejected) as late:
-            verification.check_code(tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake")
+            verification.check_code(db=tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake")
     assert late.value.message_key == "online.error.code_expired"
 
 
@@ -112,7 +112,7 @@ def test_review_online_lands_at_the_body_above_with_its_arrival_time(db, org, se
     clock.travel_to(NOW + timedelta(days=3, hours=2))
     with db.transaction() as tx:
         matter = tx.get(Matter, matter.id)
-        done = review.request(tx, matter=matter, protector=protector_of(settings))
+        done = review.request(db=tx, matter=matter, protector=protector_of(settings))
         assert (matter.state, matter.holding_node_id) == (MatterState.review_requested, org.nodes["city"].id)
         assert matter.review_requested_at == NOW + timedelta(days=3, hours=2) == done.requested_at
         assert done.body_name == "岚州市" and done.action == "request_review"
@@ -124,7 +124,7 @@ def test_review_online_lands_at_the_body_above_with_its_arrival_time(db, org, se
         act_on(tx, org, matter, "review_reply", actor="coord_province",
                params={"outcome": "not_support", "reason": "维持原处理意见。"})
         act_on(tx, org, matter, "serve", actor="coord_province", params={"method": "direct"})
-        review.request(tx, matter=matter, protector=protector_of(settings))
+        review.request(db=tx, matter=matter, protector=protector_of(settings))
         assert (matter.state, matter.holding_node_id) == (MatterState.recheck_requested, org.nodes["province"].id)
 
 
@@ -138,7 +138,7 @@ def test_review_outside_the_window_or_in_the_wrong_state_is_refused_clearly(db, 
     clock.travel_to(NOW + timedelta(days=31))
     with db.transaction() as tx:
         with pytest.raises(WindowClosed) as late:
-            review.request(tx, matter=tx.get(Matter, served.id), protector=protector_of(settings))
+            review.request(db=tx, matter=tx.get(Matter, served.id), protector=protector_of(settings))
         assert late.value.message_key == "error.window_review_request" and late.value.params["due"]
         assert tx.get(Matter, served.id).state is MatterState.served
 
@@ -147,33 +147,33 @@ def test_a_reception_request_waits_for_the_handling_office_and_is_refused_by_sms
     today = NOW.date()
     with db.transaction() as tx:
         matter, _ = register_matter(tx, org, settings)
-        near = reception.rooms_near(tx, matter)
+        near = reception.rooms_near(matter, db=tx)
         assert [r.id for r in near] == [org.rooms["township"].id]  # the petitioner's township, not the county's
         for days, room, key in (([today + timedelta(days=i) for i in range(1, 5)], near[0].id, "online.error.days_count"),
                                 ([today], near[0].id, "online.error.days_range"),
                                 ([today + timedelta(days=1)], org.rooms["county"].id, "online.error.room")):
             with pytest.raises(Invalid) as bad:
-                reception.ask(tx, matter=matter, days=days, room_id=room, note="", today=today)
+                reception.ask(db=tx, matter=matter, days=days, room_id=room, note="", today=today)
             assert bad.value.message_key == key
-        asked = reception.ask(tx, matter=matter, days=[date(2026, 3, 5), date(2026, 3, 4)], room_id=near[0].id,
+        asked = reception.ask(db=tx, matter=matter, days=[date(2026, 3, 5), date(2026, 3, 4)], room_id=near[0].id,
                               note="腿脚不便，希望上午", today=today)
         assert (asked.state, asked.node_id, asked.preferred_days) == (OnlineState.waiting, org.nodes["county"].id,
                                                                       "2026-03-04,2026-03-05")
         with pytest.raises(Conflict):
-            reception.ask(tx, matter=matter, days=[date(2026, 3, 6)], room_id=near[0].id, note="", today=today)
+            reception.ask(db=tx, matter=matter, days=[date(2026, 3, 6)], room_id=near[0].id, note="", today=today)
         coordinator = principal_for(tx.get(Person, org.people["coord_county"].id))
-        assert [r.id for r in queries.queue(tx, principal=coordinator).items] == [asked.id]
-        assert queries.queue(tx, principal=principal_for(tx.get(Person, org.people["coord_county2"].id))).items == []
+        assert [r.id for r in queries.queue(db=tx, principal=coordinator).items] == [asked.id]
+        assert queries.queue(db=tx, principal=principal_for(tx.get(Person, org.people["coord_county2"].id))).items == []
         with pytest.raises(Forbidden):
-            access.load_for_office(tx, principal_for(tx.get(Person, org.people["coord_county2"].id)), asked.id)
-        reception.refuse(tx, request=asked, reason="本月接访日已满，请下月再申请", actor_id=org.people["coord_county"].id,
+            access.load_for_office(principal_for(tx.get(Person, org.people["coord_county2"].id)), asked.id, db=tx)
+        reception.refuse(db=tx, request=asked, reason="本月接访日已满，请下月再申请", actor_id=org.people["coord_county"].id,
                          protector=protector_of(settings))
         refused = tx.scalars(select(SmsMessage).where(SmsMessage.template == "online_reception_refused")).one()
         assert "本月接访日已满" in refused.text and refused.phone_tail == "8000"
         with pytest.raises(AlreadyAnswered):
-            reception.approve(tx, request=asked, actor_id=None)
-        second = reception.ask(tx, matter=matter, days=[date(2026, 3, 6)], room_id=near[0].id, note="", today=today)
-        reception.approve(tx, request=second, actor_id=org.people["coord_county"].id)
+            reception.approve(db=tx, request=asked, actor_id=None)
+        second = reception.ask(db=tx, matter=matter, days=[date(2026, 3, 6)], room_id=near[0].id, note="", today=today)
+        reception.approve(db=tx, request=second, actor_id=org.people["coord_county"].id)
         assert reception.booking_query(second, "x") == {"room_id": str(near[0].id), "week": "2026-03-06",
                                                         "reason": "x"}
 
@@ -182,7 +182,7 @@ def _submit(tx, settings, org, uploads, **kw):
     values = dict(name="王五", id_number=id_number(9), phone="13900139000", county_id=org.nodes["county"].id,
                   address_node_id=org.nodes["township"].id, about="村道被占用三个月", demands="请求恢复村道通行")
     values.update(kw)
-    return intake.submit(tx, protector=protector_of(settings), storage_dir=Path(settings.data_dir),
+    return intake.submit(db=tx, protector=protector_of(settings), storage_dir=Path(settings.data_dir),
                          max_bytes=1024, uploads=uploads, **values)
 
 
@@ -207,20 +207,20 @@ def test_an_online_petition_is_registered_through_the_registration_service(db, o
     with db.transaction() as tx:
         draft = tx.get(OnlineRequest, draft.id)
         actor = org.people["coord_county"].id
-        completed = intake.completion_of(tx, request=draft, protector=protector_of(settings), actor_id=actor)
+        completed = intake.completion_of(db=tx, request=draft, protector=protector_of(settings), actor_id=actor)
         assert (completed.id_number, completed.phone) == (id_number(9), "13900139000")
         completed = intake.Completed(**{**completed.__dict__, "category": "wages"})
-        matter, code = intake.register_draft(tx, request=draft, completed=completed, protector=protector_of(settings),
+        matter, code = intake.register_draft(db=tx, request=draft, completed=completed, protector=protector_of(settings),
                                              storage_dir=Path(settings.data_dir), max_bytes=1024, actor_id=actor)
         assert matter.channel is Channel.online and matter.received_at == NOW and len(code) == 10
         assert (draft.state, draft.matter_id) == (OnlineState.approved, matter.id)
-        assert [f.filename for f in evidence.matter_files(tx, matter_id=matter.id)] == ["照片.png"]
+        assert [f.filename for f in evidence.matter_files(db=tx, matter_id=matter.id)] == ["照片.png"]
         registered = tx.scalars(select(SmsMessage).where(SmsMessage.template == "registered")).one()
         assert registered.phone_tail == "9000" and matter.number in registered.text
         with pytest.raises(AlreadyAnswered):
-            intake.decline(tx, request=draft, reason="x", actor_id=actor, protector=protector_of(settings))
+            intake.decline(db=tx, request=draft, reason="x", actor_id=actor, protector=protector_of(settings))
         other = _submit(tx, settings, org, [])
-        intake.decline(tx, request=other, reason="不属于信访事项，请通过诉讼渠道解决", actor_id=actor,
+        intake.decline(db=tx, request=other, reason="不属于信访事项，请通过诉讼渠道解决", actor_id=actor,
                        protector=protector_of(settings))
         declined = tx.scalars(select(SmsMessage).where(SmsMessage.template == "online_intake_declined")).one()
         assert "诉讼渠道" in declined.text and declined.phone_tail == "9000"

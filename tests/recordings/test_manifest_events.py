@@ -20,7 +20,7 @@ def test_page_events_are_listed_in_the_manifest_with_their_offsets(db, org, loca
                   ParticipantAdmitted(session_id=session_id, at=clock.now(), participant_id=room, by=leader),
                   EvidenceShown(session_id=session_id, at=clock.now(), by=leader, item=item, page=2, pages=2),
                   EvidenceEnded(session_id=session_id, at=clock.now(), by=leader, item=item)):
-        persist.record_events(db, session_id, [event], Policy())
+        persist.record_events(session_id, [event], Policy(), db=db)
     with db.transaction() as session:
         recording = session.get(Recording, recording_id)
         service.finalise(db=session, recording=recording, storage=local_storage)

@@ -101,7 +101,7 @@ def test_finalise_makes_manifest_and_combined_file_chained_into_the_audit_log(db
         events = (session.query(AuditEvent).filter_by(entity_type="recording", entity_id=str(recording_id))
                   .order_by(AuditEvent.seq).all())
         finalised = json.loads([e for e in events if e.action == "recording.finalised"][0].data)
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
     assert [e.action for e in events] == ["recording.started"] + ["recording.segment_added"] * 4 + [
         "recording.finalised"]
     assert finalised["manifest_sha256"] == recording.manifest_sha256
@@ -199,7 +199,7 @@ def test_purge_refuses_open_matters_and_audits_what_it_deletes(db, org, local_st
         assert service.purge_expired(db=session, storage=local_storage, retention_days=30) == []
         service.purge(db=session, recording=recording, storage=local_storage, actor_id=None, reason="court order")
         event = session.query(AuditEvent).filter_by(action="recording.purged").one()
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
     assert local_storage.list(prefix) == []
     data = json.loads(event.data)
     assert data["reason"] == "court order"

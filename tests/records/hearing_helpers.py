@@ -91,7 +91,7 @@ def held_hearing(db, org, *, panel: list[int] | None = None, withdrawn: bool = F
         s.flush()
         for seat in item.participants:
             if seat.role in ("chair", "room", "recorder", "handler", "hearing_member"):
-                audit.record(s, action="call.participant_joined", entity_type="session", entity_id=item.id,
+                audit.record(db=s, action="call.participant_joined", entity_type="session", entity_id=item.id,
                              actor_id=seat.person_id, data={"participant_id": seat.id, "role": seat.role,
                                                             "resumed": False})
         signers = {x.name: x.id for x in item.participants if x.role in ("petitioner", "agent")}

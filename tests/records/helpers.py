@@ -37,7 +37,7 @@ def ended_call(db, org, *, recorder: bool = True, recording: bool = True, end: b
     if recorder:
         specs.append(booking.ParticipantSpec("recorder", org.people["coord_county"].id, None))
     with db.transaction() as s:
-        item = booking.book(s, policy=Policy(), kind="reception", leader_id=org.people["leader_county"].id,
+        item = booking.book(db=s, policy=Policy(), kind="reception", leader_id=org.people["leader_county"].id,
                             room_ids=[org.rooms["township"].id], matter_id=matter_id, starts_at=None, ends_at=None,
                             participants=specs, ad_hoc=True, reason="群众现场来访", coordinator=True,
                             actor_id=org.people["coord_county"].id)
@@ -47,7 +47,7 @@ def ended_call(db, org, *, recorder: bool = True, recording: bool = True, end: b
         # The call's joins, as the call server audits them: the leader, the room (its people sit there), the recorder.
         for seat in item.participants:
             if seat.role in ("leader", "room", "recorder"):
-                audit.record(s, action="call.participant_joined", entity_type="session", entity_id=item.id,
+                audit.record(db=s, action="call.participant_joined", entity_type="session", entity_id=item.id,
                              actor_id=seat.person_id, data={"participant_id": seat.id, "role": seat.role,
                                                             "resumed": False})
         recording_id = None

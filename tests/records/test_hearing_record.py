@@ -34,12 +34,12 @@ def test_only_the_recorder_and_the_chair_write_a_hearing_record(db, org):
     with db.transaction() as s:
         booking = _booking(s, held)
         for person in (held.recorder, held.chair):
-            access.require_writer(s, _principal(s, person), booking)
+            access.require_writer(_principal(s, person), booking, db=s)
         # The panel, the handler and the office's other coordinators do not write the 笔录 (they may on a reception).
         for person in (held.panel[0], held.handler, org.people["coord_province"].id, org.people["admin"].id):
             with pytest.raises(Forbidden):
-                access.require_writer(s, _principal(s, person), booking)
-        entry = records.add_entry(s, booking=booking, text="信访人陈述：单位拖欠工资。", actor_id=held.recorder)
+                access.require_writer(_principal(s, person), booking, db=s)
+        entry = records.add_entry(db=s, booking=booking, text="信访人陈述：单位拖欠工资。", actor_id=held.recorder)
         assert entry.recording_id == held.recording and 89 <= entry.offset_s <= 120
 
 
@@ -47,8 +47,8 @@ def test_signers_are_the_petitioner_side_and_confirmers_the_staff(db, org):
     held = held_hearing(db, org, withdrawn=True)
     with db.transaction() as s:
         booking = _booking(s, held)
-        records.add_entry(s, booking=booking, text="记录", actor_id=held.recorder)
-        view = record_out(s, booking)
+        records.add_entry(db=s, booking=booking, text="记录", actor_id=held.recorder)
+        view = record_out(booking, db=s)
     assert view.kind == "hearing_record"
     assert [(x.name, x.role) for x in view.signers] == [("张三", "petitioner"), ("赵律师", "agent")]
     # The withdrawn member (the last) does not confirm.
@@ -61,34 +61,34 @@ def test_signers_are_the_petitioner_side_and_confirmers_the_staff(db, org):
 def test_issued_only_when_everyone_signed_confirmed_or_refused(db, org):
     held = held_hearing(db, org)
     with db.transaction() as s:
-        records.add_entry(s, booking=_booking(s, held), text="信访人陈述：要求补发工资。", actor_id=held.recorder)
-        records.add_entry(s, booking=_booking(s, held), text="承办单位答复：已核实。", actor_id=held.chair)
+        records.add_entry(db=s, booking=_booking(s, held), text="信访人陈述：要求补发工资。", actor_id=held.recorder)
+        records.add_entry(db=s, booking=_booking(s, held), text="承办单位答复：已核实。", actor_id=held.chair)
         with pytest.raises(Conflict):  # the hearing still runs
-            records.confirm(s, booking=_booking(s, held), person_id=held.chair)
+            records.confirm(db=s, booking=_booking(s, held), person_id=held.chair)
     end_hearing(db, held)
     signature = png()
     with db.transaction() as s:
         booking = _booking(s, held)
         with pytest.raises(Forbidden):  # not a confirmer of this hearing
-            records.confirm(s, booking=booking, person_id=org.people["coord_province"].id)
+            records.confirm(db=s, booking=booking, person_id=org.people["coord_province"].id)
         with pytest.raises(Invalid):
-            records.refuse_confirmation(s, booking=booking, person_id=held.handler, reason="  ")
-        records.sign(s, booking=booking, participant_id=held.signers["张三"], png=signature, actor_id=None)
-        records.refuse(s, booking=booking, participant_id=held.signers["赵律师"], reason="对第二段有异议", actor_id=None)
-        records.refuse_confirmation(s, booking=booking, person_id=held.handler, reason="答复表述不完整")
+            records.refuse_confirmation(db=s, booking=booking, person_id=held.handler, reason="  ")
+        records.sign(db=s, booking=booking, participant_id=held.signers["张三"], png=signature, actor_id=None)
+        records.refuse(db=s, booking=booking, participant_id=held.signers["赵律师"], reason="对第二段有异议", actor_id=None)
+        records.refuse_confirmation(db=s, booking=booking, person_id=held.handler, reason="答复表述不完整")
         with pytest.raises(Conflict):
-            records.confirm(s, booking=booking, person_id=held.handler)
+            records.confirm(db=s, booking=booking, person_id=held.handler)
         for person in (*held.panel[:2], held.recorder):
-            records.confirm(s, booking=booking, person_id=person)
-        record = records.record_of(s, booking)
+            records.confirm(db=s, booking=booking, person_id=person)
+        record = records.record_of(booking, db=s)
         assert record.document_id is None
         assert records.missing(booking, record) == [f"hearing_member:{s.get(Person, held.panel[2]).name}",
                                                     f"chair:{s.get(Person, held.chair).name}"]
-        records.confirm(s, booking=booking, person_id=held.panel[2])
-        records.confirm(s, booking=booking, person_id=held.chair)
+        records.confirm(db=s, booking=booking, person_id=held.panel[2])
+        records.confirm(db=s, booking=booking, person_id=held.chair)
         assert record.document_id is not None
         document = s.get(Document, record.document_id)
-        view = record_out(s, booking)
+        view = record_out(booking, db=s)
         issued = s.scalar(select(AuditEvent).where(AuditEvent.action == "record.issued"))
         refused = s.scalar(select(AuditEvent).where(AuditEvent.action == "record.confirmation_refused"))
     assert view.state == "issued" and view.waiting_for == []
@@ -112,17 +112,17 @@ def test_opinions_appear_in_the_record(db, org):
 
     held = held_hearing(db, org)
     with db.transaction() as s:
-        records.add_entry(s, booking=_booking(s, held), text="记录", actor_id=held.recorder)
-        opinions.record_opinion(s, hearing=s.get(Hearing, held.hearing), person_id=held.panel[0],
+        records.add_entry(db=s, booking=_booking(s, held), text="记录", actor_id=held.recorder)
+        opinions.record_opinion(db=s, hearing=s.get(Hearing, held.hearing), person_id=held.panel[0],
                                 text="建议支持信访人的诉求。")
     end_hearing(db, held)
     with db.transaction() as s:
         booking = _booking(s, held)
         for name in ("张三", "赵律师"):
-            records.sign(s, booking=booking, participant_id=held.signers[name], png=png(shade=len(name)), actor_id=None)
+            records.sign(db=s, booking=booking, participant_id=held.signers[name], png=png(shade=len(name)), actor_id=None)
         for person in (held.handler, *held.panel, held.recorder, held.chair):
-            records.confirm(s, booking=booking, person_id=person)
-        document_id = records.record_of(s, booking).document_id
+            records.confirm(db=s, booking=booking, person_id=person)
+        document_id = records.record_of(booking, db=s).document_id
     with db.transaction() as s:
         html = s.get(Document, document_id).html
         assert "听证员意见" in html and "建议支持信访人的诉求。" in html and "未发表意见" in html

@@ -81,6 +81,6 @@ def test_record_taken_in_the_call_signed_at_the_kiosk_and_issued(app, client, db
     assert done["document_number"] in matter_page.text
     with db.transaction() as s:
         matter, document = s.get(Matter, call.matter), s.get(Document, done["document_id"])
-        view = public.public_view(s, matter, window_days=15)
+        view = public.public_view(matter, db=s, window_days=15)
         assert [d.number for d in view.documents] == [document.number]
-        assert public.served_document(s, matter, document.id).id == document.id
+        assert public.served_document(matter, document.id, db=s).id == document.id

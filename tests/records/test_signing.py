@@ -35,14 +35,14 @@ def _counts(db) -> tuple[int, int, int, int, int]:
 def _written(db, call, *texts):
     with db.transaction() as s:
         for text in texts:
-            records.add_entry(s, booking=_booking(s, call), text=text, actor_id=call.leader)
+            records.add_entry(db=s, booking=_booking(s, call), text=text, actor_id=call.leader)
 
 
 def test_entries_carry_their_offset_into_the_recording(db, org):
     call = ended_call(db, org)
     _written(db, call, "信访人陈述：村里拖欠三个月工资。", "领导答复：责成人社局十日内核实。")
     with db.transaction() as s:
-        record = records.record_of(s, _booking(s, call))
+        record = records.record_of(_booking(s, call), db=s)
         assert [e.text[:3] for e in record.entries] == ["信访人", "领导答"]
         assert all(e.recording_id == call.recording and 89 <= e.offset_s <= 120 for e in record.entries)
         actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "reception_record")
@@ -57,15 +57,15 @@ def test_signed_refused_confirmed_then_issued_served_and_intact(db, org):
     signature = png()
     with db.transaction() as s:
         booking = _booking(s, call)
-        records.sign(s, booking=booking, participant_id=call.signers["张三"], png=signature, actor_id=None)
-        records.sign(s, booking=booking, participant_id=call.signers["李四"], png=png(shade=9), actor_id=None)
-        records.refuse(s, booking=booking, participant_id=call.signers["王五"], reason="对记录第二段有异议", actor_id=None)
+        records.sign(db=s, booking=booking, participant_id=call.signers["张三"], png=signature, actor_id=None)
+        records.sign(db=s, booking=booking, participant_id=call.signers["李四"], png=png(shade=9), actor_id=None)
+        records.refuse(db=s, booking=booking, participant_id=call.signers["王五"], reason="对记录第二段有异议", actor_id=None)
         with pytest.raises(Conflict):  # frozen once signing began
-            records.add_entry(s, booking=booking, text="补充", actor_id=call.leader)
-        records.confirm(s, booking=booking, person_id=call.leader)
-        record = records.record_of(s, booking)
+            records.add_entry(db=s, booking=booking, text="补充", actor_id=call.leader)
+        records.confirm(db=s, booking=booking, person_id=call.leader)
+        record = records.record_of(booking, db=s)
         assert record.document_id is None and records.missing(booking, record) == ["recorder"]
-        records.confirm(s, booking=booking, person_id=call.recorder)
+        records.confirm(db=s, booking=booking, person_id=call.recorder)
         assert record.document_id is not None
         document = s.get(Document, record.document_id)
         stored = next(x for x in record.signatures if x.name == "张三")
@@ -96,9 +96,9 @@ def test_a_changed_byte_in_a_stored_signature_fails_the_integrity_check(db, org)
     with db.transaction() as s:
         booking = _booking(s, call)
         for name in ("张三", "李四", "王五"):
-            records.sign(s, booking=booking, participant_id=call.signers[name], png=png(shade=len(name)), actor_id=None)
-        records.confirm(s, booking=booking, person_id=call.leader)
-        document_id = records.record_of(s, booking).document_id
+            records.sign(db=s, booking=booking, participant_id=call.signers[name], png=png(shade=len(name)), actor_id=None)
+        records.confirm(db=s, booking=booking, person_id=call.leader)
+        document_id = records.record_of(booking, db=s).document_id
     with db.transaction() as s:
         assert documents.intact(s.get(Document, document_id))
         stored = s.scalars(select(RecordSignature).order_by(RecordSignature.id)).first()
@@ -121,9 +121,9 @@ def test_an_outsider_signer_is_refused_and_nothing_is_written(db, org):
         leader_seat = next(p.id for p in booking.participants if p.role == "leader")
         for outsider in (other.signers["张三"], leader_seat, 999_999):
             with pytest.raises(Forbidden):
-                records.sign(s, booking=booking, participant_id=outsider, png=png(), actor_id=None)
+                records.sign(db=s, booking=booking, participant_id=outsider, png=png(), actor_id=None)
             with pytest.raises(Forbidden):
-                records.refuse(s, booking=booking, participant_id=outsider, reason="x", actor_id=None)
+                records.refuse(db=s, booking=booking, participant_id=outsider, reason="x", actor_id=None)
     assert _counts(db) == before
 
 
@@ -136,13 +136,13 @@ def test_oversize_or_not_png_is_refused_and_nothing_is_written(db, org):
         booking = _booking(s, call)
         huge = png() + b"\x00" * (records.MAX_SIGNATURE_BYTES + 1)
         with pytest.raises(TooLarge) as raised:
-            records.sign(s, booking=booking, participant_id=call.signers["张三"], png=huge, actor_id=None)
+            records.sign(db=s, booking=booking, participant_id=call.signers["张三"], png=huge, actor_id=None)
         assert raised.value.status == 413
         for bad in (b"GIF89a" + b"\x00" * 64, b"", b"\x89PNG\r\n\x1a\n"):
             with pytest.raises(Invalid):
-                records.sign(s, booking=booking, participant_id=call.signers["张三"], png=bad, actor_id=None)
+                records.sign(db=s, booking=booking, participant_id=call.signers["张三"], png=bad, actor_id=None)
         with pytest.raises(Invalid):
-            records.refuse(s, booking=booking, participant_id=call.signers["张三"], reason="  ", actor_id=None)
+            records.refuse(db=s, booking=booking, participant_id=call.signers["张三"], reason="  ", actor_id=None)
     assert _counts(db) == before
 
 
@@ -150,22 +150,22 @@ def test_signing_waits_for_the_end_and_each_signer_signs_once(db, org):
     call = ended_call(db, org)
     with db.transaction() as s:
         with pytest.raises(Conflict):  # nothing written yet
-            records.sign(s, booking=_booking(s, call), participant_id=call.signers["张三"], png=png(), actor_id=None)
+            records.sign(db=s, booking=_booking(s, call), participant_id=call.signers["张三"], png=png(), actor_id=None)
     _written(db, call, "记录")
     with db.transaction() as s:
         with pytest.raises(Conflict):  # the call still runs
-            records.sign(s, booking=_booking(s, call), participant_id=call.signers["张三"], png=png(), actor_id=None)
+            records.sign(db=s, booking=_booking(s, call), participant_id=call.signers["张三"], png=png(), actor_id=None)
         with pytest.raises(Conflict):
-            records.confirm(s, booking=_booking(s, call), person_id=call.leader)
+            records.confirm(db=s, booking=_booking(s, call), person_id=call.leader)
     end_call(db, call)
     with db.transaction() as s:
         booking = _booking(s, call)
-        records.sign(s, booking=booking, participant_id=call.signers["张三"], png=png(), actor_id=None)
+        records.sign(db=s, booking=booking, participant_id=call.signers["张三"], png=png(), actor_id=None)
     before = _counts(db)
     with db.transaction() as s:
         booking = _booking(s, call)
         with pytest.raises(Conflict):
-            records.refuse(s, booking=booking, participant_id=call.signers["张三"], reason="改主意", actor_id=None)
+            records.refuse(db=s, booking=booking, participant_id=call.signers["张三"], reason="改主意", actor_id=None)
         with pytest.raises(Forbidden):  # only the leader and the recorder confirm
-            records.confirm(s, booking=booking, person_id=999_999)
+            records.confirm(db=s, booking=booking, person_id=999_999)
     assert _counts(db) == before

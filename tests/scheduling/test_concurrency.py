@@ -48,19 +48,19 @@ def _seed(url: str) -> dict:
     db = Database(url)
     try:
         with db.transaction() as session:
-            province = org_service.create_node(session, code="580000", name="青岚省", level="province")
-            city = org_service.create_node(session, code="580100", name="岚州市", level="city", parent_id=province.id)
-            county = org_service.create_node(session, code="580102", name="城东区", level="county", parent_id=city.id)
-            towns = [org_service.create_node(session, code=f"58010200{i}", name=f"镇{i}", level="township",
+            province = org_service.create_node(db=session, code="580000", name="青岚省", level="province")
+            city = org_service.create_node(db=session, code="580100", name="岚州市", level="city", parent_id=province.id)
+            county = org_service.create_node(db=session, code="580102", name="城东区", level="county", parent_id=city.id)
+            towns = [org_service.create_node(db=session, code=f"58010200{i}", name=f"镇{i}", level="township",
                                              parent_id=county.id) for i in (1, 2)]
-            rooms = [org_service.create_room(session, node_id=t.id, name=f"{t.name}接访室") for t in towns]
-            leader = people.create_person(session, name="县领导", title="副县长", node_id=county.id)
-            people.assign_role(session, person=leader, role="leader", node_id=county.id)
-            coordinator = people.create_person(session, name="县信访局", node_id=county.id)
-            people.assign_role(session, person=coordinator, role="coordinator", node_id=county.id)
-            calendar = load_calendar(session)
+            rooms = [org_service.create_room(db=session, node_id=t.id, name=f"{t.name}接访室") for t in towns]
+            leader = people.create_person(db=session, name="县领导", title="副县长", node_id=county.id)
+            people.assign_role(db=session, person=leader, role="leader", node_id=county.id)
+            coordinator = people.create_person(db=session, name="县信访局", node_id=county.id)
+            people.assign_role(db=session, person=coordinator, role="coordinator", node_id=county.id)
+            calendar = load_calendar(db=session)
             day = calendar.next_workday(datetime.now(SH).date() + timedelta(days=2))
-            plans.create_plan(session, policy=Policy(), kind="rotation", leader_ids=[leader.id], starts=clock_time(9),
+            plans.create_plan(db=session, policy=Policy(), kind="rotation", leader_ids=[leader.id], starts=clock_time(9),
                               ends=clock_time(12), slot_minutes=30, valid_from=date.today() - timedelta(days=1))
             matter = Matter(number="C2026-00001", query_code_hash="x" * 64, origin_node_id=towns[0].id,
                             handling_node_id=county.id, handling_path=county.path, channel=Channel.video,

@@ -27,8 +27,8 @@ def test_a_county_coordinator_sees_its_sessions_however_busy_the_province_is(db,
         county = principal_for(session.get(Person, org.people["coord_county"].id))
         county2 = principal_for(session.get(Person, org.people["coord_county2"].id))
         week = (at("2026-03-02", "00:00"), at("2026-03-09", "00:00"))
-        assert [s.id for s in dashboard.sessions_between(session, county, *week)] == [own]
-        assert len(dashboard.sessions_between(session, county2, *week)) == 3
+        assert [s.id for s in dashboard.sessions_between(county, *week, db=session)] == [own]
+        assert len(dashboard.sessions_between(county2, *week, db=session)) == 3
 
 
 def test_the_week_past_one_page_is_counted_and_the_rest_is_a_page_away(db, world, monkeypatch):
@@ -41,9 +41,9 @@ def test_the_week_past_one_page_is_counted_and_the_rest_is_a_page_away(db, world
     with db.transaction() as session:
         county = principal_for(session.get(Person, org.people["coord_county"].id))
         week = (at("2026-03-02", "00:00"), at("2026-03-09", "00:00"))
-        first = dashboard.sessions_between(session, county, *week)
+        first = dashboard.sessions_between(county, *week, db=session)
         assert [s.id for s in first] == made[:3] and first.total == 4 and first.next
-        rest = dashboard.sessions_between(session, county, *week, cursor=first.next)
+        rest = dashboard.sessions_between(county, *week, db=session, cursor=first.next)
         assert [s.id for s in rest] == made[3:] and rest.next is None
 
 
@@ -58,10 +58,10 @@ def test_due_tasks_past_one_page_are_counted_and_paged(db, world, monkeypatch):
     clock.travel_to(at("2026-03-02", "14:00"))
     with db.transaction() as session:
         county = principal_for(session.get(Person, org.people["coord_county"].id))
-        overdue = dashboard.due_tasks(session, county, overdue=True)
+        overdue = dashboard.due_tasks(county, db=session, overdue=True)
         assert [t.id for t in overdue] == late[:2] and overdue.total == 3
-        assert [t.id for t in dashboard.due_tasks(session, county, overdue=True, cursor=overdue.next)] == late[2:]
-        assert [t.id for t in dashboard.due_tasks(session, county, overdue=False)] == [near]
+        assert [t.id for t in dashboard.due_tasks(county, db=session, overdue=True, cursor=overdue.next)] == late[2:]
+        assert [t.id for t in dashboard.due_tasks(county, db=session, overdue=False)] == [near]
 
 
 def test_the_dashboard_page_links_to_the_rest_of_a_long_week(app, db, world, monkeypatch):

@@ -50,7 +50,7 @@ def seat(tx, scene, role="petitioner") -> Participant:
 def issue(db, org, scene, who="coord_county", role="petitioner"):
     with db.transaction() as tx:
         booking = tx.get(ReceptionSession, scene.session)
-        issued = home_join.issue_link(tx, policy=POLICY, protector=protector(), sms=sms(),
+        issued = home_join.issue_link(db=tx, policy=POLICY, protector=protector(), sms=sms(),
                                       principal=principal_for(tx.get(Person, org.people[who].id)), booking=booking,
                                       participant_id=seat(tx, scene, role).id, base_url=BASE)
         text = protector().decrypt(issued.message.text_cipher)
@@ -63,15 +63,15 @@ def token_of(url: str) -> str:
 
 def open_(db, token, credential=None):
     with db.transaction() as tx:
-        opened = home_join.open_link(tx, policy=POLICY, secret=SECRET, token=token, credential=credential)
+        opened = home_join.open_link(db=tx, policy=POLICY, secret=SECRET, token=token, credential=credential)
         return opened.link.id, opened.bound
 
 
 def send_code(db, token) -> str:
     """Send a code and read it from the SMS as it goes to the phone."""
     with db.transaction() as tx:
-        opened = home_join.open_link(tx, policy=POLICY, secret=SECRET, token=token, credential=None)
-        message = home_join.send_code(tx, policy=POLICY, secret=SECRET, protector=protector(), sms=sms(),
+        opened = home_join.open_link(db=tx, policy=POLICY, secret=SECRET, token=token, credential=None)
+        message = home_join.send_code(db=tx, policy=POLICY, secret=SECRET, protector=protector(), sms=sms(),
                                       opened=opened)
         sent = protector().decrypt(message.text_cipher)
         assert re.search(r"\d{6}", message.text) is None  # the matter page shows it masked
@@ -81,9 +81,9 @@ def send_code(db, token) -> str:
 def verify(db, token, code) -> str:
     """Check CODE as the page does: a refusal's writes (the failure count, the lock, the audit) are committed."""
     with db.transaction() as tx:
-        opened = home_join.open_link(tx, policy=POLICY, secret=SECRET, token=token, credential=None)
+        opened = home_join.open_link(db=tx, policy=POLICY, secret=SECRET, token=token, credential=None)
         try:
-            return home_join.verify_code(tx, secret=SECRET, opened=opened, code=code)
+            return home_join.verify_code(db=tx, secret=SECRET, opened=opened, code=code)
         except DomainError as error:
             refused = error
     raise refused
@@ -93,7 +93,7 @@ def refusal(db, token, credential=None) -> str:
     """The reason the link is refused (the refusal's audit committed, as the page commits it)."""
     with db.transaction() as tx:
         try:
-            home_join.open_link(tx, policy=POLICY, secret=SECRET, token=token, credential=credential)
+            home_join.open_link(db=tx, policy=POLICY, secret=SECRET, token=token, credential=credential)
         except home_join.HomeRefused as refused:
             return refused.reason
     raise AssertionError("the link was not refused")
@@ -152,11 +152,11 @@ def test_the_right_code_binds_the_link_to_one_browser_and_a_replay_is_refused(db
     assert open_(db, token, credential)[1] is True  # the same phone comes back to its call
     assert refusal(db, token) == "used"  # another browser with the same link
     with db.transaction() as tx:
-        opened = home_join.seat_of(tx, policy=POLICY, secret=SECRET, session_id=scene.session, credential=credential)
+        opened = home_join.seat_of(db=tx, policy=POLICY, secret=SECRET, session_id=scene.session, credential=credential)
         assert opened is not None and opened.participant.role == "petitioner"
-        join, _ = home_join.join_token(tx, policy=POLICY, secret=SECRET, opened=opened)
+        join, _ = home_join.join_token(db=tx, policy=POLICY, secret=SECRET, opened=opened)
         # The credential of this session's seat opens no other session.
-        assert home_join.seat_of(tx, policy=POLICY, secret=SECRET, session_id=scene.session + 1,
+        assert home_join.seat_of(db=tx, policy=POLICY, secret=SECRET, session_id=scene.session + 1,
                                  credential=credential) is None
     from vreception.auth import tokens
 
@@ -166,9 +166,9 @@ def test_the_right_code_binds_the_link_to_one_browser_and_a_replay_is_refused(db
     assert actions(db) == ["home_join.issued", "home_join.opened", "home_join.code_sent", "home_join.verified",
                            "home_join.refused"]
     with db.transaction() as tx:
-        assert home_join.join_modes(tx, [scene.session]) == {opened.participant.id: home_join.HOME_VERIFIED}
+        assert home_join.join_modes([scene.session], db=tx) == {opened.participant.id: home_join.HOME_VERIFIED}
         booking = tx.get(ReceptionSession, scene.session)
-        assert home_join.roster_labels(tx, booking) == {opened.participant.id: "在家接入 · 已短信验证"}
+        assert home_join.roster_labels(booking, db=tx) == {opened.participant.id: "在家接入 · 已短信验证"}
 
 
 def test_five_wrong_codes_lock_the_link(db, org, scene):

@@ -49,7 +49,7 @@ def test_receipts_of_every_part_deliver_a_message_and_a_lost_part_fails_it(db, o
     # Each receipt in its own transaction, as when they come on different binds: the delivered parts are kept.
     for receipt, expected in zip(parsed, [None, None, "delivered"], strict=True):
         with db.transaction() as tx:
-            assert receipts.apply(tx, receipt) == expected
+            assert receipts.apply(receipt, db=tx) == expected
     with db.transaction() as tx:
         message = tx.query(SmsMessage).filter_by(template="home_link").one()
         assert message.state is SmsState.delivered and message.delivered_at is not None
@@ -60,8 +60,8 @@ def test_receipts_of_every_part_deliver_a_message_and_a_lost_part_fails_it(db, o
                                message_state=smpplib.consts.SMPP_MESSAGE_STATE_UNDELIVERABLE))
     assert lost == receipts.Receipt("M9", "UNDELIV")
     with db.transaction() as tx:
-        assert receipts.apply(tx, lost) == "failed"
-        assert receipts.apply(tx, receipts.Receipt("M404", "DELIVRD")) is None
+        assert receipts.apply(lost, db=tx) == "failed"
+        assert receipts.apply(receipts.Receipt("M404", "DELIVRD"), db=tx) is None
     with db.transaction() as tx:
         message = tx.query(SmsMessage).filter_by(template="home_link").one()
         assert (message.state, message.error) == (SmsState.failed, "undelivered: UNDELIV")

@@ -34,12 +34,12 @@ def test_the_app_runs_reminders_once_and_marks_no_shows(app, client, org, db, se
             return session.scalar(select(func.count()).select_from(Notification)
                                   .where(Notification.subject_type == "session"))
 
-    jobs.run_once(db, settings, app.state.jobs, start - timedelta(minutes=50))
+    jobs.run_once(settings, app.state.jobs, start - timedelta(minutes=50), db=db)
     raised = reminders()
     assert raised >= 2  # the day-before and the hour-before reminders, to each recipient node
-    jobs.run_once(db, settings, app.state.jobs, start - timedelta(minutes=40))
+    jobs.run_once(settings, app.state.jobs, start - timedelta(minutes=40), db=db)
     assert reminders() == raised
-    jobs.run_once(db, settings, app.state.jobs, start + timedelta(hours=1))
+    jobs.run_once(settings, app.state.jobs, start + timedelta(hours=1), db=db)
     with db.transaction() as session:
         assert session.get(ReceptionSession, booked.json()["id"]).state.value == "no_show"
 
@@ -65,8 +65,8 @@ class TestTheNoShowJobReadsTheAppSettings:
                         sorted({s.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M") for s in slots}))
 
         assert state_and_claims() == ("booked", ["09:00", "09:15", "09:30"])  # the leader's buffer runs to 09:40
-        jobs.run_once(db, settings, app.state.jobs, at("2026-03-04", "09:20"))  # past 15 minutes, within 30
+        jobs.run_once(settings, app.state.jobs, at("2026-03-04", "09:20"), db=db)  # past 15 minutes, within 30
         assert state_and_claims()[0] == "booked"
-        jobs.run_once(db, settings, app.state.jobs, at("2026-03-04", "09:35"))
+        jobs.run_once(settings, app.state.jobs, at("2026-03-04", "09:35"), db=db)
         # What is left from 09:35's quarter-hour (09:30) is free: the app's quantum, not the default 5 minutes.
         assert state_and_claims() == ("no_show", ["09:00", "09:15"])

@@ -28,7 +28,7 @@ def _beat(db, room_id, when):
 
 def _overview(db, node, when):
     with db.transaction() as session:
-        return network.overview(session, session.merge(node), at=when, zone=SH)
+        return network.overview(session.merge(node), db=session, at=when, zone=SH)
 
 
 def _unit(view, node):
@@ -47,7 +47,7 @@ def test_a_room_is_online_within_90_seconds_of_its_last_heartbeat(db, org):
     later = _overview(db, org.nodes["city"], start + timedelta(seconds=91))
     assert _unit(later, org.nodes["county"]).online == 0 and later.totals.online == 0
     with db.transaction() as session:
-        rooms = network.room_states(session, session.merge(org.nodes["township"]), at=start + timedelta(seconds=30),
+        rooms = network.room_states(session.merge(org.nodes["township"]), db=session, at=start + timedelta(seconds=30),
                                     zone=SH)
     assert [(r.id, r.online, r.last_seen_at) for r in rooms.items] == [(township, True, start)]
 
@@ -81,7 +81,7 @@ def test_a_failed_self_test_counts_today_in_the_display_time_zone_not_yesterday(
     assert _unit(view, org.nodes["county"]).failed_today == 1  # the county room's, not the township's of yesterday
     assert view.totals.failed_today == 1
     with db.transaction() as session:
-        rooms = {r.id: r for r in network.room_states(session, session.merge(org.nodes["county"]),
+        rooms = {r.id: r for r in network.room_states(session.merge(org.nodes["county"]), db=session,
                                                       at=at("2026-03-04", "09:00"), zone=SH).items}
         assert rooms[township].self_test_failed == ["camera"] and not rooms[township].failed_today
         assert rooms[county_room].failed_today and rooms[county_room].self_test_ok is False
@@ -123,21 +123,21 @@ def test_the_overview_stays_inside_the_viewed_subtree(db, org):
     assert city.totals.online == 1 and {u.node_id for u in city.units} == {org.nodes["county"].id,
                                                                           org.nodes["county2"].id}
     with db.transaction() as session:
-        rooms = network.room_states(session, session.merge(org.nodes["city"]), at=at("2026-03-02", "10:00"), zone=SH)
+        rooms = network.room_states(session.merge(org.nodes["city"]), db=session, at=at("2026-03-02", "10:00"), zone=SH)
         assert org.rooms["town9"].id not in {r.id for r in rooms.items} and rooms.total == 3
         # A county coordinator cannot look at the city, nor at the other city; admin and province can.
         county = principal_for(session.get(Person, org.people["coord_county"].id))
-        assert network.viewed_node(session, county, None).id == org.nodes["county"].id
+        assert network.viewed_node(county, None, db=session).id == org.nodes["county"].id
         with pytest.raises(Forbidden):
-            network.viewed_node(session, county, org.nodes["city"].id)
+            network.viewed_node(county, org.nodes["city"].id, db=session)
         with pytest.raises(Forbidden):
-            network.viewed_node(session, county, other_city.id)
+            network.viewed_node(county, other_city.id, db=session)
         admin = principal_for(session.get(Person, org.people["admin"].id))
-        assert network.viewed_node(session, admin, None).id == org.nodes["province"].id
+        assert network.viewed_node(admin, None, db=session).id == org.nodes["province"].id
         # A room's kiosk account reports only for its own room.
         kiosk = principal_for(session.get(Person, org.people["room_township"].id))
         room_status.require_own_room(kiosk, org.rooms["township"].id)
         with pytest.raises(Forbidden):
             room_status.require_own_room(kiosk, org.rooms["township2"].id)
         with pytest.raises(Forbidden):
-            network.top_node(session, kiosk)
+            network.top_node(kiosk, db=session)

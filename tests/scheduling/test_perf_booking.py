@@ -28,7 +28,7 @@ def _book(session, world, **extra):
                   ends_at=at("2026-03-04", "09:30"), participants=[booking.ParticipantSpec("petitioner", name="张三")],
                   coordinator=True, actor_id=org.people["coord_county"].id)
     fields.update(extra)
-    return booking.book(session, **fields)
+    return booking.book(db=session, **fields)
 
 
 def test_a_booking_takes_a_bounded_number_of_statements(db, world):
@@ -69,45 +69,45 @@ def test_the_booking_objects_are_the_rows_written(db, world):
         assert [e.action for e in session.scalars(select(SessionEvent))] == ["booked"]
         events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "session.booked")))
         assert len(events) == 1 and json.loads(events[0].data)["leader_id"] == fresh.leader_id
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
 
 
 def test_changes_after_booking_in_the_same_transaction_are_flushed(db, world):
     with db.transaction() as session:
         item = _book(session, world)
-        booking.cancel(session, booking=item, reason="改期")
+        booking.cancel(db=session, booking=item, reason="改期")
         booking_id = item.id
     with db.transaction() as session:
         assert session.get(ReceptionSession, booking_id).state.value == "cancelled"
         assert session.scalar(select(func.count()).select_from(Claim)) == 0
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
 
 
 def test_audit_record_returns_a_persistent_event_and_refreshes_a_loaded_head(db):
     with db.transaction() as session:
         head = session.get(AuditHead, 1)
         assert head.seq == 0
-        first = audit.record(session, action="test.one", entity_type="thing", entity_id=1, data={"名": "值"})
-        second = audit.record(session, action="test.two", entity_type="thing", entity_id=2)
+        first = audit.record(db=session, action="test.one", entity_type="thing", entity_id=1, data={"名": "值"})
+        second = audit.record(db=session, action="test.two", entity_type="thing", entity_id=2)
         assert first.id is not None and second.prev_hash == first.hash
         assert session.get(AuditEvent, first.id) is first
         assert head.seq == 2 and head.hash == second.hash
     with db.transaction() as session:
-        report = audit.verify(session)
+        report = audit.verify(db=session)
         assert report.ok and report.events == 2, report.problems
 
 
 def test_a_year_loaded_elsewhere_is_seen_at_once(db, tmp_path):
     with db.transaction() as session:
-        before = load_calendar(session)
+        before = load_calendar(db=session)
         assert not before.is_official(2031)
-        assert load_calendar(session) is before  # unchanged: the same calendar
+        assert load_calendar(db=session) is before  # unchanged: the same calendar
     path = tmp_path / "2031.json"
     path.write_text(json.dumps({"year": 2031, "holidays": [{"date": "2031-01-01", "name": "元旦"}],
                                 "workdays": [{"date": "2031-01-04", "name": "调休"}]}), encoding="utf-8")
     with db.transaction() as session:
-        load_year_file(session, path)
+        load_year_file(path, db=session)
     with db.transaction() as session:
-        after = load_calendar(session)
+        after = load_calendar(db=session)
     assert after is not before and after.is_official(2031)
     assert after.loaded == {at("2031-01-01").date(): False, at("2031-01-04").date(): True}

@@ -15,15 +15,15 @@ from vreception.workdays import load_calendar
 
 def _days(db, plan_id, first, last, leader_id=None):
     with db.transaction() as session:
-        plan = plans.load_plan(session, plan_id)
-        found = plans.occurrences(session, plans=[plan], calendar=load_calendar(session), policy=POLICY,
+        plan = plans.load_plan(plan_id, db=session)
+        found = plans.occurrences(db=session, plans=[plan], calendar=load_calendar(db=session), policy=POLICY,
                                   first=first, last=last, leader_id=leader_id)
         return [(o.day, o.leader_id) for o in found], found
 
 
 def _create(db, **kwargs):
     with db.transaction() as session:
-        return plans.create_plan(session, policy=POLICY, **kwargs).id
+        return plans.create_plan(db=session, policy=POLICY, **kwargs).id
 
 
 def test_fifteenth_of_each_month_moves_to_the_next_working_day_in_2026(db, org):
@@ -71,7 +71,7 @@ def test_one_off_days_absences_and_validity(db, org):
     plan = _create(db, kind="dates", leader_ids=[leader], dates=[date(2026, 3, 5), date(2026, 3, 20)], starts=time(9),
                    ends=time(10), valid_from=date(2026, 3, 1), valid_until=date(2026, 3, 31))
     with db.transaction() as session:
-        plans.add_absence(session, leader_id=leader, day=date(2026, 3, 20), reason="出差")
+        plans.add_absence(db=session, leader_id=leader, day=date(2026, 3, 20), reason="出差")
     days, _ = _days(db, plan, date(2026, 3, 1), date(2026, 4, 30))
     assert [d for d, _ in days] == [date(2026, 3, 5)]
 

@@ -36,15 +36,15 @@ def test_the_agenda_holds_the_leaders_own_sessions_of_the_week_with_their_matter
     _session(db, world, "2026-03-10", "09:00")
     with db.transaction() as session:
         leader = _principal(session, world, "leader_county")
-        entries = queries.leader_agenda(session, leader, at("2026-03-02", "00:00"), at("2026-03-09", "00:00"),
+        entries = queries.leader_agenda(leader, at("2026-03-02", "00:00"), at("2026-03-09", "00:00"), db=session,
                                         history=2)
         assert [e.session.id for e in entries] == [mine, bare]
         assert entries[0].matter.id == world.matter and [e.action for e in entries[0].history] == ["assign", "accept"]
         assert [s.id for s in entries[0].earlier] == [earlier]
         assert entries[1].matter is None and entries[1].history == [] and entries[1].earlier == []
         session.get(Matter, world.matter).owner_leader_id = leader.person_id
-        assert [m.id for m in queries.owned_matters(session, leader)] == [world.matter]
-        assert queries.owned_matters(session, _principal(session, world, "leader_city")) == []
+        assert [m.id for m in queries.owned_matters(leader, db=session)] == [world.matter]
+        assert queries.owned_matters(_principal(session, world, "leader_city"), db=session) == []
 
 
 def test_a_rooms_upcoming_sessions_and_a_session_only_through_its_room(db, world):
@@ -56,12 +56,12 @@ def test_a_rooms_upcoming_sessions_and_a_session_only_through_its_room(db, world
     second = _session(db, world, "2026-03-05", "09:00")
     township = {org.rooms["township"].id}
     with db.transaction() as session:
-        assert [s.id for s in queries.upcoming_in_rooms(session, township, clock.now())] == [first, second]
-        assert [s.id for s in queries.upcoming_in_rooms(session, township, clock.now(), limit=1)] == [first]
-        assert queries.session_in_rooms(session, first, township).id == first
-        assert queries.session_in_rooms(session, first, {org.rooms["township2"].id}) is None
-        assert queries.session_in_rooms(session, first, set()) is None
-        assert queries.session_in_rooms(session, 10_000, township) is None
+        assert [s.id for s in queries.upcoming_in_rooms(township, clock.now(), db=session)] == [first, second]
+        assert [s.id for s in queries.upcoming_in_rooms(township, clock.now(), db=session, limit=1)] == [first]
+        assert queries.session_in_rooms(first, township, db=session).id == first
+        assert queries.session_in_rooms(first, {org.rooms["township2"].id}, db=session) is None
+        assert queries.session_in_rooms(first, set(), db=session) is None
+        assert queries.session_in_rooms(10_000, township, db=session) is None
 
 
 def test_rateable_sessions_are_ended_ones_whose_reply_was_served_once_per_matter(db, world):
@@ -73,12 +73,12 @@ def test_rateable_sessions_are_ended_ones_whose_reply_was_served_once_per_matter
     booked = _session(db, world, "2026-03-03", "09:00", matter=world.matter)
     township = {org.rooms["township"].id}
     with db.transaction() as session:
-        found = queries.rateable_in_rooms(session, township, 30)
+        found = queries.rateable_in_rooms(township, 30, db=session)
         assert [(s.id, m.id) for s, m in found] == [(latest, world.matter)]
-        assert queries.matter_of(session, session.get(ReceptionSession, booked)).id == world.matter
+        assert queries.matter_of(session.get(ReceptionSession, booked), db=session).id == world.matter
         session.get(Matter, world.matter).rating = "satisfied"
-        assert queries.rateable_in_rooms(session, township, 30) == []
-        assert queries.rateable_in_rooms(session, {org.rooms["township2"].id}, 30) == []
+        assert queries.rateable_in_rooms(township, 30, db=session) == []
+        assert queries.rateable_in_rooms({org.rooms["township2"].id}, 30, db=session) == []
 
 
 def test_plans_a_principal_sees_and_the_published_month(db, world):
@@ -86,14 +86,14 @@ def test_plans_a_principal_sees_and_the_published_month(db, world):
     with db.transaction() as session:
         by_key = {k: _principal(session, world, k) for k in ("coord_county", "coord_province", "leader_city",
                                                               "coord_county2", "handler")}
-        assert [p.id for p in queries.visible_plans(session, by_key["coord_county"])] == [world.county_plan]
-        assert {p.id for p in queries.visible_plans(session, by_key["coord_province"])} == {world.county_plan,
+        assert [p.id for p in queries.visible_plans(by_key["coord_county"], db=session)] == [world.county_plan]
+        assert {p.id for p in queries.visible_plans(by_key["coord_province"], db=session)} == {world.county_plan,
                                                                                            world.city_plan}
-        assert [p.id for p in queries.visible_plans(session, by_key["leader_city"])] == [world.city_plan]
-        assert queries.visible_plans(session, by_key["handler"]) == []
-        assert queries.visible_plans(session, by_key["coord_county2"]) == []
-        assert [n.id for n in queries.publishing_offices(session)] == [org.nodes["city"].id, org.nodes["county"].id]
-        days = queries.published_days(session, org.nodes["county"], date(2026, 3, 2), date(2026, 3, 6), POLICY)
+        assert [p.id for p in queries.visible_plans(by_key["leader_city"], db=session)] == [world.city_plan]
+        assert queries.visible_plans(by_key["handler"], db=session) == []
+        assert queries.visible_plans(by_key["coord_county2"], db=session) == []
+        assert [n.id for n in queries.publishing_offices(db=session)] == [org.nodes["city"].id, org.nodes["county"].id]
+        days = queries.published_days(org.nodes["county"], date(2026, 3, 2), date(2026, 3, 6), POLICY, db=session)
         assert [d.day for d in days] == [date(2026, 3, d) for d in range(2, 7)]
         assert days[0].leader.id == org.people["leader_county"].id
         assert [r.id for r in days[0].rooms] == [org.rooms["county"].id]

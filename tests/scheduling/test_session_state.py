@@ -66,7 +66,7 @@ def test_each_end_state_frees_time_writes_history_and_audits(client, world, db, 
         assert (audited.action, audited.actor_id) == (f"session.{state}", actor)
         assert json.loads(audited.data) == {"from": steps[-2].value if len(steps) > 1 else "booked", "to": state,
                                             "note": "n"}
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
         counts = (session.scalar(select(func.count()).select_from(SessionEvent)),
                   session.scalar(select(func.count()).select_from(AuditEvent)))
         # Already there: nothing moves and nothing is written twice.
@@ -88,7 +88,7 @@ def test_cancel_and_the_no_show_job_go_through_the_same_rules(client, world, db)
     cancelled_id = _book(client, world)
     actor = world.org.people["coord_county"].id
     with db.transaction() as session:
-        bookings.cancel(session, booking=session.get(ReceptionSession, cancelled_id), reason=" 改期 ", actor_id=actor)
+        bookings.cancel(db=session, booking=session.get(ReceptionSession, cancelled_id), reason=" 改期 ", actor_id=actor)
     no_show_id = _book(client, world)  # the freed time can be booked again
     with db.transaction() as session:
         assert mark_no_shows(db=session, now=at("2026-03-04", "09:17"), policy=POLICY) == 1

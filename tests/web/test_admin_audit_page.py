@@ -18,7 +18,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def _record(db, org, who, action="matter.accepted", kind="matter", oid="7"):
     with db.transaction() as session:
-        event = audit.record(session, action=action, entity_type=kind, entity_id=oid, actor_id=org.people[who].id)
+        event = audit.record(db=session, action=action, entity_type=kind, entity_id=oid, actor_id=org.people[who].id)
         return event.seq, event.at
 
 
@@ -57,7 +57,7 @@ def test_a_coordinator_sees_their_subtree_and_no_verify_button(client, org, db):
 def test_next_page_follows_on_without_repeats(client, org, db):
     with db.transaction() as session:
         for i in range(60):
-            audit.record(session, action="test.bulk", entity_type="thing", entity_id=i,
+            audit.record(db=session, action="test.bulk", entity_type="thing", entity_id=i,
                          actor_id=org.people["coord_county"].id)
     browser = page_client(client.app, "admin")
     first = browser.get("/admin/audit", params={"action": "test."})

@@ -154,9 +154,9 @@ def test_sign_ins_page_and_revoke(client, org):
 
 def test_a_county_admin_sees_only_the_county(client, org, db):
     with db.transaction() as session:
-        person = people.create_person(session, name="区管理员", node_id=org.nodes["county"].id,
+        person = people.create_person(db=session, name="区管理员", node_id=org.nodes["county"].id,
                                       username="admin.county", password=PASSWORD)
-        people.assign_role(session, person=person, role="admin", node_id=org.nodes["county"].id)
+        people.assign_role(db=session, person=person, role="admin", node_id=org.nodes["county"].id)
     browser = page_client(client.app, "admin.county")
     listed = browser.get("/admin/people")
     assert "coord.county" in listed.text and "coord.province" not in listed.text

@@ -39,8 +39,8 @@ def test_kiosk_signature_leader_confirms_pdf_holds_names_and_manifest_hash(app, 
     call = ended_call(db, org, recorder=False)
     with db.transaction() as s:
         booking = s.get(ReceptionSession, call.session)
-        records.add_entry(s, booking=booking, text="信访人陈述：村里拖欠三个月工资，请求督促支付。", actor_id=call.leader)
-        records.add_entry(s, booking=booking, text="领导答复：责成城东区人社局十日内核实并答复。", actor_id=call.leader)
+        records.add_entry(db=s, booking=booking, text="信访人陈述：村里拖欠三个月工资，请求督促支付。", actor_id=call.leader)
+        records.add_entry(db=s, booking=booking, text="领导答复：责成城东区人社局十日内核实并答复。", actor_id=call.leader)
     end_call(db, call)
 
     with live_server(app) as base, chromium(tmp_path, viewport={"width": 1024, "height": 1366}) as browser:

@@ -29,7 +29,7 @@ def scene(app, org, settings, db):
         for key, origin, handling, summary in (("county", "township", "county", "宅基地确权纠纷"),
                                                ("county2", "township2", "county2", "医保报销不予受理")):
             matter, _, _ = register.register(
-                session, protector=protector, petitioners=[{"name": "张三", "id_number": id_number(1)}],
+                db=session, protector=protector, petitioners=[{"name": "张三", "id_number": id_number(1)}],
                 demands=[{"summary": summary, "category": "land"}], origin_node_id=org.nodes[origin].id,
                 handling_node_id=org.nodes[handling].id, channel="visit",
                 actor_id=org.people[f"coord_{key}"].id)
@@ -70,7 +70,7 @@ def test_leader_reads_the_petitioner_masked_with_other_matters_of_the_same_perso
 def test_the_desk_lists_the_sessions_of_the_same_persons_other_matters(app, scene, org, db):
     with db.transaction() as session:
         other = session.scalars(select(Matter).where(Matter.number == scene.numbers["county"])).one()
-        booking.book(session, policy=POLICY, kind="consultation", leader_id=org.people["leader_county"].id,
+        booking.book(db=session, policy=POLICY, kind="consultation", leader_id=org.people["leader_county"].id,
                      room_ids=[org.rooms["township"].id], matter_id=other.id,
                      starts_at=datetime(2026, 3, 11, 10, 0, tzinfo=SH),
                      ends_at=datetime(2026, 3, 11, 10, 30, tzinfo=SH), participants=[], coordinator=True,
@@ -89,7 +89,7 @@ def test_the_handling_office_sees_the_id_number_in_full(app, scene):
 
 def test_the_leaders_page_offers_the_next_session_of_the_agenda(app, scene, org, db):
     with db.transaction() as session:
-        later = booking.book(session, policy=POLICY, kind="consultation", leader_id=org.people["leader_county"].id,
+        later = booking.book(db=session, policy=POLICY, kind="consultation", leader_id=org.people["leader_county"].id,
                              room_ids=[org.rooms["township"].id], matter_id=scene.matter,
                              starts_at=datetime(2026, 3, 4, 10, 0, tzinfo=SH),
                              ends_at=datetime(2026, 3, 4, 10, 30, tzinfo=SH), participants=[], coordinator=True,
@@ -119,7 +119,7 @@ def test_the_kiosk_has_no_desk_and_moves_on_after_the_call(app, scene, db):
     moved = kiosk.get(f"/kiosk/sessions/{scene.session}/after", follow_redirects=False)
     assert moved.headers["location"] == f"/kiosk/sessions/{scene.session}/rate"
     with db.transaction() as session:
-        records.add_entry(session, booking=session.get(ReceptionSession, scene.session), text="信访人陈述诉求。",
+        records.add_entry(db=session, booking=session.get(ReceptionSession, scene.session), text="信访人陈述诉求。",
                           actor_id=None)
     moved = kiosk.get(f"/kiosk/sessions/{scene.session}/after", follow_redirects=False)
     assert moved.headers["location"] == f"/kiosk/sessions/{scene.session}/sign"  # the record is signed first

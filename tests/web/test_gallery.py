@@ -159,14 +159,14 @@ def test_the_gallery_socket_sees_roles_not_names(gallery_app, hearing):
 def test_evidence_only_the_page_shown_now(gallery_app, hearing, db, settings):
     with db.transaction() as s:
         for action, data in (("call.evidence_shown", {"item": "doc:1", "page": 2, "pages": 3}),):
-            audit.record(s, action=action, entity_type="session", entity_id=hearing["session_id"], data=data)
+            audit.record(db=s, action=action, entity_type="session", entity_id=hearing["session_id"], data=data)
     with _client(gallery_app) as client:
         other_page = client.get(f"/gallery/{KEY}/evidence", params={"item": "doc:1", "page": 1})
         other_item = client.get(f"/gallery/{KEY}/evidence", params={"item": "doc:2", "page": 2})
         # Shown, but never prepared in this session: still nothing.
         shown_unprepared = client.get(f"/gallery/{KEY}/evidence", params={"item": "doc:1", "page": 2})
         with db.transaction() as s:
-            audit.record(s, action="call.deliberation_changed", entity_type="session",
+            audit.record(db=s, action="call.deliberation_changed", entity_type="session",
                          entity_id=hearing["session_id"], data={"active": True, "held": []})
         deliberating = client.get(f"/gallery/{KEY}/evidence", params={"item": "doc:1", "page": 2})
     assert other_page.status_code == other_item.status_code == 404
@@ -178,17 +178,17 @@ def test_shown_now_follows_the_calls_audit(db, hearing):
 
     sid = hearing["session_id"]
     with db.transaction() as s:
-        assert shown_now(s, sid) is None
-        audit.record(s, action="call.evidence_shown", entity_type="session", entity_id=sid,
+        assert shown_now(sid, db=s) is None
+        audit.record(db=s, action="call.evidence_shown", entity_type="session", entity_id=sid,
                      data={"item": "doc:5", "page": 1, "pages": 2})
-        audit.record(s, action="call.evidence_shown", entity_type="session", entity_id=sid,
+        audit.record(db=s, action="call.evidence_shown", entity_type="session", entity_id=sid,
                      data={"item": "doc:5", "page": 2, "pages": 2})
-        assert shown_now(s, sid) == ("doc:5", 2)
-        audit.record(s, action="call.deliberation_changed", entity_type="session", entity_id=sid,
+        assert shown_now(sid, db=s) == ("doc:5", 2)
+        audit.record(db=s, action="call.deliberation_changed", entity_type="session", entity_id=sid,
                      data={"active": True})
-        assert shown_now(s, sid) is None
-        audit.record(s, action="call.deliberation_changed", entity_type="session", entity_id=sid,
+        assert shown_now(sid, db=s) is None
+        audit.record(db=s, action="call.deliberation_changed", entity_type="session", entity_id=sid,
                      data={"active": False})
-        assert shown_now(s, sid) == ("doc:5", 2)
-        audit.record(s, action="call.evidence_ended", entity_type="session", entity_id=sid, data={"item": "doc:5"})
-        assert shown_now(s, sid) is None
+        assert shown_now(sid, db=s) == ("doc:5", 2)
+        audit.record(db=s, action="call.evidence_ended", entity_type="session", entity_id=sid, data={"item": "doc:5"})
+        assert shown_now(sid, db=s) is None

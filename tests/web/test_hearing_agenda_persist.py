@@ -39,8 +39,8 @@ def test_an_agenda_step_is_written_with_its_recording_offset_and_audited(db, org
     start = clock.now() - timedelta(seconds=90)
     session_id, hearing_id, chair, _, _ = _hearing(db, org, recording_started=start)
     at = clock.now()
-    persist.record_events(db, session_id, [AgendaChanged(session_id=session_id, at=at, by=chair,
-                                                         step="petitioner_states")], Policy())
+    persist.record_events(session_id, [AgendaChanged(session_id=session_id, at=at, by=chair,
+                                                         step="petitioner_states")], Policy(), db=db)
     with db.transaction() as s:
         hearing = s.get(Hearing, hearing_id)
         assert hearing.agenda_step is AgendaStep.petitioner_states
@@ -56,10 +56,10 @@ def test_an_agenda_step_is_written_with_its_recording_offset_and_audited(db, org
 def test_without_a_recording_the_step_has_no_offset_and_the_deliberation_is_audited(db, org):
     session_id, hearing_id, chair, _, member = _hearing(db, org)
     now = clock.now()
-    persist.record_events(db, session_id, [
+    persist.record_events(session_id, [
         AgendaChanged(session_id=session_id, at=now, by=chair, step="deliberation"),
         DeliberationChanged(session_id=session_id, at=now, by=chair, active=True, held=[member]),
-    ], Policy())
+    ], Policy(), db=db)
     with db.transaction() as s:
         entry = s.scalars(select(AgendaEntry).where(AgendaEntry.hearing_id == hearing_id)).one()
         assert entry.offset_s is None and entry.step is AgendaStep.deliberation
@@ -71,8 +71,8 @@ def test_the_ticket_knows_the_hearing_its_step_and_the_gallery_seat(db, org):
     session_id, hearing_id, chair, gallery, member = _hearing(db, org)
     with db.transaction() as s:
         s.get(Hearing, hearing_id).agenda_step = AgendaStep.cross_examination
-    ticket = persist.load_ticket(db, session_id, gallery)
+    ticket = persist.load_ticket(session_id, gallery, db=db)
     assert ticket.hearing and ticket.agenda_step == "cross_examination" and ticket.gallery
     assert ticket.role == "observer"
-    chair_ticket = persist.load_ticket(db, session_id, chair)
+    chair_ticket = persist.load_ticket(session_id, chair, db=db)
     assert chair_ticket.role == "chair" and not chair_ticket.gallery

@@ -41,9 +41,9 @@ def test_the_kiosk_signs_a_hearing_transcript_and_the_gallery_is_not_among_those
         viewer = Participant(session_id=booking.id, role="observer", name="旁听1", node_path="")
         s.add(viewer)
         s.flush()
-        audit.record(s, action="call.participant_joined", entity_type="session", entity_id=booking.id,
+        audit.record(db=s, action="call.participant_joined", entity_type="session", entity_id=booking.id,
                      actor_id=None, data={"participant_id": viewer.id, "role": "observer", "resumed": False})
-        records.add_entry(s, booking=booking, text="信访人陈述：工资未结清。", actor_id=held.recorder)
+        records.add_entry(db=s, booking=booking, text="信访人陈述：工资未结清。", actor_id=held.recorder)
     end_hearing(db, held)
     kiosk = page_client(app, "room.township")
     page = kiosk.get(f"/kiosk/sessions/{held.session}/sign")

@@ -16,9 +16,9 @@ def test_member_sees_own_hearing_case_file_and_gives_an_opinion(app, db, org):
     held = held_hearing(db, org)
     other = held_hearing(db, org, panel=held.panel[1:] + [held.panel[0]], withdrawn=True)  # "hearing" withdrawn
     with db.transaction() as s:
-        notice = documents.issue(s, matter=s.get(Matter, held.matter), kind="hearing_notice", actor_id=held.chair,
+        notice = documents.issue(db=s, matter=s.get(Matter, held.matter), kind="hearing_notice", actor_id=held.chair,
                                  addressee="张三", body="定于…举行听证")
-        documents.serve(s, notice, actor_id=held.chair)
+        documents.serve(notice, db=s, actor_id=held.chair)
     browser = page_client(app, "hearing")
     listed = browser.get("/my-hearings")
     assert listed.status_code == 200
@@ -39,7 +39,7 @@ def test_member_sees_own_hearing_case_file_and_gives_an_opinion(app, db, org):
     from vreception import records
     from vreception.models.scheduling import ReceptionSession
     with db.transaction() as s:
-        records.add_entry(s, booking=s.get(ReceptionSession, held.session), text="记录", actor_id=held.recorder)
+        records.add_entry(db=s, booking=s.get(ReceptionSession, held.session), text="记录", actor_id=held.recorder)
     confirmed = browser.post(f"/hearings/{held.hearing}/member/confirm", data={"csrf_token": token(browser)},
                              follow_redirects=False)
     assert confirmed.status_code == 303
@@ -51,10 +51,10 @@ def test_member_reads_served_documents_of_the_case_file_but_not_the_matter_itsel
     held = held_hearing(db, org)
     with db.transaction() as s:
         matter = s.get(Matter, held.matter)
-        served = documents.issue(s, matter=matter, kind="hearing_notice", actor_id=held.chair, addressee="张三",
+        served = documents.issue(db=s, matter=matter, kind="hearing_notice", actor_id=held.chair, addressee="张三",
                                  body="定于…举行听证")
-        documents.serve(s, served, actor_id=held.chair)
-        unserved = documents.issue(s, matter=matter, kind="acceptance_notice", actor_id=held.chair, addressee="张三")
+        documents.serve(served, db=s, actor_id=held.chair)
+        unserved = documents.issue(db=s, matter=matter, kind="acceptance_notice", actor_id=held.chair, addressee="张三")
         served_id, unserved_id, number = served.id, unserved.id, served.number
     browser = page_client(app, "hearing")
     page = browser.get(f"/hearings/{held.hearing}/member")

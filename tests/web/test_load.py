@@ -250,7 +250,7 @@ def in_transaction(url: str, application: str) -> int:
 
 def test_a_read_does_not_wait_for_a_writer(db):
     with db.transaction() as writer:
-        audit.record(writer, action="test.write", entity_type="test", entity_id=1)  # holds the write lock
+        audit.record(db=writer, action="test.write", entity_type="test", entity_id=1)  # holds the write lock
         started = time.monotonic()
         with db.transaction(reads_only=True) as reader:
             assert reader.execute(text("SELECT seq FROM audit_head")).scalar() == 0
@@ -261,17 +261,17 @@ def test_a_read_that_then_writes_commits_whole_or_not_at_all(db):
     with db.transaction(reads_only=True) as reader:
         reader.execute(text("SELECT seq FROM audit_head")).scalar()
         with db.transaction() as writer:
-            audit.record(writer, action="test.first", entity_type="test", entity_id=1)
+            audit.record(db=writer, action="test.first", entity_type="test", entity_id=1)
         if db.backend == "sqlite":
             # Its snapshot is older than the other writer's commit: SQLite refuses the upgrade at once
             # (the app answers 503 overloaded, to be retried) rather than write over a stale read.
             with pytest.raises(OperationalError, match="database is locked"):
-                audit.record(reader, action="test.second", entity_type="test", entity_id=2)
+                audit.record(db=reader, action="test.second", entity_type="test", entity_id=2)
             reader.rollback()
         else:
-            audit.record(reader, action="test.second", entity_type="test", entity_id=2)
+            audit.record(db=reader, action="test.second", entity_type="test", entity_id=2)
     with db.transaction(reads_only=True) as session:
-        report = audit.verify(session)
+        report = audit.verify(db=session)
     assert report.ok and report.events == (1 if db.backend == "sqlite" else 2), report
 
 
@@ -279,9 +279,9 @@ def test_a_read_that_then_writes_commits_whole_or_not_at_all(db):
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)  # SQLite's writers wait on busy_timeout, also bounded
 def test_a_postgresql_row_lock_is_never_waited_for_forever(db):
     with db.transaction() as holder:
-        audit.record(holder, action="test.hold", entity_type="test", entity_id=1)  # locks the chain's head row
+        audit.record(db=holder, action="test.hold", entity_type="test", entity_id=1)  # locks the chain's head row
         started = time.monotonic()
         with pytest.raises(OperationalError) as refused, db.transaction() as waiter:
-            audit.record(waiter, action="test.wait", entity_type="test", entity_id=2)
+            audit.record(db=waiter, action="test.wait", entity_type="test", entity_id=2)
         assert refused.value.orig.sqlstate == "55P03"  # lock_not_available: the app answers 503 overloaded
         assert time.monotonic() - started < 15

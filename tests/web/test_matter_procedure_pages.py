@@ -264,7 +264,7 @@ def test_the_new_states_filter_the_list_and_the_dashboard_shows_them_with_the_ne
     with db.transaction() as session:  # the figures shown are those of the month: two matters handed over in time
         from vreception.cases import rates
 
-        march = rates.monthly(session, month=at(2026, 3, 1).date())
+        march = rates.monthly(db=session, month=at(2026, 3, 1).date())
         assert {u.node_id: u.transfer_timeliness.counts for u in march}[org.nodes["county"].id] == {"in_time": 2}
     table = dashboard[dashboard.index('class="list rate-table"'):]
     assert "转送交办及时率</td>\n          <td>2 / 2</td>" in table

@@ -12,8 +12,8 @@ def test_notices_appear_for_the_office_and_the_unit_only(app, client, org, db, s
     matter, office = register(client, org)
     client.post(f"/api/v1/matters/{matter['id']}/tasks", headers=office, json={
         "unit_node_id": org.nodes["county_dept"].id, "title": "核实<b>情况</b>", "due_at": at(2026, 3, 20, 17).isoformat()})
-    jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 18, 9))
-    jobs.run_once(db, settings, jobs.CORE_JOBS, at(2026, 3, 21, 9))
+    jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 18, 9), db=db)
+    jobs.run_once(settings, jobs.CORE_JOBS, at(2026, 3, 21, 9), db=db)
     travel(2026, 3, 21)
     dashboard = page_client(app, "coord.county").get("/dashboard").text
     assert "【督办】城东区人社局：核实&lt;b&gt;情况&lt;/b&gt; 已逾期" in dashboard

@@ -73,7 +73,7 @@ def test_the_generated_province_is_valid_data(generated):
         spans = session.execute(select(Deadline.start_day, Deadline.due_day).where(Deadline.kind == "acceptance")
                                 .limit(500)).all()
         assert all(timedelta(days=15) <= due - start <= timedelta(days=25) for start, due in spans)
-        assert audit.verify(session).ok
+        assert audit.verify(db=session).ok
     # The petitioner's lookup works on a generated matter with its query code.
     assert accounts.lookup_number and accounts.lookup_code
 

@@ -112,13 +112,13 @@ def test_an_ended_month_is_stored_once_and_matches_a_live_count(generated):
     db, _ = generated
     month = TODAY.replace(day=1, month=9)
     with db.transaction() as session:
-        stored = monthly_figures.monthly(session, month=month, paths=["/"])
-        live = rates.monthly(session, month=month, within=Matter.handling_path.startswith("/"))
+        stored = monthly_figures.monthly(db=session, month=month, paths=["/"])
+        live = rates.monthly(db=session, month=month, within=Matter.handling_path.startswith("/"))
         assert stored == live and sum(u.timely_acceptance.denominator for u in stored) > 0
         assert session.scalar(select(func.count()).select_from(FigureMonth)
                               .where(FigureMonth.month == month)) == 1
         rows = session.scalar(select(func.count()).select_from(MonthlyFigure).where(MonthlyFigure.month == month))
     with db.transaction() as session:
-        monthly_figures.monthly(session, month=month, paths=["/"])
+        monthly_figures.monthly(db=session, month=month, paths=["/"])
         assert session.scalar(select(func.count()).select_from(MonthlyFigure)
                               .where(MonthlyFigure.month == month)) == rows

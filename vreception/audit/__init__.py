@@ -47,7 +47,7 @@ def key_from_secret(secret: str) -> bytes:
     return hmac.new(secret.encode("utf-8"), b"vreception audit chain", hashlib.sha256).digest()
 
 
-def _key(db: Session) -> bytes | None:
+def _key(*, db: Session) -> bytes | None:
     key = db.info.get(AUDIT_KEY)
     return key if isinstance(key, bytes) else None
 
@@ -79,8 +79,8 @@ _HEAD_KEY = identity_key(AuditHead, 1)
 
 
 def record(
-    db: Session,
     *,
+    db: Session,
     action: str,
     entity_type: str,
     entity_id: int | str,
@@ -95,7 +95,7 @@ def record(
     payload = json.dumps(data or {}, ensure_ascii=False, sort_keys=True, default=str)
     entity = str(entity_id)
     seq, prev = db.execute(_BUMP).one()
-    digest = event_hash(prev, _body(seq, at, actor_id, action, entity_type, entity, payload), _key(db))
+    digest = event_hash(prev, _body(seq, at, actor_id, action, entity_type, entity, payload), _key(db=db))
     values = {"seq": seq, "at": at, "actor_id": actor_id, "action": action, "entity_type": entity_type,
               "entity_id": entity, "data": payload, "prev_hash": prev, "hash": digest}
     if db.get_bind().dialect.name == "postgresql":
@@ -137,9 +137,9 @@ class Walk:
     broken_at: int | None = None  # the first seq that did not match
 
 
-def walk(db: Session, *, after_seq: int = 0, after_hash: str = GENESIS, upto: int | None = None) -> Walk:
+def walk(*, db: Session, after_seq: int = 0, after_hash: str = GENESIS, upto: int | None = None) -> Walk:
     """Recompute the hashes and links of the events after AFTER_SEQ (whose hash is AFTER_HASH), up to UPTO."""
-    key = _key(db)
+    key = _key(db=db)
     found = Walk(events=0, last_seq=after_seq, last_hash=after_hash)
     prev, expected_seq = after_hash, after_seq + 1
     # Plain rows, not mapped objects: a walk over the whole log must not fill the session's identity map.
@@ -169,15 +169,15 @@ def walk(db: Session, *, after_seq: int = 0, after_hash: str = GENESIS, upto: in
     return found
 
 
-def verify(db: Session, checkpoint: Path | None = None) -> ChainReport:
+def verify(checkpoint: Path | None = None, *, db: Session) -> ChainReport:
     """Recompute every hash and link (and check the chain still holds the CHECKPOINT); report what does not match."""
-    found = walk(db)
+    found = walk(db=db)
     problems, count = found.problems, found.events
     head = db.get(AuditHead, 1)
     if head is not None and (head.seq != count or head.hash != found.last_hash):
         problems.append(f"head says seq {head.seq}, chain ends at {count}: events removed or added")
     if checkpoint is not None:
-        problems += _against_checkpoint(db, checkpoint, _key(db))
+        problems += _against_checkpoint(checkpoint, _key(db=db), db=db)
     return ChainReport(ok=not problems, events=count, problems=problems)
 
 
@@ -185,24 +185,24 @@ def _mac(key: bytes | None, seq: int, digest: str) -> str:
     return hmac.new(key or b"", f"{seq}:{digest}".encode(), hashlib.sha256).hexdigest()
 
 
-def write_checkpoint(db: Session, path: Path) -> int:
+def write_checkpoint(path: Path, *, db: Session) -> int:
     """Anchor the chain's head outside the database: its seq and hash in a signed file (atomic replace)."""
     head = db.get(AuditHead, 1)
     seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({"seq": seq, "hash": digest, "at": now().isoformat(),
-                                     "mac": _mac(_key(db), seq, digest)}))
+                                     "mac": _mac(_key(db=db), seq, digest)}))
     os.replace(temporary, path)
     return seq
 
 
-def file_checkpoint_problems(db: Session, path: Path) -> list[str]:
+def file_checkpoint_problems(path: Path, *, db: Session) -> list[str]:
     """What the chain shows against the signed checkpoint file outside the database (nothing when there is none)."""
-    return _against_checkpoint(db, path, _key(db))
+    return _against_checkpoint(path, _key(db=db), db=db)
 
 
-def _against_checkpoint(db: Session, path: Path, key: bytes | None) -> list[str]:
+def _against_checkpoint(path: Path, key: bytes | None, *, db: Session) -> list[str]:
     """What a truncated, rewound or recomputed chain shows against the last anchored head."""
     if not path.exists():
         return []
@@ -220,17 +220,17 @@ def _against_checkpoint(db: Session, path: Path, key: bytes | None) -> list[str]
     return []
 
 
-def rekey(db: Session, *, old: bytes, new: bytes, checkpoint: Path | None = None) -> int:
+def rekey(*, db: Session, old: bytes, new: bytes, checkpoint: Path | None = None) -> int:
     """Re-key the whole chain from OLD to NEW (key rotation): refused unless it verifies under OLD (and reaches the
     CHECKPOINT signed with it), so a rotation never launders an altered log; how many events were re-keyed."""
     db.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq))  # hold the appenders off
     db.info[AUDIT_KEY] = old
-    report = verify(db, checkpoint)
+    report = verify(checkpoint, db=db)
     if not report.ok:
         raise ValueError("the audit chain does not verify under the old key: " + "; ".join(report.problems[:3]))
     rewrite = (update(_EVENTS).where(_EVENTS.c.id == bindparam("b_id"))
                .values(prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")))
-    kept = signing.still_signed(db, key=old)
+    kept = signing.still_signed(db=db, key=old)
     prev, last_seq = GENESIS, 0
     while True:
         batch = db.execute(select(_EVENTS).where(_EVENTS.c.seq > last_seq).order_by(_EVENTS.c.seq)
@@ -248,7 +248,7 @@ def rekey(db: Session, *, old: bytes, new: bytes, checkpoint: Path | None = None
                 kept[event.seq] = digest
         db.execute(rewrite, changes)
     db.execute(_SET_HASH, {"new_hash": prev})
-    signing.resign(db, hashes=kept, key=new)
+    signing.resign(db=db, hashes=kept, key=new)
     db.expire_all()
     db.info[AUDIT_KEY] = new
     return report.events

@@ -37,8 +37,8 @@ def visible(principal: Principal, node_path: SQLColumnExpression[str]) -> Column
     return or_(by_person, AuditEvent.actor_id.is_(None)) if _over_everything(principal) else or_(by_person, false())
 
 
-def node_filter(principal: Principal, db: Session, node_id: int) -> Node:
+def node_filter(principal: Principal, node_id: int, *, db: Session) -> Node:
     """A node to filter by: it must lie in the principal's own subtrees (403), and exist (404)."""
-    node = load_node(db, node_id)
+    node = load_node(node_id, db=db)
     require(principal, node, READERS)
     return node

@@ -16,7 +16,7 @@ from vreception.models import AuditHead
 from vreception.models.audit import AuditCheckpoint
 
 
-def _key(db: Session) -> bytes | None:
+def _key(*, db: Session) -> bytes | None:
     key = db.info.get(AUDIT_KEY)
     return key if isinstance(key, bytes) else None
 
@@ -25,7 +25,7 @@ def write(*, db: Session, seq: int, digest: str) -> AuditCheckpoint:
     """Record a verified point of the chain, signed with the session's audit key (flushes)."""
     created = now()
     checkpoint = AuditCheckpoint(last_seq=seq, last_hash=digest, created_at=created,
-                                 signature=signing.signature(_key(db), seq=seq, digest=digest, created_at=created))
+                                 signature=signing.signature(_key(db=db), seq=seq, digest=digest, created_at=created))
     db.add(checkpoint)
     db.flush()
     return checkpoint
@@ -57,7 +57,7 @@ def verify(*, db: Session, full: bool = False, actor_id: int | None = None) -> V
     A success writes a new checkpoint at the head; an ACTOR's verify is audited.
     """
     started = time.monotonic()
-    key = _key(db)
+    key = _key(db=db)
     head = db.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
     head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, audit.GENESIS)
     problems: list[str] = []
@@ -67,12 +67,12 @@ def verify(*, db: Session, full: bool = False, actor_id: int | None = None) -> V
     if checkpoint is not None and not signing.is_signed(checkpoint, key):
         rejected, checkpoint, full = checkpoint.id, None, True  # a forged anchor is no start: walk everything
     if checkpoint is not None:
-        problems += signing.anchor_problems(db, checkpoint, head_seq)
+        problems += signing.anchor_problems(checkpoint, head_seq, db=db)
         if problems:
             broken_at, full = min(checkpoint.last_seq, head_seq + 1), True
         elif not full:
             after_seq, after_hash, start = checkpoint.last_seq, checkpoint.last_hash, checkpoint.last_seq
-    found = audit.walk(db, after_seq=after_seq, after_hash=after_hash, upto=head_seq)
+    found = audit.walk(db=db, after_seq=after_seq, after_hash=after_hash, upto=head_seq)
     problems += found.problems
     broken_at = broken_at if broken_at is not None else found.broken_at
     if found.last_seq != head_seq or found.last_hash != head_hash:
@@ -85,7 +85,7 @@ def verify(*, db: Session, full: bool = False, actor_id: int | None = None) -> V
         result.checkpoint_seq = write(db=db, seq=head_seq, digest=head_hash).last_seq
     result.seconds = time.monotonic() - started
     if actor_id is not None:
-        audit.record(db, action="audit.verified", entity_type="installation", entity_id="audit_chain",
+        audit.record(db=db, action="audit.verified", entity_type="installation", entity_id="audit_chain",
                      actor_id=actor_id, data={"ok": result.ok, "checked": result.checked, "full": result.full,
                                               "from_checkpoint": result.from_checkpoint, "broken_at": broken_at})
     return result

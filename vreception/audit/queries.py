@@ -54,7 +54,7 @@ def _aware(moment: datetime | None, name: str) -> datetime | None:
     return moment
 
 
-def _filtered(principal: Principal, db: Session, wanted: EventFilter) -> Select[*tuple[Any, ...]]:
+def _filtered(principal: Principal, wanted: EventFilter, *, db: Session) -> Select[*tuple[Any, ...]]:
     actor, node = aliased(Person), aliased(Node)
     query: Select[*tuple[Any, ...]] = (select(AuditEvent, actor.name.label("actor_name"), node.id.label("node_id"),
                                   node.name.label("node_name"))
@@ -77,7 +77,7 @@ def _filtered(principal: Principal, db: Session, wanted: EventFilter) -> Select[
     if end is not None:
         query = query.where(AuditEvent.at < end)
     if wanted.node_id is not None:
-        under = access.node_filter(principal, db, wanted.node_id)
+        under = access.node_filter(principal, wanted.node_id, db=db)
         query = query.where(node.path.startswith(under.path, autoescape=True))
     return query
 
@@ -100,8 +100,8 @@ def browse(*, db: Session, principal: Principal, wanted: EventFilter, limit: int
     so events appended meanwhile neither shift nor repeat a page."""
     access.require_reader(principal)
     size, before = check_limit(limit), seq_of(cursor)
-    query = _filtered(principal, db, wanted)
-    total, capped = bounded_count(db, query.order_by(AuditEvent.seq.desc()))
+    query = _filtered(principal, wanted, db=db)
+    total, capped = bounded_count(query.order_by(AuditEvent.seq.desc()), db=db)
     if before is not None:
         query = query.where(AuditEvent.seq < before)
     rows = db.execute(query.order_by(AuditEvent.seq.desc()).limit(size + 1)).all()

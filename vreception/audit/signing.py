@@ -30,7 +30,7 @@ def is_signed(checkpoint: AuditCheckpoint, key: bytes | None) -> bool:
     return hmac.compare_digest(expected, checkpoint.signature)
 
 
-def anchor_problems(db: Session, checkpoint: AuditCheckpoint, head_seq: int) -> list[str]:
+def anchor_problems(checkpoint: AuditCheckpoint, head_seq: int, *, db: Session) -> list[str]:
     """What a truncated, rewound or rewritten chain shows against a signed checkpoint."""
     if checkpoint.last_seq > head_seq:
         return [f"checkpoint seq {checkpoint.last_seq}: the chain no longer reaches it (truncated or rewound)"]
@@ -42,7 +42,7 @@ def anchor_problems(db: Session, checkpoint: AuditCheckpoint, head_seq: int) -> 
     return []
 
 
-def still_signed(db: Session, *, key: bytes | None) -> dict[int, str]:
+def still_signed(*, db: Session, key: bytes | None) -> dict[int, str]:
     """Before a re-key: drop the checkpoints not signed under KEY; the seqs of the others (to re-sign)."""
     kept: dict[int, str] = {}
     forged: list[int] = []
@@ -55,7 +55,7 @@ def still_signed(db: Session, *, key: bytes | None) -> dict[int, str]:
             forged.append(checkpoint.id)
     if latest is not None:
         head_seq = db.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0
-        problems = anchor_problems(db, latest, head_seq)
+        problems = anchor_problems(latest, head_seq, db=db)
         if problems:  # a re-key must not launder a chain rewound behind its own checkpoint
             raise ValueError("; ".join(problems))
     if forged:
@@ -63,7 +63,7 @@ def still_signed(db: Session, *, key: bytes | None) -> dict[int, str]:
     return kept
 
 
-def resign(db: Session, *, hashes: dict[int, str], key: bytes) -> None:
+def resign(*, db: Session, hashes: dict[int, str], key: bytes) -> None:
     """After a re-key: each checkpoint takes its seq's new hash and a signature under the new KEY."""
     for checkpoint in db.scalars(select(AuditCheckpoint).where(AuditCheckpoint.last_seq.in_(list(hashes)))):
         checkpoint.last_hash = hashes[checkpoint.last_seq]  # seq 0 (the genesis) keeps its hash

@@ -76,7 +76,7 @@ def subtree_filter(principal: Principal, path_column: SQLColumnExpression[str],
     return or_(*[path_column.startswith(p, autoescape=True) for p in paths])
 
 
-def load_node(db: Session, node_id: int) -> Node:
+def load_node(node_id: int, *, db: Session) -> Node:
     """A node by id, or NotFound."""
     node = db.get(Node, node_id)
     if node is None:

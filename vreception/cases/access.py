@@ -25,7 +25,7 @@ ASSIGNERS = (Role.coordinator, Role.leader)
 HEARING_FILE_OPEN = (HearingState.decided, HearingState.noticed, HearingState.in_session, HearingState.held)
 
 
-def _node(db: Session, node_id: int) -> Node:
+def _node(node_id: int, *, db: Session) -> Node:
     # The identity map holds objects weakly: a node nobody keeps was loaded again by every access check of a
     # page (ten times on the matter page). The request's session keeps the nodes it has read.
     kept: dict[int, Node] = db.info.setdefault("access_nodes", {})
@@ -37,9 +37,9 @@ def _node(db: Session, node_id: int) -> Node:
     return node
 
 
-def handling_node(db: Session, matter: Matter) -> Node:
+def handling_node(matter: Matter, *, db: Session) -> Node:
     """The node of the body handling the matter now."""
-    return _node(db, matter.handling_node_id)
+    return _node(matter.handling_node_id, db=db)
 
 
 def _unit_paths(principal: Principal) -> list[str]:
@@ -60,13 +60,13 @@ def _runs_hearing(principal: Principal) -> ColumnElement[bool]:
                                                 or_(Hearing.chair_id == me, Hearing.recorder_id == me))))
 
 
-def can_read(db: Session, principal: Principal, matter: Matter) -> bool:
+def can_read(principal: Principal, matter: Matter, *, db: Session) -> bool:
     """Office roles over the handling node, the office that transferred it away, the owning or receiving leader, a
     unit with a task on it, or the chair and recorder of a hearing on it between its decision and its conclusion;
     never the unit an accusation accuses."""
     if confidential.accused_unit_excluded(principal, matter):
         return False
-    if covers(principal, handling_node(db, matter), READERS) or matter.owner_leader_id == principal.person_id:
+    if covers(principal, handling_node(matter, db=db), READERS) or matter.owner_leader_id == principal.person_id:
         return True
     if matter.transferred_from_node_id is not None:
         sender = db.get(Node, matter.transferred_from_node_id)
@@ -150,17 +150,17 @@ def _sent_it(principal: Principal) -> ColumnElement[bool]:
     return among(Matter.transferred_from_node_id, select(Node.id).where(subtree_filter(principal, Node.path, OFFICE)))
 
 
-def is_office(db: Session, principal: Principal, matter: Matter) -> bool:
+def is_office(principal: Principal, matter: Matter, *, db: Session) -> bool:
     """Whether the principal is a coordinator of the body handling the matter (moves it, sees IDs in full)."""
-    return covers(principal, handling_node(db, matter), OFFICE)
+    return covers(principal, handling_node(matter, db=db), OFFICE)
 
 
-def is_assigner(db: Session, principal: Principal, matter: Matter) -> bool:
+def is_assigner(principal: Principal, matter: Matter, *, db: Session) -> bool:
     """Whether the principal may assign follow-up tasks on the matter (coordinators and leaders over it)."""
-    return covers(principal, handling_node(db, matter), ASSIGNERS)
+    return covers(principal, handling_node(matter, db=db), ASSIGNERS)
 
 
-def load(db: Session, matter_id: int) -> Matter:
+def load(matter_id: int, *, db: Session) -> Matter:
     """A matter by id, or NotFound."""
     matter = db.get(Matter, matter_id)
     if matter is None:
@@ -168,34 +168,34 @@ def load(db: Session, matter_id: int) -> Matter:
     return matter
 
 
-def load_readable(db: Session, principal: Principal, matter_id: int) -> Matter:
+def load_readable(principal: Principal, matter_id: int, *, db: Session) -> Matter:
     """The matter if the principal may read it; NotFound or Forbidden otherwise."""
-    matter = load(db, matter_id)
-    if not can_read(db, principal, matter):
+    matter = load(matter_id, db=db)
+    if not can_read(principal, matter, db=db):
         raise Forbidden()
     return matter
 
 
-def load_readable_document(db: Session, principal: Principal, document_id: int) -> Document:
+def load_readable_document(principal: Principal, document_id: int, *, db: Session) -> Document:
     """A notice (文书) whose matter the principal may read; NotFound or Forbidden otherwise."""
     document = db.get(Document, document_id)
     if document is None:
         raise NotFound("error.document_not_found", id=document_id)
-    load_readable(db, principal, document.matter_id)
+    load_readable(principal, document.matter_id, db=db)
     return document
 
 
-def require_office(db: Session, principal: Principal, matter: Matter) -> None:
+def require_office(principal: Principal, matter: Matter, *, db: Session) -> None:
     """Forbidden unless the principal is of the office handling the matter."""
-    require(principal, handling_node(db, matter), OFFICE)
+    require(principal, handling_node(matter, db=db), OFFICE)
 
 
-def require_assigner(db: Session, principal: Principal, matter: Matter) -> None:
+def require_assigner(principal: Principal, matter: Matter, *, db: Session) -> None:
     """Forbidden unless the principal may assign tasks on the matter."""
-    require(principal, handling_node(db, matter), ASSIGNERS)
+    require(principal, handling_node(matter, db=db), ASSIGNERS)
 
 
-def require_unit_within_office(db: Session, principal: Principal, unit: Node) -> None:
+def require_unit_within_office(principal: Principal, unit: Node, *, db: Session) -> None:
     """A task goes only to a unit inside the assigning person's own subtree (coordinator or leader there)."""
     require(principal, unit, ASSIGNERS)
 
@@ -206,15 +206,15 @@ REVIEWING_ACTIONS = ("review_reply", "recheck_reply")
 ASSIGNING_OFFICE_ACTIONS = ("verify_completion", "return_completion")
 
 
-def holding_node(db: Session, matter: Matter) -> Node:
+def holding_node(matter: Matter, *, db: Session) -> Node:
     """The body holding the matter now: the 复查 or 复核 body while it reviews, else the handling body."""
-    return _node(db, matter.holding_node_id or matter.handling_node_id)
+    return _node(matter.holding_node_id or matter.handling_node_id, db=db)
 
 
-def require_action(db: Session, principal: Principal, matter: Matter, action: str, params: dict[str, Any]) -> None:
+def require_action(principal: Principal, matter: Matter, action: str, params: dict[str, Any], *, db: Session) -> None:
     """Forbidden unless the principal's office may take ACTION on the matter and covers whom the action names."""
     if action in REVIEWING_ACTIONS:
-        body = holding_node(db, matter)
+        body = holding_node(matter, db=db)
         if not any(s.role in OFFICE and s.node_id == body.id for s in principal.scopes):
             raise Forbidden()
         return
@@ -225,9 +225,9 @@ def require_action(db: Session, principal: Principal, matter: Matter, action: st
         return
     if action == "report_completion":
         # The unit the matter was assigned to reports, or an office over it.
-        require(principal, handling_node(db, matter), (*OFFICE, Role.handler))
+        require(principal, handling_node(matter, db=db), (*OFFICE, Role.handler))
         return
-    require_office(db, principal, matter)
+    require_office(principal, matter, db=db)
     if action == "set_owner" and isinstance(params.get("leader_id"), int):
         # An office may make only its own leaders own a matter (领导包案), not any leader in the province.
         leader = db.get(Person, params["leader_id"])

@@ -62,11 +62,11 @@ class Step:
         return text
 
     def open(self, kind: str, start: datetime | None = None, days: int | None = None) -> Deadline:
-        return deadlines.open_deadline(self.db, self.matter, kind, start or self.at,
+        return deadlines.open_deadline(self.matter, kind, start or self.at, db=self.db,
                                        moves_off_holidays=self.moves_off_holidays, days=days)
 
     def issue(self, kind: str, issuer: Node | None = None, **context: Any) -> Document:
-        return documents.issue(self.db, matter=self.matter, kind=kind, actor_id=self.actor_id,
+        return documents.issue(db=self.db, matter=self.matter, kind=kind, actor_id=self.actor_id,
                                addressee=addressee(self.matter), issuer=issuer, **context)
 
     def text(self, name: str) -> str:
@@ -97,19 +97,19 @@ def addressee(matter: Matter) -> str:
     return names + ("等" if len(matter.petitioner_links) > len(links[:5]) else "")
 
 
-def node_of(db: Session, node_id: int) -> Node:
+def node_of(node_id: int, *, db: Session) -> Node:
     """A node by its id (a foreign key of the matter)."""
     node = db.get(Node, node_id)
     assert node is not None  # a foreign key
     return node
 
 
-def holding_node(db: Session, matter: Matter) -> Node:
+def holding_node(matter: Matter, *, db: Session) -> Node:
     """The body holding the matter now: the 复查 or 复核 body while it reviews, else the handling body."""
-    return node_of(db, matter.holding_node_id or matter.handling_node_id)
+    return node_of(matter.holding_node_id or matter.handling_node_id, db=db)
 
 
-def body_above(db: Session, node: Node) -> Node | None:
+def body_above(node: Node, *, db: Session) -> Node | None:
     """The body one level up (上一级机关) of NODE, if any."""
     return db.get(Node, node.parent_id) if node.parent_id is not None else None
 
@@ -206,7 +206,7 @@ def assign(step: Step) -> MatterState:
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_ASSIGNMENT_DAYS:
         raise Invalid("error.assignment_days", field="days", max=MAX_ASSIGNMENT_DAYS)
     reason = step.reason(required=False)
-    office = node_of(step.db, step.matter.handling_node_id)
+    office = node_of(step.matter.handling_node_id, db=step.db)
     _hand_over(step, node)
     deadline = step.open("completion", days=days)
     step.issue("assignment_letter", issuer=office, to_node_name=node.name, days=days, reason=reason,
@@ -256,7 +256,7 @@ def object_remit(step: Step) -> MatterState:
     deadlines.finish(step.matter, "remit_objection", step.at)
     deadlines.cancel(step.matter, "acceptance")
     deadlines.cancel(step.matter, "completion")
-    back = node_of(step.db, step.matter.transferred_from_node_id)
+    back = node_of(step.matter.transferred_from_node_id, db=step.db)
     step.params["to_node_name"] = back.name
     # Back to the transferring office, which checks (核实) and decides again.
     step.matter.handling_node_id, step.matter.handling_path = back.id, back.path
@@ -291,7 +291,7 @@ def extend(step: Step) -> MatterState:
         raise Invalid("error.extension_days", field="days", max=left)
     approver = _unit_head(step)
     reason = step.reason()
-    deadline = deadlines.shift(step.db, step.matter, "handling", days, moves_off_holidays=step.moves_off_holidays)
+    deadline = deadlines.shift(step.matter, "handling", days, db=step.db, moves_off_holidays=step.moves_off_holidays)
     assert deadline is not None  # _within found it
     step.matter.extended = True
     step.params["approver_name"] = approver.name
@@ -348,7 +348,7 @@ def _opinion(step: Step, kind: str, deadline_kind: str, issuer: Node) -> None:
     distinct = set(outcomes.values())
     step.matter.outcome = distinct.pop() if len(distinct) == 1 else "mixed"
     step.params["outcomes"] = {str(k): v for k, v in outcomes.items()}
-    above = body_above(step.db, issuer)
+    above = body_above(issuer, db=step.db)
     step.issue(kind, issuer=issuer, reason=reason, facts=facts, basis=basis,
                outcome=OUTCOME_TEXT.get(step.matter.outcome, "分别处理"),
                demands=[(d.summary, OUTCOME_TEXT[outcomes[d.id]]) for d in step.matter.demands],
@@ -357,18 +357,18 @@ def _opinion(step: Step, kind: str, deadline_kind: str, issuer: Node) -> None:
 
 
 def reply(step: Step) -> MatterState:
-    _opinion(step, "reply_opinion", "handling", node_of(step.db, step.matter.handling_node_id))
+    _opinion(step, "reply_opinion", "handling", node_of(step.matter.handling_node_id, db=step.db))
     step.matter.replied_at = step.at
     return S.replied
 
 
 def review_reply(step: Step) -> MatterState:
-    _opinion(step, "review_opinion", "review_decision", holding_node(step.db, step.matter))
+    _opinion(step, "review_opinion", "review_decision", holding_node(step.matter, db=step.db))
     return S.review_replied
 
 
 def recheck_reply(step: Step) -> MatterState:
-    _opinion(step, "recheck_opinion", "recheck_decision", holding_node(step.db, step.matter))
+    _opinion(step, "recheck_opinion", "recheck_decision", holding_node(step.matter, db=step.db))
     return S.recheck_replied
 
 
@@ -396,11 +396,11 @@ def _serve_document(step: Step, document: Document | None) -> datetime:
     served_at = step.moment("served_at", not_before=document.issued_at if document else None)
     proof = _proof(step)
     if document is not None:
-        documents.serve(step.db, document, actor_id=step.actor_id, at=served_at,
+        documents.serve(document, db=step.db, actor_id=step.actor_id, at=served_at,
                         method=str(step.params.get("method") or "direct"), proof=proof,
                         proof_source=step.params.get("proof_source"))
         step.params["document_id"] = document.id
-        sms_hooks.served(step.db, matter=step.matter, document=document, actor_id=step.actor_id)
+        sms_hooks.served(db=step.db, matter=step.matter, document=document, actor_id=step.actor_id)
     return served_at
 
 
@@ -436,7 +436,7 @@ def _to_body_above(step: Step, window: str) -> datetime:
     # Arts. 35, 36: the request goes to the body one level up; a request that came in time may be recorded later.
     requested_at = step.moment("requested_at", not_before=step.matter.served_at)
     _within(step, window, requested_at)
-    above = body_above(step.db, holding_node(step.db, step.matter))
+    above = body_above(holding_node(step.matter, db=step.db), db=step.db)
     if above is None:
         raise Invalid("error.no_body_above", field="action")
     deadlines.finish(step.matter, window, requested_at)
@@ -470,7 +470,7 @@ def end_hearing(step: Step) -> MatterState:
     days = (deadlines.local_day(step.at) - deadlines.local_day(step.matter.hearing_started_at)).days + 1
     step.matter.hearing_days += days
     step.matter.hearing_started_at = None
-    deadlines.shift(step.db, step.matter, "recheck_decision", days, moves_off_holidays=step.moves_off_holidays)
+    deadlines.shift(step.matter, "recheck_decision", days, db=step.db, moves_off_holidays=step.moves_off_holidays)
     return S.recheck_requested
 
 
@@ -538,23 +538,23 @@ def allowed(matter: Matter) -> list[str]:
             and (name != "object_remit" or matter.transferred_from_node_id is not None)]
 
 
-def act(db: Session, *, matter: Matter, action: str, actor_id: int | None, params: dict[str, Any] | None = None,
+def act(*, db: Session, matter: Matter, action: str, actor_id: int | None, params: dict[str, Any] | None = None,
         moves_off_holidays: bool = True) -> Matter:
     """Carry out ACTION on MATTER, or raise IllegalTransition / WindowClosed / Invalid having written nothing."""
     if action not in ACTIONS:
         raise Invalid("error.action_unknown", field="action", action=action)
-    return _run(db, ACTIONS, matter=matter, action=action, actor_id=actor_id, at=now(), params=params,
+    return _run(ACTIONS, db=db, matter=matter, action=action, actor_id=actor_id, at=now(), params=params,
                 moves_off_holidays=moves_off_holidays)
 
 
-def act_by_hearing(db: Session, *, matter: Matter, action: str, at: datetime,
+def act_by_hearing(*, db: Session, matter: Matter, action: str, at: datetime,
                    moves_off_holidays: bool = True) -> Matter:
     """Start or end the matter's hearing (HEARING_ACTIONS) at the hearing session's actual start or end."""
-    return _run(db, HEARING_ACTIONS, matter=matter, action=action, actor_id=None, at=at, params=None,
+    return _run(HEARING_ACTIONS, db=db, matter=matter, action=action, actor_id=None, at=at, params=None,
                 moves_off_holidays=moves_off_holidays)
 
 
-def _run(db: Session, table: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]], *,
+def _run(table: dict[str, tuple[set[MatterState], Callable[[Step], MatterState]]], *, db: Session,
          matter: Matter, action: str, actor_id: int | None, at: datetime, params: dict[str, Any] | None,
          moves_off_holidays: bool) -> Matter:
     states, handler = table[action]
@@ -570,14 +570,14 @@ def _run(db: Session, table: dict[str, tuple[set[MatterState], Callable[[Step], 
     db.add(MatterEvent(matter_id=matter.id, at=step.at, actor_id=actor_id, action=action, from_state=before.value,
                             to_state=after.value, reason=reason, data=json.dumps(data, ensure_ascii=False, default=str)))
     db.flush()
-    audit.record(db, action=f"matter.{action}", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+    audit.record(db=db, action=f"matter.{action}", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"from": before.value, "to": after.value, "reason": reason, **data})
-    integration.matter_changed(db, matter=matter, action=action, before=before, at=step.at,
+    integration.matter_changed(db=db, matter=matter, action=action, before=before, at=step.at,
                                unit=step.params.get("to_node_name"))
     return matter
 
 
-def lock(db: Session, matter_id: int) -> Matter:
+def lock(matter_id: int, *, db: Session) -> Matter:
     """Load a matter for changing it (row-locked on PostgreSQL, so two actions cannot interleave)."""
     matter = db.scalars(select(Matter).where(Matter.id == matter_id).with_for_update()).first()
     if matter is None:

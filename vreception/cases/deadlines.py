@@ -64,11 +64,11 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), datetime.min.time(), _zone) - timedelta(microseconds=1)
 
 
-def open_deadline(db: Session, matter: Matter, kind: str, start: datetime, *, calendar: WorkCalendar | None = None,
+def open_deadline(matter: Matter, kind: str, start: datetime, *, db: Session, calendar: WorkCalendar | None = None,
                   moves_off_holidays: bool = True, days: int | None = None) -> Deadline:
     """Start the KIND period of MATTER at START (replacing an open one of the same kind)."""
     rule = RULES[kind]
-    calendar = calendar or load_calendar(db)
+    calendar = calendar or load_calendar(db=db)
     start_day = local_day(start)
     due = calendar.due(start_day, days if days is not None else rule.days, working_days=rule.working_days,
                        move_off_holidays=moves_off_holidays)
@@ -111,13 +111,13 @@ def cancel(matter: Matter, kind: str) -> None:
         deadline.state = DeadlineState.cancelled
 
 
-def shift(db: Session, matter: Matter, kind: str, extra_days: int, *, calendar: WorkCalendar | None = None,
+def shift(matter: Matter, kind: str, extra_days: int, *, db: Session, calendar: WorkCalendar | None = None,
           moves_off_holidays: bool = True) -> Deadline | None:
     """Push the open KIND deadline EXTRA_DAYS further (an extension, or hearing days that do not count)."""
     deadline = current(matter, kind)
     if deadline is None or deadline.state is not DeadlineState.open:
         return deadline
-    calendar = calendar or load_calendar(db)
+    calendar = calendar or load_calendar(db=db)
     deadline.extra_days += extra_days
     # Recomputed from the start, so an end already moved off a holiday is not moved twice.
     due = calendar.due(deadline.start_day, RULES[kind].days + deadline.extra_days,
@@ -127,11 +127,11 @@ def shift(db: Session, matter: Matter, kind: str, extra_days: int, *, calendar: 
     return deadline
 
 
-def recompute_provisional(db: Session, *, moves_off_holidays: bool = True) -> int:
+def recompute_provisional(*, db: Session, moves_off_holidays: bool = True) -> int:
     """Recompute every open provisional deadline (after a year's official calendar was loaded)."""
     from sqlalchemy import select
 
-    calendar = load_calendar(db)
+    calendar = load_calendar(db=db)
     changed = 0
     for deadline in db.scalars(select(Deadline).where(Deadline.provisional.is_(True),
                                                            Deadline.state == DeadlineState.open)):

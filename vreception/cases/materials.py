@@ -19,7 +19,7 @@ SOURCES = {evidence.MATTER_FILE: "registration", evidence.UPLOADED: "call"}
 READ = "matter.material_read"
 
 
-def materials(db: Session, *, matter_id: int) -> list[MaterialOut]:
+def materials(*, db: Session, matter_id: int) -> list[MaterialOut]:
     """The matter's materials, oldest first; a file attached or uploaded twice is listed once, as it first came."""
     events = db.scalars(
         select(AuditEvent)
@@ -51,19 +51,19 @@ def materials(db: Session, *, matter_id: int) -> list[MaterialOut]:
 
 
 def read(
-    db: Session, *, matter: Matter, sha256: str, storage_dir: Path, actor_id: int | None
+    *, db: Session, matter: Matter, sha256: str, storage_dir: Path, actor_id: int | None
 ) -> tuple[MaterialOut, Path]:
     """One material of MATTER (its reader checked) and where it is stored; NotFound when the matter has none such.
 
     Each read is audited: the materials carry the petitioner's personal data."""
-    found = next((m for m in materials(db, matter_id=matter.id) if m.sha256 == sha256), None)
+    found = next((m for m in materials(db=db, matter_id=matter.id) if m.sha256 == sha256), None)
     if found is None:
         raise NotFound("error.material_not_found", field="sha256")
     path = evidence.upload_path(storage_dir, matter.id, found.sha256, found.content_type)
     if not path.is_file():
         raise NotFound("error.material_not_found", field="sha256")
     audit.record(
-        db,
+        db=db,
         action=READ,
         entity_type="matter",
         entity_id=matter.id,

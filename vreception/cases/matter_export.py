@@ -48,16 +48,16 @@ def _due(matter: Matter) -> date | None:
     return min(open_days) if open_days else None
 
 
-def export_matters(db: Session, *, principal: Principal, search_for: search.MatterSearch, fmt: Format,
+def export_matters(*, db: Session, principal: Principal, search_for: search.MatterSearch, fmt: Format,
                    protector: Protector, categories_file: str | None = None, lang: str = "zh-CN") -> ExportFile:
     """The matters SEARCH_FOR finds for the principal as FMT, ID numbers masked; ExportTooLarge past the bound;
     audited as matters.exported with the filter and the row count."""
     bound = MAX_ROWS[fmt]
-    found, total = search.all_matters(db, principal=principal, search=search_for, protector=protector,
+    found, total = search.all_matters(db=db, principal=principal, search=search_for, protector=protector,
                                       categories_file=categories_file, at_most=bound)
     if total > bound:
         raise ExportTooLarge(field="filter", max=bound, total=total)
-    names, day = search.node_names(db, found), search.today()
+    names, day = search.node_names(found, db=db), search.today()
     kinds = categories.load(categories_file)
     yes, no = translate("matter_search.yes", lang), translate("matter_search.no", lang)
     rows: list[list[exports.Cell]] = []
@@ -73,6 +73,6 @@ def export_matters(db: Session, *, principal: Principal, search_for: search.Matt
     note = translate("matter_search.export.note", lang, rows=len(rows), day=day.isoformat())
     writer = exports.to_xlsx if fmt == "xlsx" else exports.to_pdf
     content = writer(title=title, headers=headers, rows=rows, note=note)
-    audit.record(db, action="matters.exported", entity_type="matter_search", entity_id=fmt,
+    audit.record(db=db, action="matters.exported", entity_type="matter_search", entity_id=fmt,
                  actor_id=principal.person_id, data={"filter": search_for.filters(), "rows": len(rows), "format": fmt})
     return ExportFile(content, MEDIA_TYPES[fmt], f"{title}_{day.strftime('%Y%m%d')}.{fmt}", len(rows))

@@ -42,7 +42,7 @@ def closed(month: date, moment: datetime, rating_window_days: int) -> bool:
     return moment >= end_of_day(rates.month_bounds(month)[1]) + timedelta(days=rating_window_days)
 
 
-def _store(db: Session, found: Iterable[rates.Counted], month: date, window: int) -> None:
+def _store(found: Iterable[rates.Counted], month: date, window: int, *, db: Session) -> None:
     rows = [{"window_days": window, "month": month, "handling_node_id": c.handling_node_id, "unit_id": c.unit_id,
              "figure": c.figure, "outcome": c.outcome, "n": c.n, "good": c.good, "counted": c.counted}
             for c in _summed(found)]
@@ -61,7 +61,7 @@ def _summed(found: Iterable[rates.Counted]) -> list[rates.Counted]:
     return [rates.Counted(*key, *values) for key, values in out.items()]
 
 
-def _ensure(db: Session, months: Sequence[date], window: int, moment: datetime) -> dict[date, bool]:
+def _ensure(months: Sequence[date], window: int, moment: datetime, *, db: Session) -> dict[date, bool]:
     """Store each of the ended MONTHS not stored yet (or stored before it closed and closed now), count again the
     nodes marked stale; returns whether each month's unrated part is stored too. Two queries when nothing changed."""
     stored = {row.month: row for row in db.scalars(select(FigureMonth).where(
@@ -73,18 +73,18 @@ def _ensure(db: Session, months: Sequence[date], window: int, moment: datetime) 
     for month in months:
         existing, complete = stored.get(month), closed(month, moment, window)
         if existing is None or (complete and not existing.complete):
-            stored[month] = _materialise(db, month, window, moment, existing, complete)
+            stored[month] = _materialise(month, window, moment, existing, complete, db=db)
         elif month in marks:
-            _refresh(db, month, moment, marks[month])
+            _refresh(month, moment, marks[month], db=db)
     return {month: row.complete for month, row in stored.items()}
 
 
-def _materialise(db: Session, month: date, window: int, moment: datetime, existing: FigureMonth | None,
-                 complete: bool) -> FigureMonth:
+def _materialise(month: date, window: int, moment: datetime, existing: FigureMonth | None, complete: bool,
+                 *, db: Session) -> FigureMonth:
     """Count MONTH for every node: its settled part, and its unrated part once the month is closed."""
     db.execute(delete(MonthlyFigure).where(MonthlyFigure.window_days == window, MonthlyFigure.month == month))
-    _store(db, rates.counted(db, month=month, rating_window_days=window, at=moment, unrated=complete), month,
-           window)
+    _store(rates.counted(db=db, month=month, rating_window_days=window, at=moment, unrated=complete), month, window,
+           db=db)
     if existing is None:
         existing = FigureMonth(window_days=window, month=month, computed_at=moment, complete=complete)
         db.add(existing)
@@ -102,7 +102,7 @@ def _other_windows(month: date, window: int) -> ColumnElement[bool]:
     return select(FigureMonth.month).where(FigureMonth.month == month, FigureMonth.window_days != window).exists()
 
 
-def _refresh(db: Session, month: date, moment: datetime, marks: list[tuple[int, datetime]]) -> None:
+def _refresh(month: date, moment: datetime, marks: list[tuple[int, datetime]], *, db: Session) -> None:
     """Count again the nodes of MONTH marked stale (one grouped count for all of them, per stored window)."""
     nodes = sorted({node_id for node_id, _ in marks})
     newest = max(marked for _, marked in marks)
@@ -111,9 +111,9 @@ def _refresh(db: Session, month: date, moment: datetime, marks: list[tuple[int, 
         db.execute(delete(MonthlyFigure).where(MonthlyFigure.window_days == stored_window,
                                                MonthlyFigure.month == month,
                                                MonthlyFigure.handling_node_id.in_(nodes)))
-        _store(db, rates.counted(db, month=month, within=Matter.handling_node_id.in_(nodes),
-                                 rating_window_days=stored_window, at=moment, unrated=stored_complete),
-               month, stored_window)
+        _store(rates.counted(db=db, month=month, within=Matter.handling_node_id.in_(nodes),
+                                 rating_window_days=stored_window, at=moment, unrated=stored_complete), month,
+               stored_window, db=db)
     db.execute(delete(StaleFigure).where(StaleFigure.month == month, StaleFigure.handling_node_id.in_(nodes),
                                          StaleFigure.marked_at <= newest))
     db.flush()
@@ -123,7 +123,7 @@ def _subtree(paths: Sequence[str]) -> ColumnElement[bool]:
     return or_(*[Node.path.startswith(p, autoescape=True) for p in paths]) if paths else Node.id.is_(None)
 
 
-def counted(db: Session, *, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
+def counted(*, db: Session, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
             at: datetime | None = None, by_unit: bool = True) -> dict[date, list[rates.Counted]]:
     """The cases behind each of MONTHS' figures, of the matters handled in the subtrees PATHS (BY_UNIT false: the
     stored months summed over the units in SQL, under unit 0, for readers of totals)."""
@@ -131,7 +131,7 @@ def counted(db: Session, *, months: Sequence[date], paths: Sequence[str], rating
     today = local_day(moment)
     months = [first_of(m) for m in months]
     stored = [m for m in months if ended(m, today)]
-    complete = _ensure(db, stored, rating_window_days, moment) if stored else {}
+    complete = _ensure(stored, rating_window_days, moment, db=db) if stored else {}
     out: dict[date, list[rates.Counted]] = {m: [] for m in months}
     within = or_(*[Matter.handling_path.startswith(p, autoescape=True) for p in paths]) if paths else None
     if stored:
@@ -150,34 +150,34 @@ def counted(db: Session, *, months: Sequence[date], paths: Sequence[str], rating
             out[month].append(rates.Counted(handling, unit, figure, outcome, int(n), int(good), int(count)))
         for month in stored:
             if not complete.get(month):
-                out[month].extend(rates.counted(db, month=month, within=within, rating_window_days=rating_window_days,
+                out[month].extend(rates.counted(db=db, month=month, within=within, rating_window_days=rating_window_days,
                                                 at=moment, settled=False))
     if paths:
         for month in months:
             if month not in stored:
-                out[month] = rates.counted(db, month=month, within=within, rating_window_days=rating_window_days,
+                out[month] = rates.counted(db=db, month=month, within=within, rating_window_days=rating_window_days,
                                            at=moment)
     return out
 
 
-def monthly(db: Session, *, month: date, paths: Sequence[str], rating_window_days: int = 30,
+def monthly(*, db: Session, month: date, paths: Sequence[str], rating_window_days: int = 30,
             at: datetime | None = None) -> list[rates.UnitRates]:
     """The figures of every unit for MONTH over the subtrees PATHS (stored when the month has ended)."""
-    found = counted(db, months=[month], paths=paths, rating_window_days=rating_window_days, at=at)
+    found = counted(db=db, months=[month], paths=paths, rating_window_days=rating_window_days, at=at)
     return rates.units_from(found[first_of(month)])
 
 
-def by_month(db: Session, *, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
+def by_month(*, db: Session, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
              at: datetime | None = None) -> dict[date, list[rates.UnitRates]]:
     """The figures of every unit for each of MONTHS over the subtrees PATHS."""
-    found = counted(db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
+    found = counted(db=db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
     return {month: rates.units_from(rows) for month, rows in found.items()}
 
 
-def totals_by_month(db: Session, *, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
+def totals_by_month(*, db: Session, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
                     at: datetime | None = None) -> dict[date, rates.UnitRates]:
     """The figures of each of MONTHS over the subtrees PATHS, summed over the units (the stored ones in SQL)."""
-    found = counted(db, months=months, paths=paths, rating_window_days=rating_window_days, at=at, by_unit=False)
+    found = counted(db=db, months=months, paths=paths, rating_window_days=rating_window_days, at=at, by_unit=False)
     out = {}
     for month, rows in found.items():
         total = rates.UnitRates(0)
@@ -187,10 +187,10 @@ def totals_by_month(db: Session, *, months: Sequence[date], paths: Sequence[str]
     return out
 
 
-def summed(db: Session, *, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
+def summed(*, db: Session, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
            at: datetime | None = None) -> dict[int, rates.UnitRates]:
     """The figures of every unit over MONTHS: each month's numerators and denominators added up."""
-    found = counted(db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
+    found = counted(db=db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
     return {unit.node_id: unit for unit in rates.units_from(row for rows in found.values() for row in rows)}
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from vreception.models import Counter
 
 
-def next_value(db: Session, *, scope: str, year: int) -> int:
+def next_value(*, db: Session, scope: str, year: int) -> int:
     """The next number of SCOPE in YEAR (1, 2, 3 …); the row lock serialises concurrent callers."""
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.execute(insert(Counter).values(scope=scope, year=year, value=0).on_conflict_do_nothing())

@@ -67,7 +67,7 @@ class PublicView(BaseModel):
     can_rate: bool
 
 
-def find(db: Session, *, protector: Protector, number: str, code: str) -> Matter:
+def find(*, db: Session, protector: Protector, number: str, code: str) -> Matter:
     """The matter with NUMBER if CODE is its query code; the same NotFound for a wrong code or number."""
     matter = db.scalar(select(Matter).where(Matter.number == (number or "")[:40]))
     expected = matter.query_code_hash if matter else "0" * 64
@@ -78,7 +78,7 @@ def find(db: Session, *, protector: Protector, number: str, code: str) -> Matter
     return matter
 
 
-def served_documents(db: Session, matter: Matter) -> list[Document]:
+def served_documents(matter: Matter, *, db: Session) -> list[Document]:
     """The notices served on the petitioner, oldest first."""
     return list(db.scalars(select(Document).where(Document.matter_id == matter.id,
                                                        Document.served_at.isnot(None)).order_by(Document.id)))
@@ -90,7 +90,7 @@ def rating_open(matter: Matter, window_days: int) -> bool:
             and now() <= matter.served_at + timedelta(days=window_days))
 
 
-def rate(db: Session, *, matter: Matter, rating: str, window_days: int) -> Matter:
+def rate(*, db: Session, matter: Matter, rating: str, window_days: int) -> Matter:
     """Record the petitioner's rating (满意度评价) once, within the rating window."""
     if rating not in RATINGS:
         raise Invalid("error.rating_unknown", field="rating")
@@ -104,7 +104,7 @@ def rate(db: Session, *, matter: Matter, rating: str, window_days: int) -> Matte
     db.add(MatterEvent(matter_id=matter.id, action="rate", reason="", data=f'{{"rating": "{rating}"}}',
                             from_state=matter.state.value, to_state=matter.state.value))
     db.flush()
-    audit.record(db, action="matter.rated", entity_type="matter", entity_id=matter.id, data={"rating": rating})
+    audit.record(db=db, action="matter.rated", entity_type="matter", entity_id=matter.id, data={"rating": rating})
     return matter
 
 
@@ -112,7 +112,7 @@ def is_concluded(matter: Matter) -> bool:
     return matter.state in (MatterState.closed, MatterState.final)
 
 
-def find_matter(db: Session, *, protector: Protector, failures: Failures, number: str, code: str,
+def find_matter(*, db: Session, protector: Protector, failures: Failures, number: str, code: str,
                 client: str) -> Matter:
     """The matter, counting failed attempts per client so codes cannot be guessed.
 
@@ -124,12 +124,12 @@ def find_matter(db: Session, *, protector: Protector, failures: Failures, number
     key = f"client:{client}"
     if not failures.attempt(key):
         raise RateLimited("error.rate_limited")
-    matter = find(db, protector=protector, number=number, code=code)
+    matter = find(db=db, protector=protector, number=number, code=code)
     failures.forgive(key)
     return matter
 
 
-def public_view(db: Session, matter: Matter, *, window_days: int) -> PublicView:
+def public_view(matter: Matter, *, db: Session, window_days: int) -> PublicView:
     """The matter as its petitioner may see it."""
     return PublicView(
         number=matter.number, state=matter.state.value, received_on=local_day(matter.received_at),
@@ -139,12 +139,12 @@ def public_view(db: Session, matter: Matter, *, window_days: int) -> PublicView:
                    for d in matter.deadlines if d.kind in PUBLIC_DEADLINES and d.state.value != "cancelled"},
         documents=[PublicDocument(id=d.id, kind=d.kind, title=documents.KINDS[d.kind][0], number=d.number,
                                   served_on=local_day(d.served_at))
-                   for d in served_documents(db, matter) if d.kind in documents.SERVED_KINDS and d.served_at],
+                   for d in served_documents(matter, db=db) if d.kind in documents.SERVED_KINDS and d.served_at],
         rating=matter.rating, can_rate=rating_open(matter, window_days),
     )
 
 
-def served_document(db: Session, matter: Matter, document_id: int) -> Document:
+def served_document(matter: Matter, document_id: int, *, db: Session) -> Document:
     """A notice served on the matter's petitioner, or NotFound (unserved and internal ones too)."""
     document = db.scalar(select(Document).where(Document.id == document_id, Document.matter_id == matter.id,
                                                 Document.served_at.isnot(None)))

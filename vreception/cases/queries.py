@@ -72,18 +72,18 @@ def recording_summary(recording: Recording) -> RecordingSummary:
                             bytes=recording.bytes, sha256=recording.sha256, url=f"/api/v1/recordings/{recording.id}")
 
 
-def documents_of(db: Session, matter: Matter) -> list[Document]:
+def documents_of(matter: Matter, *, db: Session) -> list[Document]:
     """The matter's notices in the order they were issued."""
     return list(db.scalars(select(Document).where(Document.matter_id == matter.id).order_by(Document.id)))
 
 
-def sessions_of(db: Session, matter: Matter) -> list[ReceptionSession]:
+def sessions_of(matter: Matter, *, db: Session) -> list[ReceptionSession]:
     """The reception sessions booked for the matter, by start."""
     return list(db.scalars(select(ReceptionSession).where(ReceptionSession.matter_id == matter.id)
                            .order_by(ReceptionSession.starts_at, ReceptionSession.id)))
 
 
-def recordings_by_session(db: Session, session_ids: list[int]) -> dict[int, list[Recording]]:
+def recordings_by_session(session_ids: list[int], *, db: Session) -> dict[int, list[Recording]]:
     """The recordings of SESSION_IDS, by session, oldest first."""
     out: dict[int, list[Recording]] = {}
     if session_ids:
@@ -92,12 +92,12 @@ def recordings_by_session(db: Session, session_ids: list[int]) -> dict[int, list
     return out
 
 
-def _petitioners(db: Session, principal: Principal | None, matter: Matter, protector: Protector) -> list[PetitionerOut]:
+def _petitioners(principal: Principal | None, matter: Matter, protector: Protector, *, db: Session) -> list[PetitionerOut]:
     # ID numbers and phones in full only to the office handling the matter; masked for everyone else.
-    full = principal is not None and access.is_office(db, principal, matter)
+    full = principal is not None and access.is_office(principal, matter, db=db)
     if full and principal is not None and matter.petitioner_links:
         # Who saw decrypted ID numbers and phones, and when, is itself on the record.
-        audit.record(db, action="matter.identity_read", entity_type="matter", entity_id=matter.id,
+        audit.record(db=db, action="matter.identity_read", entity_type="matter", entity_id=matter.id,
                      actor_id=principal.person_id, data={"petitioners": len(matter.petitioner_links)})
     out = []
     for link in matter.petitioner_links:
@@ -110,24 +110,24 @@ def _petitioners(db: Session, principal: Principal | None, matter: Matter, prote
     return out
 
 
-def _repeats(db: Session, matter: Matter) -> list[PossibleRepeat]:
+def _repeats(matter: Matter, *, db: Session) -> list[PossibleRepeat]:
     rows = db.execute(select(Matter, RepeatLink.similarity, RepeatLink.reason)
                       .join(RepeatLink, RepeatLink.earlier_id == Matter.id)
                       .where(RepeatLink.matter_id == matter.id).order_by(RepeatLink.earlier_id)).all()
     return [PossibleRepeat(m, s, r) for m, s, r in rows]
 
 
-def matter_view(db: Session, *, principal: Principal | None, matter: Matter, protector: Protector,
+def matter_view(*, db: Session, principal: Principal | None, matter: Matter, protector: Protector,
                 repeats: list[PossibleRepeat] | None = None) -> MatterOut:
     """The matter as its readers see it (the caller has checked that the principal may read it)."""
-    booked = sessions_of(db, matter)
-    recordings = recordings_by_session(db, [b.id for b in booked])
+    booked = sessions_of(matter, db=db)
+    recordings = recordings_by_session([b.id for b in booked], db=db)
     sessions = [SessionSummary(id=b.id, kind=b.kind.value, state=b.state.value, start=b.starts_at, end=b.ends_at,
                                leader_id=b.leader_id, recorded=b.recorded,
                                recordings=[recording_summary(r) for r in recordings.get(b.id, [])]) for b in booked]
     events = db.scalars(select(MatterEvent).where(MatterEvent.matter_id == matter.id).order_by(MatterEvent.id))
     tasks = db.scalars(select(Task).where(Task.matter_id == matter.id).order_by(Task.id))
-    holding = access.holding_node(db, matter)
+    holding = access.holding_node(matter, db=db)
     accused = db.get(Node, matter.accused_node_id) if matter.accused_node_id is not None else None
     return MatterOut(
         id=matter.id, number=matter.number, state=matter.state.value, outcome=matter.outcome,
@@ -137,8 +137,8 @@ def matter_view(db: Session, *, principal: Principal | None, matter: Matter, pro
         rating=matter.rating, possible_repeat=matter.possible_repeat,
         possible_repeats=[RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value,
                                     similarity=r.similarity, reason=r.reason)
-                          for r in (_repeats(db, matter) if repeats is None else repeats)],
-        petitioners=_petitioners(db, principal, matter, protector),
+                          for r in (_repeats(matter, db=db) if repeats is None else repeats)],
+        petitioners=_petitioners(principal, matter, protector, db=db),
         demands=[DemandOut.model_validate(d) for d in matter.demands],
         facts=matter.facts, accused_text=matter.accused_text, accused_node_id=matter.accused_node_id,
         people_count=matter.people_count, accusation=matter.accusation, confidential=matter.confidential,
@@ -148,7 +148,7 @@ def matter_view(db: Session, *, principal: Principal | None, matter: Matter, pro
         deadline_history=[deadline_out(d) for d in matter.deadlines],
         allowed_actions=[ActionOut(action=a, starts=actions.STARTS.get(a)) for a in actions.allowed(matter)],
         tasks=[TaskOut.from_task(t) for t in tasks],
-        documents=[document_out(d) for d in documents_of(db, matter)],
+        documents=[document_out(d) for d in documents_of(matter, db=db)],
         sessions=sessions,
         recordings=[MatterRecording(**r.model_dump(), session_id=s.id) for s in sessions for r in s.recordings],
         timeline=[TimelineEvent(at=e.at, action=e.action, from_state=e.from_state, to=e.to_state, reason=e.reason,
@@ -166,7 +166,7 @@ def _list_item(matter: Matter) -> MatterListItem:
         next_deadline=deadline_out(next_due) if next_due else None)
 
 
-def list_matters(db: Session, *, principal: Principal, state: MatterState | None = None,
+def list_matters(*, db: Session, principal: Principal, state: MatterState | None = None,
                  owner_leader_id: int | None = None, limit: int = 50, cursor: str | None = None) -> Page[MatterListItem]:
     """The matters the principal may read, newest first, filtered and counted in SQL, one page at a time."""
     where = [access.readable(principal), confidential.not_accused(principal)]
@@ -178,10 +178,10 @@ def list_matters(db: Session, *, principal: Principal, state: MatterState | None
     query = (select(Matter).where(*where).order_by(Matter.id.desc())
              .options(selectinload(Matter.deadlines), selectinload(Matter.demands),
                       selectinload(Matter.petitioner_links).selectinload(MatterPetitioner.petitioner)))
-    return page_of(db, query, total=total, limit=limit, cursor=cursor, item=_list_item)
+    return page_of(query, db=db, total=total, limit=limit, cursor=cursor, item=_list_item)
 
 
-def state_counts(db: Session, *, principal: Principal) -> list[tuple[str, int]]:
+def state_counts(*, db: Session, principal: Principal) -> list[tuple[str, int]]:
     """How many of the matters the principal may read are in each open state, in the order of the procedure."""
     rows = db.execute(select(Matter.state, func.count()).where(access.readable(principal),
                                                                Matter.state.in_(actions.OPEN_STATES))
@@ -190,7 +190,7 @@ def state_counts(db: Session, *, principal: Principal) -> list[tuple[str, int]]:
     return [(state.value, counts[state]) for state in MatterState if counts.get(state)]
 
 
-def petitioner_matters(db: Session, *, principal: Principal, petitioner_id: int, limit: int = 50,
+def petitioner_matters(*, db: Session, principal: Principal, petitioner_id: int, limit: int = 50,
                        cursor: str | None = None) -> Page[MatterListItem]:
     """All the matters of one petitioner that the principal may read, newest first (NotFound when none)."""
     where = [access.readable(principal), confidential.not_accused(principal), Matter.id.in_(
@@ -202,26 +202,26 @@ def petitioner_matters(db: Session, *, principal: Principal, petitioner_id: int,
     query = (select(Matter).where(*where).order_by(Matter.id.desc())
              .options(selectinload(Matter.deadlines), selectinload(Matter.demands),
                       selectinload(Matter.petitioner_links).selectinload(MatterPetitioner.petitioner)))
-    return page_of(db, query, total=total, limit=limit, cursor=cursor, item=_list_item)
+    return page_of(query, db=db, total=total, limit=limit, cursor=cursor, item=_list_item)
 
 
-def units_for(db: Session, matter: Matter, limit: int = 200) -> list[Node]:
+def units_for(matter: Matter, limit: int = 200, *, db: Session) -> list[Node]:
     """The departments under the matter's handling office: where its follow-up tasks go."""
-    office = access.handling_node(db, matter)
+    office = access.handling_node(matter, db=db)
     return list(db.scalars(select(Node).where(Node.kind == NodeKind.department,
                                               Node.path.startswith(office.path, autoescape=True))
                            .order_by(Node.code).limit(limit)))
 
 
-def places_of(db: Session, matter: Matter) -> dict[str, Node | Person | None]:
+def places_of(matter: Matter, *, db: Session) -> dict[str, Node | Person | None]:
     """Where the matter came from, who handles it and which leader owns it (for its page)."""
-    return {"origin": db.get(Node, matter.origin_node_id), "handling": access.handling_node(db, matter),
+    return {"origin": db.get(Node, matter.origin_node_id), "handling": access.handling_node(matter, db=db),
             "owner": db.get(Person, matter.owner_leader_id) if matter.owner_leader_id else None}
 
 
-def readable_repeats(db: Session, principal: Principal, found: list[PossibleRepeat]) -> list[PossibleRepeat]:
+def readable_repeats(principal: Principal, found: list[PossibleRepeat], *, db: Session) -> list[PossibleRepeat]:
     """The possible repeats the principal may read (others' matters stay unnamed)."""
-    return [r for r in found if access.can_read(db, principal, r.matter)
+    return [r for r in found if access.can_read(principal, r.matter, db=db)
             and not confidential.accused_unit_excluded(principal, r.matter)]
 
 
@@ -234,7 +234,7 @@ class EarlierMatter:
     sessions: list[ReceptionSession]
 
 
-def same_people_matters(db: Session, *, principal: Principal, matter: Matter, limit: int = 20) -> list[EarlierMatter]:
+def same_people_matters(*, db: Session, principal: Principal, matter: Matter, limit: int = 20) -> list[EarlierMatter]:
     """The other matters of MATTER's petitioners that the principal may read, newest first, with their sessions."""
     hashes = [link.petitioner.id_hash for link in matter.petitioner_links if link.petitioner.id_hash]
     if not hashes:
@@ -256,7 +256,7 @@ def same_people_matters(db: Session, *, principal: Principal, matter: Matter, li
     return [EarlierMatter(m, names, booked.get(m.id, [])) for m, names in found.values()]
 
 
-def unit_heads(db: Session, matter: Matter) -> list[Person]:
+def unit_heads(matter: Matter, *, db: Session) -> list[Person]:
     """The leaders of the handling unit: who may approve an extension (Art. 34)."""
     return list(db.scalars(select(Person).where(
         Person.active.is_(True), Person.id.in_(select(RoleAssignment.person_id).where(
@@ -264,10 +264,10 @@ def unit_heads(db: Session, matter: Matter) -> list[Person]:
         .order_by(Person.id)))
 
 
-def transfer_targets(db: Session, matter: Matter, limit: int = 500) -> list[Node]:
+def transfer_targets(matter: Matter, limit: int = 500, *, db: Session) -> list[Node]:
     """Where the handling body may transfer the matter: the bodies under its parent, itself and an accused unit
     left out (the action refuses them too)."""
-    office = access.handling_node(db, matter)
+    office = access.handling_node(matter, db=db)
     parent = db.get(Node, office.parent_id) if office.parent_id is not None else None
     query = select(Node).where(Node.id != office.id).order_by(Node.path).limit(limit)
     if parent is not None:
@@ -279,7 +279,7 @@ def transfer_targets(db: Session, matter: Matter, limit: int = 500) -> list[Node
     return list(db.scalars(query))
 
 
-def unserved_notices(db: Session, matter: Matter) -> list[Document]:
+def unserved_notices(matter: Matter, *, db: Session) -> list[Document]:
     """The issued notices not yet served that serve_notice takes (the opinions are served by serve)."""
-    return [d for d in documents_of(db, matter) if d.served_at is None and d.kind in documents.SERVED_KINDS
+    return [d for d in documents_of(matter, db=db) if d.served_at is None and d.kind in documents.SERVED_KINDS
             and d.kind not in actions.SERVE_KINDS]

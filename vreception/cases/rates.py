@@ -107,7 +107,7 @@ def _legal() -> ColumnElement[bool]:
     return func.coalesce(Matter.outcome, "").like("legal_channel:%")
 
 
-def _grouped(db: Session, query: Select[*tuple[Any, ...]], within: ColumnElement[bool] | None) -> list[tuple[Any, ...]]:
+def _grouped(query: Select[*tuple[Any, ...]], within: ColumnElement[bool] | None, *, db: Session) -> list[tuple[Any, ...]]:
     """QUERY's rows counted by all its columns (one row per distinct combination, with its count last)."""
     if within is not None:
         query = query.where(within)
@@ -140,7 +140,7 @@ def _deadline_outcome(out: list[Counted], handling: int, unit: int, figure: str,
         out.append(Counted(handling, unit, figure, "overdue", n, 0, n))
 
 
-def counted(db: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
+def counted(*, db: Session, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
             at: datetime | None = None, settled: bool = True, unrated: bool = True) -> list[Counted]:
     """The cases behind MONTH's figures by the rules in this module's docstring, grouped in SQL by handling node and
     rated unit: the SETTLED part (deadlines, resolution, registrations, ratings) and the UNRATED part (rating windows
@@ -151,19 +151,19 @@ def counted(db: Session, *, month: date, within: ColumnElement[bool] | None = No
     start, end = datetime.combine(first, time.min, zone()), end_of_day(last)
     out: list[Counted] = []
     if settled:
-        _settled(db, out, first, last, start, end, today, within)
+        _settled(out, first, last, start, end, today, within, db=db)
     if unrated:
         window = timedelta(days=rating_window_days)
         query = (select(Matter.handling_node_id, literal(True).label("unrated"))
                  .where(Matter.rating.is_(None), Matter.served_at >= start - window,
                         Matter.served_at <= min(end, moment) - window, ~_legal()))
-        for node_id, _, n in _grouped(db, query, within):
+        for node_id, _, n in _grouped(query, within, db=db):
             out.append(Counted(node_id, node_id, "participation", "unrated", n, 0, n))
     return out
 
 
-def _settled(db: Session, out: list[Counted], first: date, last: date, start: datetime, end: datetime, today: date,
-             within: ColumnElement[bool] | None) -> None:
+def _settled(out: list[Counted], first: date, last: date, start: datetime, end: datetime, today: date, within: ColumnElement[bool] | None,
+             *, db: Session) -> None:
     # Acceptance periods: who ended them (a transfer/assignment event at the same instant) decides whose figure.
     ending = aliased(MatterEvent)
     actor = aliased(Person)
@@ -177,7 +177,7 @@ def _settled(db: Session, out: list[Counted], first: date, last: date, start: da
                                           ending.action.in_(HANDED_OVER)))
                   .outerjoin(actor, actor.id == ending.actor_id)
                   .where(Deadline.kind == "acceptance", Deadline.due_day.between(first, last)))
-    for handling, node_id, state, past, by_office, legal, n in _grouped(db, acceptance, within):
+    for handling, node_id, state, past, by_office, legal, n in _grouped(acceptance, within, db=db):
         if legal:
             out.append(Counted(handling, node_id, LEGAL, "excluded", n, 0, 0))
         else:
@@ -187,7 +187,7 @@ def _settled(db: Session, out: list[Counted], first: date, last: date, start: da
     handling_periods = (select(Matter.handling_node_id, Deadline.state, (Deadline.due_day < today).label("past"))
                         .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
                         .where(Deadline.kind.in_(COMPLETION_KINDS), Deadline.due_day.between(first, last), ~_legal()))
-    for node_id, state, past, n in _grouped(db, handling_periods, within):
+    for node_id, state, past, n in _grouped(handling_periods, within, db=db):
         _deadline_outcome(out, node_id, node_id, "on_time_completion", DeadlineState(state), bool(past), n)
 
     # Resolution: the review-request window ended (met by a request, or past); a first petition (no earlier matter
@@ -200,7 +200,7 @@ def _settled(db: Session, out: list[Counted], first: date, last: date, start: da
                .where(Deadline.kind == "review_request", Deadline.due_day.between(first, last),
                       Deadline.state != DeadlineState.cancelled,
                       or_(Deadline.state != DeadlineState.open, Deadline.due_day < today), ~_legal()))
-    for node_id, no_review, repeat, came_again, n in _grouped(db, windows, within):
+    for node_id, no_review, repeat, came_again, n in _grouped(windows, within, db=db):
         if no_review:
             out.append(Counted(node_id, node_id, "one_time_resolution", "no_review", n, n, n))
         else:
@@ -215,14 +215,14 @@ def _settled(db: Session, out: list[Counted], first: date, last: date, start: da
 
     registered = (select(Matter.handling_node_id, is_repeat.label("repeat"))
                   .where(Matter.registered_at >= start, Matter.registered_at <= end))
-    for node_id, repeat, n in _grouped(db, registered, within):
+    for node_id, repeat, n in _grouped(registered, within, db=db):
         out.append(Counted(node_id, node_id, "repeat_petitions", "repeat" if repeat else "first", n,
                            n if repeat else 0, n))
 
     # 参评: rated matters in the month of the rating; unrated ones in the month their window ended (counted()).
     rated = (select(Matter.handling_node_id, Matter.rating)
              .where(Matter.rating.isnot(None), Matter.rated_at >= start, Matter.rated_at <= end, ~_legal()))
-    for node_id, rating, n in _grouped(db, rated, within):
+    for node_id, rating, n in _grouped(rated, within, db=db):
         out.append(Counted(node_id, node_id, "participation", "rated", n, n, n))
         good = n if rating in SATISFIED else 0
         out.append(Counted(node_id, node_id, "satisfaction", str(rating), n, good, n))
@@ -243,10 +243,10 @@ def units_from(found: Iterable[Counted]) -> list[UnitRates]:
     return sorted(units.values(), key=lambda u: u.node_id)
 
 
-def monthly(db: Session, *, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
+def monthly(*, db: Session, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
             at: datetime | None = None) -> list[UnitRates]:
     """The figures of every unit for MONTH, by the rules in this module's docstring, counted live."""
-    return units_from(counted(db, month=month, within=within, rating_window_days=rating_window_days, at=at))
+    return units_from(counted(db=db, month=month, within=within, rating_window_days=rating_window_days, at=at))
 
 
 @dataclass
@@ -264,14 +264,14 @@ def _place(values: Iterable[float | None]) -> list[int | None]:
     return [None if v is None else 1 + sum(1 for other in present if other > v) for v in values]
 
 
-def ranking(db: Session, *, month: date, parent: Node, by: str, rating_window_days: int = 30,
+def ranking(*, db: Session, month: date, parent: Node, by: str, rating_window_days: int = 30,
             at: datetime | None = None, found: list[UnitRates] | None = None) -> list[Ranked]:
     """The children of PARENT ranked by figure BY for MONTH, each summing the units of its subtree (FOUND: the
     month's figures over PARENT's subtree when the caller has them, e.g. from monthly_figures)."""
     children = list(db.scalars(select(Node).where(Node.parent_id == parent.id).order_by(Node.id)))
     totals = {child.id: UnitRates(child.id) for child in children}
     if found is None:
-        found = monthly(db, month=month, within=Matter.handling_path.startswith(parent.path, autoescape=True),
+        found = monthly(db=db, month=month, within=Matter.handling_path.startswith(parent.path, autoescape=True),
                         rating_window_days=rating_window_days, at=at)
     paths = {node_id: path for node_id, path in db.execute(
         select(Node.id, Node.path).where(Node.id.in_({u.node_id for u in found})))}

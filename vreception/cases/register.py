@@ -104,7 +104,7 @@ def lookup_key(protector: Protector, kind: str, number: str) -> str | None:
     return protector.lookup_hash(credit_lookup_key(number) if kind in ORGANISATIONS else number)
 
 
-def _petitioner(db: Session, protector: Protector, index: int, raw: dict[str, Any], *,
+def _petitioner(protector: Protector, index: int, raw: dict[str, Any], *, db: Session,
                 visit: bool) -> Petitioner:
     field = f"petitioners.{index}"
     name = clean_name(raw.get("name"), field=f"{field}.name")
@@ -127,8 +127,8 @@ def _petitioner(db: Session, protector: Protector, index: int, raw: dict[str, An
     return person
 
 
-def find_repeats(db: Session, petitioner_ids: list[int], demands: list[tuple[str, str]],
-                 exclude_id: int | None = None) -> list[PossibleRepeat]:
+def find_repeats(petitioner_ids: list[int], demands: list[tuple[str, str]], exclude_id: int | None = None,
+                 *, db: Session) -> list[PossibleRepeat]:
     """Earlier matters of these petitioners whose demands resemble DEMANDS (summary, category)."""
     if not petitioner_ids:
         return []
@@ -155,7 +155,7 @@ def find_repeats(db: Session, petitioner_ids: list[int], demands: list[tuple[str
     return found + same[-MAX_SAME_PERSON_LINKS:]
 
 
-def check_new(db: Session, *, protector: Protector, petitioners: list[dict[str, Any]],
+def check_new(*, db: Session, protector: Protector, petitioners: list[dict[str, Any]],
               demands: list[dict[str, Any]], actor_id: int | None = None) -> list[PossibleRepeat]:
     """Repeat check before registering (the form shows it as a warning); a search by ID number is audited."""
     ids, searched = [], 0
@@ -171,14 +171,14 @@ def check_new(db: Session, *, protector: Protector, petitioners: list[dict[str, 
         if found:
             ids.append(found)
     if searched:
-        audit.record(db, action="matter.identity_search", entity_type="person", entity_id=actor_id or 0,
+        audit.record(db=db, action="matter.identity_search", entity_type="person", entity_id=actor_id or 0,
                      actor_id=actor_id, data={"id_numbers": searched, "found": len(ids)})
-    return find_repeats(db, ids, [(d.get("summary", ""), d.get("category", "")) for d in demands])
+    return find_repeats(ids, [(d.get("summary", ""), d.get("category", "")) for d in demands], db=db)
 
 
 def register(
-    db: Session,
     *,
+    db: Session,
     protector: Protector,
     petitioners: list[dict[str, Any]],
     demands: list[dict[str, Any]],
@@ -256,14 +256,14 @@ def register(
         # The accused unit cannot handle an accusation against itself: register it with the body above.
         raise Invalid("error.accused_handles", field="handling_node_id", unit=accused.name)
 
-    people = [_petitioner(db, protector, i, raw, visit=visit) for i, raw in enumerate(petitioners)]
+    people = [_petitioner(protector, i, raw, db=db, visit=visit) for i, raw in enumerate(petitioners)]
     if len({id(p) for p in people}) != len(people):
         raise Invalid("error.petitioner_duplicate", field="petitioners")
     db.flush()
-    repeats = find_repeats(db, [p.id for p in people if p.id_hash], [(s, c.code) for s, c in cleaned])
+    repeats = find_repeats([p.id for p in people if p.id_hash], [(s, c.code) for s, c in cleaned], db=db)
 
     year = local_day(moment).year
-    serial = next_value(db, scope=f"matter:{office.id}", year=year)
+    serial = next_value(db=db, scope=f"matter:{office.id}", year=year)
     code = new_query_code()
     matter = Matter(
         number=f"{office.code}-{year}-{serial:05d}", query_code_hash=protector.lookup_hash(code),
@@ -287,15 +287,15 @@ def register(
         db.add(RepeatLink(matter_id=matter.id, earlier_id=repeat.matter.id, similarity=repeat.similarity,
                                reason=repeat.reason))
     # The objection window (Art. 23) belongs to a body that received the matter by 转送/交办: it opens at the hand-over.
-    open_deadline(db, matter, "acceptance", received, moves_off_holidays=moves_off_holidays)
+    open_deadline(matter, "acceptance", received, db=db, moves_off_holidays=moves_off_holidays)
     db.add(MatterEvent(matter_id=matter.id, at=moment, actor_id=actor_id, action="register",
                             to_state=MatterState.registered.value))
-    audit.record(db, action="matter.registered", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+    audit.record(db=db, action="matter.registered", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"number": matter.number, "handling_node_id": office.id, "petitioners": len(people),
                        "demands": len(cleaned), "people_count": count, "accusation": accusation,
                        "anonymous": not people, "accused_node_id": matter.accused_node_id,
                        "possible_repeats": [r.matter.id for r in repeats if r.reason == SIMILAR],
                        "same_person": [r.matter.id for r in repeats if r.reason == SAME_PERSON]})
-    integration.registered(db, matter=matter)
-    sms_hooks.registered(db, matter=matter, code=code, protector=protector, actor_id=actor_id)
+    integration.registered(db=db, matter=matter)
+    sms_hooks.registered(db=db, matter=matter, code=code, protector=protector, actor_id=actor_id)
     return matter, code, repeats

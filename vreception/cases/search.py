@@ -121,7 +121,7 @@ def _demand_has(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists(select(Demand.id).where(Demand.matter_id == Matter.id, condition))
 
 
-def _with_phone(db: Session, protector: Protector, raw: str) -> list[int]:
+def _with_phone(protector: Protector, raw: str, *, db: Session) -> list[int]:
     """Petitioners whose phone is RAW: phones are encrypted with a fresh nonce each (no keyed hash to match), so the
     ones sharing its last four digits are decrypted here and compared; the numbers never leave this function."""
     phone = normalize_phone(raw.replace(" ", "").replace("-", ""), field="phone")
@@ -150,7 +150,7 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), deadlines.zone()).astimezone(UTC)
 
 
-def _node_within(db: Session, principal: Principal, node_id: int) -> Node:
+def _node_within(principal: Principal, node_id: int, *, db: Session) -> Node:
     node = db.get(Node, node_id)
     if node is None:
         raise Invalid("error.invalid_field", field="node_id", reason="")
@@ -159,7 +159,7 @@ def _node_within(db: Session, principal: Principal, node_id: int) -> Node:
     return node
 
 
-def conditions(db: Session, *, principal: Principal, search: MatterSearch, protector: Protector,
+def conditions(*, db: Session, principal: Principal, search: MatterSearch, protector: Protector,
                categories_file: str | None = None) -> list[ColumnElement[bool]]:
     """SQL conditions on Matter: the reader's matters (cases.access) narrowed by SEARCH; Invalid for a bad value."""
     where: list[ColumnElement[bool]] = [access.readable(principal)]
@@ -170,7 +170,7 @@ def conditions(db: Session, *, principal: Principal, search: MatterSearch, prote
     if search.id_number and search.id_number.strip():
         where.append(_petitioner_has(Petitioner.id_hash.in_(_id_hashes(protector, search.id_number))))
     if search.phone and search.phone.strip():
-        where.append(_petitioner_has(Petitioner.id.in_(_with_phone(db, protector, search.phone))))
+        where.append(_petitioner_has(Petitioner.id.in_(_with_phone(protector, search.phone, db=db))))
     if search.phone_tail:
         where.append(_petitioner_has(Petitioner.phone_tail == search.phone_tail))
     if search.text and search.text.strip():
@@ -183,7 +183,7 @@ def conditions(db: Session, *, principal: Principal, search: MatterSearch, prote
     if search.channel:
         where.append(Matter.channel.in_(search.channel))
     if search.node_id is not None:
-        node = _node_within(db, principal, search.node_id)
+        node = _node_within(principal, search.node_id, db=db)
         where.append(Matter.handling_path.startswith(node.path, autoescape=True))
     if search.owner_leader_id is not None:
         where.append(Matter.owner_leader_id == search.owner_leader_id)
@@ -259,8 +259,8 @@ def _ordered(query: Select[Any], sort: Sort, after: Position | None) -> Select[A
     return query.order_by(Matter.received_at.desc(), Matter.id.desc())
 
 
-def _rows(db: Session, where: Sequence[ColumnElement[bool]], sort: Sort, after: Position | None,
-          size: int) -> list[Matter]:
+def _rows(where: Sequence[ColumnElement[bool]], sort: Sort, after: Position | None, size: int,
+          *, db: Session) -> list[Matter]:
     """Up to SIZE matters of WHERE after AFTER in the order SORT. "active" reads the open matters newest first, then
     (when they run out on this page) the ended ones: two walks of the received_at index, none of them sorted whole."""
     if sort != "active":
@@ -298,7 +298,7 @@ def _loaded(query: Select[Any]) -> Select[Any]:
                          selectinload(Matter.petitioner_links).selectinload(MatterPetitioner.petitioner))
 
 
-def node_names(db: Session, matters: Sequence[Matter]) -> dict[int, str]:
+def node_names(matters: Sequence[Matter], *, db: Session) -> dict[int, str]:
     """The names of the handling nodes of MATTERS, in one query."""
     ids = {m.handling_node_id for m in matters}
     if not ids:
@@ -320,41 +320,41 @@ def hit(matter: Matter, names: Mapping[int, str], day: date) -> MatterHit:
         handling_node_name=names.get(matter.handling_node_id, ""), overdue=is_overdue(matter, day))
 
 
-def count(db: Session, where: Sequence[ColumnElement[bool]]) -> int:
+def count(where: Sequence[ColumnElement[bool]], *, db: Session) -> int:
     """How many matters WHERE selects, counted in SQL."""
     return db.scalar(select(func.count(Matter.id)).where(*where)) or 0
 
 
-def count_up_to(db: Session, where: Sequence[ColumnElement[bool]]) -> tuple[int, bool]:
+def count_up_to(where: Sequence[ColumnElement[bool]], *, db: Session) -> tuple[int, bool]:
     """How many matters WHERE selects, counted up to paging.COUNT_CAP: (count, whether there are more)."""
     # In the order of the default list: a reader of most matters counts along received_at's index and stops early.
-    return bounded_count(db, select(Matter.id).where(*where).order_by(Matter.received_at.desc()))
+    return bounded_count(select(Matter.id).where(*where).order_by(Matter.received_at.desc()), db=db)
 
 
-def search_matters(db: Session, *, principal: Principal, search: MatterSearch, protector: Protector,
+def search_matters(*, db: Session, principal: Principal, search: MatterSearch, protector: Protector,
                    categories_file: str | None = None, limit: int | None = None,
                    cursor: str | None = None) -> Page[MatterHit]:
     """One page of the matters the principal may read that SEARCH finds, with the total (keyset cursor)."""
     size, after = check_limit(limit), decode_cursor(search.sort, cursor)
-    where = conditions(db, principal=principal, search=search, protector=protector, categories_file=categories_file)
-    total, capped = count_up_to(db, where)
-    rows = _rows(db, where, search.sort, after, size + 1)
+    where = conditions(db=db, principal=principal, search=search, protector=protector, categories_file=categories_file)
+    total, capped = count_up_to(where, db=db)
+    rows = _rows(where, search.sort, after, size + 1, db=db)
     more = len(rows) > size
     rows = rows[:size]
-    names, day = node_names(db, rows), today()
+    names, day = node_names(rows, db=db), today()
     following = encode_cursor(search.sort, _position(search.sort, rows[-1])) if more and rows else None
     return Page[MatterHit](items=[hit(m, names, day) for m in rows], total=total, total_capped=capped, next=following)
 
 
-def all_matters(db: Session, *, principal: Principal, search: MatterSearch, protector: Protector,
+def all_matters(*, db: Session, principal: Principal, search: MatterSearch, protector: Protector,
                 categories_file: str | None = None, at_most: int) -> tuple[list[Matter], int]:
     """Every matter SEARCH finds for the principal, in its order, when there are at most AT_MOST (else only the
     count): (matters, total)."""
-    where = conditions(db, principal=principal, search=search, protector=protector, categories_file=categories_file)
-    total = count(db, where)
+    where = conditions(db=db, principal=principal, search=search, protector=protector, categories_file=categories_file)
+    total = count(where, db=db)
     if total > at_most:
         return [], total
-    return _rows(db, where, search.sort, None, at_most), total
+    return _rows(where, search.sort, None, at_most, db=db), total
 
 
 def masked_ids(matter: Matter) -> str:
@@ -373,19 +373,19 @@ class History:
     matters: Page[MatterHit]
 
 
-def petitioner_history(db: Session, *, principal: Principal, petitioner_id: int, limit: int | None = None,
+def petitioner_history(*, db: Session, principal: Principal, petitioner_id: int, limit: int | None = None,
                        cursor: str | None = None) -> History:
     """The matters of one petitioner the principal may read, newest first; NotFound when none (as the API)."""
     size, after = check_limit(limit), decode_cursor("received_desc", cursor)
     where = [access.readable(principal), Matter.id.in_(
         select(MatterPetitioner.matter_id).where(MatterPetitioner.petitioner_id == petitioner_id))]
-    total = count(db, where)
+    total = count(where, db=db)
     if not total:
         # Whether a person petitioned at all is itself personal: unknown and unreadable look alike.
         raise NotFound("error.petitioner_not_found", id=petitioner_id)
     rows = list(db.scalars(_loaded(_ordered(select(Matter).where(*where), "received_desc", after)).limit(size + 1)))
     more, rows = len(rows) > size, rows[:size]
-    names, day = node_names(db, rows), today()
+    names, day = node_names(rows, db=db), today()
     person = db.get(Petitioner, petitioner_id)
     following = encode_cursor("received_desc", _position("received_desc", rows[-1])) if more and rows else None
     return History(petitioner_id, person.name if person else "",

@@ -71,11 +71,11 @@ def range_bounds(months: list[date]) -> tuple[datetime, datetime]:
     return datetime.combine(months[0], time.min, zone()), end_of_day(rates.month_bounds(months[-1])[1])
 
 
-def summed_rates(db: Session, *, months: list[date], paths: list[str], rating_window_days: int = 30,
+def summed_rates(*, db: Session, months: list[date], paths: list[str], rating_window_days: int = 30,
                  at: datetime | None = None) -> dict[int, rates.UnitRates]:
     """The figures of every unit over MONTHS in the subtrees PATHS: each month's numerators and denominators added up
     (ended months read from their stored counts, monthly_figures)."""
-    return monthly_figures.summed(db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
+    return monthly_figures.summed(db=db, months=months, paths=paths, rating_window_days=rating_window_days, at=at)
 
 
 def total(units: Iterable[rates.UnitRates], node_id: int = 0) -> rates.UnitRates:
@@ -110,7 +110,7 @@ def overdue_condition(last_day: date, today: date) -> ColumnElement[bool]:
             & (Deadline.done_at.is_(None) | (Deadline.done_at > end_of_day(last_day))))
 
 
-def matter_counts(db: Session, *, months: list[date], within: ColumnElement[bool],
+def matter_counts(*, db: Session, months: list[date], within: ColumnElement[bool],
                   at: datetime | None = None) -> dict[int, MatterCounts]:
     """Per handling unit over MONTHS: matters registered by channel and by demand category, deadlines overdue."""
     start, end = range_bounds(months)
@@ -141,7 +141,7 @@ def month_starts(months: list[date]) -> list[datetime]:
     return [datetime.combine(m, time.min, zone()) for m in [*months, shift(months[-1], 1)]]
 
 
-def registered_by_month(db: Session, *, months: list[date], within: ColumnElement[bool]) -> dict[date, int]:
+def registered_by_month(*, db: Session, months: list[date], within: ColumnElement[bool]) -> dict[date, int]:
     """Matters registered in each of MONTHS, in one query (a CASE buckets the instants by local month)."""
     bounds = month_starts(months)
     bucket = case(*[(Matter.registered_at < bounds[i + 1], i) for i in range(len(months))], else_=-1)
@@ -151,12 +151,12 @@ def registered_by_month(db: Session, *, months: list[date], within: ColumnElemen
     return {month: int(found.get(i, 0)) for i, month in enumerate(months)}
 
 
-def children_of(db: Session, parent: Node) -> list[Node]:
+def children_of(parent: Node, *, db: Session) -> list[Node]:
     """The nodes directly under PARENT, by id."""
     return list(db.scalars(select(Node).where(Node.parent_id == parent.id).order_by(Node.id)))
 
 
-def child_for(db: Session, children: list[Node], node_ids: Iterable[int]) -> dict[int, int]:
+def child_for(children: list[Node], node_ids: Iterable[int], *, db: Session) -> dict[int, int]:
     """Each of NODE_IDS mapped to the child (of CHILDREN) whose subtree holds it; nodes under none are left out."""
     wanted = set(node_ids)
     if not wanted or not children:
@@ -170,7 +170,7 @@ def child_for(db: Session, children: list[Node], node_ids: Iterable[int]) -> dic
     return out
 
 
-def overdue_units(db: Session, *, months: list[date], within: ColumnElement[bool], at: datetime | None = None,
+def overdue_units(*, db: Session, months: list[date], within: ColumnElement[bool], at: datetime | None = None,
                   limit: int = 50) -> list[tuple[str, int]]:
     """The units (by name) with deadlines overdue at the end of MONTHS, most first (督办 named in the bulletin)."""
     last_day = rates.month_bounds(months[-1])[1]

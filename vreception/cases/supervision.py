@@ -22,7 +22,7 @@ OWING = func.coalesce(Matter.holding_node_id, Matter.handling_node_id)
 MAX_OVERDUE = 200
 
 
-def coordinator_emails(db: Session, node_id: int) -> str:
+def coordinator_emails(node_id: int, *, db: Session) -> str:
     """The e-mail addresses of the active coordinators of NODE_ID, comma-separated."""
     rows = db.scalars(select(Person.email).join(RoleAssignment, RoleAssignment.person_id == Person.id)
                            .where(RoleAssignment.node_id == node_id, RoleAssignment.role == Role.coordinator,
@@ -45,7 +45,7 @@ def _stages(kind: str, due: date, today: date, reminder_days: int, unit: Node, n
     return []
 
 
-def raise_deadline_notices(db: Session, *, at: datetime, reminder_days: int = 2) -> int:
+def raise_deadline_notices(*, db: Session, at: datetime, reminder_days: int = 2) -> int:
     """Raise each due notice of every open statutory deadline once; safe to run any number of times."""
     today = local_day(at)
     found = db.execute(
@@ -59,17 +59,17 @@ def raise_deadline_notices(db: Session, *, at: datetime, reminder_days: int = 2)
     for deadline_id, kind, due, number, node_id in found:
         unit = units[node_id]
         for stage, recipient, title in _stages(kind, due, today, reminder_days, unit, number):
-            email_to = coordinator_emails(db, recipient) if stage == "supervision" else emails_of_node(db,
-                                                                                                            recipient)
+            email_to = coordinator_emails(recipient, db=db) if stage == "supervision" else emails_of_node(recipient,
+                                                                                                            db=db)
             # The unique (subject, stage, node) row is the idempotency key: a second run inserts nothing.
-            if raise_once(db, kind=f"deadline.{stage}", subject_type="deadline", subject_id=deadline_id,
+            if raise_once(db=db, kind=f"deadline.{stage}", subject_type="deadline", subject_id=deadline_id,
                           stage=stage, node_id=recipient, title=title, body=title, email_to=email_to):
                 raised += 1
     db.flush()
     return raised
 
 
-def overdue_matters(db: Session, *, within: ColumnElement[bool], at: datetime,
+def overdue_matters(*, db: Session, within: ColumnElement[bool], at: datetime,
                     limit: int = MAX_OVERDUE) -> list[dict[str, Any]]:
     """Open matters matching WITHIN with a statutory deadline past its day, the most overdue first."""
     today = local_day(at)

@@ -70,7 +70,7 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _store(db: Session, *, matter: Matter, kind: str, actor_id: int | None, template: str,
+def _store(*, db: Session, matter: Matter, kind: str, actor_id: int | None, template: str,
            issuer: Node | None = None, **context: Any) -> Document:
     """Number, render and store a document of KIND on MATTER in the name of ISSUER (default: the handling body);
     audited with its hash."""
@@ -81,7 +81,7 @@ def _store(db: Session, *, matter: Matter, kind: str, actor_id: int | None, temp
     assert office is not None  # a foreign key of the matter
     issued_at = now()
     year = local_day(issued_at).year
-    serial = next_value(db, scope=f"doc:{office.id}:{kind}", year=year)
+    serial = next_value(db=db, scope=f"doc:{office.id}:{kind}", year=year)
     number = f"{office.name}信{short}〔{year}〕{serial}号"
     html = _env.get_template(template).render(
         kind=kind, title=title, number=number, office=office.name, issued=chinese_date(issued_at),
@@ -91,28 +91,28 @@ def _store(db: Session, *, matter: Matter, kind: str, actor_id: int | None, temp
                         issuer_node_id=office.id, html=html, sha256=sha256(html))
     db.add(document)
     db.flush()
-    audit.record(db, action="document.issued", entity_type="document", entity_id=document.id, actor_id=actor_id,
+    audit.record(db=db, action="document.issued", entity_type="document", entity_id=document.id, actor_id=actor_id,
                  data={"matter_id": matter.id, "kind": kind, "number": number, "sha256": document.sha256})
-    integration.document_issued(db, matter=matter, document=document, name=title)
+    integration.document_issued(db=db, matter=matter, document=document, name=title)
     return document
 
 
-def issue(db: Session, *, matter: Matter, kind: str, actor_id: int | None, addressee: str,
+def issue(*, db: Session, matter: Matter, kind: str, actor_id: int | None, addressee: str,
           issuer: Node | None = None, **context: Any) -> Document:
     """Render and store a notice of KIND on MATTER with the issuing office's next number for the year."""
-    return _store(db, matter=matter, kind=kind, actor_id=actor_id, template="notice.html", addressee=addressee,
+    return _store(db=db, matter=matter, kind=kind, actor_id=actor_id, template="notice.html", addressee=addressee,
                   issuer=issuer, **context)
 
 
-def issue_from(db: Session, *, matter: Matter, kind: str, template: str, actor_id: int | None,
+def issue_from(*, db: Session, matter: Matter, kind: str, template: str, actor_id: int | None,
                **context: Any) -> Document:
     """Render and store a document of KIND on MATTER from its own TEMPLATE (in documents/templates)."""
-    return _store(db, matter=matter, kind=kind, actor_id=actor_id, template=template, **context)
+    return _store(db=db, matter=matter, kind=kind, actor_id=actor_id, template=template, **context)
 
 
-def issue_signed_record(db: Session, *, matter: Matter, actor_id: int | None, **context: Any) -> Document:
+def issue_signed_record(*, db: Session, matter: Matter, actor_id: int | None, **context: Any) -> Document:
     """The signed reception record (接谈记录) with its entries, signatures, refusals and the recording's hash."""
-    return _store(db, matter=matter, kind="reception_record", actor_id=actor_id,
+    return _store(db=db, matter=matter, kind="reception_record", actor_id=actor_id,
                   template="reception_record.html", **context)
 
 
@@ -126,7 +126,7 @@ def proof_type(data: bytes) -> str:
     raise Invalid("error.proof_type", field="proof")
 
 
-def terminal_signature(db: Session, document: Document) -> bytes | None:
+def terminal_signature(document: Document, *, db: Session) -> bytes | None:
     """The first signature the petitioner's side drew on the terminal for a signed record, if any."""
     if document.kind not in SIGNED_RECORDS:
         return None
@@ -137,7 +137,7 @@ def terminal_signature(db: Session, document: Document) -> bytes | None:
         .order_by(RecordSignature.id)).first()
 
 
-def serve(db: Session, document: Document, *, actor_id: int | None, at: datetime | None = None,
+def serve(document: Document, *, db: Session, actor_id: int | None, at: datetime | None = None,
           method: str = "direct", proof: bytes | None = None, proof_source: str | None = None) -> Document:
     """Mark DOCUMENT served (送达) on the petitioner by METHOD, with an optional proof of service (送达回证).
 
@@ -147,7 +147,7 @@ def serve(db: Session, document: Document, *, actor_id: int | None, at: datetime
     if method not in SERVICE_METHODS:
         raise Invalid("error.service_method", field="method")
     if proof is None and method == "direct":
-        proof = terminal_signature(db, document)
+        proof = terminal_signature(document, db=db)
         proof_source = "terminal_signature" if proof is not None else proof_source
     if proof is not None:
         if proof_source not in PROOF_SOURCES:
@@ -156,10 +156,10 @@ def serve(db: Session, document: Document, *, actor_id: int | None, at: datetime
         document.proof, document.proof_sha256 = proof, hashlib.sha256(proof).hexdigest()
     document.served_at, document.served_by, document.served_method = at or now(), actor_id, method
     db.flush()
-    audit.record(db, action="document.served", entity_type="document", entity_id=document.id, actor_id=actor_id,
+    audit.record(db=db, action="document.served", entity_type="document", entity_id=document.id, actor_id=actor_id,
                  data={"matter_id": document.matter_id, "served_at": document.served_at.isoformat(),
                        "method": method, "proof_sha256": document.proof_sha256})
-    integration.document_served(db, document=document, name=KINDS[document.kind][0])
+    integration.document_served(db=db, document=document, name=KINDS[document.kind][0])
     return document
 
 
@@ -177,13 +177,13 @@ class Proof:
         return f"proof-{self.sha256[:12]}.{PROOF_EXTENSIONS.get(self.media_type, 'bin')}"
 
 
-def proof_of_service(db: Session, document: Document, *, actor_id: int | None) -> Proof:
+def proof_of_service(document: Document, *, db: Session, actor_id: int | None) -> Proof:
     """DOCUMENT's proof of service, for a reader of its matter (the caller checked); NotFound when it has none.
 
     Every read is audited: the proof shows the petitioner's signature or a scan with their details."""
     if document.proof is None or document.proof_type is None or document.proof_sha256 is None:
         raise NotFound("error.proof_not_found", id=document.id)
-    audit.record(db, action="document.proof_read", entity_type="document", entity_id=document.id,
+    audit.record(db=db, action="document.proof_read", entity_type="document", entity_id=document.id,
                  actor_id=actor_id, data={"matter_id": document.matter_id, "proof_sha256": document.proof_sha256})
     return Proof(document.proof, document.proof_type, document.proof_sha256, document.proof_source or "scan")
 

@@ -125,12 +125,12 @@ def _checked_store(matter: Matter, data: bytes, max_bytes: int, storage_dir: Pat
     return content_type, pages, sha256
 
 
-def store_upload(db: Session, *, matter: Matter, data: bytes, max_bytes: int, storage_dir: Path,
+def store_upload(*, db: Session, matter: Matter, data: bytes, max_bytes: int, storage_dir: Path,
                  actor_id: int | None, session_id: int, filename: str = "") -> Source:
     """Check and store a file uploaded into MATTER during call SESSION_ID; nothing is stored when it is refused."""
     content_type, pages, sha256 = _checked_store(matter, data, max_bytes, storage_dir)
     item = f"upload:{matter.id}:{sha256}"
-    audit.record(db, action=UPLOADED, entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+    audit.record(db=db, action=UPLOADED, entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"item": item, "sha256": sha256, "bytes": len(data), "content_type": content_type,
                        "pages": pages, "session_id": session_id, "filename": filename[:200]})
     return Source(item=item, matter_id=matter.id, content_type=content_type, data=data, pages=pages,
@@ -151,7 +151,7 @@ class MatterFile:
     uploaded_at: datetime
 
 
-def store_matter_file(db: Session, *, matter: Matter, data: bytes, max_bytes: int, storage_dir: Path,
+def store_matter_file(*, db: Session, matter: Matter, data: bytes, max_bytes: int, storage_dir: Path,
                       actor_id: int | None, filename: str = "") -> MatterFile:
     """Check and store one of the petitioner's materials with MATTER (a PDF or an image); the audit holds the record."""
     if 0 < len(data) <= max_bytes and sniff(data) is None:
@@ -159,14 +159,14 @@ def store_matter_file(db: Session, *, matter: Matter, data: bytes, max_bytes: in
     content_type, pages, sha256 = _checked_store(matter, data, max_bytes, storage_dir)
     item = f"upload:{matter.id}:{sha256}"
     name = (filename or "").strip()[:200] or f"{sha256[:12]}.{EXTENSIONS[content_type]}"
-    event = audit.record(db, action=MATTER_FILE, entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+    event = audit.record(db=db, action=MATTER_FILE, entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                          data={"item": item, "sha256": sha256, "bytes": len(data), "content_type": content_type,
                                "pages": pages, "filename": name})
     return MatterFile(item=item, sha256=sha256, filename=name, content_type=content_type, bytes=len(data),
                       pages=pages, uploaded_by=actor_id, uploaded_at=event.at)
 
 
-def matter_files(db: Session, *, matter_id: int) -> list[MatterFile]:
+def matter_files(*, db: Session, matter_id: int) -> list[MatterFile]:
     """The materials attached to MATTER_ID, oldest first; the same file attached twice is listed once."""
     events = db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "matter",
                                                       AuditEvent.entity_id == str(matter_id),
@@ -190,7 +190,7 @@ def _cached_pdf(document: Document, cache_dir: Path) -> bytes:
     return data
 
 
-def resolve(db: Session, *, matter_id: int, item: str, storage_dir: Path) -> Source:
+def resolve(*, db: Session, matter_id: int, item: str, storage_dir: Path) -> Source:
     """The item's bytes, if it belongs to MATTER_ID (Forbidden if it belongs to another matter, NotFound if none)."""
     if not ITEM.match(item):
         raise Invalid("error.invalid_field", field="item", reason="doc:ID, att:ID or upload:MATTER:SHA256")
@@ -270,13 +270,13 @@ def _write_whole(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
-def prepare(db: Session, *, session_id: int, source: Source, actor_id: int | None, participant_id: int) -> None:
+def prepare(*, db: Session, session_id: int, source: Source, actor_id: int | None, participant_id: int) -> None:
     """Note that SOURCE may be shown in call SESSION_ID: its pages are then served to the call's participants."""
-    audit.record(db, action=PREPARED, entity_type="session", entity_id=session_id, actor_id=actor_id,
+    audit.record(db=db, action=PREPARED, entity_type="session", entity_id=session_id, actor_id=actor_id,
                  data={"item": source.item, "pages": source.pages, "participant_id": participant_id})
 
 
-def was_prepared(db: Session, *, session_id: int, item: str) -> bool:
+def was_prepared(*, db: Session, session_id: int, item: str) -> bool:
     """Whether ITEM was prepared for showing in call SESSION_ID."""
     rows = db.scalars(select(AuditEvent.data).where(AuditEvent.entity_type == "session",
                                                          AuditEvent.entity_id == str(session_id),
@@ -284,7 +284,7 @@ def was_prepared(db: Session, *, session_id: int, item: str) -> bool:
     return any(json.loads(data).get("item") == item for data in rows)
 
 
-def showable(db: Session, *, matter_id: int) -> list[dict[str, str]]:
+def showable(*, db: Session, matter_id: int) -> list[dict[str, str]]:
     """What of MATTER_ID can be shown, for the picker: its notices, the attachments of its tasks, the materials
     attached at registration and the files uploaded into its calls (each file once)."""
     notices = db.scalars(select(Document).where(Document.matter_id == matter_id).order_by(Document.id))

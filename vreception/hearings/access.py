@@ -21,15 +21,15 @@ def sits_on(hearing: Hearing, person_id: int) -> bool:
         m.person_id == person_id and not m.withdrawn for m in hearing.panel)
 
 
-def can_see(db: Session, principal: Principal, hearing: Hearing) -> bool:
+def can_see(principal: Principal, hearing: Hearing, *, db: Session) -> bool:
     """Readers of the matter, and the hearing's chair, recorder and panel members."""
-    return sits_on(hearing, principal.person_id) or matters.can_read(db, principal, procedure.matter_of(db, hearing))
+    return sits_on(hearing, principal.person_id) or matters.can_read(principal, procedure.matter_of(hearing, db=db), db=db)
 
 
-def load_visible(db: Session, principal: Principal, hearing_id: int, *, lock: bool = False) -> Hearing:
+def load_visible(principal: Principal, hearing_id: int, *, db: Session, lock: bool = False) -> Hearing:
     """The hearing if the principal may see it; NotFound or Forbidden otherwise."""
-    hearing = procedure.load(db, hearing_id, lock=lock)
-    if not can_see(db, principal, hearing):
+    hearing = procedure.load(hearing_id, db=db, lock=lock)
+    if not can_see(principal, hearing, db=db):
         raise Forbidden()
     return hearing
 
@@ -42,56 +42,56 @@ def _runs(principal: Principal, body: Node, stage: HearingStage | None) -> bool:
     return covers(principal, body, OFFICE)
 
 
-def may_propose(db: Session, principal: Principal, matter: Matter) -> bool:
+def may_propose(principal: Principal, matter: Matter, *, db: Session) -> bool:
     """Whether the principal's office may record a request for a hearing on the matter, or propose one, now."""
-    return _runs(principal, procedure.body_for(db, matter), procedure.STAGES.get(matter.state))
+    return _runs(principal, procedure.body_for(matter, db=db), procedure.STAGES.get(matter.state))
 
 
-def require_office(db: Session, principal: Principal, matter: Matter) -> None:
+def require_office(principal: Principal, matter: Matter, *, db: Session) -> None:
     """Forbidden unless the principal's office holds a hearing on the matter now (the body holding it)."""
-    if not may_propose(db, principal, matter):
+    if not may_propose(principal, matter, db=db):
         raise Forbidden()
 
 
-def runs(db: Session, principal: Principal, hearing: Hearing) -> bool:
+def runs(principal: Principal, hearing: Hearing, *, db: Session) -> bool:
     """Whether the principal's office runs HEARING: the body that held the matter when it was asked for."""
-    return _runs(principal, procedure.body_of(db, hearing), hearing.stage)
+    return _runs(principal, procedure.body_of(hearing, db=db), hearing.stage)
 
 
-def require_runs(db: Session, principal: Principal, hearing: Hearing) -> None:
+def require_runs(principal: Principal, hearing: Hearing, *, db: Session) -> None:
     """Forbidden unless the principal's office runs HEARING."""
-    if not runs(db, principal, hearing):
+    if not runs(principal, hearing, db=db):
         raise Forbidden()
 
 
-def load_for_office(db: Session, principal: Principal, hearing_id: int) -> Hearing:
+def load_for_office(principal: Principal, hearing_id: int, *, db: Session) -> Hearing:
     """The hearing, locked, if the principal's office runs it; NotFound or Forbidden otherwise."""
-    hearing = load_visible(db, principal, hearing_id, lock=True)
-    require_runs(db, principal, hearing)
+    hearing = load_visible(principal, hearing_id, db=db, lock=True)
+    require_runs(principal, hearing, db=db)
     return hearing
 
 
-def require_recusal_decider(db: Session, principal: Principal, hearing: Hearing, recusal: Recusal) -> None:
+def require_recusal_decider(principal: Principal, hearing: Hearing, recusal: Recusal, *, db: Session) -> None:
     """The chair decides a 回避 request; one against the chair is the office's to decide."""
     if recusals.against_chair(hearing, recusal) or hearing.chair_id is None:
-        require_runs(db, principal, hearing)
+        require_runs(principal, hearing, db=db)
     elif principal.person_id != hearing.chair_id:
         raise Forbidden()
 
 
-def decides_recusal(db: Session, principal: Principal, hearing: Hearing, recusal: Recusal) -> bool:
+def decides_recusal(principal: Principal, hearing: Hearing, recusal: Recusal, *, db: Session) -> bool:
     """Whether the principal decides RECUSAL (the same rule as require_recusal_decider)."""
     try:
-        require_recusal_decider(db, principal, hearing, recusal)
+        require_recusal_decider(principal, hearing, recusal, db=db)
     except Forbidden:
         return False
     return True
 
 
-def require_recusal_recorder(db: Session, principal: Principal, hearing: Hearing) -> None:
+def require_recusal_recorder(principal: Principal, hearing: Hearing, *, db: Session) -> None:
     """A 回避 request is written down by the office or by the chair."""
     if principal.person_id != hearing.chair_id:
-        require_runs(db, principal, hearing)
+        require_runs(principal, hearing, db=db)
 
 
 def require_opinion_reader(principal: Principal, hearing: Hearing) -> None:

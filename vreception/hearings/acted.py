@@ -12,7 +12,7 @@ DECIDING = ("accept", "not_accept", "refuse_repeat", "transfer", "assign", "repo
             "extend", "route_legal", "settle", "reply", "review_reply", "recheck_reply")
 
 
-def acted_on(db: Session, matter: Matter) -> set[int]:
+def acted_on(matter: Matter, *, db: Session) -> set[int]:
     """The people who registered, decided, handled (a task on it) or reviewed the matter, and its owner leader."""
     people = {matter.registered_by, matter.owner_leader_id}
     people |= set(db.scalars(select(MatterEvent.actor_id).where(MatterEvent.matter_id == matter.id,

@@ -15,12 +15,12 @@ from vreception.models.hearings import AgendaEntry, AgendaStep, Hearing
 from vreception.models.recordings import Recording, RecordingState
 
 
-def of_session(db: Session, session_id: int) -> Hearing | None:
+def of_session(session_id: int, *, db: Session) -> Hearing | None:
     """The hearing held in SESSION_ID, if any."""
     return db.scalar(select(Hearing).where(Hearing.session_id == session_id))
 
 
-def recording_offset(db: Session, session_id: int, at: datetime) -> float | None:
+def recording_offset(session_id: int, at: datetime, *, db: Session) -> float | None:
     """Seconds from the start of SESSION_ID's live (or finalised) recording to AT; None when none runs."""
     started = db.scalar(select(Recording.started_at).where(
         Recording.session_id == session_id,
@@ -29,14 +29,14 @@ def recording_offset(db: Session, session_id: int, at: datetime) -> float | None
     return max(0.0, (at - started).total_seconds()) if started is not None else None
 
 
-def move(db: Session, *, hearing: Hearing, step: AgendaStep, at: datetime, actor_id: int | None) -> AgendaEntry:
+def move(*, db: Session, hearing: Hearing, step: AgendaStep, at: datetime, actor_id: int | None) -> AgendaEntry:
     """The chair moved HEARING to STEP at AT: the hearing's current step, an agenda entry, audited."""
-    offset = recording_offset(db, hearing.session_id, at) if hearing.session_id is not None else None
+    offset = recording_offset(hearing.session_id, at, db=db) if hearing.session_id is not None else None
     entry = AgendaEntry(hearing_id=hearing.id, step=step, at=at, offset_s=offset, by=actor_id)
     hearing.steps.append(entry)
     hearing.agenda_step = step
     db.flush()
-    audit.record(db, action="hearing.agenda_step", entity_type="hearing", entity_id=hearing.id, actor_id=actor_id,
+    audit.record(db=db, action="hearing.agenda_step", entity_type="hearing", entity_id=hearing.id, actor_id=actor_id,
                  data={"step": step.value, "offset_s": offset, "session_id": hearing.session_id, "entry_id": entry.id})
     return entry
 

@@ -19,7 +19,7 @@ JOINABLE = frozenset({SessionState.booked, SessionState.open, SessionState.live}
 _SHOWN, _ENDED, _DELIBERATION = ("call." + kind for kind in ("evidence_shown", "evidence_ended", "deliberation_changed"))
 
 
-def open_hearing(db: Session, key: str) -> tuple[Hearing, ReceptionSession]:
+def open_hearing(key: str, *, db: Session) -> tuple[Hearing, ReceptionSession]:
     """The public hearing whose gallery KEY this is, and its session, while it can be watched; NotFound otherwise
     (an unknown key, a closed hearing and one that is over look the same)."""
     if not key or len(key) > 64:
@@ -33,7 +33,7 @@ def open_hearing(db: Session, key: str) -> tuple[Hearing, ReceptionSession]:
     return hearing, booking
 
 
-def shown_now(db: Session, session_id: int) -> tuple[str, int] | None:
+def shown_now(session_id: int, *, db: Session) -> tuple[str, int] | None:
     """The item and page shown to everyone in SESSION_ID now, unless nothing is shown or the panel deliberates."""
     latest = db.scalars(select(AuditEvent).where(
         AuditEvent.entity_type == "session", AuditEvent.entity_id == str(session_id),

@@ -54,18 +54,18 @@ def check_period(*, starts_at: datetime, at: datetime, notice_days: int, waived:
     return note
 
 
-def check_agent(db: Session, *, hearing: Hearing, agent: str, authorisation: str) -> MatterFile | None:
+def check_agent(*, db: Session, hearing: Hearing, agent: str, authorisation: str) -> MatterFile | None:
     """The agent's written authorisation (授权委托书), a file attached to the matter; required when an agent is named."""
     if not agent.strip():
         return None
-    found = next((f for f in evidence.matter_files(db, matter_id=hearing.matter_id) if f.item == authorisation.strip()),
+    found = next((f for f in evidence.matter_files(db=db, matter_id=hearing.matter_id) if f.item == authorisation.strip()),
                  None)
     if found is None:
         raise errors.AgentAuthorisation("error.agent_authorisation", field="agent_authorisation", name=agent.strip())
     return found
 
 
-def _context(db: Session, hearing: Hearing, booking: ReceptionSession) -> dict[str, Any]:
+def _context(hearing: Hearing, booking: ReceptionSession, *, db: Session) -> dict[str, Any]:
     seats = [p for p in booking.participants if p.room_id is None]
     rooms = [db.get_one(Room, p.room_id).name for p in booking.participants if p.room_id is not None]
     chair = db.get(Person, hearing.chair_id) if hearing.chair_id is not None else None
@@ -78,18 +78,18 @@ def _context(db: Session, hearing: Hearing, booking: ReceptionSession) -> dict[s
         waived=hearing.notice_waived)
 
 
-def _issue(db: Session, hearing: Hearing, booking: ReceptionSession, seats: list[Participant],
-           actor_id: int | None) -> list[Document]:
+def _issue(hearing: Hearing, booking: ReceptionSession, seats: list[Participant], actor_id: int | None,
+           *, db: Session) -> list[Document]:
     """The petitioner's 听证通知书 (served on them) and one for each of SEATS that is not the petitioner's side."""
-    matter = matter_of(db, hearing)
-    context = {**_context(db, hearing, booking), "issuer": body_of(db, hearing)}
-    petitioner = documents.issue_from(db, matter=matter, kind="hearing_notice", template="hearing_notice.html",
+    matter = matter_of(hearing, db=db)
+    context = {**_context(hearing, booking, db=db), "issuer": body_of(hearing, db=db)}
+    petitioner = documents.issue_from(db=db, matter=matter, kind="hearing_notice", template="hearing_notice.html",
                                       actor_id=actor_id, addressee=addressee(matter), **context)
-    documents.serve(db, petitioner, actor_id=actor_id, at=petitioner.issued_at)
+    documents.serve(petitioner, db=db, actor_id=actor_id, at=petitioner.issued_at)
     issued = [petitioner]
     for seat in seats:
         if seat.role not in PETITIONER_SEATS:
-            issued.append(documents.issue_from(db, matter=matter, kind="hearing_notice",
+            issued.append(documents.issue_from(db=db, matter=matter, kind="hearing_notice",
                                                template="hearing_notice.html", actor_id=actor_id,
                                                addressee=f"{ROLE_TEXT.get(seat.role, seat.role)} {seat.name}",
                                                **context))
@@ -97,7 +97,7 @@ def _issue(db: Session, hearing: Hearing, booking: ReceptionSession, seats: list
     return issued
 
 
-def noticed(db: Session, *, hearing: Hearing, booking: ReceptionSession, waiver_note: str,
+def noticed(*, db: Session, hearing: Hearing, booking: ReceptionSession, waiver_note: str,
             actor_id: int | None, authorisation: MatterFile | None = None) -> list[Document]:
     """The hearing is booked: it is noticed, public ones get their gallery key, every participant a 听证通知书."""
     hearing.session_id = booking.id
@@ -105,20 +105,20 @@ def noticed(db: Session, *, hearing: Hearing, booking: ReceptionSession, waiver_
     hearing.notice_waived, hearing.waiver_note = bool(waiver_note), waiver_note
     if hearing.public and hearing.gallery_key is None:
         hearing.gallery_key = new_gallery_key()
-    issued = _issue(db, hearing, booking, [p for p in booking.participants if p.room_id is None], actor_id)
+    issued = _issue(hearing, booking, [p for p in booking.participants if p.room_id is None], actor_id, db=db)
     held = ({"item": authorisation.item, "sha256": authorisation.sha256, "filename": authorisation.filename}
             if authorisation is not None else None)
-    record(db, hearing, "noticed", actor_id, session_id=booking.id, waived=bool(waiver_note), waiver_note=waiver_note,
+    record(hearing, "noticed", actor_id, db=db, session_id=booking.id, waived=bool(waiver_note), waiver_note=waiver_note,
            documents=[d.id for d in issued], public=hearing.public, agent_authorisation=held)
     return issued
 
 
-def restaffed(db: Session, *, hearing: Hearing, booking: ReceptionSession, newcomers: list[Participant],
+def restaffed(*, db: Session, hearing: Hearing, booking: ReceptionSession, newcomers: list[Participant],
               actor_id: int | None) -> list[Document]:
     """A place left by a granted 回避 was filled after the notice: a 听证通知书 to each newcomer, and the petitioner's
     again (it names the new chair, recorder or members, whose 回避 the petitioner may in turn ask for)."""
-    issued = _issue(db, hearing, booking, newcomers, actor_id)
-    record(db, hearing, "noticed", actor_id, session_id=booking.id, restaffed=[p.person_id for p in newcomers],
+    issued = _issue(hearing, booking, newcomers, actor_id, db=db)
+    record(hearing, "noticed", actor_id, db=db, session_id=booking.id, restaffed=[p.person_id for p in newcomers],
            documents=[d.id for d in issued])
     return issued
 

@@ -15,7 +15,7 @@ from vreception.models.hearings import Hearing, PanelMember
 MAX_OPINION_CHARS = 10_000
 
 
-def record_opinion(db: Session, *, hearing: Hearing, person_id: int, text: str) -> PanelMember:
+def record_opinion(*, db: Session, hearing: Hearing, person_id: int, text: str) -> PanelMember:
     """PERSON_ID's opinion on HEARING as a sitting panel member; audited with its hash."""
     member = seat_of(hearing, person_id)
     if member is None:
@@ -25,14 +25,14 @@ def record_opinion(db: Session, *, hearing: Hearing, person_id: int, text: str) 
         raise Invalid("error.opinion_required", field="opinion")
     if len(text) > MAX_OPINION_CHARS:
         raise Invalid("error.invalid_field", field="opinion", reason=f"≤ {MAX_OPINION_CHARS}")
-    if not deliberation_begun(db, hearing):
+    if not deliberation_begun(hearing, db=db):
         raise Conflict("error.opinion_too_early", field="opinion")
-    if frozen(db, hearing):
+    if frozen(hearing, db=db):
         raise Conflict("error.opinion_frozen", field="opinion")
     changed = member.opinion_at is not None
     member.opinion, member.opinion_at = text, now()
     db.flush()
-    audit.record(db, action="hearing.opinion_recorded", entity_type="hearing", entity_id=hearing.id,
+    audit.record(db=db, action="hearing.opinion_recorded", entity_type="hearing", entity_id=hearing.id,
                  actor_id=person_id, data={"panel_member_id": member.id, "changed": changed,
                                            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()})
     return member

@@ -25,7 +25,7 @@ class Seat:
     chosen_by_petitioner: bool = False
 
 
-def ancestors(db: Session, node_id: int) -> list[int]:
+def ancestors(node_id: int, *, db: Session) -> list[int]:
     """NODE_ID and every node above it."""
     out, node = [], db.get(Node, node_id)
     while node is not None:
@@ -34,9 +34,9 @@ def ancestors(db: Session, node_id: int) -> list[int]:
     return out
 
 
-def on_roster(db: Session, node_id: int) -> dict[int, RosterEntry]:
+def on_roster(node_id: int, *, db: Session) -> dict[int, RosterEntry]:
     """The active roster entries of the office NODE_ID and the offices above it, by person."""
-    entries = db.scalars(select(RosterEntry).where(RosterEntry.node_id.in_(ancestors(db, node_id)),
+    entries = db.scalars(select(RosterEntry).where(RosterEntry.node_id.in_(ancestors(node_id, db=db)),
                                                    RosterEntry.active.is_(True)).order_by(RosterEntry.id))
     return {e.person_id: e for e in entries}
 
@@ -52,7 +52,7 @@ def check_size(count: int, sizes: Sequence[int]) -> None:
         raise errors.PanelSize("error.panel_size", field="members", sizes="、".join(str(s) for s in sizes))
 
 
-def compose(db: Session, *, hearing: Hearing, seats: Sequence[Seat], sizes: Sequence[int],
+def compose(*, db: Session, hearing: Hearing, seats: Sequence[Seat], sizes: Sequence[int],
             actor_id: int | None) -> Hearing:
     """Set the sitting panel to SEATS; withdrawn members stay withdrawn and may not come back."""
     require_state(hearing, S.decided, S.noticed)
@@ -60,8 +60,8 @@ def compose(db: Session, *, hearing: Hearing, seats: Sequence[Seat], sizes: Sequ
     if len(set(ids)) != len(ids):
         raise Invalid("error.panel_twice", field="members")
     check_size(len(ids), sizes)
-    roster = on_roster(db, hearing.node_id)
-    acted = acted_on(db, matter_of(db, hearing)) | {hearing.chair_id}
+    roster = on_roster(hearing.node_id, db=db)
+    acted = acted_on(matter_of(hearing, db=db), db=db) | {hearing.chair_id}
     withdrawn = {m.person_id for m in hearing.panel if m.withdrawn}
     for i, seat in enumerate(seats):
         person = db.get(Person, seat.person_id)
@@ -85,7 +85,7 @@ def compose(db: Session, *, hearing: Hearing, seats: Sequence[Seat], sizes: Sequ
         else:
             kept.chosen_by_petitioner = seat.chosen_by_petitioner
     db.flush()
-    record(db, hearing, "panel", actor_id, members=ids,
+    record(hearing, "panel", actor_id, db=db, members=ids,
            chosen_by_petitioner=[s.person_id for s in seats if s.chosen_by_petitioner])
     return hearing
 
@@ -99,7 +99,7 @@ def require_complete(hearing: Hearing, sizes: Sequence[int]) -> None:
 
 # ---- the roster ------------------------------------------------------------------------------------------------------
 
-def add_to_roster(db: Session, *, node_id: int, person_id: int, profession: str = "",
+def add_to_roster(*, db: Session, node_id: int, person_id: int, profession: str = "",
                   actor_id: int | None) -> RosterEntry:
     """Put a person with the hearing member role on the office's roster (or back on it)."""
     person = db.get(Person, person_id)
@@ -116,21 +116,21 @@ def add_to_roster(db: Session, *, node_id: int, person_id: int, profession: str 
         db.add(entry)
     entry.active, entry.profession = True, (profession or "").strip()[:100]
     db.flush()
-    audit.record(db, action="hearing_roster.added", entity_type="hearing_roster", entity_id=entry.id,
+    audit.record(db=db, action="hearing_roster.added", entity_type="hearing_roster", entity_id=entry.id,
                  actor_id=actor_id, data={"node_id": node_id, "person_id": person_id, "profession": entry.profession})
     return entry
 
 
-def remove_from_roster(db: Session, *, entry: RosterEntry, actor_id: int | None) -> RosterEntry:
+def remove_from_roster(*, db: Session, entry: RosterEntry, actor_id: int | None) -> RosterEntry:
     """Take a member off the roster (kept, inactive: past panels still name them)."""
     entry.active = False
     db.flush()
-    audit.record(db, action="hearing_roster.removed", entity_type="hearing_roster", entity_id=entry.id,
+    audit.record(db=db, action="hearing_roster.removed", entity_type="hearing_roster", entity_id=entry.id,
                  actor_id=actor_id, data={"node_id": entry.node_id, "person_id": entry.person_id})
     return entry
 
 
-def load_entry(db: Session, entry_id: int) -> RosterEntry:
+def load_entry(entry_id: int, *, db: Session) -> RosterEntry:
     """A roster entry by id, or NotFound."""
     entry = db.get(RosterEntry, entry_id)
     if entry is None:

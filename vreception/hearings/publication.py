@@ -34,7 +34,7 @@ class Published:
     published_at: str
 
 
-def opinion_after(db: Session, hearing: Hearing) -> MatterEvent | None:
+def opinion_after(hearing: Hearing, *, db: Session) -> MatterEvent | None:
     """The opinion the office made after the hearing ended, if any."""
     if hearing.ended_at is None:
         return None
@@ -44,16 +44,16 @@ def opinion_after(db: Session, hearing: Hearing) -> MatterEvent | None:
                       .order_by(MatterEvent.id.desc())).first()
 
 
-def publish(db: Session, *, hearing: Hearing, actor_id: int | None) -> Hearing:
+def publish(*, db: Session, hearing: Hearing, actor_id: int | None) -> Hearing:
     """The office publishes the opinion made after the hearing."""
     require_state(hearing, S.concluded)
     if hearing.published_at is not None:
         raise Conflict("error.hearing_published", field="hearing_id")
-    if opinion_after(db, hearing) is None:
+    if opinion_after(hearing, db=db) is None:
         raise Invalid("error.hearing_no_opinion", field="hearing_id")
     hearing.published_at = now()
     db.flush()
-    record(db, hearing, "published", actor_id)
+    record(hearing, "published", actor_id, db=db)
     return hearing
 
 
@@ -66,13 +66,13 @@ def anonymised(matter: Matter, text: str) -> str:
     return _PHONE.sub("***", _ID.sub("***", text))
 
 
-def published(db: Session, hearing_id: int) -> Published:
+def published(hearing_id: int, *, db: Session) -> Published:
     """The published opinion of a hearing; NotFound when there is none (unpublished hearings are not known)."""
     hearing = db.get(Hearing, hearing_id)
-    event = opinion_after(db, hearing) if hearing is not None and hearing.published_at is not None else None
+    event = opinion_after(hearing, db=db) if hearing is not None and hearing.published_at is not None else None
     if hearing is None or event is None or hearing.published_at is None:
         raise NotFound("error.hearing_not_found", field="hearing_id", id=hearing_id)
-    matter = matter_of(db, hearing)
+    matter = matter_of(hearing, db=db)
     return Published(hearing_id=hearing.id, matter_number=matter.number,
                      categories=sorted({d.category for d in matter.demands}), outcome=matter.outcome or "",
                      opinion=anonymised(matter, event.reason), published_at=hearing.published_at.isoformat())

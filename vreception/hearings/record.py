@@ -50,7 +50,7 @@ class CaseFileOut(BaseModel):
     documents: list[DocumentOut]
 
 
-def load(db: Session, hearing_id: int) -> Hearing:
+def load(hearing_id: int, *, db: Session) -> Hearing:
     """A hearing by id, or NotFound."""
     hearing = db.get(Hearing, hearing_id)
     if hearing is None:
@@ -71,7 +71,7 @@ def require_member(hearing: Hearing, person_id: int | None) -> PanelMember:
     return member
 
 
-def member_document(db: Session, hearing: Hearing, person_id: int | None, document_id: int) -> Document:
+def member_document(hearing: Hearing, person_id: int | None, document_id: int, *, db: Session) -> Document:
     """A served document of the hearing's matter, for a sitting member while the case file is open to the panel."""
     require_member(hearing, person_id)
     if hearing.state not in HEARING_FILE_OPEN:
@@ -82,38 +82,38 @@ def member_document(db: Session, hearing: Hearing, person_id: int | None, docume
     return document
 
 
-def session_of(db: Session, hearing: Hearing) -> ReceptionSession | None:
+def session_of(hearing: Hearing, *, db: Session) -> ReceptionSession | None:
     """The hearing's booked session, if any."""
     return db.get(ReceptionSession, hearing.session_id) if hearing.session_id is not None else None
 
 
-def record_of(db: Session, hearing: Hearing) -> ReceptionRecord | None:
+def record_of(hearing: Hearing, *, db: Session) -> ReceptionRecord | None:
     """The 笔录 of the hearing's session, if started."""
     if hearing.session_id is None:
         return None
     return db.scalar(select(ReceptionRecord).where(ReceptionRecord.session_id == hearing.session_id))
 
 
-def deliberation_begun(db: Session, hearing: Hearing) -> bool:
+def deliberation_begun(hearing: Hearing, *, db: Session) -> bool:
     """Whether the chair opened the private deliberation, or the hearing session is over."""
     if any(step.step is AgendaStep.deliberation for step in hearing.steps):
         return True
     if hearing.state in OVER or hearing.ended_at is not None:
         return True
-    booking = session_of(db, hearing)
+    booking = session_of(hearing, db=db)
     return booking is not None and booking.state is SessionState.ended
 
 
-def frozen(db: Session, hearing: Hearing) -> bool:
+def frozen(hearing: Hearing, *, db: Session) -> bool:
     """Whether the hearing's 笔录 is frozen: someone signed or confirmed it."""
-    record = record_of(db, hearing)
+    record = record_of(hearing, db=db)
     return record is not None and record.frozen_at is not None
 
 
-def member_view(db: Session, hearing: Hearing, person_id: int) -> MemberHearingOut:
+def member_view(hearing: Hearing, person_id: int, *, db: Session) -> MemberHearingOut:
     """HEARING as panel member PERSON_ID sees it."""
     matter = db.get_one(Matter, hearing.matter_id)
-    booking = session_of(db, hearing)
+    booking = session_of(hearing, db=db)
     chair = db.get(Person, hearing.chair_id) if hearing.chair_id else None
     member = next(m for m in hearing.panel if m.person_id == person_id)
     return MemberHearingOut(
@@ -122,23 +122,23 @@ def member_view(db: Session, hearing: Hearing, person_id: int) -> MemberHearingO
         session_state=booking.state.value if booking else None, starts_at=booking.starts_at if booking else None,
         ends_at=booking.ends_at if booking else None, chair=chair.name if chair else "", withdrawn=member.withdrawn,
         opinion=member.opinion, opinion_at=member.opinion_at,
-        may_give_opinion=not member.withdrawn and deliberation_begun(db, hearing) and not frozen(db, hearing))
+        may_give_opinion=not member.withdrawn and deliberation_begun(hearing, db=db) and not frozen(hearing, db=db))
 
 
-def member_hearings(db: Session, person_id: int) -> list[MemberHearingOut]:
+def member_hearings(person_id: int, *, db: Session) -> list[MemberHearingOut]:
     """The hearings PERSON_ID is on the panel of (withdrawn ones too), the latest first."""
     hearings = db.scalars(select(Hearing).join(PanelMember, PanelMember.hearing_id == Hearing.id)
                           .where(PanelMember.person_id == person_id).order_by(Hearing.id.desc()).limit(200))
-    return [member_view(db, h, person_id) for h in hearings]
+    return [member_view(h, person_id, db=db) for h in hearings]
 
 
-def case_file(db: Session, hearing: Hearing, person_id: int | None) -> CaseFileOut:
+def case_file(hearing: Hearing, person_id: int | None, *, db: Session) -> CaseFileOut:
     """The case file of HEARING for a sitting panel member: the demands and the documents served so far."""
     require_member(hearing, person_id)
     assert person_id is not None  # a sitting member has an account
     matter = db.get_one(Matter, hearing.matter_id)
     served = db.scalars(select(Document).where(Document.matter_id == matter.id, Document.served_at.isnot(None))
                         .order_by(Document.id))
-    return CaseFileOut(hearing=member_view(db, hearing, person_id), received_at=matter.received_at,
+    return CaseFileOut(hearing=member_view(hearing, person_id, db=db), received_at=matter.received_at,
                        demands=[DemandOut.model_validate(d) for d in matter.demands],
                        documents=[document_out(d) for d in served])

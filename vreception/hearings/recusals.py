@@ -25,7 +25,7 @@ def against_chair(hearing: Hearing, recusal: Recusal) -> bool:
     return recusal.against_id == hearing.chair_id
 
 
-def request(db: Session, *, hearing: Hearing, against_id: int, requested_by: str, reason: str,
+def request(*, db: Session, hearing: Hearing, against_id: int, requested_by: str, reason: str,
             actor_id: int | None) -> Recusal:
     """Record who asked for whose 回避 and why."""
     require_state(hearing, *OPEN_TO_RECUSAL)
@@ -37,7 +37,7 @@ def request(db: Session, *, hearing: Hearing, against_id: int, requested_by: str
     recusal = Recusal(against_id=against_id, requested_by=who, reason=text(reason, "reason"), requested_at=now())
     hearing.recusals.append(recusal)
     db.flush()
-    record(db, hearing, "recusal_requested", actor_id, recusal_id=recusal.id, against_id=against_id,
+    record(hearing, "recusal_requested", actor_id, db=db, recusal_id=recusal.id, against_id=against_id,
            requested_by=who, reason=recusal.reason)
     return recusal
 
@@ -50,7 +50,7 @@ def load(hearing: Hearing, recusal_id: int) -> Recusal:
     return found
 
 
-def decide(db: Session, *, hearing: Hearing, recusal: Recusal, granted: bool, reason: str,
+def decide(*, db: Session, hearing: Hearing, recusal: Recusal, granted: bool, reason: str,
            actor_id: int | None) -> Recusal:
     """Grant or refuse, with a reason; a granted member withdraws, a granted chair or recorder must be replaced."""
     require_state(hearing, *OPEN_TO_RECUSAL)
@@ -67,6 +67,6 @@ def decide(db: Session, *, hearing: Hearing, recusal: Recusal, granted: bool, re
         if hearing.recorder_id == recusal.against_id:
             hearing.recorder_id = None
     db.flush()
-    record(db, hearing, "recusal_decided", actor_id, recusal_id=recusal.id, against_id=recusal.against_id,
+    record(hearing, "recusal_decided", actor_id, db=db, recusal_id=recusal.id, against_id=recusal.against_id,
            granted=granted, reason=recusal.decision_reason)
     return recusal

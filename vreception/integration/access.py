@@ -18,7 +18,7 @@ from vreception.models.integration import IntegrationChange
 PULLERS = (Role.coordinator, Role.admin)
 
 
-def province_paths(db: Session, principal: Principal) -> list[str]:
+def province_paths(principal: Principal, *, db: Session) -> list[str]:
     """The paths of the province regions where the principal coordinates or administers."""
     paths = []
     for scope in principal.scopes:
@@ -30,9 +30,9 @@ def province_paths(db: Session, principal: Principal) -> list[str]:
     return paths
 
 
-def require_puller(db: Session, principal: Principal) -> list[str]:
+def require_puller(principal: Principal, *, db: Session) -> list[str]:
     """The province paths the principal pulls for, or Forbidden (403) if none."""
-    paths = province_paths(db, principal)
+    paths = province_paths(principal, db=db)
     if not paths:
         raise Forbidden("integration.error.province_only")
     return paths

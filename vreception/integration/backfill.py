@@ -31,7 +31,7 @@ class _Past:
     state: str | None  # the state the change left (None: the state then, found from the timeline)
 
 
-def _timeline(db: Session, matter: Matter) -> list[_Past]:
+def _timeline(matter: Matter, *, db: Session) -> list[_Past]:
     past: list[_Past] = []
     for event in db.scalars(select(MatterEvent).where(MatterEvent.matter_id == matter.id)
                             .order_by(MatterEvent.at, MatterEvent.id)):
@@ -55,18 +55,18 @@ def _timeline(db: Session, matter: Matter) -> list[_Past]:
     return sorted(past, key=lambda p: (p.at, p.order))
 
 
-def _fill(db: Session, matter: Matter) -> int:
+def _fill(matter: Matter, *, db: Session) -> int:
     state = None
     written = 0
-    for past in _timeline(db, matter):
+    for past in _timeline(matter, db=db):
         state = past.state or state
-        record.write(db, matter=matter, kind=past.kind, occurred_at=past.at, payload=past.payload, backfilled=True,
+        record.write(db=db, matter=matter, kind=past.kind, occurred_at=past.at, payload=past.payload, backfilled=True,
                      state=state)
         written += 1
     return written
 
 
-def missing(db: Session, *, limit: int = BATCH) -> list[int]:
+def missing(*, db: Session, limit: int = BATCH) -> list[int]:
     """Ids of matters with no change in the feed yet (at most LIMIT, oldest first)."""
     has_any = exists(select(IntegrationChange.id).where(IntegrationChange.matter_id == Matter.id))
     return list(db.scalars(select(Matter.id).where(~has_any).order_by(Matter.id).limit(limit)))
@@ -74,15 +74,15 @@ def missing(db: Session, *, limit: int = BATCH) -> list[int]:
 
 def backfill_batch(*, db: Session, actor_id: int | None = None, limit: int = BATCH) -> tuple[int, int]:
     """Fill the feed of up to LIMIT matters that have none: (matters filled, changes written)."""
-    ids = missing(db, limit=limit)
+    ids = missing(db=db, limit=limit)
     if not ids:
         return 0, 0
     # Audited first: the audit head's lock is taken before the integration head's, as in every writer.
-    audit.record(db, action="integration.backfilled", entity_type="integration", entity_id="feed",
+    audit.record(db=db, action="integration.backfilled", entity_type="integration", entity_id="feed",
                  actor_id=actor_id, data={"matters": len(ids), "first": ids[0], "last": ids[-1]})
     changes = 0
     for matter_id in ids:
         matter = db.get(Matter, matter_id)
         assert matter is not None  # just listed
-        changes += _fill(db, matter)
+        changes += _fill(matter, db=db)
     return len(ids), changes

@@ -17,21 +17,21 @@ if TYPE_CHECKING:
 Opener = Callable[["Settings"], "Database"]
 
 
-def export_changes(db: Database, *, since: str, out: TextIO) -> tuple[int, int]:
+def export_changes(*, db: Database, since: str, out: TextIO) -> tuple[int, int]:
     """Write every change after SINCE (a cursor or a day) to OUT as JSON lines: (lines, the cursor to resume)."""
     from vreception.integration import feed
 
     lines = 0
     with db.transaction(reads_only=True) as session:
-        after = feed.since(session, since)
-        cursor = max(after, feed.high_water(session))
-        for change in feed.every(session, after=after):
+        after = feed.since(since, db=session)
+        cursor = max(after, feed.high_water(db=session))
+        for change in feed.every(db=session, after=after):
             out.write(json.dumps(change.model_dump(mode="json"), ensure_ascii=False, sort_keys=True) + "\n")
             lines += 1
     return lines, cursor
 
 
-def backfill(db: Database) -> tuple[int, int]:
+def backfill(*, db: Database) -> tuple[int, int]:
     """Fill the feed of every matter that has none, a batch per transaction: (matters, changes)."""
     from vreception.integration.backfill import backfill_batch
 
@@ -51,16 +51,16 @@ def add_commands(sub: Any, opener: Opener) -> None:
         db = opener(settings)
         if args.out:
             with Path(args.out).open("w", encoding="utf-8") as out:
-                lines, cursor = export_changes(db, since=args.since, out=out)
+                lines, cursor = export_changes(db=db, since=args.since, out=out)
         else:
-            lines, cursor = export_changes(db, since=args.since, out=sys.stdout)
+            lines, cursor = export_changes(db=db, since=args.since, out=sys.stdout)
         db.dispose()
         print(f"exported {lines} changes; next cursor: {cursor}", file=sys.stderr)
         return 0
 
     def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
         db = opener(settings)
-        matters, changes = backfill(db)
+        matters, changes = backfill(db=db)
         db.dispose()
         print(f"backfilled {changes} changes of {matters} matters")
         return 0

@@ -42,7 +42,7 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
-def high_water(db: Session) -> int:
+def high_water(*, db: Session) -> int:
     """The highest id visible now: every id below it is visible too (commit order)."""
     return int(db.scalar(select(func.coalesce(func.max(IntegrationChange.id), 0))) or 0)
 
@@ -53,11 +53,11 @@ def _query(after: int, upto: int, condition: ColumnElement[bool]) -> Select[Any]
             .order_by(IntegrationChange.id))
 
 
-def page(db: Session, *, after: str | None, limit: int | None = None,
+def page(*, db: Session, after: str | None, limit: int | None = None,
          condition: ColumnElement[bool] | None = None) -> ChangesPage:
     """The changes after the cursor AFTER that CONDITION lets through, at most LIMIT, and the cursor to resume."""
     start, size = cursor_value(after), check_limit(limit)
-    upto = high_water(db)
+    upto = high_water(db=db)
     rows = list(db.scalars(_query(start, upto, true() if condition is None else condition).limit(size)))
     full = len(rows) == size
     # A full page resumes after its last item; a short one has seen every visible id up to the high-water mark.
@@ -65,26 +65,26 @@ def page(db: Session, *, after: str | None, limit: int | None = None,
     return ChangesPage(items=[change_out(r) for r in rows], next=str(following), more=full)
 
 
-def cursor_before(db: Session, day: date) -> int:
+def cursor_before(day: date, *, db: Session) -> int:
     """The cursor that starts at the first change recorded on or after DAY (local midnight)."""
     start = datetime.combine(day, time(), tzinfo=zone())
     first = db.scalar(select(func.min(IntegrationChange.id)).where(IntegrationChange.recorded_at >= start))
-    return (first - 1) if first is not None else high_water(db)
+    return (first - 1) if first is not None else high_water(db=db)
 
 
-def since(db: Session, value: str) -> int:
+def since(value: str, *, db: Session) -> int:
     """A --since argument: a cursor (digits) or a day (YYYY-MM-DD); 422 invalid otherwise."""
     if value.isascii() and value.isdigit():
         return cursor_value(value)
     try:
-        return cursor_before(db, date.fromisoformat(value))
+        return cursor_before(date.fromisoformat(value), db=db)
     except ValueError:
         raise Invalid("integration.error.since", field="since") from None
 
 
-def every(db: Session, *, after: int, batch: int = MAX_LIMIT) -> Iterator[ChangeOut]:
+def every(*, db: Session, after: int, batch: int = MAX_LIMIT) -> Iterator[ChangeOut]:
     """Every change after AFTER up to the high-water mark at the start, in id order (the export)."""
-    upto = high_water(db)
+    upto = high_water(db=db)
     while after < upto:
         rows = list(db.scalars(_query(after, upto, true()).limit(batch)))
         if not rows:

@@ -35,7 +35,7 @@ def day(moment: datetime | None) -> str | None:
     return local_day(moment).isoformat() if moment is not None else None
 
 
-def _next_id(db: Session) -> int:
+def _next_id(*, db: Session) -> int:
     # Insert-or-bump the one head row: the row lock taken here is held until commit, so the next writer gets the
     # next id only after this one's rows are visible. A rolled-back writer rolls its bump back: no holes.
     table = IntegrationHead.__table__
@@ -46,13 +46,13 @@ def _next_id(db: Session) -> int:
     return int(db.execute(statement).scalar_one())
 
 
-def write(db: Session, *, matter: Matter, kind: str, occurred_at: datetime, payload: dict[str, Any],
+def write(*, db: Session, matter: Matter, kind: str, occurred_at: datetime, payload: dict[str, Any],
           backfilled: bool = False, state: str | None = None) -> int:
     """Append one change of MATTER to the feed (flushes first; the caller's transaction commits it); its id.
 
     STATE: the matter's state then, when a backfill writes a change of the past (default: its state now)."""
     db.flush()
-    change_id = _next_id(db)
+    change_id = _next_id(db=db)
     body = {"state": state or matter.state.value, "registered_on": day(matter.registered_at), **payload}
     db.execute(insert(IntegrationChange).values(
         id=change_id, matter_id=matter.id, matter_number=matter.number, kind=kind, occurred_at=occurred_at,
@@ -75,29 +75,29 @@ def handover_fields(action: str, at: datetime, unit: str) -> dict[str, Any]:
     return {"handover": {"kind": HANDOVERS[action], "on": day(at), "to": unit}}
 
 
-def registered(db: Session, *, matter: Matter) -> None:
+def registered(*, db: Session, matter: Matter) -> None:
     """登记: the matter entered the feed."""
-    write(db, matter=matter, kind=REGISTERED, occurred_at=matter.registered_at, payload={})
+    write(db=db, matter=matter, kind=REGISTERED, occurred_at=matter.registered_at, payload={})
 
 
-def matter_changed(db: Session, *, matter: Matter, action: str, before: MatterState, at: datetime,
+def matter_changed(*, db: Session, matter: Matter, action: str, before: MatterState, at: datetime,
                    unit: str | None) -> None:
     """An action of the matter's state machine: a hand-over, or a change of state (others leave no row)."""
     if action in HANDOVERS and unit:
-        write(db, matter=matter, kind=HANDED_OVER, occurred_at=at, payload=handover_fields(action, at, unit))
+        write(db=db, matter=matter, kind=HANDED_OVER, occurred_at=at, payload=handover_fields(action, at, unit))
     elif matter.state is not before:
-        write(db, matter=matter, kind=STATE, occurred_at=at,
+        write(db=db, matter=matter, kind=STATE, occurred_at=at,
               payload={"action": action, "from_state": before.value})
 
 
-def document_issued(db: Session, *, matter: Matter, document: Document, name: str) -> None:
+def document_issued(*, db: Session, matter: Matter, document: Document, name: str) -> None:
     """A document (告知书, 意见书, 笔录 …) was issued on the matter."""
-    write(db, matter=matter, kind=ISSUED, occurred_at=document.issued_at, payload=document_fields(document, name))
+    write(db=db, matter=matter, kind=ISSUED, occurred_at=document.issued_at, payload=document_fields(document, name))
 
 
-def document_served(db: Session, *, document: Document, name: str) -> None:
+def document_served(*, db: Session, document: Document, name: str) -> None:
     """A document was served (送达) on the petitioner: its method and day."""
     matter = db.get(Matter, document.matter_id)
     assert matter is not None  # a foreign key
     assert document.served_at is not None  # documents.serve set it
-    write(db, matter=matter, kind=SERVED, occurred_at=document.served_at, payload=document_fields(document, name))
+    write(db=db, matter=matter, kind=SERVED, occurred_at=document.served_at, payload=document_fields(document, name))

@@ -96,7 +96,7 @@ def mark_stale(connection: Connection, pairs: Iterable[tuple[date, int | None]],
                                                        set_={"marked_at": statement.excluded.marked_at}), rows)
 
 
-def _changed_matters(db: Session, cutoff: date) -> tuple[set[tuple[date, int]], set[int]]:
+def _changed_matters(cutoff: date, *, db: Session) -> tuple[set[tuple[date, int]], set[int]]:
     """The (month, node) pairs the flushed objects name directly, and the matters whose deadlines to look up."""
     from vreception.models.cases import Deadline, Matter, RepeatLink
 
@@ -131,7 +131,7 @@ def _after_flush(db: Session, _context: object) -> None:
 
     moment = now()
     cutoff = _month((moment + MARGIN).date())
-    pairs, matters = _changed_matters(db, cutoff)
+    pairs, matters = _changed_matters(cutoff, db=db)
     if not pairs and not matters:
         return
     connection = db.connection()

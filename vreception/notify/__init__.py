@@ -16,7 +16,7 @@ from vreception.models import Notification, Person
 MAX_EMAIL_ATTEMPTS = 5
 
 
-def raise_once(db: Session, *, kind: str, subject_type: str, subject_id: int, stage: str, node_id: int,
+def raise_once(*, db: Session, kind: str, subject_type: str, subject_id: int, stage: str, node_id: int,
                title: str, body: str = "", email_to: str = "") -> bool:
     """Add a notification unless this stage of this subject was raised for NODE_ID already; True if added."""
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -30,14 +30,14 @@ def raise_once(db: Session, *, kind: str, subject_type: str, subject_id: int, st
     return result.rowcount == 1
 
 
-def emails_of_node(db: Session, node_id: int) -> str:
+def emails_of_node(node_id: int, *, db: Session) -> str:
     """The e-mail addresses of the active people at a node, comma-separated."""
     rows = db.scalars(select(Person.email).where(Person.node_id == node_id, Person.active.is_(True),
                                                       Person.email != ""))
     return ",".join(sorted(set(rows)))[:200]
 
 
-def deliver_email(db: Session, *, host: str, port: int, sender: str, user: str = "", password: str = "",
+def deliver_email(*, db: Session, host: str, port: int, sender: str, user: str = "", password: str = "",
                   starttls: bool = False, limit: int = 100) -> int:
     """Send pending e-mails from the outbox; returns how many were sent. Failures are kept and retried."""
     if not host:
@@ -73,7 +73,7 @@ def deliver_email(db: Session, *, host: str, port: int, sender: str, user: str =
     return sent
 
 
-def inbox(db: Session, *, within: ColumnElement[bool], limit: int = 20) -> list[Notification]:
+def inbox(*, db: Session, within: ColumnElement[bool], limit: int = 20) -> list[Notification]:
     """The newest notifications addressed to nodes matching WITHIN (a condition on Node.path)."""
     from vreception.models import Node
 

@@ -12,19 +12,19 @@ from vreception.models.online import OnlineRequest
 OFFICE = (Role.coordinator,)
 
 
-def load_for_office(db: Session, principal: Principal, request_id: int) -> OnlineRequest:
+def load_for_office(principal: Principal, request_id: int, *, db: Session) -> OnlineRequest:
     """The request if the principal coordinates over its queue's node: 403 for other roles, 404 for no such."""
     require_role(principal, OFFICE)
     request = db.get(OnlineRequest, request_id)
     if request is None:
         raise NotFound("online.error.not_found", id=request_id)
-    require(principal, load_node(db, request.node_id), OFFICE)
+    require(principal, load_node(request.node_id, db=db), OFFICE)
     return request
 
 
-def require_office_over(db: Session, principal: Principal, node_id: int) -> None:
+def require_office_over(principal: Principal, node_id: int, *, db: Session) -> None:
     """Forbidden unless the principal coordinates over NODE_ID (where a draft is registered)."""
-    require(principal, load_node(db, node_id), OFFICE)
+    require(principal, load_node(node_id, db=db), OFFICE)
 
 
 def require_office_role(principal: Principal) -> None:

@@ -48,7 +48,7 @@ class Place:
     places: list[Node]
 
 
-def places(db: Session) -> list[Place]:
+def places(*, db: Session) -> list[Place]:
     """The counties (regions) and their townships, for the public form."""
     regions = list(db.scalars(select(Node).where(Node.kind == NodeKind.region, Node.retired_at.is_(None),
                                                  Node.level.in_([NodeLevel.county, NodeLevel.township]))
@@ -90,7 +90,7 @@ def files_of(request: OnlineRequest) -> list[dict[str, Any]]:
     return list(json.loads(request.files or "[]"))
 
 
-def _county(db: Session, county_id: int | None, address_node_id: int | None) -> tuple[Node, Node]:
+def _county(county_id: int | None, address_node_id: int | None, *, db: Session) -> tuple[Node, Node]:
     county = db.get(Node, county_id) if county_id else None
     if county is None or county.level is not NodeLevel.county or county.kind is not NodeKind.region \
             or county.retired_at is not None:
@@ -101,14 +101,14 @@ def _county(db: Session, county_id: int | None, address_node_id: int | None) -> 
     return county, place
 
 
-def submit(db: Session, *, protector: Protector, storage_dir: Path, max_bytes: int, name: str, id_number: str,
+def submit(*, db: Session, protector: Protector, storage_dir: Path, max_bytes: int, name: str, id_number: str,
            phone: str, county_id: int | None, address_node_id: int | None, about: str, demands: str,
            uploads: list[Upload]) -> OnlineRequest:
     """Queue an online petition as a draft at the chosen county; files checked and kept with it."""
     name = clean_name(name, field="name")
     number = normalize_id_number((id_number or "").strip(), field="id_number")
     mobile = mobile_or_invalid(phone)
-    county, place = _county(db, county_id, address_node_id)
+    county, place = _county(county_id, address_node_id, db=db)
     about, demands = (about or "").strip(), (demands or "").strip()
     if not about:
         raise Invalid("online.error.about_required", field="about")
@@ -129,7 +129,7 @@ def submit(db: Session, *, protector: Protector, storage_dir: Path, max_bytes: i
         path = draft_path(storage_dir, request.id, meta["sha256"], meta["content_type"])
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    audit.record(db, action="online.intake_submitted", entity_type="online_request", entity_id=request.id,
+    audit.record(db=db, action="online.intake_submitted", entity_type="online_request", entity_id=request.id,
                  data={"county_id": county.id, "address_node_id": place.id, "files": len(checked),
                        "phone_tail": request.phone_tail})
     return request
@@ -146,11 +146,11 @@ def draft_file(request: OnlineRequest, sha256: str, storage_dir: Path) -> tuple[
     return meta, path
 
 
-def read_file(db: Session, *, request: OnlineRequest, sha256: str, storage_dir: Path,
+def read_file(*, db: Session, request: OnlineRequest, sha256: str, storage_dir: Path,
               actor_id: int | None) -> tuple[dict[str, Any], Path]:
     """A draft's file for a coordinator; the read is audited (it carries personal data)."""
     meta, path = draft_file(request, sha256, storage_dir)
-    audit.record(db, action="online.file_read", entity_type="online_request", entity_id=request.id,
+    audit.record(db=db, action="online.file_read", entity_type="online_request", entity_id=request.id,
                  actor_id=actor_id, data={"sha256": meta["sha256"]})
     return meta, path
 
@@ -176,39 +176,39 @@ class Completed:
     phone: str
 
 
-def completion_of(db: Session, *, request: OnlineRequest, protector: Protector, actor_id: int | None) -> Completed:
+def completion_of(*, db: Session, request: OnlineRequest, protector: Protector, actor_id: int | None) -> Completed:
     """The draft as the registration form starts from: personal numbers decrypted for the office, audited."""
-    audit.record(db, action="online.draft_read", entity_type="online_request", entity_id=request.id,
+    audit.record(db=db, action="online.draft_read", entity_type="online_request", entity_id=request.id,
                  actor_id=actor_id)
     return Completed(handling_node_id=request.node_id, origin_node_id=request.address_node_id or request.node_id,
                      category="", summary=request.demands, facts=request.about, name=request.name,
                      id_number=protector.decrypt(request.id_cipher), phone=protector.decrypt(request.phone_cipher))
 
 
-def register_draft(db: Session, *, request: OnlineRequest, completed: Completed, protector: Protector,
+def register_draft(*, db: Session, request: OnlineRequest, completed: Completed, protector: Protector,
                    storage_dir: Path, max_bytes: int, actor_id: int | None, categories_file: str | None = None,
                    moves_off_holidays: bool = True) -> tuple[Matter, str]:
     """Register the draft through the registration service (channel online, received when it arrived); its files
     become the matter's materials. The registration hook sends the query code by SMS."""
     _open(request)
     matter, code, _ = register.register(
-        db, protector=protector, channel="online", received_at=request.received_at, actor_id=actor_id,
+        db=db, protector=protector, channel="online", received_at=request.received_at, actor_id=actor_id,
         petitioners=[{"name": completed.name, "id_number": completed.id_number, "phone": completed.phone}],
         demands=[{"summary": completed.summary, "category": completed.category}],
         origin_node_id=completed.origin_node_id, handling_node_id=completed.handling_node_id,
         facts=completed.facts, categories_file=categories_file, moves_off_holidays=moves_off_holidays)
     for meta in files_of(request):
         _, path = draft_file(request, meta["sha256"], storage_dir)
-        evidence.store_matter_file(db, matter=matter, data=path.read_bytes(), max_bytes=max_bytes,
+        evidence.store_matter_file(db=db, matter=matter, data=path.read_bytes(), max_bytes=max_bytes,
                                    storage_dir=storage_dir, actor_id=actor_id, filename=meta["filename"])
     request.state, request.decided_at, request.decided_by, request.matter_id = (OnlineState.approved, now(),
                                                                                 actor_id, matter.id)
-    audit.record(db, action="online.intake_registered", entity_type="online_request", entity_id=request.id,
+    audit.record(db=db, action="online.intake_registered", entity_type="online_request", entity_id=request.id,
                  actor_id=actor_id, data={"matter_id": matter.id, "number": matter.number})
     return matter, code
 
 
-def decline(db: Session, *, request: OnlineRequest, reason: str, actor_id: int | None,
+def decline(*, db: Session, request: OnlineRequest, reason: str, actor_id: int | None,
             protector: Protector) -> OnlineRequest:
     """Decline the draft with a reason, sent to the petitioner's phone by SMS."""
     _open(request)
@@ -219,8 +219,8 @@ def decline(db: Session, *, request: OnlineRequest, reason: str, actor_id: int |
         raise Invalid("online.error.reason_too_long", field="reason", max=MAX_REASON)
     request.state, request.decided_at, request.decided_by, request.reason = (OnlineState.refused, now(), actor_id,
                                                                              reason)
-    texting.send(db, template="intake_declined", phone_cipher=request.phone_cipher, phone_tail=request.phone_tail,
+    texting.send(db=db, template="intake_declined", phone_cipher=request.phone_cipher, phone_tail=request.phone_tail,
                  protector=protector, actor_id=actor_id, date=local_date(request.received_at), reason=reason)
-    audit.record(db, action="online.intake_declined", entity_type="online_request", entity_id=request.id,
+    audit.record(db=db, action="online.intake_declined", entity_type="online_request", entity_id=request.id,
                  actor_id=actor_id, data={"reason": reason})
     return request

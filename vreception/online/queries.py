@@ -16,7 +16,7 @@ from vreception.online.views import DraftFileOut, OnlineRequestOut, masked_id
 from vreception.paging import Page, page_of
 
 
-def view(db: Session, request: OnlineRequest) -> OnlineRequestOut:
+def view(request: OnlineRequest, *, db: Session) -> OnlineRequestOut:
     """One request as the queue shows it."""
     node = db.get(Node, request.node_id)
     matter = db.get(Matter, request.matter_id) if request.matter_id else None
@@ -34,7 +34,7 @@ def view(db: Session, request: OnlineRequest) -> OnlineRequestOut:
         decided_at=request.decided_at, reason=request.reason)
 
 
-def queue(db: Session, *, principal: Principal, kind: OnlineKind | None = None,
+def queue(*, db: Session, principal: Principal, kind: OnlineKind | None = None,
           state: OnlineState | None = OnlineState.waiting, limit: int | None = None,
           cursor: str | None = None) -> Page[OnlineRequestOut]:
     """The requests in the principal's queues (waiting by default), oldest first, a page at a time."""
@@ -44,10 +44,10 @@ def queue(db: Session, *, principal: Principal, kind: OnlineKind | None = None,
     if state is not None:
         query = query.where(OnlineRequest.state == state)
     query = query.order_by(OnlineRequest.received_at, OnlineRequest.id)
-    return page_of(db, query, item=lambda row: view(db, row), limit=limit, cursor=cursor)
+    return page_of(query, db=db, item=lambda row: view(row, db=db), limit=limit, cursor=cursor)
 
 
-def waiting_count(db: Session, *, principal: Principal) -> int:
+def waiting_count(*, db: Session, principal: Principal) -> int:
     """How many requests wait in the principal's queues."""
     return db.scalar(select(func.count(OnlineRequest.id)).where(
         OnlineRequest.state == OnlineState.waiting,

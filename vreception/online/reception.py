@@ -24,7 +24,7 @@ MAX_NOTE = 500
 MAX_REASON = 200  # a refusal goes out by SMS
 
 
-def rooms_near(db: Session, matter: Matter) -> list[Room]:
+def rooms_near(matter: Matter, *, db: Session) -> list[Room]:
     """Active video rooms in the subtree of the place the petitioner comes from (the matter's origin)."""
     origin = db.get(Node, matter.origin_node_id)
     assert origin is not None  # a foreign key
@@ -43,7 +43,7 @@ def preferred(days: list[date], today: date) -> list[date]:
     return chosen
 
 
-def ask(db: Session, *, matter: Matter, days: list[date], room_id: int | None, note: str, today: date) -> OnlineRequest:
+def ask(*, db: Session, matter: Matter, days: list[date], room_id: int | None, note: str, today: date) -> OnlineRequest:
     """Queue a reception request at the coordinators of the matter's handling body (one waiting per matter)."""
     if public.is_concluded(matter):
         raise Invalid("online.error.matter_concluded", field="number")
@@ -51,7 +51,7 @@ def ask(db: Session, *, matter: Matter, days: list[date], room_id: int | None, n
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise Invalid("online.error.note_too_long", field="note", max=MAX_NOTE)
-    if room_id not in {r.id for r in rooms_near(db, matter)}:
+    if room_id not in {r.id for r in rooms_near(matter, db=db)}:
         raise Invalid("online.error.room", field="room_id")
     waiting = db.scalar(select(OnlineRequest.id).where(OnlineRequest.matter_id == matter.id,
                                                        OnlineRequest.kind == OnlineKind.reception,
@@ -65,7 +65,7 @@ def ask(db: Session, *, matter: Matter, days: list[date], room_id: int | None, n
                             preferred_days=",".join(d.isoformat() for d in chosen), room_id=room_id, note=note)
     db.add(request)
     db.flush()
-    audit.record(db, action="online.reception_asked", entity_type="online_request", entity_id=request.id,
+    audit.record(db=db, action="online.reception_asked", entity_type="online_request", entity_id=request.id,
                  data={"matter_id": matter.id, "days": request.preferred_days, "room_id": room_id})
     return request
 
@@ -77,16 +77,16 @@ def _open(request: OnlineRequest, kind: OnlineKind) -> None:
         raise AlreadyAnswered("online.error.already_answered")
 
 
-def approve(db: Session, *, request: OnlineRequest, actor_id: int | None) -> OnlineRequest:
+def approve(*, db: Session, request: OnlineRequest, actor_id: int | None) -> OnlineRequest:
     """Approve: the office books the reception as any other (the booking form, prefilled)."""
     _open(request, OnlineKind.reception)
     request.state, request.decided_at, request.decided_by = OnlineState.approved, now(), actor_id
-    audit.record(db, action="online.reception_approved", entity_type="online_request", entity_id=request.id,
+    audit.record(db=db, action="online.reception_approved", entity_type="online_request", entity_id=request.id,
                  actor_id=actor_id, data={"matter_id": request.matter_id})
     return request
 
 
-def refuse(db: Session, *, request: OnlineRequest, reason: str, actor_id: int | None,
+def refuse(*, db: Session, request: OnlineRequest, reason: str, actor_id: int | None,
            protector: Protector) -> OnlineRequest:
     """Refuse with a reason, which goes to the petitioner by SMS."""
     _open(request, OnlineKind.reception)
@@ -99,9 +99,9 @@ def refuse(db: Session, *, request: OnlineRequest, reason: str, actor_id: int | 
                                                                              reason)
     matter = db.get(Matter, request.matter_id)
     assert matter is not None  # a reception request has its matter
-    sent = texting.to_matter(db, matter=matter, template="reception_refused", protector=protector,
+    sent = texting.to_matter(db=db, matter=matter, template="reception_refused", protector=protector,
                              actor_id=actor_id, reason=reason)
-    audit.record(db, action="online.reception_refused", entity_type="online_request", entity_id=request.id,
+    audit.record(db=db, action="online.reception_refused", entity_type="online_request", entity_id=request.id,
                  actor_id=actor_id, data={"matter_id": matter.id, "reason": reason, "sms": sent})
     return request
 

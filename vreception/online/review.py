@@ -44,14 +44,14 @@ def window_of(matter: Matter, at: datetime) -> tuple[str, datetime]:
     return action, deadlines.end_of_day(deadline.due_day)
 
 
-def request(db: Session, *, matter: Matter, protector: Protector, moves_off_holidays: bool = True) -> Requested:
+def request(*, db: Session, matter: Matter, protector: Protector, moves_off_holidays: bool = True) -> Requested:
     """Ask for 复查 (or 复核) now: it lands at the body one level up with this moment as its arrival."""
-    matter = actions.lock(db, matter.id)
+    matter = actions.lock(matter.id, db=db)
     arrived = now()
     action, _ = window_of(matter, arrived)
-    actions.act(db, matter=matter, action=action, actor_id=None, moves_off_holidays=moves_off_holidays,
+    actions.act(db=db, matter=matter, action=action, actor_id=None, moves_off_holidays=moves_off_holidays,
                 params={"via": "online", "requested_at": arrived.isoformat()})
-    body = actions.holding_node(db, matter)
-    texting.to_matter(db, matter=matter, template="review_received", protector=protector,
+    body = actions.holding_node(matter, db=db)
+    texting.to_matter(db=db, matter=matter, template="review_received", protector=protector,
                       kind=Msg(REVIEW_KIND_KEYS[action]), when=local_time(arrived), body=body.name)
     return Requested(action=action, body_name=body.name, requested_at=arrived)

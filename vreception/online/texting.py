@@ -17,11 +17,11 @@ from vreception.sms.texts import mobile_number
 KEYS = ("code", "review_received", "reception_refused", "intake_declined")
 
 
-def send(db: Session, *, template: str, phone_cipher: str, phone_tail: str, protector: Protector,
+def send(*, db: Session, template: str, phone_cipher: str, phone_tail: str, protector: Protector,
          matter_id: int | None = None, petitioner_id: int | None = None, actor_id: int | None = None,
          **params: Any) -> SmsMessage:
     """Queue online TEMPLATE (a name of KEYS) to an encrypted phone through the SMS outbox."""
-    return outbox.queue(db, template=f"online_{template}", phone_cipher=phone_cipher, phone_tail=phone_tail,
+    return outbox.queue(db=db, template=f"online_{template}", phone_cipher=phone_cipher, phone_tail=phone_tail,
                         settings=sms_settings(), matter_id=matter_id, petitioner_id=petitioner_id,
                         protector=protector, actor_id=actor_id, **params)
 
@@ -36,14 +36,14 @@ def matter_phone(matter: Matter, protector: Protector) -> tuple[Petitioner, str]
     return None
 
 
-def to_matter(db: Session, *, matter: Matter, template: str, protector: Protector, actor_id: int | None = None,
+def to_matter(*, db: Session, matter: Matter, template: str, protector: Protector, actor_id: int | None = None,
               **params: Any) -> int:
     """TEMPLATE to the phone of each petitioner of MATTER who has one; how many were queued."""
     count = 0
     for link in matter.petitioner_links:
         person = link.petitioner
         if person.phone_cipher:
-            send(db, template=template, phone_cipher=person.phone_cipher, phone_tail=person.phone_tail,
+            send(db=db, template=template, phone_cipher=person.phone_cipher, phone_tail=person.phone_tail,
                  protector=protector, matter_id=matter.id, petitioner_id=person.id, actor_id=actor_id,
                  number=matter.number, **params)
             count += 1

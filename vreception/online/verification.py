@@ -66,7 +66,7 @@ def _code_hash(protector: Protector, challenge: str, code: str) -> str:
     return protector.lookup_hash(f"online-code:{challenge[:MAX_CHALLENGE]}:{code}")
 
 
-def send_code(db: Session, *, protector: Protector, limits: OnlineLimits, purpose: str, phone: str, client: str,
+def send_code(*, db: Session, protector: Protector, limits: OnlineLimits, purpose: str, phone: str, client: str,
               matter_id: int | None = None, petitioner_id: int | None = None) -> Sent:
     """Send a fresh code for PURPOSE to PHONE (bound to MATTER_ID when given); 429 past the per-number or
     per-client allowance."""
@@ -85,15 +85,15 @@ def send_code(db: Session, *, protector: Protector, limits: OnlineLimits, purpos
                      created_at=moment, expires_at=moment + CODE_TTL)
     db.add(row)
     db.flush()
-    texting.send(db, template="code", phone_cipher=protector.encrypt(mobile), phone_tail=mobile[-4:],
+    texting.send(db=db, template="code", phone_cipher=protector.encrypt(mobile), phone_tail=mobile[-4:],
                  protector=protector, petitioner_id=petitioner_id, code=code,
                  purpose=Msg(PURPOSE_KEYS[purpose]), minutes=int(CODE_TTL.total_seconds() // 60))
-    audit.record(db, action="online.code_sent", entity_type="online_code", entity_id=row.id,
+    audit.record(db=db, action="online.code_sent", entity_type="online_code", entity_id=row.id,
                  data={"purpose": purpose, "matter_id": matter_id, "phone_tail": row.phone_tail})
     return Sent(challenge=challenge, phone_tail=row.phone_tail, expires_at=row.expires_at)
 
 
-def check_code(db: Session, *, protector: Protector, challenge: str, code: str, purpose: str,
+def check_code(*, db: Session, protector: Protector, challenge: str, code: str, purpose: str,
                matter_id: int | None = None, phone: str | None = None) -> OnlineCode:
     """The code row if CODE is right for CHALLENGE and what it is bound to; every try counts (CodeRejected
     otherwise). The caller commits the count even when it answers with the error, and consumes the row with the
@@ -117,14 +117,14 @@ def check_code(db: Session, *, protector: Protector, challenge: str, code: str, 
     given = "".join((code or "").split())[:CODE_DIGITS + 2]
     if not hmac.compare_digest(row.code_hash, _code_hash(protector, challenge, given)):
         left = MAX_TRIES - row.tries
-        audit.record(db, action="online.code_wrong", entity_type="online_code", entity_id=row.id,
+        audit.record(db=db, action="online.code_wrong", entity_type="online_code", entity_id=row.id,
                      data={"purpose": purpose, "tries": row.tries})
         raise CodeRejected("online.error.code_wrong" if left else "online.error.code_tries", left=left)
     return row
 
 
-def consume(db: Session, row: OnlineCode) -> None:
+def consume(row: OnlineCode, *, db: Session) -> None:
     """Use the code up (once), with the change it allowed."""
     row.used_at = now()
-    audit.record(db, action="online.code_used", entity_type="online_code", entity_id=row.id,
+    audit.record(db=db, action="online.code_used", entity_type="online_code", entity_id=row.id,
                  data={"purpose": row.purpose, "matter_id": row.matter_id, "tries": row.tries})

@@ -62,8 +62,8 @@ def _check_parent(level: NodeLevel, kind: NodeKind, parent: Node | None) -> None
 
 
 def create_node(
-    db: Session,
     *,
+    db: Session,
     code: str,
     name: str,
     level: str,
@@ -90,12 +90,12 @@ def create_node(
     db.flush()
     node.path = f"{parent.path if parent else '/'}{node.id}/"
     db.flush()
-    audit.record(db, action="node.created", entity_type="node", entity_id=node.id, actor_id=actor_id,
+    audit.record(db=db, action="node.created", entity_type="node", entity_id=node.id, actor_id=actor_id,
                  data={"code": code, "name": name, "level": node_level.value, "kind": node_kind.value, "parent_id": parent_id})
     return node
 
 
-def create_room(db: Session, *, node_id: int, name: str, actor_id: int | None = None) -> Room:
+def create_room(*, db: Session, node_id: int, name: str, actor_id: int | None = None) -> Room:
     """Add a video room at a node."""
     node = db.get(Node, node_id)
     if node is None:
@@ -103,12 +103,12 @@ def create_room(db: Session, *, node_id: int, name: str, actor_id: int | None = 
     room = Room(node_id=node_id, name=clean_name(name))
     db.add(room)
     db.flush()
-    audit.record(db, action="room.created", entity_type="room", entity_id=room.id, actor_id=actor_id,
+    audit.record(db=db, action="room.created", entity_type="room", entity_id=room.id, actor_id=actor_id,
                  data={"node_id": node_id, "name": room.name})
     return room
 
 
-def node_by_code(db: Session, code: str) -> Node:
+def node_by_code(code: str, *, db: Session) -> Node:
     """A node by its administrative code."""
     node = db.scalar(select(Node).where(Node.code == code))
     if node is None:
@@ -116,7 +116,7 @@ def node_by_code(db: Session, code: str) -> Node:
     return node
 
 
-def list_nodes(db: Session, *, level: str | None = None, parent_id: int | None = None,
+def list_nodes(*, db: Session, level: str | None = None, parent_id: int | None = None,
                within: ColumnElement[bool] | None = None) -> list[Node]:
     """Current (not retired) nodes filtered by level and parent, optionally restricted by a subtree condition."""
     query = select(Node).where(Node.retired_at.is_(None)).order_by(Node.code)

@@ -13,7 +13,7 @@ ADMINS = (Role.admin,)
 ROOM_KEEPERS = (Role.coordinator,)
 
 
-def node_for_admin(db: Session, principal: Principal, node_id: int, field: str = "node_id") -> Node:
+def node_for_admin(principal: Principal, node_id: int, field: str = "node_id", *, db: Session) -> Node:
     """The node NODE_ID if the principal administers its subtree: 403 for other roles, 404 unknown, 403 outside."""
     require_role(principal, ADMINS)
     node = db.get(Node, node_id)
@@ -23,7 +23,7 @@ def node_for_admin(db: Session, principal: Principal, node_id: int, field: str =
     return node
 
 
-def _room(db: Session, principal: Principal, room_id: int, roles: tuple[Role, ...]) -> Room:
+def _room(principal: Principal, room_id: int, roles: tuple[Role, ...], *, db: Session) -> Room:
     require_role(principal, roles)
     room = db.get(Room, room_id)
     if room is None:
@@ -32,14 +32,14 @@ def _room(db: Session, principal: Principal, room_id: int, roles: tuple[Role, ..
     return room
 
 
-def room_for_admin(db: Session, principal: Principal, room_id: int) -> Room:
+def room_for_admin(principal: Principal, room_id: int, *, db: Session) -> Room:
     """The room ROOM_ID if the principal administers its node (to rename or deactivate it)."""
-    return _room(db, principal, room_id, ADMINS)
+    return _room(principal, room_id, ADMINS, db=db)
 
 
-def room_for_keeper(db: Session, principal: Principal, room_id: int) -> Room:
+def room_for_keeper(principal: Principal, room_id: int, *, db: Session) -> Room:
     """The room ROOM_ID if the principal coordinates (or administers) its node (its hours and closures)."""
-    return _room(db, principal, room_id, ROOM_KEEPERS)
+    return _room(principal, room_id, ROOM_KEEPERS, db=db)
 
 
 def require_keeper(principal: Principal) -> None:

@@ -55,7 +55,7 @@ def add_child(*, db: Session, parent: Node, code: str, name: str, kind: str = "r
               actor_id: int | None = None) -> Node:
     """A new region or department under a current PARENT, at the level that fits."""
     require_current(parent, "parent_id")
-    return create_node(db, code=code, name=name, level=child_level(parent, kind), kind=kind,
+    return create_node(db=db, code=code, name=name, level=child_level(parent, kind), kind=kind,
                                    parent_id=parent.id, actor_id=actor_id)
 
 
@@ -67,12 +67,12 @@ def rename_node(*, db: Session, node: Node, name: str, actor_id: int | None = No
         return node
     old, node.name = node.name, new_name
     db.flush()
-    audit.record(db, action="node.renamed", entity_type="node", entity_id=node.id, actor_id=actor_id,
+    audit.record(db=db, action="node.renamed", entity_type="node", entity_id=node.id, actor_id=actor_id,
                  data={"from": old, "to": new_name})
     return node
 
 
-def _rewrite(db: Session, column: InstrumentedAttribute[Any], old: str, new: str) -> int:
+def _rewrite(column: InstrumentedAttribute[Any], old: str, new: str, *, db: Session) -> int:
     """Replace the prefix OLD by NEW in COLUMN wherever it starts with OLD; the rows changed."""
     table = column.class_.__table__
     target = table.c[column.key]
@@ -94,21 +94,21 @@ def move_node(*, db: Session, node: Node, parent: Node, actor_id: int | None = N
         return node
     _check_parent(node.level, node.kind, parent)
     old_path, new_path = node.path, f"{parent.path}{node.id}/"
-    if len(new_path) + _deepest_tail(db, old_path) > 255:
+    if len(new_path) + _deepest_tail(old_path, db=db) > 255:
         raise Invalid("admin_org.error.tree_too_deep", field="parent_id")
     old_parent = node.parent_id
     db.flush()
-    changed = {f"{c.class_.__tablename__}.{c.key}": _rewrite(db, c, old_path, new_path) for c in PATH_COPIES}
+    changed = {f"{c.class_.__tablename__}.{c.key}": _rewrite(c, old_path, new_path, db=db) for c in PATH_COPIES}
     node.parent_id = parent.id
     db.flush()
     db.expire_all()  # the bulk updates changed loaded rows behind the identity map
-    audit.record(db, action="node.moved", entity_type="node", entity_id=node.id, actor_id=actor_id,
+    audit.record(db=db, action="node.moved", entity_type="node", entity_id=node.id, actor_id=actor_id,
                  data={"from_parent_id": old_parent, "to_parent_id": parent.id, "from_path": old_path,
                        "to_path": new_path, "rows": changed})
     return node
 
 
-def _deepest_tail(db: Session, path: str) -> int:
+def _deepest_tail(path: str, *, db: Session) -> int:
     """How much longer than PATH the longest path in its subtree is."""
     longest = db.scalar(select(func.max(func.length(Node.path))).where(Node.path.startswith(path, autoescape=True)))
     return int(longest or len(path)) - len(path)
@@ -147,6 +147,6 @@ def retire_node(*, db: Session, node: Node, actor_id: int | None = None, at: dat
     result = db.execute(update(Node).where(Node.path.startswith(node.path, autoescape=True), Node.retired_at.is_(None))
                         .values(retired_at=at).execution_options(synchronize_session=False))
     db.expire_all()
-    audit.record(db, action="node.retired", entity_type="node", entity_id=node.id, actor_id=actor_id,
+    audit.record(db=db, action="node.retired", entity_type="node", entity_id=node.id, actor_id=actor_id,
                  data={"path": node.path, "nodes": int(result.rowcount or 0)})  # type: ignore[attr-defined]
     return node

@@ -29,17 +29,17 @@ class Slice(Generic[T]):
     more: bool
 
 
-def _slice(db: Session, query: Select[Any], id_column: Any, *, after: int | None, limit: int) -> Slice[Any]:
+def _slice(query: Select[Any], id_column: Any, *, db: Session, after: int | None, limit: int) -> Slice[Any]:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid("error.invalid_field", field="limit", reason=f"1–{MAX_LIMIT}")
-    total = count(db, query)
+    total = count(query, db=db)
     if after is not None:
         query = query.where(id_column > after)
     rows = list(db.scalars(query.order_by(id_column).limit(limit + 1)))
     return Slice(rows[:limit], total, len(rows) > limit)
 
 
-def nodes(db: Session, *, level: str | None = None, parent_id: int | None = None, include_retired: bool = False,
+def nodes(*, db: Session, level: str | None = None, parent_id: int | None = None, include_retired: bool = False,
           after: int | None = None, limit: int = DEFAULT_LIMIT) -> Slice[Node]:
     """Nodes by level and parent (retired ones left out unless asked), by id after AFTER."""
     query = select(Node)
@@ -52,19 +52,19 @@ def nodes(db: Session, *, level: str | None = None, parent_id: int | None = None
         query = query.where(Node.parent_id == parent_id)
     if not include_retired:
         query = query.where(Node.retired_at.is_(None))
-    return _slice(db, query, Node.id, after=after, limit=limit)
+    return _slice(query, Node.id, db=db, after=after, limit=limit)
 
 
-def rooms(db: Session, *, node_id: int | None = None, after: int | None = None,
+def rooms(*, db: Session, node_id: int | None = None, after: int | None = None,
           limit: int = DEFAULT_LIMIT) -> Slice[Room]:
     """Active video rooms, optionally at one node, by id after AFTER."""
     query = select(Room).where(Room.active.is_(True))
     if node_id is not None:
         query = query.where(Room.node_id == node_id)
-    return _slice(db, query, Room.id, after=after, limit=limit)
+    return _slice(query, Room.id, db=db, after=after, limit=limit)
 
 
-def people(db: Session, *, role: str | None = None, node_id: int | None = None, after: int | None = None,
+def people(*, db: Session, role: str | None = None, node_id: int | None = None, after: int | None = None,
            limit: int = DEFAULT_LIMIT) -> Slice[Person]:
     """Active people by role and node (the node itself), by id after AFTER."""
     query = select(Person).where(Person.active.is_(True))
@@ -76,7 +76,7 @@ def people(db: Session, *, role: str | None = None, node_id: int | None = None, 
         query = query.where(Person.roles.any(RoleAssignment.role == wanted))
     if node_id is not None:
         query = query.where(Person.node_id == node_id)
-    return _slice(db, query, Person.id, after=after, limit=limit)
+    return _slice(query, Person.id, db=db, after=after, limit=limit)
 
 
 @dataclass
@@ -88,7 +88,7 @@ class Branch:
     depth: int
 
 
-def admin_tree(db: Session, principal: Principal, *, include_retired: bool = False) -> list[Branch]:
+def admin_tree(principal: Principal, *, db: Session, include_retired: bool = False) -> list[Branch]:
     """The subtrees the principal administers, as nested branches (retired nodes left out unless asked)."""
     query = select(Node).where(subtree_filter(principal, Node.path, ADMINS)).order_by(Node.code).limit(MAX_TREE)
     if not include_retired:
@@ -114,7 +114,7 @@ def flatten(branches: list[Branch]) -> list[Branch]:
     return out
 
 
-def kept_rooms(db: Session, principal: Principal, *, node_id: int | None = None, limit: int = MAX_LIMIT) -> list[Room]:
+def kept_rooms(principal: Principal, *, db: Session, node_id: int | None = None, limit: int = MAX_LIMIT) -> list[Room]:
     """Rooms (active or not) in the subtrees where the principal keeps rooms, by node then name."""
     query = (select(Room).join(Node, Room.node_id == Node.id)
              .where(subtree_filter(principal, Node.path, ROOM_KEEPERS)).order_by(Node.path, Room.name, Room.id))
@@ -123,7 +123,7 @@ def kept_rooms(db: Session, principal: Principal, *, node_id: int | None = None,
     return list(db.scalars(query.limit(limit)))
 
 
-def admin_nodes(db: Session, principal: Principal) -> list[Node]:
+def admin_nodes(principal: Principal, *, db: Session) -> list[Node]:
     """Current nodes the principal administers (for pickers), in code order."""
     query = (select(Node).where(subtree_filter(principal, Node.path, ADMINS), Node.retired_at.is_(None))
              .order_by(Node.code).limit(MAX_TREE))

@@ -26,8 +26,8 @@ def _parse_role(role: str) -> Role:
 
 
 def create_person(
-    db: Session,
     *,
+    db: Session,
     name: str,
     node_id: int,
     title: str = "",
@@ -51,14 +51,14 @@ def create_person(
     )
     db.add(person)
     db.flush()
-    audit.record(db, action="person.created", entity_type="person", entity_id=person.id, actor_id=actor_id,
+    audit.record(db=db, action="person.created", entity_type="person", entity_id=person.id, actor_id=actor_id,
                  data={"name": person.name, "node_id": node_id, "username": username})
     return person
 
 
 def assign_role(
-    db: Session,
     *,
+    db: Session,
     person: Person,
     role: str,
     node_id: int | None = None,
@@ -80,12 +80,12 @@ def assign_role(
     assignment = RoleAssignment(role=parsed, node_id=node_id, room_id=room_id if parsed is Role.room else None)
     person.roles.append(assignment)
     db.flush()
-    audit.record(db, action="role.assigned", entity_type="person", entity_id=person.id, actor_id=actor_id,
+    audit.record(db=db, action="role.assigned", entity_type="person", entity_id=person.id, actor_id=actor_id,
                  data={"role": parsed.value, "node_id": node_id, "room_id": assignment.room_id})
     return assignment
 
 
-def authenticate(db: Session, *, username: str, password: str) -> Person:
+def authenticate(*, db: Session, username: str, password: str) -> Person:
     """The active person with this username and password, or BadCredentials."""
     person = db.scalar(select(Person).where(Person.username == (username or "").strip().lower()))
     ok = check_password(password or "", person.password_hash if person else None)
@@ -94,7 +94,7 @@ def authenticate(db: Session, *, username: str, password: str) -> Person:
     return person
 
 
-def list_people(db: Session, *, role: str | None = None, node_id: int | None = None,
+def list_people(*, db: Session, role: str | None = None, node_id: int | None = None,
                 within: ColumnElement[bool] | None = None) -> list[Person]:
     """People filtered by role and by node (the node itself), optionally within a subtree condition."""
     query = select(Person).join(Node, Person.node_id == Node.id).where(Person.active.is_(True)).order_by(Person.id)

@@ -40,7 +40,7 @@ def manageable(principal: Principal) -> ColumnElement[bool]:
     return and_(subtree_filter(principal, Node.path, MANAGERS), not_(exists(outside)))
 
 
-def load_manageable(db: Session, principal: Principal, person_id: int) -> Person:
+def load_manageable(principal: Principal, person_id: int, *, db: Session) -> Person:
     """The person, if the principal may manage them: 404 for no such person, 403 outside the subtree."""
     require_manager(principal)
     person = db.get(Person, person_id)
@@ -51,7 +51,7 @@ def load_manageable(db: Session, principal: Principal, person_id: int) -> Person
     return person
 
 
-def require_node(principal: Principal, db: Session, node_id: int, field: str = "node_id") -> Node:
+def require_node(principal: Principal, node_id: int, field: str = "node_id", *, db: Session) -> Node:
     """The node, if the principal administers it (404 unknown, 403 outside)."""
     node = db.get(Node, node_id)
     if node is None:
@@ -60,7 +60,7 @@ def require_node(principal: Principal, db: Session, node_id: int, field: str = "
     return node
 
 
-def require_room(principal: Principal, db: Session, room_id: int) -> Room:
+def require_room(principal: Principal, room_id: int, *, db: Session) -> Room:
     """The room, if the principal administers its node (404 unknown, 403 outside)."""
     room = db.get(Room, room_id)
     if room is None:
@@ -69,7 +69,7 @@ def require_room(principal: Principal, db: Session, room_id: int) -> Room:
     return room
 
 
-def load_sign_in(db: Session, principal: Principal, sign_in_id: str) -> SignIn:
+def load_sign_in(principal: Principal, sign_in_id: str, *, db: Session) -> SignIn:
     """A sign-in of a person the principal may manage (404 unknown, 403 outside)."""
     require_manager(principal)
     opened = db.get(SignIn, sign_in_id[:32]) if sign_in_id else None

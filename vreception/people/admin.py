@@ -32,11 +32,11 @@ def create_account(*, db: Session, name: str, node_id: int, username: str, title
                    actor_id: int | None) -> tuple[Person, str]:
     """A person who can sign in, with an optional first role; their temporary password (changed at first sign-in)."""
     password = temporary_password()
-    person = people.create_person(db, name=name, title=title, node_id=node_id, username=username,
+    person = people.create_person(db=db, name=name, title=title, node_id=node_id, username=username,
                                   password=password, actor_id=actor_id)
     person.must_change_password = True
     if role:
-        people.assign_role(db, person=person, role=role, node_id=role_node_id, room_id=room_id, actor_id=actor_id)
+        people.assign_role(db=db, person=person, role=role, node_id=role_node_id, room_id=room_id, actor_id=actor_id)
     return person, password
 
 
@@ -54,7 +54,7 @@ def edit_person(*, db: Session, person: Person, name: str, title: str, node_id: 
     if changed:
         db.flush()
         db.refresh(person, ["node"])
-        audit.record(db, action="person.edited", entity_type="person", entity_id=person.id, actor_id=actor_id,
+        audit.record(db=db, action="person.edited", entity_type="person", entity_id=person.id, actor_id=actor_id,
                      data=changed)
     return person
 
@@ -62,7 +62,7 @@ def edit_person(*, db: Session, person: Person, name: str, title: str, node_id: 
 def add_role(*, db: Session, person: Person, role: str, node_id: int | None, room_id: int | None,
              actor_id: int | None) -> RoleAssignment:
     """Give PERSON a role over a node subtree (a room's kiosk role names its room); audited."""
-    return people.assign_role(db, person=person, role=role, node_id=node_id, room_id=room_id, actor_id=actor_id)
+    return people.assign_role(db=db, person=person, role=role, node_id=node_id, room_id=room_id, actor_id=actor_id)
 
 
 def remove_role(*, db: Session, person: Person, assignment_id: int, actor_id: int | None) -> None:
@@ -74,10 +74,10 @@ def remove_role(*, db: Session, person: Person, assignment_id: int, actor_id: in
         raise Conflict("error.remove_own_admin")
     person.roles.remove(assignment)
     db.flush()
-    audit.record(db, action="role.removed", entity_type="person", entity_id=person.id, actor_id=actor_id,
+    audit.record(db=db, action="role.removed", entity_type="person", entity_id=person.id, actor_id=actor_id,
                  data={"role": assignment.role.value, "node_id": assignment.node_id, "room_id": assignment.room_id})
     # A narrower account must not keep sessions opened with the wider one.
-    signins.revoke_all(db, person_id=person.id, reason="role_removed", actor_id=actor_id)
+    signins.revoke_all(db=db, person_id=person.id, reason="role_removed", actor_id=actor_id)
 
 
 def _account(person: Person, actor_id: int | None) -> None:
@@ -95,9 +95,9 @@ def reset_password(*, db: Session, person: Person, actor_id: int | None) -> str:
     person.password_hash = hash_password(password)
     person.must_change_password = True
     person.failed_logins, person.locked_at = 0, None
-    audit.record(db, action="auth.password_reset", entity_type="person", entity_id=person.id, actor_id=actor_id,
+    audit.record(db=db, action="auth.password_reset", entity_type="person", entity_id=person.id, actor_id=actor_id,
                  data={"unlocked": was_locked})
-    signins.revoke_all(db, person_id=person.id, reason="password_reset", actor_id=actor_id)
+    signins.revoke_all(db=db, person_id=person.id, reason="password_reset", actor_id=actor_id)
     return password
 
 
@@ -107,8 +107,8 @@ def lock(*, db: Session, person: Person, actor_id: int | None) -> int:
     if person.locked_at is not None:
         raise Conflict("error.already_locked")
     person.locked_at = now()
-    audit.record(db, action="auth.locked_by_admin", entity_type="person", entity_id=person.id, actor_id=actor_id)
-    return signins.revoke_all(db, person_id=person.id, reason="locked", actor_id=actor_id)
+    audit.record(db=db, action="auth.locked_by_admin", entity_type="person", entity_id=person.id, actor_id=actor_id)
+    return signins.revoke_all(db=db, person_id=person.id, reason="locked", actor_id=actor_id)
 
 
 def revoke_sign_in(*, db: Session, sign_in: SignIn, actor_id: int | None) -> None:
@@ -116,5 +116,5 @@ def revoke_sign_in(*, db: Session, sign_in: SignIn, actor_id: int | None) -> Non
     if sign_in.revoked_at is not None or sign_in.expires_at <= now():
         raise Conflict("error.sign_in_closed")
     sign_in.revoked_at, sign_in.revoked_reason = now(), "revoked"
-    audit.record(db, action="auth.sign_in_revoked", entity_type="person", entity_id=sign_in.person_id,
+    audit.record(db=db, action="auth.sign_in_revoked", entity_type="person", entity_id=sign_in.person_id,
                  actor_id=actor_id, data={"sign_in": sign_in.id, "via": sign_in.via})

@@ -16,7 +16,7 @@ from vreception.people.access import MANAGERS, manageable, require_manager
 from vreception.people.views import PersonRow, SignInRow, person_row, sign_in_row
 
 
-def _subtree(db: Session, node_id: int | None) -> ColumnElement[bool] | None:
+def _subtree(node_id: int | None, *, db: Session) -> ColumnElement[bool] | None:
     if node_id is None:
         return None
     node = db.get(Node, node_id)
@@ -36,7 +36,7 @@ def search_people(*, db: Session, principal: Principal, text: str = "", node_id:
     if text:
         query = query.where(or_(Person.name.contains(text, autoescape=True),
                                 Person.username.contains(text.lower(), autoescape=True)))
-    within = _subtree(db, node_id)
+    within = _subtree(node_id, db=db)
     if within is not None:
         query = query.where(within)
     if role:
@@ -47,7 +47,7 @@ def search_people(*, db: Session, principal: Principal, text: str = "", node_id:
         query = query.where(Person.roles.any(RoleAssignment.role == parsed))
     if active is not None:
         query = query.where(Person.active.is_(active))
-    return page_of(db, query, item=person_row, limit=limit, cursor=cursor)
+    return page_of(query, db=db, item=person_row, limit=limit, cursor=cursor)
 
 
 def open_sign_ins(*, db: Session, principal: Principal, person_id: int | None = None, node_id: int | None = None,
@@ -60,17 +60,17 @@ def open_sign_ins(*, db: Session, principal: Principal, person_id: int | None = 
              .order_by(SignIn.created_at.desc(), SignIn.id))
     if person_id is not None:
         query = query.where(SignIn.person_id == person_id)
-    within = _subtree(db, node_id)
+    within = _subtree(node_id, db=db)
     if within is not None:
         query = query.where(within)
-    return _page_of_rows(db, query, limit=limit, cursor=cursor)
+    return _page_of_rows(query, db=db, limit=limit, cursor=cursor)
 
 
-def _page_of_rows(db: Session, query: Any, *, limit: int | None,
+def _page_of_rows(query: Any, *, db: Session, limit: int | None,
                   cursor: str | None) -> Page[SignInRow]:
     # paging.fetch takes scalars; a sign-in row needs its person beside it.
     size, offset = check_limit(limit), offset_of(cursor)
-    total = count(db, query)
+    total = count(query, db=db)
     rows = [(r[0], r[1]) for r in db.execute(query.limit(size).offset(offset))]
     following = offset + len(rows)
     return Page[SignInRow](items=[sign_in_row(r) for r in rows], total=total,

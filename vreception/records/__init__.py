@@ -42,7 +42,7 @@ CLOSED_NAMES = {ClosedReason.state_secret: "涉及国家秘密", ClosedReason.tr
                 ClosedReason.privacy: "涉及个人隐私"}
 
 
-def record_of(db: Session, booking: ReceptionSession) -> ReceptionRecord | None:
+def record_of(booking: ReceptionSession, *, db: Session) -> ReceptionRecord | None:
     """The session's record, if one was started."""
     return db.scalar(select(ReceptionRecord).where(ReceptionRecord.session_id == booking.id))
 
@@ -53,17 +53,17 @@ def signers_of(booking: ReceptionSession) -> list[Participant]:
             if p.role in SIGNER_ROLES and p.person_id is None and p.room_id is None]
 
 
-def _audited(db: Session, *, action: str, entity_type: str, entity_id: int) -> list[dict[str, Any]]:
+def _audited(*, db: Session, action: str, entity_type: str, entity_id: int) -> list[dict[str, Any]]:
     """The data of the audit events of ACTION on one entity, oldest first."""
     return [json.loads(data) for data in db.scalars(
         select(AuditEvent.data).where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == str(entity_id),
                                       AuditEvent.action == action).order_by(AuditEvent.seq))]
 
 
-def present_of(db: Session, booking: ReceptionSession) -> list[Participant]:
+def present_of(booking: ReceptionSession, *, db: Session) -> list[Participant]:
     """Who took part besides the leader: seats that joined the call, and the people sitting in a room that joined."""
     joined = {data.get("participant_id")
-              for data in _audited(db, action="call.participant_joined", entity_type="session", entity_id=booking.id)}
+              for data in _audited(db=db, action="call.participant_joined", entity_type="session", entity_id=booking.id)}
     room_joined = any(p.room_id is not None and p.id in joined for p in booking.participants)
     # A gallery viewer (an observer seat of nobody) watched; they did not take part.
     return [p for p in booking.participants if p.role not in ("leader", "chair") and p.room_id is None
@@ -71,14 +71,14 @@ def present_of(db: Session, booking: ReceptionSession) -> list[Participant]:
             and (p.id in joined or (p.person_id is None and room_joined))]
 
 
-def recording_of(db: Session, booking: ReceptionSession) -> Recording | None:
+def recording_of(booking: ReceptionSession, *, db: Session) -> Recording | None:
     """The session's latest recording that ran (still recording or finalised)."""
     return db.scalar(select(Recording).where(Recording.session_id == booking.id,
                                              Recording.state.in_([RecordingState.recording, RecordingState.finalised]))
                      .order_by(Recording.id.desc()).limit(1))
 
 
-def add_entry(db: Session, *, booking: ReceptionSession, text: str, actor_id: int | None) -> RecordEntry:
+def add_entry(*, db: Session, booking: ReceptionSession, text: str, actor_id: int | None) -> RecordEntry:
     """Add a time-stamped entry, with its offset into the recording when one runs; starts the record."""
     text = (text or "").strip()
     if not text:
@@ -87,31 +87,31 @@ def add_entry(db: Session, *, booking: ReceptionSession, text: str, actor_id: in
         raise Invalid("error.invalid_field", field="notes", reason=f"≤ {MAX_ENTRY_CHARS}")
     if booking.matter_id is None:
         raise NotFound("error.matter_not_found")
-    record = record_of(db, booking)
+    record = record_of(booking, db=db)
     if record is not None and record.frozen_at is not None:
         raise Conflict("error.record_frozen", field="notes")
     if record is None:
         record = ReceptionRecord(session_id=booking.id, matter_id=booking.matter_id, created_at=now())
         db.add(record)
         db.flush()
-        audit.record(db, action="record.started", entity_type="reception_record", entity_id=record.id,
+        audit.record(db=db, action="record.started", entity_type="reception_record", entity_id=record.id,
                      actor_id=actor_id, data={"session_id": booking.id, "matter_id": booking.matter_id})
     at = now()
-    recording = recording_of(db, booking)
+    recording = recording_of(booking, db=db)
     offset = max(0.0, (at - recording.started_at).total_seconds()) if recording is not None else None
     entry = RecordEntry(record_id=record.id, at=at, offset_s=offset, text=text, author_id=actor_id,
                         recording_id=recording.id if recording else None)
     record.entries.append(entry)
     db.flush()
-    audit.record(db, action="record.entry_added", entity_type="reception_record", entity_id=record.id,
+    audit.record(db=db, action="record.entry_added", entity_type="reception_record", entity_id=record.id,
                  actor_id=actor_id, data={"entry_id": entry.id, "offset_s": offset,
                                           "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()})
     return entry
 
 
-def _signable(db: Session, booking: ReceptionSession) -> ReceptionRecord:
+def _signable(booking: ReceptionSession, *, db: Session) -> ReceptionRecord:
     """The record once the call has ended, with entries and not yet issued."""
-    record = record_of(db, booking)
+    record = record_of(booking, db=db)
     if record is None or not record.entries:
         raise Conflict("error.record_empty")
     if booking.state is not SessionState.ended:
@@ -133,10 +133,10 @@ def _not_yet(record: ReceptionRecord, signer: Participant) -> None:
         raise Conflict("error.already_signed", field="participant_id", name=signer.name)
 
 
-def _freeze(db: Session, record: ReceptionRecord, actor_id: int | None) -> None:
+def _freeze(record: ReceptionRecord, actor_id: int | None, *, db: Session) -> None:
     if record.frozen_at is None:
         record.frozen_at = now()
-        audit.record(db, action="record.frozen", entity_type="reception_record", entity_id=record.id,
+        audit.record(db=db, action="record.frozen", entity_type="reception_record", entity_id=record.id,
                      actor_id=actor_id, data={"entries": len(record.entries)})
 
 
@@ -148,40 +148,40 @@ def check_png(data: bytes) -> None:
         raise Invalid("error.signature_not_png", field="signature")
 
 
-def sign(db: Session, *, booking: ReceptionSession, participant_id: int, png: bytes,
+def sign(*, db: Session, booking: ReceptionSession, participant_id: int, png: bytes,
          actor_id: int | None) -> RecordSignature:
     """A signer's signature drawn on the kiosk, stored as a PNG with its SHA-256; issues the record when complete."""
-    record = _signable(db, booking)
+    record = _signable(booking, db=db)
     signer = _signer(booking, participant_id)
     check_png(png)
     _not_yet(record, signer)
     digest = hashlib.sha256(png).hexdigest()
     signature = RecordSignature(participant_id=signer.id, name=signer.name, role=signer.role, at=now(), png=png,
                                 size=len(png), sha256=digest, taken_by=actor_id)
-    _freeze(db, record, actor_id)
+    _freeze(record, actor_id, db=db)
     record.signatures.append(signature)
     db.flush()
-    audit.record(db, action="record.signed", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
+    audit.record(db=db, action="record.signed", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
                  data={"participant_id": signer.id, "name": signer.name, "sha256": digest, "bytes": len(png)})
-    issue_when_complete(db, booking=booking, record=record, actor_id=actor_id)
+    issue_when_complete(db=db, booking=booking, record=record, actor_id=actor_id)
     return signature
 
 
-def refuse(db: Session, *, booking: ReceptionSession, participant_id: int, reason: str,
+def refuse(*, db: Session, booking: ReceptionSession, participant_id: int, reason: str,
            actor_id: int | None) -> RecordSignature:
     """A signer refuses to sign (拒签); the refusal and its reason are recorded."""
-    record = _signable(db, booking)
+    record = _signable(booking, db=db)
     signer = _signer(booking, participant_id)
     reason = _reason(reason)
     _not_yet(record, signer)
     refusal = RecordSignature(participant_id=signer.id, name=signer.name, role=signer.role, at=now(), refused=True,
                               reason=reason, taken_by=actor_id)
-    _freeze(db, record, actor_id)
+    _freeze(record, actor_id, db=db)
     record.signatures.append(refusal)
     db.flush()
-    audit.record(db, action="record.refused", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
+    audit.record(db=db, action="record.refused", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
                  data={"participant_id": signer.id, "name": signer.name, "reason": reason})
-    issue_when_complete(db, booking=booking, record=record, actor_id=actor_id)
+    issue_when_complete(db=db, booking=booking, record=record, actor_id=actor_id)
     return refusal
 
 
@@ -194,11 +194,11 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def _answer_hearing(db: Session, *, booking: ReceptionSession, person_id: int, refused: bool,
+def _answer_hearing(*, db: Session, booking: ReceptionSession, person_id: int, refused: bool,
                     reason: str = "") -> ReceptionRecord:
     """A confirmer of a hearing record confirms or refuses it in every role they hold there; issues when complete."""
-    record = _signable(db, booking)
-    mine = [c for c in confirmers_of(booking, hearing_of(booking, db), db) if c.person_id == person_id]
+    record = _signable(booking, db=db)
+    mine = [c for c in confirmers_of(booking, hearing_of(booking, db=db), db=db) if c.person_id == person_id]
     if not mine:
         raise Forbidden()
     open_ = [c for c in mine if given(record, c) is None]
@@ -208,29 +208,29 @@ def _answer_hearing(db: Session, *, booking: ReceptionSession, person_id: int, r
     for c in open_:
         record.confirmations.append(RecordConfirmation(person_id=person_id, role=c.role, at=at, refused=refused,
                                                        reason=reason))
-    _freeze(db, record, person_id)
+    _freeze(record, person_id, db=db)
     db.flush()
     roles = [c.role for c in open_]
-    audit.record(db, action="record.confirmation_refused" if refused else "record.confirmed",
+    audit.record(db=db, action="record.confirmation_refused" if refused else "record.confirmed",
                  entity_type="reception_record", entity_id=record.id, actor_id=person_id,
                  data={"as": roles, "reason": reason} if refused else {"as": roles})
-    issue_when_complete(db, booking=booking, record=record, actor_id=person_id)
+    issue_when_complete(db=db, booking=booking, record=record, actor_id=person_id)
     return record
 
 
-def refuse_confirmation(db: Session, *, booking: ReceptionSession, person_id: int, reason: str) -> ReceptionRecord:
+def refuse_confirmation(*, db: Session, booking: ReceptionSession, person_id: int, reason: str) -> ReceptionRecord:
     """A confirmer of a hearing record refuses to confirm it, with the reason recorded."""
     if not is_hearing(booking):
         raise Forbidden()
-    return _answer_hearing(db, booking=booking, person_id=person_id, refused=True, reason=_reason(reason))
+    return _answer_hearing(db=db, booking=booking, person_id=person_id, refused=True, reason=_reason(reason))
 
 
-def confirm(db: Session, *, booking: ReceptionSession, person_id: int) -> ReceptionRecord:
+def confirm(*, db: Session, booking: ReceptionSession, person_id: int) -> ReceptionRecord:
     """The leader or the recorder confirms the record with their account (a hearing's: each of its confirmers);
     issues the record when complete."""
     if is_hearing(booking):
-        return _answer_hearing(db, booking=booking, person_id=person_id, refused=False)
-    record = _signable(db, booking)
+        return _answer_hearing(db=db, booking=booking, person_id=person_id, refused=False)
+    record = _signable(booking, db=db)
     recorder = recorder_of(booking)
     confirmed = []
     if booking.leader_id == person_id and record.leader_confirmed_at is None:
@@ -243,11 +243,11 @@ def confirm(db: Session, *, booking: ReceptionSession, person_id: int) -> Recept
         if booking.leader_id == person_id or (recorder is not None and recorder.person_id == person_id):
             raise Conflict("error.record_already_confirmed")
         raise Forbidden()
-    _freeze(db, record, person_id)
+    _freeze(record, person_id, db=db)
     db.flush()
-    audit.record(db, action="record.confirmed", entity_type="reception_record", entity_id=record.id,
+    audit.record(db=db, action="record.confirmed", entity_type="reception_record", entity_id=record.id,
                  actor_id=person_id, data={"as": confirmed})
-    issue_when_complete(db, booking=booking, record=record, actor_id=person_id)
+    issue_when_complete(db=db, booking=booking, record=record, actor_id=person_id)
     return record
 
 
@@ -264,30 +264,30 @@ def missing(booking: ReceptionSession, record: ReceptionRecord) -> list[str]:
     return out
 
 
-def issue_when_complete(db: Session, *, booking: ReceptionSession, record: ReceptionRecord,
+def issue_when_complete(*, db: Session, booking: ReceptionSession, record: ReceptionRecord,
                         actor_id: int | None) -> Document | None:
     """Issue and serve the signed record once every signer signed or refused and the leader (and recorder) confirmed."""
     if record.document_id is not None or missing(booking, record):
         return None
     matter = db.get_one(Matter, record.matter_id)
-    context = record_context(db, booking, record)
+    context = record_context(booking, record, db=db)
     data: dict[str, Any] = {}
     if is_hearing(booking):
-        held = hearing_of(booking, db)
+        held = hearing_of(booking, db=db)
         # Issued in the name of the body that held the hearing (the 复核 body during 复核).
-        document = documents.issue_from(db, matter=matter, kind="hearing_record", template="hearing_record.html",
-                                        actor_id=actor_id, issuer=procedure.body_of(db, held) if held else None,
+        document = documents.issue_from(db=db, matter=matter, kind="hearing_record", template="hearing_record.html",
+                                        actor_id=actor_id, issuer=procedure.body_of(held, db=db) if held else None,
                                         **context)
         # The transcript and the recording it refers to are chained to the audit log together.
         data["manifest_sha256"] = context["recording"]["manifest_sha256"] if context["recording"] else None
     else:
-        document = documents.issue_signed_record(db, matter=matter, actor_id=actor_id, **context)
+        document = documents.issue_signed_record(db=db, matter=matter, actor_id=actor_id, **context)
     record.document_id = document.id
     db.flush()
-    audit.record(db, action="record.issued", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
+    audit.record(db=db, action="record.issued", entity_type="reception_record", entity_id=record.id, actor_id=actor_id,
                  data={"document_id": document.id, "number": document.number, "sha256": document.sha256, **data})
     # Handed over at the table (当场交付): the signed record is served as it is issued.
-    documents.serve(db, document, actor_id=booking.leader_id, at=document.issued_at)
+    documents.serve(document, db=db, actor_id=booking.leader_id, at=document.issued_at)
     return document
 
 
@@ -302,25 +302,25 @@ def _offset(seconds: float | None) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def _person(db: Session, person_id: int | None) -> str:
+def _person(person_id: int | None, *, db: Session) -> str:
     person = db.get(Person, person_id) if person_id else None
     if person is None:
         return ""
     return f"{person.name}（{person.title}）" if person.title else person.name
 
 
-def record_context(db: Session, booking: ReceptionSession, record: ReceptionRecord) -> dict[str, Any]:
+def record_context(booking: ReceptionSession, record: ReceptionRecord, *, db: Session) -> dict[str, Any]:
     """What the record's document shows: session, place, people, entries, signatures, the recording's hash."""
     leader = db.get_one(Person, booking.leader_id)
     recorder = recorder_of(booking)
-    recording = recording_of(db, booking)
+    recording = recording_of(booking, db=db)
     return {
         "session_id": booking.id,
         "session_time": f"{_local(booking.starts_at)}至{_local(booking.ends_at, '%H:%M')}",
         "place": "、".join(p.name for p in booking.participants if p.room_id) or "—",
-        "leader": _person(db, leader.id),
-        "recorder": _person(db, recorder.person_id) if recorder else _person(db, leader.id),
-        "present": [{"name": p.name, "role": ROLE_NAMES.get(p.role, p.role)} for p in present_of(db, booking)],
+        "leader": _person(leader.id, db=db),
+        "recorder": _person(recorder.person_id, db=db) if recorder else _person(leader.id, db=db),
+        "present": [{"name": p.name, "role": ROLE_NAMES.get(p.role, p.role)} for p in present_of(booking, db=db)],
         "entries": [{"at": _local(e.at, "%H:%M:%S"), "offset": _offset(e.offset_s), "text": e.text}
                     for e in record.entries],
         "signatures": [{"name": s.name, "role": ROLE_NAMES.get(s.role, s.role), "at": _local(s.at),
@@ -334,36 +334,36 @@ def record_context(db: Session, booking: ReceptionSession, record: ReceptionReco
             "finalised": recording.state is RecordingState.finalised, "manifest_sha256": recording.manifest_sha256,
             "sha256": recording.sha256},
         "recorded": booking.recorded,
-        **(hearing_context(db, booking, record) if is_hearing(booking) else {}),
+        **(hearing_context(booking, record, db=db) if is_hearing(booking) else {}),
     }
 
 
-def hearing_context(db: Session, booking: ReceptionSession, record: ReceptionRecord) -> dict[str, Any]:
+def hearing_context(booking: ReceptionSession, record: ReceptionRecord, *, db: Session) -> dict[str, Any]:
     """What a 听证笔录 adds: chair, panel, recorder, public or closed, the agenda, opinions and confirmations."""
-    hearing: Hearing | None = hearing_of(booking, db)
-    confirmers = confirmers_of(booking, hearing, db)
+    hearing: Hearing | None = hearing_of(booking, db=db)
+    confirmers = confirmers_of(booking, hearing, db=db)
     chair = next(c for c in confirmers if c.role == "chair")
     recorder = next((c for c in confirmers if c.role == "recorder"), None)
     panel = hearing.panel if hearing is not None else []
     confirmations = []
     for c in confirmers:
         answer = given(record, c)
-        confirmations.append({"name": _person(db, c.person_id), "role": ROLE_NAMES.get(c.role, c.role),
+        confirmations.append({"name": _person(c.person_id, db=db), "role": ROLE_NAMES.get(c.role, c.role),
                               "state": "waiting" if answer is None else "refused" if answer.refused else "confirmed",
                               "at": _local(answer.at) if answer else "", "reason": answer.reason if answer else ""})
     return {
         "hearing": hearing is not None,
         "hearing_id": hearing.id if hearing is not None else None,
-        "leader": _person(db, chair.person_id),
-        "chair": _person(db, chair.person_id),
-        "recorder": _person(db, recorder.person_id) if recorder else "",
+        "leader": _person(chair.person_id, db=db),
+        "chair": _person(chair.person_id, db=db),
+        "recorder": _person(recorder.person_id, db=db) if recorder else "",
         "public": hearing.public if hearing is not None else True,
         "closed_reason": CLOSED_NAMES.get(hearing.closed_reason, "") if hearing and hearing.closed_reason else "",
-        "panel": [{"name": _person(db, m.person_id), "withdrawn": m.withdrawn, "chosen": m.chosen_by_petitioner}
+        "panel": [{"name": _person(m.person_id, db=db), "withdrawn": m.withdrawn, "chosen": m.chosen_by_petitioner}
                   for m in panel],
         "agenda": [{"step": STEP_NAMES.get(e.step, e.step.value), "at": _local(e.at, "%H:%M:%S"),
                     "offset": _offset(e.offset_s)} for e in (hearing.steps if hearing is not None else [])],
-        "opinions": [{"name": _person(db, m.person_id), "opinion": m.opinion, "at": _local(m.opinion_at)}
+        "opinions": [{"name": _person(m.person_id, db=db), "opinion": m.opinion, "at": _local(m.opinion_at)}
                      for m in panel if not m.withdrawn],
         "confirmations": confirmations,
     }

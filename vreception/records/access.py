@@ -23,11 +23,11 @@ def is_recorder(principal: Principal, booking: ReceptionSession) -> bool:
     return recorder is not None and recorder.person_id == principal.person_id
 
 
-def require_writer(db: Session, principal: Principal, booking: ReceptionSession) -> None:
+def require_writer(principal: Principal, booking: ReceptionSession, *, db: Session) -> None:
     """The leader, the booked recorder, or a coordinator who may assign on the matter writes the record;
     a hearing's record only its recorder (记录员) and its chair."""
     if is_hearing(booking):
-        hearing = hearing_of(booking, db)
+        hearing = hearing_of(booking, db=db)
         if principal.person_id not in (chair_of(booking, hearing), recorder_id_of(booking, hearing)):
             raise Forbidden()
         return
@@ -35,13 +35,13 @@ def require_writer(db: Session, principal: Principal, booking: ReceptionSession)
         return
     if booking.matter_id is None:
         raise Forbidden()
-    matters.require_assigner(db, principal, matters.load(db, booking.matter_id))
+    matters.require_assigner(principal, matters.load(booking.matter_id, db=db), db=db)
 
 
-def may_write(db: Session, principal: Principal, booking: ReceptionSession) -> bool:
+def may_write(principal: Principal, booking: ReceptionSession, *, db: Session) -> bool:
     """Whether the principal writes the session's record (require_writer, as a yes or no for pages)."""
     try:
-        require_writer(db, principal, booking)
+        require_writer(principal, booking, db=db)
     except Forbidden:
         return False
     return True
@@ -71,7 +71,7 @@ def require_kiosk(principal: Principal, booking: ReceptionSession) -> None:
         raise Forbidden()
 
 
-def require_reader(db: Session, principal: Principal, booking: ReceptionSession) -> None:
+def require_reader(principal: Principal, booking: ReceptionSession, *, db: Session) -> None:
     """The record is read by those who may read the matter, the leader, the recorder and the session's kiosk."""
     if booking.leader_id == principal.person_id or is_recorder(principal, booking) \
             or is_confirmer(principal, booking):
@@ -79,5 +79,5 @@ def require_reader(db: Session, principal: Principal, booking: ReceptionSession)
     rooms = {s.room_id for s in principal.scopes if s.role is Role.room and s.room_id is not None}
     if any(p.room_id in rooms for p in booking.participants if p.room_id is not None):
         return
-    if booking.matter_id is None or not matters.can_read(db, principal, matters.load(db, booking.matter_id)):
+    if booking.matter_id is None or not matters.can_read(principal, matters.load(booking.matter_id, db=db), db=db):
         raise Forbidden()

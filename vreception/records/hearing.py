@@ -30,7 +30,7 @@ def is_hearing(booking: ReceptionSession) -> bool:
     return booking.kind is SessionKind.hearing
 
 
-def hearing_of(booking: ReceptionSession, db: Session | None = None) -> Hearing | None:
+def hearing_of(booking: ReceptionSession, *, db: Session | None = None) -> Hearing | None:
     """The hearing held in BOOKING, if it is a hearing session with its row."""
     db = db or object_session(booking)
     if not is_hearing(booking) or db is None:
@@ -50,28 +50,28 @@ def recorder_id_of(booking: ReceptionSession, hearing: Hearing | None) -> int | 
     return next((p.person_id for p in booking.participants if p.role == "recorder" and p.person_id is not None), None)
 
 
-def _name(db: Session, person_id: int) -> str:
+def _name(person_id: int, *, db: Session) -> str:
     person = db.get(Person, person_id)
     return person.name if person is not None else ""
 
 
-def confirmers_of(booking: ReceptionSession, hearing: Hearing | None, db: Session | None = None) -> list[Confirmer]:
+def confirmers_of(booking: ReceptionSession, hearing: Hearing | None, *, db: Session | None = None) -> list[Confirmer]:
     """The handlers, every panel member not withdrawn, the recorder and the chair."""
     db = db or object_session(booking)
     assert db is not None  # a persistent session row
     out = [Confirmer(p.person_id, "handler", p.name) for p in booking.participants
            if p.role == "handler" and p.person_id is not None]
     if hearing is not None:
-        out += [Confirmer(m.person_id, "hearing_member", _name(db, m.person_id)) for m in hearing.panel
+        out += [Confirmer(m.person_id, "hearing_member", _name(m.person_id, db=db)) for m in hearing.panel
                 if not m.withdrawn]
     else:
         out += [Confirmer(p.person_id, "hearing_member", p.name) for p in booking.participants
                 if p.role == "hearing_member" and p.person_id is not None]
     recorder = recorder_id_of(booking, hearing)
     if recorder is not None:
-        out.append(Confirmer(recorder, "recorder", _name(db, recorder)))
+        out.append(Confirmer(recorder, "recorder", _name(recorder, db=db)))
     chair = chair_of(booking, hearing)
-    out.append(Confirmer(chair, "chair", _name(db, chair)))
+    out.append(Confirmer(chair, "chair", _name(chair, db=db)))
     return out
 
 

@@ -67,9 +67,9 @@ class RecordOut(BaseModel):
     document_url: str | None
 
 
-def record_out(db: Session, booking: ReceptionSession) -> RecordOut:
+def record_out(booking: ReceptionSession, *, db: Session) -> RecordOut:
     """The record of BOOKING as the API and the pages show it."""
-    record = record_of(db, booking)
+    record = record_of(booking, db=db)
     given = {s.participant_id: s for s in record.signatures} if record else {}
     signers = []
     for p in signers_of(booking):
@@ -86,7 +86,7 @@ def record_out(db: Session, booking: ReceptionSession) -> RecordOut:
         state = "issued" if document else "signing" if record.frozen_at else "draft"
     confirmations = []
     if hearing_record.is_hearing(booking):
-        for c in hearing_record.confirmers_of(booking, hearing_record.hearing_of(booking, db), db):
+        for c in hearing_record.confirmers_of(booking, hearing_record.hearing_of(booking, db=db), db=db):
             answer = hearing_record.given(record, c)
             confirmations.append(ConfirmationOut(
                 person_id=c.person_id, name=c.name, role=c.role, at=answer.at if answer else None,

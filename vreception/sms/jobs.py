@@ -15,7 +15,7 @@ from vreception.sms.settings import sms_settings
 log = logging.getLogger("vreception.sms")
 
 
-def sms_outbox(db: Database, settings: Settings, at: datetime) -> int:
+def sms_outbox(settings: Settings, at: datetime, *, db: Database) -> int:
     """Screen the due SMS and send them through the configured gateway (none: they stay queued)."""
     sms = sms_settings()
     gateway = gateway_from(sms, production=settings.is_production)

@@ -29,13 +29,13 @@ from vreception.sms.settings import SmsSettings
 from vreception.sms.texts import SECRET_PARAMS, mobile_number, render
 
 
-def _audit(db: Session, message: SmsMessage, action: str, actor_id: int | None = None, **data: Any) -> None:
-    audit.record(db, action=f"sms.{action}", entity_type="sms", entity_id=message.id, actor_id=actor_id,
+def _audit(message: SmsMessage, action: str, actor_id: int | None = None, *, db: Session, **data: Any) -> None:
+    audit.record(db=db, action=f"sms.{action}", entity_type="sms", entity_id=message.id, actor_id=actor_id,
                  data={"matter_id": message.matter_id, "template": message.template, "state": message.state.value,
                        "attempts": message.attempts, **data})
 
 
-def queue(db: Session, *, template: str, phone_cipher: str, phone_tail: str, settings: SmsSettings,
+def queue(*, db: Session, template: str, phone_cipher: str, phone_tail: str, settings: SmsSettings,
           matter_id: int | None = None, session_id: int | None = None, petitioner_id: int | None = None,
           protector: Protector | None = None, actor_id: int | None = None, **params: Any) -> SmsMessage:
     """Queue TEMPLATE to an encrypted phone; a message carrying a secret needs PROTECTOR to encrypt its text."""
@@ -49,7 +49,7 @@ def queue(db: Session, *, template: str, phone_cipher: str, phone_tail: str, set
                          state=SmsState.queued, attempts=0, next_attempt_at=now(), created_at=now())
     db.add(message)
     db.flush()
-    _audit(db, message, "queued", actor_id, parts=parts, phone_tail=phone_tail)
+    _audit(message, "queued", actor_id, db=db, parts=parts, phone_tail=phone_tail)
     return message
 
 
@@ -58,7 +58,7 @@ def opt_out_key(protector: Protector, phone: str) -> str:
     return protector.lookup_hash("sms:" + (mobile_number(phone) or phone))
 
 
-def opt_out(db: Session, *, protector: Protector, phone: str, reason: str = "", actor_id: int | None = None) -> None:
+def opt_out(*, db: Session, protector: Protector, phone: str, reason: str = "", actor_id: int | None = None) -> None:
     """Record that PHONE wants no SMS (退订); queued messages to it are cancelled when next screened."""
     mobile = mobile_number(phone)
     if mobile is None:
@@ -68,18 +68,18 @@ def opt_out(db: Session, *, protector: Protector, phone: str, reason: str = "", 
         db.add(SmsOptOut(phone_hash=key, phone_cipher=protector.encrypt(mobile), phone_tail=mobile[-4:],
                          reason=reason[:200], created_at=now(), created_by=actor_id))
         db.flush()
-        audit.record(db, action="sms.opted_out", entity_type="sms_opt_out", entity_id=key[:16], actor_id=actor_id,
+        audit.record(db=db, action="sms.opted_out", entity_type="sms_opt_out", entity_id=key[:16], actor_id=actor_id,
                      data={"phone_tail": mobile[-4:], "reason": reason[:200]})
 
 
-def opt_in(db: Session, *, protector: Protector, phone: str, actor_id: int | None = None) -> None:
+def opt_in(*, db: Session, protector: Protector, phone: str, actor_id: int | None = None) -> None:
     """Take PHONE off the opt-out list."""
     mobile = mobile_number(phone)
     row = db.get(SmsOptOut, opt_out_key(protector, mobile or phone))
     if row is not None:
         db.delete(row)
         db.flush()
-        audit.record(db, action="sms.opted_in", entity_type="sms_opt_out", entity_id=row.phone_hash[:16],
+        audit.record(db=db, action="sms.opted_in", entity_type="sms_opt_out", entity_id=row.phone_hash[:16],
                      actor_id=actor_id, data={"phone_tail": row.phone_tail})
 
 
@@ -108,7 +108,7 @@ def _finish(message: SmsMessage, state: SmsState, error: str = "") -> None:
     message.text_cipher = ""  # a secret in the text does not outlive the message
 
 
-def settle_stuck(db: Session, *, settings: SmsSettings, at: datetime) -> int:
+def settle_stuck(*, db: Session, settings: SmsSettings, at: datetime) -> int:
     """Messages left in `sending` by a crashed sender: failed, outcome unknown, never resent (see the module)."""
     stuck = list(db.scalars(select(SmsMessage).where(
         SmsMessage.state == SmsState.sending,
@@ -116,11 +116,11 @@ def settle_stuck(db: Session, *, settings: SmsSettings, at: datetime) -> int:
         .with_for_update(skip_locked=True)))
     for message in stuck:
         _finish(message, SmsState.failed, "outcome_unknown")
-        _audit(db, message, "outcome_unknown")
+        _audit(message, "outcome_unknown", db=db)
     return len(stuck)
 
 
-def _claim(db: Session, *, gateway: Gateway | None, protector: Protector, settings: SmsSettings, at: datetime,
+def _claim(*, db: Session, gateway: Gateway | None, protector: Protector, settings: SmsSettings, at: datetime,
            outcome: Outcome) -> list[tuple[int, str, str]]:
     """Screen the due messages and move those to send into `sending`; (id, phone, text) of each claimed."""
     due = list(db.scalars(select(SmsMessage).where(SmsMessage.state == SmsState.queued,
@@ -135,7 +135,7 @@ def _claim(db: Session, *, gateway: Gateway | None, protector: Protector, settin
                   else "opted_out" if db.get(SmsOptOut, opt_out_key(protector, mobile)) is not None else "")
         if reason:
             _finish(message, SmsState.cancelled, reason)
-            _audit(db, message, "cancelled", reason=reason)
+            _audit(message, "cancelled", db=db, reason=reason)
             outcome.cancelled += 1
             continue
         if gateway is None or mobile is None:
@@ -148,35 +148,35 @@ def _claim(db: Session, *, gateway: Gateway | None, protector: Protector, settin
         if result.rowcount != 1:
             continue
         db.refresh(message)
-        _audit(db, message, "sending", gateway=gateway.name)
+        _audit(message, "sending", db=db, gateway=gateway.name)
         text = protector.decrypt(message.text_cipher) if message.text_cipher else message.text
         claimed.append((message.id, mobile, text))
     return claimed
 
 
-def _record(db: Session, message_id: int, *, settings: SmsSettings, at: datetime, gateway_id: str = "",
+def _record(message_id: int, *, db: Session, settings: SmsSettings, at: datetime, gateway_id: str = "",
             error: Exception | None = None, outcome: Outcome) -> None:
     message = db.get(SmsMessage, message_id, with_for_update=True)
     assert message is not None and message.state is SmsState.sending  # claimed by this sender
     if error is None:
         message.gateway_id, message.sent_at = gateway_id[:1000], at  # the column's width (SMPP: every part's id)
         _finish(message, SmsState.sent)
-        _audit(db, message, "sent", gateway_id=gateway_id)
+        _audit(message, "sent", db=db, gateway_id=gateway_id)
         outcome.sent += 1
         outcome.ids.append(message.id)
     elif isinstance(error, GatewayUnavailable):
         # Nothing was handed over: back in the queue, the attempt not counted.
         message.state, message.attempts, message.error = SmsState.queued, message.attempts - 1, "gateway_unavailable"
         message.next_attempt_at = at + timedelta(seconds=settings.backoff_seconds)
-        _audit(db, message, "unavailable", error=str(error)[:200])
+        _audit(message, "unavailable", db=db, error=str(error)[:200])
     elif isinstance(error, RetryableError) and message.attempts < settings.max_attempts:
         message.state, message.error = SmsState.queued, str(error)[:500]
         message.next_attempt_at = at + backoff(settings, message.attempts)
-        _audit(db, message, "retry", error=str(error)[:200], next_attempt_at=message.next_attempt_at.isoformat())
+        _audit(message, "retry", db=db, error=str(error)[:200], next_attempt_at=message.next_attempt_at.isoformat())
         outcome.retried += 1
     else:
         _finish(message, SmsState.failed, str(error))
-        _audit(db, message, "failed", error=str(error)[:200], permanent=isinstance(error, PermanentError))
+        _audit(message, "failed", db=db, error=str(error)[:200], permanent=isinstance(error, PermanentError))
         outcome.failed += 1
 
 
@@ -187,7 +187,7 @@ def send_due(database: Database, *, gateway: Gateway | None, protector: Protecto
     at = at or now()
     outcome = Outcome()
     with database.transaction() as tx:
-        outcome.unknown = settle_stuck(tx, settings=settings, at=at)
+        outcome.unknown = settle_stuck(db=tx, settings=settings, at=at)
     if gateway is not None:
         try:
             gateway.open()
@@ -196,7 +196,7 @@ def send_due(database: Database, *, gateway: Gateway | None, protector: Protecto
             outcome.unavailable, gateway = True, None
     try:
         with database.transaction() as tx:
-            claimed = _claim(tx, gateway=gateway, protector=protector, settings=settings, at=at, outcome=outcome)
+            claimed = _claim(db=tx, gateway=gateway, protector=protector, settings=settings, at=at, outcome=outcome)
         for message_id, phone, text in claimed:
             assert gateway is not None  # nothing is claimed without one
             error: Exception | None = None
@@ -210,7 +210,7 @@ def send_due(database: Database, *, gateway: Gateway | None, protector: Protecto
                     error = failure
                     outcome.unavailable = isinstance(failure, GatewayUnavailable)
             with database.transaction() as tx:
-                _record(tx, message_id, settings=settings, at=at, gateway_id=gateway_id,
+                _record(message_id, db=tx, settings=settings, at=at, gateway_id=gateway_id,
                         error=error, outcome=outcome)
     finally:
         if gateway is not None:
@@ -218,6 +218,6 @@ def send_due(database: Database, *, gateway: Gateway | None, protector: Protecto
     if gateway is not None and (found := gateway.receipts()):
         # Receipts of this run's messages and of earlier runs' (an SMSC hands held receipts to the next bind).
         with database.transaction() as tx:
-            counts = receipts.apply_all(tx, found, at=now())
+            counts = receipts.apply_all(found, db=tx, at=now())
         outcome.delivered, outcome.undelivered = counts["delivered"], counts["failed"]
     return outcome

@@ -31,7 +31,7 @@ def check_code(protector: Protector, matter: Matter, code: str) -> str:
     return cleaned
 
 
-def receipt_html(db: Session, *, matter: Matter, code: str | None) -> str:
+def receipt_html(*, db: Session, matter: Matter, code: str | None) -> str:
     """The registration receipt; CODE only in the copy printed right after registering."""
     office = db.get(Node, matter.handling_node_id)
     acceptance = db.scalar(select(Deadline).where(Deadline.matter_id == matter.id, Deadline.kind == "acceptance"))
@@ -45,7 +45,7 @@ def receipt_html(db: Session, *, matter: Matter, code: str | None) -> str:
         if acceptance else "", lookup=lookup_place(sms_settings()))
 
 
-def reception_notice_html(db: Session, *, booking: ReceptionSession) -> str:
+def reception_notice_html(*, db: Session, booking: ReceptionSession) -> str:
     """The 预约接访通知书 of a reception booked on a matter."""
     matter = db.get(Matter, booking.matter_id) if booking.matter_id is not None else None
     if matter is None:
@@ -54,13 +54,13 @@ def reception_notice_html(db: Session, *, booking: ReceptionSession) -> str:
     return _env.get_template("reception_notice.html").render(
         title="预约接访通知书", number=matter.number, office=office.name if office else "",
         issued=chinese_date(booking.booked_at), petitioners=[link.petitioner.name for link in matter.petitioner_links],
-        when=local_time(booking.starts_at), ends=local_time(booking.ends_at)[-5:], room=room_names(db, booking),
-        leader=leader_title(db, booking), state=booking.state.value, lookup=lookup_place(sms_settings()))
+        when=local_time(booking.starts_at), ends=local_time(booking.ends_at)[-5:], room=room_names(booking, db=db),
+        leader=leader_title(booking, db=db), state=booking.state.value, lookup=lookup_place(sms_settings()))
 
 
-def receipt_printed(db: Session, *, matter: Matter, with_code: bool, actor_id: int | None) -> None:
+def receipt_printed(*, db: Session, matter: Matter, with_code: bool, actor_id: int | None) -> None:
     """Audit a receipt handed to the petitioner (with the code: right after registering)."""
-    audit.record(db, action="matter.receipt_printed", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
+    audit.record(db=db, action="matter.receipt_printed", entity_type="matter", entity_id=matter.id, actor_id=actor_id,
                  data={"with_code": with_code})
 
 

@@ -56,7 +56,7 @@ def parse(pdu: Any) -> Receipt | None:
     return Receipt(message_id.strip(), stat.upper()) if message_id.strip() else None
 
 
-def _of_part(db: Session, part_id: str) -> SmsMessage | None:
+def _of_part(part_id: str, *, db: Session) -> SmsMessage | None:
     """The sent SMPP message one of whose parts has PART_ID (gateway_id holds the parts' ids, comma-joined)."""
     column = SmsMessage.gateway_id
     return db.scalars(select(SmsMessage).where(
@@ -70,10 +70,10 @@ def _ids(joined: str) -> list[str]:
     return [part for part in joined.split(",") if part]
 
 
-def apply(db: Session, receipt: Receipt, *, at: datetime | None = None) -> str | None:
+def apply(receipt: Receipt, *, db: Session, at: datetime | None = None) -> str | None:
     """Record RECEIPT on its message: the message's new state, or None when it changes nothing (a receipt for an
     unknown or already settled message, a state that is not final, or a part while others are still out)."""
-    message = _of_part(db, receipt.message_id)
+    message = _of_part(receipt.message_id, db=db)
     if message is None:
         log.info("SMS receipt for unknown or settled part %r (%s), ignored", receipt.message_id, receipt.stat)
         return None
@@ -89,17 +89,17 @@ def apply(db: Session, receipt: Receipt, *, at: datetime | None = None) -> str |
             return None
         message.state, message.delivered_at = SmsState.delivered, at or now()
     db.flush()
-    audit.record(db, action=f"sms.{message.state.value}", entity_type="sms", entity_id=message.id, actor_id=None,
+    audit.record(db=db, action=f"sms.{message.state.value}", entity_type="sms", entity_id=message.id, actor_id=None,
                  data={"matter_id": message.matter_id, "template": message.template, "state": message.state.value,
                        "attempts": message.attempts, "receipt": receipt.stat, "part": receipt.message_id})
     return message.state.value
 
 
-def apply_all(db: Session, found: list[Receipt], *, at: datetime | None = None) -> dict[str, int]:
+def apply_all(found: list[Receipt], *, db: Session, at: datetime | None = None) -> dict[str, int]:
     """Apply FOUND in order; how many messages each receipt moved to delivered and to failed."""
     counts = {"delivered": 0, "failed": 0}
     for receipt in found:
-        state = apply(db, receipt, at=at)
+        state = apply(receipt, db=db, at=at)
         if state in counts:
             counts[state] += 1
     return counts

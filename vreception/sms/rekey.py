@@ -10,7 +10,7 @@ from vreception.models.sms import SmsMessage, SmsOptOut
 from vreception.sms.outbox import opt_out_key
 
 
-def rekey(db: Session, *, old: Protector, new: Protector) -> int:
+def rekey(*, db: Session, old: Protector, new: Protector) -> int:
     """Move every SMS row from OLD to NEW in DB's transaction; how many rows changed."""
     count = 0
     for message in db.scalars(select(SmsMessage).order_by(SmsMessage.id)):

@@ -33,7 +33,7 @@ class SmsMessageOut(BaseModel):
     delivered_at: datetime | None
 
 
-def messages_of(db: Session, *, matter: Matter) -> list[SmsMessageOut]:
+def messages_of(*, db: Session, matter: Matter) -> list[SmsMessageOut]:
     """The matter's newest messages (the caller has checked the reader may read MATTER)."""
     rows = db.scalars(select(SmsMessage).where(SmsMessage.matter_id == matter.id)
                       .order_by(SmsMessage.id.desc()).limit(MAX_SHOWN))

@@ -39,7 +39,7 @@ def is_overdue(task: Task, at: datetime | None = None) -> bool:
     return task.state in (T.assigned, T.accepted, T.in_progress, T.sent_back) and (at or now()) > task.due_at
 
 
-def create(db: Session, *, matter: Matter, unit_node_id: int, title: str, due_at: datetime,
+def create(*, db: Session, matter: Matter, unit_node_id: int, title: str, due_at: datetime,
            detail: str = "", actor_id: int | None = None, session_id: int | None = None) -> Task:
     """Assign a follow-up task on MATTER to a unit (交办)."""
     unit = db.get(Node, unit_node_id)
@@ -63,21 +63,21 @@ def create(db: Session, *, matter: Matter, unit_node_id: int, title: str, due_at
                 detail=detail or "", due_at=due_at, state=T.assigned, created_by=actor_id)
     db.add(task)
     db.flush()
-    _event(db, task, "task.assigned", actor_id, {"unit": unit.name, "due_at": due_at.isoformat()})
+    _event(task, "task.assigned", actor_id, {"unit": unit.name, "due_at": due_at.isoformat()}, db=db)
     return task
 
 
-def _event(db: Session, task: Task, action: str, actor_id: int | None, data: dict[str, Any],
-           reason: str = "") -> None:
+def _event(task: Task, action: str, actor_id: int | None, data: dict[str, Any], reason: str = "",
+           *, db: Session) -> None:
     import json
 
     db.add(MatterEvent(matter_id=task.matter_id, actor_id=actor_id, action=action, reason=reason,
                             data=json.dumps({"task_id": task.id, "title": task.title, **data}, ensure_ascii=False)))
-    audit.record(db, action=action, entity_type="task", entity_id=task.id, actor_id=actor_id,
+    audit.record(db=db, action=action, entity_type="task", entity_id=task.id, actor_id=actor_id,
                  data={"matter_id": task.matter_id, "state": task.state.value, **data})
 
 
-def move(db: Session, *, task: Task, action: str, actor_id: int | None, text: str = "") -> Task:
+def move(*, db: Session, task: Task, action: str, actor_id: int | None, text: str = "") -> Task:
     """Take ACTION on TASK (accept, start, report, verify, send_back, close)."""
     if action not in TRANSITIONS:
         raise Invalid("error.action_unknown", field="action", action=action)
@@ -104,7 +104,7 @@ def move(db: Session, *, task: Task, action: str, actor_id: int | None, text: st
     before = task.state
     task.state = target
     db.flush()
-    _event(db, task, f"task.{action}", actor_id, {"from": before.value, "to": target.value}, reason=text)
+    _event(task, f"task.{action}", actor_id, {"from": before.value, "to": target.value}, db=db, reason=text)
     return task
 
 
@@ -116,7 +116,7 @@ def who_acts(action: str) -> str:
 _SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
 
-def attach(db: Session, *, task: Task, filename: str, content_type: str, data: bytes, storage_dir: Path,
+def attach(*, db: Session, task: Task, filename: str, content_type: str, data: bytes, storage_dir: Path,
            max_bytes: int, actor_id: int | None) -> Attachment:
     """Store an attachment of a task report, bounded in size and hashed."""
     if len(data) > max_bytes:
@@ -136,6 +136,6 @@ def attach(db: Session, *, task: Task, filename: str, content_type: str, data: b
                             uploaded_by=actor_id)
     db.add(attachment)
     db.flush()
-    audit.record(db, action="task.attachment_added", entity_type="task", entity_id=task.id, actor_id=actor_id,
+    audit.record(db=db, action="task.attachment_added", entity_type="task", entity_id=task.id, actor_id=actor_id,
                  data={"attachment_id": attachment.id, "filename": name, "bytes": len(data), "sha256": attachment.sha256})
     return attachment

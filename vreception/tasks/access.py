@@ -22,34 +22,34 @@ OFFICE = matter_access.ASSIGNERS
 SUPERVISORS = (Role.handler, *OFFICE)
 
 
-def unit_node(db: Session, task: Task) -> Node:
+def unit_node(task: Task, *, db: Session) -> Node:
     """The node of the unit the task is assigned to."""
     node = db.get(Node, task.unit_node_id)
     assert node is not None  # a foreign key
     return node
 
 
-def is_unit(db: Session, principal: Principal, task: Task) -> bool:
+def is_unit(principal: Principal, task: Task, *, db: Session) -> bool:
     """Whether the principal works in the task's unit (a handler over it): accepts, starts, reports, attaches."""
-    return covers(principal, unit_node(db, task), UNIT)
+    return covers(principal, unit_node(task, db=db), UNIT)
 
 
-def is_office(db: Session, principal: Principal, task: Task) -> bool:
+def is_office(principal: Principal, task: Task, *, db: Session) -> bool:
     """Whether the principal is of the office that assigned it (coordinator or leader over the matter)."""
-    matter = matter_access.load(db, task.matter_id)
-    return matter_access.is_assigner(db, principal, matter)
+    matter = matter_access.load(task.matter_id, db=db)
+    return matter_access.is_assigner(principal, matter, db=db)
 
 
-def can_see(db: Session, principal: Principal, task: Task) -> bool:
+def can_see(principal: Principal, task: Task, *, db: Session) -> bool:
     """The unit, the office, or a coordinator or leader over the unit (same rule as `visible`)."""
-    return covers(principal, unit_node(db, task), SUPERVISORS) or is_office(db, principal, task)
+    return covers(principal, unit_node(task, db=db), SUPERVISORS) or is_office(principal, task, db=db)
 
 
-def can_open_files(db: Session, principal: Principal, task: Task) -> bool:
+def can_open_files(principal: Principal, task: Task, *, db: Session) -> bool:
     """Attachments are evidence of the matter: the unit, the office or a reader of the matter (not mere supervisors)."""
-    if is_unit(db, principal, task) or is_office(db, principal, task):
+    if is_unit(principal, task, db=db) or is_office(principal, task, db=db):
         return True
-    return matter_access.can_read(db, principal, matter_access.load(db, task.matter_id))
+    return matter_access.can_read(principal, matter_access.load(task.matter_id, db=db), db=db)
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
@@ -90,14 +90,14 @@ def _office_matters(principal: Principal) -> Select[Any]:
     return select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE))
 
 
-def may_act(db: Session, principal: Principal, task: Task, action: str) -> bool:
+def may_act(principal: Principal, task: Task, action: str, *, db: Session) -> bool:
     """Whether the principal may take ACTION: the unit's actions for the unit, the others for the office."""
     from vreception.tasks import who_acts
 
-    return is_unit(db, principal, task) if who_acts(action) == "unit" else is_office(db, principal, task)
+    return is_unit(principal, task, db=db) if who_acts(action) == "unit" else is_office(principal, task, db=db)
 
 
-def load(db: Session, task_id: int, *, for_update: bool = False) -> Task:
+def load(task_id: int, *, db: Session, for_update: bool = False) -> Task:
     """A task by id (locked for a state change when FOR_UPDATE), or NotFound."""
     query = select(Task).where(Task.id == task_id)
     task = db.scalars(query.with_for_update() if for_update else query).first()
@@ -106,47 +106,47 @@ def load(db: Session, task_id: int, *, for_update: bool = False) -> Task:
     return task
 
 
-def load_visible(db: Session, principal: Principal, task_id: int) -> Task:
+def load_visible(principal: Principal, task_id: int, *, db: Session) -> Task:
     """The task if the principal may see it; NotFound or Forbidden otherwise."""
-    task = load(db, task_id)
-    if not can_see(db, principal, task):
+    task = load(task_id, db=db)
+    if not can_see(principal, task, db=db):
         raise Forbidden()
     return task
 
 
-def load_for_action(db: Session, principal: Principal, task_id: int, action: str) -> Task:
+def load_for_action(principal: Principal, task_id: int, action: str, *, db: Session) -> Task:
     """The task, locked, if the principal may take ACTION on it; NotFound or Forbidden otherwise."""
-    task = load(db, task_id, for_update=True)
-    if not may_act(db, principal, task, action):
+    task = load(task_id, db=db, for_update=True)
+    if not may_act(principal, task, action, db=db):
         raise Forbidden()
     return task
 
 
-def load_for_unit(db: Session, principal: Principal, task_id: int) -> Task:
+def load_for_unit(principal: Principal, task_id: int, *, db: Session) -> Task:
     """The task if the principal works in its unit (to report and attach files); NotFound or Forbidden otherwise."""
-    task = load(db, task_id)
-    if not is_unit(db, principal, task):
+    task = load(task_id, db=db)
+    if not is_unit(principal, task, db=db):
         raise Forbidden()
     return task
 
 
-def require_can_assign(db: Session, principal: Principal, matter: Matter, unit_node_id: int) -> Node:
+def require_can_assign(principal: Principal, matter: Matter, unit_node_id: int, *, db: Session) -> Node:
     """The unit for a task on MATTER: the assigner must be over the matter and over the unit; NotFound or Forbidden."""
-    matter_access.require_assigner(db, principal, matter)
+    matter_access.require_assigner(principal, matter, db=db)
     unit = db.get(Node, unit_node_id)
     if unit is None:
         raise NotFound("error.node_not_found", field="unit_node_id", id=unit_node_id)
     # Without this, a task would hand the matter (and its recordings) to a unit the assigner has no say over.
-    matter_access.require_unit_within_office(db, principal, unit)
+    matter_access.require_unit_within_office(principal, unit, db=db)
     return unit
 
 
-def load_attachment(db: Session, principal: Principal, attachment_id: int) -> tuple[Attachment, Task]:
+def load_attachment(principal: Principal, attachment_id: int, *, db: Session) -> tuple[Attachment, Task]:
     """An attachment and its task, for the unit, the office or a reader of the matter; else NotFound or Forbidden."""
     attachment = db.get(Attachment, attachment_id)
     if attachment is None:
         raise NotFound("error.not_found")
-    task = load(db, attachment.task_id)
-    if not can_open_files(db, principal, task):
+    task = load(attachment.task_id, db=db)
+    if not can_open_files(principal, task, db=db):
         raise Forbidden()
     return attachment, task

@@ -15,7 +15,7 @@ from vreception.notify import emails_of_node, raise_once
 ACTIVE = ACTIVE_TASK_STATES
 
 
-def raise_task_notices(db: Session, *, at: datetime, reminder_days: int = 2) -> int:
+def raise_task_notices(*, db: Session, at: datetime, reminder_days: int = 2) -> int:
     """Raise each due notice of every active task once; safe to run any number of times."""
     today = local_day(at)
     horizon = at + timedelta(days=reminder_days + 1)
@@ -35,9 +35,9 @@ def raise_task_notices(db: Session, *, at: datetime, reminder_days: int = 2) -> 
         elif (due_day - today).days <= reminder_days:
             stages.append(("reminder", unit.id, f"【提醒】{task.title} 将于{due_day.month}月{due_day.day}日到期"))
         for stage, node_id, title in stages:
-            if raise_once(db, kind=f"task.{stage}", subject_type="task", subject_id=task.id, stage=stage,
+            if raise_once(db=db, kind=f"task.{stage}", subject_type="task", subject_id=task.id, stage=stage,
                           node_id=node_id, title=title, body=task.detail or task.title,
-                          email_to=emails_of_node(db, node_id)):
+                          email_to=emails_of_node(node_id, db=db)):
                 raised += 1
     db.flush()
     return raised

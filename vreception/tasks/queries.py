@@ -48,7 +48,7 @@ def visible_tasks(principal: Principal, *, state: TaskState | None = None, overd
     return query.order_by(Task.due_at, Task.id)
 
 
-def list_tasks(db: Session, *, principal: Principal, state: TaskState | None = None, overdue: bool | None = None,
+def list_tasks(*, db: Session, principal: Principal, state: TaskState | None = None, overdue: bool | None = None,
                unit_node_id: int | None = None, matter_id: int | None = None, limit: int | None = None,
                cursor: str | None = None) -> Page[TaskOut]:
     """The tasks the principal may see, filtered in SQL: the active ones by due time (the most pressing first), then
@@ -57,13 +57,13 @@ def list_tasks(db: Session, *, principal: Principal, state: TaskState | None = N
                           matter_id=matter_id).order_by(None)
     size = check_limit(limit)
     phase, start = _cursor(cursor)
-    total, capped = _count(db, principal, query)
+    total, capped = _count(principal, query, db=db)
     rows: list[Task] = []
     if phase == ACTIVE_PHASE:
-        rows = _phase(db, query.where(Task.state.in_(ACTIVE)), ACTIVE_KEYS, start, size + 1)
+        rows = _phase(query.where(Task.state.in_(ACTIVE)), ACTIVE_KEYS, start, size + 1, db=db)
         start = None
     if len(rows) <= size:
-        rows += _phase(db, query.where(Task.state.notin_(ACTIVE)), DONE_KEYS, start, size + 1 - len(rows))
+        rows += _phase(query.where(Task.state.notin_(ACTIVE)), DONE_KEYS, start, size + 1 - len(rows), db=db)
     following = None
     if len(rows) > size:
         last = rows[size - 1]
@@ -72,13 +72,13 @@ def list_tasks(db: Session, *, principal: Principal, state: TaskState | None = N
                          next=following)
 
 
-def _count(db: Session, principal: Principal, query: Select[Any]) -> tuple[int, bool]:
+def _count(principal: Principal, query: Select[Any], *, db: Session) -> tuple[int, bool]:
     # Part by part (the unit's tasks, then the office's others): a broad office reaches the cap along the unit-path
     # index alone and never looks for the others, whose search starts from the office's matters.
     total = 0
     for part, key in access.visible_parts(principal):
         counted = query.where(part) if key is None else query.where(part).order_by(key)
-        found, more = bounded_count(db, counted, cap=COUNT_CAP - total)
+        found, more = bounded_count(counted, db=db, cap=COUNT_CAP - total)
         total += found
         if more:
             return COUNT_CAP, True
@@ -102,13 +102,13 @@ def _cursor(cursor: str | None) -> tuple[str, list[Any] | None]:
     raise Invalid("error.invalid_field", field="cursor", reason="")
 
 
-def _phase(db: Session, query: Select[Any], keys: list[Key], start: list[Any] | None, size: int) -> list[Task]:
+def _phase(query: Select[Any], keys: list[Key], start: list[Any] | None, size: int, *, db: Session) -> list[Task]:
     if start is not None:
         query = query.where(after(keys, start))
     return list(db.scalars(ordered(query, keys).limit(size)))
 
 
-def attachments_of(db: Session, task_ids: Iterable[int]) -> dict[int, list[Attachment]]:
+def attachments_of(task_ids: Iterable[int], *, db: Session) -> dict[int, list[Attachment]]:
     """The attachments of TASK_IDS, by task, oldest first."""
     ids = list(task_ids)
     out: dict[int, list[Attachment]] = {}
@@ -118,9 +118,9 @@ def attachments_of(db: Session, task_ids: Iterable[int]) -> dict[int, list[Attac
     return out
 
 
-def task_detail(db: Session, *, principal: Principal, task: Task) -> TaskDetailOut:
+def task_detail(*, db: Session, principal: Principal, task: Task) -> TaskDetailOut:
     """A task with the attachments the principal may open (none for a supervisor who cannot read the matter)."""
-    files = attachments_of(db, [task.id]).get(task.id, []) if access.can_open_files(db, principal, task) else []
+    files = attachments_of([task.id], db=db).get(task.id, []) if access.can_open_files(principal, task, db=db) else []
     return detail_of(task, files)
 
 
@@ -129,30 +129,30 @@ def attachment_out(attachment: Attachment) -> AttachmentOut:
     return AttachmentOut.model_validate(attachment)
 
 
-def nodes_by_id(db: Session, node_ids: Iterable[int]) -> dict[int, Node]:
+def nodes_by_id(node_ids: Iterable[int], *, db: Session) -> dict[int, Node]:
     """The nodes of NODE_IDS, by id."""
     ids = set(node_ids)
     return {n.id: n for n in db.scalars(select(Node).where(Node.id.in_(ids)))} if ids else {}
 
 
-def matters_by_id(db: Session, matter_ids: Iterable[int]) -> dict[int, Matter]:
+def matters_by_id(matter_ids: Iterable[int], *, db: Session) -> dict[int, Matter]:
     """The matters of MATTER_IDS, by id."""
     ids = set(matter_ids)
     return {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_(ids)))} if ids else {}
 
 
-def notices_for(db: Session, *, principal: Principal) -> list[Notification]:
+def notices_for(*, db: Session, principal: Principal) -> list[Notification]:
     """The newest task notices (reminders, warnings, 督办) addressed to the principal's units and offices."""
-    return inbox(db, within=subtree_filter(principal, Node.path, access.SUPERVISORS))
+    return inbox(db=db, within=subtree_filter(principal, Node.path, access.SUPERVISORS))
 
 
-def task_page(db: Session, *, principal: Principal, task: Task) -> dict[str, Any]:
+def task_page(*, db: Session, principal: Principal, task: Task) -> dict[str, Any]:
     """What the task page shows: the task, its unit and matter, attachments and the actions the principal may take."""
-    unit, office = access.is_unit(db, principal, task), access.is_office(db, principal, task)
+    unit, office = access.is_unit(principal, task, db=db), access.is_office(principal, task, db=db)
     return {"task": TaskOut.from_task(task), "unit": db.get(Node, task.unit_node_id),
             "matter": db.get(Matter, task.matter_id), "is_unit": unit, "is_office": office,
-            "attachments": attachments_of(db, [task.id]).get(task.id, [])
-            if access.can_open_files(db, principal, task) else [],
+            "attachments": attachments_of([task.id], db=db).get(task.id, [])
+            if access.can_open_files(principal, task, db=db) else [],
             "unit_actions": [a for a in UNIT_ACTIONS if unit and task.state in TRANSITIONS[a][0]],
             "office_actions": [a for a in OFFICE_ACTIONS if office and task.state in TRANSITIONS[a][0]],
             "can_report": unit and task.state in TRANSITIONS["report"][0]}

@@ -40,21 +40,21 @@ class LockOut(BaseModel):
     ended_sign_ins: int
 
 
-def _check_role_target(db: DbSession, principal: Principal, person_node: int, body: RoleIn) -> None:
+def _check_role_target(principal: Principal, person_node: int, body: RoleIn, *, db: DbSession) -> None:
     """The role's node (and room) must lie in the caller's subtree."""
-    access.require_node(principal, db, body.node_id if body.node_id is not None else person_node)
+    access.require_node(principal, body.node_id if body.node_id is not None else person_node, db=db)
     if body.room_id is not None:
-        access.require_room(principal, db, body.room_id)
+        access.require_room(principal, body.room_id, db=db)
 
 
 @router.patch("/people/{person_id}", response_model=PersonDetail,
               responses=responses(403, 404, 422, s404="not_found, person_not_found, node_not_found"))
 def edit_person(person_id: int, body: PersonPatch, principal: ApiPrincipal, db: DbSession) -> PersonDetail:
     """Change a person's name, title or node (a new node must lie in the caller's subtree too)."""
-    person = access.load_manageable(db, principal, person_id)
+    person = access.load_manageable(principal, person_id, db=db)
     node_id = body.node_id if body.node_id is not None else person.node_id
     if node_id != person.node_id:
-        access.require_node(principal, db, node_id)
+        access.require_node(principal, node_id, db=db)
     admin.edit_person(db=db, person=person, name=body.name if body.name is not None else person.name,
                       title=body.title if body.title is not None else person.title, node_id=node_id,
                       actor_id=principal.person_id)
@@ -66,8 +66,8 @@ def edit_person(person_id: int, body: PersonPatch, principal: ApiPrincipal, db: 
                                  s422="invalid, role_unknown, room_required"))
 def add_role(person_id: int, body: RoleIn, principal: ApiPrincipal, db: DbSession) -> AssignmentOut:
     """Give a person a role over a node subtree of the caller's (the room role names its room)."""
-    person = access.load_manageable(db, principal, person_id)
-    _check_role_target(db, principal, person.node_id, body)
+    person = access.load_manageable(principal, person_id, db=db)
+    _check_role_target(principal, person.node_id, body, db=db)
     assignment = admin.add_role(db=db, person=person, role=body.role, node_id=body.node_id, room_id=body.room_id,
                                 actor_id=principal.person_id)
     return assignment_out(assignment)
@@ -78,7 +78,7 @@ def add_role(person_id: int, body: RoleIn, principal: ApiPrincipal, db: DbSessio
                                    s409="remove_own_admin"))
 def remove_role(person_id: int, assignment_id: int, principal: ApiPrincipal, db: DbSession) -> None:
     """Take a role from a person; their open sign-ins end (an administrator keeps their own admin role)."""
-    person = access.load_manageable(db, principal, person_id)
+    person = access.load_manageable(principal, person_id, db=db)
     admin.remove_role(db=db, person=person, assignment_id=assignment_id, actor_id=principal.person_id)
 
 
@@ -88,7 +88,7 @@ def reset_password(person_id: int, principal: ApiPrincipal, db: DbSession) -> Te
     """Give a person a temporary password, answered this once: every sign-in of theirs ends, a lock lifts, and the
     next sign-in must change it (token logins answer `password_change_required: true`, pages lead to
     /account/password)."""
-    person = access.load_manageable(db, principal, person_id)
+    person = access.load_manageable(principal, person_id, db=db)
     password = admin.reset_password(db=db, person=person, actor_id=principal.person_id)
     return TemporaryPasswordOut(person_id=person.id, username=person.username, temporary_password=password)
 
@@ -97,7 +97,7 @@ def reset_password(person_id: int, principal: ApiPrincipal, db: DbSession) -> Te
              responses=responses(403, 404, 409, s409="no_account, own_account, already_locked"))
 def lock(person_id: int, principal: ApiPrincipal, db: DbSession) -> LockOut:
     """Lock an account until POST /people/{id}/unlock: every sign-in of theirs ends at once."""
-    person = access.load_manageable(db, principal, person_id)
+    person = access.load_manageable(principal, person_id, db=db)
     ended = admin.lock(db=db, person=person, actor_id=principal.person_id)
     return LockOut(person_id=person.id, ended_sign_ins=ended)
 
@@ -117,5 +117,5 @@ def list_sign_ins(principal: ApiPrincipal, db: DbSession, person_id: int | None 
              responses=responses(403, 404, 409, s404="sign_in_not_found", s409="sign_in_closed"))
 def revoke_sign_in(sign_in_id: str, principal: ApiPrincipal, db: DbSession) -> None:
     """End one open sign-in of a person the caller manages: that token or browser is refused from now on."""
-    opened = access.load_sign_in(db, principal, sign_in_id)
+    opened = access.load_sign_in(principal, sign_in_id, db=db)
     admin.revoke_sign_in(db=db, sign_in=opened, actor_id=principal.person_id)

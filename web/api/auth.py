@@ -55,7 +55,7 @@ def login(body: LoginIn, request: Request, db: DbSession, settings: AppSettings)
     until the temporary password is changed with POST /auth/password (whose answer carries a fresh, unrestricted
     token), every other route but /auth/me and /auth/logout answers 403 `password_change_required`."""
     try:
-        person, opened = signins.sign_in(db, username=body.username, password=body.password, via="api",
+        person, opened = signins.sign_in(db=db, username=body.username, password=body.password, via="api",
                                          client=client_address(request),
                                          ttl=timedelta(minutes=settings.token_ttl_minutes),
                                          attempts=request.app.state.login_attempts,
@@ -79,7 +79,7 @@ def logout(request: Request, principal: ApiPrincipal, db: DbSession) -> None:
     """End this token's sign-in: the token is refused from now on."""
     claims = tokens.read(request.app.state.secret, request.headers["authorization"].partition(" ")[2].strip(),
                          purpose=API_TOKEN)
-    signins.sign_out(db, sign_in_id=claims["jti"], actor_id=principal.person_id)
+    signins.sign_out(db=db, sign_in_id=claims["jti"], actor_id=principal.person_id)
 
 
 @router.post("/auth/password", response_model=LoginOut,
@@ -90,17 +90,17 @@ def change_password(body: PasswordIn, request: Request, principal: ApiPrincipal,
     carries a fresh token (a wrong current password counts toward the account's lock)."""
     client = client_address(request)
     try:
-        person = accounts.change_password(db, person_id=principal.person_id, current=body.current_password,
+        person = accounts.change_password(db=db, person_id=principal.person_id, current=body.current_password,
                                           new=body.new_password, client=client,
                                           lock_after=settings.login_failures_before_lock)
     except accounts.WrongPassword:
         db.commit()  # the failure counts, though the answer is an error
         raise
-    opened = signins.open_for(db, person, via="api", client=client, ttl=timedelta(minutes=settings.token_ttl_minutes))
+    opened = signins.open_for(person, db=db, via="api", client=client, ttl=timedelta(minutes=settings.token_ttl_minutes))
     return _token_for(request, person, opened)
 
 
-def _person_administered(db: DbSession, principal: ApiPrincipal, person_id: int) -> Person:
+def _person_administered(principal: ApiPrincipal, person_id: int, *, db: DbSession) -> Person:
     """The person, if an administrator over their node asks (404 for no such person)."""
     person = db.get(Person, person_id)
     if person is None:
@@ -112,19 +112,19 @@ def _person_administered(db: DbSession, principal: ApiPrincipal, person_id: int)
 @router.post("/people/{person_id}/unlock", status_code=204, responses=responses(403, 404))
 def unlock(person_id: int, principal: ApiPrincipal, db: DbSession) -> None:
     """Unlock an account locked after repeated failed sign-ins (administrators over the person's node)."""
-    signins.unlock(db, person=_person_administered(db, principal, person_id), actor_id=principal.person_id)
+    signins.unlock(db=db, person=_person_administered(principal, person_id, db=db), actor_id=principal.person_id)
 
 
 @router.post("/people/{person_id}/deactivate", status_code=204, responses=responses(403, 404, 409))
 def deactivate(person_id: int, principal: ApiPrincipal, db: DbSession) -> None:
     """Stop a person from signing in; every page session, API token and calendar feed of theirs ends at once."""
-    accounts.deactivate(db, person=_person_administered(db, principal, person_id), actor_id=principal.person_id)
+    accounts.deactivate(db=db, person=_person_administered(principal, person_id, db=db), actor_id=principal.person_id)
 
 
 @router.post("/people/{person_id}/reactivate", status_code=204, responses=responses(403, 404))
 def reactivate(person_id: int, principal: ApiPrincipal, db: DbSession) -> None:
     """Let a deactivated person sign in again (what they had open stays ended)."""
-    accounts.reactivate(db, person=_person_administered(db, principal, person_id), actor_id=principal.person_id)
+    accounts.reactivate(db=db, person=_person_administered(principal, person_id, db=db), actor_id=principal.person_id)
 
 
 @router.get("/auth/me", response_model=UserOut)

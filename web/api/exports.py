@@ -35,5 +35,5 @@ def export_matters(query: Annotated[MatterExportQuery, Query()], request: Reques
     require_role(principal, access.READERS)
     wanted = MatterSearch.model_validate(query.model_dump(exclude={"format"}))
     return export_response(matter_export.export_matters(
-        db, principal=principal, search_for=wanted, fmt=query.format, protector=request.app.state.protector,
+        db=db, principal=principal, search_for=wanted, fmt=query.format, protector=request.app.state.protector,
         categories_file=settings.categories_file or None, lang=lang))

@@ -96,32 +96,32 @@ class RosterIn(BaseModel):
 def request_hearing(matter_id: int, body: RequestIn, principal: ApiPrincipal, db: DbSession,
                     settings: AppSettings) -> HearingOut:
     """Record the petitioner's request for a hearing or the office's proposal (the decision falls due)."""
-    matter = actions.lock(db, matter_id)
-    access.require_office(db, principal, matter)
-    hearing = procedure.propose(db, matter=matter, actor_id=principal.person_id, by_petitioner=body.by_petitioner,
+    matter = actions.lock(matter_id, db=db)
+    access.require_office(principal, matter, db=db)
+    hearing = procedure.propose(db=db, matter=matter, actor_id=principal.person_id, by_petitioner=body.by_petitioner,
                                 reason=body.reason, decision_days=settings.hearing_decision_days)
-    return queries.hearing_out(db, hearing)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.get("/matters/{matter_id}/hearings", response_model=list[HearingOut], responses=responses(403, 404))
 def matter_hearings(matter_id: int, principal: ApiPrincipal, db: DbSession) -> list[HearingOut]:
     """The matter's hearings, newest first."""
-    matter_access.load_readable(db, principal, matter_id)
-    return [queries.hearing_out(db, h) for h in procedure.of_matter(db, matter_id)]
+    matter_access.load_readable(principal, matter_id, db=db)
+    return [queries.hearing_out(h, db=db) for h in procedure.of_matter(matter_id, db=db)]
 
 
 @router.get("/hearings/{hearing_id}", response_model=HearingOut, responses=responses(403, 404))
 def get_hearing(hearing_id: int, principal: ApiPrincipal, db: DbSession) -> HearingOut:
     """One hearing: its state, chair, panel, 回避 requests and documents."""
-    return queries.hearing_out(db, access.load_visible(db, principal, hearing_id))
+    return queries.hearing_out(access.load_visible(principal, hearing_id, db=db), db=db)
 
 
 @router.post("/hearings/{hearing_id}/decision", response_model=HearingOut, responses=WRITE)
 def decide_hearing(hearing_id: int, body: DecisionIn, principal: ApiPrincipal, db: DbSession) -> HearingOut:
     """Hold the hearing (听证告知书) or refuse it with a reason (不予听证告知书)."""
-    hearing = access.load_for_office(db, principal, hearing_id)
-    procedure.decide(db, hearing=hearing, hold=body.hold, reason=body.reason, actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    hearing = access.load_for_office(principal, hearing_id, db=db)
+    procedure.decide(db=db, hearing=hearing, hold=body.hold, reason=body.reason, actor_id=principal.person_id)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.put("/hearings/{hearing_id}/chair", response_model=HearingOut, responses=WRITE)
@@ -129,54 +129,54 @@ def appoint_chair(hearing_id: int, body: ChairIn, principal: ApiPrincipal, db: D
                   policy: AppPolicy) -> HearingOut:
     """Appoint the chair (no one who acted on the matter: 422 chair_conflict) and the recorder; once noticed, only
     a place a granted 回避 left empty, and the booked session's seat moves to the newcomer (noticed)."""
-    hearing = access.load_for_office(db, principal, hearing_id)
-    hearing_booking.appoint(db, policy=policy, hearing=hearing, chair_id=body.chair_id, recorder_id=body.recorder_id,
+    hearing = access.load_for_office(principal, hearing_id, db=db)
+    hearing_booking.appoint(db=db, policy=policy, hearing=hearing, chair_id=body.chair_id, recorder_id=body.recorder_id,
                             actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.put("/hearings/{hearing_id}/panel", response_model=HearingOut, responses=WRITE)
 def compose_panel(hearing_id: int, body: PanelIn, principal: ApiPrincipal, db: DbSession,
                   policy: AppPolicy) -> HearingOut:
     """Compose the panel from the roster: an allowed odd size (panel_size), on the roster, without conflicts."""
-    hearing = access.load_for_office(db, principal, hearing_id)
-    hearing_booking.compose(db, policy=policy, hearing=hearing,
+    hearing = access.load_for_office(principal, hearing_id, db=db)
+    hearing_booking.compose(db=db, policy=policy, hearing=hearing,
                             seats=[panel.Seat(m.person_id, m.chosen_by_petitioner) for m in body.members],
                             actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.put("/hearings/{hearing_id}/publicity", response_model=HearingOut, responses=WRITE)
 def set_publicity(hearing_id: int, body: PublicityIn, principal: ApiPrincipal, db: DbSession) -> HearingOut:
     """Public, or closed for a state secret, a trade secret or privacy (422 closed_reason otherwise)."""
-    hearing = access.load_for_office(db, principal, hearing_id)
-    procedure.set_publicity(db, hearing=hearing, public=body.public, closed_reason=body.closed_reason,
+    hearing = access.load_for_office(principal, hearing_id, db=db)
+    procedure.set_publicity(db=db, hearing=hearing, public=body.public, closed_reason=body.closed_reason,
                             actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.post("/hearings/{hearing_id}/booking", response_model=HearingOut, status_code=201, responses=WRITE)
 def book(hearing_id: int, body: BookingIn, principal: ApiPrincipal, db: DbSession, policy: AppPolicy) -> HearingOut:
     """Book the hearing's session (the chair in the leader's seat) and notice every participant (听证通知书)."""
-    hearing = access.load_for_office(db, principal, hearing_id)
+    hearing = access.load_for_office(principal, hearing_id, db=db)
     if hearing.chair_id is not None:
-        session_access.require_booker(db, principal, leader_id=hearing.chair_id, room_ids=body.room_ids,
+        session_access.require_booker(principal, db=db, leader_id=hearing.chair_id, room_ids=body.room_ids,
                                       matter_id=hearing.matter_id)
-    book_hearing(db, policy=policy, hearing=hearing, room_ids=body.room_ids, starts_at=body.start, ends_at=body.end,
+    book_hearing(db=db, policy=policy, hearing=hearing, room_ids=body.room_ids, starts_at=body.start, ends_at=body.end,
                  handler_ids=body.handler_ids, petitioners=body.petitioners, representatives=body.representatives,
                  agent=body.agent, agent_authorisation=body.agent_authorisation, witnesses=body.witnesses,
                  notice_waived=body.notice_waived, waiver_note=body.waiver_note, recorded=body.record, actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.post("/hearings/{hearing_id}/recusals", response_model=HearingOut, status_code=201, responses=WRITE)
 def request_recusal(hearing_id: int, body: RecusalIn, principal: ApiPrincipal, db: DbSession) -> HearingOut:
     """Record a 回避 request against the chair, a panel member or the recorder (by the office or the chair)."""
-    hearing = access.load_visible(db, principal, hearing_id, lock=True)
-    access.require_recusal_recorder(db, principal, hearing)
-    recusals.request(db, hearing=hearing, against_id=body.against_id, requested_by=body.requested_by,
+    hearing = access.load_visible(principal, hearing_id, db=db, lock=True)
+    access.require_recusal_recorder(principal, hearing, db=db)
+    recusals.request(db=db, hearing=hearing, against_id=body.against_id, requested_by=body.requested_by,
                      reason=body.reason, actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.post("/hearings/{hearing_id}/recusals/{recusal_id}/decision", response_model=HearingOut, responses=WRITE)
@@ -184,56 +184,56 @@ def decide_recusal(hearing_id: int, recusal_id: int, body: RecusalDecisionIn, pr
                    db: DbSession, policy: AppPolicy) -> HearingOut:
     """The chair decides a 回避 request (the office, when it is against the chair); granted members withdraw, and
     before the session opens their seat in it goes."""
-    hearing = access.load_visible(db, principal, hearing_id, lock=True)
+    hearing = access.load_visible(principal, hearing_id, db=db, lock=True)
     recusal = recusals.load(hearing, recusal_id)
-    access.require_recusal_decider(db, principal, hearing, recusal)
-    hearing_booking.decide_recusal(db, policy=policy, hearing=hearing, recusal=recusal, granted=body.granted,
+    access.require_recusal_decider(principal, hearing, recusal, db=db)
+    hearing_booking.decide_recusal(db=db, policy=policy, hearing=hearing, recusal=recusal, granted=body.granted,
                                    reason=body.reason, actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.post("/hearings/{hearing_id}/conclusion", response_model=HearingOut, responses=WRITE)
 def conclude(hearing_id: int, body: ConclusionIn, principal: ApiPrincipal, db: DbSession) -> HearingOut:
     """Issue the 听证结论 (after its due day too: the hearing then shows it was overdue)."""
-    hearing = access.load_for_office(db, principal, hearing_id)
-    procedure.conclude(db, hearing=hearing, conclusion=body.conclusion, actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    hearing = access.load_for_office(principal, hearing_id, db=db)
+    procedure.conclude(db=db, hearing=hearing, conclusion=body.conclusion, actor_id=principal.person_id)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.post("/hearings/{hearing_id}/publication", response_model=HearingOut, responses=WRITE)
 def publish(hearing_id: int, principal: ApiPrincipal, db: DbSession) -> HearingOut:
     """Publish the opinion made after the hearing (a public page without personal data)."""
-    hearing = access.load_for_office(db, principal, hearing_id)
-    publication.publish(db, hearing=hearing, actor_id=principal.person_id)
-    return queries.hearing_out(db, hearing)
+    hearing = access.load_for_office(principal, hearing_id, db=db)
+    publication.publish(db=db, hearing=hearing, actor_id=principal.person_id)
+    return queries.hearing_out(hearing, db=db)
 
 
 @router.get("/hearing-roster", response_model=list[RosterOut], responses=responses(403, 404))
 def roster(node_id: int, principal: ApiPrincipal, db: DbSession) -> list[RosterOut]:
     """The hearing members on an office's roster and the rosters above it."""
-    access.require_roster_keeper(principal, load_node(db, node_id))
-    return queries.roster_of(db, node_id)
+    access.require_roster_keeper(principal, load_node(node_id, db=db))
+    return queries.roster_of(node_id, db=db)
 
 
 @router.post("/hearing-roster", response_model=RosterOut, status_code=201, responses=WRITE)
 def add_to_roster(body: RosterIn, principal: ApiPrincipal, db: DbSession) -> RosterOut:
     """Put a person with the hearing member role on an office's roster."""
-    access.require_roster_keeper(principal, load_node(db, body.node_id))
-    entry = panel.add_to_roster(db, node_id=body.node_id, person_id=body.person_id, profession=body.profession,
+    access.require_roster_keeper(principal, load_node(body.node_id, db=db))
+    entry = panel.add_to_roster(db=db, node_id=body.node_id, person_id=body.person_id, profession=body.profession,
                                 actor_id=principal.person_id)
-    return next(r for r in queries.roster_of(db, body.node_id, inherited=False) if r.id == entry.id)
+    return next(r for r in queries.roster_of(body.node_id, db=db, inherited=False) if r.id == entry.id)
 
 
 @router.delete("/hearing-roster/{entry_id}", status_code=204, responses=responses(403, 404))
 def remove_from_roster(entry_id: int, principal: ApiPrincipal, db: DbSession) -> None:
     """Take a member off the roster (kept for the record, inactive)."""
-    entry = panel.load_entry(db, entry_id)
-    access.require_roster_keeper(principal, load_node(db, entry.node_id))
-    panel.remove_from_roster(db, entry=entry, actor_id=principal.person_id)
+    entry = panel.load_entry(entry_id, db=db)
+    access.require_roster_keeper(principal, load_node(entry.node_id, db=db))
+    panel.remove_from_roster(db=db, entry=entry, actor_id=principal.person_id)
 
 
 @public_router.get("/hearings/{hearing_id}", response_model=PublicHearingOut, responses=responses(404))
 def public_hearing(hearing_id: int, db: DbSession) -> PublicHearingOut:
     """A published opinion after a hearing: the matter's number and categories, the text without personal data."""
-    found = publication.published(db, hearing_id)
+    found = publication.published(hearing_id, db=db)
     return PublicHearingOut(**found.__dict__)

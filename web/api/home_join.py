@@ -62,9 +62,9 @@ def issue_home_link(session_id: int, body: HomeLinkIn, request: Request, princip
                     policy: AppPolicy) -> HomeLinkOut:
     """Send a one-time link by SMS to a petitioner-side seat (coordinators managing the session); earlier links of
     that seat stop working."""
-    booking = load_managed(db, principal, session_id)
+    booking = load_managed(principal, session_id, db=db)
     sms = sms_settings()
-    issued = home_join.issue_link(db, policy=policy, protector=request.app.state.protector, sms=sms,
+    issued = home_join.issue_link(db=db, policy=policy, protector=request.app.state.protector, sms=sms,
                                   principal=principal, booking=booking, participant_id=body.participant_id,
                                   petitioner_id=body.petitioner_id, base_url=sms.public_url or str(request.base_url))
     return _out(issued.link, issued.message.id)
@@ -74,5 +74,5 @@ def issue_home_link(session_id: int, body: HomeLinkIn, request: Request, princip
             responses=responses(404, s404="session_not_found"))
 def list_home_links(session_id: int, principal: ApiPrincipal, db: DbSession) -> list[HomeLinkOut]:
     """The session's home links, newest first (coordinators managing the session)."""
-    booking = load_managed(db, principal, session_id)
-    return [_out(link) for link in home_join.links_of(db, booking)]
+    booking = load_managed(principal, session_id, db=db)
+    return [_out(link) for link in home_join.links_of(booking, db=db)]

@@ -25,5 +25,5 @@ def changes(principal: ApiPrincipal, db: DbSession,
     """The changes of matters within the caller's province after the cursor, in order (state changes, documents
     issued, services): only the fields the 网上办理 rules disclose. Resume with `next`; the same cursor gives the
     same page once it is full. For coordinators and administrators of a province node."""
-    paths = access.require_puller(db, principal)
-    return feed.page(db, after=after, limit=limit, condition=access.visible(principal, paths))
+    paths = access.require_puller(principal, db=db)
+    return feed.page(db=db, after=after, limit=limit, condition=access.visible(principal, paths))

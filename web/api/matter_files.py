@@ -43,10 +43,10 @@ class MatterFileOut(BaseModel):
 def add_matter_file(matter_id: int, file: UploadFile, principal: ApiPrincipal, db: DbSession,
                     settings: AppSettings) -> MatterFileOut:
     """Attach one of the petitioner's materials (PDF, PNG or JPEG by content; at most VRECEPTION_MAX_UPLOAD_BYTES)."""
-    matter = access.load(db, matter_id)
-    access.require_office(db, principal, matter)
+    matter = access.load(matter_id, db=db)
+    access.require_office(principal, matter, db=db)
     data = file.file.read(settings.max_upload_bytes + 1)
-    stored = evidence.store_matter_file(db, matter=matter, data=data, max_bytes=settings.max_upload_bytes,
+    stored = evidence.store_matter_file(db=db, matter=matter, data=data, max_bytes=settings.max_upload_bytes,
                                        storage_dir=FilePath(settings.data_dir), actor_id=principal.person_id,
                                        filename=file.filename or "")
     return MatterFileOut.of(stored)
@@ -57,8 +57,8 @@ def add_matter_file(matter_id: int, file: UploadFile, principal: ApiPrincipal, d
 def list_matter_files(matter_id: int, principal: ApiPrincipal, db: DbSession) -> list[MaterialOut]:
     """What came with the matter, oldest first, for its readers: materials attached at registration and files
     uploaded into its calls (source registration / call)."""
-    matter = access.load_readable(db, principal, matter_id)
-    return materials.materials(db, matter_id=matter.id)
+    matter = access.load_readable(principal, matter_id, db=db)
+    return materials.materials(db=db, matter_id=matter.id)
 
 
 @router.get("/matters/{matter_id}/attachments/{sha256}", response_class=FileResponse,
@@ -66,7 +66,7 @@ def list_matter_files(matter_id: int, principal: ApiPrincipal, db: DbSession) ->
 def read_matter_file(matter_id: int, sha256: Annotated[str, Path(max_length=64)], principal: ApiPrincipal,
                      db: DbSession, settings: AppSettings) -> FileResponse:
     """One of the matter's materials by its SHA-256, for a reader of the matter; every read is audited."""
-    matter = access.load_readable(db, principal, matter_id)
-    found, path = materials.read(db, matter=matter, sha256=sha256, storage_dir=FilePath(settings.data_dir),
+    matter = access.load_readable(principal, matter_id, db=db)
+    found, path = materials.read(db=db, matter=matter, sha256=sha256, storage_dir=FilePath(settings.data_dir),
                                  actor_id=principal.person_id)
     return file_download(path, found.filename)

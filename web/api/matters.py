@@ -105,24 +105,24 @@ class ActionIn(BaseModel):
     model_config = {"extra": "allow"}
 
 
-def _view(request: Request, db, principal, matter, **extra) -> MatterOut:
-    return queries.matter_view(db, principal=principal, matter=matter, protector=request.app.state.protector, **extra)
+def _view(request: Request, principal, matter, *, db, **extra) -> MatterOut:
+    return queries.matter_view(db=db, principal=principal, matter=matter, protector=request.app.state.protector, **extra)
 
 
 @router.post("/matters", status_code=201, response_model=RegisteredMatterOut, responses=responses(403, 404, 422))
 def create_matter(body: MatterIn, request: Request, principal: ApiPrincipal, db: DbSession,
                   settings: AppSettings) -> RegisteredMatterOut:
     """Register a matter (登记); the query code is shown only in this answer."""
-    office = load_node(db, body.handling_node_id)
+    office = load_node(body.handling_node_id, db=db)
     require(principal, office, access.OFFICE)
     matter, code, repeats = register.register(
-        db, protector=request.app.state.protector, petitioners=[p.model_dump() for p in body.petitioners],
+        db=db, protector=request.app.state.protector, petitioners=[p.model_dump() for p in body.petitioners],
         demands=[d.model_dump() for d in body.demands], origin_node_id=body.origin_node_id,
         handling_node_id=body.handling_node_id, channel=body.channel, representatives=body.representatives,
         received_at=body.received_at, actor_id=principal.person_id, categories_file=settings.categories_file or None,
         moves_off_holidays=settings.deadline_moves_off_holidays, facts=body.facts, accused_text=body.accused_text,
         accused_node_id=body.accused_node_id, people_count=body.people_count, accusation=body.accusation)
-    view = _view(request, db, principal, matter, repeats=queries.readable_repeats(db, principal, repeats))
+    view = _view(request, principal, matter, db=db, repeats=queries.readable_repeats(principal, repeats, db=db))
     return RegisteredMatterOut(**view.model_dump(), query_code=code)
 
 
@@ -130,11 +130,11 @@ def create_matter(body: MatterIn, request: Request, principal: ApiPrincipal, db:
 def repeat_check(body: RepeatCheckIn, request: Request, principal: ApiPrincipal, db: DbSession) -> list[RepeatOut]:
     """Earlier matters of the same people with similar demands, before registering (重复访 warning)."""
     require_role(principal, access.OFFICE)
-    found = register.check_new(db, protector=request.app.state.protector,
+    found = register.check_new(db=db, protector=request.app.state.protector,
                                petitioners=[p.model_dump() for p in body.petitioners],
                                demands=[d.model_dump() for d in body.demands], actor_id=principal.person_id)
     return [RepeatOut(id=r.matter.id, number=r.matter.number, state=r.matter.state.value, similarity=r.similarity,
-                      reason=r.reason) for r in queries.readable_repeats(db, principal, found)]
+                      reason=r.reason) for r in queries.readable_repeats(principal, found, db=db)]
 
 
 class MatterSearchQuery(MatterSearch):
@@ -150,7 +150,7 @@ def list_matters(query: Annotated[MatterSearchQuery, Query()], request: Request,
     """Matters the caller may read, found by number, name, ID number, phone tail, demand text and filters; newest
     first by default, a page at a time ({"items", "total", "next"}: pass next back as cursor)."""
     wanted = MatterSearch.model_validate(query.model_dump(exclude={"limit", "cursor"}))
-    return search.search_matters(db, principal=principal, search=wanted, protector=request.app.state.protector,
+    return search.search_matters(db=db, principal=principal, search=wanted, protector=request.app.state.protector,
                                  categories_file=settings.categories_file or None, limit=query.limit,
                                  cursor=query.cursor)
 
@@ -160,14 +160,14 @@ def petitioner_history(petitioner_id: int, principal: ApiPrincipal, db: DbSessio
                        limit: Annotated[int, Query(ge=1, le=500)] = 50,
                        cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[MatterListItem]:
     """Every matter of one petitioner that the caller may read, newest first (404 when none)."""
-    return queries.petitioner_matters(db, principal=principal, petitioner_id=petitioner_id, limit=limit,
+    return queries.petitioner_matters(db=db, principal=principal, petitioner_id=petitioner_id, limit=limit,
                                       cursor=cursor)
 
 
 @router.get("/matters/{matter_id}", response_model=MatterOut, responses=responses(403, 404))
 def get_matter(matter_id: int, request: Request, principal: ApiPrincipal, db: DbSession) -> MatterOut:
     """One matter with its deadlines, sessions, tasks, documents, recordings and timeline."""
-    return _view(request, db, principal, access.load_readable(db, principal, matter_id))
+    return _view(request, principal, access.load_readable(principal, matter_id, db=db), db=db)
 
 
 @router.post("/matters/{matter_id}/actions", response_model=MatterOut,
@@ -175,19 +175,19 @@ def get_matter(matter_id: int, request: Request, principal: ApiPrincipal, db: Db
 def act(matter_id: int, body: ActionIn, request: Request, principal: ApiPrincipal, db: DbSession,
         settings: AppSettings) -> MatterOut:
     """Move the matter on (受理, 答复, 送达, 复查 …); 409 illegal_transition, 422 window_closed."""
-    matter = actions.lock(db, matter_id)
+    matter = actions.lock(matter_id, db=db)
     # JSON mode: the moments reach the actions as ISO 8601 text, as they take them.
     params = body.model_dump(exclude={"action"}, exclude_none=True, mode="json")
-    access.require_action(db, principal, matter, body.action, params)
-    actions.act(db, matter=matter, action=body.action, actor_id=principal.person_id, params=params,
+    access.require_action(principal, matter, body.action, params, db=db)
+    actions.act(db=db, matter=matter, action=body.action, actor_id=principal.person_id, params=params,
                 moves_off_holidays=settings.deadline_moves_off_holidays)
-    return _view(request, db, principal, matter)
+    return _view(request, principal, matter, db=db)
 
 
 @router.get("/documents/{document_id:int}", response_model=DocumentDetailOut, responses=responses(403, 404))
 def get_document(document_id: int, principal: ApiPrincipal, db: DbSession) -> DocumentDetailOut:
     """A notice's number, dates and hash, and whether its stored text is intact."""
-    document = access.load_readable_document(db, principal, document_id)
+    document = access.load_readable_document(principal, document_id, db=db)
     return DocumentDetailOut(**queries.document_out(document).model_dump(), matter_id=document.matter_id,
                              intact=documents.intact(document))
 
@@ -195,20 +195,20 @@ def get_document(document_id: int, principal: ApiPrincipal, db: DbSession) -> Do
 @router.get("/documents/{document_id}.html", response_class=HTMLResponse, responses=responses(403, 404))
 def document_html(document_id: int, principal: ApiPrincipal, db: DbSession):
     """The notice as issued (HTML)."""
-    return document_file(db, principal, document_id, "html")
+    return document_file(principal, document_id, "html", db=db)
 
 
 @router.get("/documents/{document_id}.pdf", responses=responses(403, 404))
 def document_pdf(document_id: int, principal: ApiPrincipal, db: DbSession):
     """The notice as PDF."""
-    return document_file(db, principal, document_id, "pdf")
+    return document_file(principal, document_id, "pdf", db=db)
 
 
 @router.get("/documents/{document_id}/proof", response_class=Response,
             responses=responses(403, 404, s404="proof_not_found: no such document, or it has no proof of service"))
 def document_proof(document_id: int, principal: ApiPrincipal, db: DbSession) -> Response:
     """The proof of service (送达回证) of a served notice: a scan, or the signature from the township terminal."""
-    proof = documents.proof_of_service(db, access.load_readable_document(db, principal, document_id),
+    proof = documents.proof_of_service(access.load_readable_document(principal, document_id, db=db), db=db,
                                        actor_id=principal.person_id)
     return Response(proof.data, media_type=proof.media_type, headers={
         "Content-Disposition": f'inline; filename="{proof.filename}"', "X-Content-SHA256": proof.sha256,

@@ -29,8 +29,8 @@ class HeartbeatOut(BaseModel):
 def network_overview(principal: ApiPrincipal, db: DbSession, rules: AppPolicy,
                      node_id: int | None = None) -> network.NetworkOut:
     """Under NODE_ID (the caller's top node by default): rooms online and failed today per child unit, live sessions."""
-    node = network.viewed_node(db, principal, node_id)
-    return network.overview(db, node, at=now(), zone=rules.zone)
+    node = network.viewed_node(principal, node_id, db=db)
+    return network.overview(node, db=db, at=now(), zone=rules.zone)
 
 
 @router.get("/network/rooms", response_model=Page[network.RoomState],
@@ -39,8 +39,8 @@ def network_rooms(principal: ApiPrincipal, db: DbSession, rules: AppPolicy, node
                   limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
                   cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[network.RoomState]:
     """The rooms under NODE_ID with their kiosk's last heartbeat and self-test, paged."""
-    node = network.viewed_node(db, principal, node_id)
-    return network.room_states(db, node, at=now(), zone=rules.zone, limit=limit, cursor=cursor)
+    node = network.viewed_node(principal, node_id, db=db)
+    return network.room_states(node, db=db, at=now(), zone=rules.zone, limit=limit, cursor=cursor)
 
 
 @router.post("/rooms/{room_id}/heartbeat", response_model=HeartbeatOut, responses=responses(403, 422))

@@ -101,16 +101,16 @@ def _limits(request: Request) -> limits.OnlineLimits:
     return limits.of_app(request.app.state, request.app.state.settings.redis_url)
 
 
-def _matter(request: Request, db: Session, number: str, code: str) -> Matter:
-    return public.find_matter(db, protector=request.app.state.protector, failures=request.app.state.lookup_failures,
+def _matter(request: Request, number: str, code: str, *, db: Session) -> Matter:
+    return public.find_matter(db=db, protector=request.app.state.protector, failures=request.app.state.lookup_failures,
                               number=number.strip(), code=code, client=client_address(request))
 
 
-def _verified(request: Request, db: Session, *, purpose: str, challenge: str, sms_code: str,
+def _verified(request: Request, *, db: Session, purpose: str, challenge: str, sms_code: str,
               matter_id: int | None = None, phone: str | None = None):
     """The SMS code checked; a refused try still counts (committed before the error answer)."""
     try:
-        return verification.check_code(db, protector=request.app.state.protector, challenge=challenge, code=sms_code,
+        return verification.check_code(db=db, protector=request.app.state.protector, challenge=challenge, code=sms_code,
                                        purpose=purpose, matter_id=matter_id, phone=phone)
     except DomainError:
         db.commit()
@@ -123,14 +123,14 @@ def send_matter_code(body: MatterCodeIn, request: Request, db: DbSession) -> Cod
     """Send an SMS code to the matter's registered phone, for a 复查/复核 request or a reception request (the
     number and query code first; a wrong one answers as a missing number)."""
     protector = request.app.state.protector
-    matter = _matter(request, db, body.number, body.code)
+    matter = _matter(request, body.number, body.code, db=db)
     if body.purpose == "review":
         review.window_of(matter, now())
     found = texting.matter_phone(matter, protector)
     if found is None:
         raise NoPhone("online.error.no_phone")
     person, mobile = found
-    sent = verification.send_code(db, protector=protector, limits=_limits(request), purpose=body.purpose,
+    sent = verification.send_code(db=db, protector=protector, limits=_limits(request), purpose=body.purpose,
                                   phone=mobile, client=client_address(request), matter_id=matter.id,
                                   petitioner_id=person.id)
     return CodeSentOut(challenge=sent.challenge, phone_tail=sent.phone_tail, expires_at=sent.expires_at)
@@ -139,7 +139,7 @@ def send_matter_code(body: MatterCodeIn, request: Request, db: DbSession) -> Cod
 @public_router.post("/intake/codes", response_model=CodeSentOut, responses=responses(422, 429))
 def send_intake_code(body: PhoneIn, request: Request, db: DbSession) -> CodeSentOut:
     """Send an SMS code to the phone an online petition gives (the same answer whoever the number belongs to)."""
-    sent = verification.send_code(db, protector=request.app.state.protector, limits=_limits(request),
+    sent = verification.send_code(db=db, protector=request.app.state.protector, limits=_limits(request),
                                   purpose="intake", phone=body.phone, client=client_address(request))
     return CodeSentOut(challenge=sent.challenge, phone_tail=sent.phone_tail, expires_at=sent.expires_at)
 
@@ -149,11 +149,11 @@ def send_intake_code(body: PhoneIn, request: Request, db: DbSession) -> CodeSent
 def ask_review(body: VerifiedIn, request: Request, db: DbSession, settings: AppSettings) -> ReviewOut:
     """Ask for 复查 (after the reply was served) or 复核 (after the review opinion was served) within 30 days: it
     lands at the body one level up, received now."""
-    matter = _matter(request, db, body.number, body.code)
-    row = _verified(request, db, purpose="review", challenge=body.challenge, sms_code=body.sms_code,
+    matter = _matter(request, body.number, body.code, db=db)
+    row = _verified(request, db=db, purpose="review", challenge=body.challenge, sms_code=body.sms_code,
                     matter_id=matter.id)
-    verification.consume(db, row)
-    done = review.request(db, matter=matter, protector=request.app.state.protector,
+    verification.consume(row, db=db)
+    done = review.request(db=db, matter=matter, protector=request.app.state.protector,
                           moves_off_holidays=settings.deadline_moves_off_holidays)
     return ReviewOut(number=matter.number, action=done.action, state=matter.state.value, body_name=done.body_name,
                      requested_at=done.requested_at)
@@ -163,19 +163,19 @@ def ask_review(body: VerifiedIn, request: Request, db: DbSession, settings: AppS
 def rooms_near(number: Annotated[str, Query(max_length=40)], code: Annotated[str, Query(max_length=32)],
                request: Request, db: DbSession) -> list[RoomOut]:
     """The video rooms near the petitioner (in the subtree of the matter's origin), for a reception request."""
-    matter = _matter(request, db, number, code)
-    return [RoomOut(id=r.id, name=r.name) for r in reception.rooms_near(db, matter)]
+    matter = _matter(request, number, code, db=db)
+    return [RoomOut(id=r.id, name=r.name) for r in reception.rooms_near(matter, db=db)]
 
 
 @public_router.post("/reception", status_code=201, response_model=ReceivedOut, responses=responses(
     404, 409, 422, 429, s404=FOUND, s409="conflict: a request of the matter waits already", s422=CODES))
 def ask_reception(body: ReceptionIn, request: Request, db: DbSession, settings: AppSettings) -> ReceivedOut:
     """网上预约: ask for a video reception (one to three preferred days, a room near the petitioner, a note)."""
-    matter = _matter(request, db, body.number, body.code)
-    row = _verified(request, db, purpose="reception", challenge=body.challenge, sms_code=body.sms_code,
+    matter = _matter(request, body.number, body.code, db=db)
+    row = _verified(request, db=db, purpose="reception", challenge=body.challenge, sms_code=body.sms_code,
                     matter_id=matter.id)
-    verification.consume(db, row)
-    made = reception.ask(db, matter=matter, days=body.days, room_id=body.room_id, note=body.note,
+    verification.consume(row, db=db)
+    made = reception.ask(db=db, matter=matter, days=body.days, room_id=body.room_id, note=body.note,
                          today=local_day(now()))
     return ReceivedOut(id=made.id, received_at=made.received_at)
 
@@ -184,7 +184,7 @@ def ask_reception(body: ReceptionIn, request: Request, db: DbSession, settings: 
 def places(db: DbSession) -> list[PlaceOut]:
     """The counties an online petition may be sent to, and the places in each."""
     return [PlaceOut(county_id=p.county.id, county_name=p.county.name,
-                     places=[RoomOut(id=n.id, name=n.name) for n in p.places]) for p in intake.places(db)]
+                     places=[RoomOut(id=n.id, name=n.name) for n in p.places]) for p in intake.places(db=db)]
 
 
 @public_router.post("/intake", status_code=201, response_model=ReceivedOut, responses=responses(
@@ -200,10 +200,10 @@ def submit_intake(request: Request, db: DbSession, settings: AppSettings,
     verified by SMS; it waits as a draft for the county's coordinators."""
     if not _limits(request).forms_per_client.attempt(f"online-intake:{client_address(request)}"):
         raise RateLimited("online.error.rate_limited")
-    row = _verified(request, db, purpose="intake", challenge=challenge, sms_code=sms_code, phone=phone)
+    row = _verified(request, db=db, purpose="intake", challenge=challenge, sms_code=sms_code, phone=phone)
     uploads = _uploads(files or [], settings.max_upload_bytes)
-    verification.consume(db, row)
-    made = intake.submit(db, protector=request.app.state.protector, storage_dir=FilePath(settings.data_dir),
+    verification.consume(row, db=db)
+    made = intake.submit(db=db, protector=request.app.state.protector, storage_dir=FilePath(settings.data_dir),
                          max_bytes=settings.max_upload_bytes, name=name, id_number=id_number, phone=phone,
                          county_id=county_id, address_node_id=address_node_id, about=about, demands=demands,
                          uploads=uploads)
@@ -258,22 +258,22 @@ def list_requests(principal: ApiPrincipal, db: DbSession, kind: OnlineKind | Non
                   cursor: str | None = None) -> Page[OnlineRequestOut]:
     """The online requests of the caller's queues (coordinators over the node they wait at), oldest first."""
     access.require_office_role(principal)
-    return queries.queue(db, principal=principal, kind=kind, state=state, limit=limit, cursor=cursor)
+    return queries.queue(db=db, principal=principal, kind=kind, state=state, limit=limit, cursor=cursor)
 
 
 @router.get("/{request_id}", response_model=OnlineRequestOut, responses=responses(404, s404="not_found"))
 def get_request(request_id: int, principal: ApiPrincipal, db: DbSession) -> OnlineRequestOut:
     """One online request."""
-    return queries.view(db, access.load_for_office(db, principal, request_id))
+    return queries.view(access.load_for_office(principal, request_id, db=db), db=db)
 
 
 @router.post("/{request_id}/approve", response_model=ApprovedOut, responses=responses(
     404, 409, 422, s404="not_found", s409="already_answered", s422="invalid: not a reception request"))
 def approve(request_id: int, principal: ApiPrincipal, db: DbSession) -> ApprovedOut:
     """Approve a reception request: book it with the booking form (prefilled), as any reception."""
-    row = access.load_for_office(db, principal, request_id)
-    reception.approve(db, request=row, actor_id=principal.person_id)
-    return ApprovedOut(request=queries.view(db, row), booking_url=booking_url(row))
+    row = access.load_for_office(principal, request_id, db=db)
+    reception.approve(db=db, request=row, actor_id=principal.person_id)
+    return ApprovedOut(request=queries.view(row, db=db), booking_url=booking_url(row))
 
 
 def booking_url(row) -> str:
@@ -291,13 +291,13 @@ def booking_url(row) -> str:
 def refuse(request_id: int, body: RefuseIn, request: Request, principal: ApiPrincipal,
            db: DbSession) -> OnlineRequestOut:
     """Refuse a reception request or decline an online petition, with a reason sent to the petitioner by SMS."""
-    row = access.load_for_office(db, principal, request_id)
+    row = access.load_for_office(principal, request_id, db=db)
     protector = request.app.state.protector
     if row.kind is OnlineKind.reception:
-        reception.refuse(db, request=row, reason=body.reason, actor_id=principal.person_id, protector=protector)
+        reception.refuse(db=db, request=row, reason=body.reason, actor_id=principal.person_id, protector=protector)
     else:
-        intake.decline(db, request=row, reason=body.reason, actor_id=principal.person_id, protector=protector)
-    return queries.view(db, row)
+        intake.decline(db=db, request=row, reason=body.reason, actor_id=principal.person_id, protector=protector)
+    return queries.view(row, db=db)
 
 
 @router.post("/{request_id}/register", status_code=201, response_model=RegisteredOut, responses=responses(
@@ -306,21 +306,21 @@ def register_draft(request_id: int, body: RegisterIn, request: Request, principa
                    settings: AppSettings) -> RegisteredOut:
     """Register an online petition through the registration service (channel online, received when it arrived);
     its files become the matter's materials and the query code goes to the petitioner by SMS."""
-    row = access.load_for_office(db, principal, request_id)
+    row = access.load_for_office(principal, request_id, db=db)
     protector = request.app.state.protector
-    draft = intake.completion_of(db, request=row, protector=protector, actor_id=principal.person_id)
+    draft = intake.completion_of(db=db, request=row, protector=protector, actor_id=principal.person_id)
     completed = intake.Completed(
         handling_node_id=body.handling_node_id or draft.handling_node_id,
         origin_node_id=body.origin_node_id or draft.origin_node_id, category=body.category,
         summary=body.summary if body.summary is not None else draft.summary,
         facts=body.facts if body.facts is not None else draft.facts, name=body.name or draft.name,
         id_number=body.id_number or draft.id_number, phone=body.phone or draft.phone)
-    access.require_office_over(db, principal, completed.handling_node_id)
-    matter, code = intake.register_draft(db, request=row, completed=completed, protector=protector,
+    access.require_office_over(principal, completed.handling_node_id, db=db)
+    matter, code = intake.register_draft(db=db, request=row, completed=completed, protector=protector,
                                          storage_dir=FilePath(settings.data_dir), max_bytes=settings.max_upload_bytes,
                                          actor_id=principal.person_id, categories_file=settings.categories_file or None,
                                          moves_off_holidays=settings.deadline_moves_off_holidays)
-    return RegisteredOut(request=queries.view(db, row), matter_id=matter.id, number=matter.number, query_code=code)
+    return RegisteredOut(request=queries.view(row, db=db), matter_id=matter.id, number=matter.number, query_code=code)
 
 
 @router.get("/{request_id}/files/{sha256}", response_class=FileResponse, responses=responses(
@@ -328,7 +328,7 @@ def register_draft(request_id: int, body: RegisterIn, request: Request, principa
 def draft_file(request_id: int, sha256: Annotated[str, Path(max_length=64)], principal: ApiPrincipal,
                db: DbSession, settings: AppSettings) -> FileResponse:
     """A file of an online petition, for the coordinators of its county; every read is audited."""
-    row = access.load_for_office(db, principal, request_id)
-    meta, path = intake.read_file(db, request=row, sha256=sha256, storage_dir=FilePath(settings.data_dir),
+    row = access.load_for_office(principal, request_id, db=db)
+    meta, path = intake.read_file(db=db, request=row, sha256=sha256, storage_dir=FilePath(settings.data_dir),
                                   actor_id=principal.person_id)
     return file_download(path, meta["filename"])

@@ -113,8 +113,8 @@ def person_out(person: Person) -> PersonOut:
                      node_id=person.node_id)
 
 
-def _node(db, node_id: int, field: str = "node_id") -> Node:
-    node = queries.node(db, node_id)
+def _node(node_id: int, field: str = "node_id", *, db) -> Node:
+    node = queries.node(node_id, db=db)
     if node is None:
         raise NotFound("error.node_not_found", field=field, id=node_id)
     return node
@@ -143,7 +143,7 @@ def list_nodes(request: Request, response: Response, principal: ApiPrincipal, db
                after: After = None) -> list[NodeOut]:
     """Nodes by level and parent, by id (retired ones only when asked); `limit` and `after` bound the list."""
     require_role(principal, STAFF)
-    found = directory.nodes(db, level=level, parent_id=parent_id, include_retired=include_retired, after=after,
+    found = directory.nodes(db=db, level=level, parent_id=parent_id, include_retired=include_retired, after=after,
                             limit=limit)
     _bounded(request, response, found)
     return [node_out(n) for n in found.rows]
@@ -153,7 +153,7 @@ def list_nodes(request: Request, response: Response, principal: ApiPrincipal, db
 def get_node(node_id: int, principal: ApiPrincipal, db: DbSession) -> NodeOut:
     """One node."""
     require_role(principal, STAFF)
-    return node_out(_node(db, node_id))
+    return node_out(_node(node_id, db=db))
 
 
 @router.post("/nodes", response_model=NodeOut, status_code=201, responses=responses(404, 409, 422))
@@ -162,10 +162,10 @@ def create_node(body: NodeIn, principal: ApiPrincipal, db: DbSession) -> NodeOut
     if body.parent_id is None:
         # A new province is an installation-level act: done from the command line.
         raise Forbidden()
-    parent = _node(db, body.parent_id, "parent_id")
+    parent = _node(body.parent_id, "parent_id", db=db)
     require(principal, parent, [Role.admin])
     admin.require_current(parent, "parent_id")
-    node = org.create_node(db, code=body.code, name=body.name, level=body.level, kind=body.kind,
+    node = org.create_node(db=db, code=body.code, name=body.name, level=body.level, kind=body.kind,
                            parent_id=body.parent_id, actor_id=principal.person_id)
     return node_out(node)
 
@@ -176,7 +176,7 @@ def list_rooms(request: Request, response: Response, principal: ApiPrincipal, db
                after: After = None) -> list[RoomOut]:
     """Active video rooms, optionally at one node, by id; `limit` and `after` bound the list."""
     require_role(principal, STAFF)
-    found = directory.rooms(db, node_id=node_id, after=after, limit=limit)
+    found = directory.rooms(db=db, node_id=node_id, after=after, limit=limit)
     _bounded(request, response, found)
     return [RoomOut(id=r.id, node_id=r.node_id, name=r.name) for r in found.rows]
 
@@ -184,7 +184,7 @@ def list_rooms(request: Request, response: Response, principal: ApiPrincipal, db
 @router.post("/rooms", response_model=RoomOut, status_code=201, responses=responses(404, 409, 422))
 def create_room(body: RoomIn, principal: ApiPrincipal, db: DbSession) -> RoomOut:
     """Add a video room at a current node the caller administers (409 node_retired at a retired one)."""
-    node = access.node_for_admin(db, principal, body.node_id)
+    node = access.node_for_admin(principal, body.node_id, db=db)
     room = room_admin.add_room(db=db, node=node, name=body.name, actor_id=principal.person_id)
     return RoomOut(id=room.id, node_id=room.node_id, name=room.name)
 
@@ -195,7 +195,7 @@ def list_people(request: Request, response: Response, principal: ApiPrincipal, d
                 after: After = None) -> list[PersonOut]:
     """Active people by role and node, by id; `limit` and `after` bound the list."""
     require_role(principal, STAFF)
-    found = directory.people(db, role=role, node_id=node_id, after=after, limit=limit)
+    found = directory.people(db=db, role=role, node_id=node_id, after=after, limit=limit)
     _bounded(request, response, found)
     return [person_out(p) for p in found.rows]
 
@@ -203,19 +203,19 @@ def list_people(request: Request, response: Response, principal: ApiPrincipal, d
 @router.post("/people", response_model=PersonOut, status_code=201)
 def create_person(body: PersonIn, principal: ApiPrincipal, db: DbSession) -> PersonOut:
     """Add a person (and their roles) at a node the caller administers."""
-    require(principal, _node(db, body.node_id), [Role.admin])
+    require(principal, _node(body.node_id, db=db), [Role.admin])
     for role in body.roles:
         if role.node_id is not None:
-            require(principal, _node(db, role.node_id), [Role.admin])
+            require(principal, _node(role.node_id, db=db), [Role.admin])
         if role.room_id is not None:
-            room = queries.room(db, role.room_id)
+            room = queries.room(role.room_id, db=db)
             if room is None:
                 raise NotFound("error.room_not_found", field="room_id", id=role.room_id)
             require(principal, room.node, [Role.admin])
-    person = people.create_person(db, name=body.name, title=body.title, node_id=body.node_id,
+    person = people.create_person(db=db, name=body.name, title=body.title, node_id=body.node_id,
                                   username=body.username, password=body.password, actor_id=principal.person_id)
     for role in body.roles:
-        people.assign_role(db, person=person, role=role.role, node_id=role.node_id, room_id=role.room_id,
+        people.assign_role(db=db, person=person, role=role.role, node_id=role.node_id, room_id=role.room_id,
                            actor_id=principal.person_id)
     return person_out(person)
 
@@ -225,11 +225,11 @@ def create_person(body: PersonIn, principal: ApiPrincipal, db: DbSession) -> Per
 @router.patch("/nodes/{node_id}", response_model=NodeOut, responses=responses(404, 409, 422))
 def change_node(node_id: int, body: NodeChange, principal: ApiPrincipal, db: DbSession) -> NodeOut:
     """Rename a node and/or move it (with its subtree) under another parent of the fitting level."""
-    node = access.node_for_admin(db, principal, node_id)
+    node = access.node_for_admin(principal, node_id, db=db)
     if body.parent_id is not None and body.parent_id != node.parent_id:
         if node.parent is not None:
             require(principal, node.parent, [Role.admin])  # the node leaves its parent's care
-        parent = access.node_for_admin(db, principal, body.parent_id, "parent_id")
+        parent = access.node_for_admin(principal, body.parent_id, "parent_id", db=db)
         node = admin.move_node(db=db, node=node, parent=parent, actor_id=principal.person_id)
     if body.name is not None:
         node = admin.rename_node(db=db, node=node, name=body.name, actor_id=principal.person_id)
@@ -240,7 +240,7 @@ def change_node(node_id: int, body: NodeChange, principal: ApiPrincipal, db: DbS
              responses=responses(404, 409, 422, s409="node_in_use, node_retired"))
 def retire_node(node_id: int, principal: ApiPrincipal, db: DbSession) -> RetiredOut:
     """Retire (撤并) a node and its subtree; 409 node_in_use while people, rooms, matters or sessions remain."""
-    node = admin.retire_node(db=db, node=access.node_for_admin(db, principal, node_id), actor_id=principal.person_id)
+    node = admin.retire_node(db=db, node=access.node_for_admin(principal, node_id, db=db), actor_id=principal.person_id)
     assert node.retired_at is not None
     return RetiredOut(**node_out(node).model_dump(), retired_at=node.retired_at)
 
@@ -249,7 +249,7 @@ def retire_node(node_id: int, principal: ApiPrincipal, db: DbSession) -> Retired
               responses=responses(404, 409, 422, s409="room_in_use, node_retired"))
 def change_room(room_id: int, body: RoomChange, principal: ApiPrincipal, db: DbSession) -> RoomStateOut:
     """Rename a room, or deactivate it (409 room_in_use while sessions to come hold it) or bring it back."""
-    room = access.room_for_admin(db, principal, room_id)
+    room = access.room_for_admin(principal, room_id, db=db)
     if body.name is not None:
         room_admin.rename_room(db=db, room=room, name=body.name, actor_id=principal.person_id)
     if body.active is not None:
@@ -290,11 +290,11 @@ class RoomDetailOut(RoomStateOut):
 @router.get("/rooms/{room_id}", response_model=RoomDetailOut, responses=responses(404))
 def get_room(room_id: int, principal: ApiPrincipal, db: DbSession) -> RoomDetailOut:
     """A room with its weekly hours and its closures not yet over (coordinators over the room)."""
-    room = access.room_for_keeper(db, principal, room_id)
+    room = access.room_for_keeper(principal, room_id, db=db)
     return RoomDetailOut(id=room.id, node_id=room.node_id, name=room.name, active=room.active,
-                         hours=[HoursOut.model_validate(h) for h in room_admin.hours_of(db, room)],
+                         hours=[HoursOut.model_validate(h) for h in room_admin.hours_of(room, db=db)],
                          closures=[ClosureOut.model_validate(c)
-                                   for c in room_admin.closures_of(db, room, since=now())])
+                                   for c in room_admin.closures_of(room, db=db, since=now())])
 
 
 @router.post("/rooms/{room_id}/closed-days", response_model=ClosureOut, status_code=201,
@@ -302,7 +302,7 @@ def get_room(room_id: int, principal: ApiPrincipal, db: DbSession) -> RoomDetail
 def close_room_days(room_id: int, body: ClosureDaysIn, principal: ApiPrincipal, db: DbSession,
                     policy: AppPolicy) -> ClosureOut:
     """Close a room for whole local days with a reason (coordinators over the room)."""
-    room = access.room_for_keeper(db, principal, room_id)
+    room = access.room_for_keeper(principal, room_id, db=db)
     closure = room_admin.close_days(db=db, room=room, policy=policy, first=body.first, last=body.last,
                                     reason=body.reason, actor_id=principal.person_id)
     return ClosureOut.model_validate(closure)
@@ -311,6 +311,6 @@ def close_room_days(room_id: int, body: ClosureDaysIn, principal: ApiPrincipal, 
 @router.delete("/rooms/{room_id}/closures/{closure_id}", status_code=204, responses=responses(404))
 def remove_closure(room_id: int, closure_id: int, principal: ApiPrincipal, db: DbSession) -> Response:
     """Lift a room's closure (coordinators over the room)."""
-    room = access.room_for_keeper(db, principal, room_id)
+    room = access.room_for_keeper(principal, room_id, db=db)
     room_admin.remove_closure(db=db, room=room, closure_id=closure_id, actor_id=principal.person_id)
     return Response(status_code=204)

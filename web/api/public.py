@@ -23,21 +23,21 @@ class RatingIn(BaseModel):
     rating: str = Field(max_length=32)
 
 
-def _find(request: Request, db, number: str, code: str) -> Matter:
-    return public.find_matter(db, protector=request.app.state.protector, failures=request.app.state.lookup_failures,
+def _find(request: Request, number: str, code: str, *, db) -> Matter:
+    return public.find_matter(db=db, protector=request.app.state.protector, failures=request.app.state.lookup_failures,
                               number=number, code=code, client=client_address(request))
 
 
 @router.get("/matters/{number}", response_model=PublicView, responses=LOOKUP_ERRORS)
 def lookup(number: str, code: str, request: Request, db: DbSession, settings: AppSettings) -> PublicView:
     """The petitioner's view; a wrong code gives the same 404 as a missing number; rate-limited."""
-    return public.public_view(db, _find(request, db, number, code), window_days=settings.rating_window_days)
+    return public.public_view(_find(request, number, code, db=db), db=db, window_days=settings.rating_window_days)
 
 
 @router.get("/matters/{number}/documents/{document_id}", response_class=HTMLResponse, responses=LOOKUP_ERRORS)
 def served_document(number: str, document_id: int, code: str, request: Request, db: DbSession):
     """A served notice, for the petitioner."""
-    document = public.served_document(db, _find(request, db, number, code), document_id)
+    document = public.served_document(_find(request, number, code, db=db), document_id, db=db)
     return document_html(document)
 
 
@@ -46,6 +46,6 @@ def served_document(number: str, document_id: int, code: str, request: Request, 
     422: {"description": "invalid: unknown rating; window_closed: no reply served, or the window is over"}})
 def rate(number: str, body: RatingIn, request: Request, db: DbSession, settings: AppSettings) -> PublicView:
     """Rate the reply once (满意 / 基本满意 / 不满意) within the rating window."""
-    matter = _find(request, db, number, body.code)
-    public.rate(db, matter=matter, rating=body.rating, window_days=settings.rating_window_days)
-    return public.public_view(db, matter, window_days=settings.rating_window_days)
+    matter = _find(request, number, body.code, db=db)
+    public.rate(db=db, matter=matter, rating=body.rating, window_days=settings.rating_window_days)
+    return public.public_view(matter, db=db, window_days=settings.rating_window_days)

@@ -20,7 +20,7 @@ router = APIRouter(tags=["recordings"])
 @router.get("/recordings/{recording_id}", response_model=RecordingOut, responses=responses(403, 404))
 def get_recording(recording_id: int, principal: ApiPrincipal, db: DbSession) -> RecordingOut:
     """A recording with its segments and their hashes."""
-    return recording_out(access.load_visible(db, principal, recording_id))
+    return recording_out(access.load_visible(principal, recording_id, db=db))
 
 
 # The combined file as it is stored: WebM (or Matroska for codecs WebM cannot hold), whole or one byte range.
@@ -39,14 +39,14 @@ _MEDIA: dict[int | str, dict[str, Any]] = {
                                          s416="range_invalid: the Range header lies outside the file"))
 def media(recording_id: int, request: Request, principal: ApiPrincipal, db: DbSession) -> Response:
     """The playable file; honours Range. Starting a playback or download is audited."""
-    return recording_media(request, db, principal, recording_id)
+    return recording_media(request, principal, recording_id, db=db)
 
 
 @router.post("/recordings/{recording_id}/verify", response_model=VerifyOut, responses=responses(403, 404))
 def verify(recording_id: int, request: Request, principal: ApiPrincipal, db: DbSession) -> VerifyOut:
     """Recompute every hash and check the audit chain; names the segment that differs."""
-    recording = access.load_visible(db, principal, recording_id)
+    recording = access.load_visible(principal, recording_id, db=db)
     report = service.verify(db=db, recording=recording, storage=request.app.state.calls.storage())
-    audit.record(db, action="recording.verified", entity_type="recording", entity_id=recording.id,
+    audit.record(db=db, action="recording.verified", entity_type="recording", entity_id=recording.id,
                  actor_id=principal.person_id, data={"ok": report.ok, "problems": len(report.problems)})
     return VerifyOut(ok=report.ok, problems=list(report.problems))

@@ -138,10 +138,10 @@ def create_plan(body: PlanIn, principal: ApiPrincipal, db: DbSession, policy: Ap
     """Publish a leader's reception plan (coordinators over the office and the leaders)."""
     require_role(principal, COORDINATORS)
     for leader_id in body.leader_ids:
-        require(principal, load_leader(db, leader_id, "leader_ids").node, COORDINATORS)
+        require(principal, load_leader(leader_id, "leader_ids", db=db).node, COORDINATORS)
     if body.node_id is not None:
-        require(principal, load_node(db, body.node_id), COORDINATORS)
-    plan = plans.create_plan(db, policy=policy, actor_id=principal.person_id, **body.model_dump())
+        require(principal, load_node(body.node_id, db=db), COORDINATORS)
+    plan = plans.create_plan(db=db, policy=policy, actor_id=principal.person_id, **body.model_dump())
     return plan_out(plan)
 
 
@@ -152,24 +152,24 @@ def list_plans(principal: ApiPrincipal, db: DbSession, leader_id: int | None = N
     """Active plans of a leader or an office, or all (published information); a page at a time
     ({"items", "total", "next"})."""
     require_role(principal, STAFF)
-    return views.list_plans(db, leader_id=leader_id, node_id=node_id, limit=limit, cursor=cursor)
+    return views.list_plans(db=db, leader_id=leader_id, node_id=node_id, limit=limit, cursor=cursor)
 
 
 @router.post("/plans/{plan_id}/withdraw", response_model=PlanOut)
 def withdraw_plan(plan_id: int, principal: ApiPrincipal, db: DbSession) -> PlanOut:
     """Stop publishing a plan."""
-    plan = plans.load_plan(db, plan_id)
-    require(principal, load_node(db, plan.node_id), COORDINATORS)
-    return plan_out(plans.withdraw_plan(db, plan=plan, actor_id=principal.person_id))
+    plan = plans.load_plan(plan_id, db=db)
+    require(principal, load_node(plan.node_id, db=db), COORDINATORS)
+    return plan_out(plans.withdraw_plan(db=db, plan=plan, actor_id=principal.person_id))
 
 
 @router.post("/leaders/{leader_id}/absences", status_code=201)
 def add_absence(leader_id: int, body: AbsenceIn, principal: ApiPrincipal, db: DbSession) -> dict:
     """Mark a leader away on a day (the leader, or a coordinator over the leader)."""
-    leader = load_leader(db, leader_id)
+    leader = load_leader(leader_id, db=db)
     if principal.person_id != leader.id:
         require(principal, leader.node, COORDINATORS)
-    absence = plans.add_absence(db, leader_id=leader.id, day=body.day, reason=body.reason,
+    absence = plans.add_absence(db=db, leader_id=leader.id, day=body.day, reason=body.reason,
                                 actor_id=principal.person_id)
     return {"id": absence.id, "leader_id": leader.id, "day": absence.day.isoformat(), "reason": absence.reason}
 
@@ -177,9 +177,9 @@ def add_absence(leader_id: int, body: AbsenceIn, principal: ApiPrincipal, db: Db
 @router.put("/rooms/{room_id}/hours")
 def set_room_hours(room_id: int, body: list[HoursIn], principal: ApiPrincipal, db: DbSession) -> list[HoursIn]:
     """Replace a room's opening hours (coordinators over the room)."""
-    room = load_room(db, room_id)
+    room = load_room(room_id, db=db)
     require(principal, room.node, COORDINATORS)
-    rows = rooms.set_room_hours(db, room=room, hours=[(h.weekday, h.opens, h.closes) for h in body[:50]],
+    rows = rooms.set_room_hours(db=db, room=room, hours=[(h.weekday, h.opens, h.closes) for h in body[:50]],
                                 actor_id=principal.person_id)
     return [HoursIn(weekday=r.weekday, opens=r.opens, closes=r.closes) for r in rows]
 
@@ -187,9 +187,9 @@ def set_room_hours(room_id: int, body: list[HoursIn], principal: ApiPrincipal, d
 @router.post("/rooms/{room_id}/closures", status_code=201)
 def add_closure(room_id: int, body: ClosureIn, principal: ApiPrincipal, db: DbSession) -> dict:
     """Close a room for a period (coordinators over the room)."""
-    room = load_room(db, room_id)
+    room = load_room(room_id, db=db)
     require(principal, room.node, COORDINATORS)
-    closure = rooms.add_closure(db, room=room, starts_at=aware(body.start, "start"),
+    closure = rooms.add_closure(db=db, room=room, starts_at=aware(body.start, "start"),
                                 ends_at=aware(body.end, "end"), reason=body.reason, actor_id=principal.person_id)
     return {"id": closure.id, "room_id": room.id, "reason": closure.reason}
 
@@ -202,7 +202,7 @@ def get_availability(principal: ApiPrincipal, db: DbSession, policy: AppPolicy, 
                      room_id: int | None = None) -> list[SlotOut]:
     """Free slots of a leader (in a room): plan ∩ room hours − bookings − buffers − absences."""
     require_role(principal, STAFF)
-    slots = availability.free_slots(db, policy=policy, leader_id=leader_id, room_id=room_id, first=first,
+    slots = availability.free_slots(db=db, policy=policy, leader_id=leader_id, room_id=room_id, first=first,
                                     last=last)
     return [SlotOut(start=local(policy, s.start), end=local(policy, s.end), leader_id=s.leader_id,
                     plan_id=s.plan_id) for s in slots]
@@ -217,15 +217,15 @@ def book_session(body: SessionIn, principal: ApiPrincipal, db: DbSession, policy
     A hearing is booked from its hearing (POST /api/v1/hearings/{id}/booking), which checks the procedure."""
     if body.kind == "hearing":
         raise Invalid("error.hearing_book_through_hearing", field="kind")
-    access.require_booker(db, principal, leader_id=body.leader_id, room_ids=body.room_ids,
+    access.require_booker(principal, db=db, leader_id=body.leader_id, room_ids=body.room_ids,
                           matter_id=body.matter_id, override_reason=body.override_reason)
     item = booking.book(
-        db, policy=policy, kind=body.kind, leader_id=body.leader_id, room_ids=body.room_ids,
+        db=db, policy=policy, kind=body.kind, leader_id=body.leader_id, room_ids=body.room_ids,
         matter_id=body.matter_id, starts_at=body.start, ends_at=body.end,
         participants=[booking.ParticipantSpec(p.role, p.person_id, p.name) for p in body.participants],
         ad_hoc=body.ad_hoc, invited=body.invited, reason=body.reason, override_reason=body.override_reason,
         coordinator=True, actor_id=principal.person_id, recorded=body.record)
-    return session_out(db, policy, item, history=True)
+    return session_out(policy, item, db=db, history=True)
 
 
 @router.get("/sessions", response_model=Page[SessionOut], responses=responses(422))
@@ -236,7 +236,7 @@ def list_sessions(principal: ApiPrincipal, db: DbSession, policy: AppPolicy,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50,
                   cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[SessionOut]:
     """Sessions the caller may see, by time, leader, room and state; a page at a time ({"items", "total", "next"})."""
-    return views.list_sessions(db, principal=principal, policy=policy,
+    return views.list_sessions(db=db, principal=principal, policy=policy,
                                first=aware(first, "from") if first else None, last=aware(last, "to") if last else None,
                                leader_id=leader_id, room_id=room_id, state=state, limit=limit, cursor=cursor)
 
@@ -244,7 +244,7 @@ def list_sessions(principal: ApiPrincipal, db: DbSession, policy: AppPolicy,
 @router.get("/sessions/{session_id}", response_model=SessionOut)
 def get_session(session_id: int, principal: ApiPrincipal, db: DbSession, policy: AppPolicy) -> SessionOut:
     """One session with its participants and history."""
-    return session_out(db, policy, access.load_visible(db, principal, session_id), history=True)
+    return session_out(policy, access.load_visible(principal, session_id, db=db), db=db, history=True)
 
 
 @router.post("/sessions/{session_id}/reschedule", response_model=SessionOut,
@@ -252,19 +252,19 @@ def get_session(session_id: int, principal: ApiPrincipal, db: DbSession, policy:
 def reschedule_session(session_id: int, body: TimesIn, principal: ApiPrincipal, db: DbSession,
                        policy: AppPolicy) -> SessionOut:
     """Move a booked session; its old claims are freed and the new ones claimed."""
-    item = access.load_managed(db, principal, session_id)
-    item = booking.reschedule(db, policy=policy, booking=item, starts_at=body.start, ends_at=body.end,
+    item = access.load_managed(principal, session_id, db=db)
+    item = booking.reschedule(db=db, policy=policy, booking=item, starts_at=body.start, ends_at=body.end,
                               reason=body.reason, actor_id=principal.person_id)
-    return session_out(db, policy, item, history=True)
+    return session_out(policy, item, db=db, history=True)
 
 
 @router.post("/sessions/{session_id}/cancel", response_model=SessionOut, responses=responses(409))
 def cancel_session(session_id: int, principal: ApiPrincipal, db: DbSession, policy: AppPolicy,
                    body: CancelIn | None = None) -> SessionOut:
     """Cancel a booked session and free its claims."""
-    item = access.load_managed(db, principal, session_id)
-    item = booking.cancel(db, booking=item, reason=body.reason if body else "", actor_id=principal.person_id)
-    return session_out(db, policy, item, history=True)
+    item = access.load_managed(principal, session_id, db=db)
+    item = booking.cancel(db=db, booking=item, reason=body.reason if body else "", actor_id=principal.person_id)
+    return session_out(policy, item, db=db, history=True)
 
 
 @router.post("/sessions/{session_id}/join", response_model=JoinOut,
@@ -272,11 +272,11 @@ def cancel_session(session_id: int, principal: ApiPrincipal, db: DbSession, poli
 def join_session(session_id: int, body: JoinIn, request: Request, principal: ApiPrincipal, db: DbSession,
                  policy: AppPolicy) -> JoinOut:
     """A short-lived join token for one's own seat (seats are personal), and where to use it."""
-    item = booking.load_session(db, session_id)
+    item = booking.load_session(session_id, db=db)
     participant_id = body.participant_id
     if participant_id is None:
-        participant_id = access.seat_for(db, principal, item).id
-    token, expires, _ = issue_join_token(db, policy=policy, secret=request.app.state.secret, principal=principal,
+        participant_id = access.seat_for(principal, item, db=db).id
+    token, expires, _ = issue_join_token(db=db, policy=policy, secret=request.app.state.secret, principal=principal,
                                          booking=item, participant_id=participant_id)
     scheme = "wss" if request.url.scheme == "https" else "ws"
     ice = turn.participant_ice_servers(request.app.state.settings, participant_id)
@@ -290,19 +290,19 @@ def join_session(session_id: int, body: JoinIn, request: Request, principal: Api
 
 def _feed_access(request: Request, session, token: str | None, subject: str, allowed) -> None:
     if token:
-        ics.check_feed_token(session, request.app.state.secret, token, subject=subject)
+        ics.check_feed_token(request.app.state.secret, token, db=session, subject=subject)
         return
-    if not allowed(api_principal(request, session)):
+    if not allowed(api_principal(request, db=session)):
         raise Forbidden()
 
 
 def _may_read_leader(session, leader_id: int):
-    leader = load_leader(session, leader_id)
+    leader = load_leader(leader_id, db=session)
     return leader, lambda p: p.person_id == leader.id or covers(p, leader.node, COORDINATORS)
 
 
 def _may_read_room(session, room_id: int):
-    room = load_room(session, room_id)
+    room = load_room(room_id, db=session)
     return room, lambda p: room.id in room_ids_of(p) or covers(p, room.node, COORDINATORS)
 
 
@@ -316,7 +316,7 @@ def leader_calendar(leader_id: int, request: Request, db: DbSession, policy: App
     """The leader's sessions and reception days (iCalendar); ?token= from the feed URL, or a bearer token."""
     leader, allowed = _may_read_leader(db, leader_id)
     _feed_access(request, db, token, f"leader:{leader.id}", allowed)
-    return _ics(ics.leader_feed(db, policy=policy, leader_id=leader.id, name=leader.name, language=lang))
+    return _ics(ics.leader_feed(db=db, policy=policy, leader_id=leader.id, name=leader.name, language=lang))
 
 
 @router.get("/calendars/rooms/{room_id}.ics", response_class=Response)
@@ -325,12 +325,12 @@ def room_calendar(room_id: int, request: Request, db: DbSession, lang: Language,
     """The room's sessions (iCalendar); ?token= from the feed URL, or a bearer token."""
     room, allowed = _may_read_room(db, room_id)
     _feed_access(request, db, token, f"room:{room.id}", allowed)
-    return _ics(ics.room_feed(db, room=room, language=lang))
+    return _ics(ics.room_feed(db=db, room=room, language=lang))
 
 
-def _feed_url(request: Request, db: Session, policy: Policy, principal: Principal, path: str,
-              subject: str) -> FeedOut:
-    token, expires = ics.feed_token(db, request.app.state.secret, policy=policy, subject=subject,
+def _feed_url(request: Request, policy: Policy, principal: Principal, path: str, subject: str,
+              *, db: Session) -> FeedOut:
+    token, expires = ics.feed_token(request.app.state.secret, db=db, policy=policy, subject=subject,
                                     person_id=principal.person_id)
     return FeedOut(url=f"{request.base_url}api/v1/calendars/{path}?token={token}", expires_at=expires)
 
@@ -342,7 +342,7 @@ def leader_feed_url(leader_id: int, request: Request, principal: ApiPrincipal, d
     leader, allowed = _may_read_leader(db, leader_id)
     if not allowed(principal):
         raise Forbidden()
-    return _feed_url(request, db, policy, principal, f"leaders/{leader.id}.ics", f"leader:{leader.id}")
+    return _feed_url(request, policy, principal, f"leaders/{leader.id}.ics", f"leader:{leader.id}", db=db)
 
 
 @router.post("/calendars/leaders/{leader_id}/feed/revoke", status_code=204, responses=responses(403, 404))
@@ -351,7 +351,7 @@ def revoke_leader_feeds(leader_id: int, principal: ApiPrincipal, db: DbSession) 
     leader, allowed = _may_read_leader(db, leader_id)
     if not allowed(principal):
         raise Forbidden()
-    ics.revoke_feeds(db, subject=f"leader:{leader.id}", actor_id=principal.person_id)
+    ics.revoke_feeds(db=db, subject=f"leader:{leader.id}", actor_id=principal.person_id)
 
 
 @router.get("/calendars/rooms/{room_id}/feed", response_model=FeedOut)
@@ -361,7 +361,7 @@ def room_feed_url(room_id: int, request: Request, principal: ApiPrincipal, db: D
     room, allowed = _may_read_room(db, room_id)
     if not allowed(principal):
         raise Forbidden()
-    return _feed_url(request, db, policy, principal, f"rooms/{room.id}.ics", f"room:{room.id}")
+    return _feed_url(request, policy, principal, f"rooms/{room.id}.ics", f"room:{room.id}", db=db)
 
 
 @router.post("/calendars/rooms/{room_id}/feed/revoke", status_code=204, responses=responses(403, 404))
@@ -370,4 +370,4 @@ def revoke_room_feeds(room_id: int, principal: ApiPrincipal, db: DbSession) -> N
     room, allowed = _may_read_room(db, room_id)
     if not allowed(principal):
         raise Forbidden()
-    ics.revoke_feeds(db, subject=f"room:{room.id}", actor_id=principal.person_id)
+    ics.revoke_feeds(db=db, subject=f"room:{room.id}", actor_id=principal.person_id)

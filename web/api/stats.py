@@ -87,9 +87,9 @@ def monthly_rates(month: str, principal: ApiPrincipal, db: DbSession, settings: 
     """Per handling unit in the caller's subtree, for MONTH (YYYY-MM)."""
     first = _month(month)
     require_role(principal, READERS)
-    units = monthly_figures.monthly(db, month=first, paths=principal.paths_for(READERS),
+    units = monthly_figures.monthly(db=db, month=first, paths=principal.paths_for(READERS),
                                     rating_window_days=settings.rating_window_days)
-    nodes = nodes_by_id(db, {unit.node_id for unit in units})
+    nodes = nodes_by_id({unit.node_id for unit in units}, db=db)
     return [_row(unit, nodes[unit.node_id].name, month) for unit in units]
 
 
@@ -103,10 +103,10 @@ def monthly_ranking(month: str, parent_id: int, principal: ApiPrincipal, db: DbS
     first = _month(month)
     if by not in FIGURES:
         raise Invalid("error.figure_unknown", field="by")
-    parent = load_node(db, parent_id)
+    parent = load_node(parent_id, db=db)
     require(principal, parent, READERS)
-    found = monthly_figures.monthly(db, month=first, paths=[parent.path], rating_window_days=settings.rating_window_days)
-    ranked = rates.ranking(db, month=first, parent=parent, by=by, rating_window_days=settings.rating_window_days,
+    found = monthly_figures.monthly(db=db, month=first, paths=[parent.path], rating_window_days=settings.rating_window_days)
+    ranked = rates.ranking(db=db, month=first, parent=parent, by=by, rating_window_days=settings.rating_window_days,
                            found=found)
     return [{**_row(r.rates, r.node.name, month), "rank": r.rank} for r in ranked]
 
@@ -128,8 +128,8 @@ def summary(principal: ApiPrincipal, db: DbSession, settings: AppSettings,
     """Matter figures and video receptions over the range, with the node's child units ranked by SORT."""
     months = figures.month_range(start, to)
     report.check_sort(sort)
-    node = report.reader_node(db, principal, node_id)
-    return report.summary(db, node=node, months=months, sort=sort, rating_window_days=settings.rating_window_days)
+    node = report.reader_node(principal, node_id, db=db)
+    return report.summary(db=db, node=node, months=months, sort=sort, rating_window_days=settings.rating_window_days)
 
 
 @router.get("/stats/trend", response_model=report.TrendOut,
@@ -141,5 +141,5 @@ def trend(principal: ApiPrincipal, db: DbSession, settings: AppSettings, node_id
           to: MonthParam = None) -> report.TrendOut:
     """Each of the MONTHS months up to TO (default this month) in NODE_ID's subtree: rates, registered, held."""
     last = figures.month_range(None, to)[-1]
-    node = report.reader_node(db, principal, node_id)
-    return report.trend(db, node=node, last=last, count=months, rating_window_days=settings.rating_window_days)
+    node = report.reader_node(principal, node_id, db=db)
+    return report.trend(db=db, node=node, last=last, count=months, rating_window_days=settings.rating_window_days)

@@ -41,9 +41,9 @@ class TaskPatch(BaseModel):
              responses=responses(403, 404, 422, s404="matter_not_found, node_not_found"))
 def create_task(matter_id: int, body: TaskIn, principal: ApiPrincipal, db: DbSession) -> TaskOut:
     """Assign a follow-up task (交办) to a unit inside the assigner's own subtree."""
-    matter = matter_access.load(db, matter_id)
-    access.require_can_assign(db, principal, matter, body.unit_node_id)
-    task = tasks.create(db, matter=matter, unit_node_id=body.unit_node_id, title=body.title, due_at=body.due_at,
+    matter = matter_access.load(matter_id, db=db)
+    access.require_can_assign(principal, matter, body.unit_node_id, db=db)
+    task = tasks.create(db=db, matter=matter, unit_node_id=body.unit_node_id, title=body.title, due_at=body.due_at,
                         detail=body.detail, actor_id=principal.person_id, session_id=body.session_id)
     return TaskOut.from_task(task)
 
@@ -54,7 +54,7 @@ def list_tasks(principal: ApiPrincipal, db: DbSession, state: TaskState | None =
                limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
                cursor: Annotated[str | None, Query(max_length=40)] = None) -> Page[TaskOut]:
     """Tasks the caller may see (a handler its unit's, the office those of its subtree), by due time, paged."""
-    return queries.list_tasks(db, principal=principal, state=state, overdue=overdue, unit_node_id=unit_node_id,
+    return queries.list_tasks(db=db, principal=principal, state=state, overdue=overdue, unit_node_id=unit_node_id,
                               matter_id=matter_id, limit=limit, cursor=cursor)
 
 
@@ -62,15 +62,15 @@ def list_tasks(principal: ApiPrincipal, db: DbSession, state: TaskState | None =
             responses=responses(403, 404, 422, s404="task_not_found"))
 def get_task(task_id: int, principal: ApiPrincipal, db: DbSession) -> TaskDetailOut:
     """One task with its attachments (listed for the unit, the office and readers of the matter)."""
-    return queries.task_detail(db, principal=principal, task=access.load_visible(db, principal, task_id))
+    return queries.task_detail(db=db, principal=principal, task=access.load_visible(principal, task_id, db=db))
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskOut,
               responses=responses(403, 404, 409, 422, s404="task_not_found", s409="illegal_transition"))
 def patch_task(task_id: int, body: TaskPatch, principal: ApiPrincipal, db: DbSession) -> TaskOut:
     """Move a task: the unit accepts, starts, reports (反馈); the office verifies, sends back, closes."""
-    task = access.load_for_action(db, principal, task_id, body.action)
-    tasks.move(db, task=task, action=body.action, actor_id=principal.person_id, text=body.text)
+    task = access.load_for_action(principal, task_id, body.action, db=db)
+    tasks.move(db=db, task=task, action=body.action, actor_id=principal.person_id, text=body.text)
     return TaskOut.from_task(task)
 
 
@@ -79,9 +79,9 @@ def patch_task(task_id: int, body: TaskPatch, principal: ApiPrincipal, db: DbSes
 def add_attachment(task_id: int, file: UploadFile, principal: ApiPrincipal, db: DbSession,
                          settings: AppSettings) -> AttachmentOut:
     """Attach a file to the task's report (size bounded by VRECEPTION_MAX_UPLOAD_BYTES)."""
-    task = access.load_for_unit(db, principal, task_id)
+    task = access.load_for_unit(principal, task_id, db=db)
     data = file.file.read(settings.max_upload_bytes + 1)
-    attachment = tasks.attach(db, task=task, filename=file.filename or "file",
+    attachment = tasks.attach(db=db, task=task, filename=file.filename or "file",
                               content_type=file.content_type or "", data=data, storage_dir=Path(settings.data_dir),
                               max_bytes=settings.max_upload_bytes, actor_id=principal.person_id)
     return queries.attachment_out(attachment)
@@ -97,4 +97,4 @@ _FILE: dict[int | str, dict[str, Any]] = {200: {
             responses=_FILE | responses(403, 404, 422))
 def get_attachment(attachment_id: int, principal: ApiPrincipal, db: DbSession, settings: AppSettings):
     """Download an attachment (audited)."""
-    return attachment_download(db, principal, attachment_id, data_dir=settings.data_dir)
+    return attachment_download(principal, attachment_id, db=db, data_dir=settings.data_dir)

@@ -42,7 +42,7 @@ class Ticket:
     gallery: bool = False
 
 
-def load_ticket(db: Database, session_id: int, participant_id: int) -> Ticket | None:
+def load_ticket(session_id: int, participant_id: int, *, db: Database) -> Ticket | None:
     """The ticket of PARTICIPANT_ID in SESSION_ID, or None if they are not a participant."""
     with db.transaction() as tx:
         booking = tx.get(ReceptionSession, session_id)
@@ -52,7 +52,7 @@ def load_ticket(db: Database, session_id: int, participant_id: int) -> Ticket | 
         if participant is None:
             return None
         hearing = booking.kind is SessionKind.hearing
-        held = agenda.of_session(tx, booking.id) if hearing else None
+        held = agenda.of_session(booking.id, db=tx) if hearing else None
         step: AgendaStepName | None = held.agenda_step.value if held is not None and held.agenda_step else None
         # The database holds the roles as text; the room's pydantic models validate them again.
         return Ticket(state=booking.state.value, joinable=booking.state in JOINABLE,
@@ -62,15 +62,15 @@ def load_ticket(db: Database, session_id: int, participant_id: int) -> Ticket | 
                       gallery=is_gallery_seat(booking, participant))
 
 
-def agenda_refusal(db: Database, session_id: int, step: AgendaStepName, sizes: Sequence[int]) -> str | None:
+def agenda_refusal(session_id: int, step: AgendaStepName, sizes: Sequence[int], *, db: Database) -> str | None:
     """Why the hearing of SESSION_ID may not move to STEP (its panel is short), in words; None when it may."""
     with db.transaction() as tx:
-        hearing = agenda.of_session(tx, session_id)
+        hearing = agenda.of_session(session_id, db=tx)
         refused = agenda.may_move(hearing, AgendaStep(step), sizes) if hearing is not None else None
         return translate(refused.message_key, DEFAULT_LANGUAGE, **refused.params) if refused is not None else None
 
 
-def record_events(db: Database, session_id: int, events: Sequence[Event], policy: Policy) -> None:
+def record_events(session_id: int, events: Sequence[Event], policy: Policy, *, db: Database) -> None:
     """Persist a step's events: a state change through the session-state rules, every other event as audit."""
     with db.transaction() as tx:
         booking = tx.scalars(select(ReceptionSession).where(ReceptionSession.id == session_id)
@@ -85,10 +85,10 @@ def record_events(db: Database, session_id: int, events: Sequence[Event], policy
                 change_state(db=tx, booking=booking, to=SessionState(event.new), at=event.at, policy=policy,
                              actor_id=actor_id)
             elif isinstance(event, AgendaChanged):
-                hearing = agenda.of_session(tx, booking.id)
+                hearing = agenda.of_session(booking.id, db=tx)
                 if hearing is not None:  # written with its recording offset, and audited, by the hearing
-                    agenda.move(tx, hearing=hearing, step=AgendaStep(event.step), at=event.at, actor_id=actor_id)
+                    agenda.move(db=tx, hearing=hearing, step=AgendaStep(event.step), at=event.at, actor_id=actor_id)
             else:
                 data = event.model_dump(mode="json", exclude={"kind", "session_id", "at"})
-                audit.record(tx, action=f"call.{event.kind}", entity_type="session", entity_id=booking.id,
+                audit.record(db=tx, action=f"call.{event.kind}", entity_type="session", entity_id=booking.id,
                              actor_id=actor_id, data=data)

@@ -134,7 +134,7 @@ class CallService:
             await websocket.close(CloseCode.WRONG_SESSION, "token is for another session")
             return
         participant_id = int(claims["participant_id"])
-        ticket = await asyncio.to_thread(persist.load_ticket, self.db, session_id, participant_id)
+        ticket = await asyncio.to_thread(persist.load_ticket, session_id, participant_id, db=self.db)
         if ticket is None:
             await websocket.close(CloseCode.WRONG_SESSION, "not a participant of this session")
             return
@@ -223,8 +223,8 @@ class CallService:
         """A hearing goes past its opening only with a complete panel: the pure reducer cannot ask the database."""
         if not (isinstance(parsed, Agenda) and ticket.hearing and can(ticket.role, "moderate")):
             return None
-        why = await asyncio.to_thread(persist.agenda_refusal, self.db, session_id, parsed.step,
-                                      self.policy.hearing_panel_sizes)
+        why = await asyncio.to_thread(persist.agenda_refusal, session_id, parsed.step, self.policy.hearing_panel_sizes,
+                                      db=self.db)
         return Error(code="panel_incomplete", detail=why) if why is not None else None
 
     async def _drop(self, session_id: int, me: Connection, ticket: Ticket) -> None:
@@ -249,7 +249,7 @@ class CallService:
         for send in transition.sends:
             await self.bus.publish(session_channel(session_id), send.to_envelope())
         if transition.events:
-            await asyncio.to_thread(persist.record_events, self.db, session_id, transition.events, self.policy)
+            await asyncio.to_thread(persist.record_events, session_id, transition.events, self.policy, db=self.db)
             for event in transition.events:
                 await self._route(session_id, event, ticket)
         for signal in transition.media:

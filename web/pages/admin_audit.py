@@ -30,8 +30,8 @@ def _day(value: str | None) -> date | None:
         return None
 
 
-def _audit_page(request: Request, principal: Principal, db: DbSession, params: dict[str, str],
-                result: checkpoints.Verification | None = None) -> Any:
+def _audit_page(request: Request, principal: Principal, params: dict[str, str], result: checkpoints.Verification | None = None,
+                *, db: DbSession) -> Any:
     """The filter form, one page of events and, after a verify, its outcome."""
     access.require_reader(principal)
     tz = zone(request)
@@ -49,14 +49,14 @@ def _audit_page(request: Request, principal: Principal, db: DbSession, params: d
             "object_id": wanted.object_id, "from": first.isoformat() if first else "",
             "to": last.isoformat() if last else "", "node_id": str(node_id or "")}
     return page(request, "admin_audit.html", principal, events=found.items, total=found.total,
-                next_cursor=found.next, form=form, nodes=office_nodes(db, principal),
+                next_cursor=found.next, form=form, nodes=office_nodes(principal, db=db),
                 may_verify=bool(principal.paths_for(())), result=result)
 
 
 @router.get("/admin/audit")
 def audit_log(request: Request, principal: User, db: DbSession):
     """Audit events by who, what, when and node subtree, newest first, a page at a time."""
-    return _audit_page(request, principal, db, dict(request.query_params))
+    return _audit_page(request, principal, dict(request.query_params), db=db)
 
 
 @router.post("/admin/audit/verify")
@@ -65,4 +65,4 @@ def verify_chain(request: Request, form: forms.Posted, principal: User, db: DbSe
     check_csrf(request, forms.text(form, "csrf_token", 200))
     access.require_verifier(principal)
     result = checkpoints.verify(db=db, full=forms.text(form, "full", 5) == "1", actor_id=principal.person_id)
-    return _audit_page(request, principal, db, {}, result)
+    return _audit_page(request, principal, {}, result, db=db)

@@ -52,7 +52,7 @@ def agenda(request: Request, principal: User, db: DbSession, view: str = "week",
     tz, view = zone(request), view if view in VIEWS else "week"
     first, last, before, after = period(view, _anchor(request, day))
     start, end = datetime.combine(first, time(0), tz), datetime.combine(last + timedelta(days=1), time(0), tz)
-    entries = leader_agenda(db, principal, start, end)
+    entries = leader_agenda(principal, start, end, db=db)
     moment = now()
     coming = [e for e in entries if _ahead(e, moment)]
     past = [e for e in reversed(entries) if not _ahead(e, moment)]
@@ -73,7 +73,7 @@ def agenda(request: Request, principal: User, db: DbSession, view: str = "week",
         after=after.isoformat(),
         coming=coming,
         past=past,
-        owned=owned_matters(db, principal),
+        owned=owned_matters(principal, db=db),
         calendar=[{"day": d, "inside": first <= d <= last, "sessions": by_day.get(d, [])} for d in days],
         today=today(request),
     )

@@ -38,7 +38,7 @@ def login_submit(request: Request, db: DbSession, settings: AppSettings, usernam
     csrf.check(request, csrf_token)
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     try:
-        person, opened = signins.sign_in(db, username=username, password=password, via="page",
+        person, opened = signins.sign_in(db=db, username=username, password=password, via="page",
                                          client=client_address(request), ttl=ttl,
                                          attempts=request.app.state.login_attempts,
                                          lock_after=settings.login_failures_before_lock)
@@ -72,7 +72,7 @@ def logout(request: Request, db: DbSession, csrf_token: str = Form(default="", m
     if cookie:
         try:
             claims = tokens.read(request.app.state.secret, cookie, purpose=PAGE_TOKEN)
-            signins.sign_out(db, sign_in_id=str(claims.get("jti", "")), actor_id=int(claims["sub"]))
+            signins.sign_out(db=db, sign_in_id=str(claims.get("jti", "")), actor_id=int(claims["sub"]))
         except Unauthenticated:
             pass  # an expired or foreign cookie has nothing left to end
     response = RedirectResponse("/login", status_code=303)
@@ -98,14 +98,14 @@ def password_submit(request: Request, principal: User, db: DbSession, settings: 
     try:
         if new_password != confirm_password:
             raise Invalid("error.password_confirm", field="confirm_password")
-        person = accounts.change_password(db, person_id=principal.person_id, current=current_password,
+        person = accounts.change_password(db=db, person_id=principal.person_id, current=current_password,
                                           new=new_password, client=client,
                                           lock_after=settings.login_failures_before_lock)
     except DomainError as refused:
         db.commit()  # a wrong current password counts toward the lock, though the answer is an error
         return render(request, "account_password.html", status_code=refused.status, principal=principal,
                       nav=nav_for(principal), error=refused.message_key, params=refused.params)
-    opened = signins.open_for(db, person, via="page", client=client,
+    opened = signins.open_for(person, db=db, via="page", client=client,
                               ttl=timedelta(minutes=settings.token_ttl_minutes))
     response = render(request, "account_password.html", principal=principal, nav=nav_for(principal), done=True)
     _set_session(request, response, opened, settings)

@@ -71,7 +71,7 @@ def week_grid(request: Request, session, leader_id: int | None, room_id: int | N
     first = datetime.combine(monday, time(0), tz)
     try:
         slots = availability.free_slots(
-            session,
+            db=session,
             policy=policy(request),
             leader_id=leader_id,
             room_id=room_id,
@@ -125,8 +125,8 @@ def _book(request: Request, session, principal, matter: Matter, form) -> Recepti
         raise Invalid("error.times_required", field="leader_id")
     override_reason = forms.text(form, "override_reason", 1000)
     access.require_booker(
-        session,
         principal,
+        db=session,
         leader_id=leader_id,
         room_ids=[room_id],
         matter_id=matter.id,
@@ -138,7 +138,7 @@ def _book(request: Request, session, principal, matter: Matter, form) -> Recepti
         raise Invalid("error.walk_in_leader_present", field="leader_present")
     start, end = _walk_in_times(request, form) if walk_in else _times(form, zone(request))
     return booking.book(
-        session,
+        db=session,
         policy=policy(request),
         kind="reception",
         leader_id=leader_id,
@@ -159,7 +159,7 @@ def _book(request: Request, session, principal, matter: Matter, form) -> Recepti
 def _form_page(
     request: Request, session, principal, matter: Matter, values: dict, status_code: int = 200, error: str | None = None
 ):
-    leaders, rooms = bookable_leaders(session, principal), bookable_rooms(session, principal)
+    leaders, rooms = bookable_leaders(principal, db=session), bookable_rooms(principal, db=session)
     leader_id = _int(values.get("leader_id")) or (leaders[0].id if leaders else None)
     room_id = _int(values.get("room_id")) or (rooms[0].id if rooms else None)
     monday, _ = week_of(request, values.get("week"))
@@ -194,7 +194,7 @@ def _int(raw) -> int | None:
 
 def _bookable_matter(session, principal, matter_id: int) -> Matter:
     require_any(principal, *OFFICE)
-    return matters.load_readable(session, principal, matter_id)
+    return matters.load_readable(principal, matter_id, db=session)
 
 
 @router.get("/matters/{matter_id}/book")
@@ -212,7 +212,7 @@ def booking_check(matter_id: int, request: Request, form: forms.Posted, principa
     chosen = forms.text(form, "mode", 10) == WALK_IN or bool(
         forms.text(form, "slot", 80) or forms.text(form, "start_at", 40)
     )
-    error = dry_run(db, lambda: _book(request, db, principal, matter, form)) if chosen else None
+    error = dry_run(lambda: _book(request, db, principal, matter, form), db=db) if chosen else None
     if isinstance(error, Forbidden):
         raise error
     return page(
@@ -230,7 +230,7 @@ def booking_submit(matter_id: int, request: Request, form: forms.Posted, princip
     """Book the session; on a broken rule the form comes back with the reason."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     matter = _bookable_matter(db, principal, matter_id)
-    item, error = attempt(db, lambda: _book(request, db, principal, matter, form))
+    item, error = attempt(lambda: _book(request, db, principal, matter, form), db=db)
     if error is not None:
         if isinstance(error, Forbidden):
             raise error
@@ -247,7 +247,7 @@ def walk_in_page(request: Request, principal: User, db: DbSession):
     """现场接访 from the dashboard: register the visitor's matter, or pick a registered one, then book it now or later
     today."""
     require_any(principal, *OFFICE)
-    found = matter_queries.list_matters(db, principal=principal, state=MatterState.registered, limit=WALK_IN_CHOICES)
+    found = matter_queries.list_matters(db=db, principal=principal, state=MatterState.registered, limit=WALK_IN_CHOICES)
     return page(request, "walk_in.html", principal, matters=found.items, total=found.total)
 
 
@@ -270,9 +270,9 @@ def _session_page(
         status_code=status_code,
         error=error,
         item=item,
-        **people_of(session, item),
+        **people_of(item, db=session),
         manage=manage,
-        history=history_of(session, item.id),
+        history=history_of(item.id, db=session),
         monday=monday,
         previous=(monday - timedelta(days=7)).isoformat(),
         following=(monday + timedelta(days=7)).isoformat(),
@@ -285,19 +285,19 @@ def _session_page(
 @router.get("/sessions/{session_id}")
 def session_page(session_id: int, request: Request, principal: User, db: DbSession, week: str | None = None):
     """A session: time, people, history; reschedule and cancel while it is booked."""
-    return _session_page(request, db, principal, access.load_visible(db, principal, session_id), week=week)
+    return _session_page(request, db, principal, access.load_visible(principal, session_id, db=db), week=week)
 
 
 @router.post("/sessions/{session_id}/reschedule")
 def session_reschedule(session_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Move the session to another free slot (or a typed time)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    item = access.load_managed(db, principal, session_id)
+    item = access.load_managed(principal, session_id, db=db)
 
     def do():
         start, end = _times(form, zone(request))
         return booking.reschedule(
-            db,
+            db=db,
             policy=policy(request),
             booking=item,
             starts_at=start,
@@ -306,7 +306,7 @@ def session_reschedule(session_id: int, request: Request, form: forms.Posted, pr
             actor_id=principal.person_id,
         )
 
-    _, error = attempt(db, do)
+    _, error = attempt(do, db=db)
     if error is not None:
         db.refresh(item)
         return _session_page(request, db, principal, item, status_code=error.status, error=message(request, error))
@@ -317,10 +317,10 @@ def session_reschedule(session_id: int, request: Request, form: forms.Posted, pr
 def session_cancel(session_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Cancel the booked session with a reason."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    item = access.load_managed(db, principal, session_id)
+    item = access.load_managed(principal, session_id, db=db)
     _, error = attempt(
-        db,
-        lambda: booking.cancel(db, booking=item, reason=forms.text(form, "reason", 1000), actor_id=principal.person_id),
+        lambda: booking.cancel(db=db, booking=item, reason=forms.text(form, "reason", 1000), actor_id=principal.person_id),
+        db=db,
     )
     if error is not None:
         db.refresh(item)

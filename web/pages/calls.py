@@ -110,15 +110,15 @@ KIOSK_AFTER_SECONDS = 8
 EARLY_RELOAD_SECONDS = 300
 
 
-def _booking(db, principal: Principal | None, session_id: int, *, seat: bool = False):
+def _booking(principal: Principal | None, session_id: int, *, db, seat: bool = False):
     """The session and the principal's own seat in it (a coordinator's seat is made when its token is asked)."""
     if principal is None:
         return None, None
-    booking = load_session(db, session_id)
+    booking = load_session(session_id, db=db)
     participant = access.own_seat(principal, booking)
     if participant is None and access.can_manage(principal, booking):
         participant = (
-            access.seat_for(db, principal, booking)
+            access.seat_for(principal, booking, db=db)
             if seat
             else Participant(id=None, role="coordinator", person_id=principal.person_id, name=principal.name)
         )
@@ -127,36 +127,36 @@ def _booking(db, principal: Principal | None, session_id: int, *, seat: bool = F
     return booking, participant
 
 
-def _matter_for(db, principal: Principal, booking: ReceptionSession) -> Matter | None:
+def _matter_for(principal: Principal, booking: ReceptionSession, *, db) -> Matter | None:
     """The session's matter if the principal may read it: running the lobby does not open the case file."""
     if booking.matter_id is None:
         return None
-    matter = matters.load(db, booking.matter_id)
-    return matter if matters.can_read(db, principal, matter) else None
+    matter = matters.load(booking.matter_id, db=db)
+    return matter if matters.can_read(principal, matter, db=db) else None
 
 
 @router.get("/calls/{session_id}")
 def call_page(session_id: int, request: Request, principal: PagePrincipal, session: DbSession):
     """The call: video, participants, lobby with admit (for leaders and coordinators), controls."""
     # A phone that passed its SMS code (手机视频接访) takes its one seat; nobody else is signed out here.
-    home = _home_seat(request, session, session_id) if principal is None else None
+    home = _home_seat(request, session_id, db=session) if principal is None else None
     if home is not None:
         booking, participant = home.booking, home.participant
     else:
-        booking, participant = _booking(session, principal, session_id)
+        booking, participant = _booking(principal, session_id, db=session)
         if principal is None or booking is None:  # no principal, no booking
             return RedirectResponse("/login", status_code=303)
         if not_open_yet(policy(request), booking):
-            return _not_open_yet(request, session, principal, booking, participant)
+            return _not_open_yet(request, principal, booking, participant, db=session)
     lang = language(request)
-    matter = _matter_for(session, principal, booking) if principal is not None else None
-    leader = people_of(session, booking)["leader"]
+    matter = _matter_for(principal, booking, db=session) if principal is not None else None
+    leader = people_of(booking, db=session)["leader"]
     messages = {key: translate(key, lang) for key in CALL_MESSAGES}
     messages.update({f"pages.participant.{r}": translate(f"pages.participant.{r}", lang) for r in ROLES})
     moderator = can(participant.role, "moderate")
     hearing = booking.kind is SessionKind.hearing
     agenda = [{"step": step, "label": translate(key, lang)} for step, key in AGENDA_LABELS.items()] if hearing else []
-    after = _after(session, booking, participant, matter)
+    after = _after(booking, participant, matter, db=session)
     config = {
         "sessionId": booking.id,
         "participantId": participant.id,
@@ -165,23 +165,23 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
         "moderator": moderator,
         "capabilities": capabilities_of(participant.role),
         "names": {str(p.id): p.name for p in booking.participants},
-        "roster": _roster(booking, home_join.roster_labels(session, booking, lang)),
+        "roster": _roster(booking, home_join.roster_labels(booking, lang, db=session)),
         "homeSeatsUrl": f"/calls/{booking.id}/home-seats" if principal is not None else None,
         # The phone's front camera (facingMode user) for a seat joining from home.
         "facingMode": "user" if home is not None else None,
         "after": after,
         "hearing": hearing,
         "agenda": agenda,
-        "chairDesk": _chair_desk(session, principal, booking, request.app.state.settings.hearing_panel_sizes, lang)
+        "chairDesk": _chair_desk(principal, booking, request.app.state.settings.hearing_panel_sizes, lang, db=session)
         if hearing and principal is not None
         else None,
     }
-    desk = (_desk_files(session, principal, booking, matter, request.app.state.protector)
+    desk = (_desk_files(principal, booking, matter, request.app.state.protector, db=session)
             if moderator and principal is not None else None)
     # The recorder (记录员) of a hearing writes the 笔录 beside the video without moderating the call.
     notes_only = (
         desk is None and participant.role == "recorder" and principal is not None
-        and record_access.may_write(session, principal, booking)
+        and record_access.may_write(principal, booking, db=session)
     )
     return render(
         request,
@@ -205,13 +205,13 @@ def call_page(session_id: int, request: Request, principal: PagePrincipal, sessi
     )
 
 
-def _home_seat(request: Request, db, session_id: int) -> home_join.Opened | None:
+def _home_seat(request: Request, session_id: int, *, db) -> home_join.Opened | None:
     """The seat a phone's SMS-verified credential takes in this session, or None."""
-    return home_join.seat_of(db, policy=policy(request), secret=request.app.state.secret, session_id=session_id,
+    return home_join.seat_of(db=db, policy=policy(request), secret=request.app.state.secret, session_id=session_id,
                              credential=request.cookies.get(home_join.COOKIE))
 
 
-def _not_open_yet(request: Request, db, principal: Principal, booking: ReceptionSession, participant: Participant):
+def _not_open_yet(request: Request, principal: Principal, booking: ReceptionSession, participant: Participant, *, db):
     """Before the call opens, the page only says when it opens: no seat, no token, no change of state."""
     rules = policy(request)
     opens = opens_at(rules, booking)
@@ -229,17 +229,17 @@ def _not_open_yet(request: Request, db, principal: Principal, booking: Reception
         principal,
         booking=booking,
         opens=opens,
-        leader=people_of(db, booking)["leader"],
+        leader=people_of(booking, db=db)["leader"],
         back=back,
         reload=max(5, min(wait, EARLY_RELOAD_SECONDS)),
         minutes=int(rules.call_open_lead.total_seconds() // 60),
     )
 
 
-def _chair_desk(db, principal: Principal, booking: ReceptionSession, sizes, lang: str) -> dict | None:
+def _chair_desk(principal: Principal, booking: ReceptionSession, sizes, lang: str, *, db) -> dict | None:
     """What the hearing's chair (回避 decisions, opinions) and recorder (opinions) get beside the video, and whether
     the panel is complete enough to go past the opening."""
-    held = hearing_agenda.of_session(db, booking.id)
+    held = hearing_agenda.of_session(booking.id, db=db)
     if held is None or principal.person_id not in (held.chair_id, held.recorder_id):
         return None
     short = hearing_agenda.short_of(held, sizes)
@@ -271,13 +271,13 @@ def _roster(booking: ReceptionSession, home: dict[int, str] | None = None) -> li
     ]
 
 
-def _after(db, booking: ReceptionSession, participant: Participant, matter: Matter | None) -> dict:
+def _after(booking: ReceptionSession, participant: Participant, matter: Matter | None, *, db) -> dict:
     """Where the page goes when the call is over: the kiosk moves on by itself; the others get links."""
     if participant.role == "room":
         return {"kiosk": f"/kiosk/sessions/{booking.id}/after", "seconds": KIOSK_AFTER_SECONDS}
     out: dict = {"matter": f"/matters/{matter.id}" if matter is not None else None}
     if participant.person_id is not None and participant.person_id == booking.leader_id:
-        following = next_of_leader(db, booking)
+        following = next_of_leader(booking, db=db)
         out["next"] = f"/calls/{following.id}" if following is not None else None
         out["nextAt"] = following.starts_at.isoformat() if following is not None else None
         out["agenda"] = "/agenda"
@@ -289,17 +289,17 @@ def _after(db, booking: ReceptionSession, participant: Participant, matter: Matt
 def call_token(session_id: int, request: Request, principal: PagePrincipal, session: DbSession):
     """A fresh join token for the page's own seat (the page asks again when one expires)."""
     csrf.check(request, request.headers.get("x-csrf-token"))
-    home = _home_seat(request, session, session_id) if principal is None else None
+    home = _home_seat(request, session_id, db=session) if principal is None else None
     if home is not None:
         booking, participant = home.booking, home.participant
-        token, expires = home_join.join_token(session, policy=policy(request), secret=request.app.state.secret,
+        token, expires = home_join.join_token(db=session, policy=policy(request), secret=request.app.state.secret,
                                               opened=home)
     else:
-        booking, participant = _booking(session, principal, session_id, seat=True)
+        booking, participant = _booking(principal, session_id, db=session, seat=True)
         if principal is None or booking is None:  # no principal, no booking
             raise Forbidden()
         token, expires, _ = issue_join_token(
-            session,
+            db=session,
             policy=policy(request),
             secret=request.app.state.secret,
             principal=principal,
@@ -318,35 +318,35 @@ def call_token(session_id: int, request: Request, principal: PagePrincipal, sess
     )
 
 
-def _desk_files(db, principal: Principal, booking: ReceptionSession, matter: Matter | None, protector):
+def _desk_files(principal: Principal, booking: ReceptionSession, matter: Matter | None, protector, *, db):
     """What the leader reads beside the video: the petitioners and their other matters, demands, earlier
     sessions, documents; units to assign."""
     if matter is None:
         return None
-    view = queries.matter_view(db, principal=principal, matter=matter, protector=protector, repeats=[])
-    earlier = [s for s in queries.sessions_of(db, matter) if s.id != booking.id]
-    units = queries.units_for(db, matter) if matters.is_assigner(db, principal, matter) else []
+    view = queries.matter_view(db=db, principal=principal, matter=matter, protector=protector, repeats=[])
+    earlier = [s for s in queries.sessions_of(matter, db=db) if s.id != booking.id]
+    units = queries.units_for(matter, db=db) if matters.is_assigner(principal, matter, db=db) else []
     return {
         "matter": matter,
         "petitioners": view.petitioners,
-        "origin": queries.places_of(db, matter)["origin"],
-        "same_people": queries.same_people_matters(db, principal=principal, matter=matter),
+        "origin": queries.places_of(matter, db=db)["origin"],
+        "same_people": queries.same_people_matters(db=db, principal=principal, matter=matter),
         "earlier": earlier,
         "documents": view.documents,
         "units": units,
     }
 
 
-def _moderator(principal: Principal | None, db, session_id: int) -> tuple[ReceptionSession, Matter]:
+def _moderator(principal: Principal | None, session_id: int, *, db) -> tuple[ReceptionSession, Matter]:
     """The session and its matter, for a moderator of the call who may act on the matter."""
-    booking, participant = _booking(db, principal, session_id)
+    booking, participant = _booking(principal, session_id, db=db)
     if principal is None or booking is None or not can(participant.role, "moderate"):  # no principal, no booking
         raise Forbidden()
     if booking.matter_id is None:
         raise NotFound("error.matter_not_found")
-    matter = matters.load_readable(db, principal, booking.matter_id)
+    matter = matters.load_readable(principal, booking.matter_id, db=db)
     if booking.leader_id != principal.person_id:
-        matters.require_assigner(db, principal, matter)
+        matters.require_assigner(principal, matter, db=db)
     return booking, matter
 
 
@@ -363,9 +363,9 @@ def save_reception_record(
     csrf.check(request, csrf_token or request.headers.get("x-csrf-token"))
     if principal is None:
         raise Forbidden()
-    booking = load_session(session, session_id)
-    record_access.require_writer(session, principal, booking)
-    entry = records.add_entry(session, booking=booking, text=notes, actor_id=principal.person_id)
+    booking = load_session(session_id, db=session)
+    record_access.require_writer(principal, booking, db=session)
+    entry = records.add_entry(db=session, booking=booking, text=notes, actor_id=principal.person_id)
     # The desk lists what was saved by this label and link: the record's page, where it is later confirmed.
     return JSONResponse(
         {
@@ -393,16 +393,16 @@ def assign_during_call(
     csrf.check(request, csrf_token or request.headers.get("x-csrf-token"))
     if principal is None:
         raise Forbidden()
-    booking, matter = _moderator(principal, session, session_id)
+    booking, matter = _moderator(principal, session_id, db=session)
     try:
         day = date.fromisoformat(due_on)
     except ValueError:
         raise Invalid("error.invalid_field", field="due_on", reason="YYYY-MM-DD") from None
     # The same due time as a task assigned from the matter page: the end of the chosen day.
     due_at = end_of_day(day)
-    require_can_assign(session, principal, matter, unit_node_id)
+    require_can_assign(principal, matter, unit_node_id, db=session)
     task = tasks.create(
-        session,
+        db=session,
         matter=matter,
         unit_node_id=unit_node_id,
         title=title,
@@ -419,7 +419,7 @@ def recording_media_page(recording_id: int, request: Request, principal: PagePri
     """A recording for the page's player (cookie sign-in; same access and Range handling as the API)."""
     if principal is None:
         raise Forbidden()
-    return recording_media(request, session, principal, recording_id)
+    return recording_media(request, principal, recording_id, db=session)
 
 
 @router.get("/self-test")

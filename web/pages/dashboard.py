@@ -50,14 +50,14 @@ def live_context(request: Request, session, principal, *, week: str | None = Non
     monday, sunday = week_bounds(request)
     today_start = datetime.combine(now().astimezone(tz).date(), time(0), tz)
     week_start, week_end = datetime.combine(monday, time(0), tz), datetime.combine(sunday + timedelta(days=1), time(0), tz)
-    pages = {"week": reads.sessions_between(session, principal, week_start, week_end, cursor=week),
-             "today": reads.sessions_between(session, principal, today_start, today_start + timedelta(days=1),
+    pages = {"week": reads.sessions_between(principal, week_start, week_end, db=session, cursor=week),
+             "today": reads.sessions_between(principal, today_start, today_start + timedelta(days=1), db=session,
                                              cursor=today),
-             "queue": reads.sessions_between(session, principal, week_start, week_end, state=SessionState.open,
+             "queue": reads.sessions_between(principal, week_start, week_end, db=session, state=SessionState.open,
                                              cursor=queue)}
-    listed = {name: reads.rows(session, principal, found.items) for name, found in pages.items()}
+    listed = {name: reads.rows(principal, found.items, db=session) for name, found in pages.items()}
     # The queue runs in order of arrival: when each room opened its session.
-    arrived = reads.arrivals(session, [row["session"].id for row in listed["queue"]])
+    arrived = reads.arrivals([row["session"].id for row in listed["queue"]], db=session)
     for row in listed["queue"]:
         row["arrived"] = arrived.get(row["session"].id)
     listed["queue"].sort(key=lambda row: (row["arrived"] is None, row["arrived"] or row["session"].starts_at))
@@ -71,7 +71,7 @@ def chart(session, principal, request: Request) -> tuple[list[Bar], str, int]:
     channels left out of them (诉访分离)."""
     month = now().astimezone(zone(request)).date().replace(day=1)
     within = subtree_filter(principal, Matter.handling_path, OFFICE)
-    units = rates.monthly(session, month=month, within=within,
+    units = rates.monthly(db=session, month=month, within=within,
                           rating_window_days=app_settings(request).rating_window_days)
     total = rates.UnitRates(principal.node_id)
     for unit in units:
@@ -90,16 +90,16 @@ def dashboard(request: Request, principal: User, db: DbSession, week: str | None
               queue: str | None = None, overdue: str | None = None, soon: str | None = None):
     """Today, this week, the queue, tasks due, the month's rates (coordinators); each list a page at a time."""
     require_any(principal, *OFFICE)
-    late = reads.due_tasks(db, principal, overdue=True, cursor=overdue)
-    near = reads.due_tasks(db, principal, overdue=False, cursor=soon)
+    late = reads.due_tasks(principal, db=db, overdue=True, cursor=overdue)
+    near = reads.due_tasks(principal, db=db, overdue=False, cursor=soon)
     bars, month, legal_excluded = chart(db, principal, request)
     roles = sorted({s.role.value for s in principal.scopes})
-    notices = inbox(db, within=subtree_filter(principal, Node.path, OFFICE))
-    return page(request, "dashboard.html", principal, node=load_node(db, principal.node_id), roles=roles,
-                overdue=late, soon=near, **reads.task_context(db, late.items + near.items),
-                overdue_matters=reads.overdue_matters(db, principal), bars=bars, month=month,
+    notices = inbox(db=db, within=subtree_filter(principal, Node.path, OFFICE))
+    return page(request, "dashboard.html", principal, node=load_node(principal.node_id, db=db), roles=roles,
+                overdue=late, soon=near, **reads.task_context(late.items + near.items, db=db),
+                overdue_matters=reads.overdue_matters(principal, db=db), bars=bars, month=month,
                 legal_excluded=legal_excluded, chart_height=20 + len(bars) * BAR_STEP,
-                matter_states=reads.state_counts(db, principal),
+                matter_states=reads.state_counts(principal, db=db),
                 notices=notices, tz=zone(request),
                 **live_context(request, db, principal, week=week, today=today, queue=queue))
 

@@ -27,9 +27,9 @@ from web.settings import AppSettings
 router = APIRouter()
 
 
-def _seat(db, principal: Principal, session_id: int) -> tuple[ReceptionSession, str, int | None]:
+def _seat(principal: Principal, session_id: int, *, db) -> tuple[ReceptionSession, str, int | None]:
     """The session, the principal's role in its call and their seat's id (a coordinator over it may be unseated)."""
-    booking = load_session(db, session_id)
+    booking = load_session(session_id, db=db)
     seat = access.own_seat(principal, booking)
     if seat is not None:
         return booking, seat.role, seat.id
@@ -38,18 +38,18 @@ def _seat(db, principal: Principal, session_id: int) -> tuple[ReceptionSession, 
     raise Forbidden()
 
 
-def _reads_matter(db, principal: Principal, booking: ReceptionSession) -> bool:
-    return booking.matter_id is not None and matters.can_read(db, principal, matters.load(db, booking.matter_id))
+def _reads_matter(principal: Principal, booking: ReceptionSession, *, db) -> bool:
+    return booking.matter_id is not None and matters.can_read(principal, matters.load(booking.matter_id, db=db), db=db)
 
 
-def _require_shower(db, principal: Principal, booking: ReceptionSession, role: str, *, upload: bool) -> int:
+def _require_shower(principal: Principal, booking: ReceptionSession, role: str, *, db, upload: bool) -> int:
     """The session's matter, if the principal may show its files: a shower who reads the matter; the room's
     kiosk only what it uploads (and signaling lets it show only while a moderator allows it)."""
     if booking.matter_id is None:
         raise NotFound("error.matter_not_found")
     if upload and role == "room":
         return booking.matter_id
-    if not can(role, "show") or not _reads_matter(db, principal, booking):
+    if not can(role, "show") or not _reads_matter(principal, booking, db=db):
         raise Forbidden()
     return booking.matter_id
 
@@ -62,9 +62,9 @@ def _out(source: evidence.Source, status_code: int = 200) -> JSONResponse:
 @router.get("/calls/{session_id}/evidence")
 def evidence_items(session_id: int, principal: User, db: DbSession):
     """What the principal may show in this call: the matter's notices and attachments (empty for the room)."""
-    booking, role, _ = _seat(db, principal, session_id)
-    shows = can(role, "show") and _reads_matter(db, principal, booking)
-    items = evidence.showable(db, matter_id=booking.matter_id) if shows and booking.matter_id is not None else []
+    booking, role, _ = _seat(principal, session_id, db=db)
+    shows = can(role, "show") and _reads_matter(principal, booking, db=db)
+    items = evidence.showable(db=db, matter_id=booking.matter_id) if shows and booking.matter_id is not None else []
     return JSONResponse({"may_show": shows, "may_upload": shows or role == "room", "items": items})
 
 
@@ -73,10 +73,10 @@ def prepare_evidence(session_id: int, request: Request, principal: User, db: DbS
                      item: str = Form(max_length=100), csrf_token: str = Form(default="", max_length=200)):
     """Prepare a notice or attachment of the session's matter for showing (403 for another matter's file)."""
     check_csrf(request, csrf_token or request.headers.get("x-csrf-token"))
-    booking, role, seat = _seat(db, principal, session_id)
-    matter_id = _require_shower(db, principal, booking, role, upload=False)
-    source = evidence.resolve(db, matter_id=matter_id, item=item, storage_dir=Path(settings.data_dir))
-    evidence.prepare(db, session_id=booking.id, source=source, actor_id=principal.person_id, participant_id=seat or 0)
+    booking, role, seat = _seat(principal, session_id, db=db)
+    matter_id = _require_shower(principal, booking, role, db=db, upload=False)
+    source = evidence.resolve(db=db, matter_id=matter_id, item=item, storage_dir=Path(settings.data_dir))
+    evidence.prepare(db=db, session_id=booking.id, source=source, actor_id=principal.person_id, participant_id=seat or 0)
     return _out(source)
 
 
@@ -86,16 +86,16 @@ def upload_evidence(session_id: int, request: Request, principal: User, db: DbSe
     """Upload a PDF, PNG or JPEG into the session's matter during the call and prepare it (413 too large,
     422 another type; nothing is stored then)."""
     check_csrf(request, csrf_token or request.headers.get("x-csrf-token"))
-    booking, role, seat = _seat(db, principal, session_id)
-    matter_id = _require_shower(db, principal, booking, role, upload=True)
+    booking, role, seat = _seat(principal, session_id, db=db)
+    matter_id = _require_shower(principal, booking, role, db=db, upload=True)
     if file is None:
         raise Invalid("error.upload_empty", field="file")
     data = file.file.read(settings.max_upload_bytes + 1)
-    matter = matters.load(db, matter_id)
-    source = evidence.store_upload(db, matter=matter, data=data, max_bytes=settings.max_upload_bytes,
+    matter = matters.load(matter_id, db=db)
+    source = evidence.store_upload(db=db, matter=matter, data=data, max_bytes=settings.max_upload_bytes,
                                    storage_dir=Path(settings.data_dir), actor_id=principal.person_id,
                                    session_id=booking.id, filename=file.filename or "")
-    evidence.prepare(db, session_id=booking.id, source=source, actor_id=principal.person_id, participant_id=seat or 0)
+    evidence.prepare(db=db, session_id=booking.id, source=source, actor_id=principal.person_id, participant_id=seat or 0)
     return _out(source, 201)
 
 
@@ -103,11 +103,11 @@ def upload_evidence(session_id: int, request: Request, principal: User, db: DbSe
 def evidence_page(session_id: int, principal: User, db: DbSession, settings: AppSettings,
                   item: str = "", page: int = 1):
     """One page of an item prepared in this call, as an image, for a participant of the call."""
-    booking, _, _ = _seat(db, principal, session_id)
-    if booking.matter_id is None or not evidence.was_prepared(db, session_id=booking.id, item=item):
+    booking, _, _ = _seat(principal, session_id, db=db)
+    if booking.matter_id is None or not evidence.was_prepared(db=db, session_id=booking.id, item=item):
         raise NotFound("error.evidence_not_prepared", field="item")
     data_dir = Path(settings.data_dir)
-    source = evidence.resolve(db, matter_id=booking.matter_id, item=item, storage_dir=data_dir)
+    source = evidence.resolve(db=db, matter_id=booking.matter_id, item=item, storage_dir=data_dir)
     image, media_type = evidence.render_page(source, page, data_dir / "evidence-cache")
     return Response(image, media_type=media_type,
                     headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=600",

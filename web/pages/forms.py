@@ -81,7 +81,7 @@ def local_datetime(form: FormData, name: str, tz) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
-def attempt(db, change: Callable[[], T]) -> tuple[T | None, DomainError | None]:
+def attempt(change: Callable[[], T], *, db) -> tuple[T | None, DomainError | None]:
     """Run CHANGE in a savepoint: its writes stay only if it raises no domain error."""
     try:
         with db.begin_nested():
@@ -90,7 +90,7 @@ def attempt(db, change: Callable[[], T]) -> tuple[T | None, DomainError | None]:
         return None, error
 
 
-def dry_run(db, change: Callable[[], T]) -> DomainError | None:
+def dry_run(change: Callable[[], T], *, db) -> DomainError | None:
     """Run CHANGE in a savepoint and always roll it back: the rules' verdict without the write."""
     savepoint = db.begin_nested()
     try:

@@ -47,7 +47,7 @@ class SeatIn(BaseModel):
 @router.get("/gallery/{key}")
 def gallery_page(key: str, request: Request, db: DbSession):
     """The watch-only page of a public hearing (404 for an unknown key, a closed hearing or one that is over)."""
-    open_hearing(db, key)
+    open_hearing(key, db=db)
     lang = language(request)
     config = {"key": key, "iceServers": request.app.state.settings.ice_servers}
     return render(request, "gallery.html", gallery_config=config,
@@ -58,35 +58,35 @@ def gallery_page(key: str, request: Request, db: DbSession):
 def gallery_token(key: str, body: SeatIn, request: Request, db: DbSession, settings: AppSettings):
     """A gallery seat (the one the page kept, or a fresh one while seats remain) and its join token."""
     check_csrf(request, request.headers.get("x-csrf-token"))
-    booking, seat = _seat(request, db, key, body.seat, settings.gallery_max_viewers)
+    booking, seat = _seat(request, key, body.seat, settings.gallery_max_viewers, db=db)
     token, expires, keep = seats.tokens_for(request.app.state.secret, policy(request), booking, seat)
     scheme = "wss" if request.url.scheme == "https" else "ws"
     return JSONResponse({"ws_url": f"{scheme}://{request.url.netloc}/ws/sessions/{booking.id}?token={token}",
                          "expires_at": expires.isoformat(), "seat": keep, "participant_id": seat.id})
 
 
-def _seat(request: Request, db, key: str, seat_token: str, max_viewers: int):
+def _seat(request: Request, key: str, seat_token: str, max_viewers: int, *, db):
     """The session and the viewer's seat: the one the page kept, or a fresh one (rate-limited, capped)."""
-    hearing, booking = open_hearing(db, key)
+    hearing, booking = open_hearing(key, db=db)
     # A viewer's join would open the hearing's session: not before its call opens (409 session_not_open_yet).
     require_open(policy(request), booking)
-    kept = seats.kept_seat(db, request.app.state.secret, booking, seat_token)
+    kept = seats.kept_seat(request.app.state.secret, booking, seat_token, db=db)
     if kept is not None:
         return booking, kept
     if not PER_CLIENT.attempt(f"{key}:{client_address(request)}") or not PER_HEARING.attempt(key):
         raise seats.GalleryFull("error.gallery_full", max=max_viewers)
-    return booking, seats.take_seat(db, hearing=hearing, booking=booking, max_viewers=max_viewers)
+    return booking, seats.take_seat(db=db, hearing=hearing, booking=booking, max_viewers=max_viewers)
 
 
 @router.get("/gallery/{key}/evidence")
 def gallery_evidence(key: str, db: DbSession, settings: AppSettings, item: str = "", page: int = 1):
     """The page of evidence shown to everyone now, and nothing else (404 otherwise)."""
-    _, booking = open_hearing(db, key)
-    if booking.matter_id is None or shown_now(db, booking.id) != (item, page) or \
-            not evidence.was_prepared(db, session_id=booking.id, item=item):
+    _, booking = open_hearing(key, db=db)
+    if booking.matter_id is None or shown_now(booking.id, db=db) != (item, page) or \
+            not evidence.was_prepared(db=db, session_id=booking.id, item=item):
         raise NotFound("error.evidence_not_prepared", field="item")
     data_dir = Path(settings.data_dir)
-    source = evidence.resolve(db, matter_id=booking.matter_id, item=item, storage_dir=data_dir)
+    source = evidence.resolve(db=db, matter_id=booking.matter_id, item=item, storage_dir=data_dir)
     image, media_type = evidence.render_page(source, page, data_dir / "evidence-cache")
     return Response(image, media_type=media_type,
                     headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",

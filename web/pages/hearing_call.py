@@ -30,10 +30,10 @@ class DecisionIn(BaseModel):
     reason: str = Field(default="", max_length=MAX_REASON)
 
 
-def _state(request: Request, db, principal, hearing: Hearing, sizes) -> dict:
+def _state(request: Request, principal, hearing: Hearing, sizes, *, db) -> dict:
     """The 回避 requests (which ones the principal decides), who may be named, and whether the panel is complete."""
     lang = language(request)
-    view = queries.hearing_out(db, hearing)
+    view = queries.hearing_out(hearing, db=db)
     names = {m.person_id: m.name for m in view.panel}
     roles = {m.person_id: "call.hearing.as_member" for m in view.panel if not m.withdrawn}
     for ref, key in ((view.recorder, "call.hearing.as_recorder"), (view.chair, "call.hearing.as_chair")):
@@ -42,7 +42,7 @@ def _state(request: Request, db, principal, hearing: Hearing, sizes) -> dict:
     short = agenda.short_of(hearing, sizes)
     return {
         "recusals": [{**r.model_dump(mode="json"), "decides": r.granted is None and access.decides_recusal(
-            db, principal, hearing, recusals.load(hearing, r.id))} for r in view.recusals],
+            principal, hearing, recusals.load(hearing, r.id), db=db)} for r in view.recusals],
         "challenged": [{"id": p, "name": names.get(p, ""), "as": translate(roles[p], lang)}
                        for p in sorted(recusals.challenged(hearing)) if p in roles],
         "open": hearing.state in recusals.OPEN_TO_RECUSAL,
@@ -53,9 +53,9 @@ def _state(request: Request, db, principal, hearing: Hearing, sizes) -> dict:
 @router.get("/hearings/{hearing_id}/call/recusals")
 def recusal_state(hearing_id: int, request: Request, principal: User, db: DbSession, settings: AppSettings):
     """The hearing's 回避 requests for whoever writes them down (the chair, or the office)."""
-    hearing = access.load_visible(db, principal, hearing_id)
-    access.require_recusal_recorder(db, principal, hearing)
-    return JSONResponse(_state(request, db, principal, hearing, settings.hearing_panel_sizes))
+    hearing = access.load_visible(principal, hearing_id, db=db)
+    access.require_recusal_recorder(principal, hearing, db=db)
+    return JSONResponse(_state(request, principal, hearing, settings.hearing_panel_sizes, db=db))
 
 
 @router.post("/hearings/{hearing_id}/call/recusals")
@@ -63,11 +63,11 @@ def request_in_call(hearing_id: int, body: RecusalIn, request: Request, principa
                     settings: AppSettings):
     """A 回避 request said aloud at the opening, written down from the call page."""
     check_csrf(request, request.headers.get("x-csrf-token"))
-    hearing = access.load_visible(db, principal, hearing_id, lock=True)
-    access.require_recusal_recorder(db, principal, hearing)
-    recusals.request(db, hearing=hearing, against_id=body.against_id, requested_by=body.requested_by,
+    hearing = access.load_visible(principal, hearing_id, db=db, lock=True)
+    access.require_recusal_recorder(principal, hearing, db=db)
+    recusals.request(db=db, hearing=hearing, against_id=body.against_id, requested_by=body.requested_by,
                      reason=body.reason, actor_id=principal.person_id)
-    return JSONResponse(_state(request, db, principal, hearing, settings.hearing_panel_sizes), status_code=201)
+    return JSONResponse(_state(request, principal, hearing, settings.hearing_panel_sizes, db=db), status_code=201)
 
 
 @router.post("/hearings/{hearing_id}/call/recusals/{recusal_id}/decision")
@@ -75,20 +75,20 @@ def decide_in_call(hearing_id: int, recusal_id: int, body: DecisionIn, request: 
                    db: DbSession, settings: AppSettings):
     """The chair grants or refuses a 回避 request, with the reason, without leaving the call."""
     check_csrf(request, request.headers.get("x-csrf-token"))
-    hearing = access.load_visible(db, principal, hearing_id, lock=True)
+    hearing = access.load_visible(principal, hearing_id, db=db, lock=True)
     recusal = recusals.load(hearing, recusal_id)
-    access.require_recusal_decider(db, principal, hearing, recusal)
-    hearing_booking.decide_recusal(db, policy=policy(request), hearing=hearing, recusal=recusal,
+    access.require_recusal_decider(principal, hearing, recusal, db=db)
+    hearing_booking.decide_recusal(db=db, policy=policy(request), hearing=hearing, recusal=recusal,
                                    granted=body.granted, reason=body.reason, actor_id=principal.person_id)
-    return JSONResponse(_state(request, db, principal, hearing, settings.hearing_panel_sizes))
+    return JSONResponse(_state(request, principal, hearing, settings.hearing_panel_sizes, db=db))
 
 
 @router.get("/hearings/{hearing_id}/call/opinions")
 def opinions(hearing_id: int, principal: User, db: DbSession):
     """Each sitting member's opinion once given, for the chair and the recorder only."""
-    hearing = access.load_visible(db, principal, hearing_id)
+    hearing = access.load_visible(principal, hearing_id, db=db)
     access.require_opinion_reader(principal, hearing)
-    names = {m.person_id: m.name for m in queries.hearing_out(db, hearing).panel}
+    names = {m.person_id: m.name for m in queries.hearing_out(hearing, db=db).panel}
     return JSONResponse({"opinions": [
         {"person_id": m.person_id, "name": names.get(m.person_id, ""), "opinion": m.opinion,
          "at": m.opinion_at.isoformat() if m.opinion_at is not None else None} for m in sitting(hearing)]})

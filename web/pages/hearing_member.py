@@ -29,7 +29,7 @@ JOINABLE_STATES = frozenset(s.value for s in JOINABLE)
 def my_hearings(request: Request, principal: User, db: DbSession):
     """The hearings the member sits on (or sat on), with a link to join the call while it is joinable."""
     require_any(principal, Role.hearing_member)
-    found = hearing_record.member_hearings(db, principal.person_id)
+    found = hearing_record.member_hearings(principal.person_id, db=db)
     return page(request, "hearing_member_list.html", principal, hearings=found, joinable=JOINABLE_STATES)
 
 
@@ -37,10 +37,10 @@ def my_hearings(request: Request, principal: User, db: DbSession):
 def member_page(hearing_id: int, request: Request, principal: User, db: DbSession):
     """One hearing's case file for a sitting member, their opinion form and the record to confirm."""
     require_any(principal, Role.hearing_member)
-    hearing = hearing_record.load(db, hearing_id)
-    case_file = hearing_record.case_file(db, hearing, principal.person_id)
-    booking = hearing_record.session_of(db, hearing)
-    view = record_out(db, booking) if booking is not None else None
+    hearing = hearing_record.load(hearing_id, db=db)
+    case_file = hearing_record.case_file(hearing, principal.person_id, db=db)
+    booking = hearing_record.session_of(hearing, db=db)
+    view = record_out(booking, db=db) if booking is not None else None
     mine = [c for c in view.confirmations if c.person_id == principal.person_id] if view else []
     return page(request, "hearing_member.html", principal, file=case_file, record=view, mine=mine,
                 joinable=JOINABLE_STATES)
@@ -50,9 +50,9 @@ def member_page(hearing_id: int, request: Request, principal: User, db: DbSessio
 def member_document(hearing_id: int, document_id: int, request: Request, principal: User, db: DbSession):
     """A served document of the case file, as issued, for a sitting member (read is audited)."""
     require_any(principal, Role.hearing_member)
-    hearing = hearing_record.load(db, hearing_id)
-    document = hearing_record.member_document(db, hearing, principal.person_id, document_id)
-    audit.record(db, action="document.read", entity_type="document", entity_id=document.id,
+    hearing = hearing_record.load(hearing_id, db=db)
+    document = hearing_record.member_document(hearing, principal.person_id, document_id, db=db)
+    audit.record(db=db, action="document.read", entity_type="document", entity_id=document.id,
                  actor_id=principal.person_id, data={"as": "html", "hearing_id": hearing.id})
     return document_html(document)
 
@@ -68,17 +68,17 @@ def give_opinion(hearing_id: int, request: Request, principal: User, db: DbSessi
     """The member's opinion, once the deliberation began; editable until the record is frozen."""
     check_csrf(request, csrf_token)
     require_any(principal, Role.hearing_member)
-    hearing = hearing_record.load(db, hearing_id)
+    hearing = hearing_record.load(hearing_id, db=db)
     hearing_record.require_member(hearing, principal.person_id)
-    opinions.record_opinion(db, hearing=hearing, person_id=principal.person_id, text=opinion)
+    opinions.record_opinion(db=db, hearing=hearing, person_id=principal.person_id, text=opinion)
     return _back(hearing)
 
 
-def _record_session(db, principal, hearing: Hearing) -> ReceptionSession:
+def _record_session(principal, hearing: Hearing, *, db) -> ReceptionSession:
     hearing_record.require_member(hearing, principal.person_id)
     if hearing.session_id is None:
         raise NotFound("error.session_not_found", field="session_id", id=0)
-    booking = load_session(db, hearing.session_id)
+    booking = load_session(hearing.session_id, db=db)
     access.require_confirmer(principal, booking)
     return booking
 
@@ -89,8 +89,8 @@ def confirm_record(hearing_id: int, request: Request, principal: User, db: DbSes
     """The member confirms the hearing record with their account."""
     check_csrf(request, csrf_token)
     require_any(principal, Role.hearing_member)
-    hearing = hearing_record.load(db, hearing_id)
-    records.confirm(db, booking=_record_session(db, principal, hearing), person_id=principal.person_id)
+    hearing = hearing_record.load(hearing_id, db=db)
+    records.confirm(db=db, booking=_record_session(principal, hearing, db=db), person_id=principal.person_id)
     return _back(hearing)
 
 
@@ -101,7 +101,7 @@ def refuse_record(hearing_id: int, request: Request, principal: User, db: DbSess
     """The member refuses to confirm the hearing record, with the reason."""
     check_csrf(request, csrf_token)
     require_any(principal, Role.hearing_member)
-    hearing = hearing_record.load(db, hearing_id)
-    records.refuse_confirmation(db, booking=_record_session(db, principal, hearing), person_id=principal.person_id,
+    hearing = hearing_record.load(hearing_id, db=db)
+    records.refuse_confirmation(db=db, booking=_record_session(principal, hearing, db=db), person_id=principal.person_id,
                                 reason=reason)
     return _back(hearing)

@@ -55,9 +55,9 @@ def _checked(form, name: str) -> bool:
     return forms.text(form, name, 10) in ("on", "1", "yes", "true")
 
 
-def _step(request: Request, db, matter_id: int, done: str, change: Callable[[], Any]) -> RedirectResponse:
+def _step(request: Request, matter_id: int, done: str, change: Callable[[], Any], *, db) -> RedirectResponse:
     """Run CHANGE in a savepoint; back to the hearing section with the step done, or the error in Chinese."""
-    _, error = attempt(db, change)
+    _, error = attempt(change, db=db)
     if isinstance(error, Forbidden):
         raise error
     url = hearing_section.back(request, matter_id, error=message(request, error)) if error is not None \
@@ -65,9 +65,9 @@ def _step(request: Request, db, matter_id: int, done: str, change: Callable[[], 
     return RedirectResponse(url, status_code=303)
 
 
-def _office_hearing(request: Request, form, principal, db, hearing_id: int) -> Hearing:
+def _office_hearing(request: Request, form, principal, hearing_id: int, *, db) -> Hearing:
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    return access.load_for_office(db, principal, hearing_id)
+    return access.load_for_office(principal, hearing_id, db=db)
 
 
 @router.post("/matters/{matter_id}/hearings")
@@ -75,58 +75,58 @@ def propose(matter_id: int, request: Request, form: forms.Posted, principal: Use
             settings: AppSettings):
     """Record the petitioner's request for a hearing, or the office's proposal."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    matter = actions.lock(db, matter_id)
-    access.require_office(db, principal, matter)
-    return _step(request, db, matter.id, "proposed", lambda: procedure.propose(
-        db, matter=matter, actor_id=principal.person_id, by_petitioner=_checked(form, "by_petitioner"),
-        reason=forms.text(form, "reason", 4001), decision_days=settings.hearing_decision_days))
+    matter = actions.lock(matter_id, db=db)
+    access.require_office(principal, matter, db=db)
+    return _step(request, matter.id, "proposed", lambda: procedure.propose(
+        db=db, matter=matter, actor_id=principal.person_id, by_petitioner=_checked(form, "by_petitioner"),
+        reason=forms.text(form, "reason", 4001), decision_days=settings.hearing_decision_days), db=db)
 
 
 @router.post("/hearings/{hearing_id}/decision")
 def decide(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Hold the hearing (听证告知书) or refuse it with a reason (不予听证告知书)."""
-    hearing = _office_hearing(request, form, principal, db, hearing_id)
-    return _step(request, db, hearing.matter_id, "decided", lambda: procedure.decide(
-        db, hearing=hearing, hold=forms.text(form, "hold", 10) == "yes", reason=forms.text(form, "reason", 4001),
-        actor_id=principal.person_id))
+    hearing = _office_hearing(request, form, principal, hearing_id, db=db)
+    return _step(request, hearing.matter_id, "decided", lambda: procedure.decide(
+        db=db, hearing=hearing, hold=forms.text(form, "hold", 10) == "yes", reason=forms.text(form, "reason", 4001),
+        actor_id=principal.person_id), db=db)
 
 
 @router.post("/hearings/{hearing_id}/chair")
 def appoint(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Appoint the chair (a leader who did not act on the matter) and the recorder."""
-    hearing = _office_hearing(request, form, principal, db, hearing_id)
-    return _step(request, db, hearing.matter_id, "appointed", lambda: hearing_booking.appoint(
-        db, policy=policy(request), hearing=hearing, chair_id=forms.integer(form, "chair_id") or 0,
-        recorder_id=forms.integer(form, "recorder_id") or 0, actor_id=principal.person_id))
+    hearing = _office_hearing(request, form, principal, hearing_id, db=db)
+    return _step(request, hearing.matter_id, "appointed", lambda: hearing_booking.appoint(
+        db=db, policy=policy(request), hearing=hearing, chair_id=forms.integer(form, "chair_id") or 0,
+        recorder_id=forms.integer(form, "recorder_id") or 0, actor_id=principal.person_id), db=db)
 
 
 @router.post("/hearings/{hearing_id}/panel")
 def compose(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Compose the panel from the roster; the petitioner's choices marked."""
-    hearing = _office_hearing(request, form, principal, db, hearing_id)
+    hearing = _office_hearing(request, form, principal, hearing_id, db=db)
     chosen = set(_ids(form, "chosen"))
     seats = [panel.Seat(person_id, person_id in chosen) for person_id in _ids(form, "member")][:15]
-    return _step(request, db, hearing.matter_id, "panel", lambda: hearing_booking.compose(
-        db, policy=policy(request), hearing=hearing, seats=seats, actor_id=principal.person_id))
+    return _step(request, hearing.matter_id, "panel", lambda: hearing_booking.compose(
+        db=db, policy=policy(request), hearing=hearing, seats=seats, actor_id=principal.person_id), db=db)
 
 
 @router.post("/hearings/{hearing_id}/publicity")
 def publicity(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Public, or closed for a state secret, a trade secret or privacy."""
-    hearing = _office_hearing(request, form, principal, db, hearing_id)
+    hearing = _office_hearing(request, form, principal, hearing_id, db=db)
     public = forms.text(form, "public", 10) != "no"
-    return _step(request, db, hearing.matter_id, "publicity", lambda: procedure.set_publicity(
-        db, hearing=hearing, public=public, closed_reason=None if public else forms.text(form, "closed_reason", 32),
-        actor_id=principal.person_id))
+    return _step(request, hearing.matter_id, "publicity", lambda: procedure.set_publicity(
+        db=db, hearing=hearing, public=public, closed_reason=None if public else forms.text(form, "closed_reason", 32),
+        actor_id=principal.person_id), db=db)
 
 
-def _authorisation(form, db, hearing: Hearing, settings, actor_id: int) -> str:
+def _authorisation(form, hearing: Hearing, settings, actor_id: int, *, db) -> str:
     """The agent's written authorisation: a file uploaded with the form (attached to the matter), or one attached
     before; its item, or "" when none."""
     upload = form.get("authorisation_file")
     if isinstance(upload, UploadFile) and upload.filename:
         data = upload.file.read(settings.max_upload_bytes + 1)
-        stored = evidence.store_matter_file(db, matter=procedure.matter_of(db, hearing), data=data,
+        stored = evidence.store_matter_file(db=db, matter=procedure.matter_of(hearing, db=db), data=data,
                                             max_bytes=settings.max_upload_bytes, storage_dir=Path(settings.data_dir),
                                             actor_id=actor_id, filename=upload.filename)
         return stored.item
@@ -138,38 +138,38 @@ def book(hearing_id: int, request: Request, form: forms.Posted, principal: User,
          settings: AppSettings):
     """Book the hearing's session (the chair in the leader's seat) and notice every participant (听证通知书): the
     handlers, petitioners, representatives, an agent with their written authorisation, witnesses."""
-    hearing = _office_hearing(request, form, principal, db, hearing_id)
+    hearing = _office_hearing(request, form, principal, hearing_id, db=db)
     room_ids = _ids(form, "room_id")[:10]
     if hearing.chair_id is not None:
-        session_access.require_booker(db, principal, leader_id=hearing.chair_id, room_ids=room_ids,
+        session_access.require_booker(principal, db=db, leader_id=hearing.chair_id, room_ids=room_ids,
                                       matter_id=hearing.matter_id)
     tz = zone(request)
     agent = forms.text(form, "agent", 100)
 
     def do():
         return book_hearing(
-            db, policy=policy(request), hearing=hearing, room_ids=room_ids,
+            db=db, policy=policy(request), hearing=hearing, room_ids=room_ids,
             starts_at=forms.local_datetime(form, "start", tz), ends_at=forms.local_datetime(form, "end", tz),
             handler_ids=_ids(form, "handler_id")[:10], petitioners=_names(form, "petitioners"),
             representatives=_names(form, "representatives")[:5], agent=agent,
-            agent_authorisation=_authorisation(form, db, hearing, settings, principal.person_id) if agent else "",
+            agent_authorisation=_authorisation(form, hearing, settings, principal.person_id, db=db) if agent else "",
             witnesses=_names(form, "witnesses"), notice_waived=_checked(form, "notice_waived"),
             waiver_note=forms.text(form, "waiver_note", 4001), recorded=_checked(form, "record"),
             actor_id=principal.person_id)
 
-    return _step(request, db, hearing.matter_id, "booked", do)
+    return _step(request, hearing.matter_id, "booked", do, db=db)
 
 
 @router.post("/hearings/{hearing_id}/recusals")
 def request_recusal(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Write down a 回避 request (the office or the chair)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    hearing = access.load_visible(db, principal, hearing_id, lock=True)
-    access.require_recusal_recorder(db, principal, hearing)
-    return _step(request, db, hearing.matter_id, "recusal", lambda: recusals.request(
-        db, hearing=hearing, against_id=forms.integer(form, "against_id") or 0,
+    hearing = access.load_visible(principal, hearing_id, db=db, lock=True)
+    access.require_recusal_recorder(principal, hearing, db=db)
+    return _step(request, hearing.matter_id, "recusal", lambda: recusals.request(
+        db=db, hearing=hearing, against_id=forms.integer(form, "against_id") or 0,
         requested_by=forms.text(form, "requested_by", 100), reason=forms.text(form, "reason", 4001),
-        actor_id=principal.person_id))
+        actor_id=principal.person_id), db=db)
 
 
 @router.post("/hearings/{hearing_id}/recusals/{recusal_id}/decision")
@@ -177,28 +177,28 @@ def decide_recusal(hearing_id: int, recusal_id: int, request: Request, form: for
                    db: DbSession):
     """The chair decides a 回避 request (the office, when it is against the chair)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    hearing = access.load_visible(db, principal, hearing_id, lock=True)
+    hearing = access.load_visible(principal, hearing_id, db=db, lock=True)
     recusal = recusals.load(hearing, recusal_id)
-    access.require_recusal_decider(db, principal, hearing, recusal)
-    return _step(request, db, hearing.matter_id, "recusal_decided", lambda: hearing_booking.decide_recusal(
-        db, policy=policy(request), hearing=hearing, recusal=recusal, granted=forms.text(form, "granted", 10) == "yes",
-        reason=forms.text(form, "reason", 4001), actor_id=principal.person_id))
+    access.require_recusal_decider(principal, hearing, recusal, db=db)
+    return _step(request, hearing.matter_id, "recusal_decided", lambda: hearing_booking.decide_recusal(
+        db=db, policy=policy(request), hearing=hearing, recusal=recusal, granted=forms.text(form, "granted", 10) == "yes",
+        reason=forms.text(form, "reason", 4001), actor_id=principal.person_id), db=db)
 
 
 @router.post("/hearings/{hearing_id}/conclusion")
 def conclude(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Issue the 听证结论."""
-    hearing = _office_hearing(request, form, principal, db, hearing_id)
-    return _step(request, db, hearing.matter_id, "concluded", lambda: procedure.conclude(
-        db, hearing=hearing, conclusion=forms.text(form, "conclusion", 4001), actor_id=principal.person_id))
+    hearing = _office_hearing(request, form, principal, hearing_id, db=db)
+    return _step(request, hearing.matter_id, "concluded", lambda: procedure.conclude(
+        db=db, hearing=hearing, conclusion=forms.text(form, "conclusion", 4001), actor_id=principal.person_id), db=db)
 
 
 @router.post("/hearings/{hearing_id}/publication")
 def publish(hearing_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Publish the opinion made after the hearing (without personal data)."""
-    hearing = _office_hearing(request, form, principal, db, hearing_id)
-    return _step(request, db, hearing.matter_id, "published",
-                 lambda: publication.publish(db, hearing=hearing, actor_id=principal.person_id))
+    hearing = _office_hearing(request, form, principal, hearing_id, db=db)
+    return _step(request, hearing.matter_id, "published", lambda: publication.publish(db=db, hearing=hearing, actor_id=principal.person_id),
+                 db=db)
 
 
 # ---- the office's roster of hearing members (听证员名库) -----------------------------------------------------------
@@ -206,26 +206,26 @@ def publish(hearing_id: int, request: Request, form: forms.Posted, principal: Us
 ROSTER_DONE = {"added": "hearing.roster.done.added", "removed": "hearing.roster.done.removed"}
 
 
-def _roster_office(db, principal, node_id: int | None):
+def _roster_office(principal, node_id: int | None, *, db):
     """The office whose roster is asked for (by default the first one the principal keeps), if they keep it."""
     require_any(principal, *access.ROSTER_KEEPERS)
     if node_id is None:
         node_id = next(s.node_id for s in principal.scopes if s.role in (*access.ROSTER_KEEPERS, Role.admin))
-    office = load_node(db, node_id)
+    office = load_node(node_id, db=db)
     access.require_roster_keeper(principal, office)
     return office
 
 
-def _roster_page(request: Request, db, principal, office, *, error: str | None = None, status_code: int = 200):
+def _roster_page(request: Request, principal, office, *, db, error: str | None = None, status_code: int = 200):
     done = ROSTER_DONE.get(request.query_params.get("done") or "")
     return page(request, "hearing_roster.html", principal, status_code=status_code, error=error, done=done,
-                roster=queries.roster_page(db, principal, office))
+                roster=queries.roster_page(principal, office, db=db))
 
 
 @router.get("/hearing-roster")
 def roster(request: Request, principal: User, db: DbSession, node_id: int | None = None):
     """An office's roster of hearing members with their other hearings; its coordinators add and remove members."""
-    return _roster_page(request, db, principal, _roster_office(db, principal, node_id))
+    return _roster_page(request, principal, _roster_office(principal, node_id, db=db), db=db)
 
 
 def _roster_back(office_id: int, done: str) -> RedirectResponse:
@@ -236,12 +236,12 @@ def _roster_back(office_id: int, done: str) -> RedirectResponse:
 def roster_add(request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Put a person with the hearing member role on the office's roster."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    office = _roster_office(db, principal, forms.integer(form, "node_id") or 0)
-    _, error = attempt(db, lambda: panel.add_to_roster(
-        db, node_id=office.id, person_id=forms.integer(form, "person_id") or 0,
-        profession=forms.text(form, "profession", 100), actor_id=principal.person_id))
+    office = _roster_office(principal, forms.integer(form, "node_id") or 0, db=db)
+    _, error = attempt(lambda: panel.add_to_roster(
+        db=db, node_id=office.id, person_id=forms.integer(form, "person_id") or 0,
+        profession=forms.text(form, "profession", 100), actor_id=principal.person_id), db=db)
     if error is not None:
-        return _roster_page(request, db, principal, office, error=message(request, error), status_code=error.status)
+        return _roster_page(request, principal, office, db=db, error=message(request, error), status_code=error.status)
     return _roster_back(office.id, "added")
 
 
@@ -249,7 +249,7 @@ def roster_add(request: Request, form: forms.Posted, principal: User, db: DbSess
 def roster_remove(entry_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Take a member off the office's roster (kept for the record, inactive)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    entry = panel.load_entry(db, entry_id)
-    office = _roster_office(db, principal, entry.node_id)
-    panel.remove_from_roster(db, entry=entry, actor_id=principal.person_id)
+    entry = panel.load_entry(entry_id, db=db)
+    office = _roster_office(principal, entry.node_id, db=db)
+    panel.remove_from_roster(db=db, entry=entry, actor_id=principal.person_id)
     return _roster_back(office.id, "removed")

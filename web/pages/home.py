@@ -20,6 +20,6 @@ def home(request: Request, principal: PagePrincipal, db: DbSession):
     target = home_of(principal)
     if target is not None:
         return RedirectResponse(target, status_code=303)
-    nodes = nodes_by_id(db, {principal.node_id, *(s.node_id for s in principal.scopes)})
+    nodes = nodes_by_id({principal.node_id, *(s.node_id for s in principal.scopes)}, db=db)
     scopes = [(s.role.value, nodes.get(s.node_id)) for s in principal.scopes]
     return page(request, "home.html", principal, node=nodes.get(principal.node_id), scopes=scopes)

@@ -35,15 +35,15 @@ def _refused(request: Request, error: home_join.HomeRefused):
                 detail=message(request, error))
 
 
-def _code_page(request: Request, db, opened: home_join.Opened, status_code: int = 200, **context):
+def _code_page(request: Request, opened: home_join.Opened, status_code: int = 200, *, db, **context):
     booking = opened.booking
     return page(request, "home_join.html", None, status_code=status_code, token=request.path_params["token"],
-                booking=booking, leader=people_of(db, booking)["leader"], seat=opened.participant,
+                booking=booking, leader=people_of(booking, db=db)["leader"], seat=opened.participant,
                 tail=opened.link.phone_tail, code_sent=opened.link.code_sent_at is not None, **context)
 
 
-def _opened(request: Request, db, token: str) -> home_join.Opened:
-    return home_join.open_link(db, policy=policy(request), secret=request.app.state.secret, token=token,
+def _opened(request: Request, token: str, *, db) -> home_join.Opened:
+    return home_join.open_link(db=db, policy=policy(request), secret=request.app.state.secret, token=token,
                                credential=request.cookies.get(home_join.COOKIE))
 
 
@@ -55,7 +55,7 @@ def _too_many(request: Request, limiter: MemoryFailures, key: str) -> bool:
 def home_link(token: str, request: Request, db: DbSession):
     """The link from the SMS: the session, the consent notice and the SMS code; a verified phone goes to the call."""
     try:
-        opened = _opened(request, db, token)
+        opened = _opened(request, token, db=db)
     except home_join.HomeRefused as refused:
         if refused.reason == "unknown" and _too_many(request, OPENS, "open"):
             return page(request, "home_refused.html", None, status_code=429, reason="too_many",
@@ -63,7 +63,7 @@ def home_link(token: str, request: Request, db: DbSession):
         return _refused(request, refused)
     if opened.bound:
         return RedirectResponse(f"/calls/{opened.booking.id}", status_code=303)
-    return _code_page(request, db, opened)
+    return _code_page(request, opened, db=db)
 
 
 @router.post("/home/{token}/code")
@@ -71,20 +71,20 @@ def home_code(token: str, request: Request, db: DbSession, csrf_token: str = For
     """Send a 6-digit code to the registered number."""
     check_csrf(request, csrf_token)
     try:
-        opened = _opened(request, db, token)
+        opened = _opened(request, token, db=db)
     except home_join.HomeRefused as refused:
         return _refused(request, refused)
     if _too_many(request, SENDS, "send"):
-        return _code_page(request, db, opened, status_code=429,
+        return _code_page(request, opened, db=db, status_code=429,
                           error=translate("home_join.error.too_many", language(request)))
     try:
-        home_join.send_code(db, policy=policy(request), secret=request.app.state.secret,
+        home_join.send_code(db=db, policy=policy(request), secret=request.app.state.secret,
                             protector=request.app.state.protector, sms=sms_settings(), opened=opened)
     except home_join.HomeRefused as refused:
         return _refused(request, refused)
     except DomainError as error:
-        return _code_page(request, db, opened, status_code=error.status, error=message(request, error))
-    return _code_page(request, db, opened, sent=True)
+        return _code_page(request, opened, db=db, status_code=error.status, error=message(request, error))
+    return _code_page(request, opened, db=db, sent=True)
 
 
 @router.post("/home/{token}/verify")
@@ -93,21 +93,21 @@ def home_verify(token: str, request: Request, db: DbSession, csrf_token: str = F
     """Check the code (with the recording consent); the right one opens the call on this phone only."""
     check_csrf(request, csrf_token)
     try:
-        opened = _opened(request, db, token)
+        opened = _opened(request, token, db=db)
     except home_join.HomeRefused as refused:
         return _refused(request, refused)
     if agree != "yes":
-        return _code_page(request, db, opened, status_code=422,
+        return _code_page(request, opened, db=db, status_code=422,
                           error=translate("home_join.error.consent", language(request)))
     if _too_many(request, TRIES, "verify"):
-        return _code_page(request, db, opened, status_code=429,
+        return _code_page(request, opened, db=db, status_code=429,
                           error=translate("home_join.error.too_many", language(request)))
     try:
-        credential = home_join.verify_code(db, secret=request.app.state.secret, opened=opened, code=code)
+        credential = home_join.verify_code(db=db, secret=request.app.state.secret, opened=opened, code=code)
     except home_join.HomeRefused as refused:
         return _refused(request, refused)
     except DomainError as error:
-        return _code_page(request, db, opened, status_code=error.status, error=message(request, error))
+        return _code_page(request, opened, db=db, status_code=error.status, error=message(request, error))
     response = RedirectResponse(f"/calls/{opened.booking.id}", status_code=303)
     lifetime = int((opened.link.valid_until - now()).total_seconds())
     # Lax: the link arrives from an SMS app, a navigation from outside; HttpOnly: no script of the page reads it.
@@ -123,9 +123,9 @@ def issue_from_session_page(session_id: int, request: Request, principal: User, 
                             participant_id: int = Form(), csrf_token: str = Form(default="", max_length=200)):
     """The session page's button: send the seat its one-time link (coordinators managing the session)."""
     check_csrf(request, csrf_token)
-    booking = load_managed(db, principal, session_id)
+    booking = load_managed(principal, session_id, db=db)
     sms = sms_settings()
-    issued = home_join.issue_link(db, policy=policy(request), protector=request.app.state.protector, sms=sms,
+    issued = home_join.issue_link(db=db, policy=policy(request), protector=request.app.state.protector, sms=sms,
                                   principal=principal, booking=booking, participant_id=participant_id,
                                   base_url=sms.public_url or str(request.base_url))
     seat = next(p for p in booking.participants if p.id == participant_id)
@@ -136,6 +136,6 @@ def issue_from_session_page(session_id: int, request: Request, principal: User, 
 def home_seats(session_id: int, request: Request, principal: User, db: DbSession):
     """What the call's participant list says beside each seat joining from home (its script asks again when a seat
     connects)."""
-    booking = load_visible(db, principal, session_id)
-    labels = home_join.roster_labels(db, booking, language(request))
+    booking = load_visible(principal, session_id, db=db)
+    labels = home_join.roster_labels(booking, language(request), db=db)
     return JSONResponse({str(pid): label for pid, label in labels.items()})

@@ -24,14 +24,14 @@ OFFICE = (Role.coordinator,)
 KINDS = ("weekly", "monthly_day", "rotation")
 
 
-def _listing(request, db, principal, status_code=200, error=None, values=None, editing=None):
-    found = visible_plans(db, principal)
+def _listing(request, principal, status_code=200, error=None, values=None, editing=None, *, db):
+    found = visible_plans(principal, db=db)
     office = bool(principal.paths_for(OFFICE))
     return page(request, "leader_plans.html", principal, status_code=status_code, error=error, plans=found,
-                people=people_by_id(db, {pl.leader_id for plan in found for pl in plan.leaders}),
-                nodes=nodes_by_id(db, {p.node_id for p in found}),
-                office=office, leaders=leaders_in(db, principal) if office else [],
-                rooms=bookable_rooms(db, principal) if office else [], kinds=KINDS, values=values or {},
+                people=people_by_id({pl.leader_id for plan in found for pl in plan.leaders}, db=db),
+                nodes=nodes_by_id({p.node_id for p in found}, db=db),
+                office=office, leaders=leaders_in(principal, db=db) if office else [],
+                rooms=bookable_rooms(principal, db=db) if office else [], kinds=KINDS, values=values or {},
                 categories=list(categories.load().values()) if office else [], editing=editing)
 
 
@@ -51,12 +51,12 @@ def _plan_values(plan: ReceptionPlan) -> dict:
             "valid_until": plan.valid_until.isoformat() if plan.valid_until else ""}
 
 
-def _create(request, db, principal, form) -> ReceptionPlan:
-    leader = load_leader(db, forms.integer(form, "leader_id") or 0, "leader_ids")
+def _create(request, principal, form, *, db) -> ReceptionPlan:
+    leader = load_leader(forms.integer(form, "leader_id") or 0, "leader_ids", db=db)
     require(principal, leader.node, OFFICE)
     room_id = forms.integer(form, "room_id")
     return plans.create_plan(
-        db, policy=policy(request), kind=forms.text(form, "kind", 20), leader_ids=[leader.id],
+        db=db, policy=policy(request), kind=forms.text(form, "kind", 20), leader_ids=[leader.id],
         day_of_month=forms.integer(form, "day_of_month"), weekday=forms.integer(form, "weekday"),
         starts=forms.clock_time(form, "starts"), ends=forms.clock_time(form, "ends"),
         slot_minutes=forms.integer(form, "slot_minutes") or 30,
@@ -67,9 +67,9 @@ def _create(request, db, principal, form) -> ReceptionPlan:
         actor_id=principal.person_id)
 
 
-def _managed_plan(db, principal, plan_id: int) -> ReceptionPlan:
-    plan = plans.load_plan(db, plan_id)
-    if not covers(principal, load_node(db, plan.node_id), OFFICE):
+def _managed_plan(principal, plan_id: int, *, db) -> ReceptionPlan:
+    plan = plans.load_plan(plan_id, db=db)
+    if not covers(principal, load_node(plan.node_id, db=db), OFFICE):
         raise Forbidden()
     return plan
 
@@ -78,7 +78,7 @@ def _managed_plan(db, principal, plan_id: int) -> ReceptionPlan:
 def plan_list(request: Request, principal: User, db: DbSession):
     """The plans of the leaders in one's care (or one's own), with the form for a new one."""
     require_any(principal, Role.coordinator, Role.leader)
-    return _listing(request, db, principal)
+    return _listing(request, principal, db=db)
 
 
 @router.post("/leader-plans")
@@ -86,11 +86,11 @@ def plan_create(request: Request, form: forms.Posted, principal: User, db: DbSes
     """Publish a new reception plan."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     require_any(principal, *OFFICE)
-    _, error = attempt(db, lambda: _create(request, db, principal, form))
+    _, error = attempt(lambda: _create(request, principal, form, db=db), db=db)
     if error is not None:
         if isinstance(error, Forbidden):
             raise error
-        return _listing(request, db, principal, status_code=error.status, error=message(request, error),
+        return _listing(request, principal, db=db, status_code=error.status, error=message(request, error),
                         values=_form_values(form))
     return RedirectResponse("/leader-plans", status_code=303)
 
@@ -98,26 +98,26 @@ def plan_create(request: Request, form: forms.Posted, principal: User, db: DbSes
 @router.get("/leader-plans/{plan_id}/edit")
 def plan_edit(plan_id: int, request: Request, principal: User, db: DbSession):
     """The form filled with a plan, to replace it."""
-    plan = _managed_plan(db, principal, plan_id)
-    return _listing(request, db, principal, values=_plan_values(plan), editing=plan)
+    plan = _managed_plan(principal, plan_id, db=db)
+    return _listing(request, principal, db=db, values=_plan_values(plan), editing=plan)
 
 
 @router.post("/leader-plans/{plan_id}")
 def plan_replace(plan_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Edit a plan: the old one is withdrawn and the new one published, together or not at all."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    plan = _managed_plan(db, principal, plan_id)
+    plan = _managed_plan(principal, plan_id, db=db)
 
     def do():
-        plans.withdraw_plan(db, plan=plan, actor_id=principal.person_id)
-        return _create(request, db, principal, form)
+        plans.withdraw_plan(db=db, plan=plan, actor_id=principal.person_id)
+        return _create(request, principal, form, db=db)
 
-    _, error = attempt(db, do)
+    _, error = attempt(do, db=db)
     if error is not None:
         if isinstance(error, Forbidden):
             raise error
         db.refresh(plan)
-        return _listing(request, db, principal, status_code=error.status, error=message(request, error),
+        return _listing(request, principal, db=db, status_code=error.status, error=message(request, error),
                         values=_form_values(form), editing=plan)
     return RedirectResponse("/leader-plans", status_code=303)
 
@@ -126,6 +126,6 @@ def plan_replace(plan_id: int, request: Request, form: forms.Posted, principal: 
 def plan_withdraw(plan_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Stop publishing a plan; sessions already booked stay."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    plan = _managed_plan(db, principal, plan_id)
-    plans.withdraw_plan(db, plan=plan, actor_id=principal.person_id)
+    plan = _managed_plan(principal, plan_id, db=db)
+    plans.withdraw_plan(db=db, plan=plan, actor_id=principal.person_id)
     return RedirectResponse("/leader-plans", status_code=303)

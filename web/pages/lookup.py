@@ -15,11 +15,11 @@ from web.settings import AppSettings, app_settings
 router = APIRouter()
 
 
-def _result(request, db, principal, number, code, status_code=200, error=None, rated=False):
+def _result(request, principal, number, code, status_code=200, error=None, rated=False, *, db):
     """The lookup page, with the matter when NUMBER and CODE match (same limits as the API)."""
     view = None
     try:
-        view = public.public_view(db, find_matter(request, db, number, code),
+        view = public.public_view(find_matter(request, number, code, db=db), db=db,
                                   window_days=app_settings(request).rating_window_days)
     except DomainError as failure:
         error, status_code = message(request, failure), failure.status
@@ -39,7 +39,7 @@ def lookup(request: Request, db: DbSession, principal: PagePrincipal,
            code: str = Form(default="", max_length=32)):
     """The matter as the petitioner may see it; a wrong code reads like a wrong number and is counted."""
     check_csrf(request, csrf_token)
-    return _result(request, db, principal, number.strip(), code.strip())
+    return _result(request, principal, number.strip(), code.strip(), db=db)
 
 
 @router.post("/lookup/rate")
@@ -49,12 +49,12 @@ def lookup_rate(request: Request, db: DbSession, principal: PagePrincipal, setti
     """Rate the reply once, within the rating window (满意 / 基本满意 / 不满意)."""
     check_csrf(request, csrf_token)
     number, code = number.strip(), code.strip()
-    _, failure = attempt(db, lambda: public.rate(db, matter=find_matter(request, db, number, code), rating=rating,
-                                                 window_days=settings.rating_window_days))
+    _, failure = attempt(lambda: public.rate(db=db, matter=find_matter(request, number, code, db=db), rating=rating,
+                                                 window_days=settings.rating_window_days), db=db)
     if failure is not None:
-        return _result(request, db, principal, number, code, status_code=failure.status,
+        return _result(request, principal, number, code, db=db, status_code=failure.status,
                        error=message(request, failure))
-    return _result(request, db, principal, number, code, rated=True)
+    return _result(request, principal, number, code, db=db, rated=True)
 
 
 @router.post("/lookup/documents/{document_id}")
@@ -63,5 +63,5 @@ def lookup_document(document_id: int, request: Request, db: DbSession,
                     code: str = Form(default="", max_length=32)):
     """A served notice, for the petitioner who holds the code."""
     check_csrf(request, csrf_token)
-    document = public.served_document(db, find_matter(request, db, number.strip(), code.strip()), document_id)
+    document = public.served_document(find_matter(request, number.strip(), code.strip(), db=db), document_id, db=db)
     return document_html(document)

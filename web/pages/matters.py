@@ -59,8 +59,8 @@ SORT_LABELS = {"active": "lists.sort.active", "received_desc": "matter_search.so
 
 
 def _form_context(request: Request, session, principal, values: dict | None = None) -> dict:
-    return {"regions": office_nodes(session, principal, NodeKind.region), "channels": [c.value for c in Channel],
-            "units": office_nodes(session, principal), "petitioner_kinds": PETITIONER_KINDS,
+    return {"regions": office_nodes(principal, NodeKind.region, db=session), "channels": [c.value for c in Channel],
+            "units": office_nodes(principal, db=session), "petitioner_kinds": PETITIONER_KINDS,
             "categories": list(categories.load(app_settings(request).categories_file or None).values()),
             "values": values or {}, "petitioner_rows": range(max(PETITIONER_ROWS, len((values or {}).get("petitioner_name") or []))),
             "demand_rows": range(max(DEMAND_ROWS, len((values or {}).get("demand_summary") or [])))}
@@ -96,11 +96,11 @@ def _values(form) -> dict:
     return {key: form.getlist(key) for key in form.keys()}
 
 
-def _search_context(request: Request, db, principal) -> dict:
+def _search_context(request: Request, principal, *, db) -> dict:
     """The choices of the search form: states, channels, categories, the reader's regions and leaders."""
     return {"states": [s.value for s in MatterState], "channels": [c.value for c in Channel],
             "categories": list(categories.load(app_settings(request).categories_file or None).values()),
-            "regions": office_nodes(db, principal, NodeKind.region), "leaders": leaders_in(db, principal, access.READERS),
+            "regions": office_nodes(principal, NodeKind.region, db=db), "leaders": leaders_in(principal, access.READERS, db=db),
             "sorts": SORT_LABELS}
 
 
@@ -113,10 +113,10 @@ def _filter_query(request: Request) -> str:
 def matter_list(request: Request, principal: User, db: DbSession, cursor: str | None = None):
     """Matters the person may read, found by the search form (a bookmarkable GET), a page at a time."""
     require_any(principal, *access.READERS)
-    context = {"query": _filter_query(request), "values": request.query_params, **_search_context(request, db, principal)}
+    context = {"query": _filter_query(request), "values": request.query_params, **_search_context(request, principal, db=db)}
     try:
         wanted = search.parse({k: request.query_params.getlist(k) for k in request.query_params})
-        found = search.search_matters(db, principal=principal, search=wanted, protector=request.app.state.protector,
+        found = search.search_matters(db=db, principal=principal, search=wanted, protector=request.app.state.protector,
                                       categories_file=app_settings(request).categories_file or None,
                                       limit=PAGE_SIZE, cursor=cursor or None)
     except Invalid as error:
@@ -126,30 +126,30 @@ def matter_list(request: Request, principal: User, db: DbSession, cursor: str | 
                 can_register=has(principal, Role.coordinator) or has(principal, Role.admin), **context)
 
 
-def _export(request: Request, principal, db, fmt: matter_export.Format):
+def _export(request: Request, principal, fmt: matter_export.Format, *, db):
     require_any(principal, *access.READERS)
     wanted = search.parse({k: request.query_params.getlist(k) for k in request.query_params})
     return export_response(matter_export.export_matters(
-        db, principal=principal, search_for=wanted, fmt=fmt, protector=request.app.state.protector,
+        db=db, principal=principal, search_for=wanted, fmt=fmt, protector=request.app.state.protector,
         categories_file=app_settings(request).categories_file or None, lang=language(request)))
 
 
 @router.get("/matters/export.xlsx")
 def export_xlsx(request: Request, principal: User, db: DbSession):
     """The found matters as an Excel file (ID numbers masked, audited)."""
-    return _export(request, principal, db, "xlsx")
+    return _export(request, principal, "xlsx", db=db)
 
 
 @router.get("/matters/export.pdf")
 def export_pdf(request: Request, principal: User, db: DbSession):
     """The found matters as a PDF (ID numbers masked, audited)."""
-    return _export(request, principal, db, "pdf")
+    return _export(request, principal, "pdf", db=db)
 
 
 @router.get("/petitioners/{petitioner_id}")
 def petitioner_page(petitioner_id: int, request: Request, principal: User, db: DbSession, cursor: str | None = None):
     """A petitioner's matters the person may read, newest first (404 when none, as the API)."""
-    history = search.petitioner_history(db, principal=principal, petitioner_id=petitioner_id, limit=PAGE_SIZE,
+    history = search.petitioner_history(db=db, principal=principal, petitioner_id=petitioner_id, limit=PAGE_SIZE,
                                         cursor=cursor or None)
     return page(request, "petitioner.html", principal, history=history)
 
@@ -167,10 +167,10 @@ def repeat_check(request: Request, form: forms.Posted, principal: User, db: DbSe
     require_any(principal, *access.OFFICE)
     check_csrf(request, forms.text(form, "csrf_token", 200))
     data = _read_registration(form)
-    found = register.check_new(db, protector=request.app.state.protector, petitioners=data["petitioners"],
+    found = register.check_new(db=db, protector=request.app.state.protector, petitioners=data["petitioners"],
                                demands=data["demands"], actor_id=principal.person_id) \
         if data["petitioners"] and data["demands"] else []
-    return page(request, "_repeat_warning.html", principal, repeats=queries.readable_repeats(db, principal, found),
+    return page(request, "_repeat_warning.html", principal, repeats=queries.readable_repeats(principal, found, db=db),
                 checked=bool(data["demands"]))
 
 
@@ -181,11 +181,11 @@ def register_matter(request: Request, form: forms.Posted, principal: User, db: D
     require_any(principal, *access.OFFICE)
 
     def do():
-        handling = load_node(db, forms.integer(form, "handling_node_id") or 0)
+        handling = load_node(forms.integer(form, "handling_node_id") or 0, db=db)
         require(principal, handling, access.OFFICE)
         data = _read_registration(form)
         return register.register(
-            db, protector=request.app.state.protector, petitioners=data["petitioners"], demands=data["demands"],
+            db=db, protector=request.app.state.protector, petitioners=data["petitioners"], demands=data["demands"],
             origin_node_id=forms.integer(form, "origin_node_id") or 0, handling_node_id=handling.id,
             channel=forms.text(form, "channel", 16), representatives=data["representatives"],
             received_at=forms.local_datetime(form, "received_at", zone(request)), actor_id=principal.person_id,
@@ -194,7 +194,7 @@ def register_matter(request: Request, form: forms.Posted, principal: User, db: D
             accused_node_id=forms.integer(form, "accused_node_id"), people_count=forms.integer(form, "people_count"),
             accusation=forms.text(form, "accusation", 8) == "1")
 
-    result, error = attempt(db, do)
+    result, error = attempt(do, db=db)
     if error is not None:
         if error.status == 403:
             raise error
@@ -217,11 +217,11 @@ def timeline(view: MatterOut, booked: list[ReceptionSession], recordings: dict) 
 
 def matter_context(request: Request, session, principal, matter: Matter) -> dict:
     """Everything the matter page shows."""
-    view = queries.matter_view(session, principal=principal, matter=matter, protector=request.app.state.protector)
-    booked = queries.sessions_of(session, matter)
-    recordings = queries.recordings_by_session(session, [b.id for b in booked])
-    office, assigner = access.is_office(session, principal, matter), access.is_assigner(session, principal, matter)
-    allowed = [a for a in actions.allowed(matter) if _may(session, principal, matter, a)]
+    view = queries.matter_view(db=session, principal=principal, matter=matter, protector=request.app.state.protector)
+    booked = queries.sessions_of(matter, db=session)
+    recordings = queries.recordings_by_session([b.id for b in booked], db=session)
+    office, assigner = access.is_office(principal, matter, db=session), access.is_assigner(principal, matter, db=session)
+    allowed = [a for a in actions.allowed(matter) if _may(principal, matter, a, db=session)]
     starts = {}
     for action in allowed:
         kind = actions.STARTS.get(action)
@@ -231,27 +231,27 @@ def matter_context(request: Request, session, principal, matter: Matter) -> dict
         "matter": matter, "view": view, "office": office, "assigner": assigner,
         "allowed": allowed, "starts": starts, "fields": ACTION_FIELDS,
         "no_reason": NO_REASON, "timeline": timeline(view, booked, recordings), "sessions": booked,
-        **queries.places_of(session, matter),
-        "nodes": office_nodes(session, principal) if office else [],
-        "targets": queries.transfer_targets(session, matter) if "transfer" in allowed else [],
-        "unit_heads": queries.unit_heads(session, matter) if "extend" in allowed else [],
-        "notices": queries.unserved_notices(session, matter) if "serve_notice" in allowed else [],
-        "units": queries.units_for(session, matter) if assigner else [],
-        "leaders": leaders_in(session, principal) if office else [],
+        **queries.places_of(matter, db=session),
+        "nodes": office_nodes(principal, db=session) if office else [],
+        "targets": queries.transfer_targets(matter, db=session) if "transfer" in allowed else [],
+        "unit_heads": queries.unit_heads(matter, db=session) if "extend" in allowed else [],
+        "notices": queries.unserved_notices(matter, db=session) if "serve_notice" in allowed else [],
+        "units": queries.units_for(matter, db=session) if assigner else [],
+        "leaders": leaders_in(principal, db=session) if office else [],
         "max_assignment_days": actions.MAX_ASSIGNMENT_DAYS, "max_extension_days": MAX_EXTENSION_DAYS,
-        "attachments": attachments_of(session, [t.id for t in view.tasks]),
-        "materials": materials.materials(session, matter_id=matter.id),
+        "attachments": attachments_of([t.id for t in view.tasks], db=session),
+        "materials": materials.materials(db=session, matter_id=matter.id),
         "categories": categories.load(app_settings(request).categories_file or None),
         "event_text": lambda entry: event_text(entry, language(request)),
-        **hearing_section.section(request, session, principal, matter),
-        **sms_section(session, matter),
+        **hearing_section.section(request, principal, matter, db=session),
+        **sms_section(matter, db=session),
     }
 
 
 @router.get("/matters/{matter_id}")
 def matter_page(matter_id: int, request: Request, principal: User, db: DbSession):
     """The matter: facts, deadlines, timeline, actions with the deadline each starts, documents, tasks."""
-    matter = access.load_readable(db, principal, matter_id)
+    matter = access.load_readable(principal, matter_id, db=db)
     return page(request, "matter.html", principal, **matter_context(request, db, principal, matter))
 
 
@@ -260,21 +260,21 @@ def matter_action(matter_id: int, request: Request, form: forms.Posted, principa
                   settings: AppSettings):
     """Move the matter on (受理, 答复, 送达 …) from its page."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    matter = actions.lock(db, matter_id)
+    matter = actions.lock(matter_id, db=db)
     action = forms.text(form, "action", 40)
     fields = ACTION_FIELDS.get(action, ())
     params: dict[str, Any] = {"reason": forms.text(form, "reason", 4000)}
     for name in fields:
         if name in INT_FIELDS:
             params[name] = forms.integer(form, name)
-    access.require_action(db, principal, matter, action, params)
+    access.require_action(principal, matter, action, params, db=db)
 
     def do():
         params.update(_action_params(request, form, matter, fields))
-        return actions.act(db, matter=matter, action=action, actor_id=principal.person_id, params=params,
+        return actions.act(db=db, matter=matter, action=action, actor_id=principal.person_id, params=params,
                            moves_off_holidays=settings.deadline_moves_off_holidays)
 
-    _, error = attempt(db, do)
+    _, error = attempt(do, db=db)
     if error is not None:
         db.refresh(matter)
         return page(request, "matter.html", principal, status_code=error.status, error=message(request, error),
@@ -282,9 +282,9 @@ def matter_action(matter_id: int, request: Request, form: forms.Posted, principa
     return RedirectResponse(f"/matters/{matter.id}#actions", status_code=303)
 
 
-def _may(db, principal, matter: Matter, action: str) -> bool:
+def _may(principal, matter: Matter, action: str, *, db) -> bool:
     try:
-        access.require_action(db, principal, matter, action, {})
+        access.require_action(principal, matter, action, {}, db=db)
     except Forbidden:
         return False
     return True
@@ -317,20 +317,20 @@ def _action_params(request: Request, form, matter: Matter, fields: tuple[str, ..
 @router.get("/documents/{document_id}.html")
 def document_html(document_id: int, principal: User, db: DbSession):
     """A notice as issued, for a signed-in reader of its matter."""
-    return document_file(db, principal, document_id, "html")
+    return document_file(principal, document_id, "html", db=db)
 
 
 @router.get("/documents/{document_id}.pdf")
 def document_pdf(document_id: int, principal: User, db: DbSession):
     """A notice as PDF, for a signed-in reader of its matter."""
-    return document_file(db, principal, document_id, "pdf")
+    return document_file(principal, document_id, "pdf", db=db)
 
 
 @router.get("/matters/{matter_id}/attachments/{sha256}")
 def matter_material(matter_id: int, sha256: str, principal: User, db: DbSession, settings: AppSettings):
     """One of the matter's materials (registration or call upload), for a reader of the matter; audited."""
-    matter = access.load_readable(db, principal, matter_id)
-    found, path = materials.read(db, matter=matter, sha256=sha256[:64], storage_dir=Path(settings.data_dir),
+    matter = access.load_readable(principal, matter_id, db=db)
+    found, path = materials.read(db=db, matter=matter, sha256=sha256[:64], storage_dir=Path(settings.data_dir),
                                  actor_id=principal.person_id)
     return file_download(path, found.filename)
 
@@ -338,7 +338,7 @@ def matter_material(matter_id: int, sha256: str, principal: User, db: DbSession,
 @router.get("/documents/{document_id}/proof")
 def document_proof(document_id: int, principal: User, db: DbSession):
     """A served notice's proof of service (送达回证), for a reader of its matter; audited."""
-    proof = documents.proof_of_service(db, access.load_readable_document(db, principal, document_id),
+    proof = documents.proof_of_service(access.load_readable_document(principal, document_id, db=db), db=db,
                                        actor_id=principal.person_id)
     return Response(proof.data, media_type=proof.media_type, headers={
         "Content-Disposition": f'inline; filename="{proof.filename}"', "X-Content-SHA256": proof.sha256,
@@ -349,19 +349,19 @@ def document_proof(document_id: int, principal: User, db: DbSession):
 def assign_task(matter_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Assign a follow-up task (交办) from the matter page; due at the end of the chosen day."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    matter = access.load(db, matter_id)
-    access.require_assigner(db, principal, matter)
+    matter = access.load(matter_id, db=db)
+    access.require_assigner(principal, matter, db=db)
     unit_node_id = forms.integer(form, "unit_node_id") or 0
 
     def do():
         due_day = forms.day(form, "due_day")
         if due_day is None:
             raise Invalid("error.invalid_field", field="due_day", reason="")
-        require_can_assign(db, principal, matter, unit_node_id)
-        return tasks.create(db, matter=matter, unit_node_id=unit_node_id, title=forms.text(form, "title", 300),
+        require_can_assign(principal, matter, unit_node_id, db=db)
+        return tasks.create(db=db, matter=matter, unit_node_id=unit_node_id, title=forms.text(form, "title", 300),
                             due_at=end_of_day(due_day), detail=forms.text(form, "detail"), actor_id=principal.person_id)
 
-    _, error = attempt(db, do)
+    _, error = attempt(do, db=db)
     if error is not None:
         if error.status == 403:
             raise error

@@ -19,13 +19,13 @@ REFRESH_SECONDS = 15
 Cursor = Annotated[str | None, Query(max_length=40)]
 
 
-def _context(request: Request, db, principal, node_id: int | None, cursor: str | None) -> dict:
+def _context(request: Request, principal, node_id: int | None, cursor: str | None, *, db) -> dict:
     require_any(principal, Role.coordinator)
-    node = network.viewed_node(db, principal, node_id)
+    node = network.viewed_node(principal, node_id, db=db)
     at = now()
-    return {"view": network.overview(db, node, at=at, zone=zone(request)),
-            "rooms": network.room_states(db, node, at=at, zone=zone(request), cursor=cursor),
-            "up": network.parent_in_view(db, principal, node), "cursor": cursor or "",
+    return {"view": network.overview(node, db=db, at=at, zone=zone(request)),
+            "rooms": network.room_states(node, db=db, at=at, zone=zone(request), cursor=cursor),
+            "up": network.parent_in_view(principal, node, db=db), "cursor": cursor or "",
             "refresh": REFRESH_SECONDS}
 
 
@@ -33,14 +33,14 @@ def _context(request: Request, db, principal, node_id: int | None, cursor: str |
 def network_page(request: Request, principal: User, db: DbSession, node_id: int | None = None,
                  cursor: Cursor = None):
     """The network under the reader's top node (or a unit they drill into), refreshed every few seconds."""
-    return page(request, "network.html", principal, **_context(request, db, principal, node_id, cursor))
+    return page(request, "network.html", principal, **_context(request, principal, node_id, cursor, db=db))
 
 
 @router.get("/network/live")
 def network_live(request: Request, principal: User, db: DbSession, node_id: int | None = None,
                  cursor: Cursor = None):
     """The overview's body, polled by htmx."""
-    return page(request, "network_live.html", principal, **_context(request, db, principal, node_id, cursor))
+    return page(request, "network_live.html", principal, **_context(request, principal, node_id, cursor, db=db))
 
 
 @router.post("/kiosk/heartbeat")

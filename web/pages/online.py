@@ -39,20 +39,20 @@ def _protector(request: Request):
     return request.app.state.protector
 
 
-def _checked(request: Request, db, *, purpose: str, form, matter_id: int | None = None,
+def _checked(request: Request, *, db, purpose: str, form, matter_id: int | None = None,
              phone: str | None = None):
     """The SMS code of the form checked; a refused try counts (the request commits, answering with the form)."""
-    return verification.check_code(db, protector=_protector(request), challenge=forms.text(form, "challenge", 64),
+    return verification.check_code(db=db, protector=_protector(request), challenge=forms.text(form, "challenge", 64),
                                    code=forms.text(form, "sms_code", 12), purpose=purpose, matter_id=matter_id,
                                    phone=phone)
 
 
-def _send_matter_code(request: Request, db, matter: Matter, purpose: str) -> verification.Sent:
+def _send_matter_code(request: Request, matter: Matter, purpose: str, *, db) -> verification.Sent:
     found = texting.matter_phone(matter, _protector(request))
     if found is None:
         raise NoPhone("online.error.no_phone")
     person, mobile = found
-    return verification.send_code(db, protector=_protector(request), limits=_limits(request), purpose=purpose,
+    return verification.send_code(db=db, protector=_protector(request), limits=_limits(request), purpose=purpose,
                                   phone=mobile, client=client_address(request), matter_id=matter.id,
                                   petitioner_id=person.id)
 
@@ -85,9 +85,9 @@ def review_code(request: Request, form: forms.Posted, db: DbSession, principal: 
     """Check the matter and its window, then send an SMS code to its registered phone."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     try:
-        matter = find_matter(request, db, forms.text(form, "number", 40), forms.text(form, "code", 32))
+        matter = find_matter(request, forms.text(form, "number", 40), forms.text(form, "code", 32), db=db)
         action, until = review.window_of(matter, now())
-        sent = _send_matter_code(request, db, matter, "review")
+        sent = _send_matter_code(request, matter, "review", db=db)
     except DomainError as error:
         return _review_page(request, principal, "matter", form, **_failed(request, error))
     return _review_page(request, principal, "code", form, challenge=sent.challenge, sent=sent, action=action,
@@ -100,17 +100,17 @@ def review_submit(request: Request, form: forms.Posted, db: DbSession, principal
     """With the SMS code: the request lands at the body one level up, received now."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     try:
-        matter = find_matter(request, db, forms.text(form, "number", 40), forms.text(form, "code", 32))
-        row = _checked(request, db, purpose="review", form=form, matter_id=matter.id)
+        matter = find_matter(request, forms.text(form, "number", 40), forms.text(form, "code", 32), db=db)
+        row = _checked(request, db=db, purpose="review", form=form, matter_id=matter.id)
     except DomainError as refused:
         return _review_page(request, principal, "code", form, **_failed(request, refused))
 
     def do():
-        verification.consume(db, row)
-        return review.request(db, matter=matter, protector=_protector(request),
+        verification.consume(row, db=db)
+        return review.request(db=db, matter=matter, protector=_protector(request),
                               moves_off_holidays=settings.deadline_moves_off_holidays)
 
-    done, error = attempt(db, do)
+    done, error = attempt(do, db=db)
     if error is not None:
         return _review_page(request, principal, "matter", form, **_failed(request, error))
     return _review_page(request, principal, "done", form, done=done, number=matter.number)
@@ -136,12 +136,12 @@ def reception_code(request: Request, form: forms.Posted, db: DbSession, principa
     """Send an SMS code to the matter's phone, and show the request form (days, a room nearby, a note)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     try:
-        matter = find_matter(request, db, forms.text(form, "number", 40), forms.text(form, "code", 32))
-        sent = _send_matter_code(request, db, matter, "reception")
+        matter = find_matter(request, forms.text(form, "number", 40), forms.text(form, "code", 32), db=db)
+        sent = _send_matter_code(request, matter, "reception", db=db)
     except DomainError as error:
         return _reception_page(request, principal, "matter", form, **_failed(request, error))
     return _reception_page(request, principal, "form", form, challenge=sent.challenge, sent=sent,
-                           rooms=reception.rooms_near(db, matter))
+                           rooms=reception.rooms_near(matter, db=db))
 
 
 @router.post("/online/reception")
@@ -149,23 +149,23 @@ def reception_submit(request: Request, form: forms.Posted, db: DbSession, princi
     """With the SMS code: the request waits in the queue of the matter's handling body."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     try:
-        matter = find_matter(request, db, forms.text(form, "number", 40), forms.text(form, "code", 32))
+        matter = find_matter(request, forms.text(form, "number", 40), forms.text(form, "code", 32), db=db)
     except DomainError as unknown:
         return _reception_page(request, principal, "matter", form, **_failed(request, unknown))
-    rooms = reception.rooms_near(db, matter)
+    rooms = reception.rooms_near(matter, db=db)
     try:
-        row = _checked(request, db, purpose="reception", form=form, matter_id=matter.id)
+        row = _checked(request, db=db, purpose="reception", form=form, matter_id=matter.id)
     except DomainError as refused:
         return _reception_page(request, principal, "form", form, rooms=rooms,
                                challenge=forms.text(form, "challenge", 64), **_failed(request, refused))
 
     def do():
         days = [d for d in (forms.day(form, f"day{i}") for i in range(1, reception.MAX_DAYS + 1)) if d]
-        verification.consume(db, row)
-        return reception.ask(db, matter=matter, days=days, room_id=forms.integer(form, "room_id"),
+        verification.consume(row, db=db)
+        return reception.ask(db=db, matter=matter, days=days, room_id=forms.integer(form, "room_id"),
                              note=forms.text(form, "note", reception.MAX_NOTE + 1), today=local_day(now()))
 
-    made, error = attempt(db, do)
+    made, error = attempt(do, db=db)
     if error is not None:
         return _reception_page(request, principal, "form", form, rooms=rooms,
                                challenge=forms.text(form, "challenge", 64), **_failed(request, error))
@@ -177,17 +177,17 @@ def reception_submit(request: Request, form: forms.Posted, db: DbSession, princi
 INTAKE_FIELDS = ("phone", "challenge", "name", "id_number", "county_id", "address_node_id", "about", "demands")
 
 
-def _intake_page(request: Request, db, principal, step: str, form=None, status_code: int = 200, **context):
+def _intake_page(request: Request, principal, step: str, form=None, status_code: int = 200, *, db, **context):
     values = {k: forms.text(form, k, intake.MAX_ABOUT) for k in INTAKE_FIELDS} if form is not None else {}
     return page(request, "online_intake.html", principal, status_code=status_code, step=step, values=values,
-                places=intake.places(db) if step == "form" else [], max_files=intake.MAX_FILES,
+                places=intake.places(db=db) if step == "form" else [], max_files=intake.MAX_FILES,
                 max_mb=app_settings(request).max_upload_bytes // (1024 * 1024), **context)
 
 
 @router.get("/online/intake")
 def intake_form(request: Request, db: DbSession, principal: PagePrincipal):
     """网上信访: the mobile phone first (a code is sent to it)."""
-    return _intake_page(request, db, principal, "phone")
+    return _intake_page(request, principal, "phone", db=db)
 
 
 @router.post("/online/intake/code")
@@ -195,11 +195,11 @@ def intake_code(request: Request, form: forms.Posted, db: DbSession, principal: 
     """Send an SMS code to the phone given (the same answer whoever it belongs to), and show the form."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     try:
-        sent = verification.send_code(db, protector=_protector(request), limits=_limits(request), purpose="intake",
+        sent = verification.send_code(db=db, protector=_protector(request), limits=_limits(request), purpose="intake",
                                       phone=forms.text(form, "phone", 20), client=client_address(request))
     except DomainError as error:
-        return _intake_page(request, db, principal, "phone", form, **_failed(request, error))
-    return _intake_page(request, db, principal, "form", form, challenge=sent.challenge, sent=sent)
+        return _intake_page(request, principal, "phone", form, db=db, **_failed(request, error))
+    return _intake_page(request, principal, "form", form, db=db, challenge=sent.challenge, sent=sent)
 
 
 @router.post("/online/intake")
@@ -211,9 +211,9 @@ def intake_submit(request: Request, form: forms.Posted, db: DbSession, principal
     try:
         if not _limits(request).forms_per_client.attempt(f"online-intake:{client_address(request)}"):
             raise RateLimited("online.error.rate_limited")
-        row = _checked(request, db, purpose="intake", form=form, phone=phone)
+        row = _checked(request, db=db, purpose="intake", form=form, phone=phone)
     except DomainError as refused:
-        return _intake_page(request, db, principal, "form", form, challenge=forms.text(form, "challenge", 64),
+        return _intake_page(request, principal, "form", form, db=db, challenge=forms.text(form, "challenge", 64),
                             **_failed(request, refused))
 
     def do():
@@ -221,8 +221,8 @@ def intake_submit(request: Request, form: forms.Posted, db: DbSession, principal
         if len(files) > intake.MAX_FILES:
             raise Invalid("online.error.too_many_files", field="files", max=intake.MAX_FILES)
         uploads = [intake.Upload(f.filename or "", f.file.read(settings.max_upload_bytes + 1)) for f in files]
-        verification.consume(db, row)
-        return intake.submit(db, protector=_protector(request), storage_dir=Path(settings.data_dir),
+        verification.consume(row, db=db)
+        return intake.submit(db=db, protector=_protector(request), storage_dir=Path(settings.data_dir),
                              max_bytes=settings.max_upload_bytes, name=forms.text(form, "name", 100),
                              id_number=forms.text(form, "id_number", 18), phone=phone,
                              county_id=forms.integer(form, "county_id"),
@@ -230,11 +230,11 @@ def intake_submit(request: Request, form: forms.Posted, db: DbSession, principal
                              about=forms.text(form, "about", intake.MAX_ABOUT + 1),
                              demands=forms.text(form, "demands", intake.MAX_DEMANDS + 1), uploads=uploads)
 
-    made, error = attempt(db, do)
+    made, error = attempt(do, db=db)
     if error is not None:
-        return _intake_page(request, db, principal, "form", form, challenge=forms.text(form, "challenge", 64),
+        return _intake_page(request, principal, "form", form, db=db, challenge=forms.text(form, "challenge", 64),
                             **_failed(request, error))
-    return _intake_page(request, db, principal, "done", form, made=made)
+    return _intake_page(request, principal, "done", form, db=db, made=made)
 
 
 # ---- the coordinators' queue -----------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def intake_submit(request: Request, form: forms.Posted, db: DbSession, principal
 def queue_page(request: Request, principal: User, db: DbSession, cursor: str | None = None):
     """The online requests waiting in the coordinator's queues: reception requests and online petitions."""
     access.require_office_role(principal)
-    found = queries.queue(db, principal=principal, cursor=cursor or None)
+    found = queries.queue(db=db, principal=principal, cursor=cursor or None)
     return page(request, "online_requests.html", principal, found=found)
 
 
@@ -251,34 +251,34 @@ def queue_page(request: Request, principal: User, db: DbSession, cursor: str | N
 def queue_badge(request: Request, principal: User, db: DbSession):
     """How many online requests wait (the dashboard's link, loaded by htmx)."""
     access.require_office_role(principal)
-    return page(request, "online_badge.html", principal, waiting=queries.waiting_count(db, principal=principal))
+    return page(request, "online_badge.html", principal, waiting=queries.waiting_count(db=db, principal=principal))
 
 
-def _request_page(request: Request, db, principal, row, status_code: int = 200, error: str | None = None,
-                  values: dict | None = None):
+def _request_page(request: Request, principal, row, status_code: int = 200, error: str | None = None, values: dict | None = None,
+                  *, db):
     context: dict = {}
     if row.kind is OnlineKind.intake:
-        draft = intake.completion_of(db, request=row, protector=_protector(request), actor_id=principal.person_id)
-        context = {"draft": draft, "regions": office_nodes(db, principal, NodeKind.region),
+        draft = intake.completion_of(db=db, request=row, protector=_protector(request), actor_id=principal.person_id)
+        context = {"draft": draft, "regions": office_nodes(principal, NodeKind.region, db=db),
                    "categories": list(categories.load(app_settings(request).categories_file or None).values())}
     return page(request, "online_request.html", principal, status_code=status_code, error=error,
-                item=queries.view(db, row), values=values or {}, **context)
+                item=queries.view(row, db=db), values=values or {}, **context)
 
 
 @router.get("/online-requests/{request_id}")
 def request_page(request_id: int, request: Request, principal: User, db: DbSession):
     """One request: approve (book) or refuse a reception request; complete and register, or decline, a petition."""
-    return _request_page(request, db, principal, access.load_for_office(db, principal, request_id))
+    return _request_page(request, principal, access.load_for_office(principal, request_id, db=db), db=db)
 
 
 @router.post("/online-requests/{request_id}/approve")
 def approve(request_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Approve a reception request and open the booking form, prefilled (booking as any reception)."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    row = access.load_for_office(db, principal, request_id)
-    _, error = attempt(db, lambda: reception.approve(db, request=row, actor_id=principal.person_id))
+    row = access.load_for_office(principal, request_id, db=db)
+    _, error = attempt(lambda: reception.approve(db=db, request=row, actor_id=principal.person_id), db=db)
     if error is not None:
-        return _request_page(request, db, principal, row, status_code=error.status, error=message(request, error))
+        return _request_page(request, principal, row, db=db, status_code=error.status, error=message(request, error))
     reason = translate("online.booking_reason", language(request), id=row.id)
     return RedirectResponse(f"/matters/{row.matter_id}/book?" + urlencode(reception.booking_query(row, reason)),
                             status_code=303)
@@ -288,13 +288,13 @@ def approve(request_id: int, request: Request, form: forms.Posted, principal: Us
 def refuse(request_id: int, request: Request, form: forms.Posted, principal: User, db: DbSession):
     """Refuse a reception request or decline a petition, with a reason the petitioner gets by SMS."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    row = access.load_for_office(db, principal, request_id)
+    row = access.load_for_office(principal, request_id, db=db)
     reason = forms.text(form, "reason", reception.MAX_REASON + 1)
     answer = reception.refuse if row.kind is OnlineKind.reception else intake.decline
-    _, error = attempt(db, lambda: answer(db, request=row, reason=reason, actor_id=principal.person_id,
-                                          protector=_protector(request)))
+    _, error = attempt(lambda: answer(db=db, request=row, reason=reason, actor_id=principal.person_id,
+                                          protector=_protector(request)), db=db)
     if error is not None:
-        return _request_page(request, db, principal, row, status_code=error.status, error=message(request, error))
+        return _request_page(request, principal, row, db=db, status_code=error.status, error=message(request, error))
     return RedirectResponse("/online-requests", status_code=303)
 
 
@@ -303,7 +303,7 @@ def register(request_id: int, request: Request, form: forms.Posted, principal: U
              settings: AppSettings):
     """Register the petition through the registration service; the query code goes to the petitioner by SMS."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
-    row = access.load_for_office(db, principal, request_id)
+    row = access.load_for_office(principal, request_id, db=db)
 
     def do():
         completed = intake.Completed(
@@ -312,19 +312,19 @@ def register(request_id: int, request: Request, form: forms.Posted, principal: U
             summary=forms.text(form, "summary", intake.MAX_DEMANDS + 1),
             facts=forms.text(form, "facts", intake.MAX_ABOUT + 1), name=forms.text(form, "name", 100),
             id_number=forms.text(form, "id_number", 18), phone=forms.text(form, "phone", 20))
-        access.require_office_over(db, principal, completed.handling_node_id)
-        return intake.register_draft(db, request=row, completed=completed, protector=_protector(request),
+        access.require_office_over(principal, completed.handling_node_id, db=db)
+        return intake.register_draft(db=db, request=row, completed=completed, protector=_protector(request),
                                      storage_dir=Path(settings.data_dir), max_bytes=settings.max_upload_bytes,
                                      actor_id=principal.person_id, categories_file=settings.categories_file or None,
                                      moves_off_holidays=settings.deadline_moves_off_holidays)
 
-    result, error = attempt(db, do)
+    result, error = attempt(do, db=db)
     if error is not None:
         if isinstance(error, Forbidden):
             raise error
         values = {k: forms.text(form, k, intake.MAX_ABOUT) for k in
                   ("handling_node_id", "origin_node_id", "category", "summary", "facts", "name", "id_number", "phone")}
-        return _request_page(request, db, principal, row, status_code=error.status, error=message(request, error),
+        return _request_page(request, principal, row, db=db, status_code=error.status, error=message(request, error),
                              values=values)
     assert result is not None  # attempt() gives a result when there is no error
     matter, _code = result
@@ -335,7 +335,7 @@ def register(request_id: int, request: Request, form: forms.Posted, principal: U
 def draft_file(request_id: int, sha256: str, request: Request, principal: User, db: DbSession,
                settings: AppSettings):
     """A file of an online petition, for its county's coordinators; every read is audited."""
-    row = access.load_for_office(db, principal, request_id)
-    meta, path = intake.read_file(db, request=row, sha256=sha256[:64], storage_dir=Path(settings.data_dir),
+    row = access.load_for_office(principal, request_id, db=db)
+    meta, path = intake.read_file(db=db, request=row, sha256=sha256[:64], storage_dir=Path(settings.data_dir),
                                   actor_id=principal.person_id)
     return file_download(path, meta["filename"])

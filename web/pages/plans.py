@@ -35,14 +35,14 @@ def _month(policy, month: str | None) -> tuple[date, date]:
 @router.get("/plans")
 def plan_offices(request: Request, db: DbSession, principal: PagePrincipal):
     """The offices that publish reception plans."""
-    return render(request, "plans_index.html", principal=principal, offices=publishing_offices(db))
+    return render(request, "plans_index.html", principal=principal, offices=publishing_offices(db=db))
 
 
 @router.get("/plans/{node_id}")
 def plan_page(node_id: int, request: Request, db: DbSession, principal: PagePrincipal, policy: AppPolicy,
               month: str | None = None):
     """An office's reception days of a month (next month unless ?month=YYYY-MM): public, as published."""
-    office = load_node(db, node_id)
+    office = load_node(node_id, db=db)
     first, last = _month(policy, month)
     rows = [{
         "day": d.day, "weekday": d.day.weekday(),
@@ -50,7 +50,7 @@ def plan_page(node_id: int, request: Request, db: DbSession, principal: PagePrin
         "ends": d.occurrence.ends_at.astimezone(policy.zone).strftime("%H:%M"),
         "place": "、".join(r.name for r in d.rooms),
         "leader": d.leader.name, "title": d.leader.title, "scope": d.occurrence.plan.scope,
-    } for d in published_days(db, office, first, last, policy)]
+    } for d in published_days(office, first, last, policy, db=db)]
     return render(request, "plans.html", principal=principal, office=office, rows=rows, first=first,
                   cutoff_days=policy.cutoff_days_before, cutoff_hour=policy.cutoff_hour,
                   previous=(first - relativedelta(months=1)).strftime("%Y-%m"),

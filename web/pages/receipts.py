@@ -29,28 +29,28 @@ def receipt_with_code(matter_id: int, request: Request, form: forms.Posted, prin
     """The 登记回执 with its query code: the registration page posts the code it shows; nothing stores it."""
     check_csrf(request, forms.text(form, "csrf_token", 200))
     require_any(principal, *access.OFFICE)
-    matter = access.load_readable(db, principal, matter_id)
+    matter = access.load_readable(principal, matter_id, db=db)
     code = paper.check_code(request.app.state.protector, matter, forms.text(form, "code", 40))
-    paper.receipt_printed(db, matter=matter, with_code=True, actor_id=principal.person_id)
-    html = paper.receipt_html(db, matter=matter, code=code)
+    paper.receipt_printed(db=db, matter=matter, with_code=True, actor_id=principal.person_id)
+    html = paper.receipt_html(db=db, matter=matter, code=code)
     return _pdf(paper.pdf(html), f"receipt-{matter.number}.pdf")
 
 
 @router.get("/matters/{matter_id}/receipt.pdf")
 def receipt_reprint(matter_id: int, principal: User, db: DbSession):
     """A reprint of the 登记回执, without the query code (it is stored only as a hash)."""
-    matter = access.load_readable(db, principal, matter_id)
-    return _pdf(paper.pdf(paper.receipt_html(db, matter=matter, code=None)), f"receipt-{matter.number}.pdf")
+    matter = access.load_readable(principal, matter_id, db=db)
+    return _pdf(paper.pdf(paper.receipt_html(db=db, matter=matter, code=None)), f"receipt-{matter.number}.pdf")
 
 
 @router.get("/sessions/{session_id}/reception-notice.pdf")
 def reception_notice(session_id: int, principal: User, db: DbSession):
     """The 预约接访通知书 of a reception booked on a matter, for a reader of the matter."""
     # Those who see the session (its managers, leader and room); for a session on a matter, its readers as well.
-    booking = load_session(db, session_id)
+    booking = load_session(session_id, db=db)
     if not scheduling_access.can_see(principal, booking):
         if booking.matter_id is None:
             raise Forbidden()
-        access.load_readable(db, principal, booking.matter_id)
-    html = paper.reception_notice_html(db, booking=booking)
+        access.load_readable(principal, booking.matter_id, db=db)
+    html = paper.reception_notice_html(db=db, booking=booking)
     return _pdf(paper.pdf(html), f"reception-notice-{session_id}.pdf")

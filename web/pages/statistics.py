@@ -114,15 +114,15 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
-def _context(request: Request, db, principal, node_id: int | None, start: str | None, end: str | None,
-             sort: str) -> dict:
+def _context(request: Request, principal, node_id: int | None, start: str | None, end: str | None, sort: str,
+             *, db) -> dict:
     """The range, the node and the summary every statistics view reads."""
     require_any(principal, *report.READERS)
     months = figures.month_range(start, end)
     report.check_sort(sort)
-    node = report.reader_node(db, principal, node_id)
+    node = report.reader_node(principal, node_id, db=db)
     settings = app_settings(request)
-    found = report.summary(db, node=node, months=months, sort=sort, rating_window_days=settings.rating_window_days)
+    found = report.summary(db=db, node=node, months=months, sort=sort, rating_window_days=settings.rating_window_days)
     return {"node": node, "months": months, "summary": found, "sort": sort,
             "category_names": {c.code: c.name for c in categories.load(settings.categories_file or None).values()}}
 
@@ -131,9 +131,9 @@ def _context(request: Request, db, principal, node_id: int | None, start: str | 
 def statistics_page(request: Request, principal: User, db: DbSession, node_id: int | None = None,
                     start: FromParam = None, to: MonthParam = None, sort: str = "on_time_completion"):
     """The range's figures over the node, its children ranked, the 12-month trend up to the range's end."""
-    context = _context(request, db, principal, node_id, start, to, sort)
+    context = _context(request, principal, node_id, start, to, sort, db=db)
     node, months, lang = context["node"], context["months"], language(request)
-    trend = report.trend(db, node=node, last=months[-1], rating_window_days=app_settings(request).rating_window_days)
+    trend = report.trend(db=db, node=node, last=months[-1], rating_window_days=app_settings(request).rating_window_days)
     base = {"node_id": node.id, "from": figures.label(months[0]), "to": figures.label(months[-1])}
     return page(request, "statistics.html", principal, **context, trend=trend,
                 rate_chart=rate_chart(trend, translate("statistics.chart.rates", lang, node=node.name), lang),
@@ -142,10 +142,10 @@ def statistics_page(request: Request, principal: User, db: DbSession, node_id: i
                 sort_link=lambda by: "/statistics?" + _query(**base, sort=by),
                 drill_link=lambda child_id: "/statistics?" + _query(**{**base, "node_id": child_id}, sort=sort),
                 export_query=_query(**base, sort=sort), bulletin_query=_query(month=base["to"], node_id=node.id),
-                trail=_trail(db, node, principal))
+                trail=_trail(node, principal, db=db))
 
 
-def _trail(db, node: Node, principal) -> list[Node]:
+def _trail(node: Node, principal, *, db) -> list[Node]:
     """NODE and the ancestors the reader covers, top first (links back up)."""
     out = [node]
     while out[0].parent is not None and any(out[0].parent.path.startswith(p) for p in principal.paths_for(report.READERS)):
@@ -179,8 +179,8 @@ def _sort_key(sort: str) -> str:
     return f"pages.rate.{sort}" if sort in report.RATES else dict(COUNT_COLUMNS)[sort]
 
 
-def _exported(db, principal, node: Node, what: str, months: list[date]) -> None:
-    audit.record(db, action="statistics.exported", entity_type="node", entity_id=node.id,
+def _exported(principal, node: Node, what: str, months: list[date], *, db) -> None:
+    audit.record(db=db, action="statistics.exported", entity_type="node", entity_id=node.id,
                  actor_id=principal.person_id,
                  data={"format": what, "from": figures.label(months[0]), "to": figures.label(months[-1])})
 
@@ -195,9 +195,9 @@ def _download(data: bytes, media_type: str, filename: str) -> Response:
 def export_xlsx(request: Request, principal: User, db: DbSession, node_id: int | None = None,
                 start: FromParam = None, to: MonthParam = None, sort: str = "on_time_completion"):
     """The children's figures over the range as an Excel sheet (audited)."""
-    context = _context(request, db, principal, node_id, start, to, sort)
+    context = _context(request, principal, node_id, start, to, sort, db=db)
     title, headers, rows, note = _table(context, language(request), zone(request))
-    _exported(db, principal, context["node"], "xlsx", context["months"])
+    _exported(principal, context["node"], "xlsx", context["months"], db=db)
     name = f"statistics-{context['node'].id}-{figures.label(context['months'][0])}-{figures.label(context['months'][-1])}"
     return _download(exports.to_xlsx(title=title, headers=headers, rows=rows, note=note), exports.XLSX_TYPE,
                      name + ".xlsx")
@@ -207,16 +207,16 @@ def export_xlsx(request: Request, principal: User, db: DbSession, node_id: int |
 def export_pdf(request: Request, principal: User, db: DbSession, node_id: int | None = None,
                start: FromParam = None, to: MonthParam = None, sort: str = "on_time_completion"):
     """The children's figures over the range as a PDF table (audited)."""
-    context = _context(request, db, principal, node_id, start, to, sort)
+    context = _context(request, principal, node_id, start, to, sort, db=db)
     title, headers, rows, note = _table(context, language(request), zone(request))
-    _exported(db, principal, context["node"], "pdf", context["months"])
+    _exported(principal, context["node"], "pdf", context["months"], db=db)
     name = f"statistics-{context['node'].id}-{figures.label(context['months'][0])}-{figures.label(context['months'][-1])}"
     return _download(exports.to_pdf(title=title, headers=headers, rows=rows, note=note), exports.PDF_TYPE,
                      name + ".pdf")
 
 
-def _bulletin_context(request: Request, db, principal, node_id: int | None, month: str | None) -> dict:
-    context = _context(request, db, principal, node_id, month, month, "on_time_completion")
+def _bulletin_context(request: Request, principal, node_id: int | None, month: str | None, *, db) -> dict:
+    context = _context(request, principal, node_id, month, month, "on_time_completion", db=db)
     first = context["months"][0]
     issued = now().astimezone(zone(request)).date()
     return {**context, "year": first.year, "month_number": first.month, "percent": _percent,
@@ -229,7 +229,7 @@ def bulletin(request: Request, principal: User, db: DbSession, node_id: int | No
              month: MonthParam = None):
     """The monthly bulletin (通报) of the node: headline figures, the child units ranked, units overdue; A4 print."""
     return page(request, "statistics_bulletin.html", principal,
-                **_bulletin_context(request, db, principal, node_id, month), pdf=False)
+                **_bulletin_context(request, principal, node_id, month, db=db), pdf=False)
 
 
 @router.get("/statistics/bulletin.pdf")
@@ -238,12 +238,12 @@ def bulletin_pdf(request: Request, principal: User, db: DbSession, node_id: int 
     """The monthly bulletin as a PDF (WeasyPrint on the same template; audited)."""
     from weasyprint import CSS, HTML
 
-    context = _bulletin_context(request, db, principal, node_id, month)
+    context = _bulletin_context(request, principal, node_id, month, db=db)
     lang = language(request)
     html = templates.get_template("statistics_bulletin_body.html").render(
         **context, lang=lang, t=lambda key, **params: translate(key, lang, **params), pdf=True)
     document = ("<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'></head><body class='bulletin-pdf'>"
                 + html + "</body></html>")
     data: bytes = HTML(string=document).write_pdf(stylesheets=[CSS(filename=str(STYLESHEET))])
-    _exported(db, principal, context["node"], "bulletin_pdf", context["months"])
+    _exported(principal, context["node"], "bulletin_pdf", context["months"], db=db)
     return _download(data, exports.PDF_TYPE, f"bulletin-{context['node'].id}-{figures.label(context['months'][0])}.pdf")

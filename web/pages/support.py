@@ -91,9 +91,9 @@ def zone(request: Request):
     return app_policy(request).zone
 
 
-def find_matter(request: Request, db, number: str, code: str) -> Matter:
+def find_matter(request: Request, number: str, code: str, *, db) -> Matter:
     """The matter of a petitioner's number and query code, with the API's failure count and limit."""
-    return public.find_matter(db, protector=request.app.state.protector, failures=request.app.state.lookup_failures,
+    return public.find_matter(db=db, protector=request.app.state.protector, failures=request.app.state.lookup_failures,
                               number=number, code=code, client=client_address(request))
 
 
