@@ -117,14 +117,14 @@ def people_of(item: ReceptionSession, *, db: Session) -> dict[str, Person | Matt
 
 
 def session_out(policy: Policy, item: ReceptionSession, history: bool = False, recordings: list[Recording] | None = None,
-                *, db: Session) -> SessionOut:
+                *, db: Session, modes: dict[int, str] | None = None) -> SessionOut:
     """A session with its participants, recordings and (on request) its history, in local time."""
     events = []
     if history:
         rows = history_of(item.id, db=db)
         events = [EventOut(action=e.action, at=local(policy, e.at), actor_id=e.actor_id, start=local(policy, e.starts_at),
                            end=local(policy, e.ends_at), reason=e.reason) for e in rows]
-    modes = home_join.join_modes([item.id], db=db)
+    modes = home_join.join_modes([item.id], db=db) if modes is None else modes
     return SessionOut(
         id=item.id, kind=item.kind.value, state=item.state.value, leader_id=item.leader_id, matter_id=item.matter_id,
         plan_id=item.plan_id, start=local(policy, item.starts_at), end=local(policy, item.ends_at),
@@ -172,5 +172,6 @@ def list_sessions(*, db: Session, principal: Principal, policy: Policy, first: d
         selectinload(ReceptionSession.participants))
     rows, total, following = fetch(query, db=db, limit=limit, cursor=cursor)
     recordings = recordings_by_session([r.id for r in rows], db=db)
-    return Page[SessionOut](items=[session_out(policy, r, db=db, recordings=recordings.get(r.id, [])) for r in rows],
-                            total=total, next=following)
+    modes = home_join.join_modes([r.id for r in rows], db=db)  # participant ids are unique across sessions
+    return Page[SessionOut](items=[session_out(policy, r, db=db, recordings=recordings.get(r.id, []), modes=modes)
+                                   for r in rows], total=total, next=following)

@@ -506,7 +506,7 @@ TABLE = [
     R("POST", "/api/v1/public/online/intake/codes", public(ACCESS), body={"phone": "13800138009"}),
     R("POST", "/api/v1/public/online/review", public(ACCESS),
       body=lambda w: {"number": w.number, "code": w.code, "challenge": "x", "sms_code": "123456"}),
-    R("GET", "/api/v1/public/online/rooms", public(200), params=lambda w: {"number": w.number, "code": w.code}),
+    R("GET", "/api/v1/public/online/rooms", public(ACCESS), params=lambda w: {"number": w.number, "code": w.code}),
     R("POST", "/api/v1/public/online/reception", public(ACCESS),
       body=lambda w: {"number": w.number, "code": w.code, "challenge": "x", "sms_code": "123456",
                       "days": ["2026-03-04"], "room_id": w.room_id}),

@@ -118,7 +118,7 @@ def _verified(request: Request, *, db: Session, purpose: str, challenge: str, sm
 
 
 @public_router.post("/codes", response_model=CodeSentOut, responses=responses(
-    404, 422, 429, s404=FOUND, s422="invalid, no_phone, window_closed, illegal_transition"))
+    404, 409, 422, 429, s404=FOUND, s409="illegal_transition", s422="invalid, no_phone, window_closed"))
 def send_matter_code(body: MatterCodeIn, request: Request, db: DbSession) -> CodeSentOut:
     """Send an SMS code to the matter's registered phone, for a 复查/复核 request or a reception request (the
     number and query code first; a wrong one answers as a missing number)."""
