@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.calls.netns_scenarios import wait
 from tests.factories import app_settings, book_walk_in, login, page_client
 from vreception import clock, turn
 
@@ -138,14 +139,6 @@ def test_a_room_that_reaches_only_coturn_calls_through_the_relay(tmp_path):
     assert result["server_relay_candidates"] and MEDIA in result["server_relay_candidates"][0], result
 
 
-def _wait(predicate, timeout=20.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 def _free_port(host: str, kind=socket.SOCK_STREAM) -> int:
@@ -204,7 +197,7 @@ class Relay:
         ]))
         self.process = subprocess.Popen([TURNSERVER, "-c", str(config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT)
-        if not _wait(self.listening, timeout=15):
+        if not wait(self.listening, timeout=15):
             raise RuntimeError("coturn did not start: " + (self.log.read_text()[-2000:] if self.log.exists() else ""))
 
     def listening(self) -> bool:
@@ -265,7 +258,7 @@ def _serve(app, host: str):
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    if not _wait(lambda: server.started or not thread.is_alive(), timeout=20) or not server.started:
+    if not wait(lambda: server.started or not thread.is_alive(), timeout=20) or not server.started:
         raise RuntimeError("server did not start")
 
     def stop():
