@@ -207,7 +207,7 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
     """Answer the client process's JSON-line requests with a passthrough hub, the stock relay or the floor.
 
     MODE: ``passthrough`` (the hub), ``passthrough+record`` (the hub plus a WebM recording of
-    every participant), ``stock`` (decode, MediaRelay, each sender re-encodes), ``floor``
+    every participant), ``packets`` / ``packets+record`` (the same with the hub forwarding packets, issue 18), ``stock`` (decode, MediaRelay, each sender re-encodes), ``floor``
     (aiortc's own RTP/SRTP work with no forwarding: receive each participant's media
     encoded and drop it, send each one the same clip from a local track).
     """
@@ -221,7 +221,7 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
 
     hubs: dict[str, MediaHub] = {}
     recorders: list[WebmRecorder] = []
-    recording_dir = tempfile.TemporaryDirectory(prefix="bench-media-") if mode == "passthrough+record" else None
+    recording_dir = tempfile.TemporaryDirectory(prefix="bench-media-") if mode.endswith("+record") else None
     stock_pcs: list[RTCPeerConnection] = []
     waiting: dict[str, tuple[str, str]] = {}
     relay = MediaRelay()
@@ -234,6 +234,7 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
         if session not in hubs:
             hubs[session] = MediaHub(
                 host_addresses=LOOPBACK,
+                forwarding="packets" if mode.startswith("packets") else "frames",
                 on_offer=lambda pid, sdp: send({"op": "offer", "session": session, "id": pid, "sdp": sdp}),
             )
             if recording_dir is not None:
@@ -272,7 +273,7 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
 
     async def handle(message: dict) -> None:
         op = message["op"]
-        if op == "join" and mode.startswith("passthrough"):
+        if op == "join" and mode.startswith(("passthrough", "packets")):
             answer = await hub_for(message["session"]).add_participant(message["id"], message["sdp"])
             send({"op": "answer", "session": message["session"], "id": message["id"], "sdp": answer})
         elif op == "join" and mode == "floor":
@@ -590,11 +591,14 @@ async def measure() -> None:
         # passthrough and stock alternate, so that a burst of other load on the machine hits both
         fast: list[Run] = []
         stock: list[Run] = []
+        packets: list[Run] = []
         for _ in range(MEASURE_ROUNDS):
             fast.append(await run("passthrough", 1, MEASURE_SECONDS, clip, clip_file.name))
+            packets.append(await run("packets", 1, MEASURE_SECONDS, clip, clip_file.name))
             stock.append(await run("stock", 1, MEASURE_SECONDS, clip, clip_file.name))
         floor = await run("floor", 1, MEASURE_SECONDS, clip, clip_file.name)
         recorded = await run("passthrough+record", 1, MEASURE_SECONDS, clip, clip_file.name)
+        packets_recorded = await run("packets+record", 1, MEASURE_SECONDS, clip, clip_file.name)
         fast_cpu = [r.cpu_per_media_second_per_participant for r in fast]
         stock_cpu = [r.cpu_per_media_second_per_participant for r in stock]
         print(f"# passthrough runs: {_spread(fast_cpu)}", flush=True)
@@ -612,6 +616,13 @@ async def measure() -> None:
         print(f"bench: media_aiortc_rtp_floor_cpu_per_media_s_per_participant {floor_cpu:.4f} cpu-s/s", flush=True)
         print(f"bench: media_stock_over_floor_cpu_ratio {stock_mean / floor_cpu:.1f} x", flush=True)
         print(f"bench: media_passthrough_recorded_cpu_per_media_s_per_participant {recorded.cpu_per_media_second_per_participant:.4f} cpu-s/s", flush=True)
+        packets_cpu = [r.cpu_per_media_second_per_participant for r in packets]
+        packets_mean = sum(packets_cpu) / len(packets_cpu)
+        print(f"# packets runs: {_spread(packets_cpu)}", flush=True)
+        print(f"bench: media_packets_cpu_per_media_s_per_participant {packets_mean:.4f} cpu-s/s", flush=True)
+        print(f"bench: media_passthrough_over_packets_cpu_ratio {fast_mean / packets_mean:.1f} x", flush=True)
+        print(f"bench: media_packets_video_loss_1_session {100 * max(r.loss for r in packets):.2f} %", flush=True)
+        print(f"bench: media_packets_recorded_cpu_per_media_s_per_participant {packets_recorded.cpu_per_media_second_per_participant:.4f} cpu-s/s", flush=True)
 
         held, at = await capacity(clip, clip_file.name)
     print(f"bench: media_passthrough_sessions_under_1pct_loss {held} sessions", flush=True)

@@ -7,7 +7,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -30,6 +30,8 @@ GAP_SECONDS = 1.0
 # (JitterBuffer(capacity=16, prefetch=4)), video after the next frame's first packet. Arrival
 # therefore lags the capture by that many frame intervals; taking them off keeps A/V in sync.
 HELD_FRAMES = {"audio": 4, "video": 1}
+# Frames fed from the RTP packets directly (recordings/rtp/assemble.py) are handed on as they complete.
+NO_HOLD = {"audio": 0, "video": 0}
 DEFAULT_INTERVAL = {"audio": 0.020, "video": 1 / 30}
 # A track whose RTP clock and arrival disagree by more than this has restarted (rejoin, new sender).
 RESYNC_SECONDS = 1.0
@@ -80,13 +82,14 @@ class _Track:
     last_rtp: float = 0.0
     last_at: float = 0.0
     interval: float = 0.0  # shortest step between frames seen: the frame interval
+    held: int = 0  # frames the receive path holds back before handing one on (HELD_FRAMES)
 
     def place(self, rtp: float, arrival: float) -> tuple[float, bool]:
         """Wall-clock time of a frame, and whether the track restarted before it."""
         step = rtp - self.last_rtp
         if self.anchor is not None and 0.001 < step < 0.2 and (not self.interval or step < self.interval):
             self.interval = step
-        arrival -= HELD_FRAMES[self.kind] * (self.interval or DEFAULT_INTERVAL[self.kind])
+        arrival -= self.held * (self.interval or DEFAULT_INTERVAL[self.kind])
         restarted = False
         if (
             self.anchor is None
@@ -133,12 +136,14 @@ class Recorder:
         on_segment: Callable[[ClosedSegment], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         queue_frames: int = QUEUE_FRAMES,
+        held_frames: Mapping[str, int] = HELD_FRAMES,
     ) -> None:
         self.hub = hub
         self.storage = storage
         self.prefix = prefix.rstrip("/")
         self.segment_seconds = segment_seconds
         self.cluster_ms = cluster_ms
+        self.held_frames = held_frames  # the receive path's hold per kind: HELD_FRAMES (aiortc) or NO_HOLD
         self.on_segment = on_segment
         self.on_error = on_error
         self.segments: list[ClosedSegment] = []  # stored, in the order they were closed
@@ -318,7 +323,9 @@ class Recorder:
         participant = self._state(pid, capture)
         if kinds:
             participant.expected = set(kinds)
-        track = participant.tracks.setdefault(kind, _Track(kind))
+        track = participant.tracks.get(kind)
+        if track is None:
+            track = participant.tracks[kind] = _Track(kind, held=self.held_frames.get(kind, 0))
         at, restarted = track.place(float(pts * time_base), arrival)
         segment = participant.segment
         if restarted and segment is not None:

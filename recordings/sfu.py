@@ -21,6 +21,7 @@ from av.stream import Stream
 
 from recordings import consent, ice, passthrough
 from recordings.forwarding import EncodedFrame, FrameSink, Outlet, Source
+from recordings.rtp.forwarder import PacketForwarder
 from recordings.segment import CAMERA, SCREEN, Capture
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,10 @@ class MediaHub:
         host_addresses: Sequence[str] | None = None,
         on_offer: OfferCallback | None = None,
         on_connection_state: StateCallback | None = None,
+        forwarding: str = "frames",
     ) -> None:
+        if forwarding not in ("frames", "packets"):
+            raise ValueError(f"forwarding must be 'frames' or 'packets', not {forwarding!r}")
         passthrough.install()
         consent.install()
         self._ice_servers = list(ice_servers)
@@ -116,6 +120,13 @@ class MediaHub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._track_ids = itertools.count(1)
         self._closed = False
+        # "packets": SRTP forwarded below aiortc's media layer (recordings.rtp); "frames": through aiortc's receivers
+        self._forwarder = PacketForwarder(sinks=self._sinks, on_frame=self._frame_arrived) if forwarding == "packets" else None
+
+    @property
+    def packet_forwarder(self) -> PacketForwarder | None:
+        """The packet router when the hub forwards packets (None on the frames path)."""
+        return self._forwarder
 
     @property
     def participants(self) -> list[str]:
@@ -261,6 +272,8 @@ class MediaHub:
         self._closed = True
         for participant_id in list(self._participants):
             await self.remove_participant(participant_id)
+        if self._forwarder is not None:
+            await self._forwarder.close()
         for task in tuple(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -289,6 +302,8 @@ class MediaHub:
         )
         participant.sources.append(source)
         source.start()
+        if self._forwarder is not None:
+            self._forwarder.add_source(source, transceiver)
         for other in self._participants.values():
             if other is not participant:
                 other.pending_watch.append(source)
@@ -306,6 +321,8 @@ class MediaHub:
         transceiver.setCodecPreferences(_preferences(source.kind, only=codec))
         transceiver.sender._stream_id = stream_id
         passthrough.forward_keyframe_requests(transceiver.sender, outlet.request_keyframe)
+        if self._forwarder is not None:
+            self._forwarder.attach(transceiver.sender, outlet)
         source.outlets.add(outlet)
         viewer.watching[outlet] = transceiver
 

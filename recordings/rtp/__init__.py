@@ -1,0 +1,1 @@
+"""Packet-level media path below aiortc's media layer (issue 18)."""

@@ -1,0 +1,337 @@
+"""The packet path (issue 18) with real aiortc peers on loopback: SRTP forwarded in the datagram callback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aioice.ice import StunProtocol
+
+from recordings import passthrough
+from recordings.forwarding import PLI_INTERVAL, EncodedFrame
+from recordings.rtp import tap
+from recordings.rtp.rewrite import seq_delta, ts_delta
+from recordings.sfu import MediaHub
+from tests.recordings.media_clients import close_to, wait_until
+from tests.recordings.rtp_clients import DecodeErrors, add_packet_client, close_all, make_packet_hub
+
+AMPLITUDES = {"alice": 3000, "bob": 9000, "carol": 16000}
+COLOURS = {"alice": "red", "bob": "blue", "carol": "green"}
+
+
+def heard(client, publisher: str) -> bool:
+    peak = client.got(publisher, "audio").peak
+    return 0.6 * AMPLITUDES[publisher] <= peak <= 1.4 * AMPLITUDES[publisher]
+
+
+def sees(client, publisher: str, colour: str | None = None) -> bool:
+    return close_to(client.got(publisher, "video").yuv, colour or COLOURS[publisher])
+
+
+async def two_party():
+    hub, clients = make_packet_hub()
+    alice = add_packet_client(hub, clients, "alice", "red", AMPLITUDES["alice"])
+    bob = add_packet_client(hub, clients, "bob", "blue", AMPLITUDES["bob"])
+    await alice.join()
+    await bob.join()
+    ok = await wait_until(lambda: sees(alice, "bob") and sees(bob, "alice") and heard(alice, "bob")
+                          and heard(bob, "alice"), timeout=8)
+    assert ok, {c.name: c.received for c in clients.values()}
+    return hub, clients, alice, bob
+
+
+def continuous(arrivals, clock_rate: int = 90000) -> list[tuple[int, float, float]]:
+    """The steps between consecutive packets that break one stream: (sequence step, media seconds, seconds passed)."""
+    # one stream: sequence numbers up by one; timestamps never back, and ahead by no more than the time that
+    # passed between the arrivals (a switch included), give or take 0.25 s of jitter
+    bad = []
+    for before, after in zip(arrivals, arrivals[1:], strict=False):
+        step = seq_delta(after.seq, before.seq)
+        media = ts_delta(after.timestamp, before.timestamp) / clock_rate
+        passed = after.at - before.at
+        if step != 1 or media < 0 or media > passed + 0.25:
+            bad.append((step, round(media, 3), round(passed, 3)))
+    return bad
+
+
+def starts_on_key_frames(viewer, ssrc: int, out) -> bool:
+    """True when every source OUT began (its first and each switch) reached VIEWER starting with a VP8 key frame."""
+    by_seq = {a.seq: a for a in viewer.arrived(ssrc)}
+    return bool(out.switches) and all(by_seq[seq].keyframe_start for seq in out.switches if seq in by_seq)
+
+
+def test_aiortc_internals_the_packet_path_uses_are_there():
+    # A failure names what changed in aiortc/aioice: re-read rtcdtlstransport.py and aioice/ice.py, adapt recordings/rtp.
+    assert tap.missing_hooks() == []
+
+
+def test_frames_stay_the_default_and_the_setting_is_checked():
+    assert MediaHub().packet_forwarder is None
+    with pytest.raises(ValueError, match="forwarding"):
+        MediaHub(forwarding="bytes")
+
+
+def test_two_parties_get_each_others_video_and_audio_packet_by_packet():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            forwarder = hub.packet_forwarder
+            await asyncio.sleep(0.5)  # past the start
+            sent = {c.name: (c.camera.sent, c.tone.sent) for c in (alice, bob)}
+            got = {c.name: (c.got(o, "video").frames, c.got(o, "audio").frames)
+                   for c, o in ((alice, "bob"), (bob, "alice"))}
+            await asyncio.sleep(4.0)
+            for viewer, publisher in ((alice, bob), (bob, alice)):
+                video_sent = publisher.camera.sent - sent[publisher.name][0]
+                audio_sent = publisher.tone.sent - sent[publisher.name][1]
+                video_got = viewer.got(publisher.name, "video").frames - got[viewer.name][0]
+                audio_got = viewer.got(publisher.name, "audio").frames - got[viewer.name][1]
+                assert video_got >= 0.9 * video_sent and video_sent > 90, (viewer.name, video_got, video_sent)
+                assert audio_got >= 0.9 * audio_sent and audio_sent > 150, (viewer.name, audio_got, audio_sent)
+                for kind in ("video", "audio"):
+                    # what arrives is under the SSRC the hub's offer announced, which is the hub sender's own
+                    ssrc = viewer.receive_ssrc(publisher.name, kind)
+                    assert len(viewer.arrived(ssrc)) > 100
+                    sender = next(t.sender for t in hub.peer_connection(viewer.name).getTransceivers()
+                                  if t.sender._ssrc == ssrc)
+                    out = forwarder.out_stream(sender)
+                    assert out is not None and out.packets >= len(viewer.arrived(ssrc)) - 5
+                    assert continuous(viewer.arrived(ssrc), 90000 if kind == "video" else 48000) == []
+            # aiortc's receivers on the hub never saw a packet: nothing went through the frames path's outlets
+            for name in ("alice", "bob"):
+                for source in hub.sources(name):
+                    assert all(not outlet._queue for outlet in source.outlets)
+                    assert source.frames > 100
+            # aiortc's periodic reports still go out, from the packet path's counts: the hub's receiver reports
+            # reached the publishers' senders, its sender reports the viewers' receivers
+            stats = await alice.video_sender().getStats()
+            remote_inbound = [s for s in stats.values() if s.type == "remote-inbound-rtp"]
+            assert remote_inbound and remote_inbound[0].packetsReceived > 100, stats
+            receiver = next(t.receiver for t in bob.pc.getTransceivers()
+                            if t.receiver.track is not None and t.receiver.track.id.startswith("alice-video"))
+            stats = await receiver.getStats()
+            remote_outbound = [s for s in stats.values() if s.type == "remote-outbound-rtp"]
+            assert remote_outbound and remote_outbound[0].packetsSent > 100, stats
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_late_viewer_gets_a_key_frame_within_a_second():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            # aiortc's VP8 encoder makes key frames only when asked: only a PLI relayed to alice gives carol a picture
+            alice_video = next(s for s in hub.sources("alice") if s.kind == "video")
+            seen = alice_video.frames
+            assert await wait_until(lambda: alice_video.frames >= seen + 45, timeout=10)
+            keyframes_before = alice_video.keyframes
+            carol = add_packet_client(hub, clients, "carol", "green", AMPLITUDES["carol"])
+            started = time.monotonic()
+            await carol.join()
+            assert await wait_until(lambda: sees(carol, "alice") and sees(carol, "bob"), timeout=3)
+            first = max(carol.got(p, "video").first_at for p in ("alice", "bob"))
+            assert first - started < 1.0, f"first frame after {first - started:.2f} s"
+            assert alice_video.keyframes > keyframes_before
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_a_publisher_restarting_under_a_new_ssrc_keeps_the_viewers_stream_continuous():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            with DecodeErrors() as errors:
+                ssrc = bob.receive_ssrc("alice", "video")
+                before = len(bob.arrived(ssrc))
+                frames = bob.got("alice", "video").frames
+                source = next(s for s in hub.sources("alice") if s.kind == "video")
+                stream = hub.packet_forwarder.in_stream(source)
+                old_ssrc = stream.ssrc
+                new_ssrc = alice.restart_video(seq_jump=40000, ts_jump=3_000_000_000)
+                assert await wait_until(lambda: stream.ssrc == new_ssrc, timeout=2)
+                switched_at = len(bob.arrived(ssrc))
+                assert await wait_until(lambda: bob.got("alice", "video").frames >= frames + 45, timeout=5)
+                after = bob.arrived(ssrc)[before - 5:]
+                assert len(bob.arrived(ssrc)) - switched_at > 30 and new_ssrc != old_ssrc
+                sender = next(t.sender for t in hub.peer_connection("bob").getTransceivers() if t.sender._ssrc == ssrc)
+                out = hub.packet_forwarder.out_stream(sender)
+                assert len(out.switches) == 2 and starts_on_key_frames(bob, ssrc, out)
+                # one stream for bob: same SSRC, sequence numbers on by one, the timestamp by the time that passed
+                assert continuous(after) == [], continuous(after)
+                assert sees(bob, "alice")
+                assert errors.count == 0
+                assert not [seq for seq in bob.nacks]  # no gap made bob ask for anything
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_a_viewer_moved_to_another_publisher_keeps_one_continuous_stream():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            carol = add_packet_client(hub, clients, "carol", "green", AMPLITUDES["carol"])
+            await carol.join()
+            assert await wait_until(lambda: sees(carol, "alice") and sees(bob, "carol"), timeout=8)
+            with DecodeErrors() as errors:
+                ssrc = bob.receive_ssrc("alice", "video")
+                before = len(bob.arrived(ssrc))
+                sender = next(t.sender for t in hub.peer_connection("bob").getTransceivers() if t.sender._ssrc == ssrc)
+                carol_video = next(s for s in hub.sources("carol") if s.kind == "video")
+                hub.packet_forwarder.repoint(sender, carol_video)
+                # bob's "alice" track now shows carol's green, in the same stream, with nothing to repair
+                assert await wait_until(lambda: sees(bob, "alice", "green"), timeout=3)
+                await asyncio.sleep(0.3)
+                after = bob.arrived(ssrc)[before - 5:]
+                out = hub.packet_forwarder.out_stream(sender)
+                assert len(after) > 10 and out.stream.source is carol_video
+                assert len(out.switches) == 2 and starts_on_key_frames(bob, ssrc, out)
+                assert continuous(after) == [], continuous(after)
+                assert errors.count == 0 and bob.nacks == []
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_a_viewers_nacks_are_answered_from_the_cache():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            ssrc = bob.receive_ssrc("alice", "video")
+            sender = next(t.sender for t in hub.peer_connection("bob").getTransceivers() if t.sender._ssrc == ssrc)
+            out = hub.packet_forwarder.out_stream(sender)
+            dropped: set[int] = set()
+
+            def lose(packet_ssrc: int, seq: int, payload_type: int) -> bool:
+                # every 5th video packet is lost on its first way to bob, never its retransmission
+                if packet_ssrc == ssrc and seq % 5 == 0 and seq not in dropped and len(dropped) < 20:
+                    dropped.add(seq)
+                    return True
+                return False
+
+            frames = bob.got("alice", "video").frames
+            bob.drop = lose
+            assert await wait_until(lambda: len(dropped) >= 20, timeout=10)
+            bob.drop = None
+            assert await wait_until(lambda: out.retransmitted >= 18, timeout=2), (out.retransmitted, bob.nacks)
+            # the retransmissions came on bob's RTX stream and repaired what was lost: bob's video went on
+            recovered = {a.seq for a in bob.arrivals if a.ssrc == out.rtx_ssrc}
+            assert len(recovered) >= 18
+            assert set(bob.nacks) >= dropped - {max(dropped)}
+            assert await wait_until(lambda: bob.got("alice", "video").frames >= frames + 60, timeout=5)
+            assert sees(bob, "alice")
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_frames_for_the_recorder_come_from_the_packets():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        frames: list[EncodedFrame] = []
+        try:
+            hub.add_sink(frames.append)
+            hub.request_keyframe("alice")
+            assert await wait_until(lambda: any(f.participant_id == "alice" and f.kind == "video" and f.keyframe
+                                                for f in frames), timeout=2)
+            await asyncio.sleep(1.0)
+            for name in ("alice", "bob"):
+                video = [f for f in frames if f.participant_id == name and f.kind == "video"]
+                audio = [f for f in frames if f.participant_id == name and f.kind == "audio"]
+                assert len(video) >= 20 and len(audio) >= 40, (name, len(video), len(audio))
+                assert {f.codec for f in video} == {"video/VP8"} and {f.codec for f in audio} == {"audio/opus"}
+                pts = [f.packet.pts for f in video]
+                assert pts == sorted(pts) and len(set(pts)) == len(pts)
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_loss_on_the_way_in_is_asked_for_upstream_and_repaired_for_the_viewer():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            video_ssrc = alice.video_sender()._ssrc
+            stream = hub.packet_forwarder.in_stream(next(s for s in hub.sources("alice") if s.kind == "video"))
+            bob_ssrc = bob.receive_ssrc("alice", "video")
+            dropped: set[int] = set()
+
+            def lose(ssrc: int, seq: int, payload_type: int) -> bool:
+                # every 5th video packet of alice's is lost on its first way to the hub, never its retransmission
+                if ssrc == video_ssrc and seq % 5 == 0 and seq not in dropped and len(dropped) < 20:
+                    dropped.add(seq)
+                    return True
+                return False
+
+            with DecodeErrors() as errors:
+                start = len(bob.arrived(bob_ssrc))
+                alice.drop_out = lose
+                assert await wait_until(lambda: len(dropped) >= 20, timeout=10)
+                alice.drop_out = None
+                # the hub asked alice again, alice resent on her RTX stream, and the hub passed each one on to bob
+                assert await wait_until(lambda: stream.recovered >= 18, timeout=2), stream.recovered
+                await asyncio.sleep(0.2)
+                got = bob.arrived(bob_ssrc)[start:]
+                offsets = {seq_delta(a.seq, got[0].seq) for a in got}
+                missing = set(range(max(offsets))) - offsets
+                assert len(missing) <= 2, sorted(missing)  # at most the last tries still in flight
+                assert errors.count == 0 and sees(bob, "alice")
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_key_frames_for_the_recorder_and_for_a_viewer_reach_the_publisher():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            source = next(s for s in hub.sources("alice") if s.kind == "video")
+
+            async def quiet() -> int:
+                # past the start-up key frames and the hub's PLI limit: the next key frame is the request's doing
+                assert await wait_until(lambda: source.keyframes >= 1
+                                        and time.monotonic() - source.last_pli >= PLI_INTERVAL, timeout=5)
+                await asyncio.sleep(0.2)
+                return source.keyframes
+
+            before = await quiet()
+            hub.request_keyframe("alice")  # a recorder rotating its segment
+            assert await wait_until(lambda: source.keyframes > before, timeout=1.0)
+            before = await quiet()
+            receiver = next(t.receiver for t in bob.pc.getTransceivers()
+                            if t.receiver.track is not None and t.receiver.track.id.startswith("alice-video"))
+            assert await passthrough.send_pli(receiver)  # bob's decoder lost the picture, as a browser would say
+            assert await wait_until(lambda: source.keyframes > before, timeout=1.0)
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_viewers_estimates_reach_the_publisher_and_close_gives_the_sockets_back():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            # bob's receiver estimates what it can take (REMB); alice is told the lowest estimate of her viewers
+            assert await wait_until(lambda: alice.remb_got and bob.remb_sent, timeout=8)
+            assert set(alice.remb_got) <= set(bob.remb_sent), (alice.remb_got, bob.remb_sent)
+            forwarder = hub.packet_forwarder
+            protocols = [p for peer in forwarder._peers.values() for p in peer.tap._hooked]
+            assert len(protocols) == 2 and all("datagram_received" in vars(p) for p in protocols)
+        finally:
+            await close_all(hub, clients)
+        assert forwarder._peers == {} and forwarder._streams == {} and forwarder._outs == {}
+        assert all(type(p).datagram_received is StunProtocol.datagram_received and "datagram_received" not in vars(p)
+                   for p in protocols)
+
+    asyncio.run(scenario())
