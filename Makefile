@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo lint test bench browser pdf-deps turn nginx clean
+.PHONY: demo lint test bench browser pdf-deps turn nginx redis janus clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,18 +47,36 @@ nginx:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
 	fi
 
+# Debian's redis-server: the topology test (tests/cluster/test_topology.py) restarts a Redis of its own.
+redis:
+	@if [ ! -x /usr/bin/redis-server ]; then \
+	  echo "installing Debian redis-server"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+	fi
+
+# Debian's janus for the side-by-side media bench (bench/bench_janus.py runs its own instance);
+# Debian's service (public ports, /etc/janus) is stopped and disabled.
+janus:
+	@if [ ! -x /usr/bin/janus ]; then \
+	  echo "installing Debian janus"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq janus >/dev/null; \
+	  $$SUDO systemctl disable --now janus >/dev/null 2>&1 || true; \
+	fi
+
 # ruff (pyflakes, isort, bugbear, pyupgrade) over everything; mypy over the files [tool.mypy] names
 # (strict for vreception, scheduling, signaling, recordings; gradual for web).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint browser pdf-deps turn nginx
+test: $(STAMP) lint browser pdf-deps turn nginx redis
 	# Database and page tests on both cores, then the timed media, browser and load tests alone.
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not media" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m media $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) janus
 	$(BIN)/python -m bench
 
 clean:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -12,9 +11,7 @@ from sqlalchemy import select
 
 from recordings import renegotiation, service
 from recordings.journal import JOURNAL_KEY, read_journal
-from recordings.live import LiveRecording
-from recordings.manifest import WORKER_LOST
-from recordings.recorder import Recorder
+from recordings.live import LiveRecording, LostRecording
 from recordings.segment import CAMERA, capture_of_key
 from recordings.sfu import MediaHub, UnknownParticipant
 from recordings.storage import Storage, storage_from_settings
@@ -142,26 +139,14 @@ class CallMedia:
         found = await asyncio.to_thread(self._recover_lost, session_id, lost, worker)
         if found is None:
             return None
-        recording_id, prefix, first_index, ends = found
-        live = LiveRecording(db=self._db, recorder=None, recording_id=recording_id, storage=self.storage)
-        recorder = Recorder(self._hub(session_id), storage=self.storage, prefix=prefix,
-                            segment_seconds=self._settings.recording_segment_seconds,
-                            cluster_ms=self._settings.recording_cluster_ms,
-                            on_segment=live._segment_closed, on_error=live._error)
-        # The recorder has no resume of its own (recordings/recorder.py): continue its numbering after every segment
-        # the lost worker opened, and open each participant's next segment after a worker_lost gap.
-        recorder._next_index = first_index
-        for participant_id, ended in ends.items():
-            recorder._state(str(participant_id), CAMERA).pending_gap = {"start": ended, "reason": WORKER_LOST}
-        live.recorder = recorder
-        recorder.start()
-        recorder.journal.write("resumed", at=time.time(), lost_worker=lost, worker=worker, first_index=first_index)
-        self.recordings[session_id] = live
-        return recording_id
+        self.recordings[session_id] = await LiveRecording.resume(
+            db=self._db, hub=self._hub(session_id), storage=self.storage, lost=found, lost_worker=lost, worker=worker,
+            segment_seconds=self._settings.recording_segment_seconds, cluster_ms=self._settings.recording_cluster_ms)
+        return found.recording_id
 
-    def _recover_lost(self, session_id: int, lost: str, worker: str) -> tuple[int, str, int, dict[int, float]] | None:
-        """Register what the lost worker left of SESSION_ID's running recording; its id, prefix, next segment index
-        and each participant's last recorded instant (None when nothing is being recorded)."""
+    def _recover_lost(self, session_id: int, lost: str, worker: str) -> LostRecording | None:
+        """Register what the lost worker left of SESSION_ID's running recording (None when nothing is being
+        recorded)."""
         with self._db.transaction() as tx:
             recording_id = tx.scalar(select(Recording.id).where(Recording.session_id == session_id,
                                                                 Recording.state == RecordingRowState.recording))
@@ -188,7 +173,7 @@ class CallMedia:
             audit.record(db=tx, action="recording.worker_lost", entity_type="recording", entity_id=recording_id,
                          data={"session_id": session_id, "lost_worker": lost, "worker": worker,
                                "first_index": first_index})
-        return recording_id, prefix, first_index, ends
+        return LostRecording(recording_id=recording_id, prefix=prefix, next_index=first_index, last_media=ends)
 
     async def release(self, session_id: int) -> None:
         """Nobody of SESSION_ID is connected here: drop its hub, unless it records (a rejoin continues it)."""
@@ -218,7 +203,8 @@ class CallMedia:
                 await self._deliver(session_id, int(participant_id), _sdp(Offer, sdp))
 
             hub = MediaHub(ice_servers=turn.server_ice_servers(self._settings),
-                           host_addresses=self._settings.media_host_addresses or None, on_offer=on_offer)
+                           host_addresses=self._settings.media_host_addresses or None, on_offer=on_offer,
+                           forwarding=self._settings.media_forwarding)
             self.hubs[session_id] = hub
         return hub
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recordings import service
 from recordings.finalise import combine
-from recordings.recorder import ClosedSegment, Recorder
+from recordings.manifest import WORKER_LOST
+from recordings.recorder import HELD_FRAMES, NO_HOLD, ClosedSegment, Recorder
+from recordings.segment import CAMERA
 from recordings.storage import Storage
 
 if TYPE_CHECKING:
@@ -36,8 +40,19 @@ def segment_fields(segment: ClosedSegment, participant_of: Callable[[str], int] 
     }
 
 
+@dataclass(frozen=True)
+class LostRecording:
+    """What a lost worker left of a running recording, once registered: where the adopter continues it."""
+
+    recording_id: int
+    prefix: str
+    next_index: int  # after every segment the lost worker opened (registered or not)
+    last_media: Mapping[int, float]  # each participant's last recorded instant (unix time)
+
+
 class LiveRecording:
-    """Start with ``await LiveRecording.start(...)`` when the session goes live; ``await stop()`` when it ends."""
+    """Start with ``await LiveRecording.start(...)`` when the session goes live (or ``resume(...)`` on the worker that
+    adopted a lost worker's session); ``await stop()`` when it ends."""
 
     def __init__(self, *, db: Database, recorder: Recorder | None, recording_id: int, storage: Storage,
                  participant_of: Callable[[str], int] = int) -> None:
@@ -47,6 +62,7 @@ class LiveRecording:
         self.storage = storage
         self.participant_of = participant_of
         self._noted = 0
+        self._abandoned = False
 
     @classmethod
     async def start(cls, *, db: Database, hub: MediaHub, session_id: int, storage: Storage, segment_seconds: float = 60.0,
@@ -62,10 +78,36 @@ class LiveRecording:
 
         recording_id, prefix = await asyncio.to_thread(create)
         live = cls(db=db, recorder=None, recording_id=recording_id, storage=storage, participant_of=participant_of)
-        live.recorder = Recorder(hub, storage=storage, prefix=prefix, segment_seconds=segment_seconds,
-                                 cluster_ms=cluster_ms, on_segment=live._segment_closed, on_error=live._error)
-        live.recorder.start()
+        live._attach(hub, prefix, segment_seconds=segment_seconds, cluster_ms=cluster_ms).start()
         return live
+
+    @classmethod
+    async def resume(cls, *, db: Database, hub: MediaHub, storage: Storage, lost: LostRecording, lost_worker: str,
+                     worker: str, segment_seconds: float = 60.0, cluster_ms: int = 500,
+                     participant_of: Callable[[str], int] = int) -> LiveRecording:
+        """Continue LOST, the running recording that LOST_WORKER held until it was lost, on WORKER: segments are
+        numbered after every one the lost worker opened, and each participant's first one here opens after a gap
+        marked worker_lost from their last recorded media. The journal notes the hand-over."""
+        live = cls(db=db, recorder=None, recording_id=lost.recording_id, storage=storage,
+                   participant_of=participant_of)
+        recorder = live._attach(hub, lost.prefix, segment_seconds=segment_seconds, cluster_ms=cluster_ms)
+        # recordings/recorder.py has no resume of its own: its numbering and each camera's pending gap are set here,
+        # before its writer thread starts (nothing else touches them until then).
+        recorder._next_index = lost.next_index
+        for participant_id, since in lost.last_media.items():
+            recorder._state(str(participant_id), CAMERA).pending_gap = {"start": since, "reason": WORKER_LOST}
+        recorder.start()
+        recorder.journal.write("resumed", at=time.time(), lost_worker=lost_worker, worker=worker,
+                               first_index=lost.next_index)
+        return live
+
+    def _attach(self, hub: MediaHub, prefix: str, *, segment_seconds: float, cluster_ms: int) -> Recorder:
+        """A recorder for HUB under PREFIX that registers each closed segment of this recording and notes errors."""
+        self.recorder = Recorder(hub, storage=self.storage, prefix=prefix, segment_seconds=segment_seconds,
+                                 cluster_ms=cluster_ms, on_segment=self._segment_closed, on_error=self._error,
+                                 # frames from the packet path come without aiortc's jitter-buffer hold
+                                 held_frames=NO_HOLD if hub.packet_forwarder is not None else HELD_FRAMES)
+        return self.recorder
 
     def set_muted(self, participant_id: str, kind: str, muted: bool) -> None:
         """Pass on a participant's media_state, so a gap meanwhile is recorded as muted."""
@@ -80,9 +122,20 @@ class LiveRecording:
             await asyncio.to_thread(self._finalise)
         return self.recording_id
 
+    async def abandon(self) -> None:
+        """Stop recording here without registering anything more: another worker took this recording over while
+        this one was taken for lost (what this one still closes stays out of the recording)."""
+        assert self.recorder is not None, "set by start()"
+        self._abandoned = True
+        await self.recorder.stop()
+
     # called from the recorder's upload thread
 
     def _segment_closed(self, segment: ClosedSegment) -> None:
+        if self._abandoned:
+            logger.warning("recording %s: segment %s closed after the recording moved on; not registered",
+                           self.recording_id, segment.index)
+            return
         with self.db.transaction() as session:
             recording = service.get_recording(db=session, recording_id=self.recording_id)
             service.add_segment(db=session, recording=recording,

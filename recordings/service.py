@@ -291,6 +291,8 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     bad_segments: list[int] = field(default_factory=list)  # indexes of segments that differ
     segments_checked: int = 0
+    # Seconds of each participant's media lost with a media worker (the gaps marked worker_lost), by participant id.
+    missing: dict[int, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The API's shape: {"ok", "problems"}."""
@@ -373,6 +375,13 @@ def verify(*, db: Session, recording: Recording, storage: Storage) -> VerifyRepo
             if problems:
                 report.bad_segments.append(segment.index)
                 report.problems += [f"{name}: {p}" for p in problems]
+    # What is missing: as the manifest says once finalised, as the segments say while recording
+    gaps = document.get("gaps", []) if recording.state == State.finalised else \
+        _gaps(recording, max(s.ended_at for s in recording.segments)) if recording.segments else []
+    for gap in gaps:
+        if gap["reason"] == manifests.WORKER_LOST:
+            seconds = report.missing.get(gap["participant_id"], 0.0) + manifests._seconds(gap)
+            report.missing[gap["participant_id"]] = round(seconds, 3)
     report.ok = not report.problems
     return report
 

@@ -41,6 +41,7 @@ class VerifyOut(BaseModel):
 
     ok: bool
     problems: list[str]
+    missing: dict[int, float] = {}  # seconds lost with a media worker (gaps `worker_lost`), by participant id
 
 
 def recording_out(recording: Recording) -> RecordingOut:

@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from signaling.bus import Bus, Subscription
 from signaling.state import StateStore, Versioned
 
+log = logging.getLogger("vreception.signaling")
 DEFAULT_PREFIX = "vreception:"
 DEFAULT_TTL_S = 2 * 24 * 3600  # a room outlives any session; Redis forgets abandoned ones
 _POLL_S = 0.5  # how long a reader may hold the connection before close() gets a turn
 _SUBSCRIBE_TIMEOUT_S = 5.0
+# What a Redis that went away (a restart, a lost host) raises on a connection it had.
+_GONE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+_NOT_SUBSCRIBED: tuple[type[BaseException], ...] = (*_GONE, TimeoutError)
+_RESUBSCRIBE_S = 0.5
+
+
+def _retrying() -> dict[str, Any]:
+    """Client options: a command that finds its connection broken (Redis restarted) connects again and is retried,
+    three times within about two seconds (redis-py retries nothing by default)."""
+    return {"retry": Retry(ExponentialBackoff(cap=1.0, base=0.25), 3),
+            "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
 
 # KEYS[1] room hash; ARGV: expected version, value, ttl ms. Returns the new version, 0 on conflict.
 _CAS = """
@@ -55,16 +73,36 @@ class RedisSubscription(Subscription):
         deadline = None if timeout is None else loop.time() + timeout
         while not self._closed:
             wait = _POLL_S if deadline is None else max(0.0, min(_POLL_S, deadline - loop.time()))
-            async with self._lock:
-                if self._closed:
-                    break
-                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
+            try:
+                async with self._lock:
+                    if self._closed:
+                        break
+                    message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
+            except _GONE as exc:
+                # Redis went away: subscribe again once it is back (what was published meanwhile is lost).
+                log.warning("subscription to %s lost (%s); subscribing again", self._name, exc)
+                await self._resubscribe()
+                continue
             if message is not None and message["type"] == "message":
                 payload: dict[str, Any] = json.loads(message["data"])
                 return payload
             if deadline is not None and loop.time() >= deadline:
                 raise TimeoutError(f"no message on {self.channel} within {timeout} s")
         return None
+
+    async def _resubscribe(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(_RESUBSCRIBE_S)
+            async with self._lock:
+                if self._closed:
+                    return
+                with contextlib.suppress(*_GONE):
+                    await self._pubsub.aclose()
+                try:
+                    await self.open()
+                    return
+                except _NOT_SUBSCRIBED:
+                    continue
 
     async def close(self) -> None:
         if self._closed:
@@ -93,7 +131,8 @@ class RedisBus(Bus):
     def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisBus:
         """A bus with its own client for URL (redis://host:port/db)."""
         # No read timeout: a subscription waits for messages as long as it lives. Connecting fails fast.
-        return cls(aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S), prefix=prefix, owns_client=True)
+        return cls(aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, **_retrying()), prefix=prefix,
+                   owns_client=True)
 
     async def ping(self) -> None:
         """Raise unless Redis answers."""
@@ -130,7 +169,8 @@ class RedisStateStore(StateStore):
     @classmethod
     def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX, ttl_s: int = DEFAULT_TTL_S) -> RedisStateStore:
         """A store with its own client for URL (a Redis that stops answering fails a step in seconds, not never)."""
-        client = aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S)
+        client = aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S,
+                                   **_retrying())
         return cls(client, prefix=prefix, ttl_s=ttl_s, owns_client=True)
 
     async def ping(self) -> None:

@@ -58,15 +58,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_media_worker(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
     import logging
+
+    import uvloop  # installed with uvicorn[standard]; reads several datagrams per wakeup (issue 18's bench)
 
     from web.calls.worker import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.id:
         settings = settings.model_copy(update={"media_worker_id": args.id})
-    return asyncio.run(serve(db=_database(settings), settings=settings))
+    return uvloop.run(serve(db=_database(settings), settings=settings))
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -338,6 +339,8 @@ def cmd_recordings_verify(args: argparse.Namespace, settings: Settings) -> int:
             recording = service.get_recording(db=session, recording_id=recording_id)
             for line in manifests.missing(json.loads(recording.manifest)) if recording.manifest else ():
                 print(f"  missing: {line}")
+            for participant_id, seconds in sorted(report.missing.items()):
+                print(f"  missing with a lost media worker: participant {participant_id}, {seconds} s in all")
             failed += not report.ok
     return 1 if failed else 0
 

@@ -1,27 +1,72 @@
-"""aiortc participants that start their media afresh whenever the server says `admitted` (as the call page does)."""
+"""aiortc participants that behave as the call page does: media afresh whenever the server says `admitted`, and a
+dropped signaling socket joined again with the same token."""
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 import time
 from dataclasses import dataclass, field
 
-from tests.calls.helpers import SignalingClient
+import websockets
+from aiortc import RTCPeerConnection
+
+from recordings import ice
+from tests.calls.helpers import LOOPBACK, SignalingClient
+
+# call.js: closes after which a page does not join again, and its delays between attempts.
+FINAL_CLOSE_CODES = frozenset({1000, 4403, 4409, 4410})
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 @dataclass
 class FailoverClient(SignalingClient):
-    """A participant that notes when each remote video frame arrives (monotonic clock)."""
+    """A participant that notes when each remote video frame arrives (monotonic clock) and joins again when its
+    socket drops, like call.js."""
 
+    addresses: list[str] = field(default_factory=lambda: list(LOOPBACK))  # its ICE host candidates
+    tls: ssl.SSLContext | None = None
+    reconnect: bool = True
     video_at: list[float] = field(default_factory=list)
     offers: int = 0
+    joins: list[float] = field(default_factory=list)  # when each socket opened
+    drops: list[tuple[float, int | None]] = field(default_factory=list)  # when each dropped, and its close code
+
+    async def connect(self) -> None:
+        options = {"ssl": self.tls} if self.tls is not None else {}
+        self.ws = await websockets.connect(self.url, open_timeout=self.open_timeout, **options)
+        self.joins.append(time.monotonic())
+        self.closed.clear()
+        self.tasks.append(asyncio.create_task(self._read()))
+
+    async def _read(self) -> None:
+        await super()._read()
+        code = getattr(self.ws, "close_code", None)
+        self.drops.append((time.monotonic(), code))
+        if not self.reconnect or self.of_type("bye") or code in FINAL_CLOSE_CODES:
+            return
+        for delay in RETRY_DELAYS_S:
+            await asyncio.sleep(delay)
+            try:
+                await self.connect()
+                return
+            except (OSError, TimeoutError, websockets.InvalidHandshake):
+                continue
 
     async def _offer(self) -> None:
-        # call.js startMedia(): the old peer connection goes, a new one offers (the new worker answers it)
+        # call.js startMedia(): the old peer connection goes, a new one offers (whichever worker holds the call now
+        # answers it)
         old, self.pc = self.pc, None
         if old is not None:
             await old.close()
         self.offers += 1
-        await super()._offer()
+        self.pc = RTCPeerConnection(ice.rtc_configuration([]))
+        self._add_media(self.pc)
+        self.pc.on("track", self._on_track)
+        offer = await self.pc.createOffer()
+        with ice.host_addresses(self.addresses):
+            await self.pc.setLocalDescription(offer)
+        await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp})
 
     def _on_track(self, track) -> None:
         if track.kind == "video":
@@ -31,6 +76,19 @@ class FailoverClient(SignalingClient):
         """Video frames received after SINCE."""
         return sum(1 for at in self.video_at if at > since)
 
+    def frames_between(self, start: float, end: float) -> int:
+        """Video frames received between START and END."""
+        return sum(1 for at in self.video_at if start < at <= end)
+
     def first_frame_after(self, since: float) -> float | None:
         """When the first video frame after SINCE arrived."""
         return next((at for at in self.video_at if at > since), None)
+
+    def longest_pause(self, start: float, end: float) -> float:
+        """The longest stretch without a video frame between START and END (seconds)."""
+        times = [start, *(at for at in self.video_at if start < at < end), end]
+        return max(b - a for a, b in zip(times, times[1:], strict=False))
+
+    async def close(self) -> None:
+        self.reconnect = False
+        await super().close()

@@ -38,20 +38,21 @@ local function live_workers(p)
 end
 """
 
-# ARGV: prefix, session id. Returns {worker or '', previous worker or ''}: the session stays where it is while that
-# worker lives; otherwise it goes to the least-loaded live one.
+# ARGV: prefix, session id. Returns the worker holding the session, placing it on the least-loaded live one when it
+# has none ('' when no worker lives). A placed session stays where it is even while its worker is silent: only
+# adoption (below) moves it, because only the adopter continues the recording and has the pages negotiate afresh,
+# and a worker silent for a moment (Redis restarted) still holds the call.
 _PLACE = _CHOOSE + """
 local p, sid = ARGV[1], ARGV[2]
 local key = p .. 'cluster:placement:' .. sid
 local current = redis.call('GET', key)
-if current and redis.call('EXISTS', p .. 'cluster:worker:' .. current) == 1 then return {current, ''} end
+if current then return current end
 local live = live_workers(p)
 local best = choose(p, live)
-if not best then return {'', current or ''} end
-if current then redis.call('SREM', p .. 'cluster:sessions:' .. current, sid) end
+if not best then return '' end
 redis.call('SET', key, best)
 redis.call('SADD', p .. 'cluster:sessions:' .. best, sid)
-return {best, current or ''}
+return best
 """
 
 # ARGV: prefix. Every session of a worker whose heartbeat expired goes to the least-loaded live worker; a dead
@@ -121,9 +122,9 @@ class Placement:
         self._release = client.register_script(_RELEASE)
 
     async def place(self, session_id: int) -> str | None:
-        """The live worker holding SESSION_ID, placing it on the least-loaded one if needed (None: no live worker)."""
-        worker, _ = await self._place(args=[self.keys.prefix, session_id])
-        return _text(worker) or None
+        """The worker holding SESSION_ID, placing it on the least-loaded live one if it has none (None: no live
+        worker); a lost worker's sessions stay on it until adopt_orphans moves them."""
+        return _text(await self._place(args=[self.keys.prefix, session_id])) or None
 
     async def placed_on(self, session_id: int) -> str | None:
         """The worker SESSION_ID was placed on (alive or not), without placing it."""

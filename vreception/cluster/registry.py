@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -27,12 +28,15 @@ class WorkerInfo:
     capacity: int = 50
 
 
-async def announce(client: aioredis.Redis, keys: ClusterKeys, info: WorkerInfo, *, ttl_ms: int) -> None:
-    """Write INFO for TTL_MS and list the worker among the known ones."""
+async def announce(client: aioredis.Redis, keys: ClusterKeys, info: WorkerInfo, *, ttl_ms: int) -> bool:
+    """Write INFO for TTL_MS and list the worker among the known ones; whether its last announcement was still
+    there (False: the worker was silent past its TTL, and may have been taken for lost meanwhile)."""
     async with client.pipeline(transaction=True) as pipe:
+        pipe.exists(keys.worker(info.id))
         pipe.set(keys.worker(info.id), json.dumps(asdict(info)), px=ttl_ms)
         pipe.sadd(keys.workers, info.id)
-        await pipe.execute()
+        existed, _, _ = await pipe.execute()
+    return bool(existed)
 
 
 async def withdraw(client: aioredis.Redis, keys: ClusterKeys, worker_id: str) -> None:
@@ -50,18 +54,37 @@ async def live_workers(client: aioredis.Redis, keys: ClusterKeys) -> list[Worker
 
 
 class Heartbeat:
-    """Renews a worker's announcement every INTERVAL_MS (TTL_MS to live); ON_BEAT runs after each renewal."""
+    """Renews a worker's announcement every INTERVAL_MS (TTL_MS to live); ON_BEAT runs after each renewal.
+
+    It knows how long its announcements have followed each other without a break (`steady_ms`): a break (Redis
+    away, or this process stalled past the TTL) means the other workers' announcements may have lapsed too, or
+    this worker's own did (`lapsed`: its sessions may have been adopted meanwhile).
+    """
 
     def __init__(self, client: aioredis.Redis, keys: ClusterKeys, describe: Callable[[], WorkerInfo], *,
                  interval_ms: int = 1000, ttl_ms: int = 3000) -> None:
         self.client, self.keys, self.describe = client, keys, describe
         self.interval_ms, self.ttl_ms = interval_ms, ttl_ms
         self.beats = 0
+        self.lapsed = False  # the last renewal found this worker's announcement expired
+        self._steady_since: float | None = None
 
     async def beat(self) -> None:
         """One renewal."""
-        await announce(self.client, self.keys, self.describe(), ttl_ms=self.ttl_ms)
+        try:
+            existed = await announce(self.client, self.keys, self.describe(), ttl_ms=self.ttl_ms)
+        except BaseException:
+            self._steady_since = None
+            raise
+        self.lapsed = self.beats > 0 and not existed
+        if self.lapsed or self._steady_since is None:
+            self._steady_since = time.monotonic()
         self.beats += 1
+
+    @property
+    def steady_ms(self) -> float:
+        """How long this worker's announcements have followed each other without a break (0: broken now)."""
+        return 0.0 if self._steady_since is None else (time.monotonic() - self._steady_since) * 1000
 
     async def run(self, on_beat: Callable[[], object] | None = None) -> None:
         """Renew until cancelled; a Redis that is briefly gone is retried at the next beat."""

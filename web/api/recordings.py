@@ -49,4 +49,4 @@ def verify(recording_id: int, request: Request, principal: ApiPrincipal, db: DbS
     report = service.verify(db=db, recording=recording, storage=request.app.state.calls.storage())
     audit.record(db=db, action="recording.verified", entity_type="recording", entity_id=recording.id,
                  actor_id=principal.person_id, data={"ok": report.ok, "problems": len(report.problems)})
-    return VerifyOut(ok=report.ok, problems=list(report.problems))
+    return VerifyOut(ok=report.ok, problems=list(report.problems), missing=dict(report.missing))

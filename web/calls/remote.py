@@ -8,6 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from recordings.storage import Storage, storage_from_settings
 from signaling.bus import Bus
@@ -28,8 +32,12 @@ READ_TIMEOUT_S = 5
 
 
 def redis_client(url: str) -> aioredis.Redis:
-    """A client for the registry and placements: connecting and each command fail in seconds, not never."""
-    return aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S)
+    """A client for the registry and placements: connecting and each command fail in seconds, not never; a command
+    that finds its connection broken (Redis restarted) connects again and is retried, three times within about two
+    seconds (redis-py retries nothing by default)."""
+    return aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=READ_TIMEOUT_S,
+                             retry=Retry(ExponentialBackoff(cap=1.0, base=0.25), 3),
+                             retry_on_error=[RedisConnectionError, RedisTimeoutError])
 
 
 class RemoteMedia:

@@ -12,8 +12,9 @@ import logging
 import os
 import signal
 import socket
-import time
 from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
 
 from recordings.call import CallMedia
 from signaling.bus import listen, session_channel
@@ -36,6 +37,7 @@ log = logging.getLogger("vreception.media_worker")
 # Room states after which nothing of a session's media is kept.
 OVER = frozenset({"ended", "no_show", "cancelled"})
 SIGNALS: dict[str, type[Offer | Answer | Candidate]] = {"offer": Offer, "answer": Answer, "candidate": Candidate}
+RESUBSCRIBE_S = 0.5
 
 
 def default_worker_id() -> str:
@@ -74,8 +76,11 @@ class MediaWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Announce, take commands and watch the other workers until STOP; then let go cleanly."""
+        # The storage client is built before the first call, off the event loop: an S3 client takes seconds to
+        # build on a busy machine, and a loop blocked that long misses heartbeats (the worker is taken for lost).
+        await asyncio.to_thread(lambda: self.media.storage)
         ready = asyncio.Event()
-        listener = asyncio.create_task(listen(self.bus, worker_channel(self.id), self._take, ready=ready))
+        listener = asyncio.create_task(self._listen(ready))
         await asyncio.wait_for(ready.wait(), 10)
         await self.heartbeat.beat()
         beating = asyncio.create_task(self.heartbeat.run(on_beat=self.watch))
@@ -103,12 +108,42 @@ class MediaWorker:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(closing, 5)
 
+    async def _listen(self, ready: asyncio.Event) -> None:
+        """Take commands from this worker's channel; a subscription Redis dropped (a restart) is made again."""
+        while True:
+            try:
+                await listen(self.bus, worker_channel(self.id), self._take, ready=ready)
+                return
+            except (TimeoutError, OSError, RedisError) as exc:
+                log.warning("commands: Redis does not answer (%s); subscribing again", exc)
+                await asyncio.sleep(RESUBSCRIBE_S)
+
     async def watch(self) -> None:
-        """After each heartbeat: re-place the sessions of lost workers and tell their adopters."""
+        """After each heartbeat: let go of what another worker adopted while this one was silent; re-place the
+        sessions of lost workers and tell their adopters."""
+        if self.heartbeat.lapsed:
+            await self.let_go_of_adopted()
+        # After a break in the heartbeats (Redis restarted, or this process stalled) every announcement may have
+        # lapsed: a TTL of steady beats gives the live workers time to announce themselves again first.
+        if self.heartbeat.steady_ms < self.heartbeat.ttl_ms:
+            return
         for moved in await self.placement.adopt_orphans():
             log.warning("session %s: worker %s lost, placed on %s", moved.session_id, moved.lost, moved.worker)
-            await self.bus.publish(worker_channel(moved.worker),
-                                   command("adopt", moved.session_id, lost=moved.lost, noticed_at=time.time()))
+            await self.bus.publish(worker_channel(moved.worker), command("adopt", moved.session_id, lost=moved.lost))
+
+    async def let_go_of_adopted(self) -> None:
+        """This worker was silent past its TTL: every session it holds that now lives on another worker goes at once,
+        its recorder stopped without registering more (the adopter continues the recording)."""
+        for session_id in sorted(set(self.media.hubs) | set(self.media.recordings)):
+            holder = await self.placement.placed_on(session_id)
+            if holder is None or holder == self.id:
+                continue
+            log.error("session %s: this worker was taken for lost and %s holds the session now: letting go",
+                      session_id, holder)
+            live = self.media.recordings.pop(session_id, None)
+            if live is not None:
+                await live.abandon()
+            await self.media.release(session_id)
 
     async def deliver(self, session_id: int, participant_id: int, message: ServerMessage) -> None:
         """Send MESSAGE to PARTICIPANT_ID through whichever front holds their socket."""

@@ -1,8 +1,9 @@
 """The public gallery (旁听) of a public hearing: a watch-only page, no sign-in, no personal data.
 
 `GET /gallery/{key}` only renders the page; the page asks `POST /gallery/{key}/token` for a seat (an anonymous
-observer, capped at settings.gallery_max_viewers, kept across reloads by a seat token) and its join token; the shown
-evidence comes from `GET /gallery/{key}/evidence`, which serves only the page shown to everyone now.
+observer, capped at settings.gallery_max_viewers, kept across reloads by a seat token), its join token and the seat's
+TURN credentials; the shown evidence comes from `GET /gallery/{key}/evidence`, which serves only the page shown to
+everyone now.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from scheduling import gallery as seats
 from scheduling.join import require_open
-from vreception import evidence
+from vreception import evidence, turn
 from vreception.errors import NotFound
 from vreception.hearings.gallery import open_hearing, shown_now
 from vreception.i18n import translate
@@ -61,8 +62,11 @@ def gallery_token(key: str, body: SeatIn, request: Request, db: DbSession, setti
     booking, seat = _seat(request, key, body.seat, settings.gallery_max_viewers, db=db)
     token, expires, keep = seats.tokens_for(request.app.state.secret, policy(request), booking, seat)
     scheme = "wss" if request.url.scheme == "https" else "ws"
+    # As the call page's token answer: the TURN relay's credentials are this seat's own, time-limited, fresh with
+    # every token (a viewer behind a strict firewall receives the hearing through the relay).
     return JSONResponse({"ws_url": f"{scheme}://{request.url.netloc}/ws/sessions/{booking.id}?token={token}",
-                         "expires_at": expires.isoformat(), "seat": keep, "participant_id": seat.id})
+                         "expires_at": expires.isoformat(), "seat": keep, "participant_id": seat.id,
+                         "ice_servers": turn.participant_ice_servers(settings, seat.id)})
 
 
 def _seat(request: Request, key: str, seat_token: str, max_viewers: int, *, db):

@@ -10,7 +10,8 @@ const status = (text) => { $("status").textContent = text; };
 const SEAT = `vreception-gallery-seat:${config.key}`;
 const RETRY_MS = 5000;
 
-// A seat and a join token; the seat token is kept so that a reload takes the same seat.
+// A seat, its join token and its TURN credentials (call.js takes them from the answer); the seat token is kept so
+// that a reload takes the same seat.
 async function joinUrl() {
   for (;;) {
     const response = await fetch(`/gallery/${encodeURIComponent(config.key)}/token`, {
@@ -20,7 +21,7 @@ async function joinUrl() {
     if (response.ok) {
       const body = await response.json();
       sessionStorage.setItem(SEAT, body.seat);
-      return body.ws_url;
+      return body;  // {ws_url, ice_servers, …}
     }
     if (response.status !== 429) { status(t("call.gallery.ended")); throw new Error(`token ${response.status}`); }
     status(t("call.gallery.full"));
