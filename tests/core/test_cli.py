@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -27,9 +28,24 @@ def run(args, cwd, env_extra=None, check=True):
     return result
 
 
+@pytest.fixture(scope="module")
+def demo_load(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A folder where `vreception demo --no-serve` has run once, and what that run printed."""
+    folder = tmp_path_factory.mktemp("demo")
+    return folder, run(["demo", "--no-serve"], folder)
+
+
+@pytest.fixture
+def demo_dir(demo_load, tmp_path) -> Path:
+    """A copy of the demo folder for one test: the demo province, its accounts and matters."""
+    shutil.copytree(demo_load[0] / "var", tmp_path / "var")
+    return tmp_path
+
+
 @pytest.mark.slow
-def test_demo_twice_loads_once_and_prints_sign_ins(tmp_path):
-    first = run(["demo", "--no-serve"], tmp_path)
+@pytest.mark.xdist_group("cli_demo")
+def test_demo_twice_loads_once_and_prints_sign_ins(demo_load, demo_dir):
+    tmp_path, first = demo_dir, demo_load[1]
     assert "loading the demo province" in first.stdout
     for username in ("coord.province", "coord.city", "coord.county", "coord.township", "leader.province",
                      "leader.city", "leader.county", "room.township", "handler.county"):
@@ -64,8 +80,9 @@ def test_demo_twice_loads_once_and_prints_sign_ins(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_data_shape(tmp_path):
-    run(["demo", "--no-serve"], tmp_path)
+@pytest.mark.xdist_group("cli_demo")
+def test_demo_data_shape(demo_dir):
+    tmp_path = demo_dir
     from sqlalchemy import func, select
 
     from vreception import audit, demo
@@ -104,14 +121,6 @@ def test_demo_data_shape(tmp_path):
     db.dispose()
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    """A folder where `vreception demo --no-serve` has run: the demo province, its accounts and matters."""
-    folder = tmp_path_factory.mktemp("demo")
-    run(["demo", "--no-serve"], folder)
-    return folder
-
-
 def _demo_database(folder: Path):
     from vreception import audit
     from vreception.config import Settings
@@ -133,6 +142,7 @@ def _seed(settings, db):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cli_demo")
 def test_demo_hearing_is_noticed_public_and_its_chair_joins_the_call(demo_dir):
     from fastapi.testclient import TestClient
     from sqlalchemy import select
@@ -192,17 +202,15 @@ def test_demo_hearing_is_noticed_public_and_its_chair_joins_the_call(demo_dir):
 
 
 @pytest.mark.slow
-def test_demo_hearing_is_booked_before_the_cutoff_and_held_as_soon_as_the_room_is_open(demo_dir, tmp_path):
-    import shutil
-
+@pytest.mark.xdist_group("cli_demo")
+def test_demo_hearing_is_booked_before_the_cutoff_and_held_as_soon_as_the_room_is_open(demo_dir):
     from sqlalchemy import select
 
     from vreception import clock
     from vreception.models import Matter
     from vreception.models.scheduling import ReceptionSession
 
-    shutil.copytree(demo_dir / "var", tmp_path / "var")
-    settings, db = _demo_database(tmp_path)
+    settings, db = _demo_database(demo_dir)
     zone = ZoneInfo("Asia/Shanghai")
 
     def at(day: int, hour: int, minute: int = 0) -> datetime:
