@@ -53,6 +53,23 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: not item.nodeid.startswith(FIRST_TESTS))
 
 
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_keep_xdist_groups(config, items) -> None:
+    """Keep `--dist loadgroup` grouping tests: pytest 9 derives a node's id from its structured id, so the
+    `@group` suffix pytest-xdist 3.8 writes into the old string field is lost and every test is scheduled alone
+    (pytest-dev/pytest-xdist#1386). Written into the structured id here; nothing to do once xdist does it itself."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
+        return
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId
+
+            item._id = NodeId.parse(item.nodeid + suffix)
+
+
 def _worker() -> str:
     worker = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main")) or "main"
     return f"{_RUN}_{worker}"
