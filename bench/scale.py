@@ -8,6 +8,7 @@ Prints `bench: scale_<N>_<name>_p50|p95 X ms`, the server's peak resident memory
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import subprocess
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "s" * 48
 SCHEMA = "vrbench_scale"
 ROUNDS = 20
+BOOKABLE = ("registered", "replied", "served", "review_requested")  # matters a leader's reception slot may take
 
 
 def _label(matters: int) -> str:
@@ -232,12 +234,19 @@ def _booking(base: str, label: str, accounts: province.Accounts, today: date, he
         p50, p95 = _percentiles(times[1:])
         print(f"bench: scale_{label}_availability_4weeks_p50 {p50:.0f} ms", flush=True)
         print(f"bench: scale_{label}_availability_4weeks_p95 {p95:.0f} ms", flush=True)
+        # A reception is of a matter (422 matter_required without one) open to a leader's slot (not being handled
+        # nor concluded): registered, or served with its review window open, or under review, of the leader's county.
+        found = http.get("/api/v1/matters", params=[("state", s) for s in BOOKABLE] + [("limit", "50")])
+        matters = [m["id"] for m in found.json()["items"]] if found.status_code == 200 else []
+        if not matters:
+            print(f"# scale_{label}_booking no bookable matter in the county: {found.status_code}", flush=True)
+            return
         times, statuses = [], set()
-        for slot in slots[:21]:
+        for slot, matter_id in zip(slots[:21], itertools.cycle(matters)):
             began = time.monotonic()
             answer = http.post("/api/v1/sessions", json={"kind": "reception", "leader_id": accounts.leader_id,
-                                                         "room_ids": [accounts.room_id], "start": slot["start"],
-                                                         "end": slot["end"]})
+                                                         "room_ids": [accounts.room_id], "matter_id": matter_id,
+                                                         "start": slot["start"], "end": slot["end"]})
             times.append((time.monotonic() - began) * 1000)
             if answer.status_code != 201 and answer.status_code not in statuses:
                 print(f"# scale_{label}_booking {answer.status_code} {answer.text[:200]}", flush=True)

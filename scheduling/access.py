@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, exists, false, or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from scheduling.booking import load_session
@@ -50,11 +50,14 @@ def manageable(principal: Principal) -> ColumnElement[bool]:
     if not roots:
         return false()
     by_path = [ReceptionSession.node_path.startswith(r, autoescape=True) for r in roots]
-    inside = select(Participant.session_id).where(or_(*[Participant.node_path.startswith(r, autoescape=True)
-                                                       for r in roots]))
+    seats = or_(*[Participant.node_path.startswith(r, autoescape=True) for r in roots])
+    inside = select(Participant.session_id).where(seats)
     if any(matters.broad(r) for r in roots):
-        # A province or city office: most sessions are its own; lists walk the start-time index and check each one.
-        return or_(*by_path, exists(inside.where(Participant.session_id == ReceptionSession.id)))
+        # A province or city office: most sessions are its own; lists walk the start-time index and check each one,
+        # its seats by the session's key (a scalar subquery: an EXISTS was planned as a hashed scan of every seat).
+        seated = (select(Participant.id).where(Participant.session_id == ReceptionSession.id, seats)
+                  .limit(1).scalar_subquery())
+        return or_(*by_path, seated.is_not(None))
     # A county office and below: the sessions its participants sit in are few ids the primary key takes (BitmapOr
     # beside the node-path index), never a hashed subplan over every session.
     return or_(*by_path, matters.among(ReceptionSession.id, inside))

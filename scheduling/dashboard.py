@@ -15,7 +15,7 @@ from scheduling.access import manageable
 from scheduling.queries import overlapping
 from vreception.auth.access import Principal, subtree_filter
 from vreception.cases import supervision
-from vreception.cases.access import readable
+from vreception.cases.access import broad, readable
 from vreception.cases.actions import OPEN_STATES
 from vreception.clock import now
 from vreception.models import Matter, MatterState, Node, Person, Role, Task
@@ -87,8 +87,14 @@ def arrivals(session_ids: list[int], *, db: Session) -> dict[int, datetime]:
 def due_tasks(principal: Principal, *, db: Session, overdue: bool, limit: int | None = None,
               cursor: str | None = None) -> Listed[Task]:
     """Overdue tasks, or tasks due within three days, over the coordinator's subtree, by due time, a page at a time."""
-    # Correlated, so that it is asked only of the due tasks found (a province's IN-list would read every matter).
-    mine = exists().where(Matter.id == Task.matter_id, subtree_filter(principal, Matter.handling_path, OFFICE))
+    # Correlated, so that it is asked only of the due tasks found (a province's IN-list would read every matter). A
+    # province's or a city's office reads each task's matter path by its key: as an EXISTS it was planned as a hashed
+    # scan of every matter.
+    if any(broad(path) for path in principal.paths_for(OFFICE)):
+        path = select(Matter.handling_path).where(Matter.id == Task.matter_id).scalar_subquery()
+        mine = subtree_filter(principal, path, OFFICE)
+    else:
+        mine = exists().where(Matter.id == Task.matter_id, subtree_filter(principal, Matter.handling_path, OFFICE))
     moment = now()
     due = Task.due_at < moment if overdue else (Task.due_at >= moment) & (Task.due_at < moment + DUE_SOON)
     query = (select(Task).where(Task.state.in_(ACTIVE_TASK), due,

@@ -17,6 +17,7 @@ from scheduling import statistics as sessions
 from vreception.auth.access import Principal, load_node, require
 from vreception.cases import monthly_figures, rates
 from vreception.cases import statistics as figures
+from vreception.cases.access import broad
 from vreception.errors import Forbidden, Invalid
 from vreception.models import Matter, Node, Role
 
@@ -158,7 +159,8 @@ def summary(*, db: Session, node: Node, months: list[date], sort: str = "on_time
     start, end = figures.range_bounds(months)
     unit_rates = figures.summed_rates(db=db, months=months, paths=[node.path], rating_window_days=rating_window_days,
                                       at=at)
-    counts = figures.matter_counts(db=db, months=months, within=within, at=at)
+    by_key = broad(node.path)  # a province's or a city's: the deadlines' matters read by key
+    counts = figures.matter_counts(db=db, months=months, within=within, at=at, by_key=by_key)
     leaders = sessions.by_leader(db=db, start=start, end=end, path=node.path)
     children = figures.children_of(node, db=db)
     owner = figures.child_for(children, set(unit_rates) | set(counts), db=db)
@@ -192,7 +194,8 @@ def summary(*, db: Session, node: Node, months: list[date], sort: str = "on_time
         by_category=dict(sorted(matters.by_category.items(), key=lambda kv: (-kv[1], kv[0]))),
         overdue=matters.overdue,
         overdue_units=[OverdueUnitOut(node_name=name, overdue=n)
-                       for name, n in figures.overdue_units(db=db, months=months, within=within, at=at)],
+                       for name, n in figures.overdue_units(db=db, months=months, within=within, at=at,
+                                                            by_key=by_key)],
         sessions=_counts(sessions.summed(leaders)),
         by_leader=[LeaderOut(leader_id=r.leader_id, name=r.name, title=r.title, node_id=r.node_id,
                              node_name=r.node_name, level=r.level, sessions=_counts(r.counts)) for r in leaders],
@@ -204,13 +207,12 @@ def trend(*, db: Session, node: Node, last: date, count: int = figures.TREND_MON
           at: datetime | None = None) -> TrendOut:
     """The COUNT months up to LAST in NODE's subtree: the rates per month, matters registered, sessions held."""
     months = figures.months_between(figures.shift(last, 1 - count), last)
-    within = Matter.handling_path.startswith(node.path, autoescape=True)
-    registered = figures.registered_by_month(db=db, months=months, within=within)
     held = sessions.held_by_month(db=db, bounds=figures.month_starts(months), path=node.path)
-    # The ended months' figures come from their stored counts in one query; the current month is counted live.
+    # The ended months' figures come from their stored counts in one query; the current month is counted live. A
+    # month's registrations are the cases of its repeat-petition figure (every matter registered in it).
     per_month = monthly_figures.totals_by_month(db=db, months=months, paths=[node.path],
                                                 rating_window_days=rating_window_days, at=at)
     points = [TrendPointOut(month=figures.label(month), figures=_figures(per_month[month]),
-                            registered=registered[month], held=held_in_month)
+                            registered=per_month[month].repeat_petitions.denominator, held=held_in_month)
               for month, held_in_month in zip(months, held, strict=True)]
     return TrendOut(node_id=node.id, node_name=node.name, points=points)

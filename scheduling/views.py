@@ -24,7 +24,7 @@ from vreception.models.scheduling import (
     SessionEvent,
     SessionState,
 )
-from vreception.paging import Page, fetch
+from vreception.paging import Key, Page, fetch, keyset_fetch
 
 
 class PlanOut(BaseModel):
@@ -152,11 +152,15 @@ def list_plans(*, db: Session, leader_id: int | None = None, node_id: int | None
     return Page[PlanOut](items=[plan_out(plan) for plan in rows], total=total, next=following)
 
 
+SESSION_KEYS: list[Key] = [(ReceptionSession.starts_at, False), (ReceptionSession.id, False)]
+
+
 def list_sessions(*, db: Session, principal: Principal, policy: Policy, first: datetime | None = None,
                   last: datetime | None = None, leader_id: int | None = None, room_id: int | None = None,
                   state: SessionState | None = None, limit: int | None = None,
                   cursor: str | None = None) -> Page[SessionOut]:
-    """The sessions the principal may see, by start, filtered in SQL; a page at a time in a fixed number of queries."""
+    """The sessions the principal may see, by start, filtered in SQL; keyset pages (the start and id of the last row)
+    in a fixed number of queries, the total counted up to paging.COUNT_CAP along the start-time index."""
     query = select(ReceptionSession).where(visible(principal))
     if first is not None:
         query = query.where(ReceptionSession.ends_at > first)
@@ -168,10 +172,10 @@ def list_sessions(*, db: Session, principal: Principal, policy: Policy, first: d
         query = query.where(ReceptionSession.id.in_(select(Participant.session_id).where(Participant.room_id == room_id)))
     if state is not None:
         query = query.where(ReceptionSession.state == state)
-    query = query.order_by(ReceptionSession.starts_at, ReceptionSession.id).options(
-        selectinload(ReceptionSession.participants))
-    rows, total, following = fetch(query, db=db, limit=limit, cursor=cursor)
+    rows, total, capped, following = keyset_fetch(
+        query.options(selectinload(ReceptionSession.participants)), db=db, keys=SESSION_KEYS, tag="s",
+        row_keys=lambda r: [r.starts_at, r.id], limit=limit, cursor=cursor)
     recordings = recordings_by_session([r.id for r in rows], db=db)
     modes = home_join.join_modes([r.id for r in rows], db=db)  # participant ids are unique across sessions
     return Page[SessionOut](items=[session_out(policy, r, db=db, recordings=recordings.get(r.id, []), modes=modes)
-                                   for r in rows], total=total, next=following)
+                                   for r in rows], total=total, total_capped=capped, next=following)

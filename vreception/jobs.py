@@ -58,7 +58,16 @@ def sms_outbox(db: Database, settings: Settings, at: datetime) -> int:
     return send(settings, at, db=db)
 
 
-CORE_JOBS: list[Job] = [task_notices, deadline_notices, email_outbox, sms_outbox, audit_checkpoint]
+def month_end_figures(db: Database, settings: Settings, at: datetime) -> int:
+    """Store the figures of the month just ended for every unit (and again once its rating windows close), and count
+    again the months late events marked stale: the reads find them ready (they still count what is missing)."""
+    from vreception.cases.monthly_figures import store_ended
+
+    with db.transaction() as session:
+        return store_ended(db=session, at=at, rating_window_days=settings.rating_window_days)
+
+
+CORE_JOBS: list[Job] = [task_notices, deadline_notices, email_outbox, sms_outbox, audit_checkpoint, month_end_figures]
 
 
 def run_once(settings: Settings, jobs: list[Job], at: datetime | None = None, *, db: Database) -> dict[str, object]:

@@ -16,7 +16,7 @@ CALLED_POSITIONALLY = {
     "vreception.models.figures._after_flush",
     # The job loop calls each job as job(db, settings, at) (vreception.jobs.Job); db is a Database there.
     "vreception.jobs.task_notices", "vreception.jobs.deadline_notices", "vreception.jobs.email_outbox",
-    "vreception.jobs.sms_outbox", "vreception.jobs.audit_checkpoint",
+    "vreception.jobs.sms_outbox", "vreception.jobs.audit_checkpoint", "vreception.jobs.month_end_figures",
     "scheduling.jobs.session_reminders", "scheduling.jobs.no_shows",
 }
 

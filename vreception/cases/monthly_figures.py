@@ -4,28 +4,32 @@ counted live.
 A month that has ended is counted once for every handling node (rates.counted, grouped by handling node and rated
 unit) into monthly_figures and then read with one grouped query over the reader's subtree. Its unrated part (rating
 windows that ended unrated) depends on the moment until the month's last window has ended, so until then that part
-is counted live beside the stored rest; the month is counted again in full once it is closed.
+is counted live beside the stored rest; the month is counted again in full once it is closed. The month-end job
+(store_ended, vreception.jobs.month_end_figures) does both shortly after; a read does whatever it has not done yet.
 
 A late event (a deadline met or moved, a rating, a transfer, a repeat link …) on a matter of an ended month marks
-that month and the matter's handling node stale (stale_figures, by the flush hook in vreception.models.figures); the next read
-counts those nodes of that month again before it reads.
+that month and the matter's handling node stale (stale_figures, by the flush hook in vreception.models.figures); the
+next run of the job, or the next read, counts those nodes of that month again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, delete, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from vreception.cases import rates
+from vreception.cases.access import broad
 from vreception.cases.deadlines import end_of_day, local_day
 from vreception.clock import now
 from vreception.models import Matter, Node
 from vreception.models.figures import FigureMonth, MonthlyFigure, StaleFigure, mark_stale
 
 UNRATED = ("participation", "unrated")
+LOCK_KEY = 0x16F16  # the advisory lock of the writers of stored months (PostgreSQL)
 
 
 def first_of(month: date) -> date:
@@ -61,30 +65,74 @@ def _summed(found: Iterable[rates.Counted]) -> list[rates.Counted]:
     return [rates.Counted(*key, *values) for key, values in out.items()]
 
 
-def _ensure(months: Sequence[date], window: int, moment: datetime, *, db: Session) -> dict[date, bool]:
-    """Store each of the ended MONTHS not stored yet (or stored before it closed and closed now), count again the
-    nodes marked stale; returns whether each month's unrated part is stored too. Two queries when nothing changed."""
+def _state(months: Sequence[date], window: int, *, db: Session
+           ) -> tuple[dict[date, FigureMonth], dict[date, list[tuple[int, datetime]]]]:
     stored = {row.month: row for row in db.scalars(select(FigureMonth).where(
-        FigureMonth.window_days == window, FigureMonth.month.in_(months)))}
+        FigureMonth.window_days == window, FigureMonth.month.in_(months)).execution_options(populate_existing=True))}
     marks: dict[date, list[tuple[int, datetime]]] = {}
     for month, node_id, marked in db.execute(select(StaleFigure.month, StaleFigure.handling_node_id,
                                                     StaleFigure.marked_at).where(StaleFigure.month.in_(months))):
         marks.setdefault(month, []).append((node_id, marked))
+    return stored, marks
+
+
+def _due(month: date, stored: dict[date, FigureMonth], marks: dict[date, Any], window: int, moment: datetime) -> bool:
+    existing = stored.get(month)
+    return existing is None or (closed(month, moment, window) and not existing.complete) or month in marks
+
+
+def _ensure(months: Sequence[date], window: int, moment: datetime, *, db: Session) -> tuple[dict[date, bool], int]:
+    """Store each of the ended MONTHS not stored yet (or stored before it closed and closed now), count again the
+    nodes marked stale; returns whether each month's unrated part is stored too, and how many months were counted.
+    Two queries when nothing changed."""
+    stored, marks = _state(months, window, db=db)
+    if not any(_due(month, stored, marks, window, moment) for month in months):
+        return {month: row.complete for month, row in stored.items()}, 0
+    # One writer at a time (a reader storing a month, the month-end job, another process): the others wait, then
+    # find the month stored instead of inserting its rows a second time.
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        stored, marks = _state(months, window, db=db)
+    counted_months = 0
     for month in months:
         existing, complete = stored.get(month), closed(month, moment, window)
         if existing is None or (complete and not existing.complete):
             stored[month] = _materialise(month, window, moment, existing, complete, db=db)
+            counted_months += 1
         elif month in marks:
             _refresh(month, moment, marks[month], db=db)
-    return {month: row.complete for month, row in stored.items()}
+            counted_months += 1
+    if counted_months and db.get_bind().dialect.name == "postgresql":
+        # The planner's statistics of the stored rows: without them a province's read of its months was planned for
+        # a handful of rows (a node lookup per row) until autovacuum came round.
+        db.execute(text("ANALYZE monthly_figures"))
+    return {month: row.complete for month, row in stored.items()}, counted_months
+
+
+def store_ended(*, db: Session, at: datetime, rating_window_days: int = 30) -> int:
+    """The month-end job: the months ended lately (the one just ended, and those whose rating windows close now)
+    counted for every unit and stored, and every stored month a late event marked stale counted again, so that the
+    reads find them ready; returns how many months were counted (0 when nothing changed)."""
+    today = local_day(at)
+    # A month closes RATING_WINDOW_DAYS after its end: from then back, every month is ensured until it has closed.
+    earliest = first_of(today - timedelta(days=rating_window_days + 31))
+    months, month = [], earliest
+    while month < first_of(today):
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    marked = (select(StaleFigure.month).distinct()
+              .join(FigureMonth, (FigureMonth.month == StaleFigure.month)
+                    & (FigureMonth.window_days == rating_window_days)))
+    months += [m for m in db.scalars(marked) if m not in months and ended(m, today)]
+    return _ensure(sorted(months), rating_window_days, at, db=db)[1] if months else 0
 
 
 def _materialise(month: date, window: int, moment: datetime, existing: FigureMonth | None, complete: bool,
                  *, db: Session) -> FigureMonth:
     """Count MONTH for every node: its settled part, and its unrated part once the month is closed."""
     db.execute(delete(MonthlyFigure).where(MonthlyFigure.window_days == window, MonthlyFigure.month == month))
-    _store(rates.counted(db=db, month=month, rating_window_days=window, at=moment, unrated=complete), month, window,
-           db=db)
+    _store(rates.counted(db=db, month=month, rating_window_days=window, at=moment, unrated=complete, by_key=True),
+           month, window, db=db)
     if existing is None:
         existing = FigureMonth(window_days=window, month=month, computed_at=moment, complete=complete)
         db.add(existing)
@@ -131,17 +179,19 @@ def counted(*, db: Session, months: Sequence[date], paths: Sequence[str], rating
     today = local_day(moment)
     months = [first_of(m) for m in months]
     stored = [m for m in months if ended(m, today)]
-    complete = _ensure(stored, rating_window_days, moment, db=db) if stored else {}
+    complete = _ensure(stored, rating_window_days, moment, db=db)[0] if stored else {}
     out: dict[date, list[rates.Counted]] = {m: [] for m in months}
     within = or_(*[Matter.handling_path.startswith(p, autoescape=True) for p in paths]) if paths else None
+    by_key = any(broad(p) for p in paths)  # a province's or a city's month: its matters read by key
     if stored:
         keys = ((MonthlyFigure.handling_node_id, MonthlyFigure.unit_id) if by_unit
                 else (literal(0).label("handling"), literal(0).label("unit")))
         query = (select(MonthlyFigure.month, *keys, MonthlyFigure.figure, MonthlyFigure.outcome,
                         func.sum(MonthlyFigure.n), func.sum(MonthlyFigure.good), func.sum(MonthlyFigure.counted))
-                 .join(Node, Node.id == MonthlyFigure.handling_node_id)
                  .where(MonthlyFigure.window_days == rating_window_days, MonthlyFigure.month.in_(stored),
-                        _subtree(paths))
+                        # The subtree's nodes first (a few thousand at most), then their rows: a join per stored
+                        # row was planned as a node lookup for each of a province's tens of thousands.
+                        MonthlyFigure.handling_node_id.in_(select(Node.id).where(_subtree(paths))))
                  .group_by(MonthlyFigure.month, *([MonthlyFigure.handling_node_id, MonthlyFigure.unit_id] if by_unit
                                                    else []), MonthlyFigure.figure, MonthlyFigure.outcome))
         for month, handling, unit, figure, outcome, n, good, count in db.execute(query):
@@ -151,12 +201,12 @@ def counted(*, db: Session, months: Sequence[date], paths: Sequence[str], rating
         for month in stored:
             if not complete.get(month):
                 out[month].extend(rates.counted(db=db, month=month, within=within, rating_window_days=rating_window_days,
-                                                at=moment, settled=False))
+                                                at=moment, settled=False, by_key=by_key))
     if paths:
         for month in months:
             if month not in stored:
                 out[month] = rates.counted(db=db, month=month, within=within, rating_window_days=rating_window_days,
-                                           at=moment)
+                                           at=moment, by_key=by_key)
     return out
 
 
@@ -194,4 +244,5 @@ def summed(*, db: Session, months: Sequence[date], paths: Sequence[str], rating_
     return {unit.node_id: unit for unit in rates.units_from(row for rows in found.values() for row in rows)}
 
 
-__all__ = ["by_month", "closed", "counted", "ended", "mark_stale", "monthly", "summed", "totals_by_month"]
+__all__ = ["by_month", "closed", "counted", "ended", "mark_stale", "monthly", "store_ended", "summed",
+           "totals_by_month"]

@@ -33,9 +33,10 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from vreception.cases.access import among
 from vreception.cases.deadlines import end_of_day, local_day, zone
 from vreception.clock import now
 from vreception.models import Deadline, DeadlineState, Matter, MatterEvent, Node, Person, RepeatLink
@@ -115,6 +116,13 @@ def _grouped(query: Select[*tuple[Any, ...]], within: ColumnElement[bool] | None
     return [tuple(row) for row in db.execute(select(*inner.c, func.count()).group_by(*inner.c))]
 
 
+def _their_matters(periods: ColumnElement[bool], by_key: bool) -> ColumnElement[bool]:
+    """With BY_KEY, Matter.id among the matters of the deadlines PERIODS selects (redundant beside the join, which it
+    steers): a broad subtree's matters are read by their key, a month's worth, where a join was planned as a hash of
+    every matter of the subtree, for a province the whole table. A county's path index finds its few matters sooner."""
+    return among(Matter.id, select(Deadline.matter_id).where(periods)) if by_key else true()
+
+
 class Counted(NamedTuple):
     """N cases of one outcome of one figure: of matters handled by HANDLING_NODE_ID, rated on UNIT_ID."""
 
@@ -141,17 +149,19 @@ def _deadline_outcome(out: list[Counted], handling: int, unit: int, figure: str,
 
 
 def counted(*, db: Session, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
-            at: datetime | None = None, settled: bool = True, unrated: bool = True) -> list[Counted]:
+            at: datetime | None = None, settled: bool = True, unrated: bool = True, by_key: bool = False
+            ) -> list[Counted]:
     """The cases behind MONTH's figures by the rules in this module's docstring, grouped in SQL by handling node and
     rated unit: the SETTLED part (deadlines, resolution, registrations, ratings) and the UNRATED part (rating windows
-    that ended unrated, which depends on the moment until the month's last window has ended)."""
+    that ended unrated, which depends on the moment until the month's last window has ended). BY_KEY: WITHIN is a
+    broad subtree (a province's, a city's, or everything), whose matters are read by key from the month's deadlines."""
     first, last = month_bounds(month)
     moment = at or now()
     today = local_day(moment)
     start, end = datetime.combine(first, time.min, zone()), end_of_day(last)
     out: list[Counted] = []
     if settled:
-        _settled(out, first, last, start, end, today, within, db=db)
+        _settled(out, first, last, start, end, today, within, by_key, db=db)
     if unrated:
         window = timedelta(days=rating_window_days)
         query = (select(Matter.handling_node_id, literal(True).label("unrated"))
@@ -162,31 +172,34 @@ def counted(*, db: Session, month: date, within: ColumnElement[bool] | None = No
     return out
 
 
-def _settled(out: list[Counted], first: date, last: date, start: datetime, end: datetime, today: date, within: ColumnElement[bool] | None,
-             *, db: Session) -> None:
+def _settled(out: list[Counted], first: date, last: date, start: datetime, end: datetime, today: date,
+             within: ColumnElement[bool] | None, by_key: bool, *, db: Session) -> None:
     # Acceptance periods: who ended them (a transfer/assignment event at the same instant) decides whose figure.
+    # The unit of whoever ended the period by a transfer or an assignment at that instant (0: nobody's unit), read
+    # per period through the events' matter index: a join was planned as a scan of every event for the few there are.
     ending = aliased(MatterEvent)
     actor = aliased(Person)
-    handed_over = ending.id.isnot(None)
-    rated_unit = case((handed_over, func.coalesce(actor.node_id, Matter.handling_node_id)), else_=Matter.handling_node_id)
-    acceptance = (select(Matter.handling_node_id, rated_unit.label("unit"), Deadline.state,
-                         (Deadline.due_day < today).label("past"), handed_over.label("handed_over"),
-                         _legal().label("legal"))
+    ender = (select(func.coalesce(actor.node_id, 0)).select_from(ending).outerjoin(actor, actor.id == ending.actor_id)
+             .where(ending.matter_id == Deadline.matter_id, ending.at == Deadline.done_at,
+                    ending.action.in_(HANDED_OVER))
+             .limit(1).scalar_subquery())
+    periods = and_(Deadline.kind == "acceptance", Deadline.due_day.between(first, last))
+    acceptance = (select(Matter.handling_node_id, ender.label("ender"), Deadline.state,
+                         (Deadline.due_day < today).label("past"), _legal().label("legal"))
                   .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
-                  .outerjoin(ending, and_(ending.matter_id == Deadline.matter_id, ending.at == Deadline.done_at,
-                                          ending.action.in_(HANDED_OVER)))
-                  .outerjoin(actor, actor.id == ending.actor_id)
-                  .where(Deadline.kind == "acceptance", Deadline.due_day.between(first, last)))
-    for handling, node_id, state, past, by_office, legal, n in _grouped(acceptance, within, db=db):
+                  .where(periods, _their_matters(periods, by_key)))
+    for handling, ended_by, state, past, legal, n in _grouped(acceptance, within, db=db):
+        node_id = ended_by or handling  # 0: the event names nobody's unit
         if legal:
             out.append(Counted(handling, node_id, LEGAL, "excluded", n, 0, 0))
         else:
-            figure = "transfer_timeliness" if by_office else "timely_acceptance"
+            figure = "transfer_timeliness" if ended_by is not None else "timely_acceptance"
             _deadline_outcome(out, handling, node_id, figure, DeadlineState(state), bool(past), n)
 
+    periods = and_(Deadline.kind.in_(COMPLETION_KINDS), Deadline.due_day.between(first, last))
     handling_periods = (select(Matter.handling_node_id, Deadline.state, (Deadline.due_day < today).label("past"))
                         .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
-                        .where(Deadline.kind.in_(COMPLETION_KINDS), Deadline.due_day.between(first, last), ~_legal()))
+                        .where(periods, _their_matters(periods, by_key), ~_legal()))
     for node_id, state, past, n in _grouped(handling_periods, within, db=db):
         _deadline_outcome(out, node_id, node_id, "on_time_completion", DeadlineState(state), bool(past), n)
 
@@ -194,12 +207,13 @@ def _settled(out: list[Counted], first: date, last: date, start: datetime, end: 
     # of the same person) is resolved when no review was asked and nobody petitioned again on it.
     is_repeat = or_(Matter.possible_repeat.is_(True), exists().where(RepeatLink.matter_id == Matter.id))
     again = exists().where(RepeatLink.earlier_id == Matter.id)
+    periods = and_(Deadline.kind == "review_request", Deadline.due_day.between(first, last),
+                   Deadline.state != DeadlineState.cancelled,
+                   or_(Deadline.state != DeadlineState.open, Deadline.due_day < today))
     windows = (select(Matter.handling_node_id, Matter.review_requested_at.is_(None).label("no_review"),
                       is_repeat.label("repeat"), again.label("again"))
                .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
-               .where(Deadline.kind == "review_request", Deadline.due_day.between(first, last),
-                      Deadline.state != DeadlineState.cancelled,
-                      or_(Deadline.state != DeadlineState.open, Deadline.due_day < today), ~_legal()))
+               .where(periods, _their_matters(periods, by_key), ~_legal()))
     for node_id, no_review, repeat, came_again, n in _grouped(windows, within, db=db):
         if no_review:
             out.append(Counted(node_id, node_id, "one_time_resolution", "no_review", n, n, n))
@@ -244,9 +258,11 @@ def units_from(found: Iterable[Counted]) -> list[UnitRates]:
 
 
 def monthly(*, db: Session, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
-            at: datetime | None = None) -> list[UnitRates]:
-    """The figures of every unit for MONTH, by the rules in this module's docstring, counted live."""
-    return units_from(counted(db=db, month=month, within=within, rating_window_days=rating_window_days, at=at))
+            at: datetime | None = None, by_key: bool = False) -> list[UnitRates]:
+    """The figures of every unit for MONTH, by the rules in this module's docstring, counted live (BY_KEY: see
+    counted())."""
+    return units_from(counted(db=db, month=month, within=within, rating_window_days=rating_window_days, at=at,
+                              by_key=by_key))
 
 
 @dataclass

@@ -11,12 +11,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Subquery, func, select, true, union_all
 from sqlalchemy.orm import Session
 
 from vreception.cases import monthly_figures, rates
+from vreception.cases.access import among
 from vreception.cases.deadlines import end_of_day, local_day, zone
 from vreception.cases.supervision import SUPERVISED
 from vreception.clock import now
@@ -103,16 +104,31 @@ class MatterCounts:
                 mine[key] = mine.get(key, 0) + n
 
 
-def overdue_condition(last_day: date, today: date) -> ColumnElement[bool]:
-    """A supervised deadline due by LAST_DAY (and before TODAY) that was not met by the end of LAST_DAY."""
-    return ((Deadline.kind.in_(SUPERVISED)) & (Deadline.due_day <= last_day) & (Deadline.due_day < today)
-            & (Deadline.state != DeadlineState.cancelled)
-            & (Deadline.done_at.is_(None) | (Deadline.done_at > end_of_day(last_day))))
+def overdue_arms(last_day: date, at: datetime) -> list[ColumnElement[bool]]:
+    """The supervised deadlines due by LAST_DAY (and before AT's day) not met by the end of LAST_DAY, as conditions
+    an index serves each: those still open (the partial index of open deadlines) and those done after LAST_DAY (none
+    until LAST_DAY has ended)."""
+    end = end_of_day(last_day)
+    due = Deadline.kind.in_(SUPERVISED) & (Deadline.due_day <= min(last_day, local_day(at) - timedelta(days=1)))
+    arms: list[ColumnElement[bool]] = [due & (Deadline.state == DeadlineState.open)]
+    if end < at:
+        arms.append(due & Deadline.state.in_((DeadlineState.met, DeadlineState.missed)) & (Deadline.done_at > end))
+    return arms
 
 
-def matter_counts(*, db: Session, months: list[date], within: ColumnElement[bool],
-                  at: datetime | None = None) -> dict[int, MatterCounts]:
-    """Per handling unit over MONTHS: matters registered by channel and by demand category, deadlines overdue."""
+def _overdue(arms: list[ColumnElement[bool]], within: ColumnElement[bool], by_key: bool) -> Subquery:
+    """The handling node of each deadline overdue by ARMS, of the matters WITHIN (BY_KEY, a broad subtree: its
+    matters read by key from the deadlines found, rather than hashed whole)."""
+    parts = [select(Matter.handling_node_id).select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
+             .where(arm, within, among(Matter.id, select(Deadline.matter_id).where(arm)) if by_key else true())
+             for arm in arms]
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+
+
+def matter_counts(*, db: Session, months: list[date], within: ColumnElement[bool], at: datetime | None = None,
+                  by_key: bool = False) -> dict[int, MatterCounts]:
+    """Per handling unit over MONTHS: matters registered by channel and by demand category, deadlines overdue (BY_KEY:
+    WITHIN is a province's or a city's subtree)."""
     start, end = range_bounds(months)
     registered = (Matter.registered_at >= start) & (Matter.registered_at <= end) & within
     units: dict[int, MatterCounts] = defaultdict(MatterCounts)
@@ -127,11 +143,9 @@ def matter_counts(*, db: Session, months: list[date], within: ColumnElement[bool
             .join(Demand, Demand.matter_id == Matter.id)
             .where(registered).group_by(Matter.handling_node_id, Demand.category)):
         units[node_id].by_category[category] = n
-    last_day = rates.month_bounds(months[-1])[1]
-    for node_id, n in db.execute(
-            select(Matter.handling_node_id, func.count(Deadline.id)).join(Deadline, Deadline.matter_id == Matter.id)
-            .where(overdue_condition(last_day, local_day(at or now())), within)
-            .group_by(Matter.handling_node_id)):
+    overdue = _overdue(overdue_arms(rates.month_bounds(months[-1])[1], at or now()), within, by_key)
+    for node_id, n in db.execute(select(overdue.c.handling_node_id, func.count())
+                                 .group_by(overdue.c.handling_node_id)):
         units[node_id].overdue = n
     return dict(units)
 
@@ -139,16 +153,6 @@ def matter_counts(*, db: Session, months: list[date], within: ColumnElement[bool
 def month_starts(months: list[date]) -> list[datetime]:
     """The first instant (local time) of each of MONTHS and of the month after the last: the buckets' edges."""
     return [datetime.combine(m, time.min, zone()) for m in [*months, shift(months[-1], 1)]]
-
-
-def registered_by_month(*, db: Session, months: list[date], within: ColumnElement[bool]) -> dict[date, int]:
-    """Matters registered in each of MONTHS, in one query (a CASE buckets the instants by local month)."""
-    bounds = month_starts(months)
-    bucket = case(*[(Matter.registered_at < bounds[i + 1], i) for i in range(len(months))], else_=-1)
-    found: dict[int, int] = dict(db.execute(select(bucket, func.count())
-                            .where(Matter.registered_at >= bounds[0], Matter.registered_at < bounds[-1], within)
-                            .group_by(bucket)).all())
-    return {month: int(found.get(i, 0)) for i, month in enumerate(months)}
 
 
 def children_of(parent: Node, *, db: Session) -> list[Node]:
@@ -171,12 +175,10 @@ def child_for(children: list[Node], node_ids: Iterable[int], *, db: Session) -> 
 
 
 def overdue_units(*, db: Session, months: list[date], within: ColumnElement[bool], at: datetime | None = None,
-                  limit: int = 50) -> list[tuple[str, int]]:
+                  limit: int = 50, by_key: bool = False) -> list[tuple[str, int]]:
     """The units (by name) with deadlines overdue at the end of MONTHS, most first (督办 named in the bulletin)."""
-    last_day = rates.month_bounds(months[-1])[1]
-    count = func.count(Deadline.id)
-    rows = db.execute(select(Node.name, count).select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
-                      .join(Node, Node.id == Matter.handling_node_id)
-                      .where(overdue_condition(last_day, local_day(at or now())), within)
+    overdue = _overdue(overdue_arms(rates.month_bounds(months[-1])[1], at or now()), within, by_key)
+    count = func.count()
+    rows = db.execute(select(Node.name, count).join(overdue, Node.id == overdue.c.handling_node_id)
                       .group_by(Node.id, Node.name).order_by(count.desc(), Node.name).limit(limit)).all()
     return [(name, int(n)) for name, n in rows]

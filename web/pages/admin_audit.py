@@ -49,7 +49,7 @@ def _audit_page(request: Request, principal: Principal, params: dict[str, str], 
             "object_id": wanted.object_id, "from": first.isoformat() if first else "",
             "to": last.isoformat() if last else "", "node_id": str(node_id or "")}
     return page(request, "admin_audit.html", principal, events=found.items, total=found.total,
-                next_cursor=found.next, form=form, nodes=office_nodes(principal, db=db),
+                total_capped=found.total_capped, next_cursor=found.next, form=form, nodes=office_nodes(principal, db=db),
                 may_verify=bool(principal.paths_for(())), result=result)
 
 

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Request
 
 from scheduling import dashboard as reads
 from vreception.auth.access import load_node, subtree_filter
-from vreception.cases import rates
+from vreception.cases import monthly_figures, rates
 from vreception.clock import now
-from vreception.models import Matter, Node, Role
+from vreception.models import Node, Role
 from vreception.models.scheduling import SessionState
 from vreception.notify import inbox
 from web.deps import DbSession
@@ -70,9 +70,9 @@ def chart(session, principal, request: Request) -> tuple[list[Bar], str, int]:
     """This month's figures over the subtree, summed over its units, laid out as bars; and the matters of legal
     channels left out of them (诉访分离)."""
     month = now().astimezone(zone(request)).date().replace(day=1)
-    within = subtree_filter(principal, Matter.handling_path, OFFICE)
-    units = rates.monthly(db=session, month=month, within=within,
-                          rating_window_days=app_settings(request).rating_window_days)
+    # The current month is counted live; a province's or a city's reads its matters by key (monthly_figures).
+    units = monthly_figures.monthly(db=session, month=month, paths=principal.paths_for(OFFICE),
+                                    rating_window_days=app_settings(request).rating_window_days)
     total = rates.UnitRates(principal.node_id)
     for unit in units:
         total.merge(unit)
