@@ -65,7 +65,8 @@ def test_the_office_attaches_materials_and_readers_list_them(client, org, db, se
     assert [f["filename"] for f in listed.json()] == ["身份证明及合同.pdf", "现场照片.jpg"]
     with db.transaction() as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "matter.attachment_added",
-                                                          AuditEvent.entity_id == str(matter["id"]))).all()
+                                                          AuditEvent.entity_id == str(matter["id"]))
+                                 .order_by(AuditEvent.id)).all()  # PostgreSQL returns rows in no set order without it
         assert [json.loads(e.data)["filename"] for e in events] == ["身份证明及合同.pdf", "现场照片.jpg", "again.pdf"]
 
 
