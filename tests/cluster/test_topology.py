@@ -23,6 +23,7 @@ import pytest
 from recordings import manifest as manifests
 from recordings import service
 from recordings.storage import S3Storage
+from tests.calls.helpers import wait_for
 from tests.cluster.clients import FailoverClient
 from tests.cluster.engines import NGINX, REDIS_SERVER, Proxy, RedisServer, S3Server, listening, require_binary
 from tests.cluster.network import Network, require_namespaces
@@ -103,16 +104,6 @@ def _join(http: httpx.Client, session: dict, role: str, username: str) -> tuple[
     return participant["id"], response.json()["ws_url"]
 
 
-async def until(condition, timeout: float) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if condition():
-            return True
-        await asyncio.sleep(0.05)
-    return bool(condition())
-
-
 def _at(instant: str) -> float:
     """A manifest's instant as a unix time."""
     return datetime.fromisoformat(instant.replace("Z", "+00:00")).timestamp()
@@ -149,16 +140,16 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
         try:
             # --- 1. through nginx: the leader's socket lands on one front, the room's on the other; both see video
             await leader.connect()
-            assert await until(lambda: leader.of_type("welcome"), 10), leader.messages
+            assert await wait_for(lambda: leader.of_type("welcome"), 10), leader.messages
             leaders_front = next(f for f in topology.fronts if _accepted(f, session_id) == 1)
             rooms_front = next(f for f in topology.fronts if f is not leaders_front)
             await room.connect()
-            assert await until(lambda: room.of_type("lobby"), 10), room.messages
+            assert await wait_for(lambda: room.of_type("lobby"), 10), room.messages
             assert (_accepted(leaders_front, session_id), _accepted(rooms_front, session_id)) == (1, 1), \
                 "nginx (least_conn) gives the second socket to the front without one"
             await leader.send({"type": "admit", "participant_id": room_pid})
             start = time.monotonic()
-            assert await until(lambda: leader.frames_since(start) > 10 and room.frames_since(start) > 10, 30), \
+            assert await wait_for(lambda: leader.frames_since(start) > 10 and room.frames_since(start) > 10, 30), \
                 (leader.messages[-5:], room.messages[-5:])
             figures["first_video_s"] = round(max(leader.first_frame_after(start), room.first_frame_after(start))
                                              - start, 2)
@@ -167,13 +158,13 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
             other = next(w for w in WORKERS if w != hosting)
             # at least one closed segment each, already in S3
             await asyncio.sleep(topology.segment_seconds + 1.5)
-            assert await until(lambda: sum(k.endswith(".webm") for k in world.s3.keys()) >= 2, 10), \
+            assert await wait_for(lambda: sum(k.endswith(".webm") for k in world.s3.keys()) >= 2, 10), \
                 world.s3.keys()
 
             # --- 2. kill -9 of the worker holding the call: both see video again on the other one within 10 s
             topology.workers[hosting].kill()
             killed, figures["killed_at"] = time.monotonic(), time.time()
-            assert await until(lambda: leader.frames_since(killed + 0.5) > 10 and room.frames_since(killed + 0.5) > 10,
+            assert await wait_for(lambda: leader.frames_since(killed + 0.5) > 10 and room.frames_since(killed + 0.5) > 10,
                                RESUME_WITHIN_S + 5), (leader.messages[-5:], room.messages[-5:])
             assert topology.placed_on(session_id) == other
             for name, client in (("leader", leader), ("room", room)):
@@ -188,12 +179,12 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
             # --- 3. kill -9 of the leader's front: its page joins again through nginx, which fails over to the other
             leaders_front.kill()
             dropped, figures["front_killed_at"] = time.monotonic(), time.time()
-            assert await until(lambda: len(leader.joins) == 2 and leader.offers == 3, FRONT_RESUME_WITHIN_S + 5), \
+            assert await wait_for(lambda: len(leader.joins) == 2 and leader.offers == 3, FRONT_RESUME_WITHIN_S + 5), \
                 (leader.drops, [m["type"] for m in leader.messages])
             figures["front_lost_leader_rejoined_s"] = round(leader.joins[1] - dropped, 2)
             assert leader.joins[1] - dropped <= FRONT_RESUME_WITHIN_S
             # the media went on between the pages and the worker; the leader's page started its media afresh
-            assert await until(lambda: leader.frames_since(leader.joins[1] + 1) > 10
+            assert await wait_for(lambda: leader.frames_since(leader.joins[1] + 1) > 10
                                and room.frames_since(leader.joins[1] + 1) > 10, 10)
             for name, client in (("leader", leader), ("room", room)):
                 pause = client.longest_pause(dropped, time.monotonic())
@@ -228,12 +219,12 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
                                                         for p in m["participants"])
                            for m in room.messages[seen[0]:])
 
-            assert await until(leader_muted, SIGNALING_BACK_WITHIN_S), room.messages[seen[0]:]
+            assert await wait_for(leader_muted, SIGNALING_BACK_WITHIN_S), room.messages[seen[0]:]
             figures["redis_restart_state_s"] = round(time.monotonic() - sent, 2)
             # a media signal goes front -> Redis -> the worker, and the worker's offer back: a screen share's slot
             sent = time.monotonic()
             await leader.send({"type": "screen", "active": True})
-            assert await until(lambda: any(m["type"] == "offer" for m in leader.messages[seen[1]:]),
+            assert await wait_for(lambda: any(m["type"] == "offer" for m in leader.messages[seen[1]:]),
                                SIGNALING_BACK_WITHIN_S), leader.messages[seen[1]:]
             figures["redis_restart_worker_offer_s"] = round(time.monotonic() - sent, 2)
             await leader.send({"type": "screen", "active": False})
@@ -245,7 +236,7 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
             assert leader.frames_since(up + 2) > 10 and room.frames_since(up + 2) > 10
 
             await leader.send({"type": "end"})
-            assert await until(lambda: leader.closed.is_set() and room.closed.is_set(), 10)
+            assert await wait_for(lambda: leader.closed.is_set() and room.closed.is_set(), 10)
         finally:
             await room.close()
             await leader.close()
