@@ -154,10 +154,14 @@ class InStream:
         self.remb_sent = 0
         self.remb_sent_at = 0.0
         self.recovered = 0  # packets lost on the way in, asked for again and forwarded late
+        # Read now, in the track event of setRemoteDescription, and never again: each later createOffer of the hub
+        # sets the transceiver's codecs and extension ids to aiortc's own numbering until the answer comes, and a
+        # client keeps the numbering of the first exchange anyway (aiortc's receiver reads its codecs once too).
+        # Packets that came in that window were read with the wrong table: RTX taken for VP8, Opus dropped.
         self.load_parameters()
 
     def load_parameters(self) -> None:
-        """Codecs and extension ids as negotiated on the publisher's transceiver."""
+        """Codecs and extension ids as negotiated on the publisher's transceiver (read once, from __init__)."""
         codecs = self.transceiver._codecs
         self.codecs = {c.payloadType: c for c in codecs if not _is_rtx(c) and c.payloadType is not None}
         self.rtx = {
@@ -221,7 +225,6 @@ class InStream:
         if old is not None:
             self.peer.retire(old)
         self.key = object()
-        self.load_parameters()
         self.stats = feedback.ReceiveStats(self.clock_rate, nack=self.nack)
         feedback.install_receive_stats(self.source.receiver, view.ssrc, self.stats, replaces=old)
         self.last_ts = (view.timestamp - 1) & TS_MASK

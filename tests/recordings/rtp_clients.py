@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import struct
 import time
 from collections.abc import Callable
@@ -192,6 +193,37 @@ class DecodeErrors(logging.Handler):
 
     def __exit__(self, *exc: object) -> None:
         logging.getLogger("aiortc.rtcrtpreceiver").removeHandler(self)
+
+
+# aiortc numbers payload types and header extensions its own way (Opus 96, VP8 97, MID 1); Chromium's are these.
+# A client offering them makes its sender use them, while the hub's transceivers fall back to aiortc's numbers
+# whenever the hub creates an offer.
+BROWSER_PAYLOAD_TYPES = {"audio": {96: 111}, "video": {97: 96, 98: 97, 99: 102, 100: 103, 101: 108, 102: 109}}
+BROWSER_EXTENSIONS = {"audio": {1: 4, 2: 1}, "video": {1: 4, 3: 2}}
+
+
+def browser_numbered(description: str) -> str:
+    """The SDP DESCRIPTION of an aiortc client with its payload types and extension ids renumbered as Chromium's."""
+    lines, kind = [], ""
+    for line in description.splitlines():
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+        types, extensions = BROWSER_PAYLOAD_TYPES.get(kind, {}), BROWSER_EXTENSIONS.get(kind, {})
+        if line.startswith("m="):
+            parts = line.split(" ")
+            line = " ".join(parts[:3] + [str(types.get(int(f), f)) for f in parts[3:]])
+        elif line.startswith(("a=rtpmap:", "a=rtcp-fb:", "a=fmtp:")):
+            attribute, rest = line.split(":", 1)
+            payload_type, _, rest = rest.partition(" ")
+            apt = re.search(r"(?<=apt=)\d+", rest)
+            if apt:
+                rest = rest.replace(apt.group(0), str(types.get(int(apt.group(0)), apt.group(0))), 1)
+            line = f"{attribute}:{types.get(int(payload_type), payload_type)} {rest}".rstrip()
+        elif line.startswith("a=extmap:"):
+            number, _, rest = line[len("a=extmap:"):].partition(" ")
+            line = f"a=extmap:{extensions.get(int(number), number)} {rest}"
+        lines.append(line)
+    return "\r\n".join(lines) + "\r\n"
 
 
 def make_packet_hub(**kwargs: object) -> tuple[MediaHub, dict[str, PacketClient]]:

@@ -7,14 +7,21 @@ import time
 
 import pytest
 from aioice.ice import StunProtocol
+from aiortc import RTCSessionDescription
 
-from recordings import passthrough
+from recordings import ice, passthrough
 from recordings.forwarding import PLI_INTERVAL, EncodedFrame
 from recordings.rtp import tap
 from recordings.rtp.rewrite import seq_delta, ts_delta
 from recordings.sfu import MediaHub
-from tests.recordings.media_clients import close_to, wait_until
-from tests.recordings.rtp_clients import DecodeErrors, add_packet_client, close_all, make_packet_hub
+from tests.recordings.media_clients import LOOPBACK, close_to, wait_until
+from tests.recordings.rtp_clients import (
+    DecodeErrors,
+    add_packet_client,
+    browser_numbered,
+    close_all,
+    make_packet_hub,
+)
 
 AMPLITUDES = {"alice": 3000, "bob": 9000, "carol": 16000}
 COLOURS = {"alice": "red", "bob": "blue", "carol": "green"}
@@ -135,6 +142,39 @@ def test_late_viewer_gets_a_key_frame_within_a_second():
             first = max(carol.got(p, "video").first_at for p in ("alice", "bob"))
             assert first - started < 1.0, f"first frame after {first - started:.2f} s"
             assert alice_video.keyframes > keyframes_before
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_a_publisher_numbering_its_payload_types_like_chromium_is_forwarded_through_the_hubs_offers():
+    # Found in Chromium: the hub offered the room its new tracks just as the room's first packets came; aiortc's
+    # createOffer had reset the hub's transceivers to aiortc's own numbers (VP8 97, RTX 98, Opus 96), so the room's
+    # RTX (97) was taken for VP8 and replaced its video, and its Opus (111) was dropped.
+    async def scenario():
+        hub, clients = make_packet_hub()
+        try:
+            alice = add_packet_client(hub, clients, "alice", "red", AMPLITUDES["alice"])
+            await alice.join()
+            bob = add_packet_client(hub, clients, "bob", "blue", AMPLITUDES["bob"])
+            offer = await bob.pc.createOffer()
+            with ice.host_addresses(LOOPBACK):
+                await bob.pc.setLocalDescription(offer)
+            answer = await hub.add_participant("bob", browser_numbered(bob.pc.localDescription.sdp))
+            # the hub's offer of alice's tracks, as it stands when bob's first packets arrive
+            await hub.peer_connection("bob").createOffer()
+            await bob.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+            ok = await wait_until(lambda: sees(alice, "bob") and heard(alice, "bob") and sees(bob, "alice")
+                                  and heard(bob, "alice"), timeout=8)
+            assert ok, {c.name: c.received for c in clients.values()}
+            assert bob.video_sender()._ssrc != bob.video_sender()._rtx_ssrc
+            source = next(s for s in hub.sources("bob") if s.kind == "video")
+            stream = hub.packet_forwarder.in_stream(source)
+            assert stream.ssrc == bob.video_sender()._ssrc
+            assert {pt: c.mimeType for pt, c in stream.codecs.items()}[96] == "video/VP8" and stream.rtx[97] == 96
+            frames = alice.got("bob", "video").frames
+            assert await wait_until(lambda: alice.got("bob", "video").frames >= frames + 30, timeout=5)
         finally:
             await close_all(hub, clients)
 
