@@ -408,7 +408,13 @@ class MediaHub:
                 return  # not connected: the client has not applied our answer yet; on_state retries
             participant.renegotiate = False
             try:
+                # aiortc's createOffer sets every transceiver's codecs and extension ids to aiortc's own numbers until
+                # the answer; a sender or receiver aiortc starts meanwhile would take them, not the numbers negotiated
+                # (Chromium keeps its own: VP8 96, RTX 97, where aiortc's are 97, 98). The offer is built: put back.
+                negotiated = {t: (t._codecs, t._headerExtensions) for t in pc.getTransceivers() if t.currentDirection}
                 offer = await pc.createOffer()
+                for transceiver, (codecs, extensions) in negotiated.items():
+                    transceiver._codecs, transceiver._headerExtensions = codecs, extensions
                 with ice.host_addresses(self._host_addresses):
                     await pc.setLocalDescription(offer)
             except InvalidStateError:
