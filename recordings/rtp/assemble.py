@@ -18,10 +18,16 @@ logger = logging.getLogger(__name__)
 FrameHandler = Callable[["av.Packet[Stream]", bool, float], None]
 
 # Packets held while a missing one may still come (reordered, or retransmitted); past either limit it counts as lost.
+# Video waits for a retransmission: the forwarder's NACK and two repeats (feedback.NACK_RETRY) with a WAN round trip.
+# Opus is not retransmitted (no NACK negotiated): audio only waits for reordering.
 WINDOW_PACKETS = 32
 WINDOW_SECONDS = 0.05
-# A packet this far behind the expected one is a sender that restarted its sequence numbers, not a late packet.
+VIDEO_WINDOW_PACKETS = 512
+VIDEO_WINDOW_SECONDS = 0.35
+# Packets this far behind the expected one, this many in a row, are a sender that restarted its sequence numbers;
+# fewer are late (a retransmission answering a NACK repeated after the reorder window gave the packet up).
 MAX_MISORDER = 100
+RESTART_PACKETS = 4
 # A packet of another SSRC is ignored (the forwarder calls reset() when it switches sources) unless the current
 # SSRC has been silent this long: then the stream itself moved.
 SSRC_TIMEOUT = 1.0
@@ -58,15 +64,17 @@ class FrameAssembler:
         "_on_frame", "_on_keyframe_needed", "_take", "_time_base", "_video", "_ssrc", "_next", "_starting", "_held",
         "_held_since", "_last_arrival", "_gap", "_parts", "_in_frame", "_frame_ts", "_frame_arrival", "_frame_key",
         "_need_key", "_asked_at", "_picture", "_boundary", "_last_ts_seen", "_started", "_pts", "_last_ts",
+        "_behind",
     )
 
     def __init__(self, codec: str, clock_rate: int, on_frame: FrameHandler, *,
                  on_keyframe_needed: Callable[[], None] | None = None,
-                 window_packets: int = WINDOW_PACKETS, window_seconds: float = WINDOW_SECONDS) -> None:
+                 window_packets: int | None = None, window_seconds: float | None = None) -> None:
         self.codec = _codec(codec)
         self.clock_rate = clock_rate
-        self.window_packets = window_packets
-        self.window_seconds = window_seconds
+        video = self.codec != _OPUS
+        self.window_packets = window_packets or (VIDEO_WINDOW_PACKETS if video else WINDOW_PACKETS)
+        self.window_seconds = window_seconds or (VIDEO_WINDOW_SECONDS if video else WINDOW_SECONDS)
         self.frames = 0  # frames handed on
         self.dropped = 0  # frames not handed on: incomplete, or deltas waiting for a key frame
         self.lost = 0  # packets given up on
@@ -105,6 +113,7 @@ class FrameAssembler:
         self._started = False  # a frame was handed on since the start or reset
         self._pts = 0
         self._last_ts = 0
+        self._behind = 0  # packets far behind in a row
 
     @property
     def waiting_for_keyframe(self) -> bool:
@@ -124,11 +133,13 @@ class FrameAssembler:
                     return
                 self.reset()
             self._ssrc = ssrc
-            # the first packet seen may not be the stream's first: hold the start like a hole in the sequence
-            self._next = (seq - self.window_packets) & 0xFFFF
+            # the first packet seen may not be the stream's first: hold the start (briefly) like a hole in the sequence
+            self._next = (seq - min(self.window_packets, WINDOW_PACKETS)) & 0xFFFF
             self._starting = True
         self._last_arrival = arrival
         ahead = (seq - self._next) & 0xFFFF
+        if ahead < 0x8000:
+            self._behind = 0
         if ahead == 0:
             self._next = (seq + 1) & 0xFFFF
             self._take(timestamp, marker, payload, arrival)
@@ -143,13 +154,15 @@ class FrameAssembler:
             if not held:
                 self._held_since = arrival
             held[seq] = (timestamp, marker, payload, arrival)
-            if len(held) > self.window_packets or arrival - self._held_since > self.window_seconds:
+            if self._overdue(arrival):
                 self._skip(arrival)
-        elif 0x10000 - ahead > MAX_MISORDER:
+        elif 0x10000 - ahead > MAX_MISORDER and self._behind + 1 >= RESTART_PACKETS:
             # the sender started its sequence numbers again: a new stream under the same SSRC
             self.reset()
             self.push_fields(ssrc, seq, timestamp, marker, payload, arrival)
         else:
+            if 0x10000 - ahead > MAX_MISORDER:
+                self._behind += 1
             self.late += 1
 
     def flush(self) -> None:
@@ -182,8 +195,16 @@ class FrameAssembler:
                 self._gap = True
             self._next = first
             self._drain()
-            if len(held) <= self.window_packets and now - self._held_since <= self.window_seconds:
+            if not self._overdue(now):
                 return
+
+    def _overdue(self, now: float) -> bool:
+        """Whether the held packets have waited for the missing ones long enough (at a stream's start: the reorder
+        window only, since nothing is missing there unless packets came out of order)."""
+        packets, seconds = self.window_packets, self.window_seconds
+        if self._starting:
+            packets, seconds = min(packets, WINDOW_PACKETS), min(seconds, WINDOW_SECONDS)
+        return len(self._held) > packets or now - self._held_since > seconds
 
     # per codec, in sequence order
 

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 FrameCallback = Callable[[Source, "av.Packet[Stream]", bool, float], None]
 
-# How often aiortc's reports are brought up to date, NACKs repeated and REMB sent upstream.
+# How often aiortc's reports are brought up to date and REMB sent upstream (NACKs are repeated on their own timer).
 TICK_SECONDS = 0.5
 # A viewer's bitrate estimate counts this long; the lowest one goes upstream this often, or at once when it drops.
 REMB_FRESH = 5.0
@@ -154,6 +154,7 @@ class InStream:
         self.remb_sent = 0
         self.remb_sent_at = 0.0
         self.recovered = 0  # packets lost on the way in, asked for again and forwarded late
+        self.retry: asyncio.TimerHandle | None = None  # the next look at what is still missing
         # Read now, in the track event of setRemoteDescription, and never again: each later createOffer of the hub
         # sets the transceiver's codecs and extension ids to aiortc's own numbering until the answer comes, and a
         # client keeps the numbering of the first exchange anyway (aiortc's receiver reads its codecs once too).
@@ -234,10 +235,29 @@ class InStream:
             self.source.request_keyframe()
 
     def ask_again(self, lost: Sequence[int]) -> None:
-        """NACK LOST to the publisher."""
+        """NACK LOST to the publisher, and again after NACK_RETRY while they are missing."""
         sender = feedback.feedback_ssrc(self.source.receiver)
         if sender is not None and self.ssrc is not None:
             self.peer.tap.send_rtcp(feedback.nack_packet(sender, self.ssrc, lost))
+        # A lost NACK or retransmission is asked for again within the recorder's reorder window (the tick's 0.5 s
+        # would come too late for the recording: the frame and the deltas up to a key frame would be dropped).
+        if self.retry is None and self.stats.missing:
+            self.retry = asyncio.get_running_loop().call_later(feedback.NACK_RETRY, self._retry_due)
+
+    def _retry_due(self) -> None:
+        self.retry = None
+        if self.source.stopped:
+            return
+        again = self.stats.due(time.monotonic())
+        if again:
+            self.ask_again(again)
+        elif self.stats.missing:
+            self.retry = asyncio.get_running_loop().call_later(feedback.NACK_RETRY, self._retry_due)
+
+    def stop_retrying(self) -> None:
+        if self.retry is not None:
+            self.retry.cancel()
+            self.retry = None
 
     def send_remb(self, now: float) -> None:
         """Pass the lowest fresh estimate of this stream's viewers to the publisher (when due)."""
@@ -254,14 +274,10 @@ class InStream:
         self.peer.tap.send_rtcp(feedback.remb_packet(sender, bitrate, [self.ssrc]))
 
     def tick(self, now: float) -> None:
-        """Periodic upkeep: aiortc's idea of the active SSRC, repeated NACKs, REMB upstream."""
+        """Periodic upkeep: aiortc's idea of the active SSRC, REMB upstream."""
         if self.ssrc is None or now - self.last_arrival > ACTIVE_SECONDS:
             return
         feedback.mark_active(self.source.receiver, self.ssrc)
-        if self.nack:
-            again = self.stats.due(now)
-            if again:
-                self.ask_again(again)
         if self.video:
             self.send_remb(now)
 
@@ -615,6 +631,7 @@ class PacketForwarder:
             self._remove(stream)
 
     def _remove(self, stream: InStream) -> None:
+        stream.stop_retrying()
         for out in list(stream.outs):
             self._detach(out)
         if self._streams.get(stream.source) is stream:
@@ -642,6 +659,8 @@ class PacketForwarder:
     async def close(self) -> None:
         """Stop forwarding and give every socket back to aioice."""
         self._closed = True
+        for stream in self._streams.values():
+            stream.stop_retrying()
         for peer in list(self._peers.values()):
             peer.tap.close()
         if self._task is not None:

@@ -221,6 +221,18 @@ def test_a_lost_packet_drops_its_frame_and_the_deltas_until_the_next_key_frame(c
     assert got.asked == 1  # asked at once for a key frame (the next one comes by itself here, within 0.5 s)
 
 
+def test_a_video_packet_repaired_after_two_nack_repeats_keeps_its_frame(clip):
+    # The forwarder's NACK or its answer was lost twice: the packet comes 0.3 s late (NACK_RETRY 0.1 s, WAN round trips).
+    sent, stamps = vp8_stream(clip)
+    asm, got = assembler("video/VP8", 90000)
+    hole = len(sent) // 2
+    step = 0.005
+    behind = int(0.3 / step)
+    feed(asm, sent[:hole] + sent[hole + 1:hole + 1 + behind] + [sent[hole]] + sent[hole + 1 + behind:], step=step)
+    assert got_frames(got) == expected(clip.video, stamps, range(len(clip.video)), 90000)
+    assert (asm.lost, asm.dropped, got.asked) == (0, 0, 0)
+
+
 def test_a_lost_key_frame_packet_waits_for_the_next_key_frame_and_keeps_asking(clip):
     sent, stamps = vp8_stream(clip)
     second_key = next(i for i in range(1, len(clip.video)) if clip.video[i].is_keyframe)
@@ -322,6 +334,29 @@ def test_reset_for_a_new_ssrc_restarts_pts_at_the_next_key_frame(clip):
     feed(asm2, [s for s in sent if s.frame < 40])
     feed(asm2, again, start=1000.0 + len(sent) * 0.001 + assemble.SSRC_TIMEOUT)
     assert got_frames(got2)[40:] == expected(clip.video, again_stamps, range(len(clip.video)), 90000)
+
+
+def test_a_retransmission_far_behind_is_late_and_a_renumbered_sender_still_restarts(clip):
+    # Found in Chromium under 2 % loss: an answer to a NACK repeated upstream came over 100 packets late, was taken
+    # for a sender restarting its sequence numbers, and restarted the recording's timestamps (a "rejoin" gap).
+    sent, stamps = vp8_stream(clip)
+    asm, got = assembler("video/VP8", 90000)
+    first, rest = [s for s in sent if s.frame < 40], [s for s in sent if s.frame >= 40]
+    assert len(first) > assemble.MAX_MISORDER
+    feed(asm, first)
+    for again in first[:assemble.RESTART_PACKETS - 1]:
+        asm.push(again.packet, 1001.0)
+    feed(asm, rest, start=1001.0)
+    assert got_frames(got) == expected(clip.video, stamps, range(len(clip.video)), 90000)
+    assert asm.late == assemble.RESTART_PACKETS - 1 and asm.lost == 0 and asm.dropped == 0
+
+    # a sender that starts its sequence numbers again (same SSRC): from its next key frame on, pts from 0
+    asm, got = assembler("video/VP8", 90000)
+    feed(asm, first)
+    renumbered, new_stamps = vp8_stream(clip, seq=(first[-1].packet.sequence_number - 5000) & 0xFFFF, ts=7_000_000)
+    feed(asm, renumbered, start=1001.0)
+    key = next(i for i in range(1, len(clip.video)) if clip.video[i].is_keyframe)
+    assert got_frames(got)[40:] == expected(clip.video, new_stamps, range(key, len(clip.video)), 90000)
 
 
 def test_h264_in_order_and_after_a_loss(clip):
