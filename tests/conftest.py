@@ -148,7 +148,15 @@ def reset(db: Database) -> None:
     tables = [t.name for t in Base.metadata.sorted_tables]
     with db.engine.begin() as connection:
         if db.backend == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # TRUNCATE makes new files for all 55 tables (about 1 s, most of a PostgreSQL test's setup); a test
+            # leaves rows in a few tables, which DELETE empties in milliseconds, children before parents
+            filled = set(connection.execute(text(" UNION ALL ".join(
+                f"SELECT '{table}' WHERE EXISTS (SELECT 1 FROM {table})" for table in tables))).scalars())
+            for table in reversed(tables):
+                if table in filled:
+                    connection.execute(text(f"DELETE FROM {table}"))
+            connection.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                                    "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"))
         else:
             connection.execute(text("PRAGMA defer_foreign_keys=ON"))  # nodes refer to nodes
             for table in reversed(tables):
