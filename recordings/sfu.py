@@ -105,7 +105,7 @@ class MediaHub:
         host_addresses: Sequence[str] | None = None,
         on_offer: OfferCallback | None = None,
         on_connection_state: StateCallback | None = None,
-        forwarding: str = "frames",
+        forwarding: str = "packets",
     ) -> None:
         if forwarding not in ("frames", "packets"):
             raise ValueError(f"forwarding must be 'frames' or 'packets', not {forwarding!r}")

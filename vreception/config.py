@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     media_worker_capacity: int = Field(default=50, ge=1)  # sessions before placement prefers other workers
     media_worker_heartbeat_ms: int = Field(default=1000, ge=100)
     media_worker_ttl_ms: int = Field(default=3000, ge=300)  # a worker silent this long is lost
-    media_forwarding: Literal["frames", "packets"] = "frames"  # "packets": SRTP forwarded below aiortc (issue 18)
+    media_forwarding: Literal["frames", "packets"] = "packets"  # "frames": through aiortc's receivers (issue 18)
     # Whether a statutory deadline that ends on a holiday moves to the next working day.
     deadline_moves_off_holidays: bool = True
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

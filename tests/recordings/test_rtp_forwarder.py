@@ -22,6 +22,7 @@ from tests.recordings.rtp_clients import (
     close_all,
     make_packet_hub,
 )
+from vreception.config import Settings
 
 AMPLITUDES = {"alice": 3000, "bob": 9000, "carol": 16000}
 COLOURS = {"alice": "red", "bob": "blue", "carol": "green"}
@@ -73,8 +74,10 @@ def test_aiortc_internals_the_packet_path_uses_are_there():
     assert tap.missing_hooks() == []
 
 
-def test_frames_stay_the_default_and_the_setting_is_checked():
-    assert MediaHub().packet_forwarder is None
+def test_packets_are_the_default_frames_stay_selectable_and_the_setting_is_checked():
+    assert Settings().media_forwarding == "packets"
+    assert MediaHub().packet_forwarder is not None
+    assert MediaHub(forwarding="frames").packet_forwarder is None
     with pytest.raises(ValueError, match="forwarding"):
         MediaHub(forwarding="bytes")
 
