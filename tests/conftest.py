@@ -49,8 +49,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.media)
             item.add_marker(pytest.mark.xdist_group("media"))
     # The real-time recording tests first, in a fresh process: after some 80 media tests in the same process
-    # their A/V and span bounds failed in clean CI runs; run alone (or first) they hold.
-    items.sort(key=lambda item: not item.nodeid.startswith(FIRST_TESTS))
+    # their A/V and span bounds failed in clean CI runs; run alone (or first) they hold. In the parallel pass the
+    # grouped tests (each group minutes long, on one worker) go first: xdist hands out work in collection order,
+    # and a group reached last leaves the other worker idle while it runs.
+    items.sort(key=lambda item: (not item.nodeid.startswith(FIRST_TESTS),
+                                 item.get_closest_marker("xdist_group") is None))
 
 
 @pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
