@@ -31,7 +31,7 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
-# Debian's coturn for the relay test (tests/calls/test_turn_relay.py); the service is not enabled.
+# Debian's coturn for the relay test (tests/calls/test_turn_relay.py) and the topology tests (tests/cluster/); the service is not enabled.
 turn:
 	@if [ ! -x /usr/bin/turnserver ]; then \
 	  echo "installing Debian coturn"; \

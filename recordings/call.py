@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -48,6 +48,15 @@ class CallMedia:
         if self._storage is None:
             self._storage = storage_from_settings(self._settings)
         return self._storage
+
+    @property
+    def segment_seconds(self) -> int:
+        """How long a segment lasts here: on a media worker at most media_worker_segment_seconds (its open segments
+        are lost with its disk), in the embedded server recording_segment_seconds."""
+        seconds = self._settings.recording_segment_seconds
+        if self._settings.media_placement == "workers":
+            seconds = min(seconds, self._settings.media_worker_segment_seconds)
+        return seconds
 
     def recording(self, session_id: int) -> bool:
         """Whether SESSION_ID is being recorded in this process."""
@@ -122,29 +131,32 @@ class CallMedia:
         try:
             self.recordings[session_id] = await LiveRecording.start(
                 db=self._db, hub=self._hub(session_id), session_id=session_id, storage=self.storage,
-                segment_seconds=self._settings.recording_segment_seconds,
-                cluster_ms=self._settings.recording_cluster_ms)
+                segment_seconds=self.segment_seconds, cluster_ms=self._settings.recording_cluster_ms)
         except Exception:  # the call goes on; the failure is logged and the recording row says so
             log.exception("recording of session %s could not start", session_id)
 
-    async def resume(self, session_id: int, *, lost: str, worker: str) -> int | None:
+    async def resume(self, session_id: int, *, lost: str, worker: str,
+                     present: Mapping[int, float] | None = None) -> int | None:
         """Continue SESSION_ID's running recording here after the worker LOST holding it was lost.
 
         What the lost worker left is registered first (its journal, where this machine can read it); the recording
-        goes on in new segments, each participant's first one after a gap marked worker_lost. Returns the
-        recording id, or None when the session was not being recorded.
+        goes on in new segments, each participant's first one after a gap marked worker_lost. PRESENT: the
+        participants in the call when the worker was lost, with the unix time each last joined; one with nothing in
+        storage (their first segment was still open on the lost worker's disk) is missing since they joined, or since
+        the recording started. Returns the recording id, or None when the session was not being recorded.
         """
         if session_id in self.recordings:
             return self.recordings[session_id].recording_id
-        found = await asyncio.to_thread(self._recover_lost, session_id, lost, worker)
+        found = await asyncio.to_thread(self._recover_lost, session_id, lost, worker, present or {})
         if found is None:
             return None
         self.recordings[session_id] = await LiveRecording.resume(
             db=self._db, hub=self._hub(session_id), storage=self.storage, lost=found, lost_worker=lost, worker=worker,
-            segment_seconds=self._settings.recording_segment_seconds, cluster_ms=self._settings.recording_cluster_ms)
+            segment_seconds=self.segment_seconds, cluster_ms=self._settings.recording_cluster_ms)
         return found.recording_id
 
-    def _recover_lost(self, session_id: int, lost: str, worker: str) -> LostRecording | None:
+    def _recover_lost(self, session_id: int, lost: str, worker: str,
+                      present: Mapping[int, float]) -> LostRecording | None:
         """Register what the lost worker left of SESSION_ID's running recording (None when nothing is being
         recorded)."""
         with self._db.transaction() as tx:
@@ -167,6 +179,9 @@ class CallMedia:
                 if capture_of_key(segment.key) == CAMERA:
                     ended = segment.ended_at.timestamp()
                     ends[segment.participant_id] = max(ends.get(segment.participant_id, ended), ended)
+            started = recording.started_at.timestamp()
+            for participant_id, joined in present.items():
+                ends.setdefault(participant_id, max(started, joined))
             indexes += [e["index"] for e in read_journal(self.storage.live_path(f"{prefix}/{JOURNAL_KEY}"))
                         if e.get("event") == "open"]
             first_index = max(indexes, default=-1) + 1

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     media_worker_capacity: int = Field(default=50, ge=1)  # sessions before placement prefers other workers
     media_worker_heartbeat_ms: int = Field(default=1000, ge=100)
     media_worker_ttl_ms: int = Field(default=3000, ge=300)  # a worker silent this long is lost
+    # A worker's recording segments last at most this long: its open segments vanish with its disk, and 8 s plus
+    # the key frame and the upload that close one keeps that loss under 10 s (deploy/SIZING.md "Failover").
+    media_worker_segment_seconds: int = Field(default=8, ge=2, le=3600)
     media_forwarding: Literal["frames", "packets"] = "packets"  # "frames": through aiortc's receivers (issue 18)
     # Whether a statutory deadline that ends on a holiday moves to the next working day.
     deadline_moves_off_holidays: bool = True

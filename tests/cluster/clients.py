@@ -1,18 +1,25 @@
 """aiortc participants that behave as the call page does: media afresh whenever the server says `admitted`, and a
-dropped signaling socket joined again with the same token."""
+dropped signaling socket joined again with the same token; one may run on an event loop in a namespace of its own
+(`Elsewhere`), and one may use only the TURN relay (`relay_only`, the page's iceTransportPolicy "relay")."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import websockets
-from aiortc import RTCPeerConnection
+from aiortc import RTCIceTransportPolicy, RTCPeerConnection
 
 from recordings import ice
 from tests.calls.helpers import LOOPBACK, SignalingClient
+from tests.cluster.network import Network
+
+T = TypeVar("T")
 
 # call.js: closes after which a page does not join again, and its delays between attempts.
 FINAL_CLOSE_CODES = frozenset({1000, 4403, 4409, 4410})
@@ -26,6 +33,8 @@ class FailoverClient(SignalingClient):
 
     addresses: list[str] = field(default_factory=lambda: list(LOOPBACK))  # its ICE host candidates
     tls: ssl.SSLContext | None = None
+    ice_servers: list[dict] = field(default_factory=list)  # the join answer's (the TURN relay's credentials)
+    relay_only: bool = False  # iceTransportPolicy "relay": only candidates the TURN server relays
     reconnect: bool = True
     video_at: list[float] = field(default_factory=list)
     offers: int = 0
@@ -60,7 +69,10 @@ class FailoverClient(SignalingClient):
         if old is not None:
             await old.close()
         self.offers += 1
-        self.pc = RTCPeerConnection(ice.rtc_configuration([]))
+        configuration = ice.rtc_configuration(self.ice_servers)
+        if self.relay_only:
+            configuration.iceTransportPolicy = RTCIceTransportPolicy.RELAY
+        self.pc = RTCPeerConnection(configuration)
         self._add_media(self.pc)
         self.pc.on("track", self._on_track)
         offer = await self.pc.createOffer()
@@ -89,6 +101,79 @@ class FailoverClient(SignalingClient):
         times = [start, *(at for at in self.video_at if start < at < end), end]
         return max(b - a for a, b in zip(times, times[1:], strict=False))
 
+    def selected_pair(self) -> tuple[str, tuple[str, int], tuple[str, int]] | None:
+        """The media's nominated candidate pair now: (local candidate type, local address, remote address)."""
+        if self.pc is None:
+            return None
+        transports = {t.receiver.transport for t in self.pc.getTransceivers() if t.receiver.transport is not None}
+        for transport in transports:
+            connection = transport.transport._connection  # aioice's, behind aiortc's RTCIceTransport
+            pair = connection._nominated.get(1)
+            if pair is not None:
+                local = pair.local_candidate
+                return local.type, (local.host, local.port), pair.remote_addr
+        return None
+
     async def close(self) -> None:
         self.reconnect = False
         await super().close()
+
+
+class Elsewhere:
+    """An event loop on a thread in another host's namespace: every socket a client makes on it is that host's.
+
+    Only its coroutines run there (`run`); reading a client's lists and flags from another thread is safe.
+    """
+
+    def __init__(self, network: Network, host: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failed: list[BaseException] = []
+
+        def body() -> None:
+            try:
+                network.enter(host)
+            except BaseException as exc:
+                failed.append(exc)
+                return
+            finally:
+                started.set()
+            asyncio.set_event_loop(self.loop)
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=body, name=f"loop-in-{host}", daemon=True)
+        self.thread.start()
+        started.wait()
+        if failed:
+            raise failed[0]
+
+    async def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """COROUTINE's result, run on this loop."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
+
+    def close(self) -> None:
+        """Stop the loop and its thread."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+@dataclass
+class Away:
+    """A FailoverClient whose sockets and media live on an Elsewhere loop; the scenario drives it from its own."""
+
+    client: FailoverClient
+    where: Elsewhere
+
+    async def connect(self) -> None:
+        await self.where.run(self.client.connect())
+
+    async def send(self, message: dict) -> None:
+        await self.where.run(self.client.send(message))
+
+    async def close(self) -> None:
+        await self.where.run(self.client.close())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)

@@ -1,5 +1,5 @@
-"""The shared engines of the topology test, each a real server in its own namespace: Redis, an S3 server (moto) and
-nginx serving the deploy/ site in front of the web fronts."""
+"""The shared engines of the topology test, each a real server in its own namespace: Redis, an S3 server (moto),
+nginx serving the deploy/ site in front of the web fronts, and Debian's coturn with the deploy/ configuration."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.calls.test_turn_relay import TURNSERVER, Relay
 from tests.cluster.network import Network
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "vreception.conf"
+COTURN_CONF = ROOT / "deploy" / "coturn" / "turnserver.conf"
+TURN_PORT = 3478
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -159,9 +162,9 @@ def self_signed(directory: Path, address: str, name: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def _swap(text: str, old: str, new: str) -> str:
-    # The site is tested as written: a line this test expects and no longer finds fails it, never skips it.
-    assert old in text, f"deploy/nginx/vreception.conf no longer has {old!r}"
+def _swap(text: str, old: str, new: str, source: str = "deploy/nginx/vreception.conf") -> str:
+    # The file is tested as written: a line this test expects and no longer finds fails it, never skips it.
+    assert old in text, f"{source} no longer has {old!r}"
     return text.replace(old, new)
 
 
@@ -239,3 +242,53 @@ http {{
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+class TurnServer(Relay):
+    """Debian's coturn with deploy/coturn/turnserver.conf on its own host (listening on 3478 of every address it
+    has): only the shared secret, the allowed peers (the media workers' addresses, in the file the media network),
+    the certificate and where it writes its files differ from the file. tests/calls/test_turn_relay.py's Relay
+    reads its log and stops it."""
+
+    def __init__(self, network: Network, host: str, directory: Path, *, secret: str, peers: list[str]) -> None:
+        self.network, self.host, self.directory = network, host, directory
+        self.secret, self.peers = secret, peers
+        self.port = TURN_PORT
+        self.log = directory / "turnserver.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """The VRECEPTION_TURN_URLS entry of this relay."""
+        return f"turn:{self.network.address(self.host)}:{self.port}?transport=udp"
+
+    def config(self) -> str:
+        """The deploy/ configuration with this test's secret, peers, certificate and files."""
+        source = "deploy/coturn/turnserver.conf"
+        text = COTURN_CONF.read_text()
+        text = _swap(text, "static-auth-secret=CHANGE-ME-same-as-VRECEPTION_TURN_SECRET",
+                     f"static-auth-secret={self.secret}", source)
+        text = _swap(text, "allowed-peer-ip=10.0.20.0-10.0.20.255",
+                     "\n".join(f"allowed-peer-ip={peer}" for peer in self.peers), source)
+        text = _swap(text, "/etc/ssl/vreception/fullchain.pem", str(self.directory / "fullchain.pem"), source)
+        text = _swap(text, "/etc/ssl/vreception/privkey.pem", str(self.directory / "privkey.pem"), source)
+        # Its log in a file (allocations are counted from it) instead of syslog; its database and pid file here.
+        text = _swap(text, "\nsyslog\n", f"\nlog-file={self.log}\nsimple-log\nverbose\n", source)
+        return text + f"userdb={self.directory / 'turndb'}\npidfile={self.directory / 'turnserver.pid'}\n"
+
+    def start(self) -> None:
+        """Start coturn; returns once it accepts TCP on its port (checked from a host that reaches it)."""
+        self.directory.mkdir(exist_ok=True)
+        self_signed(self.directory, self.network.address(self.host), "turn.example.gov.cn")
+        (self.directory / "turnserver.conf").write_text(self.config())
+        self.process = subprocess.Popen(
+            self.network.command(self.host, [TURNSERVER, "-c", str(self.directory / "turnserver.conf")]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def listening(self) -> bool:
+        """Whether coturn accepts TCP on its port (call it from a thread in a namespace that reaches it)."""
+        return listening(self.network.address(self.host), self.port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            super().stop()

@@ -1,7 +1,8 @@
 """Network namespaces for the topology test: one namespace per host, all on one bridge, nothing routed elsewhere.
 
 Every host gets `eth0` (10.66.0.x/24) whose peer is a port of a bridge living in a namespace of its own; no host
-has a default route, so nothing leaves the machine. A test thread joins a host's namespace with setns(2), which
+has a default route, so nothing leaves the machine. A host listed in `only` gets its address as /32 and a route to
+each host it may reach, nothing else (a room behind a strict firewall). A test thread joins a host's namespace with setns(2), which
 moves only that thread (and the threads it starts): the rest of the test process stays where it was.
 """
 
@@ -65,6 +66,7 @@ class Network:
     """Hosts by name, each with its own namespace and address on one bridge."""
 
     hosts: dict[str, int]  # name -> last octet of its address
+    only: dict[str, list[str]] = field(default_factory=dict)  # host -> the only hosts it has a route to
     tag: str = field(default_factory=lambda: f"{PREFIX}{os.getpid()}")
     made: list[str] = field(default_factory=list)
 
@@ -89,27 +91,42 @@ class Network:
             port = f"p{index}"
             _ip("-n", lan, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", name)
             _ip("-n", lan, "link", "set", port, "master", "br0", "up")
-            _ip("-n", name, "addr", "add", f"{self.address(host)}/24", "dev", "eth0")
+            if host in self.only:
+                _ip("-n", name, "addr", "add", f"{self.address(host)}/32", "dev", "eth0")
+            else:
+                _ip("-n", name, "addr", "add", f"{self.address(host)}/24", "dev", "eth0")
             _ip("-n", name, "link", "set", "eth0", "up")
             _ip("-n", name, "link", "set", "lo", "up")
+            for reachable in self.only.get(host, []):
+                _ip("-n", name, "route", "add", f"{self.address(reachable)}/32", "dev", "eth0")
 
     def command(self, host: str, argv: list[str]) -> list[str]:
         """ARGV run in HOST's namespace (`ip netns exec` execs it: the process id is the command's own)."""
         return ["ip", "netns", "exec", self.namespace(host), *argv]
 
+    def routes(self, host: str) -> list[str]:
+        """HOST's IPv4 routes, as `ip route` prints them."""
+        done = subprocess.run(["ip", "-n", self.namespace(host), "-4", "route"], capture_output=True, text=True,
+                              check=True)
+        return [line.strip() for line in done.stdout.splitlines() if line.strip()]
+
+    def enter(self, host: str) -> None:
+        """Move the calling thread (and the threads it starts from now on) into HOST's namespace."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        descriptor = os.open(f"/run/netns/{self.namespace(host)}", os.O_RDONLY)
+        try:
+            if libc.setns(descriptor, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+        finally:
+            os.close(descriptor)
+
     def run_in(self, host: str, function: Callable[[], T]) -> T:
         """FUNCTION's result, called on a thread that lives in HOST's namespace (its exception is raised here)."""
         outcome: dict[str, object] = {}
-        libc = ctypes.CDLL(None, use_errno=True)
 
         def body() -> None:
             try:
-                descriptor = os.open(f"/run/netns/{self.namespace(host)}", os.O_RDONLY)
-                try:
-                    if libc.setns(descriptor, CLONE_NEWNET) != 0:
-                        raise OSError(ctypes.get_errno(), "setns")
-                finally:
-                    os.close(descriptor)
+                self.enter(host)
                 outcome["value"] = function()
             except BaseException as exc:  # handed to the caller, assertion errors included
                 outcome["error"] = exc

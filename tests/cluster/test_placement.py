@@ -92,6 +92,31 @@ def test_a_lost_workers_sessions_are_re_placed_once(cluster):
     assert known == {b"a"}  # the lost worker is forgotten once its sessions are elsewhere
 
 
+def test_a_lost_workers_sessions_go_first_to_a_worker_on_its_machine_while_one_has_room(cluster):
+    async def scenario(client, placement):
+        # two machines: 10.0.0.1 with a, b and c (c nearly full), 10.0.0.2 with z (idle)
+        for worker_id, address, capacity in (("a", "10.0.0.1", 100), ("c", "10.0.0.1", 4), ("z", "10.0.0.2", 100)):
+            await announce(client, cluster, WorkerInfo(id=worker_id, address=address, capacity=capacity),
+                           ttl_ms=10_000)
+        await announce(client, cluster, WorkerInfo(id="b", address="10.0.0.1"), ttl_ms=300)
+        for session_id, worker_id in [(s, "a") for s in range(1, 6)] + [(s, "c") for s in range(6, 9)] + \
+                [(s, "b") for s in range(9, 14)]:
+            await client.set(cluster.placement(session_id), worker_id)
+            await client.sadd(cluster.sessions(worker_id), session_id)
+        await asyncio.sleep(0.5)  # b's process died; its machine's other workers live on
+        moved = await placement.adopt_orphans()
+        forgotten = await client.hget(cluster.addresses, "b")
+        # then the whole machine 10.0.0.1 is lost: nothing near is alive, its sessions go to the other machine
+        await client.delete(cluster.worker("a"), cluster.worker("c"))
+        return moved, forgotten, await placement.adopt_orphans(), await placement.spread()
+
+    moved, forgotten, then, spread = run(cluster, scenario)
+    # c (same machine, 3 of 4) takes one and is full; a (same machine, busier than z) takes the rest; none to z
+    assert sorted((m.session_id, m.worker) for m in moved) == [(9, "c"), (10, "a"), (11, "a"), (12, "a"), (13, "a")]
+    assert forgotten is None  # a lost worker's address goes once its sessions are elsewhere
+    assert {m.worker for m in then} == {"z"} and len(then) == 13 and spread == {"z": 13}
+
+
 def test_the_heartbeat_keeps_a_worker_alive_and_withdraw_ends_it(cluster):
     async def scenario(client, placement):
         beat = Heartbeat(client, cluster, lambda: WorkerInfo(id="a", address="127.0.0.1", sessions=3),

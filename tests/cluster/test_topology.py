@@ -1,11 +1,7 @@
-"""The deployment of issue 17 on one machine, each host in a network namespace of its own: nginx with the deploy/
-site in front of two web fronts, two media workers, a Redis and an S3 server of the test's own, and the machine's
-PostgreSQL. One call goes through all of it, then loses its media worker (kill -9), a front (kill -9) and Redis
-(a restart), and its recording still verifies and names what is missing.
-
-Hosts (10.66.0.x on one bridge, no route anywhere else): engines (Redis, S3), proxy (nginx), front1, front2,
-worker1, worker2, clients (the two participants, aiortc, in a thread of this process). PostgreSQL is the
-machine's, reached over its Unix socket: a namespace separates the network, not the file system.
+"""The deployment of issue 17 on one machine (tests/cluster/world.py): nginx with the deploy/ site in front of two web
+fronts, two media workers, Redis, S3, coturn and PostgreSQL, each host in a network namespace of its own. One call goes
+through all of it, the room's media relayed by coturn, then loses its media worker (kill -9), a front (kill -9) and
+Redis (a restart), and its recording still verifies and names what is missing.
 """
 
 from __future__ import annotations
@@ -14,99 +10,25 @@ import asyncio
 import json
 import subprocess
 import time
-from dataclasses import dataclass
-from datetime import datetime
 
 import httpx2 as httpx
 import pytest
 
 from recordings import manifest as manifests
-from recordings import service
-from recordings.storage import S3Storage
 from tests.calls.helpers import wait_for
-from tests.cluster.clients import FailoverClient
-from tests.cluster.engines import NGINX, REDIS_SERVER, Proxy, RedisServer, S3Server, listening, require_binary
-from tests.cluster.network import Network, require_namespaces
-from tests.cluster.topology import FRONT_PORT, SECRET, Topology, over_socket, require_local_postgres, wait_until
-from tests.factories import book_walk_in, login
-from vreception import audit
-from vreception.db import Database
+from tests.cluster.clients import Away, Elsewhere, FailoverClient
+from tests.cluster.topology import FRONT_PORT, wait_until
+from tests.cluster.world import WORKERS, at, join
+from tests.factories import book_walk_in
 from vreception.models.recordings import Recording, RecordingState
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 
-HOSTS = {"engines": 2, "proxy": 3, "front1": 11, "front2": 12, "worker1": 21, "worker2": 22, "clients": 100}
-WORKERS = {"w1": "worker1", "w2": "worker2"}
 RESUME_WITHIN_S = 10.0  # the issue's bound: the call resumes within 10 s of losing its worker
 MAX_LOST_AT_KILL_S = 1.5  # what the kill itself may cost the recording when the worker's disk remains
 FRONT_RESUME_WITHIN_S = 10.0  # a front lost: its participants' pages join again through nginx (call.js retries)
 SIGNALING_BACK_WITHIN_S = 10.0  # Redis back: state changes and media signals flow again
 MAX_FRONT_GAP_S = 2.0  # what a front's loss may cost a participant's recording (the page's fresh media)
-
-
-@dataclass
-class World:
-    network: Network
-    topology: Topology
-    redis: RedisServer
-    s3: S3Server
-    proxy: Proxy
-
-
-@pytest.fixture
-def world(db, tmp_path):
-    require_namespaces()
-    require_binary(NGINX, "nginx")
-    require_binary(REDIS_SERVER, "redis-server")
-    pytest.importorskip("moto.server")
-    require_local_postgres(db.url)
-    network = Network(HOSTS)
-    redis = RedisServer(network, "engines", tmp_path / "redis")
-    s3 = S3Server(network, "engines", tmp_path / "s3.log")
-    topology = Topology(network=network, database_url=db.url, data_dir=tmp_path / "var", redis_url=redis.url,
-                        settings={
-                            "VRECEPTION_RECORDING_STORAGE": "s3", "VRECEPTION_RECORDING_S3_ENDPOINT": s3.endpoint,
-                            "VRECEPTION_RECORDING_S3_BUCKET": s3.bucket,
-                            "VRECEPTION_RECORDING_S3_ACCESS_KEY": "testing",
-                            "VRECEPTION_RECORDING_S3_SECRET_KEY": "testing",
-                            # the fronts believe nginx's X-Forwarded-Proto (their join answers say wss://)
-                            "VRECEPTION_TRUSTED_PROXIES": network.address("proxy")})
-    topology.data_dir.mkdir()
-    proxy = None
-    try:
-        network.up()
-        redis.start()
-        s3.start()
-        topology.start(workers=WORKERS, fronts=["front1", "front2"])
-        proxy = Proxy(network, "proxy", topology.front_addresses(), tmp_path / "nginx")
-        proxy.start()
-
-        def bucket() -> None:
-            assert wait_until(lambda: listening(network.address("engines"), s3.port), 60), s3.log.read_text()
-            s3.client().create_bucket(Bucket=s3.bucket)
-
-        network.run_in("clients", bucket)
-        yield World(network, topology, redis, s3, proxy)
-    finally:
-        topology.stop()
-        for engine in (proxy, s3, redis):
-            if engine is not None:
-                engine.stop()
-        network.down()
-
-
-def _join(http: httpx.Client, session: dict, role: str, username: str) -> tuple[int, str]:
-    """The participant id of ROLE and the WebSocket URL of its join answer (the front's, behind nginx)."""
-    participant = next(p for p in session["participants"] if p["role"] == role)
-    response = http.post(f"/api/v1/sessions/{session['id']}/join", headers=login(http, username),
-                         json={"participant_id": participant["id"]})
-    assert response.status_code == 200, response.text
-    return participant["id"], response.json()["ws_url"]
-
-
-def _at(instant: str) -> float:
-    """A manifest's instant as a unix time."""
-    return datetime.fromisoformat(instant.replace("Z", "+00:00")).timestamp()
 
 
 def _accepted(front, session_id: int) -> int:
@@ -115,28 +37,36 @@ def _accepted(front, session_id: int) -> int:
 
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org, world, tmp_path):
+def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org, world):
     topology, proxy, network = world.topology, world.proxy, world.network
     leaders_front = rooms_front = topology.fronts[0]  # known once the leader's socket is up
     figures: dict[str, float] = {}
     tls = proxy.ssl_context()
 
-    def book() -> tuple[dict, tuple[int, str], tuple[int, str]]:
+    def book() -> tuple[dict, tuple[int, str, list[dict]], tuple[int, str, list[dict]]]:
         with httpx.Client(base_url=proxy.base, verify=tls, timeout=30) as http:
             session = book_walk_in(http, org)
-            return session, _join(http, session, "room", "room.township"), \
-                _join(http, session, "leader", "leader.county")
+            return session, join(http, session, "room", "room.township"), join(http, session, "leader", "leader.county")
 
-    session, (room_pid, room_url), (leader_pid, leader_url) = network.run_in("clients", book)
+    session, (room_pid, room_url, room_ice), (leader_pid, leader_url, _) = network.run_in("clients", book)
     session_id = session["id"]
     # the fronts know they are behind TLS: the join answer's socket is nginx's wss://
     assert leader_url.startswith(f"wss://{network.address('proxy')}/ws/sessions/{session_id}?token="), leader_url
+    # the room's answer carries its own TURN credentials for coturn; its host reaches nginx and coturn only
+    (relay,) = room_ice
+    assert relay["urls"] == [world.turn.url] and relay["username"].endswith(f":{room_pid}"), room_ice
+    assert sorted(network.routes("room")) == sorted(f"{network.address(h)} dev eth0 scope link"
+                                                    for h in ("proxy", "turn"))
+    relayed_by = network.address("turn")
+    worker_address = {w: network.address(host) for w, host in WORKERS.items()}
 
     async def scenario() -> None:
         nonlocal leaders_front, rooms_front
-        here = [network.address("clients")]
-        leader = FailoverClient(leader_url, colour="red", addresses=here, tls=tls)
-        room = FailoverClient(room_url, colour="blue", addresses=here, tls=tls)
+        leader = FailoverClient(leader_url, colour="red", addresses=[network.address("clients")], tls=tls)
+        # the township room: its sockets and media on a loop in its own namespace, iceTransportPolicy "relay"
+        elsewhere = Elsewhere(network, "room")
+        room = Away(FailoverClient(room_url, colour="blue", addresses=[network.address("room")], tls=tls,
+                                   ice_servers=room_ice, relay_only=True), elsewhere)
         try:
             # --- 1. through nginx: the leader's socket lands on one front, the room's on the other; both see video
             await leader.connect()
@@ -156,6 +86,9 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
             hosting = topology.placed_on(session_id)
             assert hosting in WORKERS
             other = next(w for w in WORKERS if w != hosting)
+            # the room's media goes through coturn's relayed address to the worker (it has no route to the worker)
+            kind, local, remote = room.selected_pair()
+            assert (kind, local[0], remote[0]) == ("relay", relayed_by, worker_address[hosting]), (kind, local, remote)
             # at least one closed segment each, already in S3
             await asyncio.sleep(topology.segment_seconds + 1.5)
             assert await wait_for(lambda: sum(k.endswith(".webm") for k in world.s3.keys()) >= 2, 10), \
@@ -174,6 +107,9 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
             # admitted participants never went back to the lobby; each negotiated a second time, same sockets
             assert len(room.of_type("lobby")) == 1 and (leader.offers, room.offers) == (2, 2)
             assert len(leader.joins) == len(room.joins) == 1
+            # the room's new media is relayed by coturn to the worker that adopted the call
+            kind, local, remote = room.selected_pair()
+            assert (kind, local[0], remote[0]) == ("relay", relayed_by, worker_address[other]), (kind, local, remote)
             await asyncio.sleep(3)  # recorded a while on the second worker
 
             # --- 3. kill -9 of the leader's front: its page joins again through nginx, which fails over to the other
@@ -240,8 +176,12 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
         finally:
             await room.close()
             await leader.close()
+            elsewhere.close()
 
     network.run_in("clients", lambda: asyncio.run(scenario()))
+    # coturn allocated a relay for the room on each worker's peer connection (the shared secret checked out)
+    figures["turn_allocations_room"] = world.turn.allocations_for(relay["username"])
+    assert figures["turn_allocations_room"] >= 2, world.turn.log.read_text()[-3000:]
 
     # nginx's log (a line when a socket closes): the leader's first socket went to its front, closed by the kill;
     # its second tried that front first (least connections), found it dead and went on to the room's
@@ -260,20 +200,7 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
         document = json.loads(recording.manifest)
         recording_id, media_key = recording.id, recording.media_key
 
-    def verified() -> tuple[service.VerifyReport, list[str]]:
-        storage = S3Storage(bucket=world.s3.bucket, staging=tmp_path / "staging", endpoint_url=world.s3.endpoint,
-                            access_key="testing", secret_key="testing")
-        over = Database(over_socket(db.url))
-        over.use_audit_key(audit.key_from_secret(SECRET))
-        try:
-            with over.transaction() as tx:
-                report = service.verify(db=tx, recording=service.get_recording(db=tx, recording_id=recording_id),
-                                        storage=storage)
-        finally:
-            over.dispose()
-        return report, world.s3.keys()
-
-    report, stored = network.run_in("clients", verified)
+    report, stored = world.verify(db.url, recording_id)
     assert report.ok, report.problems
     assert media_key in stored and all(s["key"] in stored for s in document["segments"])
 
@@ -281,7 +208,7 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
     lost = [g for g in document["gaps"] if g["reason"] == manifests.WORKER_LOST]
     assert {g["participant_id"] for g in lost} == {leader_pid, room_pid}, document["gaps"]
     for gap in lost:
-        seconds, start = manifests._seconds(gap), _at(gap["start"])
+        seconds, start = manifests._seconds(gap), at(gap["start"])
         figures[f"worker_lost_gap_s_p{gap['participant_id']}"] = seconds
         figures[f"worker_lost_at_kill_s_p{gap['participant_id']}"] = round(figures["killed_at"] - start, 3)
         assert figures["killed_at"] - start <= MAX_LOST_AT_KILL_S
@@ -290,10 +217,10 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
     # the front's loss cost only the leader's fresh start of its media (a `rejoin` gap); Redis's restart nothing
     for name, pid in (("leader", leader_pid), ("room", room_pid)):
         cost = sum(manifests._seconds(g) for g in document["gaps"] if g["participant_id"] == pid
-                   and figures["front_killed_at"] - 1 <= _at(g["start"]) <= figures["front_killed_at"] + 10)
+                   and figures["front_killed_at"] - 1 <= at(g["start"]) <= figures["front_killed_at"] + 10)
         figures[f"front_lost_recording_gap_s_{name}"] = round(cost, 3)
         assert cost <= MAX_FRONT_GAP_S, document["gaps"]
-    assert not [g for g in document["gaps"] if _at(g["start"]) >= figures["redis_stopped_at"] - 1
+    assert not [g for g in document["gaps"] if at(g["start"]) >= figures["redis_stopped_at"] - 1
                 and g["reason"] != "left"], document["gaps"]
 
     # `vreception recordings verify`, run on a host of the topology, says the rest is intact and what is missing

@@ -96,7 +96,9 @@ class Process:
 @dataclass
 class Topology:
     """Fronts and workers sharing one database, one Redis prefix, one S3 bucket and one data directory (the
-    workers' staging disk: a lost worker's journal stays readable, as when only its process dies)."""
+    workers' staging disk: a lost worker's journal stays readable, as when only its process dies), or with
+    `own_disks` a data directory per worker (data_dir/<worker id>: one lost with its machine takes its journal and
+    its open segments along)."""
 
     network: Network
     database_url: str
@@ -106,7 +108,8 @@ class Topology:
     prefix: str = field(default_factory=lambda: f"vrt-{uuid.uuid4().hex[:10]}:")
     fronts: list[Process] = field(default_factory=list)
     workers: dict[str, Process] = field(default_factory=dict)
-    segment_seconds: int = 5
+    segment_seconds: int | None = 5  # VRECEPTION_RECORDING_SEGMENT_SECONDS (None: the settings' default)
+    own_disks: bool = False
 
     def env(self, host: str | None = None, **extra: str) -> dict[str, str]:
         """The environment of a process on HOST (its media address is that host's)."""
@@ -117,10 +120,11 @@ class Topology:
             "VRECEPTION_JOB_INTERVAL_SECONDS": "0",
             "VRECEPTION_REDIS_URL": self.redis_url, "VRECEPTION_REDIS_PREFIX": self.prefix,
             "VRECEPTION_MEDIA_PLACEMENT": "workers",
-            "VRECEPTION_RECORDING_SEGMENT_SECONDS": str(self.segment_seconds),
             "PYTHONUNBUFFERED": "1",
             **self.settings,
         })
+        if self.segment_seconds is not None:
+            env["VRECEPTION_RECORDING_SEGMENT_SECONDS"] = str(self.segment_seconds)
         if host is not None:
             env["VRECEPTION_MEDIA_HOST_ADDRESSES"] = self.network.address(host)
         env.update(extra)
@@ -130,10 +134,14 @@ class Topology:
         """`vreception ARGS` run on HOST."""
         return self.network.command(host, [sys.executable, "-m", "vreception.cli", *args])
 
-    def _spawn(self, name: str, host: str, args: list[str]) -> Process:
+    def disk(self, worker_id: str) -> Path:
+        """The data directory of the worker WORKER_ID (its staging disk)."""
+        return self.data_dir / worker_id if self.own_disks else self.data_dir
+
+    def _spawn(self, name: str, host: str, args: list[str], **extra: str) -> Process:
         log = self.data_dir.parent / f"{name}.log"
         handle = open(log, "wb")
-        popen = subprocess.Popen(self.cli(host, args), cwd=self.data_dir.parent, env=self.env(host),
+        popen = subprocess.Popen(self.cli(host, args), cwd=self.data_dir.parent, env=self.env(host, **extra),
                                  stdout=handle, stderr=subprocess.STDOUT)
         handle.close()
         return Process(name, host, popen, log)
@@ -141,7 +149,9 @@ class Topology:
     def start(self, workers: dict[str, str], fronts: list[str]) -> None:
         """Media workers (id -> host) and fronts (one per host), started together; returns once all are up."""
         for worker_id, host in workers.items():
-            self.workers[worker_id] = self._spawn(worker_id, host, ["media-worker", "--id", worker_id])
+            self.disk(worker_id).mkdir(exist_ok=True)
+            self.workers[worker_id] = self._spawn(worker_id, host, ["media-worker", "--id", worker_id],
+                                                  VRECEPTION_DATA_DIR=str(self.disk(worker_id)))
         for host in fronts:
             process = self._spawn(host, host, ["serve", "--host", self.network.address(host),
                                                "--port", str(FRONT_PORT)])

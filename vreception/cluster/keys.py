@@ -16,6 +16,11 @@ class ClusterKeys:
         """The set of every worker id that announced itself (live or not yet noticed dead)."""
         return f"{self.prefix}cluster:workers"
 
+    @property
+    def addresses(self) -> str:
+        """Each known worker's address (a hash kept past its announcement: whoever adopts its sessions reads it)."""
+        return f"{self.prefix}cluster:addresses"
+
     def worker(self, worker_id: str) -> str:
         """A worker's announcement (JSON), which expires unless its heartbeat renews it."""
         return f"{self.prefix}cluster:worker:{worker_id}"

@@ -9,21 +9,30 @@ import redis.asyncio as aioredis
 from vreception.cluster.keys import ClusterKeys
 
 # Shared by both scripts: the least-loaded live worker of LIVE (load: sessions placed on it; a worker at capacity
-# only when every one is), ties broken by id so that placement is deterministic.
+# only when every one is), ties broken by id so that placement is deterministic. With NEAR (a lost worker's address)
+# a worker at that address comes first among those with room: on the same machine it reads the lost worker's disk,
+# so recovery registers the segments that were open there (the journal is where the process died).
 _CHOOSE = """
-local function choose(p, live)
-  local best, best_load, best_full = nil, nil, nil
+local function choose(p, live, near)
+  local best, best_rank = nil, nil
   for _, id in ipairs(live) do
     local info = redis.call('GET', p .. 'cluster:worker:' .. id)
     if info then
-      local capacity = tonumber(cjson.decode(info)['capacity']) or 0
+      local decoded = cjson.decode(info)
+      local capacity = tonumber(decoded['capacity']) or 0
       local load = redis.call('SCARD', p .. 'cluster:sessions:' .. id)
-      local full = 0
+      local full, far = 0, 1
       if load >= capacity then full = 1 end
-      if best == nil or full < best_full or (full == best_full and (load < best_load or
-          (load == best_load and id < best))) then
-        best, best_load, best_full = id, load, full
+      if near and decoded['address'] == near then far = 0 end
+      local rank = {full, far, load}
+      local better = best == nil
+      if not better then
+        for i = 1, 3 do
+          if rank[i] ~= best_rank[i] then better = rank[i] < best_rank[i]; break end
+          if i == 3 then better = id < best end
+        end
       end
+      if better then best, best_rank = id, rank end
     end
   end
   return best
@@ -48,25 +57,27 @@ local key = p .. 'cluster:placement:' .. sid
 local current = redis.call('GET', key)
 if current then return current end
 local live = live_workers(p)
-local best = choose(p, live)
+local best = choose(p, live, false)
 if not best then return '' end
 redis.call('SET', key, best)
 redis.call('SADD', p .. 'cluster:sessions:' .. best, sid)
 return best
 """
 
-# ARGV: prefix. Every session of a worker whose heartbeat expired goes to the least-loaded live worker; a dead
-# worker is forgotten once none of its sessions is left. Returns a flat list: session, new worker, lost worker, ...
+# ARGV: prefix. Every session of a worker whose heartbeat expired goes to the least-loaded live worker, one on the
+# same machine (the lost worker's address) first; a dead worker is forgotten once none of its sessions is left.
+# Returns a flat list: session, new worker, lost worker, ...
 _ADOPT = _CHOOSE + """
 local p = ARGV[1]
 local out = {}
 local live, dead = live_workers(p)
 for _, gone in ipairs(dead) do
+  local near = redis.call('HGET', p .. 'cluster:addresses', gone)
   local left = 0
   for _, sid in ipairs(redis.call('SMEMBERS', p .. 'cluster:sessions:' .. gone)) do
     local key = p .. 'cluster:placement:' .. sid
     if redis.call('GET', key) == gone then
-      local best = choose(p, live)
+      local best = choose(p, live, near)
       if best then
         redis.call('SET', key, best)
         redis.call('SADD', p .. 'cluster:sessions:' .. best, sid)
@@ -82,6 +93,7 @@ for _, gone in ipairs(dead) do
   if left == 0 then
     redis.call('DEL', p .. 'cluster:sessions:' .. gone)
     redis.call('SREM', p .. 'cluster:workers', gone)
+    redis.call('HDEL', p .. 'cluster:addresses', gone)
   end
 end
 return out
@@ -135,7 +147,8 @@ class Placement:
         await self._release(args=[self.keys.prefix, session_id, worker_id])
 
     async def adopt_orphans(self) -> list[Moved]:
-        """Re-place every session of every lost worker; each move is returned once, to whoever ran this first."""
+        """Re-place every session of every lost worker (on a live worker of the same machine first, which can read
+        its journal); each move is returned once, to whoever ran this first."""
         flat = [_text(v) for v in await self._adopt(args=[self.keys.prefix])]
         return [Moved(int(flat[i]), flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
 

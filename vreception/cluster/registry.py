@@ -35,7 +35,8 @@ async def announce(client: aioredis.Redis, keys: ClusterKeys, info: WorkerInfo, 
         pipe.exists(keys.worker(info.id))
         pipe.set(keys.worker(info.id), json.dumps(asdict(info)), px=ttl_ms)
         pipe.sadd(keys.workers, info.id)
-        existed, _, _ = await pipe.execute()
+        pipe.hset(keys.addresses, info.id, info.address)
+        existed, _, _, _ = await pipe.execute()
     return bool(existed)
 
 

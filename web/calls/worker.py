@@ -84,6 +84,12 @@ class MediaWorker:
         await asyncio.wait_for(ready.wait(), 10)
         await self.heartbeat.beat()
         beating = asyncio.create_task(self.heartbeat.run(on_beat=self.watch))
+        # A process with this id died holding sessions and was restarted before another worker took them over:
+        # continue them here, where its journal is (announced first, so nobody else adopts them meanwhile).
+        for member in await self.client.smembers(self.keys.sessions(self.id)):
+            session_id = int(member)
+            if await self.placement.placed_on(session_id) == self.id:
+                await self._take(command("adopt", session_id, lost=self.id))
         log.info("media worker %s at %s ready", self.id, self.address)
         print(f"media worker {self.id} ready at {self.address}", flush=True)
         try:
@@ -206,9 +212,12 @@ class MediaWorker:
     async def adopt(self, session_id: int, *, lost: str) -> None:
         """Take over SESSION_ID from the lost worker: continue its recording, then have every admitted, connected
         participant negotiate afresh (an `admitted` makes their page offer again; it never goes back to the lobby)."""
-        recording_id = await self.media.resume(session_id, lost=lost, worker=self.id)
         stored = await self.store.get(room_key(session_id))
         room = Room.from_json(stored.value) if stored.value is not None else None
+        # Who was in the call since when: one whose first segment was open on the lost disk is missing from then.
+        present = {p.id: p.last_joined_at.timestamp() for p in room.participants
+                   if p.admitted and p.connected and not p.refused and p.last_joined_at is not None} if room else {}
+        recording_id = await self.media.resume(session_id, lost=lost, worker=self.id, present=present)
         if room is None or room.state in OVER:
             # The call ended while nobody held it (its `end` went to the lost worker): finalise what was recorded.
             await self.apply(command("end", session_id))
