@@ -138,8 +138,15 @@ def test_the_agenda_does_not_go_past_the_opening_with_a_short_panel(app, scene, 
         ws.send_json({"type": "agenda", "step": "opening"})
         moved = _until(ws, lambda f: f["type"] in ("error", "state"))
         assert moved["type"] == "state" and moved["agenda_step"] == "opening"
-    with db.transaction() as s:
-        steps = [e.step.value for e in s.scalars(select(AgendaEntry).where(AgendaEntry.hearing_id == scene["hearing"]))]
+    # The state frame goes out before the step's event is stored (on a worker thread): wait for the store.
+    deadline = time.monotonic() + 10
+    while True:
+        with db.transaction() as s:
+            steps = [e.step.value
+                     for e in s.scalars(select(AgendaEntry).where(AgendaEntry.hearing_id == scene["hearing"]))]
+        if steps or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert steps == ["opening"]
 
 

@@ -246,6 +246,11 @@ class CallService:
     # --- what a step produces ----------------------------------------------------------------
 
     async def _handle(self, session_id: int, transition: Transition, ticket: Ticket) -> None:
+        # Shielded: a socket that closes while its step's frames go out (the chair's page closed right after a click)
+        # cancels its handler, and the step everyone was shown must still be stored and reach the media side.
+        await asyncio.shield(self._carry_out(session_id, transition, ticket))
+
+    async def _carry_out(self, session_id: int, transition: Transition, ticket: Ticket) -> None:
         for send in transition.sends:
             await self.bus.publish(session_channel(session_id), send.to_envelope())
         if transition.events:
