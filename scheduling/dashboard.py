@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import exists, func, literal, select, union_all
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from scheduling.access import manageable
 from scheduling.queries import overlapping
 from vreception.auth.access import Principal, subtree_filter
 from vreception.cases import supervision
-from vreception.cases.access import broad, readable
+from vreception.cases.access import among, broad, readable
 from vreception.cases.actions import OPEN_STATES
 from vreception.clock import now
 from vreception.models import Matter, MatterState, Node, Person, Role, Task
@@ -67,8 +67,7 @@ def rows(principal: Principal, found: list[ReceptionSession], *, db: Session) ->
     """Each session with its leader, matter, rooms, and whether the coordinator has a seat to take."""
     leaders = {p.id: p for p in db.scalars(select(Person).where(Person.id.in_({s.leader_id for s in found})))}
     matter_ids = {s.matter_id for s in found if s.matter_id}
-    matters: dict[int | None, Matter] = (
-        {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_(matter_ids)))} if matter_ids else {})
+    matters: dict[int | None, Any] = _numbers(matter_ids, db=db)
     # Every listed session is managed by the coordinator, so a seat is there to take (their own or a new one).
     return [{"session": s, "leader": leaders.get(s.leader_id), "matter": matters.get(s.matter_id),
              "rooms": "、".join(p.name for p in s.participants if p.room_id),
@@ -94,7 +93,10 @@ def due_tasks(principal: Principal, *, db: Session, overdue: bool, limit: int | 
         path = select(Matter.handling_path).where(Matter.id == Task.matter_id).scalar_subquery()
         mine = subtree_filter(principal, path, OFFICE)
     else:
-        mine = exists().where(Matter.id == Task.matter_id, subtree_filter(principal, Matter.handling_path, OFFICE))
+        # The county's matters (from the path index alone) as an array: the active tasks of those matters are then
+        # found by their matter (the partial index of active tasks, 0025) beside those of the county's units, where a
+        # correlated EXISTS walked the province's active tasks by due time and asked each one's matter.
+        mine = among(Task.matter_id, select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE)))
     moment = now()
     due = Task.due_at < moment if overdue else (Task.due_at >= moment) & (Task.due_at < moment + DUE_SOON)
     query = (select(Task).where(Task.state.in_(ACTIVE_TASK), due,
@@ -121,10 +123,19 @@ def state_counts(principal: Principal, *, db: Session, cap: int = COUNT_CAP) -> 
 def task_context(found: list[Task], *, db: Session) -> dict[str, Any]:
     """The units and matters the listed tasks name."""
     units = {n.id: n for n in db.scalars(select(Node).where(Node.id.in_({t.unit_node_id for t in found})))}
-    matters = {m.id: m for m in db.scalars(select(Matter).where(Matter.id.in_({t.matter_id for t in found})))}
-    return {"units": units, "task_matters": matters}
+    return {"units": units, "task_matters": _numbers({t.matter_id for t in found}, db=db)}
+
+
+def _numbers(matter_ids: set[int], *, db: Session) -> dict[int | None, Any]:
+    """The id and number of each of MATTER_IDS (all a list shows): rows, not matters loaded with their petitioners,
+    demands and deadlines."""
+    if not matter_ids:
+        return {}
+    return {row.id: row for row in db.execute(select(Matter.id, Matter.number).where(Matter.id.in_(matter_ids)))}
 
 
 def overdue_matters(principal: Principal, *, db: Session) -> list[dict[str, Any]]:
     """Matters of the coordinator's subtree whose statutory deadline (acceptance, handling, review) has passed."""
-    return supervision.overdue_matters(db=db, within=subtree_filter(principal, Matter.handling_path, OFFICE), at=now())
+    narrow = not any(broad(path) for path in principal.paths_for(OFFICE))
+    return supervision.overdue_matters(db=db, within=subtree_filter(principal, Matter.handling_path, OFFICE), at=now(),
+                                       narrow=narrow)

@@ -101,3 +101,36 @@ def test_trend_reads_the_stored_months_and_matches_live_counts(client, org, db):
     with db.transaction() as s:
         found = monthly_figures.by_month(db=s, months=[date(2026, 1, 1), date(2026, 2, 1), MARCH], paths=["/"])
     assert found[date(2026, 1, 1)] == _live(db, date(2026, 1, 1))
+
+
+def test_a_live_month_read_again_within_the_minute_is_not_counted_again_until_a_matter_changes(client, org, db):
+    """The current month read now is kept for monthly_figures.LIVE_SECONDS (a province's pages share one count), but
+    a change of a matter in this process shows at once."""
+    from sqlalchemy import event
+
+    travel(2026, 3, 2)
+    office = FreshHeaders(client, "coord.county")
+    first, _ = register(client, org, headers=office, serial=1, summary="事项一")
+    register(client, org, headers=office, serial=2, summary="事项二", category="land")
+    travel(2026, 3, 20)
+    monthly_figures.forget_recent()
+    province = [org.nodes["province"].path]
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        before = _stored(db, MARCH, province)
+        counted = len(seen)
+        assert _stored(db, MARCH, province) == before and len(seen) == counted  # the kept count, no statement
+        act(client, office, first["id"], "accept")  # in time: the acceptance period is met
+        seen.clear()
+        after = _stored(db, MARCH, province)
+        assert seen  # counted again
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert before[0].timely_acceptance.counts == {"overdue": 2}
+    assert after[0].timely_acceptance.counts == {"late": 1, "overdue": 1}
+    assert after == _live(db, MARCH)

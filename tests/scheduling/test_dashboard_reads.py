@@ -81,3 +81,19 @@ def test_the_dashboard_page_links_to_the_rest_of_a_long_week(app, db, world, mon
     rest = following[following.index('id="h-week"'):]
     assert f'data-session="{made[2]}"' in rest and 'data-next="week"' not in rest
     assert 'hx-get="/dashboard/live?week=' in following
+
+
+def test_a_county_sees_the_due_tasks_of_its_matters_wherever_they_were_assigned(db, world):
+    """A county's due list holds the tasks of the matters it handles, also those assigned to a unit elsewhere (found
+    by matter), and the tasks of its own units; another county's holds only what its units were given."""
+    org = world.org
+    with db.transaction() as session:
+        matter = session.get(Matter, world.matter)
+        away = add_task(session, org, matter, title="外区承办", due_at=at("2026-03-02", "11:00"), unit="county2").id
+        home = add_task(session, org, matter, title="本区承办", due_at=at("2026-03-02", "12:00")).id
+    clock.travel_to(at("2026-03-02", "14:00"))
+    with db.transaction() as session:
+        county = principal_for(session.get(Person, org.people["coord_county"].id))
+        county2 = principal_for(session.get(Person, org.people["coord_county2"].id))
+        assert [t.id for t in dashboard.due_tasks(county, db=session, overdue=True)] == [away, home]
+        assert [t.id for t in dashboard.due_tasks(county2, db=session, overdue=True)] == [away]

@@ -64,6 +64,15 @@ PAGES = (
     ("handler", "/api/v1/tasks", "api", 8),
     ("leader", "/agenda", "page", 15),
     ("county", "/api/v1/stats/rates?month=2026-10", "api", 15),
+    ("province", "/dashboard", "page", 35),
+    ("county", "/api/v1/stats/summary", "api", 20),
+)
+# A province's figures: the live month and the overdue deadlines, each counted once per request (the statistics page
+# shares them with its trend and its overdue units). Its month of registrations, demands and sessions is a twentieth
+# of a 20,000-matter province, which the planner rightly reads whole; the matters' and deadlines' tables it must not.
+PROVINCE_FIGURES = (
+    ("province", "/statistics", "page", 30),
+    ("province", "/api/v1/stats/trend", "api", 20),
 )
 
 
@@ -75,6 +84,13 @@ def test_county_pages_read_through_indexes_in_few_statements(generated, tmp_path
     assert problems == [], "\n".join(problems)
     with db.engine.connect() as connection:  # the schema holds the province, not a test's leftovers
         assert connection.execute(text("SELECT count(*) FROM matters")).scalar() == MATTERS
+
+
+def test_a_province_figures_read_matters_and_deadlines_through_indexes(generated, tmp_path):
+    db, accounts = generated
+    problems = checked(db, tmp_path, accounts, PROVINCE_FIGURES, warm=True,
+                       scans=("matters", "deadlines", "matter_events", "tasks"))
+    assert problems == [], "\n".join(problems)
 
 
 def _lists(accounts: province.Accounts) -> list[tuple[str, str, str, int]]:

@@ -10,26 +10,38 @@ is counted live beside the stored rest; the month is counted again in full once 
 A late event (a deadline met or moved, a rating, a transfer, a repeat link …) on a matter of an ended month marks
 that month and the matter's handling node stale (stale_figures, by the flush hook in vreception.models.figures); the
 next run of the job, or the next read, counts those nodes of that month again.
+
+What a reader counts live (the current month, and the unrated part of a month not closed yet) reads, for a province,
+tens of thousands of deadlines and matters: a read of now keeps it in this process for LIVE_SECONDS, shared by every
+page that shows the same subtree's month (dashboard, statistics, trend), until this process changes a matter (a
+change made by another process shows within LIVE_SECONDS); a read at a given moment (AT) counts it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+import time as clock
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, or_, select, text
+from sqlalchemy import ColumnElement, delete, event, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from vreception.cases import rates
 from vreception.cases.access import broad
 from vreception.cases.deadlines import end_of_day, local_day
 from vreception.clock import now
-from vreception.models import Matter, Node
+from vreception.models import Deadline, Matter, MatterEvent, Node, RepeatLink
 from vreception.models.figures import FigureMonth, MonthlyFigure, StaleFigure, mark_stale
 
 UNRATED = ("participation", "unrated")
 LOCK_KEY = 0x16F16  # the advisory lock of the writers of stored months (PostgreSQL)
+LIVE_SECONDS = 60.0  # how old a broad subtree's live count may be when read again
+LIVE_ENTRIES = 64
+_live: dict[tuple[Any, ...], tuple[float, Any]] = {}
+T = TypeVar("T")
+_live_lock = threading.Lock()
 
 
 def first_of(month: date) -> date:
@@ -171,6 +183,63 @@ def _subtree(paths: Sequence[str]) -> ColumnElement[bool]:
     return or_(*[Node.path.startswith(p, autoescape=True) for p in paths]) if paths else Node.id.is_(None)
 
 
+def recent(key: tuple[Any, ...], count: Callable[[], T], *, db: Session) -> T:
+    """What COUNT returned for KEY on DB's database in this process less than LIVE_SECONDS ago, else COUNT() kept."""
+    bind = db.get_bind()
+    full = (id(bind.engine), bind.engine.url.render_as_string(hide_password=True), *key)
+    started = clock.monotonic()
+    with _live_lock:
+        hit = _live.get(full)
+    if hit is not None and hit[0] > started:
+        return cast(T, hit[1])
+    found = count()
+    with _live_lock:
+        for old in [k for k, (expires, _) in _live.items() if expires <= started]:
+            del _live[old]
+        while len(_live) >= LIVE_ENTRIES:
+            del _live[next(iter(_live))]
+        _live[full] = (started + LIVE_SECONDS, found)
+    return found
+
+
+def forget_recent() -> None:
+    """Drop every count kept by recent() (a reader after a bulk change made outside this process's writes)."""
+    with _live_lock:
+        _live.clear()
+
+
+# What the kept counts are made of: a flush in this process that changes any of them drops its database's counts, so
+# that the process that changed a matter shows it at once (another process within LIVE_SECONDS).
+COUNTED_FROM = (Matter, Deadline, RepeatLink, MatterEvent, Node)
+
+
+def _forget_changed(session: Session, _context: object) -> None:
+    if not any(isinstance(obj, COUNTED_FROM) for obj in (*session.new, *session.dirty, *session.deleted)):
+        return
+    engine = id(session.get_bind().engine)
+    with _live_lock:
+        for key in [k for k in _live if k[0] == engine]:
+            del _live[key]
+
+
+event.listen(Session, "after_flush", _forget_changed)
+
+
+def _live_counted(*, db: Session, month: date, paths: Sequence[str], within: ColumnElement[bool] | None,
+                  rating_window_days: int, moment: datetime, settled: bool, by_key: bool, shared: bool
+                  ) -> list[rates.Counted]:
+    """rates.counted of MONTH over PATHS at MOMENT; SHARED (a read of now): the count made in this process less than
+    LIVE_SECONDS ago, if any, so that the pages of one subtree do not each count its month again."""
+    def count() -> list[rates.Counted]:
+        return rates.counted(db=db, month=month, within=within, rating_window_days=rating_window_days, at=moment,
+                             settled=settled, by_key=by_key)
+
+    if not shared:
+        return count()
+    key = ("month", month, tuple(sorted(paths)), rating_window_days, settled, local_day(moment))
+    return list(recent(key, count, db=db))
+
+
 def counted(*, db: Session, months: Sequence[date], paths: Sequence[str], rating_window_days: int = 30,
             at: datetime | None = None, by_unit: bool = True) -> dict[date, list[rates.Counted]]:
     """The cases behind each of MONTHS' figures, of the matters handled in the subtrees PATHS (BY_UNIT false: the
@@ -183,6 +252,7 @@ def counted(*, db: Session, months: Sequence[date], paths: Sequence[str], rating
     out: dict[date, list[rates.Counted]] = {m: [] for m in months}
     within = or_(*[Matter.handling_path.startswith(p, autoescape=True) for p in paths]) if paths else None
     by_key = any(broad(p) for p in paths)  # a province's or a city's month: its matters read by key
+    shared = at is None  # a read of now: the count of the last LIVE_SECONDS serves it
     if stored:
         keys = ((MonthlyFigure.handling_node_id, MonthlyFigure.unit_id) if by_unit
                 else (literal(0).label("handling"), literal(0).label("unit")))
@@ -200,13 +270,15 @@ def counted(*, db: Session, months: Sequence[date], paths: Sequence[str], rating
             out[month].append(rates.Counted(handling, unit, figure, outcome, int(n), int(good), int(count)))
         for month in stored:
             if not complete.get(month):
-                out[month].extend(rates.counted(db=db, month=month, within=within, rating_window_days=rating_window_days,
-                                                at=moment, settled=False, by_key=by_key))
+                out[month].extend(_live_counted(db=db, month=month, paths=paths, within=within,
+                                                rating_window_days=rating_window_days, moment=moment, settled=False,
+                                                by_key=by_key, shared=shared))
     if paths:
         for month in months:
             if month not in stored:
-                out[month] = rates.counted(db=db, month=month, within=within, rating_window_days=rating_window_days,
-                                           at=moment, by_key=by_key)
+                out[month] = _live_counted(db=db, month=month, paths=paths, within=within,
+                                           rating_window_days=rating_window_days, moment=moment, settled=True,
+                                           by_key=by_key, shared=shared)
     return out
 
 
@@ -244,5 +316,5 @@ def summed(*, db: Session, months: Sequence[date], paths: Sequence[str], rating_
     return {unit.node_id: unit for unit in rates.units_from(row for rows in found.values() for row in rows)}
 
 
-__all__ = ["by_month", "closed", "counted", "ended", "mark_stale", "monthly", "store_ended", "summed",
-           "totals_by_month"]
+__all__ = ["by_month", "closed", "counted", "ended", "forget_recent", "mark_stale", "monthly", "recent", "store_ended",
+           "summed", "totals_by_month"]

@@ -116,6 +116,22 @@ def overdue_arms(last_day: date, at: datetime) -> list[ColumnElement[bool]]:
     return arms
 
 
+def _overdue_counts(arms: list[ColumnElement[bool]], within: ColumnElement[bool], by_key: bool, shared: bool, *,
+                    db: Session) -> dict[int, int]:
+    """How many deadlines ARMS finds overdue per handling node, of the matters WITHIN. SHARED (a read of now): the count
+    made in this process less than monthly_figures.LIVE_SECONDS ago serves the summary and its overdue units alike."""
+    overdue = _overdue(arms, within, by_key)
+    query = select(overdue.c.handling_node_id, func.count()).group_by(overdue.c.handling_node_id)
+
+    def count() -> dict[int, int]:
+        return {node_id: int(n) for node_id, n in db.execute(query)}
+
+    if not shared:
+        return count()
+    compiled = query.compile(dialect=db.get_bind().dialect)
+    return dict(monthly_figures.recent(("overdue", str(compiled), repr(sorted(compiled.params.items()))), count, db=db))
+
+
 def _overdue(arms: list[ColumnElement[bool]], within: ColumnElement[bool], by_key: bool) -> Subquery:
     """The handling node of each deadline overdue by ARMS, of the matters WITHIN (BY_KEY, a broad subtree: its
     matters read by key from the deadlines found, rather than hashed whole)."""
@@ -143,9 +159,8 @@ def matter_counts(*, db: Session, months: list[date], within: ColumnElement[bool
             .join(Demand, Demand.matter_id == Matter.id)
             .where(registered).group_by(Matter.handling_node_id, Demand.category)):
         units[node_id].by_category[category] = n
-    overdue = _overdue(overdue_arms(rates.month_bounds(months[-1])[1], at or now()), within, by_key)
-    for node_id, n in db.execute(select(overdue.c.handling_node_id, func.count())
-                                 .group_by(overdue.c.handling_node_id)):
+    arms = overdue_arms(rates.month_bounds(months[-1])[1], at or now())
+    for node_id, n in _overdue_counts(arms, within, by_key, at is None, db=db).items():
         units[node_id].overdue = n
     return dict(units)
 
@@ -177,8 +192,12 @@ def child_for(children: list[Node], node_ids: Iterable[int], *, db: Session) -> 
 def overdue_units(*, db: Session, months: list[date], within: ColumnElement[bool], at: datetime | None = None,
                   limit: int = 50, by_key: bool = False) -> list[tuple[str, int]]:
     """The units (by name) with deadlines overdue at the end of MONTHS, most first (督办 named in the bulletin)."""
-    overdue = _overdue(overdue_arms(rates.month_bounds(months[-1])[1], at or now()), within, by_key)
-    count = func.count()
-    rows = db.execute(select(Node.name, count).join(overdue, Node.id == overdue.c.handling_node_id)
-                      .group_by(Node.id, Node.name).order_by(count.desc(), Node.name).limit(limit)).all()
-    return [(name, int(n)) for name, n in rows]
+    arms = overdue_arms(rates.month_bounds(months[-1])[1], at or now())
+    counts = _overdue_counts(arms, within, by_key, at is None, db=db)
+    if not counts:
+        return []
+    # The counts the summary made a moment ago (shared), named: one small read of the nodes instead of a second count.
+    # Names in the database's collation (as ORDER BY name ranked them), then by count, most first (a stable sort).
+    named = db.execute(select(Node.id, Node.name).where(Node.id.in_(counts)).order_by(Node.name, Node.id)).all()
+    ranked = sorted(((name, counts[node_id]) for node_id, name in named), key=lambda row: -row[1])
+    return ranked[:limit]

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from vreception.cases.access import among
 from vreception.cases.deadlines import local_day
 from vreception.models import Deadline, DeadlineState, Matter, MatterState, Node, Person, Role, RoleAssignment
 from vreception.notify import emails_of_node, raise_once
@@ -69,16 +70,20 @@ def raise_deadline_notices(*, db: Session, at: datetime, reminder_days: int = 2)
     return raised
 
 
-def overdue_matters(*, db: Session, within: ColumnElement[bool], at: datetime,
-                    limit: int = MAX_OVERDUE) -> list[dict[str, Any]]:
-    """Open matters matching WITHIN with a statutory deadline past its day, the most overdue first."""
+def overdue_matters(*, db: Session, within: ColumnElement[bool], at: datetime, limit: int = MAX_OVERDUE,
+                    narrow: bool = False) -> list[dict[str, Any]]:
+    """Open matters matching WITHIN with a statutory deadline past its day, the most overdue first (NARROW: WITHIN is
+    a county's subtree or smaller)."""
     today = local_day(at)
-    found = db.execute(
-        select(Matter.id, Matter.number, OWING, Deadline.kind, Deadline.due_day)
-        .join(Deadline, Deadline.matter_id == Matter.id)
-        .where(within, Deadline.state == DeadlineState.open, Deadline.kind.in_(SUPERVISED), Deadline.due_day < today,
-               Matter.state.notin_(ENDED))
-        .order_by(Deadline.due_day, Matter.id).limit(limit)).all()
+    query = (select(Matter.id, Matter.number, OWING, Deadline.kind, Deadline.due_day)
+             .join(Deadline, Deadline.matter_id == Matter.id)
+             .where(within, Deadline.state == DeadlineState.open, Deadline.kind.in_(SUPERVISED),
+                    Deadline.due_day < today, Matter.state.notin_(ENDED)))
+    if narrow:
+        # A county's open matters are listed from the path index alone (it carries their state): their deadlines are
+        # then read by matter, where each of its matters was read from the table first (a few thousand pages).
+        query = query.where(among(Deadline.matter_id, select(Matter.id).where(within, Matter.state.notin_(ENDED))))
+    found = db.execute(query.order_by(Deadline.due_day, Matter.id).limit(limit)).all()
     units = {n.id: n.name for n in db.scalars(select(Node).where(Node.id.in_({row[2] for row in found})))}
     return [{"matter_id": mid, "number": number, "unit": units[node_id], "kind": kind, "due_day": due,
              "days_over": (today - due).days} for mid, number, node_id, kind, due in found]

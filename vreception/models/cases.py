@@ -116,7 +116,15 @@ class Matter(Base):
     # Subtree filters are `handling_path LIKE 'prefix%'`: a pattern index serves them under any collation. The monthly
     # figures are bounded by these instants; the office's "came from us" arm reads transferred_from_node_id.
     __table_args__ = (
-        Index("ix_matters_handling_path", "handling_path", postgresql_ops={"handling_path": "text_pattern_ops"}),
+        # Carrying what a subtree's reads ask of each matter (0025): a county's are found from the index alone.
+        Index("ix_matters_handling_path", "handling_path", postgresql_ops={"handling_path": "text_pattern_ops"},
+              postgresql_include=["id", "handling_node_id", "state", "outcome"]),
+        # The open matters by state, with what a reader's filter asks (0025): the dashboard's capped state counts.
+        Index("ix_matters_open_state", "state",
+              postgresql_include=["id", "handling_path", "hidden_from_path", "owner_leader_id",
+                                  "transferred_from_node_id"],
+              postgresql_where=text("state NOT IN ('closed', 'final')"),
+              sqlite_where=text("state NOT IN ('closed', 'final')")),
         Index("ix_matters_number_pattern", "number", postgresql_ops={"number": "text_pattern_ops"}),
         Index("ix_matters_registered_at", "registered_at"),
         Index("ix_matters_received_at_id", "received_at", "id"),  # the default list: newest first, keyset

@@ -54,6 +54,8 @@ class Task(Base):
         Index("ix_tasks_active_due", "due_at", postgresql_where=text(ACTIVE_SQL), sqlite_where=text(ACTIVE_SQL)),
         Index("ix_tasks_active_unit", "unit_path", "due_at", postgresql_ops={"unit_path": "text_pattern_ops"},
               postgresql_where=text(ACTIVE_SQL), sqlite_where=text(ACTIVE_SQL)),
+        # A county's due list: the active tasks of its matters, wherever they were assigned (0025).
+        Index("ix_tasks_active_matter", "matter_id", postgresql_where=text(ACTIVE_SQL), sqlite_where=text(ACTIVE_SQL)),
     )
 
 
