@@ -1,4 +1,4 @@
-"""Server CPU per participant of vreception's passthrough hub against Janus's VideoRoom, side by side in one run.
+"""Server CPU per participant of vreception's packet forwarder against Janus's VideoRoom, side by side in one run.
 
 Both servers get the same pre-encoded clip (bench_media.encode_clip) from the same client
 peers (bench_media.Peer, counting received frames without decoding), and every figure is
@@ -9,11 +9,17 @@ bench_media server child), per media second per participant; video loss is frame
 against frames sent. The two servers alternate round by round, so that a burst of other load
 on the machine hits both. Cases:
 
-- recorded_2party: one 2-party call, recorded (vreception ``passthrough+record``: WebM muxing;
+vreception runs its default path, the packet forwarder (bench_media's ``packets`` modes), on
+uvloop as the media worker does; the lines are ``media_vreception_packets_<case>``,
+``media_janus_<case>`` and ``media_ratio_<case>`` (packets over Janus). The frames path
+(``passthrough+record``, asyncio) gets one window in the first round of the recorded case, for
+reference (``media_vreception_frames_recorded_2party``). Cases:
+
+- recorded_2party: one 2-party call, recorded (vreception ``packets+record``: WebM muxing;
   Janus: ``record`` on the room, which dumps RTP to .mjr files without muxing).
-- 4party: one 4-party call, not recorded (vreception ``passthrough``).
+- 4party: one 4-party call, not recorded (vreception ``packets``).
 - recorded_20_sessions_1_core: 20 recorded 2-party calls at once, the server process pinned to
-  one core; CPU and video loss. Skipped below SESSIONS_MIN_CORES cores.
+  one core; CPU and video loss. Skipped below SESSIONS_MIN_CORES cores (see there).
 
 The client peers run in worker processes (``--worker``, PEERS_PER_WORKER participants each),
 not pinned: a participant costs its client about 0.05 core, so one Python process cannot drive
@@ -73,9 +79,12 @@ ROUNDS = 2  # vreception and Janus windows per case, alternating
 WARM_UP_SECONDS = 1.0
 READY_SECONDS = 30.0  # for every receiver to hear every source at >= 80 % of the frame rate
 SESSIONS_ON_ONE_CORE = 20
-# one core for the server, the rest for the 40 client peers (about 0.05 core each): on 2 cores the clients
-# starve the server's core and both servers lose over half the frames, which says nothing about either
+# one core for the server, the rest for the 40 client peers (about 0.05 core each, 2 cores in all): on 2 cores,
+# pinning the server to one leaves the clients one core for two (pinned apart) or has them share the server's
+# core (not pinned); either way both servers lose frames to starved clients, which says nothing about either
 SESSIONS_MIN_CORES = 4
+VRECEPTION_MODES = {True: "packets+record+uvloop", False: "packets+uvloop"}  # by Case.record: the default path
+FRAMES_MODE = "passthrough+record"  # the old frames path, one window of recorded_2party for reference
 PEERS_PER_WORKER = 8  # participants per client worker process
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -93,6 +102,9 @@ class Window:
     recorded: int  # vreception: frames muxed; Janus: bytes written to .mjr files
     waited: float  # seconds per second the server's threads waited, runnable, for a CPU (other load)
     udp_drops: int  # datagrams the kernel dropped for full socket receive buffers (either side)
+    # every receiver got >= 80 % of the frame rate before the window; when not, starved clients may have sent
+    # less too, and neither the loss nor the server's CPU then stand for the load asked for
+    full_rate: bool = True
 
     @property
     def server_cores(self) -> float:
@@ -628,6 +640,7 @@ async def measure_window(
     """
     workers.broadcast({"op": "pause", "paused": False})
     ready = time.monotonic() + READY_SECONDS
+    full_rate = True
     _, got, _ = await workers.counts()
     while True:  # in a 4-party call the last renegotiations take a while
         await asyncio.sleep(1.0)
@@ -638,7 +651,8 @@ async def measure_window(
         if time.monotonic() > ready:
             if not any(rates.values()):
                 raise RuntimeError(f"media did not flow in {READY_SECONDS:.0f} s")
-            # an overloaded server or client never reaches the full rate: measure anyway, the loss tells
+            # an overloaded server or client never reaches the full rate: measure anyway, marked as such
+            full_rate = False
             print(f"# media below the full rate after {READY_SECONDS:.0f} s (frames/s {list(rates.values())}); "
                   "measuring anyway"[:300], flush=True)
             break
@@ -669,6 +683,7 @@ async def measure_window(
         recorded=recorded1 - recorded0,
         waited=(waited1 - waited0) / (t1 - t0),
         udp_drops=drops1 - drops0,
+        full_rate=full_rate,
     )
 
 
@@ -691,9 +706,9 @@ class Case:
         return [[f"s{s}" for s in range(self.sessions) if s % count == w] for w in range(count)]
 
 
-async def run_vreception(case: Case, clip_path: str, seconds: float) -> Window:
-    """CASE through bench_media's server child (``passthrough`` or ``passthrough+record``)."""
-    server = await VreceptionServer.start("passthrough+record" if case.record else "passthrough", clip_path, case.cores)
+async def run_vreception(case: Case, clip_path: str, seconds: float, mode: str) -> Window:
+    """CASE through bench_media's server child in MODE (``packets+record+uvloop`` and so on)."""
+    server = await VreceptionServer.start(mode, clip_path, case.cores)
     groups = case.worker_sessions()
     owner = {session: index for index, sessions in enumerate(groups) for session in sessions}
     workers = None
@@ -739,18 +754,22 @@ def _describe(server: str, window: Window) -> str:
     return (f"{server}: {window.cpu_per_media_second_per_participant:.4f} cpu-s/s per participant, "
             f"server {window.server_cores:.2f} cores, video loss {100 * window.loss:.2f} %, "
             f"clients {window.client_cores:.2f} cores, server waited for a CPU {window.waited:.2f} s/s, "
-            f"UDP drops {window.udp_drops}, recorded {window.recorded}")
+            f"UDP drops {window.udp_drops}, recorded {window.recorded}, load average {os.getloadavg()[0]:.2f}"
+            + ("" if window.full_rate else ", media below the full rate"))
 
 
-async def compare(name: str, case: Case, clip_path: str, address: str, show_loss: bool) -> None:
-    """Alternate the two servers ROUNDS times on CASE and print its lines (a failed run is reported and skipped)."""
+async def compare(name: str, case: Case, clip_path: str, address: str, show_loss: bool, frames: bool = False) -> None:
+    """Alternate the servers ROUNDS times on CASE (FRAMES: one frames-path window too) and print its lines."""
     runs: dict[str, Callable[[], Awaitable[Window]]] = {
-        "vreception": lambda: run_vreception(case, clip_path, MEASURE_SECONDS),
+        "vreception_packets": lambda: run_vreception(case, clip_path, MEASURE_SECONDS, VRECEPTION_MODES[case.record]),
         "janus": lambda: run_janus(case, clip_path, MEASURE_SECONDS, address),
+        "vreception_frames": lambda: run_vreception(case, clip_path, MEASURE_SECONDS, FRAMES_MODE),
     }
     windows: dict[str, list[Window]] = {server: [] for server in runs}
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         for server, run in runs.items():
+            if server == "vreception_frames" and (round_ or not frames):
+                continue
             try:
                 windows[server].append(await run())
             except (TimeoutError, RuntimeError, OSError) as exc:
@@ -768,8 +787,8 @@ async def compare(name: str, case: Case, clip_path: str, address: str, show_loss
         print(f"bench: media_{server}_{name} {means[server]:.4f} {unit}", flush=True)
         if show_loss:
             print(f"bench: media_{server}_{name}_video_loss {100 * max(w.loss for w in done):.2f} %", flush=True)
-    if len(means) == 2:
-        print(f"bench: media_ratio_{name} {means['vreception'] / means['janus']:.2f} x", flush=True)
+    if "vreception_packets" in means and "janus" in means:
+        print(f"bench: media_ratio_{name} {means['vreception_packets'] / means['janus']:.2f} x", flush=True)
 
 
 async def measure(address: str) -> None:
@@ -780,7 +799,7 @@ async def measure(address: str) -> None:
         pickle.dump(clip, clip_file)
         clip_file.flush()
         path = clip_file.name
-        await compare("recorded_2party", Case(1, 2, record=True), path, address, show_loss=False)
+        await compare("recorded_2party", Case(1, 2, record=True), path, address, show_loss=False, frames=True)
         await compare("4party", Case(1, 4, record=False), path, address, show_loss=False)
         n = SESSIONS_ON_ONE_CORE
         if len(cores) < SESSIONS_MIN_CORES:

@@ -12,8 +12,13 @@ published, the partner's received and forwarded back out).
   Stock is aiortc's own relay: receivers decode, MediaRelay fans out, each sender re-encodes.
 - floor: aiortc's RTP/SRTP/ICE receive + send of the same media with no forwarding, which no
   forwarding built on aiortc can undercut; stock/floor bounds the achievable ratio.
-- capacity: recorded sessions (hub + a WebM muxing sink per participant), the largest count
-  with < 1 % video frames lost, with the server's cores at that count.
+- capacity: recorded sessions on the default path (CAPACITY_MODE: the packet forwarder, a WebM
+  muxing sink per participant, the server on uvloop as the media worker runs), the largest count
+  with < 1 % video frames lost, with the server's cores at that count; the clients are
+  bench_janus's worker processes.
+
+A server MODE is ``+``-separated words: the path (``passthrough`` = frames, ``packets``, ``stock``,
+``floor``), then ``record`` and ``uvloop`` (the server child's event loop; asyncio's otherwise).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -39,15 +45,18 @@ from recordings import ice, passthrough
 from recordings.forwarding import EncodedFrame
 from recordings.sfu import MediaHub
 
+if TYPE_CHECKING:
+    from bench.bench_janus import Window
+
 LOOPBACK = ["127.0.0.1"]
 WIDTH, HEIGHT, FPS, BITRATE = 640, 480, 30, 1_000_000
 MEASURE_SECONDS = 8.0
 MEASURE_ROUNDS = 2  # passthrough and stock windows each, alternating
 WARM_UP_SECONDS = 1.0
-CAPACITY_MODE = "passthrough+record"  # the target is recorded sessions
-CAPACITY_STEPS = (6, 12, 16, 20, 24)
+CAPACITY_MODE = "packets+record+uvloop"  # the target: recorded sessions on the default path, as the media worker runs
+CAPACITY_STEPS = (6, 12, 20, 28, 36, 44)
 CAPACITY_SECONDS = 6.0
-CAPACITY_BUDGET = 140.0  # seconds for the whole step search (no new step starts after it)
+CAPACITY_BUDGET = 180.0  # seconds for the whole step search (no new step starts after it)
 MAX_LOSS = 0.01
 # other jobs share this machine: a step is lost only when it loses twice (both tries are printed)
 CAPACITY_TRIES = 2
@@ -221,7 +230,7 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
 
     hubs: dict[str, MediaHub] = {}
     recorders: list[WebmRecorder] = []
-    recording_dir = tempfile.TemporaryDirectory(prefix="bench-media-") if mode.endswith("+record") else None
+    recording_dir = tempfile.TemporaryDirectory(prefix="bench-media-") if "record" in mode.split("+") else None
     stock_pcs: list[RTCPeerConnection] = []
     waiting: dict[str, tuple[str, str]] = {}
     relay = MediaRelay()
@@ -530,15 +539,20 @@ def _spread(values: list[float]) -> str:
     return " ".join(f"{v:.4f}" for v in values) + f" (spread {100 * (max(values) - min(values)) / min(values):.0f} %)"
 
 
-async def capacity(clip: tuple[list[bytes], list[bytes]], clip_path: str) -> tuple[int, Run | None]:
+async def capacity(clip_path: str) -> tuple[int, Window | None]:
     """The largest number of recorded two-party sessions held with < 1 % video loss.
 
     Climbs CAPACITY_STEPS until a step loses, then bisects between the last step held and the
     first lost, within CAPACITY_BUDGET. A lost step is tried again once: a burst of other load
     on the machine starves both processes (see "waited for a CPU" and "UDP drops"). The client peers share this machine (and, when they
-    saturate their own core first, cap the count): read the result with the server's cores.
+    saturate its cores first, cap the count): read the result with the server's cores.
     """
-    results: dict[int, Run] = {}
+    # The clients are bench_janus's worker processes (PEERS_PER_WORKER participants each): one client process, as
+    # `run` has, fell behind first (at 12 sessions every UDP receive-buffer drop was on its sockets, none on the
+    # server's) and capped the count at 6-9 sessions on 2 cores. bench_janus imports this module: not at the top.
+    from bench.bench_janus import Case, run_vreception
+
+    results: dict[int, Window] = {}
     started = time.monotonic()
 
     async def holds(sessions: int) -> bool:
@@ -551,19 +565,20 @@ async def capacity(clip: tuple[list[bytes], list[bytes]], clip_path: str) -> tup
 
     async def attempt_holds(sessions: int) -> bool:
         try:
-            result = await run(CAPACITY_MODE, sessions, CAPACITY_SECONDS, clip, clip_path)
-        except (TimeoutError, RuntimeError) as exc:
+            result = await run_vreception(Case(sessions, 2, record=True), clip_path, CAPACITY_SECONDS, CAPACITY_MODE)
+        except (TimeoutError, RuntimeError, OSError) as exc:
             print(f"# {sessions} sessions: failed to start: {exc!r}"[:300], flush=True)
             return False
         results[sessions] = result
         print(
-            f"# {sessions} sessions: loss {100 * result.loss:.2f} % (audio {100 * result.audio_loss:.2f} %), server {result.server_cores:.2f} cores, "
+            f"# {sessions} sessions: loss {100 * result.loss:.2f} %, server {result.server_cores:.2f} cores, "
             f"{result.cpu_per_media_second_per_participant:.4f} cpu-s/s per participant, "
-            f"recorded {result.recorded_frames} frames, clients {result.client_cores:.2f} cores, "
-            f"waited for a CPU {result.waited:.2f} s/s, UDP drops {result.udp_drops}",
+            f"recorded {result.recorded} frames, clients {result.client_cores:.2f} cores, "
+            f"server waited for a CPU {result.waited:.2f} s/s, UDP drops {result.udp_drops}, "
+            f"load average {os.getloadavg()[0]:.2f}{'' if result.full_rate else ', media below the full rate'}",
             flush=True,
         )
-        return result.loss < MAX_LOSS
+        return result.loss < MAX_LOSS and result.full_rate
 
     held, lost = 0, None
     for sessions in CAPACITY_STEPS:
@@ -624,10 +639,27 @@ async def measure() -> None:
         print(f"bench: media_packets_video_loss_1_session {100 * max(r.loss for r in packets):.2f} %", flush=True)
         print(f"bench: media_packets_recorded_cpu_per_media_s_per_participant {packets_recorded.cpu_per_media_second_per_participant:.4f} cpu-s/s", flush=True)
 
-        held, at = await capacity(clip, clip_file.name)
-    print(f"bench: media_passthrough_sessions_under_1pct_loss {held} sessions", flush=True)
+        held, at = await capacity(clip_file.name)
+    name = capacity_name(CAPACITY_MODE)
+    print(f"bench: media_{name}_sessions_under_1pct_loss {held} sessions", flush=True)
     if at is not None and at.server_cores > 0:
-        print(f"bench: media_passthrough_sessions_per_server_core {held / at.server_cores:.1f} sessions", flush=True)
+        print(f"bench: media_{name}_sessions_per_server_core {held / at.server_cores:.1f} sessions", flush=True)
+
+
+def capacity_name(mode: str) -> str:
+    """The capacity lines' name for MODE: its path, ``recorded``, ``asyncio`` unless on uvloop (the media worker's)."""
+    words = mode.split("+")
+    return "_".join([words[0], *(["recorded"] if "record" in words else []), *([] if "uvloop" in words else ["asyncio"])])
+
+
+def run_server(mode: str, clip_path: str | None) -> None:
+    """The server child: MODE on uvloop when it says so (the media worker's loop), else on asyncio's."""
+    if "uvloop" in mode.split("+"):
+        import uvloop
+
+        uvloop.run(serve(mode, clip_path))
+    else:
+        asyncio.run(serve(mode, clip_path))
 
 
 def main() -> None:
@@ -638,6 +670,6 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--server"]:
         os.environ.setdefault("PYTHONUNBUFFERED", "1")
-        asyncio.run(serve(sys.argv[2], *sys.argv[3:4]))
+        run_server(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     else:
         main()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import av
 from aiortc import RTCDtlsTransport, RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
-from aiortc.rtp import RtpPacket, unpack_remb_fci
+from aiortc.rtp import unpack_remb_fci
 from av.stream import Stream
 
 from recordings.forwarding import KEYFRAME_RETRY, Outlet, Source
@@ -290,9 +290,7 @@ class InStream:
         if not self.recording:
             assembler.reset()  # frames resume after a time without sinks: start clean
             self.recording = True
-        packet = RtpPacket(payload_type=view.payload_type, marker=view.marker, sequence_number=view.seq,
-                           timestamp=view.timestamp, ssrc=view.ssrc, payload=view.payload)
-        assembler.push(packet, time.time())
+        assembler.push_fields(view.ssrc, view.seq, view.timestamp, view.marker, view.payload, time.time())
 
     def _make_assembler(self) -> FrameAssembler | None:
         from recordings.rtp.assemble import FrameAssembler
