@@ -91,10 +91,15 @@ class _Track:
             self.interval = step
         arrival -= self.held * (self.interval or DEFAULT_INTERVAL[self.kind])
         restarted = False
+        late = arrival - (self.anchor + rtp) if self.anchor is not None else 0.0
+        # Late frames whose timestamps carry on from the last ones were held up (a stalled process, a full socket
+        # buffer), not sent anew: they keep their media time. A new sender's timestamps start anywhere else.
+        carried_on = 0.0 <= rtp - self.last_rtp < RESYNC_SECONDS
         if (
             self.anchor is None
             or rtp < self.last_rtp - RESYNC_SECONDS
-            or abs(arrival - (self.anchor + rtp)) > RESYNC_SECONDS
+            or late < -RESYNC_SECONDS
+            or (late > RESYNC_SECONDS and not carried_on)
         ):
             restarted = self.anchor is not None
             self.anchor = arrival - rtp
