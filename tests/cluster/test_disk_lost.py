@@ -25,14 +25,13 @@ from recordings import manifest as manifests
 from recordings.call import CallMedia
 from tests.calls.helpers import wait_for
 from tests.cluster.clients import FailoverClient
-from tests.cluster.topology import wait_until
-from tests.cluster.world import WORKERS, at, join
+from tests.cluster.world import WORKERS, at, join, wait_finalised
 from tests.factories import app_settings, book_walk_in
 from tests.recordings.conftest import make_session
 from tests.recordings.test_service import _write_segment
 from vreception.config import Settings
 from vreception.models.audit import AuditEvent
-from vreception.models.recordings import Recording, RecordingState
+from vreception.models.recordings import Recording
 
 WORLD_OPTIONS = {"segment_seconds": None, "own_disks": True}  # the deployed segment length; a disk per worker
 SEGMENT_S = Settings.model_fields["media_worker_segment_seconds"].default
@@ -114,12 +113,7 @@ def test_a_worker_lost_with_its_disk_costs_each_participant_at_most_10_s(db, org
 
     network.run_in("clients", lambda: asyncio.run(scenario()))
 
-    def finalised() -> bool:
-        with db.transaction() as tx:
-            rows = tx.query(Recording).filter(Recording.session_id == session_id).all()
-            return len(rows) == 1 and rows[0].state == RecordingState.finalised
-
-    assert wait_until(finalised, 60), [p.output()[-3000:] for p in topology.workers.values()]
+    wait_finalised(db, session_id, topology)
     with db.transaction() as tx:
         recording = tx.query(Recording).filter(Recording.session_id == session_id).one()
         document = json.loads(recording.manifest)

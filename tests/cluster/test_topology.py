@@ -17,10 +17,10 @@ import pytest
 from recordings import manifest as manifests
 from tests.calls.helpers import wait_for
 from tests.cluster.clients import Away, Elsewhere, FailoverClient
-from tests.cluster.topology import FRONT_PORT, wait_until
-from tests.cluster.world import WORKERS, at, join
+from tests.cluster.topology import FRONT_PORT
+from tests.cluster.world import WORKERS, at, join, wait_finalised
 from tests.factories import book_walk_in
-from vreception.models.recordings import Recording, RecordingState
+from vreception.models.recordings import Recording
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 
@@ -189,12 +189,7 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
     sockets = proxy.upstreams(f"/ws/sessions/{session_id}")
     assert sockets[0] == dead and sorted(sockets[1:]) == sorted([alive, f"{dead}, {alive}"]), sockets
 
-    def finalised() -> bool:
-        with db.transaction() as tx:
-            rows = tx.query(Recording).filter(Recording.session_id == session_id).all()
-            return len(rows) == 1 and rows[0].state == RecordingState.finalised
-
-    assert wait_until(finalised, 60), [p.output()[-3000:] for p in topology.workers.values()]
+    wait_finalised(db, session_id, topology)
     with db.transaction() as tx:
         recording = tx.query(Recording).filter(Recording.session_id == session_id).one()
         document = json.loads(recording.manifest)

@@ -37,6 +37,7 @@ from tests.cluster.topology import SECRET, Topology, over_socket, require_local_
 from tests.factories import login
 from vreception import audit
 from vreception.db import Database
+from vreception.models.recordings import Recording, RecordingState
 
 HOSTS = {"engines": 2, "proxy": 3, "turn": 4, "front1": 11, "front2": 12, "worker1": 21, "worker2": 22,
          "clients": 100, "room": 101}
@@ -142,3 +143,13 @@ def join(http: httpx.Client, session: dict, role: str, username: str) -> tuple[i
 def at(instant: str) -> float:
     """A manifest's instant as a unix time."""
     return datetime.fromisoformat(instant.replace("Z", "+00:00")).timestamp()
+
+
+def wait_finalised(db: Database, session_id: int, topology: Topology) -> None:
+    """Wait up to 60 s for SESSION_ID's one recording to be finalised; fail with the workers' output."""
+    def finalised() -> bool:
+        with db.transaction() as tx:
+            rows = tx.query(Recording).filter(Recording.session_id == session_id).all()
+            return len(rows) == 1 and rows[0].state == RecordingState.finalised
+
+    assert wait_until(finalised, 60), [p.output()[-3000:] for p in topology.workers.values()]
