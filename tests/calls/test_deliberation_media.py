@@ -130,7 +130,9 @@ def test_deliberation_cuts_the_room_and_the_gallery_off_the_media_and_the_record
     # The gallery sends nothing; the room was recorded before and after, never while the panel deliberated.
     assert {pid for pid, _, _ in spans} == member_ids | {room_id}, spans
     room_spans = [(a, b) for pid, a, b in spans if pid == room_id]
-    assert any(b <= started for _, b in room_spans) and any(a >= ended for a, _ in room_spans), room_spans
+    told = f"deliberation {started:%H:%M:%S.%f}-{ended:%H:%M:%S.%f}, room recorded " + ", ".join(
+        f"{a:%H:%M:%S.%f}-{b:%H:%M:%S.%f}" for a, b in room_spans)
+    assert any(b <= started for _, b in room_spans) and any(a >= ended for a, _ in room_spans), told
     # A segment's end is its last packet: none of the room's reaches into the deliberation.
     assert not [(a, b) for a, b in room_spans if a < ended and b > quiet], room_spans
     # Each of the panel was recorded during it (segments may split, with short gaps, when the others leave).

@@ -251,6 +251,11 @@ class CallService:
         await asyncio.shield(self._carry_out(session_id, transition, ticket))
 
     async def _carry_out(self, session_id: int, transition: Transition, ticket: Ticket) -> None:
+        # Media is cut before anyone is told: whoever a step sends out of the call (back to the lobby for a private
+        # deliberation) must not hear or be recorded for the time the frames and the events' store take.
+        for event in transition.events:
+            if isinstance(event, ParticipantLeft | ParticipantDenied):
+                await self.media.leave(session_id, event.participant_id)
         for send in transition.sends:
             await self.bus.publish(session_channel(session_id), send.to_envelope())
         if transition.events:
@@ -261,10 +266,8 @@ class CallService:
             await self.media.signal(session_id, signal)
 
     async def _route(self, session_id: int, event: Event, ticket: Ticket) -> None:
-        """Hand what an event means for the media to the media side."""
-        if isinstance(event, ParticipantLeft | ParticipantDenied):
-            await self.media.leave(session_id, event.participant_id)
-        elif isinstance(event, ScreenShareStarted):
+        """Hand what a stored event means for the media to the media side (leaving is cut before, in _carry_out)."""
+        if isinstance(event, ScreenShareStarted):
             await self.media.share_screen(session_id, event.by)
         elif isinstance(event, ScreenShareEnded):
             await self.media.stop_screen(session_id, event.participant_id)
