@@ -78,9 +78,10 @@ def arrivals(session_ids: list[int], *, db: Session) -> dict[int, datetime]:
     """When each session was opened by its room (its history says): the queue's order of arrival."""
     if not session_ids:
         return {}
-    return dict(db.execute(select(SessionEvent.session_id, func.min(SessionEvent.at))
-                           .where(SessionEvent.session_id.in_(session_ids), SessionEvent.action == "state:open")
-                           .group_by(SessionEvent.session_id)).tuples().all())
+    rows = db.execute(select(SessionEvent.session_id, func.min(SessionEvent.at))
+                      .where(SessionEvent.session_id.in_(session_ids), SessionEvent.action == "state:open")
+                      .group_by(SessionEvent.session_id)).all()
+    return {session_id: at for session_id, at in rows}
 
 
 def due_tasks(principal: Principal, *, db: Session, overdue: bool, limit: int | None = None,
