@@ -37,13 +37,12 @@ from vreception.models.home_join import ACTIVE_STATES, HomeLink, HomeLinkState
 from vreception.models.scheduling import Participant, ReceptionSession
 from vreception.models.sms import SmsMessage
 from vreception.sms import outbox
+from vreception.sms.codes import CODE_MINUTES, CODE_TTL, new_code, typed
 from vreception.sms.settings import SmsSettings
 from vreception.sms.texts import mobile_number
 
 # The seats a link may be issued for: the petitioner's side, one person each (a room joins by its kiosk).
 ELIGIBLE_ROLES = frozenset(PETITIONER_SIDE - {"room"})
-CODE_DIGITS = 6
-CODE_TTL = timedelta(minutes=10)
 MAX_FAILURES = 5  # wrong codes over the link's life, then it is locked
 MAX_CODES = 5  # codes sent for one link
 RESEND_AFTER = timedelta(seconds=60)
@@ -281,12 +280,12 @@ def send_code(*, db: Session, policy: Policy, secret: str, protector: Protector,
         wait = 0 if link.code_sent_at is None else int((RESEND_AFTER - (at - link.code_sent_at)).total_seconds()) + 1
         raise CodeTooSoon("home_join.error.code_too_soon" if link.codes_sent < MAX_CODES
                           else "home_join.error.codes_used_up", seconds=max(wait, 1))
-    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    code = new_code()
     link.code_hash, link.code_expires_at, link.code_sent_at = _code_hash(secret, link, code), at + CODE_TTL, at
     link.codes_sent += 1
     message = _sms(db=db, home=link, booking=opened.booking, template=CODE_TEMPLATE,
                    protector=protector, sms=sms, actor_id=None, code=code,
-                   minutes=int(CODE_TTL.total_seconds() // 60))
+                   minutes=CODE_MINUTES)
     _audit(link, "code_sent", db=db, sms_id=message.id, codes_sent=link.codes_sent, phone_tail=link.phone_tail)
     return message
 
@@ -301,8 +300,8 @@ def verify_code(*, db: Session, secret: str, opened: Opened, code: str) -> str:
     if not link.code_hash or link.code_expires_at is None or at >= link.code_expires_at:
         _audit(link, "refused", db=db, reason="code_expired")
         raise CodeExpired("home_join.error.code_expired")
-    given = "".join(ch for ch in code if ch.isdigit())[:CODE_DIGITS]
-    if len(given) != CODE_DIGITS or not hmac.compare_digest(_code_hash(secret, link, given), link.code_hash):
+    given = typed(code)
+    if given is None or not hmac.compare_digest(_code_hash(secret, link, given), link.code_hash):
         link.failures += 1
         if link.failures >= MAX_FAILURES:
             link.state, link.code_hash = HomeLinkState.locked, ""

@@ -44,8 +44,9 @@ def test_a_code_is_sent_masked_stored_as_a_hash_and_used_once(db, org, settings)
         assert sent.phone_tail == "8000" and sent.expires_at == NOW + timedelta(minutes=10)
         assert code not in (row.code_hash, row.challenge_hash, message.text) and sent.challenge not in row.challenge_hash
         assert message.state.value == "queued" and message.parts == 1
-        used = verification.check_code(db=tx, protector=protector, challenge=sent.challenge, code=code, purpose="intake",
-                                       phone="138 0013 8000")
+        full_width = " ".join(chr(ord(ch) - ord("0") + ord("０")) for ch in code)  # as a phone keyboard may type it
+        used = verification.check_code(db=tx, protector=protector, challenge=sent.challenge, code=full_width,
+                                       purpose="intake", phone="138 0013 8000")
         verification.consume(used, db=tx)
     with db.transaction() as tx:
         with pytest.raises(CodeRejected) as again:

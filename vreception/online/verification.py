@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
@@ -27,11 +27,10 @@ from vreception.online import texting
 from vreception.online.errors import CodeRejected
 from vreception.online.limits import OnlineLimits
 from vreception.online.views import PURPOSE_KEYS
+from vreception.sms.codes import CODE_MINUTES, CODE_TTL, new_code, typed
 from vreception.sms.texts import mobile_number
 
 PURPOSES = tuple(PURPOSE_KEYS)
-CODE_DIGITS = 6
-CODE_TTL = timedelta(minutes=10)
 MAX_TRIES = 5
 MAX_CHALLENGE = 64
 
@@ -77,7 +76,7 @@ def send_code(*, db: Session, protector: Protector, limits: OnlineLimits, purpos
     if not limits.per_client.attempt(f"online-send:client:{client}") \
             or not limits.per_number.attempt(f"online-send:phone:{key}"):
         raise RateLimited("online.error.rate_limited")
-    code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    code = new_code()
     challenge = secrets.token_urlsafe(24)
     moment = now()
     row = OnlineCode(challenge_hash=_challenge_hash(challenge), purpose=purpose, matter_id=matter_id, phone_hash=key,
@@ -87,7 +86,7 @@ def send_code(*, db: Session, protector: Protector, limits: OnlineLimits, purpos
     db.flush()
     texting.send(db=db, template="code", phone_cipher=protector.encrypt(mobile), phone_tail=mobile[-4:],
                  protector=protector, petitioner_id=petitioner_id, code=code,
-                 purpose=Msg(PURPOSE_KEYS[purpose]), minutes=int(CODE_TTL.total_seconds() // 60))
+                 purpose=Msg(PURPOSE_KEYS[purpose]), minutes=CODE_MINUTES)
     audit.record(db=db, action="online.code_sent", entity_type="online_code", entity_id=row.id,
                  data={"purpose": purpose, "matter_id": matter_id, "phone_tail": row.phone_tail})
     return Sent(challenge=challenge, phone_tail=row.phone_tail, expires_at=row.expires_at)
@@ -114,8 +113,8 @@ def check_code(*, db: Session, protector: Protector, challenge: str, code: str, 
     if counted.rowcount != 1:
         raise CodeRejected("online.error.code_tries")
     db.refresh(row)
-    given = "".join((code or "").split())[:CODE_DIGITS + 2]
-    if not hmac.compare_digest(row.code_hash, _code_hash(protector, challenge, given)):
+    given = typed(code)
+    if given is None or not hmac.compare_digest(row.code_hash, _code_hash(protector, challenge, given)):
         left = MAX_TRIES - row.tries
         audit.record(db=db, action="online.code_wrong", entity_type="online_code", entity_id=row.id,
                      data={"purpose": purpose, "tries": row.tries})
