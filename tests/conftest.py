@@ -41,14 +41,18 @@ FIRST_TESTS = ("tests/recordings/test_recording_calls.py",)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Media, browser and load tests (real peers, Chromium, timing bounds) are marked `media`: `make test` runs
-    them in a second, single-process pass, so nothing competes with their timing for the two cores (under
-    `-n 2` they would still share one worker)."""
+    """Media tests (real peers, calls in Chromium, timing bounds) are marked `media`: `make test` runs them in a
+    second, single-process pass, so nothing competes with their timing for the two cores (under `-n 2` they would
+    still share one worker). Browser tests of pages without a call stay in the parallel pass, in one group."""
     for item in items:
         # The load and fuzz tests keep their own group in the parallel pass: the overload test needs contention.
-        if item.nodeid.startswith(MEDIA_TESTS) or item.get_closest_marker("browser") is not None:
+        if item.nodeid.startswith(MEDIA_TESTS):
             item.add_marker(pytest.mark.media)
             item.add_marker(pytest.mark.xdist_group("media"))
+        elif item.get_closest_marker("browser") is not None:
+            # Pages in Chromium without a call: no real-time bound, so they run in the parallel pass, one at a time
+            # on one worker (two Chromiums at once would crowd two cores).
+            item.add_marker(pytest.mark.xdist_group("pages"))
     # The real-time recording tests first, in a fresh process: after some 80 media tests in the same process
     # their A/V and span bounds failed in clean CI runs; run alone (or first) they hold. In the parallel pass the
     # grouped tests (each group minutes long, on one worker) go first: xdist hands out work in collection order,
