@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests.calls.netns_scenarios import World, frames_grow, near, open_page, participant, run, sees, wait
+from tests.calls.netns_scenarios import World, end_call, frames_grow, near, open_page, participant, run, sees, wait
 
 IMAGE_PIXEL = """() => {
   const image = document.getElementById("evidence-page");
@@ -86,7 +86,7 @@ def evidence(world: World, base: str, browser, out: Path) -> dict:
     result["room_has_no_controls"] = not room.is_visible("#evidence-next") and not room.is_visible("#evidence-upload")
     # Page 2's showing is stored before the call ends, so the manifest lists it.
     result["page_2_stored"] = bool(wait(lambda: world.shown_pages(session["id"]) == [1, 2]))
-    leader.click("#btn-end")
+    end_call(leader)
     result["state_ended"] = bool(wait(lambda: world.session_state(session["id"]) == "ended"))
     result["manifest"] = wait(lambda: world.manifest(session["id"]), timeout=30)
     return result

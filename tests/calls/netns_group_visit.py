@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
-from tests.calls.netns_scenarios import INBOUND, World, open_page, run, sees, wait
+from tests.calls.netns_scenarios import INBOUND, World, end_call, open_page, run, sees, wait
 from tests.cases.helpers import id_number
 from tests.conftest import PASSWORD
 from vreception import clock
@@ -111,7 +111,7 @@ def group_visit(world: World, base: str, browser, out: Path) -> dict:
     room.screenshot(path=str(out / "call-room-group.png"))
     result["room_tracks_before"] = room.evaluate(TRACKS)
 
-    leader.click("#btn-end")
+    end_call(leader)
     result["room_after_shown"] = bool(wait(lambda: room.is_visible("#after")))
     result["room_after_text"] = room.inner_text("#after-title")
     result["room_tracks_after"] = wait(lambda: all(s == "ended" for s in room.evaluate(TRACKS) or ["live"])

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.calls.netns_scenarios import CSS, World, frames_grow, open_page, participant, run, sees, wait
+from tests.calls.netns_scenarios import CSS, World, end_call, frames_grow, open_page, participant, run, sees, wait
 
 LOSS = 0.02
 SECONDS = 10.0
@@ -181,7 +181,7 @@ def packet_loss(world: World, base: str, browser: Any, out: Path) -> dict[str, A
     result["hub"] = delta(hub_after, hub_before) if hub_before is not None else None
     result["sees_after"] = bool(sees(leader, room_id, "blue")) and bool(sees(room, leader_id, "red"))
 
-    leader.click("#btn-end")
+    end_call(leader)
     result["ended"] = bool(wait(lambda: world.session_state(session["id"]) == "ended"))
     manifest = wait(lambda: world.manifest(session["id"]), timeout=30)
     result["verify"] = manifest["verify"] if manifest else None

@@ -276,6 +276,12 @@ def open_page(browser, base, username, session_id, colour, name, out, watch_firs
     return context, page
 
 
+def end_call(page) -> None:
+    """The moderator ends the call for everyone: the end button, then its confirmation."""
+    page.click("#btn-end")
+    page.click("#btn-end-confirm")
+
+
 def participant(session, role):
     return next(p for p in session["participants"] if p["role"] == role)
 
@@ -322,7 +328,15 @@ def two_party(world, base, browser, out):
     result["leader_log"] = leader.evaluate("() => window.vreceptionCall.log")
     result["room_log"] = room.evaluate("() => window.vreceptionCall.log")
     result["leader_tracks"] = leader.evaluate("() => [...window.vreceptionCall.remoteStreams.keys()]")
+    # A slip of the hand ends nothing: the end button asks first, and going on keeps the call live for everyone.
     leader.click("#btn-end")
+    result["end_asked"] = leader.is_visible("#end-confirm") and "确定结束" in leader.inner_text("#end-confirm")
+    leader.screenshot(path=str(out / "call-leader-end-asked.png"))
+    leader.click("#btn-end-cancel")
+    time.sleep(0.5)
+    result["cancel_kept_call"] = not leader.is_visible("#end-confirm") and world.session_state(session["id"]) == "live" \
+        and leader.get_attribute("#call-state", "data-state") == "live" and "结束" not in room.inner_text("#status")
+    end_call(leader)
     result["room_saw_end"] = bool(wait(lambda: "结束" in room.inner_text("#status")))
     result["state_ended"] = bool(wait(lambda: world.session_state(session["id"]) == "ended"))
     result["recording"] = wait(lambda: world.recording_streams(session["id"]), timeout=30)

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.calls.netns_scenarios import World, open_page, participant, run, sees, wait
+from tests.calls.netns_scenarios import World, end_call, open_page, participant, run, sees, wait
 
 # What Chromium's fake screen films away from its clock and sector: dark green.
 FAKE_SCREEN = (0, 128, 0)
@@ -121,7 +121,7 @@ def screen_share(world: World, base: str, browser, out: Path) -> dict:
     leader.evaluate("() => window.vreceptionCall.screen.track.dispatchEvent(new Event('ended'))")
     result["second_removed"] = bool(wait(lambda: room.locator(f"figure[data-publisher='{publisher}']").count() == 0))
     result["room_camera_still"] = bool(sees(room, leader_id, "red"))
-    leader.click("#btn-end")
+    end_call(leader)
     result["state_ended"] = bool(wait(lambda: world.session_state(session["id"]) == "ended"))
     result["recording"] = wait(lambda: world.recording_streams(session["id"]), timeout=30)
     result["manifest"] = wait(lambda: world.manifest(session["id"]), timeout=30)

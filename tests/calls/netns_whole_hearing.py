@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.calls.netns_evidence import pdf_of_colours, room_sees_page
-from tests.calls.netns_scenarios import World, near, open_gallery, open_page, participant, run, wait
+from tests.calls.netns_scenarios import World, end_call, near, open_gallery, open_page, participant, run, wait
 from tests.web.test_browser_record_signing import _draw
 from vreception.i18n import translate
 
@@ -517,7 +517,7 @@ def _hold(h: Hearing) -> None:
         name: page.evaluate("() => window.vreceptionCall.log.filter((m) => m.type === 'welcome').length")
         for name, page in h.pages.items()
     }
-    chair.click("#btn-end")
+    end_call(chair)
     result["state_ended"] = bool(wait(lambda: world.session_state(sid) == "ended", 30))
     result["manifest"] = wait(lambda: world.manifest(sid), timeout=90, step=0.5)
 

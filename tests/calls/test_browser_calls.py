@@ -22,6 +22,7 @@ def test_two_party_reception(tmp_path):
     assert result["leader_sees_room"] and result["room_sees_leader"]
     assert result["leader_audio_packets"] > 50 and result["room_audio_packets"] > 50
     assert result["state_live"] and result["recording_badge"]
+    assert result["end_asked"] and result["cancel_kept_call"]  # the end button asks; going on ends nothing
     assert result["room_saw_end"] and result["state_ended"]
     assert result["record_saved"] and result["task_assigned"] and result["still_live"]
     assert result["desk_rows"]["tasks"] == ["核实土地补偿款发放情况"]

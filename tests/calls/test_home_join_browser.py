@@ -87,7 +87,7 @@ def phone_page(browser, colour: str, out: Path):
 def scenario(world, base, browser, out: Path) -> dict:
     from sqlalchemy import select
 
-    from tests.calls.netns_scenarios import INBOUND, open_page, participant, sees, wait
+    from tests.calls.netns_scenarios import INBOUND, end_call, open_page, participant, sees, wait
     from tests.core.smpp_server import SmscServer
     from tests.factories import matter_body
     from vreception.cases.identity import Protector
@@ -170,7 +170,7 @@ def scenario(world, base, browser, out: Path) -> dict:
         result["replay_status"] = answer.status if answer else None
         result["replay_text"] = other.inner_text("#home-refused")
         other.screenshot(path=str(out / "home-join-replayed.png"))
-        leader.click("#btn-end")
+        end_call(leader)
         wait(lambda: world.session_state(session["id"]) == "ended")
         result["recording"] = wait(lambda: world.recording_streams(session["id"]), timeout=30)
         with world.db.transaction() as tx:

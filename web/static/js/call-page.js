@@ -367,7 +367,16 @@ call.addEventListener("muted", () => {
 $("btn-leave").onclick = () => call.leave();
 // The township room's screen: the call fills it (large tiles and controls, see .kiosk in app.css).
 $("btn-full").onclick = () => (document.fullscreenElement ? document.exitFullscreen() : $("call").requestFullscreen());
-if ($("btn-end")) $("btn-end").onclick = () => call.end();
+if ($("btn-end")) {
+  const asking = (shown) => {
+    $("end-confirm").hidden = !shown;
+    $("btn-end").setAttribute("aria-expanded", String(shown));
+    (shown ? $("btn-end-cancel") : $("btn-end")).focus();
+  };
+  $("btn-end").onclick = () => asking(true);
+  $("btn-end-cancel").onclick = () => asking(false);
+  $("btn-end-confirm").onclick = () => { $("end-confirm").hidden = true; call.end(); };
+}
 // The leader's desk: notes become the reception record, tasks are assigned without leaving the call.
 async function submitDesk(form, resultId, describe) {
   const response = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { "X-CSRF-Token": csrf } });
