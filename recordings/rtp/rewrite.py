@@ -22,6 +22,8 @@ MAX_SEQ_JUMP = 3000
 _HEADER = struct.Struct("!BBHII")
 _EXTENSION = struct.Struct("!HH")
 _SEQ = struct.Struct("!H")
+_ONE_BYTE_HEADERS = [bytes((byte,)) for byte in range(256)]  # RFC 8285 §4.2: id << 4 | length - 1
+_PADDING = (b"", b"\x00", b"\x00\x00", b"\x00\x00\x00")
 
 
 def seq_delta(a: int, b: int) -> int:
@@ -74,14 +76,22 @@ def pack_extensions(elements: list[tuple[int, bytes]]) -> bytes:
     """The header-extension part of an RTP header (profile, length, elements, padding); empty for no elements."""
     if not elements:
         return b""
-    if all(0 < i < 15 and 0 < len(v) <= 16 for i, v in elements):
-        profile = ONE_BYTE_PROFILE
-        body = b"".join(bytes(((i << 4) | (len(v) - 1),)) + v for i, v in elements)
-    else:
-        profile = 0x1000
-        body = b"".join(bytes((i, len(v))) + v for i, v in elements)
+    # once per forwarded packet and receiver: one join, the element headers from a table
+    parts: list[bytes] = []
+    for ext_id, value in elements:
+        size = len(value)
+        if not (0 < ext_id < 15 and 0 < size <= 16):
+            return _pack_two_byte(elements)
+        parts += (_ONE_BYTE_HEADERS[(ext_id << 4) | (size - 1)], value)
+    body = b"".join(parts)
+    size = len(body)
+    return _EXTENSION.pack(ONE_BYTE_PROFILE, (size + 3) >> 2) + body + _PADDING[-size % 4]
+
+
+def _pack_two_byte(elements: list[tuple[int, bytes]]) -> bytes:
+    body = b"".join(bytes((i, len(v))) + v for i, v in elements)
     body += b"\x00" * (-len(body) % 4)
-    return _EXTENSION.pack(profile, len(body) // 4) + body
+    return _EXTENSION.pack(0x1000, len(body) // 4) + body
 
 
 class RtpView:
