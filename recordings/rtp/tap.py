@@ -20,6 +20,8 @@ from aioice.ice import CandidatePair, Connection, StunProtocol
 from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, clock
 from aiortc.rtcdtlstransport import RtpRouter
 
+from recordings.rtp.srtp import FastSession
+
 logger = logging.getLogger(__name__)
 
 RtpHandler = Callable[["Tap", bytes, float], None]
@@ -85,8 +87,8 @@ class Tap:
         self._on_rtcp = on_rtcp
         self._on_closed = on_closed
         self._connection: Connection = dtls.transport._connection
-        self._rx: pylibsrtp.Session | None = None
-        self._tx: pylibsrtp.Session | None = None
+        self._rx: FastSession | None = None
+        self._tx: FastSession | None = None
         self._hooked: list[StunProtocol] = []
         self._pair: CandidatePair | None = None
         self._sendto: Callable[[bytes, tuple[str, int]], None] | None = None
@@ -104,7 +106,7 @@ class Tap:
             self.close()
 
     def _install(self) -> None:
-        self._rx, self._tx = self.dtls._rx_srtp, self.dtls._tx_srtp
+        self._rx, self._tx = FastSession(self.dtls._rx_srtp), FastSession(self.dtls._tx_srtp)
         for protocol in self._connection._protocols:
             protocol.datagram_received = self._receiver_for(protocol)  # type: ignore[method-assign, assignment]
             self._hooked.append(protocol)
