@@ -15,7 +15,7 @@ uvloop as the media worker does; the lines are ``media_vreception_packets_<case>
 (``passthrough+record``, asyncio) gets one window in the first round of the recorded case, for
 reference (``media_vreception_frames_recorded_2party``). Cases:
 
-- recorded_2party: one 2-party call, recorded (vreception ``packets+record``: WebM muxing;
+- recorded_2party: one 2-party call, recorded (vreception ``packets+record``: the call's Recorder, WebM segments;
   Janus: ``record`` on the room, which dumps RTP to .mjr files without muxing).
 - 4party: one 4-party call, not recorded (vreception ``packets``).
 - recorded_20_sessions_1_core: 20 recorded 2-party calls at once, the server process pinned to

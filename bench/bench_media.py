@@ -12,9 +12,9 @@ published, the partner's received and forwarded back out).
   Stock is aiortc's own relay: receivers decode, MediaRelay fans out, each sender re-encodes.
 - floor: aiortc's RTP/SRTP/ICE receive + send of the same media with no forwarding, which no
   forwarding built on aiortc can undercut; stock/floor bounds the achievable ratio.
-- capacity: recorded sessions on the default path (CAPACITY_MODE: the packet forwarder, a WebM
-  muxing sink per participant, the server on uvloop as the media worker runs), the largest count
-  with < 1 % video frames lost, with the server's cores at that count; the clients are
+- capacity: recorded sessions on the default path (CAPACITY_MODE: the packet forwarder, the
+  call's Recorder writing WebM segments as recordings/live.py starts it, the server on uvloop as
+  the media worker runs), the largest count with < 1 % video frames lost, with the server's cores at that count; the clients are
   bench_janus's worker processes.
 
 A server MODE is ``+``-separated words: the path (``passthrough`` = frames, ``packets``, ``stock``,
@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
@@ -42,8 +43,9 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from recordings import ice, passthrough
-from recordings.forwarding import EncodedFrame
+from recordings.recorder import HELD_FRAMES, NO_HOLD, Recorder
 from recordings.sfu import MediaHub
+from recordings.storage import LocalStorage
 
 if TYPE_CHECKING:
     from bench.bench_janus import Window
@@ -169,54 +171,11 @@ def udp_receive_buffer_drops() -> int:
         return 0
 
 
-class WebmRecorder:
-    """A frame sink muxing each participant's encoded audio and video into a WebM file, as a recording would."""
-
-    def __init__(self, directory: str, hub: MediaHub) -> None:
-        self._directory = directory
-        self._hub = hub
-        self._files: dict[str, tuple[av.container.OutputContainer, dict[str, av.stream.Stream], dict[str, int]]] = {}
-        self.frames = 0
-
-    def __call__(self, frame: EncodedFrame) -> None:
-        record = self._files.get(frame.participant_id)
-        if record is None:
-            container = av.open(
-                os.path.join(self._directory, f"{frame.participant_id}.webm"), "w", format="webm",
-                options={"flush_packets": "1", "cluster_time_limit": "1000"},
-            )
-            audio = container.add_stream("libopus", rate=48000)
-            audio.layout = "stereo"
-            streams = {"video": container.add_mux_stream("vp8", width=WIDTH, height=HEIGHT), "audio": audio}
-            record = self._files[frame.participant_id] = (container, streams, {})
-            self._hub.request_keyframe(frame.participant_id)  # a file starts on a key frame
-        container, streams, last = record
-        previous = last.get(frame.kind)
-        if previous is None and frame.kind == "video" and not frame.keyframe:
-            return
-        pts = frame.packet.pts
-        if previous is not None and pts <= previous:
-            return  # the muxer needs strictly increasing timestamps
-        last[frame.kind] = pts
-        packet = av.Packet(bytes(frame.packet))  # the forwarded packet is shared: mux a copy
-        packet.pts = packet.dts = pts
-        packet.time_base = frame.packet.time_base
-        packet.is_keyframe = frame.keyframe
-        packet.stream = streams[frame.kind]
-        container.mux(packet)
-        self.frames += 1
-
-    def close(self) -> None:
-        for container, _, _ in self._files.values():
-            container.close()
-        self._files.clear()
-
-
 async def serve(mode: str, clip_path: str | None = None) -> None:
     """Answer the client process's JSON-line requests with a passthrough hub, the stock relay or the floor.
 
-    MODE: ``passthrough`` (the hub), ``passthrough+record`` (the hub plus a WebM recording of
-    every participant), ``packets`` / ``packets+record`` (the same with the hub forwarding packets, issue 18), ``stock`` (decode, MediaRelay, each sender re-encodes), ``floor``
+    MODE: ``passthrough`` (the hub), ``passthrough+record`` (the hub plus the recording a call gets:
+    recordings.recorder.Recorder, as recordings/live.py starts it, into a local temp dir), ``packets`` / ``packets+record`` (the same with the hub forwarding packets, issue 18), ``stock`` (decode, MediaRelay, each sender re-encodes), ``floor``
     (aiortc's own RTP/SRTP work with no forwarding: receive each participant's media
     encoded and drop it, send each one the same clip from a local track).
     """
@@ -229,7 +188,7 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
         sys.stdout.flush()
 
     hubs: dict[str, MediaHub] = {}
-    recorders: list[WebmRecorder] = []
+    recorders: list[Recorder] = []
     recording_dir = tempfile.TemporaryDirectory(prefix="bench-media-") if "record" in mode.split("+") else None
     stock_pcs: list[RTCPeerConnection] = []
     waiting: dict[str, tuple[str, str]] = {}
@@ -247,8 +206,12 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
                 on_offer=lambda pid, sdp: send({"op": "offer", "session": session, "id": pid, "sdp": sdp}),
             )
             if recording_dir is not None:
-                recorders.append(WebmRecorder(recording_dir.name, hubs[session]))
-                hubs[session].add_sink(recorders[-1])
+                hub = hubs[session]
+                # as recordings/live.py starts it: frames from the packet path come without aiortc's hold
+                recorder = Recorder(hub, storage=LocalStorage(Path(recording_dir.name)), prefix=session,
+                                    held_frames=NO_HOLD if hub.packet_forwarder is not None else HELD_FRAMES)
+                recorder.start()
+                recorders.append(recorder)
         return hubs[session]
 
     async def stock_pair(session: str, first: tuple[str, str], second: tuple[str, str]) -> None:
@@ -297,7 +260,7 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
             await hubs[message["session"]].accept_answer(message["id"], message["sdp"])
         elif op == "cpu":
             send({"op": "cpu", "cpu": cpu_seconds(), "waited": runnable_wait_seconds(),
-                  "recorded": sum(r.frames for r in recorders)})
+                  "recorded": sum(r.written for r in recorders)})
 
     with ice.host_addresses(LOOPBACK):  # the stock peers gather inside this context too
         tasks = set()
@@ -308,12 +271,12 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
             task = asyncio.create_task(handle(message))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+    for recorder in recorders:
+        await recorder.stop()
     for hub in hubs.values():
         await hub.close()
     for pc in stock_pcs:
         await pc.close()
-    for recorder in recorders:
-        recorder.close()
     if recording_dir is not None:
         recording_dir.cleanup()
 

@@ -10,11 +10,10 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recordings.forwarding import EncodedFrame
+from recordings.forwarding import EncodedFrame, Source
 from recordings.journal import JOURNAL_KEY, Journal
 from recordings.segment import CAMERA, Capture, SegmentFile, codec_name, container_for, segment_key, vp8_dimensions
 from recordings.storage import Storage, sha256_file
@@ -43,6 +42,9 @@ KEYFRAME_RETRY = 0.5
 TICK = 0.25
 # Frames waiting for the writer thread; beyond this the call goes on and the loss is a gap.
 QUEUE_FRAMES = 4096
+# Frames go to the writer thread in batches, the oldest this old at most: a hand-off per frame woke the thread (a
+# futex call and a switch of the GIL) for each one, about a fifth of the event loop's work in a recorded call.
+BATCH_SECONDS = 0.05
 # After this many writer failures in a row the recorder gives up (disk full, broken storage).
 MAX_FAILURES = 5
 
@@ -155,8 +157,16 @@ class Recorder:
         self.gaps: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.dropped = 0
+        self.written = 0  # frames muxed into segments (the writer thread counts; benchmarks read it)
         self.started_at: float | None = None
-        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(queue_frames)  # (what, *arguments)
+        self.queue_frames = queue_frames
+        # (what, *arguments), or ("batch", [items]); bounded in frames by _posted - _taken, not by the queue
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._batch: list[tuple[Any, ...]] = []  # items not yet handed to the writer (on the loop)
+        self._batch_due: asyncio.TimerHandle | None = None
+        self._posted = 0  # frames handed on (written by the loop only)
+        self._taken = 0  # frames the writer took (written by the writer thread only)
+        self._gave_up = False
         self._participants: dict[tuple[str, Capture], _Participant] = {}
         self._next_index = 0
         self._failures = 0
@@ -179,11 +189,16 @@ class Recorder:
         self.journal.write("started", at=self.started_at, prefix=self.prefix)
         self._thread = threading.Thread(target=self._run, name="vreception-recorder", daemon=True)
         self._thread.start()
-        self._remove_sink = self.hub.add_sink(self._sink)
+        forwarder = getattr(self.hub, "packet_forwarder", None)
+        if forwarder is not None:
+            # the packet path hands each frame over as bytes: no av.Packet, EncodedFrame or copy made per frame
+            self._remove_sink = forwarder.add_data_sink(self._data_sink)
+        else:
+            self._remove_sink = self.hub.add_sink(self._sink)
         self._ticker = self._loop.create_task(self._tick_forever(), name="vreception-recorder-tick")
 
     def set_muted(self, participant_id: str, kind: str, muted: bool) -> None:
-        """Tell the recorder a participant muted KIND on purpose: a gap meanwhile is 'muted', not 'no_media'."""
+        """Tell the recorder (from the event loop) a participant muted KIND on purpose: a gap meanwhile is 'muted'."""
         self._post(("muted", participant_id, kind, muted))
 
     async def stop(self) -> list[ClosedSegment]:
@@ -194,6 +209,7 @@ class Recorder:
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
+        self._hand_over()
         if self._thread is not None:
             await asyncio.to_thread(self._queue.put, ("stop", time.time()))
             await asyncio.to_thread(self._thread.join)
@@ -203,7 +219,28 @@ class Recorder:
         return sorted(self.segments, key=lambda s: s.index)
 
     def _sink(self, frame: EncodedFrame) -> None:
-        pid, capture = frame.participant_id, frame.capture
+        """A frame from the hub (the frames path)."""
+        packet = frame.packet
+        time_base = packet.time_base
+        assert packet.pts is not None and time_base is not None, "set by the passthrough decoder"
+        # bytes() copies: forwarding shares the packet and PyAV rewrites timestamps in place when muxing
+        self._gather(frame.participant_id, frame.capture, frame.kind, frame.codec, bytes(packet), packet.pts,
+                     time_base.denominator / time_base.numerator, frame.keyframe, frame.arrival)
+
+    def _data_sink(self, source: Source, codec: str, clock_rate: int, data: bytes, pts: int, keyframe: bool,
+                   arrival: float) -> None:
+        """A frame from the packet forwarder (its own bytes: nothing else holds or changes them)."""
+        self._gather(source.participant_id, source.capture, source.kind, codec, data, pts, clock_rate, keyframe,
+                     arrival)
+
+    def _gather(self, pid: str, capture: Capture, kind: str, codec: str, data: bytes, pts: int, rate: float,
+                keyframe: bool, arrival: float) -> None:
+        """Add one frame (PTS in units of 1/RATE s) to the batch for the writer thread, or count it lost."""
+        if self._posted - self._taken >= self.queue_frames:
+            self.dropped += 1
+            span = self._lost.setdefault((pid, capture, kind), [arrival, arrival])
+            span[1] = arrival
+            return
         now = time.monotonic()
         cached = self._kinds.get((pid, capture))
         if cached is None or now - cached[1] > 0.5:
@@ -212,24 +249,29 @@ class Recorder:
             except KeyError:
                 kinds = frozenset()
             cached = self._kinds[(pid, capture)] = (kinds, now)
-        packet = frame.packet
-        # bytes() copies: forwarding shares the packet and PyAV rewrites timestamps in place when muxing
-        item = ("frame", pid, capture, frame.kind, frame.codec, bytes(packet), packet.pts, packet.time_base,
-                frame.keyframe, frame.arrival, cached[0])
-        lost = self._lost.get((pid, capture, frame.kind))
-        if lost is not None and self._post(("lost", pid, capture, frame.kind, lost[0], lost[1])):
-            del self._lost[(pid, capture, frame.kind)]
-        if not self._post(item):
-            self.dropped += 1
-            span = self._lost.setdefault((pid, capture, frame.kind), [frame.arrival, frame.arrival])
-            span[1] = frame.arrival
+        batch = self._batch
+        if self._lost:
+            lost = self._lost.pop((pid, capture, kind), None)
+            if lost is not None:
+                batch.append(("lost", pid, capture, kind, lost[0], lost[1]))
+        batch.append(("frame", pid, capture, kind, codec, data, pts, rate, keyframe, arrival, cached[0]))
+        self._posted += 1
+        if self._batch_due is None and self._loop is not None:
+            self._batch_due = self._loop.call_later(BATCH_SECONDS, self._hand_over)
 
-    def _post(self, item: tuple[Any, ...]) -> bool:
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            return False
-        return True
+    def _hand_over(self) -> None:
+        """Hand the frames gathered so far to the writer thread."""
+        if self._batch_due is not None:
+            self._batch_due.cancel()
+            self._batch_due = None
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._queue.put_nowait(("batch", batch))
+
+    def _post(self, item: tuple[Any, ...]) -> None:
+        """Hand ITEM to the writer thread after the frames gathered before it."""
+        self._hand_over()
+        self._queue.put_nowait(item)
 
     async def _tick_forever(self) -> None:
         while True:
@@ -267,22 +309,29 @@ class Recorder:
                 item = self._queue.get(timeout=TICK * 2)
             except queue.Empty:
                 continue
-            kind = item[0]
-            try:
-                if kind == "stop":
-                    self._stop_all(item[1])
+            for one in item[1] if item[0] == "batch" else (item,):
+                if one[0] == "stop":
+                    self._stop_all(one[1])
                     return
-                if kind == "frame":
-                    self._frame(*item[1:])
-                elif kind == "tick":
-                    self._tick(item[1], item[2])
-                elif kind == "muted":
-                    self._state(item[1], CAMERA).muted[item[2]] = item[3]
-                elif kind == "lost":
-                    self._gap(self._state(item[1], item[2]), item[3], item[4], item[5], "recorder_overload")
-                self._failures = 0
-            except Exception as exc:  # a recorder fault must never reach the call
-                self._failed(item, exc)
+                if one[0] == "frame":
+                    self._taken += 1
+                if not self._gave_up:
+                    self._take(one)
+
+    def _take(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        try:
+            if kind == "frame":
+                self._frame(*item[1:])
+            elif kind == "tick":
+                self._tick(item[1], item[2])
+            elif kind == "muted":
+                self._state(item[1], CAMERA).muted[item[2]] = item[3]
+            elif kind == "lost":
+                self._gap(self._state(item[1], item[2]), item[3], item[4], item[5], "recorder_overload")
+            self._failures = 0
+        except Exception as exc:  # a recorder fault must never reach the call
+            self._failed(item, exc)
 
     def _failed(self, item: tuple[Any, ...], exc: Exception) -> None:
         self._failures += 1
@@ -303,11 +352,7 @@ class Recorder:
                         self._close(participant, "error")
                     except Exception:
                         logger.exception("closing a segment after failures")
-            while True:  # drain and ignore until stop
-                item = self._queue.get()
-                if item[0] == "stop":
-                    self._queue.put(item)
-                    return
+            self._gave_up = True  # what comes until stop is ignored
 
     def _error(self, message: str) -> None:
         self.errors.append(message)
@@ -323,7 +368,7 @@ class Recorder:
             participant = self._participants[(pid, capture)] = _Participant(pid, capture)
         return participant
 
-    def _frame(self, pid: str, capture: Capture, kind: str, codec: str, data: bytes, pts: int, time_base: Fraction,
+    def _frame(self, pid: str, capture: Capture, kind: str, codec: str, data: bytes, pts: int, rate: float,
                keyframe: bool, arrival: float, kinds: frozenset[str]) -> None:
         participant = self._state(pid, capture)
         if kinds:
@@ -331,7 +376,7 @@ class Recorder:
         track = participant.tracks.get(kind)
         if track is None:
             track = participant.tracks[kind] = _Track(kind, held=self.held_frames.get(kind, 0))
-        at, restarted = track.place(float(pts * time_base), arrival)
+        at, restarted = track.place(pts / rate, arrival)
         segment = participant.segment
         if restarted and segment is not None:
             # timestamps started again: the participant rejoined (or its sender restarted)
@@ -359,7 +404,7 @@ class Recorder:
         if segment is None:
             self._open_if_ready(participant, kind, name, data, at, keyframe)  # writes what it held
             return
-        segment.write(kind, data, at, keyframe)
+        self.written += segment.write(kind, data, at, keyframe)
 
     def _open_if_ready(self, participant: _Participant, kind: str, name: str, data: bytes, at: float,
                        keyframe: bool) -> SegmentFile | None:
@@ -393,7 +438,7 @@ class Recorder:
         segment = self._open(participant, codecs, entries[0][2], size)
         for entry_kind, entry_codec, entry_at, entry_data, entry_key in entries:
             if codecs.get(entry_kind) == entry_codec:
-                segment.write(entry_kind, entry_data, entry_at, entry_key)
+                self.written += segment.write(entry_kind, entry_data, entry_at, entry_key)
         return None
 
     def _open(self, participant: _Participant, codecs: dict[str, str], origin: float,

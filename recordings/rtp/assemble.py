@@ -16,6 +16,8 @@ from recordings.passthrough import h264_is_keyframe
 logger = logging.getLogger(__name__)
 
 FrameHandler = Callable[["av.Packet[Stream]", bool, float], None]
+# (data, pts, keyframe, arrival): a frame's depacketized bytes, without an av.Packet made for it
+DataHandler = Callable[[bytes, int, bool, float], None]
 
 # Packets held while a missing one may still come (reordered, or retransmitted); past either limit it counts as lost.
 # Video waits for a retransmission: the forwarder's NACK and two repeats (feedback.NACK_RETRY) with a WAN round trip.
@@ -57,6 +59,9 @@ class FrameAssembler:
     too: they may come reordered); ``flush()`` takes what is held when the stream stops. Video starts on a key
     frame and, after a loss that may break decoding, waits for the next one: meanwhile ``on_keyframe_needed`` is
     called (at most every KEYFRAME_RETRY seconds of arrival time).
+
+    With ``on_data`` instead of ``on_frame``, each frame goes out as ``on_data(data, pts, keyframe, arrival)``: no
+    av.Packet is made (the recorder's own feed, which muxes a packet of its own anyway).
     """
 
     __slots__ = (
@@ -64,11 +69,11 @@ class FrameAssembler:
         "_on_frame", "_on_keyframe_needed", "_take", "_time_base", "_video", "_ssrc", "_next", "_starting", "_held",
         "_held_since", "_last_arrival", "_gap", "_parts", "_in_frame", "_frame_ts", "_frame_arrival", "_frame_key",
         "_need_key", "_asked_at", "_picture", "_boundary", "_last_ts_seen", "_started", "_pts", "_last_ts",
-        "_behind",
+        "_behind", "_on_data",
     )
 
-    def __init__(self, codec: str, clock_rate: int, on_frame: FrameHandler, *,
-                 on_keyframe_needed: Callable[[], None] | None = None,
+    def __init__(self, codec: str, clock_rate: int, on_frame: FrameHandler | None = None, *,
+                 on_data: DataHandler | None = None, on_keyframe_needed: Callable[[], None] | None = None,
                  window_packets: int | None = None, window_seconds: float | None = None) -> None:
         self.codec = _codec(codec)
         self.clock_rate = clock_rate
@@ -80,7 +85,10 @@ class FrameAssembler:
         self.lost = 0  # packets given up on
         self.late = 0  # packets after their turn: duplicates, or too late
         self.foreign = 0  # packets of another SSRC, ignored
+        if (on_frame is None) == (on_data is None):
+            raise TypeError("FrameAssembler takes one of on_frame and on_data")
         self._on_frame = on_frame
+        self._on_data = on_data
         self._on_keyframe_needed = on_keyframe_needed
         self._take: Callable[[int, int, bytes, float], None] = {
             _VP8: self._take_vp8, _H264: self._take_h264, _OPUS: self._take_opus,
@@ -343,13 +351,22 @@ class FrameAssembler:
         else:
             self._started = True
         self._last_ts = ts
-        packet = av.Packet(data)
-        packet.pts = packet.dts = self._pts
-        packet.time_base = self._time_base
-        packet.is_keyframe = keyframe
         self.frames += 1
         try:
-            self._on_frame(packet, keyframe, arrival)
+            if self._on_data is not None:
+                self._on_data(data, self._pts, keyframe, arrival)
+            else:
+                assert self._on_frame is not None, "checked in __init__"
+                self._on_frame(encoded_packet(data, self._pts, self._time_base, keyframe), keyframe, arrival)
         except Exception:
             # this runs in the datagram path of the call: a recorder fault must not end it
-            logger.exception("frame handler %r failed", self._on_frame)
+            logger.exception("frame handler %r failed", self._on_data or self._on_frame)
+
+
+def encoded_packet(data: bytes, pts: int, time_base: fractions.Fraction, keyframe: bool) -> av.Packet[Stream]:
+    """An av.Packet of one encoded frame, as aiortc's passthrough decoder makes them."""
+    packet = av.Packet(data)
+    packet.pts = packet.dts = pts
+    packet.time_base = time_base
+    packet.is_keyframe = keyframe
+    return packet

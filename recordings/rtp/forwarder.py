@@ -10,13 +10,15 @@
 # on the frames path); a viewer's NACK is answered from its stream's PacketCache (as RTX when negotiated); gaps in a
 # publisher's stream are NACKed upstream and the retransmissions forwarded. Viewers' REMB goes upstream (the lowest
 # fresh estimate of the publisher's viewers), since aiortc's own estimator no longer sees the packets. aiortc's
-# receivers and senders keep sending RR and SR, from ReceiveStats and from what each OutStream carried; every RTCP
-# packet is also handed to aiortc for its statistics. With frame sinks (the recorder), each InStream also feeds a
-# FrameAssembler (recordings.rtp.assemble).
+# receivers and senders keep sending RR and SR, from ReceiveStats and from what each OutStream carried; RTCP that
+# carries SR, RR or BYE is also handed to aiortc for its statistics. With frame sinks (the hub's) or data sinks (the recorder's own
+# feed, add_data_sink: the frame's bytes without an av.Packet or EncodedFrame made for it), each InStream also feeds
+# a FrameAssembler (recordings.rtp.assemble).
 
 from __future__ import annotations
 
 import asyncio
+import fractions
 import logging
 import random
 import struct
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FrameCallback = Callable[[Source, "av.Packet[Stream]", bool, float], None]
+# (source, codec MIME type, clock rate, data, pts, keyframe, arrival): one whole frame, pts 0-based in clock units
+DataSink = Callable[[Source, str, int, bytes, int, bool, float], None]
 
 # How often aiortc's reports are brought up to date and REMB sent upstream (NACKs are repeated on their own timer).
 TICK_SECONDS = 0.5
@@ -56,6 +60,10 @@ UNROUTED_RETRY = 0.5
 # A payload type alone may move a stream to a new SSRC only once its current one has been silent this long.
 SILENT_SECONDS = 1.0
 
+# What aiortc's own senders and receivers still need to see (statistics, round-trip time, a sender's goodbye): SR,
+# RR and BYE. Feedback alone (NACK, PLI, FIR, REMB) is answered here; aiortc's parsing of it, in a task per packet,
+# was 2-3 % of the event loop's busy time in a recorded 2-party call.
+_AIORTC_RTCP = frozenset((200, 201, 203))
 _WORD = struct.Struct("!I")
 _RTCP_HEADER = struct.Struct("!BBH")
 
@@ -200,7 +208,8 @@ class InStream:
             self.ask_again(lost)
         for out in self.outs:
             out.forward(view, key, now)
-        if self.peer.forwarder.sinks:
+        forwarder = self.peer.forwarder
+        if forwarder.sinks or forwarder.data_sinks:
             if self.recordable:
                 self._record(view)
         elif self.recording:
@@ -217,7 +226,8 @@ class InStream:
         key = self.video and self.keyframe_start(original.payload)
         for out in self.outs:
             out.forward(original, key, now)
-        if self.peer.forwarder.sinks and self.recordable:
+        forwarder = self.peer.forwarder
+        if (forwarder.sinks or forwarder.data_sinks) and self.recordable:
             self._record(original)
 
     def _new_ssrc(self, view: RtpView) -> None:
@@ -293,15 +303,24 @@ class InStream:
         assembler.push_fields(view.ssrc, view.seq, view.timestamp, view.marker, view.payload, time.time())
 
     def _make_assembler(self) -> FrameAssembler | None:
-        from recordings.rtp.assemble import FrameAssembler
+        from recordings.rtp.assemble import FrameAssembler, encoded_packet
 
-        source, on_frame = self.source, self.peer.forwarder.on_frame
+        source, forwarder, mime, clock_rate = self.source, self.peer.forwarder, self.mime, self.clock_rate
+        time_base = fractions.Fraction(1, clock_rate)
 
-        def frame(packet: av.Packet[Stream], keyframe: bool, arrival: float) -> None:
-            on_frame(source, packet, keyframe, arrival)
+        def frame(data: bytes, pts: int, keyframe: bool, arrival: float) -> None:
+            for sink in forwarder.data_sinks:
+                try:
+                    sink(source, mime, clock_rate, data, pts, keyframe, arrival)
+                except Exception:
+                    # a broken sink must not stop the call (nor the other sinks): removed, as the hub does
+                    logger.exception("data sink %r failed; removed", sink)
+                    forwarder.remove_data_sink(sink)
+            if forwarder.sinks:
+                forwarder.on_frame(source, encoded_packet(data, pts, time_base, keyframe), keyframe, arrival)
 
         try:
-            return FrameAssembler(self.mime, self.clock_rate, frame, on_keyframe_needed=source.request_keyframe)
+            return FrameAssembler(mime, clock_rate, on_data=frame, on_keyframe_needed=source.request_keyframe)
         except ValueError:
             logger.error("participant %s: no frame assembly for %s, not recorded", source.participant_id, self.mime)
             self.recordable = False
@@ -491,12 +510,15 @@ class _Peer:
     def on_rtcp(self, tap: Tap, data: bytes) -> None:
         now = time.monotonic()
         outs = self.outs
+        reports = False
         pos, end = 0, len(data)
         while pos + 12 <= end:
             first, packet_type, words = _RTCP_HEADER.unpack_from(data, pos)
             following = pos + 4 + 4 * words
             if following > end:
                 break
+            if packet_type in _AIORTC_RTCP:
+                reports = True
             fmt = first & 0x1F
             media = _WORD.unpack_from(data, pos + 8)[0]
             if packet_type == 205 and fmt == 1:  # generic NACK
@@ -515,7 +537,8 @@ class _Peer:
             elif packet_type == 206 and fmt == 15 and data[pos + 12:pos + 16] == b"REMB":
                 self._remb(data[pos + 12:following], now)
             pos = following
-        tap.to_aiortc_rtcp(data)
+        if reports:
+            tap.to_aiortc_rtcp(data)
 
     def _remb(self, fci: bytes, now: float) -> None:
         try:
@@ -539,6 +562,7 @@ class PacketForwarder:
         # the hub's own list of frame sinks: while it is not empty, streams feed their frame assemblers
         self.sinks = sinks
         self.on_frame = on_frame
+        self.data_sinks: tuple[DataSink, ...] = ()  # a tuple: replaced, never changed while a frame goes through
         self._peers: dict[RTCDtlsTransport, _Peer] = {}
         self._streams: dict[Source, InStream] = {}
         self._outs: dict[RTCRtpSender, OutStream] = {}
@@ -577,6 +601,17 @@ class PacketForwarder:
         out.stream = stream
         if out.video:
             out.ask_keyframe(time.monotonic())
+
+    def add_data_sink(self, sink: DataSink) -> Callable[[], None]:
+        """Hand every whole frame of every forwarded stream to SINK as raw bytes; returns a function removing it.
+
+        SINK runs in the datagram path, on the event loop: it must be quick (queue the work).
+        """
+        self.data_sinks = (*self.data_sinks, sink)
+        return lambda: self.remove_data_sink(sink)
+
+    def remove_data_sink(self, sink: DataSink) -> None:
+        self.data_sinks = tuple(s for s in self.data_sinks if s is not sink)
 
     def in_stream(self, source: Source) -> InStream | None:
         """How SOURCE is forwarded (None when it is not)."""

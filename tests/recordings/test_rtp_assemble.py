@@ -165,6 +165,20 @@ def test_fields_parsed_elsewhere_give_the_same_frames(clip):
     assert got_too.frames == got.frames and len(got.frames) == len(clip.video)
 
 
+def test_on_data_gets_the_frames_on_frame_gets_without_a_packet_made(clip):
+    sent, _ = vp8_stream(clip)
+    mixed = shuffled(sent, seed=7)
+    as_packets, got = assembler("video/VP8", 90000)
+    feed(as_packets, mixed)
+    data: list[tuple[bytes, int, bool, float]] = []
+    as_data = FrameAssembler("video/VP8", 90000, on_data=lambda *frame: data.append(frame))
+    feed(as_data, mixed)
+    assert [(b, pts, key, key, at) for b, pts, key, at in data] == [f[:2] + f[3:] for f in got.frames]
+    assert all(type(frame[0]) is bytes for frame in data) and len(data) == len(clip.video)
+    with pytest.raises(TypeError):
+        FrameAssembler("video/VP8", 90000)
+
+
 def test_opus_in_order_every_packet_a_frame(clip):
     sent, stamps = opus_stream(clip)
     asm, got = assembler("audio/opus", 48000)
