@@ -15,7 +15,7 @@ from scheduling.access import manageable
 from scheduling.queries import overlapping
 from vreception.auth.access import Principal, subtree_filter
 from vreception.cases import supervision
-from vreception.cases.access import among, broad, readable
+from vreception.cases.access import broad, readable
 from vreception.cases.actions import OPEN_STATES
 from vreception.clock import now
 from vreception.models import Matter, MatterState, Node, Person, Role, Task
@@ -29,8 +29,8 @@ OFFICE = (Role.coordinator,)
 ACTIVE_TASK = ACTIVE_TASK_STATES
 DUE_SOON = timedelta(days=3)
 # Rows per page of each dashboard list; the rest are a "更多…" link away (issue 10: nothing silently cut).
-MAX_SESSIONS = 500
-MAX_TASKS = 200
+MAX_SESSIONS = 100
+MAX_TASKS = 50
 
 
 @dataclass
@@ -94,10 +94,10 @@ def due_tasks(principal: Principal, *, db: Session, overdue: bool, limit: int | 
         path = select(Matter.handling_path).where(Matter.id == Task.matter_id).scalar_subquery()
         mine = subtree_filter(principal, path, OFFICE)
     else:
-        # The county's matters (from the path index alone) as an array: the active tasks of those matters are then
-        # found by their matter (the partial index of active tasks, 0025) beside those of the county's units, where a
-        # correlated EXISTS walked the province's active tasks by due time and asked each one's matter.
-        mine = among(Task.matter_id, select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE)))
+        # The county's matters (from the path index alone) hashed once: the due-time index of the active tasks carries
+        # each one's unit path and matter (0026), so the walk checks both without reading a task. (A correlated EXISTS
+        # read each one's matter; an array of the county's 8,000 ids was searched whole for every task, 345 ms.)
+        mine = Task.matter_id.in_(select(Matter.id).where(subtree_filter(principal, Matter.handling_path, OFFICE)))
     moment = now()
     due = Task.due_at < moment if overdue else (Task.due_at >= moment) & (Task.due_at < moment + DUE_SOON)
     query = (select(Task).where(Task.state.in_(ACTIVE_TASK), due,
@@ -105,8 +105,12 @@ def due_tasks(principal: Principal, *, db: Session, overdue: bool, limit: int | 
              .order_by(Task.due_at, Task.id))
     # Counted up to the cap along the due-time order (a province's backlog is not walked whole for a heading).
     total, _ = bounded_count(query, db=db)
-    found, total, following = fetch(query, db=db, total=total, limit=limit or MAX_TASKS, cursor=cursor)
-    return Listed(found, total, following)
+    # The page's ids from the index alone, then its tasks by key: an index scan reads every task it walks past from
+    # the table before filtering it (a county's overdue page walked 6,000 of the province's, 45 ms at 1M matters).
+    ids, total, following = fetch(query.with_only_columns(Task.id), db=db, total=total, limit=limit or MAX_TASKS,
+                                  cursor=cursor)
+    tasks = {task.id: task for task in db.scalars(select(Task).where(Task.id.in_(ids)))} if ids else {}
+    return Listed([tasks[i] for i in ids if i in tasks], total, following)
 
 
 def state_counts(principal: Principal, *, db: Session, cap: int = COUNT_CAP) -> list[tuple[str, int | str]]:

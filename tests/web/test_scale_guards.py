@@ -12,7 +12,7 @@ from sqlalchemy import String, func, select, text
 
 from bench import province
 from tests.factories import app_settings
-from tests.web.scale_world import GROUP, MATTERS, SECRET, checked, signed_in
+from tests.web.scale_world import GROUP, MATTERS, SECRET, checked, plan_nodes, sent, signed_in
 from vreception import audit
 from vreception.cases.identity import Protector, normalize_id_number
 from vreception.models import AuditEvent, Deadline, Matter, Node, Person, Petitioner, RoleAssignment, Room, Task
@@ -158,3 +158,24 @@ def test_the_audit_page_says_its_count_stopped_at_the_cap(generated, tmp_path):
         page = client.get("/admin/audit", headers=signed_in(client, accounts.usernames["province"], "page"))
         assert page.status_code == 200 and 'data-total="10000"' in page.text
         assert "共 10000+ 条" in page.text
+
+
+def _reads(nodes: list[dict], table: str) -> list[dict]:
+    return [n for n in nodes if n.get("Relation Name") == table]
+
+
+@pytest.mark.parametrize("who", ["province", "county"])
+def test_a_dashboard_counts_its_due_tasks_from_the_index_alone(generated, tmp_path, who):
+    """The overdue and due-soon counts can walk the active tasks' due-time index alone, which carries each one's unit
+    path and matter (0026; a province's 8,800 overdue tasks took 85 ms of page reads at a million matters without),
+    and a county's matters are hashed once, not searched as an array for every task (345 ms)."""
+    db, accounts = generated
+    seen = sent(db, tmp_path, accounts, (who, "/dashboard", "page", 0))
+    counts = [(s, p) for s, p in seen if "count(*)" in s and "FROM tasks" in s]
+    assert len(counts) == 2, [s[:120] for s, _ in seen]
+    for statement, parameters in counts:
+        tasks = _reads(plan_nodes(db, statement, parameters, index_only=True), "tasks")
+        assert tasks and all(n["Node Type"] == "Index Only Scan" and n["Index Name"] == "ix_tasks_active_due"
+                             for n in tasks), tasks
+        assert not any("ANY" in n.get("Filter", "") for n in tasks), tasks
+

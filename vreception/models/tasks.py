@@ -51,7 +51,8 @@ class Task(Base):
     # A unit's list and the office's due list read active tasks only: two years of closed ones must not be walked.
     __table_args__ = (
         Index("ix_tasks_unit_path", "unit_path", postgresql_ops={"unit_path": "text_pattern_ops"}),
-        Index("ix_tasks_active_due", "due_at", postgresql_where=text(ACTIVE_SQL), sqlite_where=text(ACTIVE_SQL)),
+        Index("ix_tasks_active_due", "due_at", postgresql_where=text(ACTIVE_SQL), sqlite_where=text(ACTIVE_SQL),
+              postgresql_include=["id", "unit_path", "matter_id"]),
         Index("ix_tasks_active_unit", "unit_path", "due_at", postgresql_ops={"unit_path": "text_pattern_ops"},
               postgresql_where=text(ACTIVE_SQL), sqlite_where=text(ACTIVE_SQL)),
         # A county's due list: the active tasks of its matters, wherever they were assigned (0025).
