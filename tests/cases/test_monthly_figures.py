@@ -134,3 +134,40 @@ def test_a_live_month_read_again_within_the_minute_is_not_counted_again_until_a_
     assert before[0].timely_acceptance.counts == {"overdue": 2}
     assert after[0].timely_acceptance.counts == {"late": 1, "overdue": 1}
     assert after == _live(db, MARCH)
+
+
+def test_the_stored_months_read_now_are_kept_until_a_month_is_counted_again(client, org, db):
+    """A read of now keeps the stored months' rows it sums for LIVE_SECONDS too (a province's year of them is 70,000
+    rows), beside the live month; a month counted again (a late event) is read afresh."""
+    from sqlalchemy import event
+
+    travel(2026, 3, 2)
+    office = FreshHeaders(client, "coord.county")
+    _, _ = register(client, org, headers=office, serial=1, summary="事项一")
+    late, _ = register(client, org, headers=office, serial=2, summary="事项二", category="land")
+    travel(2026, 4, 2)
+    monthly_figures.forget_recent()
+    province = [org.nodes["province"].path]
+    months = [date(2026, 2, 1), MARCH]
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *_args) -> None:
+        if "FROM monthly_figures" in statement and "sum(" in statement:
+            seen.append(statement)
+
+    def totals() -> dict:
+        with db.transaction() as s:
+            return monthly_figures.totals_by_month(db=s, months=months, paths=province)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        before = totals()
+        assert len(seen) == 1
+        assert totals() == before and len(seen) == 1  # kept: the stored rows are not summed again
+        act(client, office, late["id"], "accept")  # a late event of March: counted again on the next read
+        after = totals()
+        assert len(seen) == 2
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert before[MARCH].timely_acceptance.counts == {"overdue": 2}
+    assert after[MARCH].timely_acceptance.counts == {"late": 1, "overdue": 1}
