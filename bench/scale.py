@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -209,6 +209,79 @@ def measure(url: str, matters: int, accounts: province.Accounts, today: date, da
     _audit_day(url, label)
 
 
+# The small tables a measurement rewrites in place (the audit chain's head, the number counters, the integration
+# feed's head, a room's last sign of life) or adds to under keys that are not sequence ids (sign-ins, by token id):
+# saved whole and written back.
+REWRITTEN = ("audit_head", "counters", "integration_head", "room_status", "sign_ins")
+
+
+@contextmanager
+def _undone(url: str) -> Iterator[None]:
+    """What the measurement writes (a reception plan, bookings with their claims and events, sign-ins, a day of audit
+    events and a checkpoint …) removed afterwards: every table's rows past its id when the run began, the rows of
+    tables without ids that refer to them, the REWRITTEN rows and the id sequences put back, the touched tables
+    vacuumed. Repeated --reuse runs then measure the same province (each run added a plan and 21 bookings before)."""
+    from sqlalchemy import Integer, func, select, text
+
+    from vreception.models import Base
+
+    counted = [t for t in Base.metadata.sorted_tables
+               if "id" in t.c and t.c.id.primary_key and isinstance(t.c.id.type, Integer)]
+    db = Database(url)
+    try:
+        with db.engine.connect() as connection:
+            marks = {t.name: int(connection.scalar(select(func.coalesce(func.max(t.c.id), 0))) or 0) for t in counted}
+            sequences = {}
+            for table in counted:
+                name = connection.scalar(text(f"SELECT pg_get_serial_sequence('{table.name}', 'id')"))
+                if name:
+                    sequences[name] = tuple(connection.execute(text(f"SELECT last_value, is_called FROM {name}")).one())
+            saved = {name: [dict(row._mapping) for row in connection.execute(select(Base.metadata.tables[name]))]
+                     for name in REWRITTEN}
+        try:
+            yield
+        finally:
+            touched = _undo(db, marks, sequences, saved)
+            print(f"# scale: the run's writes undone in {', '.join(touched) or 'no table'}", flush=True)
+    finally:
+        db.dispose()
+
+
+def _undo(db: Database, marks: dict[str, int], sequences: dict[str, tuple[int, bool]],
+          saved: dict[str, list[dict]]) -> list[str]:
+    """Rows past MARKS deleted (those that refer first), SAVED written back, SEQUENCES set back; the tables touched."""
+    from sqlalchemy import delete, insert, text
+
+    from vreception.models import Base
+
+    touched = []
+    with db.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in saved:
+                continue
+            if table.name in marks:
+                conditions = [table.c.id > marks[table.name]]
+            else:
+                conditions = [fk.parent > marks[fk.column.table.name] for fk in table.foreign_keys
+                              if fk.column.table.name in marks and fk.column.name == "id"]
+            if sum(connection.execute(delete(table).where(c)).rowcount for c in conditions):
+                touched.append(table.name)
+        for name, rows in saved.items():
+            connection.execute(delete(Base.metadata.tables[name]))
+            if rows:
+                connection.execute(insert(Base.metadata.tables[name]), rows)
+        for name, (value, called) in sequences.items():
+            connection.execute(text("SELECT setval(:name, :value, :called)"),
+                               {"name": name, "value": value, "called": called})
+    # Dead rows take their heap pages out of the visibility map: the index-only scans the pages rely on would visit
+    # the heap again until a vacuum (autovacuum may be off).
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        for name in [*touched, *saved]:
+            connection.exec_driver_sql(f'VACUUM "{name}"')
+    return touched
+
+
 def _percentiles(times: list[float]) -> tuple[float, float]:
     times = sorted(times)
     return times[len(times) // 2], times[min(len(times) - 1, int(0.95 * len(times)))]
@@ -239,7 +312,8 @@ def _booking(base: str, label: str, accounts: province.Accounts, today: date, he
         print(f"bench: scale_{label}_availability_4weeks_p95 {p95:.0f} ms", flush=True)
         # A reception is of a matter (422 matter_required without one) open to a leader's slot (not being handled
         # nor concluded): registered, or served with its review window open, or under review, of the leader's county.
-        found = http.get("/api/v1/matters", params=[("state", s) for s in BOOKABLE] + [("limit", "50")])
+        wanted: list[tuple[str, str | int | float | bool | None]] = [("state", s) for s in BOOKABLE]
+        found = http.get("/api/v1/matters", params=[*wanted, ("limit", 50)])
         matters = [m["id"] for m in found.json()["items"]] if found.status_code == 200 else []
         if not matters:
             print(f"# scale_{label}_booking no bookable matter in the county: {found.status_code}", flush=True)
@@ -329,7 +403,7 @@ def main(argv: list[str]) -> int:
         url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
         upgrade(url)
         accounts, args.keep = reused(url), True
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, _undone(url):
             measure(url, args.matters, accounts, today, Path(tmp))
         return 0
     fresh = _fresh_schema(schema)
@@ -342,7 +416,7 @@ def main(argv: list[str]) -> int:
         accounts = load(url, args.matters, today)
         if args.load_only:
             return 0
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, _undone(url) if args.keep else nullcontext():
             measure(url, args.matters, accounts, today, Path(tmp))
     finally:
         if not args.keep:
