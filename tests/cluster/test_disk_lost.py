@@ -17,7 +17,6 @@ import subprocess
 import time
 from datetime import UTC, datetime
 
-import httpx2 as httpx
 import pytest
 from sqlalchemy import select
 
@@ -25,8 +24,8 @@ from recordings import manifest as manifests
 from recordings.call import CallMedia
 from tests.calls.helpers import wait_for
 from tests.cluster.clients import FailoverClient
-from tests.cluster.world import WORKERS, at, join, wait_finalised
-from tests.factories import app_settings, book_walk_in
+from tests.cluster.world import WORKERS, at, book_call, wait_finalised
+from tests.factories import app_settings
 from tests.recordings.conftest import make_session
 from tests.recordings.test_service import _write_segment
 from vreception.config import Settings
@@ -56,12 +55,7 @@ def test_a_worker_lost_with_its_disk_costs_each_participant_at_most_10_s(db, org
     tls = proxy.ssl_context()
     figures: dict[str, float] = {}
 
-    def book() -> tuple[dict, tuple[int, str, list[dict]], tuple[int, str, list[dict]]]:
-        with httpx.Client(base_url=proxy.base, verify=tls, timeout=30) as http:
-            session = book_walk_in(http, org)
-            return session, join(http, session, "room", "room.township"), join(http, session, "leader", "leader.county")
-
-    session, (room_pid, room_url, _), (leader_pid, leader_url, _) = network.run_in("clients", book)
+    session, (room_pid, room_url, _), (leader_pid, leader_url, _) = book_call(world, org)
     session_id = session["id"]
     hosting = ""
 

@@ -11,15 +11,13 @@ import json
 import subprocess
 import time
 
-import httpx2 as httpx
 import pytest
 
 from recordings import manifest as manifests
 from tests.calls.helpers import wait_for
 from tests.cluster.clients import Away, Elsewhere, FailoverClient
 from tests.cluster.topology import FRONT_PORT
-from tests.cluster.world import WORKERS, at, join, wait_finalised
-from tests.factories import book_walk_in
+from tests.cluster.world import WORKERS, at, book_call, wait_finalised
 from vreception.models.recordings import Recording
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
@@ -43,12 +41,7 @@ def test_a_call_behind_nginx_survives_losing_a_worker_a_front_and_redis(db, org,
     figures: dict[str, float] = {}
     tls = proxy.ssl_context()
 
-    def book() -> tuple[dict, tuple[int, str, list[dict]], tuple[int, str, list[dict]]]:
-        with httpx.Client(base_url=proxy.base, verify=tls, timeout=30) as http:
-            session = book_walk_in(http, org)
-            return session, join(http, session, "room", "room.township"), join(http, session, "leader", "leader.county")
-
-    session, (room_pid, room_url, room_ice), (leader_pid, leader_url, _) = network.run_in("clients", book)
+    session, (room_pid, room_url, room_ice), (leader_pid, leader_url, _) = book_call(world, org)
     session_id = session["id"]
     # the fronts know they are behind TLS: the join answer's socket is nginx's wss://
     assert leader_url.startswith(f"wss://{network.address('proxy')}/ws/sessions/{session_id}?token="), leader_url

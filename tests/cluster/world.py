@@ -34,7 +34,7 @@ from tests.cluster.engines import (
 )
 from tests.cluster.network import Network, require_namespaces
 from tests.cluster.topology import SECRET, Topology, over_socket, require_local_postgres, wait_until
-from tests.factories import login
+from tests.factories import book_walk_in, login
 from vreception import audit
 from vreception.db import Database
 from vreception.models.recordings import Recording, RecordingState
@@ -138,6 +138,22 @@ def join(http: httpx.Client, session: dict, role: str, username: str) -> tuple[i
                          json={"participant_id": participant["id"]})
     assert response.status_code == 200, response.text
     return participant["id"], response.json()["ws_url"], response.json()["ice_servers"]
+
+
+Seat = tuple[int, str, list[dict]]  # participant id, WebSocket URL, ICE servers
+
+
+def book_call(world: World, org) -> tuple[dict, Seat, Seat]:
+    """A walk-in session of the county leader and the township room booked through nginx from the clients'
+    namespace, and the room's and the leader's seats."""
+    tls = world.proxy.ssl_context()
+
+    def book() -> tuple[dict, Seat, Seat]:
+        with httpx.Client(base_url=world.proxy.base, verify=tls, timeout=30) as http:
+            session = book_walk_in(http, org)
+            return session, join(http, session, "room", "room.township"), join(http, session, "leader", "leader.county")
+
+    return world.network.run_in("clients", book)
 
 
 def at(instant: str) -> float:
