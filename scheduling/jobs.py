@@ -42,6 +42,13 @@ def _recipients(booking: ReceptionSession, *, db: Session) -> list[tuple[str, in
     return out
 
 
+def _names(booking: ReceptionSession, *, db: Session) -> tuple[str, str]:
+    """The session's leader and its rooms, as a reminder names them."""
+    leader = db.get(Person, booking.leader_id)
+    rooms = [db.get(Room, p.room_id) for p in booking.participants if p.room_id is not None]
+    return (leader.name if leader else ""), "、".join(r.name for r in rooms if r is not None)
+
+
 def remind_sessions(*, db: Session, now: datetime, policy: Policy) -> int:
     """Raise each due reminder of upcoming sessions once (idempotent); returns how many were raised."""
     leads = sorted(policy.reminder_leads)
@@ -56,7 +63,12 @@ def remind_sessions(*, db: Session, now: datetime, policy: Policy) -> int:
         lead = next(lead for lead in leads if booking.starts_at - now <= lead)
         stage = f"{int(lead.total_seconds() // 60)}m"
         when = booking.starts_at.astimezone(policy.zone).strftime("%Y-%m-%d %H:%M")
-        for who, node_id, person in _recipients(booking, db=db):
+        recipients = _recipients(booking, db=db)
+        # the leader and the rooms in the title: a coordinator's inbox lists many sessions' reminders side by side
+        leader, rooms = _names(booking, db=db)
+        title = translate("notify.session_reminder_title", when=when, leader=leader, rooms=rooms)[:200]
+        body = translate("notify.session_reminder_body", when=when, id=booking.id, leader=leader, rooms=rooms)
+        for who, node_id, person in recipients:
             key = f"{stage}.{who}"
             if db.scalar(select(Notification.id).where(
                     Notification.subject_type == "session", Notification.subject_id == booking.id,
@@ -64,8 +76,7 @@ def remind_sessions(*, db: Session, now: datetime, policy: Policy) -> int:
                 continue
             note = Notification(kind=KIND, subject_type="session", subject_id=booking.id, stage=key, node_id=node_id,
                                 person_id=person.id if person else None,
-                                title=translate("notify.session_reminder_title", when=when),
-                                body=translate("notify.session_reminder_body", when=when, id=booking.id),
+                                title=title, body=body,
                                 email_to=(person.email if person else "") or "", created_at=now)
             try:
                 # A job running twice at once: the unique key lets only one of them raise it.

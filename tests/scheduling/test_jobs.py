@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from scheduling.jobs import mark_no_shows, remind_sessions
 from scheduling.policy import Policy
-from tests.factories import login
+from tests.factories import login, page_client
 from tests.scheduling.conftest import at, reception
 from vreception.models import AuditEvent, Notification
 from vreception.models.scheduling import ReceptionSession, SessionEvent
@@ -14,7 +14,7 @@ from vreception.models.scheduling import ReceptionSession, SessionEvent
 POLICY = Policy()
 
 
-def test_reminders_reach_leader_room_and_coordinator_once_per_stage(client, world, db):
+def test_reminders_reach_leader_room_and_coordinator_once_per_stage(app, client, world, db):
     org = world.org
     booked = client.post("/api/v1/sessions", headers=login(client, "coord.county"), json=reception(world)).json()
     with db.transaction() as session:
@@ -31,10 +31,18 @@ def test_reminders_reach_leader_room_and_coordinator_once_per_stage(client, worl
     kiosk = next(r for r in rows if r.stage == f"1440m.room{org.rooms['township'].id}")
     assert kiosk.person_id == org.people["room_township"].id and kiosk.node_id == org.nodes["township"].id
     assert all(r.kind == "session.reminder" and r.subject_id == booked["id"] for r in rows)
-    assert "2026-03-04 09:00" in rows[0].title
+    # the title names the session: the leader and both rooms, the same for every recipient
+    leader = org.people["leader_county"].name
+    (title,) = {r.title for r in rows}
+    assert title.startswith(f"接访提醒：2026-03-04 09:00 {leader}（")
+    assert org.rooms["township"].name in title and org.rooms["county"].name in title
     with db.transaction() as session:
         assert remind_sessions(db=session, now=at("2026-03-04", "08:10"), policy=POLICY) == 4  # the hour-before stage
         assert remind_sessions(db=session, now=at("2026-03-04", "08:20"), policy=POLICY) == 0
+    # the county coordinator oversees all four recipients of both stages: one line, the newest, linked to the session
+    notices = page_client(app, "coord.county").get("/dashboard").text.split('id="h-notices"')[1]
+    assert notices.count(f'href="/sessions/{booked["id"]}"') == 1 and notices.count(leader) == 1
+    assert '<li data-stage="60m.' in notices
 
 
 def test_no_show_after_the_grace_period_is_marked_once_and_audited(client, world, db):

@@ -74,8 +74,20 @@ def deliver_email(*, db: Session, host: str, port: int, sender: str, user: str =
 
 
 def inbox(*, db: Session, within: ColumnElement[bool], limit: int = 20) -> list[Notification]:
-    """The newest notifications addressed to nodes matching WITHIN (a condition on Node.path)."""
+    """The newest notifications addressed to nodes matching WITHIN (a condition on Node.path), each notice once.
+
+    One notice raised for several recipients (a session's reminder reaches its leader, its rooms and the coordinator
+    who booked it) is one line to a reader who oversees them all.
+    """
     from vreception.models import Node
 
-    return list(db.scalars(select(Notification).join(Node, Notification.node_id == Node.id).where(within)
-                                .order_by(Notification.id.desc()).limit(limit)))
+    rows = db.scalars(select(Notification).join(Node, Notification.node_id == Node.id).where(within)
+                      .order_by(Notification.id.desc()).limit(limit * 4))
+    seen: set[tuple[str, int, str]] = set()
+    out: list[Notification] = []
+    for note in rows:
+        key = (note.subject_type, note.subject_id, note.title)
+        if key not in seen:
+            seen.add(key)
+            out.append(note)
+    return out[:limit]
