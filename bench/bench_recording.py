@@ -23,7 +23,7 @@ from aiortc.exceptions import InvalidStateError
 
 from bench.bench_media import ClipTrack, encode_clip
 from recordings import ice
-from recordings.recorder import HELD_FRAMES, NO_HOLD, Recorder
+from recordings.recorder import Recorder
 from recordings.sfu import MediaHub
 from recordings.storage import LocalStorage
 
@@ -67,8 +67,7 @@ async def serve(mode: str) -> None:
     workdir = tempfile.TemporaryDirectory(prefix="bench-recording-")
     recorder = None
     if mode == "record":
-        recorder = Recorder(hub, storage=LocalStorage(Path(workdir.name)), prefix="bench", segment_seconds=60,
-                            held_frames=NO_HOLD if hub.packet_forwarder is not None else HELD_FRAMES)
+        recorder = Recorder(hub, storage=LocalStorage(Path(workdir.name)), prefix="bench", segment_seconds=60)
         recorder.start()
     while line := await reader.readline():
         message = json.loads(line)

@@ -1,1 +1,1 @@
-"""The media side: the SFU hub (sfu), encoded forwarding (forwarding), aiortc passthrough hooks (passthrough), ICE setup (ice)."""
+"""The media side: the SFU hub (sfu), its tracks (forwarding), the packet path (rtp), aiortc hooks (aiortc_hooks)."""

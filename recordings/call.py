@@ -218,8 +218,7 @@ class CallMedia:
                 await self._deliver(session_id, int(participant_id), _sdp(Offer, sdp))
 
             hub = MediaHub(ice_servers=turn.server_ice_servers(self._settings),
-                           host_addresses=self._settings.media_host_addresses or None, on_offer=on_offer,
-                           forwarding=self._settings.media_forwarding)
+                           host_addresses=self._settings.media_host_addresses or None, on_offer=on_offer)
             self.hubs[session_id] = hub
         return hub
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from recordings import service
 from recordings.finalise import combine
 from recordings.manifest import WORKER_LOST
-from recordings.recorder import HELD_FRAMES, NO_HOLD, ClosedSegment, Recorder
+from recordings.recorder import ClosedSegment, Recorder
 from recordings.segment import CAMERA
 from recordings.storage import Storage
 
@@ -104,9 +104,7 @@ class LiveRecording:
     def _attach(self, hub: MediaHub, prefix: str, *, segment_seconds: float, cluster_ms: int) -> Recorder:
         """A recorder for HUB under PREFIX that registers each closed segment of this recording and notes errors."""
         self.recorder = Recorder(hub, storage=self.storage, prefix=prefix, segment_seconds=segment_seconds,
-                                 cluster_ms=cluster_ms, on_segment=self._segment_closed, on_error=self._error,
-                                 # frames from the packet path come without aiortc's jitter-buffer hold
-                                 held_frames=NO_HOLD if hub.packet_forwarder is not None else HELD_FRAMES)
+                                 cluster_ms=cluster_ms, on_segment=self._segment_closed, on_error=self._error)
         return self.recorder
 
     def set_muted(self, participant_id: str, kind: str, muted: bool) -> None:

@@ -1,4 +1,4 @@
-"""The recorder: a MediaHub sink writing each participant's encoded media to segment files, off the event loop."""
+"""The recorder: each participant's encoded media, from the hub's packet forwarder to segment files, off the loop."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recordings.forwarding import EncodedFrame, Source
+from recordings.forwarding import Source
 from recordings.journal import JOURNAL_KEY, Journal
 from recordings.segment import CAMERA, Capture, SegmentFile, codec_name, container_for, segment_key, vp8_dimensions
 from recordings.storage import Storage, sha256_file
@@ -25,13 +25,6 @@ logger = logging.getLogger(__name__)
 
 # A silence on a track longer than this is a gap in the manifest (Opus DTX still sends every 400 ms).
 GAP_SECONDS = 1.0
-# aiortc 1.16's receiver hands a frame on only when later ones arrive: audio after 4 more
-# (JitterBuffer(capacity=16, prefetch=4)), video after the next frame's first packet. Arrival
-# therefore lags the capture by that many frame intervals; taking them off keeps A/V in sync.
-HELD_FRAMES = {"audio": 4, "video": 1}
-# Frames fed from the RTP packets directly (recordings/rtp/assemble.py) are handed on as they complete.
-NO_HOLD = {"audio": 0, "video": 0}
-DEFAULT_INTERVAL = {"audio": 0.020, "video": 1 / 30}
 # A track whose RTP clock and arrival disagree by more than this has restarted (rejoin, new sender).
 RESYNC_SECONDS = 1.0
 # Audio kept while a segment waits for its first video key frame.
@@ -83,15 +76,9 @@ class _Track:
     anchor: float | None = None  # wall-clock time of RTP timestamp 0
     last_rtp: float = 0.0
     last_at: float = 0.0
-    interval: float = 0.0  # shortest step between frames seen: the frame interval
-    held: int = 0  # frames the receive path holds back before handing one on (HELD_FRAMES)
 
     def place(self, rtp: float, arrival: float) -> tuple[float, bool]:
         """Wall-clock time of a frame, and whether the track restarted before it."""
-        step = rtp - self.last_rtp
-        if self.anchor is not None and 0.001 < step < 0.2 and (not self.interval or step < self.interval):
-            self.interval = step
-        arrival -= self.held * (self.interval or DEFAULT_INTERVAL[self.kind])
         restarted = False
         late = arrival - (self.anchor + rtp) if self.anchor is not None else 0.0
         # Late frames whose timestamps carry on from the last ones were held up (a stalled process, a full socket
@@ -143,14 +130,12 @@ class Recorder:
         on_segment: Callable[[ClosedSegment], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         queue_frames: int = QUEUE_FRAMES,
-        held_frames: Mapping[str, int] = HELD_FRAMES,
     ) -> None:
         self.hub = hub
         self.storage = storage
         self.prefix = prefix.rstrip("/")
         self.segment_seconds = segment_seconds
         self.cluster_ms = cluster_ms
-        self.held_frames = held_frames  # the receive path's hold per kind: HELD_FRAMES (aiortc) or NO_HOLD
         self.on_segment = on_segment
         self.on_error = on_error
         self.segments: list[ClosedSegment] = []  # stored, in the order they were closed
@@ -189,12 +174,8 @@ class Recorder:
         self.journal.write("started", at=self.started_at, prefix=self.prefix)
         self._thread = threading.Thread(target=self._run, name="vreception-recorder", daemon=True)
         self._thread.start()
-        forwarder = getattr(self.hub, "packet_forwarder", None)
-        if forwarder is not None:
-            # the packet path hands each frame over as bytes: no av.Packet, EncodedFrame or copy made per frame
-            self._remove_sink = forwarder.add_data_sink(self._data_sink)
-        else:
-            self._remove_sink = self.hub.add_sink(self._sink)
+        # each frame comes over as bytes of its own: no av.Packet, EncodedFrame or copy made per frame
+        self._remove_sink = self.hub.packet_forwarder.add_data_sink(self._data_sink)
         self._ticker = self._loop.create_task(self._tick_forever(), name="vreception-recorder-tick")
 
     def set_muted(self, participant_id: str, kind: str, muted: bool) -> None:
@@ -217,15 +198,6 @@ class Recorder:
         self.journal.write("stopped", at=time.time())
         self.journal.close()
         return sorted(self.segments, key=lambda s: s.index)
-
-    def _sink(self, frame: EncodedFrame) -> None:
-        """A frame from the hub (the frames path)."""
-        packet = frame.packet
-        time_base = packet.time_base
-        assert packet.pts is not None and time_base is not None, "set by the passthrough decoder"
-        # bytes() copies: forwarding shares the packet and PyAV rewrites timestamps in place when muxing
-        self._gather(frame.participant_id, frame.capture, frame.kind, frame.codec, bytes(packet), packet.pts,
-                     time_base.denominator / time_base.numerator, frame.keyframe, frame.arrival)
 
     def _data_sink(self, source: Source, codec: str, clock_rate: int, data: bytes, pts: int, keyframe: bool,
                    arrival: float) -> None:
@@ -375,7 +347,7 @@ class Recorder:
             participant.expected = set(kinds)
         track = participant.tracks.get(kind)
         if track is None:
-            track = participant.tracks[kind] = _Track(kind, held=self.held_frames.get(kind, 0))
+            track = participant.tracks[kind] = _Track(kind)
         at, restarted = track.place(pts / rate, arrival)
         segment = participant.segment
         if restarted and segment is not None:

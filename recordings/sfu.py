@@ -19,7 +19,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from av.stream import Stream
 
-from recordings import consent, ice, passthrough
+from recordings import aiortc_hooks, consent, ice
 from recordings.forwarding import EncodedFrame, FrameSink, Outlet, Source
 from recordings.rtp.forwarder import PacketForwarder
 from recordings.segment import CAMERA, SCREEN, Capture
@@ -105,11 +105,8 @@ class MediaHub:
         host_addresses: Sequence[str] | None = None,
         on_offer: OfferCallback | None = None,
         on_connection_state: StateCallback | None = None,
-        forwarding: str = "packets",
     ) -> None:
-        if forwarding not in ("frames", "packets"):
-            raise ValueError(f"forwarding must be 'frames' or 'packets', not {forwarding!r}")
-        passthrough.install()
+        aiortc_hooks.check_hooks()
         consent.install()
         self._ice_servers = list(ice_servers)
         self._host_addresses = list(host_addresses) if host_addresses is not None else None
@@ -120,12 +117,12 @@ class MediaHub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._track_ids = itertools.count(1)
         self._closed = False
-        # "packets": SRTP forwarded below aiortc's media layer (recordings.rtp); "frames": through aiortc's receivers
-        self._forwarder = PacketForwarder(sinks=self._sinks, on_frame=self._frame_arrived) if forwarding == "packets" else None
+        # aiortc negotiates (ICE, DTLS, SDP); the media is SRTP forwarded below its media layer (recordings.rtp)
+        self._forwarder = PacketForwarder(sinks=self._sinks, on_frame=self._frame_arrived)
 
     @property
-    def packet_forwarder(self) -> PacketForwarder | None:
-        """The packet router when the hub forwards packets (None on the frames path)."""
+    def packet_forwarder(self) -> PacketForwarder:
+        """The packet router that forwards the hub's media."""
         return self._forwarder
 
     @property
@@ -191,7 +188,7 @@ class MediaHub:
             participant.sources.remove(source)
             for outlet in tuple(source.outlets):
                 self._unwatch(outlet)
-            await source.stop()
+            source.stop()
         self._schedule_offer(participant)
 
     async def add_participant(self, participant_id: str, offer_sdp: str) -> str:
@@ -216,7 +213,6 @@ class MediaHub:
                         participant.codecs[media.rtp.muxId] = _answered_codec(media)
                         transceiver = pc.addTransceiver(media.kind, direction="recvonly")
                         transceiver.setCodecPreferences(_preferences(media.kind))
-                        passthrough.mark_receiver(transceiver.receiver)
 
                 @pc.on("track")
                 def on_track(track: MediaStreamTrack) -> None:
@@ -227,8 +223,6 @@ class MediaHub:
                     await self._connection_state_changed(participant)
 
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-                for transceiver in pc.getTransceivers():
-                    passthrough.mark_receiver(transceiver.receiver)
                 answer = await pc.createAnswer()
                 with ice.host_addresses(self._host_addresses):
                     await pc.setLocalDescription(answer)
@@ -261,7 +255,7 @@ class MediaHub:
         for source in participant.sources:
             for outlet in tuple(source.outlets):
                 self._unwatch(outlet)
-            await source.stop()
+            source.stop()
         for outlet in tuple(participant.watching):
             outlet.stop()
         participant.watching.clear()
@@ -272,8 +266,7 @@ class MediaHub:
         self._closed = True
         for participant_id in list(self._participants):
             await self.remove_participant(participant_id)
-        if self._forwarder is not None:
-            await self._forwarder.close()
+        await self._forwarder.close()
         for task in tuple(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -291,19 +284,15 @@ class MediaHub:
         transceiver = next(t for t in participant.pc.getTransceivers() if t.receiver.track is track)
         if transceiver in participant.ended_screens:
             return  # the share ended while its slot was being negotiated
-        passthrough.mark_receiver(transceiver.receiver)
         source = Source(
             participant.participant_id,
-            track,
+            track.kind,
             transceiver.receiver,
-            self._frame_arrived,
-            negotiated_codec=participant.codecs.get(transceiver.mid) if transceiver.mid is not None else None,
+            codec=participant.codecs.get(transceiver.mid) if transceiver.mid is not None else None,
             capture=SCREEN if transceiver is participant.screen else CAMERA,
         )
         participant.sources.append(source)
-        source.start()
-        if self._forwarder is not None:
-            self._forwarder.add_source(source, transceiver)
+        self._forwarder.add_source(source, transceiver)
         for other in self._participants.values():
             if other is not participant:
                 other.pending_watch.append(source)
@@ -316,13 +305,13 @@ class MediaHub:
         track_id = f"{stream_id}-{source.kind}-{next(self._track_ids)}"
         outlet = Outlet(source, track_id)
         transceiver = viewer.pc.addTransceiver(outlet, direction="sendonly")
-        # the m-line must carry the codec the publisher sends, or pack() would mislabel the payload
+        # the m-line must carry the codec the publisher sends: its packets go out as they came, renumbered only
         codec = source.codec
         transceiver.setCodecPreferences(_preferences(source.kind, only=codec))
         transceiver.sender._stream_id = stream_id
-        passthrough.forward_keyframe_requests(transceiver.sender, outlet.request_keyframe)
-        if self._forwarder is not None:
-            self._forwarder.attach(transceiver.sender, outlet)
+        # a viewer's PLI/FIR that reaches aiortc's sender (inside a compound report) asks the publisher too
+        aiortc_hooks.forward_keyframe_requests(transceiver.sender, source.request_keyframe)
+        self._forwarder.attach(transceiver.sender, outlet)
         source.outlets.add(outlet)
         viewer.watching[outlet] = transceiver
 
@@ -336,9 +325,6 @@ class MediaHub:
         """Add the receive-only video transceiver a shared screen will arrive on (signaling stable, lock held)."""
         slot = participant.pc.addTransceiver("video", direction="recvonly")
         slot.setCodecPreferences(_preferences("video", only=self._screen_codec(participant)))
-        passthrough.mark_receiver(slot.receiver)
-        # aiortc's REMB would hold a camera and a screen at about 30 kbit/s each (see stop_remb)
-        passthrough.stop_remb(t.receiver for t in participant.pc.getTransceivers() if t.kind == "video")
         participant.screen, participant.screen_wanted = slot, False
 
     def _unwatch(self, outlet: Outlet) -> None:

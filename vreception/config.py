@@ -67,7 +67,6 @@ class Settings(BaseSettings):
     # A worker's recording segments last at most this long: its open segments vanish with its disk, and 8 s plus
     # the key frame and the upload that close one keeps that loss under 10 s (deploy/SIZING.md "Failover").
     media_worker_segment_seconds: int = Field(default=8, ge=2, le=3600)
-    media_forwarding: Literal["frames", "packets"] = "packets"  # "frames": through aiortc's receivers (issue 18)
     # Whether a statutory deadline that ends on a holiday moves to the next working day.
     deadline_moves_off_holidays: bool = True
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

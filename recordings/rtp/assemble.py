@@ -11,8 +11,6 @@ from aiortc.codecs.h264 import H264PayloadDescriptor
 from aiortc.rtp import RtpPacket
 from av.stream import Stream
 
-from recordings.passthrough import h264_is_keyframe
-
 logger = logging.getLogger(__name__)
 
 FrameHandler = Callable[["av.Packet[Stream]", bool, float], None]
@@ -40,6 +38,16 @@ _VP8, _H264, _OPUS = "vp8", "h264", "opus"
 _FU_A = 28
 
 
+def h264_is_keyframe(data: bytes) -> bool:
+    """True when an Annex-B H.264 access unit holds an IDR slice or an SPS."""
+    position = data.find(b"\x00\x00\x01")
+    while position != -1 and position + 3 < len(data):
+        if data[position + 3] & 0x1F in (5, 7):
+            return True
+        position = data.find(b"\x00\x00\x01", position + 3)
+    return False
+
+
 def _codec(codec: str) -> str:
     name = codec.rsplit("/", 1)[-1].lower()
     if name not in (_VP8, _H264, _OPUS):
@@ -51,9 +59,8 @@ class FrameAssembler:
     """Turns the RTP packets of one incoming stream into the encoded frames `MediaHub._frame_arrived` takes.
 
     ``on_frame(packet, keyframe, arrival)``: an av.Packet of one whole frame (pts 0-based in RTP clock units,
-    time_base 1/clock_rate, the depacketized bytes aiortc's passthrough produced), whether it is a key frame, and
-    when its first packet arrived. There is no jitter-buffer hold on this path: the recorder's HELD_FRAMES
-    compensation must not apply (``Recorder(held_frames=NO_HOLD)``).
+    time_base 1/clock_rate, the depacketized bytes), whether it is a key frame, and when its first packet arrived.
+    Frames are handed on as they complete: no jitter buffer holds them back.
 
     Packets after a hole in the sequence are held until it fills or the window passes (a stream's first packets
     too: they may come reordered); ``flush()`` takes what is held when the stream stops. Video starts on a key
@@ -364,7 +371,7 @@ class FrameAssembler:
 
 
 def encoded_packet(data: bytes, pts: int, time_base: fractions.Fraction, keyframe: bool) -> av.Packet[Stream]:
-    """An av.Packet of one encoded frame, as aiortc's passthrough decoder makes them."""
+    """An av.Packet of one encoded frame: pts and dts in units of TIME_BASE, the key frame flag set."""
     packet = av.Packet(data)
     packet.pts = packet.dts = pts
     packet.time_base = time_base

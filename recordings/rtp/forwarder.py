@@ -1,19 +1,19 @@
 """The packet router of one media hub (issue 18): publishers' SRTP in, each viewer's SRTP out, in the socket callback."""
 
-# aiortc still negotiates (ICE, DTLS, SDP, transceivers) as on the frames path; a viewer's sender is started with
-# its Outlet, which never yields here. Once a peer connection's DTLS transport is up, its Tap hands every SRTP
-# datagram to this module: unprotected, routed by SSRC to an InStream (a hub Source), rewritten for each OutStream
-# (a viewer's sender), protected with the viewer's SRTP session and sent. No asyncio queue, jitter buffer,
-# depacketizing or repacketizing: those were most of aiortc's per-packet cost.
+# aiortc negotiates (ICE, DTLS, SDP, transceivers); a viewer's sender is started with its Outlet, which never yields
+# (recordings.forwarding). Once a peer connection's DTLS transport is up, its Tap hands every SRTP datagram to this
+# module: unprotected, routed by SSRC to an InStream (a hub Source), rewritten for each OutStream (a viewer's sender),
+# protected with the viewer's SRTP session and sent. No asyncio queue, jitter buffer, depacketizing or repacketizing:
+# those were most of aiortc's per-packet cost.
 #
-# RTCP: a viewer's PLI/FIR asks the publisher for a key frame (Source.request_keyframe, limited by PLI_INTERVAL as
-# on the frames path); a viewer's NACK is answered from its stream's PacketCache (as RTX when negotiated); gaps in a
-# publisher's stream are NACKed upstream and the retransmissions forwarded. Viewers' REMB goes upstream (the lowest
-# fresh estimate of the publisher's viewers), since aiortc's own estimator no longer sees the packets. aiortc's
-# receivers and senders keep sending RR and SR, from ReceiveStats and from what each OutStream carried; RTCP that
-# carries SR, RR or BYE is also handed to aiortc for its statistics. With frame sinks (the hub's) or data sinks (the recorder's own
-# feed, add_data_sink: the frame's bytes without an av.Packet or EncodedFrame made for it), each InStream also feeds
-# a FrameAssembler (recordings.rtp.assemble).
+# RTCP: a viewer's PLI/FIR asks the publisher for a key frame (Source.request_keyframe, limited by PLI_INTERVAL); a
+# viewer's NACK is answered from its stream's PacketCache (as RTX when negotiated); gaps in a publisher's stream are
+# NACKed upstream and the retransmissions forwarded. Viewers' REMB goes upstream (the lowest fresh estimate of the
+# publisher's viewers), since aiortc's own estimator no longer sees the packets. aiortc's receivers and senders keep
+# sending RR and SR, from ReceiveStats and from what each OutStream carried; RTCP that carries SR, RR or BYE is also
+# handed to aiortc for its statistics. With frame sinks (the hub's) or data sinks (the recorder's own feed,
+# add_data_sink: the frame's bytes without an av.Packet or EncodedFrame made for it), each InStream also feeds a
+# FrameAssembler (recordings.rtp.assemble).
 
 from __future__ import annotations
 
@@ -556,7 +556,7 @@ class _Peer:
 
 
 class PacketForwarder:
-    """Forwards a hub's media packet by packet (the `packets` forwarding of `MediaHub`)."""
+    """Forwards the media of a `MediaHub` packet by packet."""
 
     def __init__(self, *, sinks: Sequence[object], on_frame: FrameCallback) -> None:
         # the hub's own list of frame sinks: while it is not empty, streams feed their frame assemblers

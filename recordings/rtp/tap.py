@@ -5,7 +5,7 @@
 # datagram_received on the connection's sockets (aioice's StunProtocol instances): SRTP/SRTCP (first byte 128-191,
 # RFC 7983) is unprotected with the transport's own SRTP session and handled on the spot; STUN and DTLS go the stock
 # way. Outgoing packets are protected with the transport's session and sent on the selected pair's socket.
-# Private aiortc 1.16 / aioice internals, like recordings.passthrough: missing_hooks() names what changed.
+# Private aiortc 1.16 / aioice internals, like recordings.aiortc_hooks: missing_hooks() names what changed.
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A recorded two-party call in real Chromium with 2 % of UDP packets lost, inside a private network namespace.
 
-Usage: python -m tests.calls.netns_packet_loss FORWARDING OUT_DIR   (FORWARDING: packets or frames)
+Usage: python -m tests.calls.netns_packet_loss OUT_DIR
 The kernel here has no netem, so the loss is a classic-BPF classifier (`ld rand`) sending that share of the UDP
 packets leaving lo into an HTB class whose pfifo holds none: every datagram between a page and the server crosses
 lo once, so a forwarded packet meets the loss twice (publisher to server, server to viewer). Both pages' getStats,
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -115,14 +114,12 @@ def on_server(world: World, function: Any) -> Any:
     return asyncio.run_coroutine_threadsafe(call(), world.server.servers[0].get_loop()).result(10)
 
 
-def hub_figures(world: World, session_id: int) -> dict[str, Any] | None:
+def hub_figures(world: World, session_id: int) -> dict[str, Any]:
     """The packet path's counters per publisher: upstream packets received, lost, recovered by NACK, frames the
-    recorder got and lost, and the retransmissions to each viewer (None on the frames path)."""
-    def read() -> dict[str, Any] | None:
+    recorder got and lost, and the retransmissions to each viewer."""
+    def read() -> dict[str, Any]:
         hub = world.app.state.calls.media.hubs[session_id]
         forwarder = hub.packet_forwarder
-        if forwarder is None:
-            return None
         figures: dict[str, Any] = {}
         for pid in list(hub._participants):
             for source in hub.sources(pid):
@@ -155,7 +152,7 @@ def delta(after: Any, before: Any) -> Any:
 def packet_loss(world: World, base: str, browser: Any, out: Path) -> dict[str, Any]:
     session = world.book(base)
     room_id, leader_id = participant(session, "room")["id"], participant(session, "leader")["id"]
-    result: dict[str, Any] = {"session_id": session["id"], "forwarding": world.settings.media_forwarding}
+    result: dict[str, Any] = {"session_id": session["id"]}
     _, leader = open_page(browser, base, "leader.county", session["id"], "red", "leader", out,
                           scripts=[BUSY_CAMERA % json.dumps(CSS["red"])])
     _, room = open_page(browser, base, "room.township", session["id"], "blue", "room", out,
@@ -178,7 +175,7 @@ def packet_loss(world: World, base: str, browser: Any, out: Path) -> dict[str, A
     after = {name: page.evaluate(STATS) for name, page in pages.items()}
     hub_after = hub_figures(world, session["id"])
     result["pages"] = delta(after, before)
-    result["hub"] = delta(hub_after, hub_before) if hub_before is not None else None
+    result["hub"] = delta(hub_after, hub_before)
     result["sees_after"] = bool(sees(leader, room_id, "blue")) and bool(sees(room, leader_id, "red"))
 
     end_call(leader)
@@ -189,10 +186,9 @@ def packet_loss(world: World, base: str, browser: Any, out: Path) -> dict[str, A
     return result
 
 
-def main(forwarding: str, out: Path) -> int:
-    os.environ["VRECEPTION_MEDIA_FORWARDING"] = forwarding  # read by the World's settings
-    return run(f"packet_loss_{forwarding}", packet_loss, out)
+def main(out: Path) -> int:
+    return run("packet_loss", packet_loss, out)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], Path(sys.argv[2])))
+    sys.exit(main(Path(sys.argv[1])))

@@ -18,9 +18,8 @@ FRAMES_DECODED = 0.95
 
 
 def test_two_percent_loss_is_repaired_by_nack_for_both_viewers_and_the_recording(tmp_path: Path):
-    result = run_in_namespace("tests.calls.netns_packet_loss", ["packets"], tmp_path / "packet_loss", timeout=180)
+    result = run_in_namespace("tests.calls.netns_packet_loss", [], tmp_path / "packet_loss", timeout=180)
     print(json.dumps({k: result[k] for k in ("udp_dropped", "pages", "hub", "gaps")}, indent=1))
-    assert result["forwarding"] == "packets"
     assert result["sees_before"] and result["recording"] and result["flowing"], result
     pages, hub = result["pages"], result["hub"]
     # The loss was there, both ways: about 2 % of every UDP packet on lo.

@@ -15,7 +15,6 @@ from pathlib import Path
 from recordings.live import LiveRecording
 from recordings.sfu import MediaHub
 from recordings.storage import LocalStorage
-from tests.recordings.media_clients import FORWARDING
 from vreception import audit
 from vreception.db import Database
 
@@ -28,7 +27,7 @@ def send(message: dict) -> None:
 
 
 async def serve(db_url: str, root: str, session_id: int, segment_seconds: float) -> None:
-    hub = MediaHub(ice_servers=[], host_addresses=["127.0.0.1"], forwarding=FORWARDING,
+    hub = MediaHub(ice_servers=[], host_addresses=["127.0.0.1"],
                    on_offer=lambda pid, sdp: send({"op": "offer", "pid": pid, "sdp": sdp}))
     db = Database(db_url)
     db.use_audit_key(audit.key_from_secret(TEST_SECRET))  # as the test database and the app key the chain

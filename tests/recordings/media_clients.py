@@ -6,7 +6,6 @@ import array
 import asyncio
 import fractions
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +20,6 @@ from recordings.sfu import MediaHub
 # solid colours as (Y, U, V): what a decoder gives back for them, within codec error
 COLOURS = {"red": (81, 90, 240), "blue": (41, 240, 110), "green": (145, 54, 34)}
 LOOPBACK = ["127.0.0.1"]
-# The forwarding path of the hubs built here, as the app reads it: the suite runs on either path
-FORWARDING = os.environ.get("VRECEPTION_MEDIA_FORWARDING", "packets")
 
 
 class ColourTrack(VideoStreamTrack):
@@ -161,14 +158,14 @@ class Client:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-def make_hub(forwarding: str = FORWARDING) -> tuple[MediaHub, dict[str, Client]]:
+def make_hub() -> tuple[MediaHub, dict[str, Client]]:
     """A loopback-only hub whose offers go straight to the test clients it serves."""
     clients: dict[str, Client] = {}
 
     async def on_offer(participant_id: str, sdp: str) -> None:
         await clients[participant_id].handle_offer(sdp)
 
-    return MediaHub(ice_servers=[], host_addresses=LOOPBACK, on_offer=on_offer, forwarding=forwarding), clients
+    return MediaHub(ice_servers=[], host_addresses=LOOPBACK, on_offer=on_offer), clients
 
 
 def add_client(hub: MediaHub, clients: dict[str, Client], name: str, colour: str, amplitude: int) -> Client:

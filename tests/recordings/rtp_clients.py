@@ -227,13 +227,13 @@ def browser_numbered(description: str) -> str:
 
 
 def make_packet_hub(**kwargs: object) -> tuple[MediaHub, dict[str, PacketClient]]:
-    """A loopback-only hub forwarding packets, whose offers go straight to the test clients it serves."""
+    """A loopback-only hub whose offers go straight to the test clients it serves."""
     clients: dict[str, PacketClient] = {}
 
     async def on_offer(participant_id: str, sdp: str) -> None:
         await clients[participant_id].handle_offer(sdp)
 
-    hub = MediaHub(ice_servers=[], host_addresses=["127.0.0.1"], on_offer=on_offer, forwarding="packets",
+    hub = MediaHub(ice_servers=[], host_addresses=["127.0.0.1"], on_offer=on_offer,
                    **kwargs)  # type: ignore[arg-type]
     return hub, clients
 

@@ -7,7 +7,7 @@ import threading
 import time
 from types import SimpleNamespace
 
-from recordings.recorder import BATCH_SECONDS, NO_HOLD, Recorder
+from recordings.recorder import BATCH_SECONDS, Recorder
 from recordings.segment import CAMERA
 from recordings.storage import LocalStorage
 
@@ -34,7 +34,7 @@ class Hub:
 
 def test_frames_reach_the_writer_in_order_and_an_overflow_is_a_gap(tmp_path):
     hub = Hub()
-    recorder = Recorder(hub, storage=LocalStorage(tmp_path), prefix="r", queue_frames=10, held_frames=NO_HOLD)
+    recorder = Recorder(hub, storage=LocalStorage(tmp_path), prefix="r", queue_frames=10)
     taken: list[tuple] = []
     release = threading.Event()
 
@@ -46,7 +46,7 @@ def test_frames_reach_the_writer_in_order_and_an_overflow_is_a_gap(tmp_path):
 
     async def scenario() -> None:
         recorder.start()
-        assert hub.data_sinks == [recorder._data_sink]  # the packet path: raw frames from the forwarder
+        assert hub.data_sinks == [recorder._data_sink]  # raw frames from the forwarder
         (sink,) = hub.data_sinks
         for i in range(30):
             sink(hub.source, "audio/opus", 48000, bytes([i]), i * 960, True, 100.0 + i * 0.02)

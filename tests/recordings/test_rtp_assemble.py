@@ -16,9 +16,8 @@ from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtp import RtpPacket
 
-from recordings.forwarding import EncodedFrame
 from recordings.probe import decode_errors, probe
-from recordings.recorder import NO_HOLD, Recorder
+from recordings.recorder import Recorder
 from recordings.rtp import assemble
 from recordings.rtp.assemble import FrameAssembler
 from recordings.segment import CAMERA
@@ -410,32 +409,34 @@ def test_h264_in_order_and_after_a_loss(clip):
 
 
 class PacketHub:
-    """The part of MediaHub the recorder uses, fed by assemblers as the packet path will feed it."""
+    """The part of MediaHub and its packet forwarder the recorder uses, fed by assemblers as the forwarder feeds it."""
 
     def __init__(self, participant: str) -> None:
         self.participants = [participant]
-        self._sources = [SimpleNamespace(kind="audio", capture=CAMERA), SimpleNamespace(kind="video", capture=CAMERA)]
-        self._sinks: list = []
+        self._sources = [SimpleNamespace(participant_id=participant, kind=kind, capture=CAMERA)
+                         for kind in ("audio", "video")]
+        self.data_sinks: list = []
         self.keyframe_requests = 0
+        self.packet_forwarder = self
 
     def sources(self, participant_id: str) -> list[SimpleNamespace]:
         return self._sources
 
-    def add_sink(self, sink):
-        self._sinks.append(sink)
-        return lambda: self._sinks.remove(sink)
+    def add_data_sink(self, sink):
+        self.data_sinks.append(sink)
+        return lambda: self.data_sinks.remove(sink)
 
     def request_keyframe(self, participant_id: str, capture=None) -> None:
         self.keyframe_requests += 1
 
-    def frame_arrived(self, kind: str, codec: str):
-        """An on_frame for the assembler of KIND, building the EncodedFrame as MediaHub._frame_arrived does."""
-        def on_frame(packet: av.Packet, keyframe: bool, arrival: float) -> None:
-            frame = EncodedFrame(participant_id=self.participants[0], kind=kind, codec=codec, packet=packet,
-                                 keyframe=keyframe, arrival=arrival, capture=CAMERA)
-            for sink in tuple(self._sinks):
-                sink(frame)
-        return on_frame
+    def frame_arrived(self, kind: str, codec: str, clock_rate: int):
+        """An on_data for the assembler of KIND, calling the data sinks as the packet forwarder does."""
+        source = next(s for s in self._sources if s.kind == kind)
+
+        def on_data(data: bytes, pts: int, keyframe: bool, arrival: float) -> None:
+            for sink in tuple(self.data_sinks):
+                sink(source, codec, clock_rate, data, pts, keyframe, arrival)
+        return on_data
 
 
 def test_end_to_end_into_a_webm_segment_in_real_time(clip, tmp_path):
@@ -447,11 +448,11 @@ def test_end_to_end_into_a_webm_segment_in_real_time(clip, tmp_path):
     video = video[:lost] + video[lost + 1:]
     storage = LocalStorage(tmp_path / "recordings")
     hub = PacketHub("7")
-    video_asm = FrameAssembler("video/VP8", 90000, hub.frame_arrived("video", "video/VP8"))
-    audio_asm = FrameAssembler("audio/opus", 48000, hub.frame_arrived("audio", "audio/opus"))
+    video_asm = FrameAssembler("video/VP8", 90000, on_data=hub.frame_arrived("video", "video/VP8", 90000))
+    audio_asm = FrameAssembler("audio/opus", 48000, on_data=hub.frame_arrived("audio", "audio/opus", 48000))
 
     async def scenario():
-        recorder = Recorder(hub, storage=storage, prefix="sessions/1/recording-1", held_frames=NO_HOLD)
+        recorder = Recorder(hub, storage=storage, prefix="sessions/1/recording-1")
         recorder.start()
         schedule = sorted([(s.frame / FPS, 0, s.packet, video_asm) for s in video]
                           + [(s.frame * 0.02, 1, s.packet, audio_asm) for s in audio], key=lambda e: (e[0], e[1]))

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 
 import pytest
 from aioice.ice import StunProtocol
 from aiortc import RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
 
-from recordings import ice, passthrough
-from recordings.forwarding import PLI_INTERVAL, EncodedFrame
+from recordings import aiortc_hooks, ice
+from recordings.forwarding import PLI_INTERVAL, EncodedFrame, Outlet
 from recordings.rtp import tap
 from recordings.rtp.rewrite import seq_delta, ts_delta
-from recordings.sfu import MediaHub
 from tests.recordings.media_clients import LOOPBACK, close_to, wait_until
 from tests.recordings.rtp_clients import (
     DecodeErrors,
@@ -22,7 +23,6 @@ from tests.recordings.rtp_clients import (
     close_all,
     make_packet_hub,
 )
-from vreception.config import Settings
 
 AMPLITUDES = {"alice": 3000, "bob": 9000, "carol": 16000}
 COLOURS = {"alice": "red", "bob": "blue", "carol": "green"}
@@ -74,12 +74,24 @@ def test_aiortc_internals_the_packet_path_uses_are_there():
     assert tap.missing_hooks() == []
 
 
-def test_packets_are_the_default_frames_stay_selectable_and_the_setting_is_checked():
-    assert Settings().media_forwarding == "packets"
-    assert MediaHub().packet_forwarder is not None
-    assert MediaHub(forwarding="frames").packet_forwarder is None
-    with pytest.raises(ValueError, match="forwarding"):
-        MediaHub(forwarding="bytes")
+def test_an_outlet_never_gives_aiortcs_sender_a_packet_and_ends_when_stopped():
+    async def scenario():
+        asked = []
+        source = SimpleNamespace(kind="video", outlets=set(), request_keyframe=lambda: asked.append(1))
+        outlet = Outlet(source, "alice-video-1")  # type: ignore[arg-type]
+        source.outlets.add(outlet)
+        reader = asyncio.create_task(outlet.recv())
+        await asyncio.sleep(0.05)
+        assert not reader.done() and asked == [1]  # the sender's first read asks for a key frame, nothing comes
+        outlet.stop()
+        with pytest.raises(MediaStreamError):
+            await asyncio.wait_for(reader, 1)
+        assert outlet not in source.outlets and outlet.readyState == "ended"
+        with pytest.raises(MediaStreamError):
+            await outlet.recv()
+        assert asked == [1]
+
+    asyncio.run(scenario())
 
 
 def test_two_parties_get_each_others_video_and_audio_packet_by_packet():
@@ -108,10 +120,10 @@ def test_two_parties_get_each_others_video_and_audio_packet_by_packet():
                     out = forwarder.out_stream(sender)
                     assert out is not None and out.packets >= len(viewer.arrived(ssrc)) - 5
                     assert continuous(viewer.arrived(ssrc), 90000 if kind == "video" else 48000) == []
-            # aiortc's receivers on the hub never saw a packet: nothing went through the frames path's outlets
+            # aiortc's receivers on the hub never saw a packet: none completed a frame for their tracks
             for name in ("alice", "bob"):
                 for source in hub.sources(name):
-                    assert all(not outlet._queue for outlet in source.outlets)
+                    assert source.receiver.track._queue.qsize() == 0
                     assert source.frames > 100
             # aiortc's periodic reports still go out, from the packet path's counts: the hub's receiver reports
             # reached the publishers' senders, its sender reports the viewers' receivers
@@ -437,7 +449,7 @@ def test_key_frames_for_the_recorder_and_for_a_viewer_reach_the_publisher():
             before = await quiet()
             receiver = next(t.receiver for t in bob.pc.getTransceivers()
                             if t.receiver.track is not None and t.receiver.track.id.startswith("alice-video"))
-            assert await passthrough.send_pli(receiver)  # bob's decoder lost the picture, as a browser would say
+            assert await aiortc_hooks.send_pli(receiver)  # bob's decoder lost the picture, as a browser would say
             assert await wait_until(lambda: source.keyframes > before, timeout=1.0)
         finally:
             await close_all(hub, clients)

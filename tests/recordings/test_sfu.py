@@ -8,19 +8,13 @@ import time
 
 import aiortc
 import pytest
-from aiortc import rtcrtpreceiver
 
-from recordings import passthrough
+from recordings import aiortc_hooks
 from recordings.forwarding import PLI_INTERVAL
+from recordings.rtp.assemble import h264_is_keyframe
 from tests.recordings.media_clients import add_client, close_to, make_hub, wait_until
 
 AMPLITUDES = {"alice": 3000, "bob": 9000, "carol": 16000}
-
-
-@pytest.fixture(params=["packets", "frames"])
-def forwarding(request) -> str:
-    """Both forwarding paths while the frames path stays selectable (issue 18)."""
-    return request.param
 
 
 def heard(client, publisher: str) -> bool:
@@ -45,9 +39,9 @@ async def _cleanup(hub, clients) -> None:
         await client.close()
 
 
-def test_two_participants_see_and_hear_each_other(forwarding):
+def test_two_participants_see_and_hear_each_other():
     async def scenario():
-        hub, clients = make_hub(forwarding)
+        hub, clients = make_hub()
         try:
             alice = add_client(hub, clients, "alice", "red", AMPLITUDES["alice"])
             bob = add_client(hub, clients, "bob", "blue", AMPLITUDES["bob"])
@@ -71,9 +65,9 @@ def test_two_participants_see_and_hear_each_other(forwarding):
     asyncio.run(scenario())
 
 
-def test_three_participants_each_receive_the_two_others(forwarding):
+def test_three_participants_each_receive_the_two_others():
     async def scenario():
-        hub, clients = make_hub(forwarding)
+        hub, clients = make_hub()
         colours = {"alice": "red", "bob": "blue", "carol": "green"}
         try:
             for name, colour in colours.items():
@@ -98,9 +92,9 @@ def test_three_participants_each_receive_the_two_others(forwarding):
     asyncio.run(scenario())
 
 
-def test_late_joiner_gets_a_keyframe_within_a_second(forwarding):
+def test_late_joiner_gets_a_keyframe_within_a_second():
     async def scenario():
-        hub, clients = make_hub(forwarding)
+        hub, clients = make_hub()
         try:
             alice = add_client(hub, clients, "alice", "red", AMPLITUDES["alice"])
             bob = add_client(hub, clients, "bob", "blue", AMPLITUDES["bob"])
@@ -132,9 +126,9 @@ def test_late_joiner_gets_a_keyframe_within_a_second(forwarding):
     asyncio.run(scenario())
 
 
-def test_viewer_pli_reaches_the_publisher(forwarding):
+def test_viewer_pli_reaches_the_publisher():
     async def scenario():
-        hub, clients = make_hub(forwarding)
+        hub, clients = make_hub()
         try:
             alice = add_client(hub, clients, "alice", "red", AMPLITUDES["alice"])
             bob = add_client(hub, clients, "bob", "blue", AMPLITUDES["bob"])
@@ -152,7 +146,7 @@ def test_viewer_pli_reaches_the_publisher(forwarding):
                 for t in bob.pc.getTransceivers()
                 if t.receiver.track is not None and t.receiver.track.id.startswith("alice-video")
             )
-            assert await passthrough.send_pli(receiver)
+            assert await aiortc_hooks.send_pli(receiver)
             assert await wait_until(lambda: source.keyframes > before, timeout=1.0)
         finally:
             await _cleanup(hub, clients)
@@ -162,29 +156,23 @@ def test_viewer_pli_reaches_the_publisher(forwarding):
 
 def test_aiortc_private_hooks_are_still_there():
     # A failure here means aiortc changed: re-read rtcrtpreceiver.py / rtcrtpsender.py, adapt
-    # recordings/passthrough.py, and move the pin in pyproject.toml.
+    # recordings/aiortc_hooks.py, and move the pin in pyproject.toml.
     assert aiortc.__version__.startswith("1.16."), aiortc.__version__
-    assert passthrough.missing_hooks() == []
-    passthrough.install()
-    passthrough.install()
-    assert passthrough.installed()
-    assert rtcrtpreceiver.get_decoder is passthrough._get_decoder
-    assert passthrough.vp8_is_keyframe(b"\x10\x02\x00\x9d\x01\x2a") and not passthrough.vp8_is_keyframe(b"\x11")
-    assert passthrough.h264_is_keyframe(b"\x00\x00\x00\x01\x67\x42") and not passthrough.h264_is_keyframe(
-        b"\x00\x00\x00\x01\x41\x9a"
-    )
+    assert aiortc_hooks.missing_hooks() == []
+    aiortc_hooks.check_hooks()
+    assert h264_is_keyframe(b"\x00\x00\x00\x01\x67\x42") and not h264_is_keyframe(b"\x00\x00\x00\x01\x41\x9a")
 
 
 def test_hook_check_names_what_changed(monkeypatch):
     monkeypatch.delattr(aiortc.RTCRtpReceiver, "_send_rtcp_pli")
-    with pytest.raises(passthrough.AiortcHookError, match="_send_rtcp_pli"):
-        passthrough.check_hooks()
+    with pytest.raises(aiortc_hooks.AiortcHookError, match="_send_rtcp_pli"):
+        aiortc_hooks.check_hooks()
 
 
-def test_leave_renegotiates_and_close_releases_everything(forwarding):
+def test_leave_renegotiates_and_close_releases_everything():
     async def scenario():
         baseline_tasks = len(asyncio.all_tasks())
-        hub, clients = make_hub(forwarding)
+        hub, clients = make_hub()
         alice = add_client(hub, clients, "alice", "red", AMPLITUDES["alice"])
         bob = add_client(hub, clients, "bob", "blue", AMPLITUDES["bob"])
         await alice.join()
@@ -214,13 +202,13 @@ def test_leave_renegotiates_and_close_releases_everything(forwarding):
         for client in clients.values():
             await client.close()
         assert all(pc.connectionState == "closed" for pc in pcs)
-        assert all(s._task is None for s in sources)
+        assert all(s.stopped and s.outlets == set() for s in sources)
         assert hub.participants == []
         # aiortc's own tasks wind down asynchronously after close(): give them a moment
         assert await wait_until(lambda: len(asyncio.all_tasks()) <= baseline_tasks, timeout=5), [
             t.get_coro() for t in asyncio.all_tasks()
         ]
-        # every receiver's decoder thread (passthrough on the hub, real decoding at the clients) is gone
+        # every receiver's decoder thread (idle on the hub, decoding at the clients) is gone
         assert await wait_until(lambda: not decoder_threads(), timeout=5), decoder_threads()
 
     asyncio.run(scenario())
