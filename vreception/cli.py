@@ -100,7 +100,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"\nvreception demo: http://{host}:{port}/  (password for every demo user: {demo.DEMO_PASSWORD})\n")
     if walk_in:
         print(f"a walk-in session for now: sign in as leader.county (agenda → call) and as room.township in a second\n"
-              f"browser (kiosk → consent → call); the call page is http://{host}:{port}/calls/{walk_in}\n")
+              f"browser (kiosk → consent → call); the call page is http://{host}:{port}/calls/{walk_in}\n"
+              f"it is marked a no-show if nobody opens it within {settings.no_show_grace_minutes} minutes: then sign in as "
+              f"coord.county and book another with 现场接访 on the dashboard\n")
     if hearing:
         print("\n".join(hearing.lines(f"http://{host}:{port}")) + "\n")
     print(f"{'username':<18}{'role':<16}{'name':<10}where")
