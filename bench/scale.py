@@ -205,7 +205,7 @@ def measure(url: str, matters: int, accounts: province.Accounts, today: date, da
         _time(base, "statistics_summary_county", "/api/v1/stats/summary", label, headers=api["county"], rounds=10)
         _booking(base, label, accounts, today, api["county"])
         print(f"bench: scale_{label}_server_peak_rss {peak[0] / 1024:.0f} MiB", flush=True)
-    _live_month(url, label, today)
+    _live_month(url, label, today, data_dir)
     _audit_day(url, label)
 
 
@@ -336,16 +336,21 @@ def _booking(base: str, label: str, accounts: province.Accounts, today: date, he
             print(f"# scale_{label}_booking statuses {sorted(statuses)}", flush=True)
 
 
-def _live_month(url: str, label: str, today: date) -> None:
-    """The worst case of the live month: a whole month (the last one) counted live over the province, in process."""
+def _live_month(url: str, label: str, today: date, data_dir: Path) -> None:
+    """The live month at its end, in process: the last month counted live whole (the worst case, before its finished
+    days were stored), then read as on its last day (its finished days stored, the day counted live) right after a
+    late event on an earlier day of the month each time (a deadline met late, which drops this process's kept counts
+    and marks the month's stored days of the matter's unit)."""
+    from sqlalchemy import select
+
     from vreception.cases import rates
-    from vreception.models import Matter
+    from vreception.models import Matter, Node
 
     month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     db = Database(url)
     try:
         times = []
-        for _ in range(5):
+        for _ in range(3):
             with db.transaction() as session:
                 began = time.monotonic()
                 rates.monthly(db=session, month=month, within=Matter.handling_path.startswith("/"))
@@ -353,8 +358,102 @@ def _live_month(url: str, label: str, today: date) -> None:
         p50, p95 = _percentiles(times[1:])
         print(f"bench: scale_{label}_province_rates_whole_month_live_p50 {p50:.0f} ms", flush=True)
         print(f"bench: scale_{label}_province_rates_whole_month_live_p95 {p95:.0f} ms", flush=True)
+        with db.transaction() as session:
+            root = session.scalars(select(Node.path).where(Node.parent_id.is_(None)).order_by(Node.id)).first()
+        _month_end(db, url, label, month, [root or "/"], data_dir)
     finally:
         db.dispose()
+
+
+ROUNDS_MONTH_END = 12
+
+
+def _month_end(db: Database, url: str, label: str, month: date, paths: list[str], data_dir: Path) -> None:
+    """MONTH read on its last day at 15:00 (this process's clock moved there), each read right after a late event on
+    an earlier day of the month: the figures over PATHS, then the province's rates API and dashboard through the app
+    in this process (its clock is this one)."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import delete, select
+
+    from vreception import clock
+    from vreception.app import create_app
+    from vreception.cases import monthly_figures
+    from vreception.config import Settings
+    from vreception.models import Deadline, DeadlineState
+    from vreception.models.figures import FigureMonth, MonthlyFigure, StaleFigure
+
+    last = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    moment = datetime.combine(last, datetime.min.time(), ZoneInfo("Asia/Shanghai")) + timedelta(hours=15)
+
+    def forget_month() -> None:
+        # The month's stored counts are a cache: dropped, the next reader of the ended month counts it again.
+        with db.transaction() as session:
+            for model in (MonthlyFigure, FigureMonth, StaleFigure):
+                session.execute(delete(model).where(model.month == month))
+        monthly_figures.forget_recent()
+
+    forget_month()
+    with db.transaction() as session:
+        late = list(session.execute(select(Deadline.id, Deadline.state, Deadline.done_at).where(
+            Deadline.kind == "acceptance", Deadline.state != DeadlineState.cancelled,
+            Deadline.due_day.between(month + timedelta(days=2), last - timedelta(days=2))).order_by(Deadline.id)
+            .limit(3 * ROUNDS_MONTH_END)))
+    changes = iter(late)
+
+    def late_event() -> None:
+        deadline_id = next(changes)[0]
+        with db.transaction() as session:
+            found = session.get(Deadline, deadline_id)
+            assert found is not None
+            # A late event: the period ended (late), or its outcome corrected, on the month's last day.
+            found.state = DeadlineState.met if found.state is DeadlineState.missed else DeadlineState.missed
+            found.done_at = clock.now()
+
+    times: dict[str, list[float]] = {"figures": [], "rates_api": [], "dashboard": []}
+    clock.travel_to(moment, freeze=False)
+    try:
+        with db.transaction() as session:
+            began = time.monotonic()
+            monthly_figures.monthly(db=session, month=month, paths=paths)
+            stored_ms = (time.monotonic() - began) * 1000
+        for _ in range(ROUNDS_MONTH_END if len(late) >= 3 * ROUNDS_MONTH_END else 0):
+            late_event()
+            with db.transaction() as session:
+                began = time.monotonic()
+                monthly_figures.monthly(db=session, month=month, paths=paths)
+                times["figures"].append((time.monotonic() - began) * 1000)
+        settings = Settings(database_url=url, secret_key=SECRET, mode="dev", data_dir=data_dir, job_interval_seconds=0)
+        with TestClient(create_app(settings, db)) as http:
+            api = {"Authorization": "Bearer " + http.post("/api/v1/auth/login", json={
+                "username": "scale.province", "password": province.PASSWORD}).json()["access_token"]}
+            found = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/login").text)
+            assert found is not None
+            http.post("/login", data={"username": "scale.province", "password": province.PASSWORD,
+                                      "csrf_token": found.group(1)}, follow_redirects=False)
+            for name, path, headers in (("rates_api", f"/api/v1/stats/rates?month={month:%Y-%m}", api),
+                                        ("dashboard", "/dashboard", {})):
+                http.get(path, headers=headers)
+                for _ in range(ROUNDS_MONTH_END if times["figures"] else 0):
+                    late_event()
+                    began = time.monotonic()
+                    status = http.get(path, headers=headers).status_code
+                    times[name].append((time.monotonic() - began) * 1000)
+                    if status != 200:
+                        print(f"# scale_{label}_month_end {name} {status}", flush=True)
+    finally:
+        clock.reset()
+        with db.transaction() as session:
+            for deadline_id, state, done_at in late:
+                found_deadline = session.get(Deadline, deadline_id)
+                if found_deadline is not None:
+                    found_deadline.state, found_deadline.done_at = state, done_at
+        forget_month()
+    print(f"bench: scale_{label}_month_to_date_store {stored_ms:.0f} ms", flush=True)
+    for name, taken in times.items():
+        if taken:
+            p50, p95 = _percentiles(taken[1:])
+            print(f"bench: scale_{label}_month_end_after_change_{name}_p50 {p50:.0f} ms", flush=True)
+            print(f"bench: scale_{label}_month_end_after_change_{name}_p95 {p95:.0f} ms", flush=True)
 
 
 DAY_EVENTS = 7_000  # a province's day: ~1,400 matters a day at 1M over two years, ~5 audited steps each

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -11,7 +12,7 @@ from scheduling import claims
 from scheduling.intervals import covers
 from scheduling.lookup import load_leader, load_room
 from scheduling.plans import occurrences, plans_of_leader
-from scheduling.policy import Policy, aware, cutoff_for, local_day, quanta
+from scheduling.policy import Policy, aware, cutoff_for, floor_to_quantum, local_day
 from scheduling.rooms import open_intervals
 from vreception.clock import now as clock_now
 from vreception.errors import Invalid
@@ -55,17 +56,35 @@ def free_slots(*, db: Session, policy: Policy, leader_id: int, room_id: int | No
     leader = claims.leader_key(leader_id)
     taken = claims.busy(db=db, keys=[leader] + [claims.room_key(r) for r in room_ids], first=first,
                         last=last + longest_buffer)
+    # Claims are quantum starts: a span is held when a claimed quantum lies between its first quantum and its end,
+    # one bisection in the sorted claims instead of a set probe per quantum (a four-week query asks 1,000 slots).
+    claimed = {key: sorted(slots) for key, slots in taken.items()}
+    cutoffs: dict[date, datetime] = {}  # the booking cutoff depends on the slot's local day only
     found: dict[tuple[datetime, datetime], Slot] = {}
     for occ in occs:
         length, buffer = timedelta(minutes=occ.plan.slot_minutes), timedelta(minutes=occ.plan.buffer_minutes)
-        rooms_here = asked + [pr.room_id for pr in occ.plan.rooms]
+        rooms_here = list(dict.fromkeys(asked + [pr.room_id for pr in occ.plan.rooms]))
+        room_hours = [hours[r] for r in rooms_here]
+        room_claims = [claimed[claims.room_key(r)] for r in rooms_here]
         start = occ.starts_at
         while start + length <= occ.ends_at:
             end = start + length
-            if (first <= start and end <= last and start >= now and now <= cutoff_for(policy, start)
-                    and all(covers(hours[r], start, end) for r in rooms_here)
-                    and not any(q in taken[leader] for q in quanta(policy, start, end + buffer))
-                    and not any(q in taken[claims.room_key(r)] for r in rooms_here for q in quanta(policy, start, end))):
-                found.setdefault((start, end), Slot(start, end, leader_id, occ.plan.id))
+            if first <= start and end <= last and start >= now:
+                day = local_day(policy, start)
+                cutoff = cutoffs.get(day)
+                if cutoff is None:
+                    cutoff = cutoffs[day] = cutoff_for(policy, start)
+                if (now <= cutoff and all(covers(h, start, end) for h in room_hours)
+                        and not _held(claimed[leader], policy, start, end + buffer)
+                        and not any(_held(c, policy, start, end) for c in room_claims)):
+                    found.setdefault((start, end), Slot(start, end, leader_id, occ.plan.id))
             start = end + buffer
     return [found[k] for k in sorted(found)]
+
+
+def _held(slots: list[datetime], policy: Policy, start: datetime, end: datetime) -> bool:
+    """Whether one of the sorted claimed quanta SLOTS is among those covering [START, END)."""
+    if not slots:
+        return False
+    i = bisect_left(slots, floor_to_quantum(policy, start))
+    return i < len(slots) and slots[i] < end

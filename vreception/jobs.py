@@ -59,8 +59,9 @@ def sms_outbox(db: Database, settings: Settings, at: datetime) -> int:
 
 
 def month_end_figures(db: Database, settings: Settings, at: datetime) -> int:
-    """Store the figures of the month just ended for every unit (and again once its rating windows close), and count
-    again the months late events marked stale: the reads find them ready (they still count what is missing)."""
+    """Store the figures of the month just ended for every unit (and again once its rating windows close), the
+    current month's days ended since the last run, and count again what late events marked stale: the reads find
+    them ready (they still count what is missing)."""
     from vreception.cases.monthly_figures import store_ended
 
     with db.transaction() as session:

@@ -45,9 +45,10 @@ def test_ended_month_is_stored_and_a_late_event_recounts_it(client, org, db):
     stored_rows = _count(db, MonthlyFigure, month=MARCH)
     assert stored_rows > 0
     assert _stored(db, MARCH) == _live(db, MARCH)
-    # The current month is never stored.
+    # Of the current month only the finished days are stored (April 1st, on April 2nd).
     client.get("/api/v1/stats/rates", params={"month": "2026-04"}, headers=office)
-    assert _count(db, FigureMonth, month=APRIL) == 0
+    with db.transaction() as s:
+        assert s.get(FigureMonth, (30, APRIL)).through == date(2026, 4, 1)
 
     # A late event: the March acceptance period is met late in April. The month is marked stale for the county …
     act(client, office, late["id"], "accept")
@@ -96,7 +97,9 @@ def test_trend_reads_the_stored_months_and_matches_live_counts(client, org, db):
     assert by_month["2026-01"]["registered"] == 3
     with db.transaction() as s:
         stored = set(s.scalars(select(FigureMonth.month)))
-    assert stored == {date(2026, 1, 1), date(2026, 2, 1), MARCH}  # April, the current month, is live
+    assert stored == {date(2026, 1, 1), date(2026, 2, 1), MARCH, APRIL}
+    with db.transaction() as s:  # April, the current month: its days to yesterday, the rest live
+        assert s.get(FigureMonth, (30, APRIL)).through == date(2026, 4, 14)
     # Reading it again computes nothing: the stored rows are read in one grouped query.
     with db.transaction() as s:
         found = monthly_figures.by_month(db=s, months=[date(2026, 1, 1), date(2026, 2, 1), MARCH], paths=["/"])

@@ -72,3 +72,38 @@ def test_room_hours_with_an_offset_are_refused(client, world):
         response = client.put(f"/api/v1/rooms/{room}/hours", headers=headers, json=[hours])
         assert response.status_code == 422, response.text
         assert response.json()["field"] == field and "不带时区" in response.json()["detail"]
+
+
+def test_claims_found_by_bisection_take_the_same_slots_as_a_probe_of_each_quantum(client, world, db, monkeypatch):
+    """Claims at scattered quanta of the leader and the room (on and off the slot grid, inside buffers): the slots the
+    sorted claims leave free are those a probe of every quantum each slot covers leaves free."""
+    import random
+    from datetime import timedelta
+
+    from scheduling import availability
+    from scheduling.policy import quanta
+    from tests.scheduling.conftest import POLICY, at
+    from vreception.models.scheduling import Claim
+
+    booked = client.post("/api/v1/sessions", headers=login(client, "coord.county"),
+                         json=reception(world, start="09:00", end="09:30", day="2026-03-04"))
+    assert booked.status_code == 201, booked.text
+    leader, room = world.org.people["leader_county"].id, world.org.rooms["township"].id
+    chosen = random.Random(16)
+    with db.transaction() as s:
+        for key in (f"leader:{leader}", f"room:{room}"):
+            for day in ("2026-03-05", "2026-03-06", "2026-03-09", "2026-03-10"):
+                for minute in chosen.sample(range(0, 180, 5), 6):
+                    s.merge(Claim(resource=key, slot=at(day, "09:00") + timedelta(minutes=minute),
+                                  session_id=booked.json()["id"]))
+
+    def read() -> list:
+        with db.transaction() as s:
+            return availability.free_slots(db=s, policy=POLICY, leader_id=leader, room_id=room,
+                                           first=at("2026-03-03", "00:00"), last=at("2026-03-12", "00:00"))
+
+    found = read()
+    monkeypatch.setattr(availability, "_held", lambda slots, policy, start, end: any(
+        q in set(slots) for q in quanta(policy, start, end)))
+    assert found == read()
+    assert 0 < len(found) < 4 * 7

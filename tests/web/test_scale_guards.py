@@ -65,7 +65,8 @@ PAGES = (
     ("leader", "/agenda", "page", 15),
     ("county", "/api/v1/stats/rates?month=2026-10", "api", 15),
     ("province", "/dashboard", "page", 35),
-    ("county", "/api/v1/stats/summary", "api", 20),
+    # The summary's current month: one statement more finds its finished days stored (monthly_figures._to_date).
+    ("county", "/api/v1/stats/summary", "api", 21),
 )
 # A province's figures: the live month and the overdue deadlines, each counted once per request (the statistics page
 # shares them with its trend and its overdue units). Its month of registrations, demands and sessions is a twentieth

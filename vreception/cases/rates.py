@@ -28,7 +28,7 @@ Everything is counted in SQL with date bounds; no matter is loaded as an object.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -149,31 +149,63 @@ def _deadline_outcome(out: list[Counted], handling: int, unit: int, figure: str,
 
 
 def counted(*, db: Session, month: date, within: ColumnElement[bool] | None = None, rating_window_days: int = 30,
-            at: datetime | None = None, settled: bool = True, unrated: bool = True, by_key: bool = False
-            ) -> list[Counted]:
+            at: datetime | None = None, settled: bool = True, unrated: bool = True, by_key: bool = False,
+            days: tuple[date, date] | None = None) -> list[Counted]:
     """The cases behind MONTH's figures by the rules in this module's docstring, grouped in SQL by handling node and
     rated unit: the SETTLED part (deadlines, resolution, registrations, ratings) and the UNRATED part (rating windows
     that ended unrated, which depends on the moment until the month's last window has ended). BY_KEY: WITHIN is a
-    broad subtree (a province's, a city's, or everything), whose matters are read by key from the month's deadlines."""
-    first, last = month_bounds(month)
-    moment = at or now()
-    today = local_day(moment)
-    start, end = datetime.combine(first, time.min, zone()), end_of_day(last)
-    out: list[Counted] = []
-    if settled:
-        _settled(out, first, last, start, end, today, within, by_key, db=db)
-    if unrated:
-        window = timedelta(days=rating_window_days)
-        query = (select(Matter.handling_node_id, literal(True).label("unrated"))
-                 .where(Matter.rating.is_(None), Matter.served_at >= start - window,
-                        Matter.served_at <= min(end, moment) - window, ~_legal()))
-        for node_id, _, n in _grouped(query, within, db=db):
-            out.append(Counted(node_id, node_id, "participation", "unrated", n, 0, n))
+    broad subtree (a province's, a city's, or everything), whose matters are read by key from the month's deadlines.
+    DAYS (first, last): only the cases of those days of MONTH; each case counts on one day, so the counts of the
+    parts of a month add up to the month's."""
+    out: tuple[list[Counted], list[Counted]] = ([], [])
+    _counted(out, None, db=db, month=month, within=within, rating_window_days=rating_window_days, at=at,
+             settled=settled, unrated=unrated, by_key=by_key, days=days)
+    return out[0]
+
+
+def counted_split(*, db: Session, month: date, split: date, within: ColumnElement[bool] | None = None,
+                  rating_window_days: int = 30, at: datetime | None = None) -> tuple[list[Counted], list[Counted]]:
+    """counted() of all MONTH in one pass, its cases parted: those of its days to SPLIT, and those of the days
+    after (what counted() with DAYS of either part finds)."""
+    out: tuple[list[Counted], list[Counted]] = ([], [])
+    _counted(out, split, db=db, month=month, within=within, rating_window_days=rating_window_days, at=at,
+             settled=True, unrated=True, by_key=False, days=None)
     return out
 
 
-def _settled(out: list[Counted], first: date, last: date, start: datetime, end: datetime, today: date,
-             within: ColumnElement[bool] | None, by_key: bool, *, db: Session) -> None:
+def _counted(out: tuple[list[Counted], list[Counted]], split: date | None, *, db: Session, month: date,
+             within: ColumnElement[bool] | None, rating_window_days: int, at: datetime | None, settled: bool,
+             unrated: bool, by_key: bool, days: tuple[date, date] | None) -> None:
+    first, last = days or month_bounds(month)
+    moment = at or now()
+    today = local_day(moment)
+    start, end = datetime.combine(first, time.min, zone()), end_of_day(last)
+    # Each query's first column parts its cases: on a day to SPLIT (or all of them, without SPLIT) or after.
+    cut = end_of_day(split) if split is not None else None
+
+    def part(day_key: ColumnElement[Any], instant: bool = False) -> ColumnElement[Any]:
+        if split is None or cut is None:
+            return literal(True).label("part")
+        return (day_key <= (cut if instant else split)).label("part")  # an instant's day ends at CUT
+
+    if settled:
+        _settled(out, part, first, last, start, end, today, within, by_key, db=db)
+    if unrated:
+        window = timedelta(days=rating_window_days)
+        # An unrated case counts on the day its window ended: SPLIT's end less the window parts them.
+        ended_by_cut = literal(True) if cut is None else Matter.served_at <= cut - window
+        query = (select(ended_by_cut.label("part"), Matter.handling_node_id, literal(True).label("unrated"))
+                 .where(Matter.rating.is_(None), Matter.served_at >= start - window,
+                        Matter.served_at <= min(end, moment) - window, ~_legal()))
+        for stored, node_id, _, n in _grouped(query, within, db=db):
+            out[0 if stored else 1].append(Counted(node_id, node_id, "participation", "unrated", n, 0, n))
+
+
+Part = Callable[..., ColumnElement[Any]]
+
+
+def _settled(outs: tuple[list[Counted], list[Counted]], part: Part, first: date, last: date, start: datetime,
+             end: datetime, today: date, within: ColumnElement[bool] | None, by_key: bool, *, db: Session) -> None:
     # Acceptance periods: who ended them (a transfer/assignment event at the same instant) decides whose figure.
     # The unit of whoever ended the period by a transfer or an assignment at that instant (0: nobody's unit), read
     # per period through the events' matter index: a join was planned as a scan of every event for the few there are.
@@ -184,11 +216,12 @@ def _settled(out: list[Counted], first: date, last: date, start: datetime, end: 
                     ending.action.in_(HANDED_OVER))
              .limit(1).scalar_subquery())
     periods = and_(Deadline.kind == "acceptance", Deadline.due_day.between(first, last))
-    acceptance = (select(Matter.handling_node_id, ender.label("ender"), Deadline.state,
+    acceptance = (select(part(Deadline.due_day), Matter.handling_node_id, ender.label("ender"), Deadline.state,
                          (Deadline.due_day < today).label("past"), _legal().label("legal"))
                   .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
                   .where(periods, _their_matters(periods, by_key)))
-    for handling, ended_by, state, past, legal, n in _grouped(acceptance, within, db=db):
+    for stored, handling, ended_by, state, past, legal, n in _grouped(acceptance, within, db=db):
+        out = outs[0 if stored else 1]
         node_id = ended_by or handling  # 0: the event names nobody's unit
         if legal:
             out.append(Counted(handling, node_id, LEGAL, "excluded", n, 0, 0))
@@ -197,11 +230,13 @@ def _settled(out: list[Counted], first: date, last: date, start: datetime, end: 
             _deadline_outcome(out, handling, node_id, figure, DeadlineState(state), bool(past), n)
 
     periods = and_(Deadline.kind.in_(COMPLETION_KINDS), Deadline.due_day.between(first, last))
-    handling_periods = (select(Matter.handling_node_id, Deadline.state, (Deadline.due_day < today).label("past"))
+    handling_periods = (select(part(Deadline.due_day), Matter.handling_node_id, Deadline.state,
+                               (Deadline.due_day < today).label("past"))
                         .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
                         .where(periods, _their_matters(periods, by_key), ~_legal()))
-    for node_id, state, past, n in _grouped(handling_periods, within, db=db):
-        _deadline_outcome(out, node_id, node_id, "on_time_completion", DeadlineState(state), bool(past), n)
+    for stored, node_id, state, past, n in _grouped(handling_periods, within, db=db):
+        _deadline_outcome(outs[0 if stored else 1], node_id, node_id, "on_time_completion", DeadlineState(state),
+                          bool(past), n)
 
     # Resolution: the review-request window ended (met by a request, or past); a first petition (no earlier matter
     # of the same person) is resolved when no review was asked and nobody petitioned again on it.
@@ -210,11 +245,13 @@ def _settled(out: list[Counted], first: date, last: date, start: datetime, end: 
     periods = and_(Deadline.kind == "review_request", Deadline.due_day.between(first, last),
                    Deadline.state != DeadlineState.cancelled,
                    or_(Deadline.state != DeadlineState.open, Deadline.due_day < today))
-    windows = (select(Matter.handling_node_id, Matter.review_requested_at.is_(None).label("no_review"),
-                      is_repeat.label("repeat"), again.label("again"))
+    windows = (select(part(Deadline.due_day), Matter.handling_node_id,
+                      Matter.review_requested_at.is_(None).label("no_review"), is_repeat.label("repeat"),
+                      again.label("again"))
                .select_from(Deadline).join(Matter, Deadline.matter_id == Matter.id)
                .where(periods, _their_matters(periods, by_key), ~_legal()))
-    for node_id, no_review, repeat, came_again, n in _grouped(windows, within, db=db):
+    for stored, node_id, no_review, repeat, came_again, n in _grouped(windows, within, db=db):
+        out = outs[0 if stored else 1]
         if no_review:
             out.append(Counted(node_id, node_id, "one_time_resolution", "no_review", n, n, n))
         else:
@@ -227,16 +264,17 @@ def _settled(out: list[Counted], first: date, last: date, start: datetime, end: 
             else:
                 out.append(Counted(node_id, node_id, "first_petition_resolution", "resolved", n, n, n))
 
-    registered = (select(Matter.handling_node_id, is_repeat.label("repeat"))
+    registered = (select(part(Matter.registered_at, True), Matter.handling_node_id, is_repeat.label("repeat"))
                   .where(Matter.registered_at >= start, Matter.registered_at <= end))
-    for node_id, repeat, n in _grouped(registered, within, db=db):
-        out.append(Counted(node_id, node_id, "repeat_petitions", "repeat" if repeat else "first", n,
-                           n if repeat else 0, n))
+    for stored, node_id, repeat, n in _grouped(registered, within, db=db):
+        outs[0 if stored else 1].append(Counted(node_id, node_id, "repeat_petitions", "repeat" if repeat else "first",
+                                                n, n if repeat else 0, n))
 
     # 参评: rated matters in the month of the rating; unrated ones in the month their window ended (counted()).
-    rated = (select(Matter.handling_node_id, Matter.rating)
+    rated = (select(part(Matter.rated_at, True), Matter.handling_node_id, Matter.rating)
              .where(Matter.rating.isnot(None), Matter.rated_at >= start, Matter.rated_at <= end, ~_legal()))
-    for node_id, rating, n in _grouped(rated, within, db=db):
+    for stored, node_id, rating, n in _grouped(rated, within, db=db):
+        out = outs[0 if stored else 1]
         out.append(Counted(node_id, node_id, "participation", "rated", n, n, n))
         good = n if rating in SATISFIED else 0
         out.append(Counted(node_id, node_id, "satisfaction", str(rating), n, good, n))
@@ -245,15 +283,17 @@ def _settled(out: list[Counted], first: date, last: date, start: datetime, end: 
 def units_from(found: Iterable[Counted]) -> list[UnitRates]:
     """The figures of each rated unit, from the cases counted (of one month or several)."""
     units: dict[int, UnitRates] = {}
-    for row in found:
-        entry = units.setdefault(row.unit_id, UnitRates(row.unit_id))
-        if row.figure == LEGAL:
-            entry.legal_excluded += row.n
+    for _, unit_id, figure, outcome, n, good, counted_n in found:
+        entry = units.get(unit_id)
+        if entry is None:  # not setdefault: a unit's nine objects made once, not for each of its rows
+            entry = units[unit_id] = UnitRates(unit_id)
+        if figure == LEGAL:
+            entry.legal_excluded += n
             continue
-        rate: Rate = getattr(entry, row.figure)
-        rate.counts[row.outcome] = rate.counts.get(row.outcome, 0) + row.n
-        rate.numerator += row.good
-        rate.denominator += row.counted
+        rate: Rate = getattr(entry, figure)
+        rate.counts[outcome] = rate.counts.get(outcome, 0) + n
+        rate.numerator += good
+        rate.denominator += counted_n
     return sorted(units.values(), key=lambda u: u.node_id)
 
 

@@ -1,8 +1,9 @@
-"""The monthly figures of closed months, materialised (issue 16): counts per unit, and the months to recompute."""
+"""The monthly figures materialised (issue 16): counts per unit of ended months and of the current month's finished
+days, and the months to recompute."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,8 @@ class MonthlyFigure(Base):
 
 
 class FigureMonth(Base):
-    """A closed month whose figures are materialised for a rating window."""
+    """A month whose figures are materialised for a rating window: an ended month whole, or the current month's
+    finished days (THROUGH, the last of them)."""
 
     __tablename__ = "figure_months"
 
@@ -38,6 +40,7 @@ class FigureMonth(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     complete: Mapped[bool] = mapped_column(Boolean)  # its unrated part stored too (its last rating window ended)
+    through: Mapped[date | None] = mapped_column(Date, nullable=True)  # None: the whole month; else its days to this
 
 
 class StaleFigure(Base):
@@ -96,52 +99,123 @@ def mark_stale(connection: Connection, pairs: Iterable[tuple[date, int | None]],
                                                        set_={"marked_at": statement.excluded.marked_at}), rows)
 
 
-def _changed_matters(cutoff: date, *, db: Session) -> tuple[set[tuple[date, int]], set[int]]:
-    """The (month, node) pairs the flushed objects name directly, and the matters whose deadlines to look up."""
+# What a matter's or a deadline's figures are counted from (vreception.cases.rates): a change of anything else (a
+# matter's state, a deadline's extension days …) leaves the current month's finished days as they were stored.
+MATTER_COUNTED = ("handling_node_id", "handling_path", "outcome", "possible_repeat", "registered_at", "served_at",
+                  "rated_at", "rating", "review_requested_at")
+DEADLINE_COUNTED = ("matter_id", "kind", "due_day", "state", "done_at")
+
+
+# The deadlines' calendar day of an instant (vreception.cases.deadlines.local_day, which imports the models and so is
+# handed in by vreception.cases.monthly_figures). Until then a day is bounded a day either side of UTC, which marks
+# more than it must, never less.
+_local_day: Callable[[datetime], date] | None = None
+
+
+def use_local_day(local_day: Callable[[datetime], date]) -> None:
+    """The deadlines' calendar day of an instant, for the current month's marks."""
+    global _local_day
+    _local_day = local_day
+
+
+def _day_bounds(moment: datetime) -> tuple[date, date]:
+    """The earliest and the latest the local day of MOMENT may be."""
+    if _local_day is not None:
+        day = _local_day(moment)
+        return day, day
+    return (moment - MARGIN).date(), (moment + MARGIN).date()
+
+
+def _counted_changed(obj: object, names: tuple[str, ...], *, db: Session) -> bool:
+    if obj in db.new or obj in db.deleted:
+        return True
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _changed_matters(cutoff: date, today: date, *, db: Session
+                     ) -> tuple[set[tuple[date, int]], set[int], set[int], dict[int, set[int]], set[int]]:
+    """The (month, node) pairs the flushed objects name directly, and the matters whose deadlines to look up: those
+    of ended months (before CUTOFF), and of the current month's days before TODAY (stored as they end)."""
     from vreception.models.cases import Deadline, Matter, RepeatLink
 
+    current = _month(today)
+
+    def finished(first: datetime, last: datetime) -> bool:
+        """The local days from FIRST to LAST meet the current month's finished days."""
+        return _day_bounds(first)[0] < today and _day_bounds(last)[1] >= current
+
     pairs: set[tuple[date, int]] = set()
-    matters: set[int] = set()
+    ended: set[int] = set()
+    this_month: set[int] = set()
+    nodes: dict[int, set[int]] = {}  # the handling nodes a matter had before this flush too
+    linked: set[int] = set()  # matters linked as repeats: their registrations count as repeat petitions
     for obj in (*db.new, *db.dirty, *db.deleted):
         if isinstance(obj, Matter):
             registered = obj.registered_at or obj.received_at
-            if registered is not None and registered.date() >= cutoff + MARGIN:
-                continue  # a matter of the current month touches no ended month
-            months = set()
+            if registered is not None and _day_bounds(registered)[0] >= today and registered.date() >= cutoff + MARGIN:
+                continue  # a matter of today touches no ended month and no finished day
+            months, touched = set(), False
+            counted = _counted_changed(obj, MATTER_COUNTED, db=db)
             for name in ("registered_at", "rated_at", "review_requested_at", "received_at"):
                 for value in _history(obj, name):
                     months |= _months_around(value)
+                    touched = touched or (counted and finished(value, value))
             for value in _history(obj, "served_at"):
                 months |= _months_around(value, SERVED_REACH)
+                touched = touched or (counted and finished(value, value + SERVED_REACH))
             for node_id in _history(obj, "handling_node_id"):
                 pairs |= {(m, node_id) for m in months if m < cutoff}
+                pairs |= {(current, node_id)} if touched else set()
             if obj.id is not None:
-                matters.add(obj.id)
+                ended.add(obj.id)
+                nodes[obj.id] = set(_history(obj, "handling_node_id"))
+                if counted:
+                    this_month.add(obj.id)
         elif isinstance(obj, Deadline):
-            days = [d for d in _history(obj, "due_day") if _month(d) < cutoff]
-            if days and obj.matter_id is not None:
-                matters.add(obj.matter_id)
+            days = _history(obj, "due_day")
+            if obj.matter_id is not None and any(_month(d) < cutoff for d in days):
+                ended.add(obj.matter_id)
+            if obj.matter_id is not None and any(current <= d < today for d in days) and _counted_changed(
+                    obj, DEADLINE_COUNTED, db=db):
+                this_month.add(obj.matter_id)
         elif isinstance(obj, RepeatLink):
-            matters |= {m for m in (obj.matter_id, obj.earlier_id) if m is not None}
-    return pairs, matters
+            ended |= {m for m in (obj.matter_id, obj.earlier_id) if m is not None}
+            this_month |= {m for m in (obj.matter_id, obj.earlier_id) if m is not None}
+            linked |= {obj.matter_id} if obj.matter_id is not None else set()
+    return pairs, ended, this_month, nodes, linked
 
 
 def _after_flush(db: Session, _context: object) -> None:
     from vreception.models.cases import Deadline, Matter
 
     moment = now()
-    cutoff = _month((moment + MARGIN).date())
-    pairs, matters = _changed_matters(cutoff, db=db)
+    # TODAY: the latest the local day may be (its month the current one; a month before it has ended and is marked
+    # as such): a day before it has ended.
+    cutoff, today = _month((moment + MARGIN).date()), _day_bounds(moment)[1]
+    current = _month(today)
+    pairs, ended, this_month, nodes, linked = _changed_matters(cutoff, today, db=db)
+    matters = ended | this_month
     if not pairs and not matters:
         return
     connection = db.connection()
     if matters:
-        # Every ended month a deadline of these matters falls in, for the node that handles the matter now.
-        found = connection.execute(select(Deadline.due_day, Matter.handling_node_id)
+        # Every ended month a deadline of these matters falls in, and the current month if one falls on a finished
+        # day of it, for the node that handles the matter now.
+        found = connection.execute(select(Deadline.matter_id, Deadline.due_day, Matter.handling_node_id)
                                    .join(Matter, Matter.id == Deadline.matter_id)
                                    .where(Deadline.matter_id.in_(sorted(matters)),
-                                          Deadline.due_day < cutoff)).all()
-        pairs |= {(_month(day), node_id) for day, node_id in found}
+                                          Deadline.due_day < max(cutoff, today))).all()
+        pairs |= {(_month(day), node) for matter_id, day, node_id in found
+                  if (matter_id in ended and _month(day) < cutoff)
+                  or (matter_id in this_month and current <= day < today)
+                  for node in {node_id, *nodes.get(matter_id, ())}}
+    if linked:
+        for registered, node_id in connection.execute(select(Matter.registered_at, Matter.handling_node_id)
+                                                      .where(Matter.id.in_(sorted(linked)))):
+            pairs |= {(m, node_id) for m in _months_around(registered) if m < cutoff}
+            low, high = _day_bounds(registered)
+            pairs |= {(current, node_id)} if low < today and high >= current else set()
     mark_stale(connection, pairs, at=moment)
 
 
