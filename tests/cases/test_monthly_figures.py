@@ -174,3 +174,41 @@ def test_the_stored_months_read_now_are_kept_until_a_month_is_counted_again(clie
         event.remove(db.engine, "before_cursor_execute", listener)
     assert before[MARCH].timely_acceptance.counts == {"overdue": 2}
     assert after[MARCH].timely_acceptance.counts == {"late": 1, "overdue": 1}
+
+
+def test_a_live_month_kept_past_the_minute_is_served_at_once_while_a_thread_counts_it_again(client, org, db):
+    """A kept live count older than LIVE_SECONDS (by less than STALE_SECONDS) is served to the read without counting on
+    its thread, and a thread counts it again: the next read has what another process changed meanwhile."""
+    import threading
+    import time
+
+    from sqlalchemy import event
+
+    travel(2026, 3, 20)
+    office = FreshHeaders(client, "coord.county")
+    register(client, org, headers=office, serial=1, summary="事项一")
+    monthly_figures.forget_recent()
+    province = [org.nodes["province"].path]
+    before = _stored(db, MARCH, province)
+    register(client, org, headers=office, serial=2, summary="事项二", category="land")
+    with monthly_figures._live_lock:
+        for kept in monthly_figures._live.values():
+            kept.changed.clear()  # as if another process had registered it: this process's flushes did not see it
+            kept.expires -= monthly_figures.LIVE_SECONDS + 1  # kept for longer than the minute
+    reader = threading.get_ident()
+    counted: list[str] = []
+
+    def listener(conn, cursor, statement, *_args) -> None:
+        if threading.get_ident() == reader and "FROM deadlines" in statement:
+            counted.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        served = _stored(db, MARCH, province)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert served == before and not counted  # the kept count, at once
+    waited = time.monotonic() + 20
+    while (after := _stored(db, MARCH, province)) == before and time.monotonic() < waited:
+        time.sleep(0.05)
+    assert after != before and after == _live(db, MARCH)

@@ -19,12 +19,16 @@ before what is stored, count the whole month live.
 What a reader counts live (the current month's rest, and the unrated part of a month not closed yet) reads, for a province,
 tens of thousands of deadlines and matters: a read of now keeps it in this process for LIVE_SECONDS, shared by every
 page that shows the same subtree's month (dashboard, statistics, trend), until this process changes a matter (a
-change made by another process shows within LIVE_SECONDS); a read at a given moment (AT) counts it. The stored months'
+change made by another process shows within LIVE_SECONDS); a read at a given moment (AT) counts it. Once kept longer
+than LIVE_SECONDS (and less than STALE_SECONDS more), the live count is still served to one read while a thread
+counts it again: early in a month a province's rest of the month is 1.5-2 s to count at 1M matters, which no reader
+should wait for once a minute. The stored months'
 rows a read of now sums (a province's year is some 70,000) are kept alike, until this process counts a month again.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time as clock
 from collections.abc import Callable, Iterable, Sequence
@@ -43,9 +47,11 @@ from vreception.models import Deadline, Matter, MatterEvent, Node, RepeatLink
 from vreception.models.figures import FigureMonth, MonthlyFigure, StaleFigure, mark_stale, use_local_day
 
 use_local_day(local_day)  # the stale marks of the current month's finished days need the deadlines' calendar
+logger = logging.getLogger(__name__)
 UNRATED = ("participation", "unrated")
 LOCK_KEY = 0x16F16  # the advisory lock of the writers of stored months (PostgreSQL)
 LIVE_SECONDS = 60.0  # how old a broad subtree's live count may be when read again
+STALE_SECONDS = 60.0  # past LIVE_SECONDS, how long a live count may still be served while a thread counts it again
 LIVE_ENTRIES = 64
 _live: dict[tuple[Any, ...], _Kept] = {}
 T = TypeVar("T")
@@ -295,21 +301,29 @@ class _Kept:
     part: Callable[[Session, set[int]], Iterable[Any]] | None = None
     at: int = 0
     changed: set[int] = field(default_factory=set)
+    refreshing: bool = False  # a thread is counting it again (recent's AGAIN)
 
 
 def recent(key: tuple[Any, ...], count: Callable[[], T], *, db: Session,
-           part: Callable[[Session, set[int]], Iterable[Any]] | None = None, at: int = 0) -> T:
+           part: Callable[[Session, set[int]], Iterable[Any]] | None = None, at: int = 0,
+           again: Callable[[Session], T] | None = None) -> T:
     """What COUNT returned for KEY on DB's database in this process less than LIVE_SECONDS ago, else COUNT() kept.
     PART (a COUNT whose rows are a list grouped by handling node, the node at index AT): after this process changed
-    matters of some nodes, their rows counted again by PART(db, nodes) and put in place of theirs."""
+    matters of some nodes, their rows counted again by PART(db, nodes) and put in place of theirs. AGAIN (COUNT in a
+    session of its own): a count older than LIVE_SECONDS by less than STALE_SECONDS is served while a thread counts it
+    again with AGAIN."""
     full = _full_key(key, db=db)
     started = clock.monotonic()
     with _live_lock:
         hit = _live.get(full)
         changed = set(hit.changed) if hit is not None else set()
-    if hit is not None and hit.expires > started and not changed:
+    fresh = hit is not None and hit.expires > started
+    if hit is not None and not fresh and again is not None and hit.expires + STALE_SECONDS > started:
+        _count_again(full, hit, again, part, at, db=db)
+        fresh = True
+    if hit is not None and fresh and not changed:
         return cast(T, hit.value)
-    if hit is not None and hit.expires > started and hit.part is not None and part is not None:
+    if hit is not None and fresh and hit.part is not None and part is not None:
         # This call's PART: it may know some of the nodes' rows already (counted with their stored days).
         value = [row for row in hit.value if row[hit.at] not in changed] + list(part(db, changed))
         with _live_lock:
@@ -322,10 +336,43 @@ def recent(key: tuple[Any, ...], count: Callable[[], T], *, db: Session,
     return found
 
 
+def _count_again(full: tuple[Any, ...], hit: _Kept, again: Callable[[Session], Any],
+                 part: Callable[[Session, set[int]], Iterable[Any]] | None, at: int, *, db: Session) -> None:
+    """Count HIT again in a thread with a session of its own (one at a time), kept in its place when done."""
+    with _live_lock:
+        if hit.refreshing or _live.get(full) is not hit:
+            return
+        hit.refreshing = True
+    engine = db.get_bind().engine
+
+    def run() -> None:
+        began = clock.monotonic()
+        try:
+            with Session(engine) as session:
+                found = again(session)
+        except Exception:
+            logger.exception("counting the live month again failed; the next read counts it")
+            with _live_lock:
+                hit.refreshing = False
+                hit.expires = min(hit.expires, began - STALE_SECONDS)
+            return
+        with _live_lock:
+            if _live.get(full) is not hit:
+                return  # dropped meanwhile (this process changed what it counts): the next read counts afresh
+            changed = hit.changed
+        _keep(full, found, began, part, at)
+        with _live_lock:
+            # Changes flushed while the thread counted may be missing from what it read: recounted by the next read.
+            if changed and (kept := _live.get(full)) is not None:
+                kept.changed |= changed
+
+    threading.Thread(target=run, name="vreception-figures-again", daemon=True).start()
+
+
 def _keep(full: tuple[Any, ...], found: object, started: float,
           part: Callable[[Session, set[int]], Iterable[Any]] | None = None, at: int = 0) -> None:
     with _live_lock:
-        for old in [k for k, kept in _live.items() if kept.expires <= started]:
+        for old in [k for k, kept in _live.items() if kept.expires + STALE_SECONDS <= started]:
             del _live[old]
         while len(_live) >= LIVE_ENTRIES:
             del _live[next(iter(_live))]
@@ -421,9 +468,12 @@ def _live_counted(*, db: Session, month: date, paths: Sequence[str], within: Col
     """rates.counted of MONTH (its DAYS) over PATHS at MOMENT; SHARED (a read of now): the count made in this process
     less than LIVE_SECONDS ago, if any, so that the pages of one subtree do not each count its month again. GIVEN:
     some nodes' rows of the count, counted already (with their stored days counted again), of nodes within PATHS."""
+    def count_in(session: Session) -> list[rates.Counted]:
+        return rates.counted(db=session, month=month, within=within, rating_window_days=rating_window_days,
+                             at=moment, settled=settled, by_key=by_key, days=days)
+
     def count() -> list[rates.Counted]:
-        return rates.counted(db=db, month=month, within=within, rating_window_days=rating_window_days, at=moment,
-                             settled=settled, by_key=by_key, days=days)
+        return count_in(db)
 
     def part(session: Session, nodes: set[int]) -> list[rates.Counted]:
         # The same count of a few handling nodes only, at the same moment (the rest of the kept count's).
@@ -439,7 +489,7 @@ def _live_counted(*, db: Session, month: date, paths: Sequence[str], within: Col
     if not shared:
         return count()
     key = ("month", month, tuple(sorted(paths)), rating_window_days, settled, local_day(moment), days)
-    return list(recent(key, count, db=db, part=part, at=0))
+    return list(recent(key, count, db=db, part=part, at=0, again=count_in))
 
 
 def _within(given: tuple[set[int], list[rates.Counted]] | None, paths: Sequence[str], *, db: Session
