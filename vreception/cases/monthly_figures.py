@@ -21,8 +21,8 @@ tens of thousands of deadlines and matters: a read of now keeps it in this proce
 page that shows the same subtree's month (dashboard, statistics, trend), until this process changes a matter (a
 change made by another process shows within LIVE_SECONDS); a read at a given moment (AT) counts it. Once kept longer
 than LIVE_SECONDS (and less than STALE_SECONDS more), the live count is still served to one read while a thread
-counts it again: early in a month a province's rest of the month is 1.5-2 s to count at 1M matters, which no reader
-should wait for once a minute. The stored months'
+counts it again (so another process's change may take up to LIVE_SECONDS + STALE_SECONDS to show): early in a month
+a province's rest of the month is 1.5-2 s to count at 1M matters, which no reader should wait for once a minute. The stored months'
 rows a read of now sums (a province's year is some 70,000) are kept alike, until this process counts a month again.
 """
 
