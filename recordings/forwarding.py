@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import av
 from aiortc import RTCRtpReceiver
@@ -19,22 +17,6 @@ from recordings.segment import CAMERA, Capture
 PLI_INTERVAL = 0.3
 # A viewer still waiting for a key frame asks again this often (the first one may be lost).
 KEYFRAME_RETRY = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedFrame:
-    """One encoded frame of a participant's track, as handed to the hub's frame sinks."""
-
-    participant_id: str
-    kind: str  # "audio" | "video"
-    codec: str  # MIME type, e.g. "video/VP8", "audio/opus"
-    packet: av.Packet[Stream]  # shared by every sink: copy it (av.Packet(bytes(p))) before muxing
-    keyframe: bool
-    arrival: float  # time.time() when the hub got it; align audio and video on this
-    capture: Capture = CAMERA  # a shared screen is a track of its own
-
-
-FrameSink = Callable[[EncodedFrame], None]
 
 
 class Outlet(MediaStreamTrack):

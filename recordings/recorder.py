@@ -174,7 +174,7 @@ class Recorder:
         self.journal.write("started", at=self.started_at, prefix=self.prefix)
         self._thread = threading.Thread(target=self._run, name="vreception-recorder", daemon=True)
         self._thread.start()
-        # each frame comes over as bytes of its own: no av.Packet, EncodedFrame or copy made per frame
+        # each frame comes over as bytes of its own: no av.Packet or copy made per frame
         self._remove_sink = self.hub.packet_forwarder.add_data_sink(self._data_sink)
         self._ticker = self._loop.create_task(self._tick_forever(), name="vreception-recorder-tick")
 

@@ -11,16 +11,14 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import av
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
 from aiortc.exceptions import InvalidStateError
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
-from av.stream import Stream
 
 from recordings import aiortc_hooks, consent, ice
-from recordings.forwarding import EncodedFrame, FrameSink, Outlet, Source
+from recordings.forwarding import Outlet, Source
 from recordings.rtp.forwarder import PacketForwarder
 from recordings.segment import CAMERA, SCREEN, Capture
 
@@ -113,12 +111,11 @@ class MediaHub:
         self._on_offer = on_offer
         self._on_state = on_connection_state
         self._participants: dict[str, Participant] = {}
-        self._sinks: list[FrameSink] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._track_ids = itertools.count(1)
         self._closed = False
         # aiortc negotiates (ICE, DTLS, SDP); the media is SRTP forwarded below its media layer (recordings.rtp)
-        self._forwarder = PacketForwarder(sinks=self._sinks, on_frame=self._frame_arrived)
+        self._forwarder = PacketForwarder()
 
     @property
     def packet_forwarder(self) -> PacketForwarder:
@@ -150,14 +147,6 @@ class MediaHub:
             }
             for outlet, transceiver in viewer.watching.items()
         ]
-
-    def add_sink(self, sink: FrameSink) -> Callable[[], None]:
-        """Hand every encoded frame of every participant to SINK as well; returns a function that removes it.
-
-        SINK runs on the event loop for each frame, so it must be quick (queue the work).
-        """
-        self._sinks.append(sink)
-        return lambda: self._sinks.remove(sink) if sink in self._sinks else None
 
     def request_keyframe(self, participant_id: str, capture: Capture | None = None) -> None:
         """Ask PARTICIPANT_ID's camera (or CAPTURE only) for a key frame (a recorder starting a segment needs one)."""
@@ -335,27 +324,6 @@ class MediaHub:
             return
         viewer.retired.append(viewer.watching.pop(outlet))
         self._schedule_offer(viewer)
-
-    def _frame_arrived(self, source: Source, packet: av.Packet[Stream], keyframe: bool, arrival: float) -> None:
-        if not self._sinks:
-            return
-        frame = EncodedFrame(
-            participant_id=source.participant_id,
-            kind=source.kind,
-            codec=source.codec or "",
-            packet=packet,
-            keyframe=keyframe,
-            arrival=arrival,
-            capture=source.capture,
-        )
-        for sink in tuple(self._sinks):
-            try:
-                sink(frame)
-            except Exception:
-                # a broken sink must not stop the call; it is removed and the failure is logged loudly
-                logger.exception("media sink %r failed; removed", sink)
-                if sink in self._sinks:
-                    self._sinks.remove(sink)
 
     def _schedule_offer(self, participant: Participant) -> None:
         participant.renegotiate = True

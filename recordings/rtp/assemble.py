@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import fractions
 import logging
 from collections.abc import Callable
 
-import av
 from aiortc.codecs.h264 import H264PayloadDescriptor
 from aiortc.rtp import RtpPacket
-from av.stream import Stream
 
 logger = logging.getLogger(__name__)
 
-FrameHandler = Callable[["av.Packet[Stream]", bool, float], None]
 # (data, pts, keyframe, arrival): a frame's depacketized bytes, without an av.Packet made for it
 DataHandler = Callable[[bytes, int, bool, float], None]
 
@@ -56,31 +52,28 @@ def _codec(codec: str) -> str:
 
 
 class FrameAssembler:
-    """Turns the RTP packets of one incoming stream into the encoded frames `MediaHub._frame_arrived` takes.
+    """Turns the RTP packets of one incoming stream into the encoded frames the recorder takes.
 
-    ``on_frame(packet, keyframe, arrival)``: an av.Packet of one whole frame (pts 0-based in RTP clock units,
-    time_base 1/clock_rate, the depacketized bytes), whether it is a key frame, and when its first packet arrived.
-    Frames are handed on as they complete: no jitter buffer holds them back.
+    ``on_data(data, pts, keyframe, arrival)``: the depacketized bytes of one whole frame, its pts (0-based in RTP
+    clock units), whether it is a key frame, and when its first packet arrived. Frames are handed on as they
+    complete: no jitter buffer holds them back.
 
     Packets after a hole in the sequence are held until it fills or the window passes (a stream's first packets
     too: they may come reordered); ``flush()`` takes what is held when the stream stops. Video starts on a key
     frame and, after a loss that may break decoding, waits for the next one: meanwhile ``on_keyframe_needed`` is
     called (at most every KEYFRAME_RETRY seconds of arrival time).
-
-    With ``on_data`` instead of ``on_frame``, each frame goes out as ``on_data(data, pts, keyframe, arrival)``: no
-    av.Packet is made (the recorder's own feed, which muxes a packet of its own anyway).
     """
 
     __slots__ = (
         "codec", "clock_rate", "window_packets", "window_seconds", "frames", "dropped", "lost", "late", "foreign",
-        "_on_frame", "_on_keyframe_needed", "_take", "_time_base", "_video", "_ssrc", "_next", "_starting", "_held",
+        "_on_keyframe_needed", "_take", "_video", "_ssrc", "_next", "_starting", "_held",
         "_held_since", "_last_arrival", "_gap", "_parts", "_in_frame", "_frame_ts", "_frame_arrival", "_frame_key",
         "_need_key", "_asked_at", "_picture", "_boundary", "_last_ts_seen", "_started", "_pts", "_last_ts",
         "_behind", "_on_data",
     )
 
-    def __init__(self, codec: str, clock_rate: int, on_frame: FrameHandler | None = None, *,
-                 on_data: DataHandler | None = None, on_keyframe_needed: Callable[[], None] | None = None,
+    def __init__(self, codec: str, clock_rate: int, on_data: DataHandler, *,
+                 on_keyframe_needed: Callable[[], None] | None = None,
                  window_packets: int | None = None, window_seconds: float | None = None) -> None:
         self.codec = _codec(codec)
         self.clock_rate = clock_rate
@@ -92,15 +85,11 @@ class FrameAssembler:
         self.lost = 0  # packets given up on
         self.late = 0  # packets after their turn: duplicates, or too late
         self.foreign = 0  # packets of another SSRC, ignored
-        if (on_frame is None) == (on_data is None):
-            raise TypeError("FrameAssembler takes one of on_frame and on_data")
-        self._on_frame = on_frame
         self._on_data = on_data
         self._on_keyframe_needed = on_keyframe_needed
         self._take: Callable[[int, int, bytes, float], None] = {
             _VP8: self._take_vp8, _H264: self._take_h264, _OPUS: self._take_opus,
         }[self.codec]
-        self._time_base = fractions.Fraction(1, clock_rate)
         self._video = self.codec != _OPUS
         self._held: dict[int, tuple[int, int, bytes, float]] = {}  # seq -> (timestamp, marker, payload, arrival)
         self._parts: list[bytes] = []
@@ -360,20 +349,7 @@ class FrameAssembler:
         self._last_ts = ts
         self.frames += 1
         try:
-            if self._on_data is not None:
-                self._on_data(data, self._pts, keyframe, arrival)
-            else:
-                assert self._on_frame is not None, "checked in __init__"
-                self._on_frame(encoded_packet(data, self._pts, self._time_base, keyframe), keyframe, arrival)
+            self._on_data(data, self._pts, keyframe, arrival)
         except Exception:
             # this runs in the datagram path of the call: a recorder fault must not end it
-            logger.exception("frame handler %r failed", self._on_data or self._on_frame)
-
-
-def encoded_packet(data: bytes, pts: int, time_base: fractions.Fraction, keyframe: bool) -> av.Packet[Stream]:
-    """An av.Packet of one encoded frame: pts and dts in units of TIME_BASE, the key frame flag set."""
-    packet = av.Packet(data)
-    packet.pts = packet.dts = pts
-    packet.time_base = time_base
-    packet.is_keyframe = keyframe
-    return packet
+            logger.exception("frame handler %r failed", self._on_data)

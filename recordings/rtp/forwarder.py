@@ -11,14 +11,12 @@
 # NACKed upstream and the retransmissions forwarded. Viewers' REMB goes upstream (the lowest fresh estimate of the
 # publisher's viewers), since aiortc's own estimator no longer sees the packets. aiortc's receivers and senders keep
 # sending RR and SR, from ReceiveStats and from what each OutStream carried; RTCP that carries SR, RR or BYE is also
-# handed to aiortc for its statistics. With frame sinks (the hub's) or data sinks (the recorder's own feed,
-# add_data_sink: the frame's bytes without an av.Packet or EncodedFrame made for it), each InStream also feeds a
-# FrameAssembler (recordings.rtp.assemble).
+# handed to aiortc for its statistics. With data sinks (the recorder's feed, add_data_sink: each whole frame's bytes),
+# each InStream also feeds a FrameAssembler (recordings.rtp.assemble).
 
 from __future__ import annotations
 
 import asyncio
-import fractions
 import logging
 import random
 import struct
@@ -26,11 +24,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-import av
 from aiortc import RTCDtlsTransport, RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import unpack_remb_fci
-from av.stream import Stream
 
 from recordings.forwarding import KEYFRAME_RETRY, Outlet, Source
 from recordings.rtp import feedback
@@ -43,7 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FrameCallback = Callable[[Source, "av.Packet[Stream]", bool, float], None]
 # (source, codec MIME type, clock rate, data, pts, keyframe, arrival): one whole frame, pts 0-based in clock units
 DataSink = Callable[[Source, str, int, bytes, int, bool, float], None]
 
@@ -209,7 +204,7 @@ class InStream:
         for out in self.outs:
             out.forward(view, key, now)
         forwarder = self.peer.forwarder
-        if forwarder.sinks or forwarder.data_sinks:
+        if forwarder.data_sinks:
             if self.recordable:
                 self._record(view)
         elif self.recording:
@@ -227,7 +222,7 @@ class InStream:
         for out in self.outs:
             out.forward(original, key, now)
         forwarder = self.peer.forwarder
-        if (forwarder.sinks or forwarder.data_sinks) and self.recordable:
+        if forwarder.data_sinks and self.recordable:
             self._record(original)
 
     def _new_ssrc(self, view: RtpView) -> None:
@@ -303,10 +298,9 @@ class InStream:
         assembler.push_fields(view.ssrc, view.seq, view.timestamp, view.marker, view.payload, time.time())
 
     def _make_assembler(self) -> FrameAssembler | None:
-        from recordings.rtp.assemble import FrameAssembler, encoded_packet
+        from recordings.rtp.assemble import FrameAssembler
 
         source, forwarder, mime, clock_rate = self.source, self.peer.forwarder, self.mime, self.clock_rate
-        time_base = fractions.Fraction(1, clock_rate)
 
         def frame(data: bytes, pts: int, keyframe: bool, arrival: float) -> None:
             for sink in forwarder.data_sinks:
@@ -316,11 +310,9 @@ class InStream:
                     # a broken sink must not stop the call (nor the other sinks): removed, as the hub does
                     logger.exception("data sink %r failed; removed", sink)
                     forwarder.remove_data_sink(sink)
-            if forwarder.sinks:
-                forwarder.on_frame(source, encoded_packet(data, pts, time_base, keyframe), keyframe, arrival)
 
         try:
-            return FrameAssembler(mime, clock_rate, on_data=frame, on_keyframe_needed=source.request_keyframe)
+            return FrameAssembler(mime, clock_rate, frame, on_keyframe_needed=source.request_keyframe)
         except ValueError:
             logger.error("participant %s: no frame assembly for %s, not recorded", source.participant_id, self.mime)
             self.recordable = False
@@ -558,10 +550,8 @@ class _Peer:
 class PacketForwarder:
     """Forwards the media of a `MediaHub` packet by packet."""
 
-    def __init__(self, *, sinks: Sequence[object], on_frame: FrameCallback) -> None:
-        # the hub's own list of frame sinks: while it is not empty, streams feed their frame assemblers
-        self.sinks = sinks
-        self.on_frame = on_frame
+    def __init__(self) -> None:
+        # while there are data sinks (a recorder), streams feed their frame assemblers
         self.data_sinks: tuple[DataSink, ...] = ()  # a tuple: replaced, never changed while a frame goes through
         self._peers: dict[RTCDtlsTransport, _Peer] = {}
         self._streams: dict[Source, InStream] = {}

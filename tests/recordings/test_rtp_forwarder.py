@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import pytest
 from aioice.ice import StunProtocol
@@ -12,7 +13,7 @@ from aiortc import RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from recordings import aiortc_hooks, ice
-from recordings.forwarding import PLI_INTERVAL, EncodedFrame, Outlet
+from recordings.forwarding import PLI_INTERVAL, Outlet, Source
 from recordings.rtp import tap
 from recordings.rtp.rewrite import seq_delta, ts_delta
 from tests.recordings.media_clients import LOOPBACK, close_to, wait_until
@@ -23,6 +24,19 @@ from tests.recordings.rtp_clients import (
     close_all,
     make_packet_hub,
 )
+
+
+class Frame(NamedTuple):
+    """One whole frame as the packet forwarder hands it to a data sink (the recorder's feed)."""
+
+    source: Source
+    codec: str
+    clock_rate: int
+    data: bytes
+    pts: int
+    keyframe: bool
+    arrival: float
+
 
 AMPLITUDES = {"alice": 3000, "bob": 9000, "carol": 16000}
 COLOURS = {"alice": "red", "bob": "blue", "carol": "green"}
@@ -334,19 +348,20 @@ def test_a_viewers_nacks_are_answered_from_the_cache():
 def test_frames_for_the_recorder_come_from_the_packets():
     async def scenario():
         hub, clients, alice, bob = await two_party()
-        frames: list[EncodedFrame] = []
+        frames: list[Frame] = []
         try:
-            hub.add_sink(frames.append)
+            hub.packet_forwarder.add_data_sink(lambda *frame: frames.append(Frame(*frame)))
             hub.request_keyframe("alice")
-            assert await wait_until(lambda: any(f.participant_id == "alice" and f.kind == "video" and f.keyframe
-                                                for f in frames), timeout=2)
+            assert await wait_until(lambda: any(f.source.participant_id == "alice" and f.source.kind == "video"
+                                                and f.keyframe for f in frames), timeout=2)
             await asyncio.sleep(1.0)
             for name in ("alice", "bob"):
-                video = [f for f in frames if f.participant_id == name and f.kind == "video"]
-                audio = [f for f in frames if f.participant_id == name and f.kind == "audio"]
+                video = [f for f in frames if f.source.participant_id == name and f.source.kind == "video"]
+                audio = [f for f in frames if f.source.participant_id == name and f.source.kind == "audio"]
                 assert len(video) >= 20 and len(audio) >= 40, (name, len(video), len(audio))
                 assert {f.codec for f in video} == {"video/VP8"} and {f.codec for f in audio} == {"audio/opus"}
-                pts = [f.packet.pts for f in video]
+                assert {f.clock_rate for f in video} == {90000} and {f.clock_rate for f in audio} == {48000}
+                pts = [f.pts for f in video]
                 assert pts == sorted(pts) and len(set(pts)) == len(pts)
         finally:
             await close_all(hub, clients)
@@ -392,9 +407,9 @@ def test_loss_on_the_way_in_is_asked_for_upstream_and_repaired_for_the_viewer():
 def test_a_lost_retransmission_is_asked_for_again_in_time_for_the_recording():
     async def scenario():
         hub, clients, alice, bob = await two_party()
-        frames: list[EncodedFrame] = []
+        frames: list[Frame] = []
         try:
-            hub.add_sink(frames.append)
+            hub.packet_forwarder.add_data_sink(lambda *frame: frames.append(Frame(*frame)))
             sender = alice.video_sender()
             stream = hub.packet_forwarder.in_stream(next(s for s in hub.sources("alice") if s.kind == "video"))
             assert await wait_until(lambda: stream.assembler is not None and stream.assembler.frames > 10, timeout=3)
@@ -421,7 +436,7 @@ def test_a_lost_retransmission_is_asked_for_again_in_time_for_the_recording():
             # each lost packet came on the second try, within the recorder's window: no frame of alice's is missing
             assert stream.recovered - before[3] >= 14 and lost_again >= 14, (stream.recovered, lost_again)
             assert (assembler.dropped, assembler.lost) == before[1:3], (assembler.dropped, assembler.lost, before)
-            video = [f.packet.pts for f in frames if f.participant_id == "alice" and f.kind == "video"]
+            video = [f.pts for f in frames if f.source.participant_id == "alice" and f.source.kind == "video"]
             steps = {b - a for a, b in zip(video, video[1:], strict=False)}
             assert max(steps) < 2 * 90000 // 30, sorted(steps)  # no frame skipped (aiortc's camera: 30 a second)
         finally:
