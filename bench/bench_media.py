@@ -1,24 +1,27 @@
-"""Server CPU of encoded passthrough forwarding against aiortc's stock decode/relay/re-encode path, and session capacity.
+"""Server CPU of the packet forwarder against aiortc's stock decode/relay/re-encode path, and session capacity.
 
 The server runs in a child process (``python -m bench.bench_media --server MODE``) speaking
 JSON lines on stdin/stdout, so its CPU (getrusage of that process, all threads) is measured
-apart from the client peers. The clients send a pre-encoded 640x480@30 VP8 clip with moving
-content (~1 Mbit/s, a key frame every 2 s) plus Opus, and count what they receive without
-decoding, so the client process stays cheap. Every figure is taken over a window that starts
-after media flows plus WARM_UP_SECONDS, and is per participant (one audio + one video stream
-published, the partner's received and forwarded back out).
+apart from the client peers. The clients (bench.packet_peer: aiortc negotiates, the media is sent
+and counted at the datagram level, well under 0.01 core per participant) send a pre-encoded
+640x480@30 VP8 clip with moving content (~1 Mbit/s, a key frame every 2 s) plus Opus, and count
+the whole video frames they receive (RTP marker bits, no gap) without depacketizing or decoding. Every figure is
+taken over a window that starts after media flows plus WARM_UP_SECONDS, and is per participant
+(one audio + one video stream published, the partner's received and forwarded back out).
 
-- passthrough / stock: one session each, MEASURE_ROUNDS alternating windows, mean reported.
+- packets / stock: one session each, MEASURE_ROUNDS alternating windows, mean reported.
   Stock is aiortc's own relay: receivers decode, MediaRelay fans out, each sender re-encodes.
-- floor: aiortc's RTP/SRTP/ICE receive + send of the same media with no forwarding, which no
-  forwarding built on aiortc can undercut; stock/floor bounds the achievable ratio.
+- packets+record: the same call recorded (the call's Recorder writing WebM segments).
 - capacity: recorded sessions on the default path (CAPACITY_MODE: the packet forwarder, the
   call's Recorder writing WebM segments as recordings/live.py starts it, the server on uvloop as
-  the media worker runs), the largest count with < 1 % video frames lost, with the server's cores at that count; the clients are
-  bench_janus's worker processes.
+  the media worker runs), the server process pinned to one core and the client worker processes
+  (bench_janus's) to the others: the largest count with < 1 % video frames lost, and sessions
+  per server core at that count. The output says when the clients rather than the server were the
+  limit (their cores saturated, or datagrams dropped on their sockets).
 
-A server MODE is ``+``-separated words: the path (``passthrough`` = frames, ``packets``, ``stock``,
-``floor``), then ``record`` and ``uvloop`` (the server child's event loop; asyncio's otherwise).
+A server MODE is ``+``-separated words: the path (``packets`` or ``stock``), then ``record`` and
+``uvloop`` (the server child's event loop; asyncio's otherwise). The frames path (aiortc's receivers
+handing on encoded frames) and the ``floor`` reference built on it are gone with that path.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,8 +45,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from recordings import ice, passthrough
-from recordings.recorder import HELD_FRAMES, NO_HOLD, Recorder
+from bench.packet_peer import PacketPeer, packetize, socket_drops
+from recordings import ice, recorder
+from recordings.recorder import Recorder
 from recordings.sfu import MediaHub
 from recordings.storage import LocalStorage
 
@@ -53,15 +57,18 @@ if TYPE_CHECKING:
 LOOPBACK = ["127.0.0.1"]
 WIDTH, HEIGHT, FPS, BITRATE = 640, 480, 30, 1_000_000
 MEASURE_SECONDS = 8.0
-MEASURE_ROUNDS = 2  # passthrough and stock windows each, alternating
+MEASURE_ROUNDS = 2  # packets and stock windows each, alternating
 WARM_UP_SECONDS = 1.0
 CAPACITY_MODE = "packets+record+uvloop"  # the target: recorded sessions on the default path, as the media worker runs
-CAPACITY_STEPS = (6, 12, 20, 28, 36, 44)
+CAPACITY_STEPS = (6, 12, 20, 28, 36, 44, 52, 64, 80, 96)  # past 40 while the clients (one core) keep up
 CAPACITY_SECONDS = 6.0
-CAPACITY_BUDGET = 180.0  # seconds for the whole step search (no new step starts after it)
+CAPACITY_BUDGET = 600.0  # seconds for the whole step search (no new step starts after it)
 MAX_LOSS = 0.01
 # other jobs share this machine: a step is lost only when it loses twice (both tries are printed)
 CAPACITY_TRIES = 2
+# a lost step counts as the server starved by other load when its threads waited this long (s/s) for a CPU and it
+# used less than CORE_USED of its core
+STARVED_WAIT, CORE_USED = 0.5, 0.9
 VIDEO_TB, AUDIO_TB = fractions.Fraction(1, 90000), fractions.Fraction(1, 48000)
 
 
@@ -73,7 +80,7 @@ def encode_clip(seconds: int = 10) -> tuple[list[bytes], list[bytes]]:
     source = av.open(f"testsrc2=size={WIDTH}x{HEIGHT}:rate={FPS},noise=alls=8:allf=t", format="lavfi")
     encoder = av.CodecContext.create("libvpx", "w")
     encoder.width, encoder.height, encoder.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-    encoder.bit_rate, encoder.time_base, encoder.framerate = BITRATE, fractions.Fraction(1, FPS), FPS
+    encoder.bit_rate, encoder.time_base, encoder.framerate = BITRATE, fractions.Fraction(1, FPS), fractions.Fraction(FPS)
     encoder.gop_size = 2 * FPS  # pre-encoded media cannot answer a PLI: a regular key frame instead
     rate = str(BITRATE)
     encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0", "minrate": rate,
@@ -93,19 +100,19 @@ def encode_clip(seconds: int = 10) -> tuple[list[bytes], list[bytes]]:
     audio: list[bytes] = []
     samples = 960
     for index in range(seconds * 50):
-        frame = av.AudioFrame(format="s16", layout="stereo", samples=samples)
+        tone = av.AudioFrame(format="s16", layout="stereo", samples=samples)
         pcm = bytearray()
         for i in range(samples):
             value = int(3000 * math.sin(2 * math.pi * 440 * (index * samples + i) / 48000)).to_bytes(2, "little", signed=True)
             pcm += value + value
-        frame.planes[0].update(bytes(pcm))
-        frame.sample_rate, frame.pts, frame.time_base = 48000, index * samples, AUDIO_TB
-        audio += [bytes(p) for p in opus.encode(frame)]
+        tone.planes[0].update(bytes(pcm))
+        tone.sample_rate, tone.pts, tone.time_base = 48000, index * samples, AUDIO_TB
+        audio += [bytes(p) for p in opus.encode(tone)]
     return video, audio
 
 
 class ClipTrack(MediaStreamTrack):
-    """Sends pre-encoded packets in real time, looping; can pause so that counts settle.
+    """Sends pre-encoded packets in real time through aiortc, looping; can pause so that counts settle (bench_recording).
 
     Timestamps follow the clock (they keep advancing through a pause, as a camera's would) and
     never go back; after a pause the clip resumes at its start, which is a key frame.
@@ -161,23 +168,12 @@ def runnable_wait_seconds() -> float:
     return total / 1e9
 
 
-def udp_receive_buffer_drops() -> int:
-    """Datagrams the kernel dropped for full socket receive buffers (this network namespace)."""
-    try:
-        with open("/proc/net/snmp") as file:
-            rows = [line.split() for line in file if line.startswith("Udp:")]
-        return int(rows[1][rows[0].index("RcvbufErrors")])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
 async def serve(mode: str, clip_path: str | None = None) -> None:
-    """Answer the client process's JSON-line requests with a passthrough hub, the stock relay or the floor.
+    """Answer the client process's JSON-line requests with a packet-forwarding hub or the stock relay.
 
-    MODE: ``passthrough`` (the hub), ``passthrough+record`` (the hub plus the recording a call gets:
-    recordings.recorder.Recorder, as recordings/live.py starts it, into a local temp dir), ``packets`` / ``packets+record`` (the same with the hub forwarding packets, issue 18), ``stock`` (decode, MediaRelay, each sender re-encodes), ``floor``
-    (aiortc's own RTP/SRTP work with no forwarding: receive each participant's media
-    encoded and drop it, send each one the same clip from a local track).
+    MODE: ``packets`` (the hub, on its default packet forwarder), ``packets+record`` (the hub plus the recording
+    a call gets: recordings.recorder.Recorder, as recordings/live.py starts it, into a local temp dir), ``stock``
+    (decode, MediaRelay, each sender re-encodes); ``+uvloop`` is for run_server.
     """
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -193,29 +189,26 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
     stock_pcs: list[RTCPeerConnection] = []
     waiting: dict[str, tuple[str, str]] = {}
     relay = MediaRelay()
-    clip = None
-    if clip_path is not None:
-        with open(clip_path, "rb") as file:
-            clip = pickle.load(file)
 
     def hub_for(session: str) -> MediaHub:
         if session not in hubs:
             hubs[session] = MediaHub(
                 host_addresses=LOOPBACK,
-                forwarding="packets" if mode.startswith("packets") else "frames",
                 on_offer=lambda pid, sdp: send({"op": "offer", "session": session, "id": pid, "sdp": sdp}),
             )
             if recording_dir is not None:
-                hub = hubs[session]
                 # as recordings/live.py starts it: frames from the packet path come without aiortc's hold
-                recorder = Recorder(hub, storage=LocalStorage(Path(recording_dir.name)), prefix=session,
-                                    held_frames=NO_HOLD if hub.packet_forwarder is not None else HELD_FRAMES)
-                recorder.start()
-                recorders.append(recorder)
+                hold = getattr(recorder, "NO_HOLD", None)
+                options = {"held_frames": hold} if hold is not None else {}
+                call_recorder = Recorder(hubs[session], storage=LocalStorage(Path(recording_dir.name)),
+                                         prefix=session, **options)
+                call_recorder.start()
+                recorders.append(call_recorder)
         return hubs[session]
 
     async def stock_pair(session: str, first: tuple[str, str], second: tuple[str, str]) -> None:
-        pcs, tracks = {}, {}
+        pcs: dict[str, RTCPeerConnection] = {}
+        tracks: dict[str, list[MediaStreamTrack]] = {}
         for pid, sdp in (first, second):
             pc = RTCPeerConnection(ice.rtc_configuration([]))
             stock_pcs.append(pc)
@@ -230,26 +223,11 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
             await pcs[pid].setLocalDescription(await pcs[pid].createAnswer())
             send({"op": "answer", "session": session, "id": pid, "sdp": pcs[pid].localDescription.sdp})
 
-    async def floor_peer(session: str, pid: str, sdp: str) -> None:
-        passthrough.install()
-        pc = RTCPeerConnection(ice.rtc_configuration([]))
-        stock_pcs.append(pc)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        for transceiver in pc.getTransceivers():
-            passthrough.mark_receiver(transceiver.receiver)
-            passthrough.listen(transceiver.receiver, lambda packet: None)
-        pc.addTrack(ClipTrack("audio", clip[1]))
-        pc.addTrack(ClipTrack("video", clip[0]))
-        await pc.setLocalDescription(await pc.createAnswer())
-        send({"op": "answer", "session": session, "id": pid, "sdp": pc.localDescription.sdp})
-
     async def handle(message: dict) -> None:
         op = message["op"]
-        if op == "join" and mode.startswith(("passthrough", "packets")):
+        if op == "join" and mode.startswith("packets"):
             answer = await hub_for(message["session"]).add_participant(message["id"], message["sdp"])
             send({"op": "answer", "session": message["session"], "id": message["id"], "sdp": answer})
-        elif op == "join" and mode == "floor":
-            await floor_peer(message["session"], message["id"], message["sdp"])
         elif op == "join":
             session = message["session"]
             if session in waiting:
@@ -271,8 +249,8 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
             task = asyncio.create_task(handle(message))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-    for recorder in recorders:
-        await recorder.stop()
+    for call_recorder in recorders:
+        await call_recorder.stop()
     for hub in hubs.values():
         await hub.close()
     for pc in stock_pcs:
@@ -284,73 +262,10 @@ async def serve(mode: str, clip_path: str | None = None) -> None:
 # ---- the client process ------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class Peer:
-    """One client peer: sends the clip, counts received video frames without decoding."""
-
-    session: str
-    name: str
-    video: list[bytes]
-    audio: list[bytes]
-    pc: RTCPeerConnection = field(init=False)
-    tracks: list[ClipTrack] = field(init=False)
-    received: int = 0
-    received_audio: int = 0
-    consumers: list[asyncio.Task] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.pc = RTCPeerConnection(ice.rtc_configuration([]))
-        self.tracks = [ClipTrack("audio", self.audio), ClipTrack("video", self.video)]
-        for track in self.tracks:
-            self.pc.addTrack(track)
-        for transceiver in self.pc.getTransceivers():
-            passthrough.mark_receiver(transceiver.receiver)
-        self.pc.on("track", self._on_track)
-
-    def _on_track(self, track: MediaStreamTrack) -> None:
-        for transceiver in self.pc.getTransceivers():
-            passthrough.mark_receiver(transceiver.receiver)
-        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
-        # count on the event loop as frames complete: keeps the client process cheap
-        if not passthrough.listen(receiver, self._count_video if track.kind == "video" else self._count_audio):
-            self.consumers.append(asyncio.get_running_loop().create_task(self._count(track)))
-
-    def _count_video(self, packet: av.Packet) -> None:
-        self.received += 1
-
-    def _count_audio(self, packet: av.Packet) -> None:
-        self.received_audio += 1
-
-    async def _count(self, track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                await track.recv()
-                if track.kind == "video":
-                    self.received += 1
-                else:
-                    self.received_audio += 1
-        except MediaStreamError:
-            pass
-
-    @property
-    def video_sent(self) -> int:
-        return self.tracks[1].sent
-
-    def pause(self, paused: bool) -> None:
-        for track in self.tracks:
-            track.paused.set() if paused else track.paused.clear()
-
-    async def close(self) -> None:
-        await self.pc.close()
-        for task in self.consumers:
-            task.cancel()
-        await asyncio.gather(*self.consumers, return_exceptions=True)
-
-
 class Server:
     """The server child process and its JSON-line conversation."""
 
-    def __init__(self, process: asyncio.subprocess.Process, peers: dict[tuple[str, str], Peer]) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, peers: dict[tuple[str, str], PacketPeer]) -> None:
         self.process = process
         self.peers = peers
         self.answers: dict[tuple[str, str], asyncio.Future] = {}
@@ -367,9 +282,11 @@ class Server:
         return cls(process, peers)
 
     def send(self, message: dict) -> None:
+        assert self.process.stdin is not None
         self.process.stdin.write((json.dumps(message) + "\n").encode())
 
     async def _read(self) -> None:
+        assert self.process.stdout is not None
         while line := await self.process.stdout.readline():
             message = json.loads(line)
             key = (message.get("session"), message.get("id"))
@@ -379,7 +296,7 @@ class Server:
                 task = asyncio.create_task(self._answer_offer(key, message["sdp"]))
                 self.offers.add(task)
                 task.add_done_callback(self.offers.discard)
-            elif message["op"] == "cpu":
+            elif message["op"] == "cpu" and self.cpu is not None:
                 self.cpu.set_result(message)
 
     async def _answer_offer(self, key: tuple[str, str], sdp: str) -> None:
@@ -387,16 +304,18 @@ class Server:
         if pc.signalingState == "closed":
             return  # a renegotiation that crossed the end of the run
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        self.peers[key].attach()
         await pc.setLocalDescription(await pc.createAnswer())
         self.send({"op": "answer", "session": key[0], "id": key[1], "sdp": pc.localDescription.sdp})
 
-    async def join(self, peer: Peer) -> None:
+    async def join(self, peer: PacketPeer) -> None:
         key = (peer.session, peer.name)
         self.answers[key] = asyncio.get_running_loop().create_future()
         await peer.pc.setLocalDescription(await peer.pc.createOffer())
         self.send({"op": "join", "session": peer.session, "id": peer.name, "sdp": peer.pc.localDescription.sdp})
         answer = await self.answers[key]
         await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        peer.attach()
 
     async def cpu_seconds(self) -> float:
         return (await self.counters())["cpu"]
@@ -431,7 +350,7 @@ class Run:
     audio_loss: float = 0.0  # not part of the target (video frames), shown for information
     client_cores: float = 0.0  # the client peers' process, for telling which side saturated
     waited: float = 0.0  # seconds per second that server and client threads waited, runnable, for a CPU
-    udp_drops: int = 0  # datagrams dropped by the kernel for full receive buffers during the window
+    udp_drops: int = 0  # datagrams dropped by the kernel for full receive buffers on the client's sockets
 
     @property
     def server_cores(self) -> float:
@@ -440,10 +359,11 @@ class Run:
 
 async def run(mode: str, sessions: int, seconds: float, clip: tuple[list[bytes], list[bytes]], clip_path: str) -> Run:
     """Run SESSIONS two-party calls through a MODE server; measure its CPU over SECONDS of media."""
-    peers: dict[tuple[str, str], Peer] = {}
+    peers: dict[tuple[str, str], PacketPeer] = {}
+    payloads = packetize(clip)
     for s in range(sessions):
         for name in ("a", "b"):
-            peers[(f"s{s}", name)] = Peer(f"s{s}", name, *clip)
+            peers[(f"s{s}", name)] = PacketPeer(f"s{s}", name, payloads)
     with ice.host_addresses(LOOPBACK):
         server = await Server.start(mode, peers, clip_path)
     try:
@@ -461,17 +381,17 @@ async def run(mode: str, sessions: int, seconds: float, clip: tuple[list[bytes],
                     p.pause(True)
                 await asyncio.sleep(1.0)  # let what is in flight arrive
                 return (
-                    {k: (p.video_sent, p.tracks[0].sent) for k, p in peers.items()},
+                    {k: (p.video_sent, p.audio_sent) for k, p in peers.items()},
                     {k: (p.received, p.received_audio) for k, p in peers.items()},
                 )
 
             sent0, got0 = await settle()
             for p in peers.values():
                 p.pause(False)
-            before, t0, client0, drops0 = await server.counters(), time.monotonic(), cpu_seconds(), udp_receive_buffer_drops()
+            before, t0, client0, drops0 = await server.counters(), time.monotonic(), cpu_seconds(), socket_drops()
             client_wait0 = runnable_wait_seconds()
             await asyncio.sleep(seconds)
-            after, t1, client1, drops1 = await server.counters(), time.monotonic(), cpu_seconds(), udp_receive_buffer_drops()
+            after, t1, client1, drops1 = await server.counters(), time.monotonic(), cpu_seconds(), socket_drops()
             client_wait1 = runnable_wait_seconds()
             sent1, got1 = await settle()
     finally:
@@ -502,20 +422,23 @@ def _spread(values: list[float]) -> str:
     return " ".join(f"{v:.4f}" for v in values) + f" (spread {100 * (max(values) - min(values)) / min(values):.0f} %)"
 
 
-async def capacity(clip_path: str) -> tuple[int, Window | None]:
-    """The largest number of recorded two-party sessions held with < 1 % video loss.
+async def capacity(clip_path: str) -> tuple[int, Window | None, str]:
+    """The largest number of recorded two-party sessions held with < 1 % video loss, and what limited it.
 
-    Climbs CAPACITY_STEPS until a step loses, then bisects between the last step held and the
-    first lost, within CAPACITY_BUDGET. A lost step is tried again once: a burst of other load
-    on the machine starves both processes (see "waited for a CPU" and "UDP drops"). The client peers share this machine (and, when they
-    saturate its cores first, cap the count): read the result with the server's cores.
+    The server is pinned to one core and the client workers to the others (bench_janus.split_cores). Climbs
+    CAPACITY_STEPS until a step loses, then bisects between the last step held and the first lost, within
+    CAPACITY_BUDGET. A lost step is tried again once: a burst of other load on the machine starves both sides
+    (see "waited for a CPU" and "UDP drops"). The limit is "clients" when every try of the first count lost had
+    the clients saturated or dropping datagrams, "starved" when every one had the server's threads waiting
+    STARVED_WAIT s/s for its core (other load on the machine took it), "server" otherwise, "steps" when every
+    step held, "time" when the budget ran out first.
     """
-    # The clients are bench_janus's worker processes (PEERS_PER_WORKER participants each): one client process, as
-    # `run` has, fell behind first (at 12 sessions every UDP receive-buffer drop was on its sockets, none on the
-    # server's) and capped the count at 6-9 sessions on 2 cores. bench_janus imports this module: not at the top.
-    from bench.bench_janus import Case, run_vreception
+    # bench_janus imports this module: not at the top
+    from bench.bench_janus import Case, describe, run_vreception, split_cores
 
+    server_core, client_cores = split_cores()
     results: dict[int, Window] = {}
+    lost_windows: dict[int, list[Window]] = {}
     started = time.monotonic()
 
     async def holds(sessions: int) -> bool:
@@ -527,21 +450,18 @@ async def capacity(clip_path: str) -> tuple[int, Window | None]:
         return False
 
     async def attempt_holds(sessions: int) -> bool:
+        case = Case(sessions, 2, record=True, cores=server_core, client_cores=client_cores)
         try:
-            result = await run_vreception(Case(sessions, 2, record=True), clip_path, CAPACITY_SECONDS, CAPACITY_MODE)
+            result = await run_vreception(case, clip_path, CAPACITY_SECONDS, CAPACITY_MODE)
         except (TimeoutError, RuntimeError, OSError) as exc:
             print(f"# {sessions} sessions: failed to start: {exc!r}"[:300], flush=True)
             return False
-        results[sessions] = result
-        print(
-            f"# {sessions} sessions: loss {100 * result.loss:.2f} %, server {result.server_cores:.2f} cores, "
-            f"{result.cpu_per_media_second_per_participant:.4f} cpu-s/s per participant, "
-            f"recorded {result.recorded} frames, clients {result.client_cores:.2f} cores, "
-            f"server waited for a CPU {result.waited:.2f} s/s, UDP drops {result.udp_drops}, "
-            f"load average {os.getloadavg()[0]:.2f}{'' if result.full_rate else ', media below the full rate'}",
-            flush=True,
-        )
-        return result.loss < MAX_LOSS and result.full_rate
+        print(f"# {sessions} sessions: {describe(result)}", flush=True)
+        if result.loss < MAX_LOSS and result.full_rate:
+            results[sessions] = result
+            return True
+        lost_windows.setdefault(sessions, []).append(result)
+        return False
 
     held, lost = 0, None
     for sessions in CAPACITY_STEPS:
@@ -557,53 +477,65 @@ async def capacity(clip_path: str) -> tuple[int, Window | None]:
             held = middle
         else:
             lost = middle
-    return held, results.get(held)
+    if lost is None:
+        limit = "steps" if held == CAPACITY_STEPS[-1] else "time"
+    else:
+        failed = lost_windows.get(lost, [])
+        if failed and all(w.client_limited for w in failed):
+            limit = "clients"
+        elif failed and all(w.waited >= STARVED_WAIT and w.server_cores < CORE_USED for w in failed):
+            limit = "starved"
+        else:
+            limit = "server"
+    return held, results.get(held), limit
 
 
 async def measure() -> None:
     clip = await asyncio.get_running_loop().run_in_executor(None, encode_clip)
-    passthrough.install()  # for the client peers' counting receivers
     with tempfile.NamedTemporaryFile(prefix="bench-media-clip-", suffix=".pickle") as clip_file:
         pickle.dump(clip, clip_file)
         clip_file.flush()
-        # passthrough and stock alternate, so that a burst of other load on the machine hits both
-        fast: list[Run] = []
+        # packets and stock alternate, so that a burst of other load on the machine hits both
         stock: list[Run] = []
         packets: list[Run] = []
         for _ in range(MEASURE_ROUNDS):
-            fast.append(await run("passthrough", 1, MEASURE_SECONDS, clip, clip_file.name))
             packets.append(await run("packets", 1, MEASURE_SECONDS, clip, clip_file.name))
             stock.append(await run("stock", 1, MEASURE_SECONDS, clip, clip_file.name))
-        floor = await run("floor", 1, MEASURE_SECONDS, clip, clip_file.name)
-        recorded = await run("passthrough+record", 1, MEASURE_SECONDS, clip, clip_file.name)
         packets_recorded = await run("packets+record", 1, MEASURE_SECONDS, clip, clip_file.name)
-        fast_cpu = [r.cpu_per_media_second_per_participant for r in fast]
-        stock_cpu = [r.cpu_per_media_second_per_participant for r in stock]
-        print(f"# passthrough runs: {_spread(fast_cpu)}", flush=True)
-        print(f"# stock runs: {_spread(stock_cpu)}", flush=True)
-        fast_mean, stock_mean = sum(fast_cpu) / len(fast_cpu), sum(stock_cpu) / len(stock_cpu)
-        floor_cpu = floor.cpu_per_media_second_per_participant
-        print(f"bench: media_clip_video_bitrate {fast[0].bitrate_kbps:.0f} kbit/s", flush=True)
-        print(f"bench: media_passthrough_cpu_per_media_s_per_participant {fast_mean:.4f} cpu-s/s", flush=True)
-        print(f"bench: media_stock_relay_cpu_per_media_s_per_participant {stock_mean:.4f} cpu-s/s", flush=True)
-        print(f"bench: media_stock_over_passthrough_cpu_ratio {stock_mean / fast_mean:.1f} x", flush=True)
-        print(f"bench: media_passthrough_video_loss_1_session {100 * max(r.loss for r in fast):.2f} %", flush=True)
-        print(f"bench: media_stock_video_loss_1_session {100 * max(r.loss for r in stock):.2f} %", flush=True)
-        # aiortc's RTP/SRTP/ICE receive + send of the same media with no forwarding at all: no
-        # forwarding built on aiortc can cost less, so stock/floor bounds the achievable ratio
-        print(f"bench: media_aiortc_rtp_floor_cpu_per_media_s_per_participant {floor_cpu:.4f} cpu-s/s", flush=True)
-        print(f"bench: media_stock_over_floor_cpu_ratio {stock_mean / floor_cpu:.1f} x", flush=True)
-        print(f"bench: media_passthrough_recorded_cpu_per_media_s_per_participant {recorded.cpu_per_media_second_per_participant:.4f} cpu-s/s", flush=True)
         packets_cpu = [r.cpu_per_media_second_per_participant for r in packets]
-        packets_mean = sum(packets_cpu) / len(packets_cpu)
+        stock_cpu = [r.cpu_per_media_second_per_participant for r in stock]
         print(f"# packets runs: {_spread(packets_cpu)}", flush=True)
+        print(f"# stock runs: {_spread(stock_cpu)}", flush=True)
+        print(f"# client peers: {_spread([r.client_cores / r.participants for r in packets])} cores per participant",
+              flush=True)
+        packets_mean, stock_mean = sum(packets_cpu) / len(packets_cpu), sum(stock_cpu) / len(stock_cpu)
+        print(f"bench: media_clip_video_bitrate {packets[0].bitrate_kbps:.0f} kbit/s", flush=True)
         print(f"bench: media_packets_cpu_per_media_s_per_participant {packets_mean:.4f} cpu-s/s", flush=True)
-        print(f"bench: media_passthrough_over_packets_cpu_ratio {fast_mean / packets_mean:.1f} x", flush=True)
+        print(f"bench: media_stock_relay_cpu_per_media_s_per_participant {stock_mean:.4f} cpu-s/s", flush=True)
+        print(f"bench: media_stock_over_packets_cpu_ratio {stock_mean / packets_mean:.1f} x", flush=True)
         print(f"bench: media_packets_video_loss_1_session {100 * max(r.loss for r in packets):.2f} %", flush=True)
+        print(f"bench: media_stock_video_loss_1_session {100 * max(r.loss for r in stock):.2f} %", flush=True)
         print(f"bench: media_packets_recorded_cpu_per_media_s_per_participant {packets_recorded.cpu_per_media_second_per_participant:.4f} cpu-s/s", flush=True)
+        await print_capacity(clip_file.name)
 
-        held, at = await capacity(clip_file.name)
+
+async def print_capacity(clip_path: str) -> None:
+    """The capacity search's lines (and, as a comment, what limited it)."""
+    held, at, limit = await capacity(clip_path)
     name = capacity_name(CAPACITY_MODE)
+    reasons = {
+        "server": "the server: the next count lost frames with the clients within their cores",
+        "starved": "other load on the server's core: at the next count its threads waited for a CPU and it got "
+                   "less than the core",
+        "clients": "the clients: at the next count their cores were saturated or their sockets dropped datagrams",
+        "steps": f"the search: every step up to {CAPACITY_STEPS[-1]} held",
+        "time": "the search's time budget",
+    }
+    print(f"# capacity limited by {reasons[limit]}", flush=True)
+    if at is not None:
+        # other load shares the server's core: the per-core figure scales what the server got to a whole core
+        print(f"# at {held} sessions the server used {at.server_cores:.2f} of its core and its threads waited "
+              f"{at.waited:.2f} s/s for a CPU; load average {os.getloadavg()[0]:.2f}", flush=True)
     print(f"bench: media_{name}_sessions_under_1pct_loss {held} sessions", flush=True)
     if at is not None and at.server_cores > 0:
         print(f"bench: media_{name}_sessions_per_server_core {held / at.server_cores:.1f} sessions", flush=True)
