@@ -201,6 +201,8 @@ def measure(url: str, matters: int, accounts: province.Accounts, today: date, da
         _time(base, "public_lookup",
               f"/api/v1/public/matters/{accounts.lookup_number}?code={accounts.lookup_code}", label, rounds=8)
         _time(base, "statistics_page_province", "/statistics", label, cookies=pages["province"], rounds=10)
+        _time(base, "statistics_page_province_last_month", f"/statistics?from={month}&to={month}", label,
+              cookies=pages["province"], rounds=10)
         _time(base, "statistics_trend_province", "/api/v1/stats/trend", label, headers=api["province"], rounds=10)
         _time(base, "statistics_summary_county", "/api/v1/stats/summary", label, headers=api["county"], rounds=10)
         _booking(base, label, accounts, today, api["county"])

@@ -160,7 +160,7 @@ def summary(*, db: Session, node: Node, months: list[date], sort: str = "on_time
     unit_rates = figures.summed_rates(db=db, months=months, paths=[node.path], rating_window_days=rating_window_days,
                                       at=at)
     by_key = broad(node.path)  # a province's or a city's: the deadlines' matters read by key
-    counts = figures.matter_counts(db=db, months=months, within=within, at=at, by_key=by_key)
+    counts = figures.matter_counts(db=db, months=months, within=within, at=at, by_key=by_key, paths=[node.path])
     leaders = sessions.by_leader(db=db, start=start, end=end, path=node.path)
     children = figures.children_of(node, db=db)
     owner = figures.child_for(children, set(unit_rates) | set(counts), db=db)

@@ -60,12 +60,19 @@ def sms_outbox(db: Database, settings: Settings, at: datetime) -> int:
 
 def month_end_figures(db: Database, settings: Settings, at: datetime) -> int:
     """Store the figures of the month just ended for every unit (and again once its rating windows close), the
-    current month's days ended since the last run, and count again what late events marked stale: the reads find
-    them ready (they still count what is missing)."""
+    current month's days ended since the last run, its registrations by channel and category, and count again what
+    late events marked stale: the reads find them ready (they still count what is missing). Returns how many months
+    of rates were counted (the registrations' are logged)."""
+    from vreception.cases import registration_counts
     from vreception.cases.monthly_figures import store_ended
 
     with db.transaction() as session:
-        return store_ended(db=session, at=at, rating_window_days=settings.rating_window_days)
+        counted = store_ended(db=session, at=at, rating_window_days=settings.rating_window_days)
+    with db.transaction() as session:
+        registrations = registration_counts.store_ended(db=session, at=at)
+    if registrations:
+        log.info("registration counts: %d months counted", registrations)
+    return counted
 
 
 CORE_JOBS: list[Job] = [task_notices, deadline_notices, email_outbox, sms_outbox, audit_checkpoint, month_end_figures]

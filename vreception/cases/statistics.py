@@ -2,21 +2,22 @@
 category, and deadlines overdue at the end of the range, per handling unit.
 
 Rates over several months sum each month's numerators and denominators (rates.counted; ended months stored by
-monthly_figures), never average the monthly rates. Everything is counted in SQL grouped by unit, bounded by the range; no matter is loaded as an object.
+monthly_figures), never average the monthly rates; the registrations of ended months are stored too
+(registration_counts). Everything is counted in SQL grouped by unit, bounded by the range; no matter is loaded as an object.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Subquery, func, select, true, union_all
 from sqlalchemy.orm import Session
 
-from vreception.cases import monthly_figures, rates
+from vreception.cases import monthly_figures, rates, registration_counts
 from vreception.cases.access import among
 from vreception.cases.deadlines import end_of_day, local_day, zone
 from vreception.cases.supervision import SUPERVISED
@@ -142,24 +143,36 @@ def _overdue(arms: list[ColumnElement[bool]], within: ColumnElement[bool], by_ke
 
 
 def matter_counts(*, db: Session, months: list[date], within: ColumnElement[bool], at: datetime | None = None,
-                  by_key: bool = False) -> dict[int, MatterCounts]:
+                  by_key: bool = False, paths: Sequence[str] | None = None) -> dict[int, MatterCounts]:
     """Per handling unit over MONTHS: matters registered by channel and by demand category, deadlines overdue (BY_KEY:
-    WITHIN is a province's or a city's subtree)."""
-    start, end = range_bounds(months)
-    registered = (Matter.registered_at >= start) & (Matter.registered_at <= end) & within
+    WITHIN is a province's or a city's subtree). PATHS (the subtrees WITHIN selects): the ended months' registrations
+    read from their stored counts (registration_counts), only the others counted live."""
+    moment = at or now()
+    today = local_day(moment)
+    ended = [m for m in months if paths is not None and registration_counts.ended(m, today)]
     units: dict[int, MatterCounts] = defaultdict(MatterCounts)
-    for node_id, channel, n in db.execute(
-            select(Matter.handling_node_id, Matter.channel, func.count())
-            .where(registered).group_by(Matter.handling_node_id, Matter.channel)):
-        units[node_id].registered += n
-        units[node_id].by_channel[getattr(channel, "value", channel)] = n
-    # A matter with two demands of one category counts once in it.
-    for node_id, category, n in db.execute(
-            select(Matter.handling_node_id, Demand.category, func.count(func.distinct(Matter.id)))
-            .join(Demand, Demand.matter_id == Matter.id)
-            .where(registered).group_by(Matter.handling_node_id, Demand.category)):
-        units[node_id].by_category[category] = n
-    arms = overdue_arms(rates.month_bounds(months[-1])[1], at or now())
+    for node_id, kind, name, n in registration_counts.read(db=db, months=ended, paths=paths or []) if ended else ():
+        unit = units[node_id]
+        tally = unit.by_channel if kind == registration_counts.CHANNEL else unit.by_category
+        tally[name] = tally.get(name, 0) + n
+        unit.registered += n if kind == registration_counts.CHANNEL else 0
+    live = [m for m in months if m not in ended]  # the months after the ended ones: one range
+    if live:
+        start, end = range_bounds(live)
+        registered = (Matter.registered_at >= start) & (Matter.registered_at <= end) & within
+        for node_id, channel, n in db.execute(
+                select(Matter.handling_node_id, Matter.channel, func.count())
+                .where(registered).group_by(Matter.handling_node_id, Matter.channel)):
+            key = getattr(channel, "value", channel)
+            units[node_id].registered += n
+            units[node_id].by_channel[key] = units[node_id].by_channel.get(key, 0) + n
+        # A matter with two demands of one category counts once in it.
+        for node_id, category, n in db.execute(
+                select(Matter.handling_node_id, Demand.category, func.count(func.distinct(Matter.id)))
+                .join(Demand, Demand.matter_id == Matter.id)
+                .where(registered).group_by(Matter.handling_node_id, Demand.category)):
+            units[node_id].by_category[category] = units[node_id].by_category.get(category, 0) + n
+    arms = overdue_arms(rates.month_bounds(months[-1])[1], moment)
     for node_id, n in _overdue_counts(arms, within, by_key, at is None, db=db).items():
         units[node_id].overdue = n
     return dict(units)

@@ -53,6 +53,39 @@ class StaleFigure(Base):
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class RegistrationCount(Base):
+    """Matters registered in one ended month handled by one node: by channel (KIND "channel"), or distinct matters by
+    demand category (KIND "category")."""
+
+    __tablename__ = "registration_counts"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day
+    handling_node_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)  # the channel or the category code
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class RegistrationMonth(Base):
+    """An ended month whose registration counts are stored (registration_counts)."""
+
+    __tablename__ = "registration_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaleRegistration(Base):
+    """A stored month of one handling node whose registration counts a late change moved: counted again on next read.
+    Apart from stale_figures, whose marks the rates' recount answers and removes."""
+
+    __tablename__ = "stale_registrations"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    handling_node_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # --- the stale marks: a flush that changes a matter of an ended month marks that month of its handling node ---
 
 SERVED_REACH = timedelta(days=62)  # an unrated matter counts in the month its rating window ends (≤ 60 days on)
@@ -87,14 +120,19 @@ def mark_stale(connection: Connection, pairs: Iterable[tuple[date, int | None]],
         return
     stored = {m for (m,) in connection.execute(select(FigureMonth.month).where(
         FigureMonth.month.in_({m for m, _ in wanted}))).all()}
-    rows = [{"month": m, "handling_node_id": n, "marked_at": at} for m, n in sorted(wanted) if m in stored]
+    _write_marks(connection, StaleFigure, {(m, n) for m, n in wanted if m in stored}, at=at)
+
+
+def _write_marks(connection: Connection, marks: Any, pairs: set[tuple[date, int]], *, at: datetime) -> None:
+    """The marks (model MARKS) of PAIRS written, or their time moved to AT."""
+    rows = [{"month": m, "handling_node_id": n, "marked_at": at} for m, n in sorted(pairs)]
     if not rows:
         return
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    statement = upsert(StaleFigure)
+    statement = upsert(marks)
     connection.execute(statement.on_conflict_do_update(index_elements=["month", "handling_node_id"],
                                                        set_={"marked_at": statement.excluded.marked_at}), rows)
 
@@ -220,3 +258,65 @@ def _after_flush(db: Session, _context: object) -> None:
 
 
 event.listen(Session, "after_flush", _after_flush)
+
+
+# --- the registration counts' marks: a matter of a stored month moved, deleted or its demands changed ---
+
+MATTER_REGISTRATION = ("registered_at", "handling_node_id", "channel")
+DEMAND_REGISTRATION = ("matter_id", "category")
+
+
+def _local_months(moment: datetime) -> set[date]:
+    """The months the local day of MOMENT may fall in."""
+    low, high = _day_bounds(moment)
+    return {_month(low), _month(high)}
+
+
+def _mark_registrations(session: Session, _context: object) -> None:
+    """Mark (month, handling node) of the stored registration counts a flushed matter or demand changes: a matter's
+    node, channel or registration time (old and new), a matter deleted, a demand added, removed or recategorised."""
+    from sqlalchemy.orm.util import identity_key
+
+    from vreception.models.cases import Demand, Matter
+
+    moment = now()
+    current = _month(_day_bounds(moment)[1])  # the latest the current month may be: the months before it may be stored
+    pairs: set[tuple[date, int]] = set()
+    looked_up: set[int] = set()  # matters whose registration and node to read (after this flush)
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Matter):
+            if not _counted_changed(obj, MATTER_REGISTRATION, db=session):
+                continue
+            state = inspect(obj)
+            registered = _history(obj, "registered_at")
+            if {"registered_at", "handling_node_id"} & state.unloaded and obj.id is not None:
+                looked_up.add(obj.id)
+            months = {m for value in registered for m in _local_months(value) if m < current}
+            pairs |= {(m, node_id) for m in months for node_id in _history(obj, "handling_node_id")}
+        elif isinstance(obj, Demand) and obj.matter_id is not None:
+            if _counted_changed(obj, DEMAND_REGISTRATION, db=session):
+                matter_ids = set(_history(obj, "matter_id"))
+                for matter_id in matter_ids:
+                    loaded = session.identity_map.get(identity_key(Matter, matter_id))
+                    if isinstance(loaded, Matter) and not {"registered_at", "handling_node_id"} & inspect(
+                            loaded).unloaded:
+                        months = {m for value in _history(loaded, "registered_at") for m in _local_months(value)
+                                  if m < current}
+                        pairs |= {(m, node) for m in months for node in _history(loaded, "handling_node_id")}
+                    else:
+                        looked_up.add(matter_id)
+    if not pairs and not looked_up:
+        return
+    # Months not stored need no mark: when none is (a loader of past matters), nothing more to read.
+    connection = session.connection()
+    stored = set(connection.scalars(select(RegistrationMonth.month).where(RegistrationMonth.month < current)))
+    if not stored:
+        return
+    if looked_up:
+        for at, node_id in connection.execute(select(Matter.registered_at, Matter.handling_node_id)
+                                              .where(Matter.id.in_(sorted(looked_up)))):
+            pairs |= {(m, node_id) for m in (_local_months(at) if at is not None else ()) if m < current}
+    _write_marks(connection, StaleRegistration, {(m, n) for m, n in pairs if m in stored}, at=moment)
+
+
+event.listen(Session, "after_flush", _mark_registrations)
