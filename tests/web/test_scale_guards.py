@@ -73,6 +73,8 @@ PAGES = (
 # of a 20,000-matter province, which the planner rightly reads whole; the matters' and deadlines' tables it must not.
 PROVINCE_FIGURES = (
     ("province", "/statistics", "page", 30),
+    # An ended month: its rates and registrations read from their stored rows (stored by the warm-up read).
+    ("province", "/statistics?from=2026-10&to=2026-10", "page", 30),
     ("province", "/api/v1/stats/trend", "api", 20),
 )
 
