@@ -3,7 +3,7 @@
 The hub and recorder run in bench.bench_recording's child process (mode ``record``, driven by its
 ``drive``), so their CPU is measured apart from the client peers. Publishers send the pre-encoded
 640x480@30 VP8 clip plus Opus; gallery viewers only receive. Figures: CPU-seconds per participant-second, and per forwarded
-stream-second (one publisher's audio+video to one receiver), which the passthrough path should keep
+stream-second (one publisher's audio+video to one receiver), which the packet path should keep
 within 1.5x of the 2-party figure.
 """
 
