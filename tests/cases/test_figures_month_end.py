@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from tests.cases.helpers import at, travel
+from tests.cases.helpers import at, stored_through, travel
 from tests.factories import FreshHeaders, act, register
 from vreception import jobs
 from vreception.cases import monthly_figures, rates
@@ -21,13 +21,6 @@ JANUARY, FEBRUARY, MARCH, APRIL = date(2026, 1, 1), date(2026, 2, 1), date(2026,
 def _stored_months(db) -> dict[date, bool]:
     with db.transaction() as s:
         return {row.month: row.complete for row in s.scalars(select(FigureMonth)) if row.through is None}
-
-
-def _through(db, month: date) -> date | None:
-    """The last of MONTH's finished days stored while it runs."""
-    with db.transaction() as s:
-        row = s.get(FigureMonth, (30, month))
-        return row.through if row is not None else None
 
 
 def _rows(db, month: date) -> list[tuple]:
@@ -62,13 +55,13 @@ def test_the_job_stores_the_month_just_ended_then_again_when_it_closes_or_a_late
     # matters: stored empty and closed), and of March its finished days.
     assert _job(db, settings, at(2026, 3, 31, 23)) == 3
     assert _stored_months(db) == {JANUARY: True, FEBRUARY: True}
-    assert _through(db, MARCH) == date(2026, 3, 30)
+    assert stored_through(db, MARCH) == date(2026, 3, 30)
 
     # Shortly after the month end, March is stored for every unit before anyone reads it, not yet closed.
     travel(2026, 4, 1, 0, 5)
     assert _job(db, settings, at(2026, 4, 1, 0, 5)) == 1
     assert _stored_months(db) == {JANUARY: True, FEBRUARY: True, MARCH: False}
-    assert _through(db, MARCH) is None and _through(db, APRIL) is None  # whole; April has no finished day yet
+    assert stored_through(db, MARCH) is None and stored_through(db, APRIL) is None  # whole; April has no finished day yet
     march = _rows(db, MARCH)
     assert ("timely_acceptance", "overdue", 1) in {(f, o, n) for _, _, f, o, n in march}
     # Run again: nothing to count.
@@ -84,7 +77,7 @@ def test_the_job_stores_the_month_just_ended_then_again_when_it_closes_or_a_late
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(StaleFigure)) == 1
     assert _job(db, settings, at(2026, 4, 3, 11)) == 2  # March again, and April's finished days
-    assert _through(db, APRIL) == date(2026, 4, 2)
+    assert stored_through(db, APRIL) == date(2026, 4, 2)
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(StaleFigure)) == 0
     outcomes = {(f, o): n for _, _, f, o, n in _rows(db, MARCH)}

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import delete, func, select
 
-from tests.cases.helpers import at, travel
+from tests.cases.helpers import at, stored_through, travel
 from tests.factories import FreshHeaders, act, register
 from vreception.cases import monthly_figures, rates
 from vreception.models import Matter
@@ -32,12 +32,6 @@ def _agree(db, org, month: date) -> list[rates.UnitRates]:
         read, live = _both(db, month, [path])
         assert read == live, (path, read, live)
     return _both(db, month, [org.nodes["province"].path])[0]
-
-
-def _through(db, month: date) -> date | None:
-    with db.transaction() as s:
-        row = s.get(FigureMonth, (30, month))
-        return row.through if row is not None else None
 
 
 def _rows(db, month: date) -> list[tuple]:
@@ -81,7 +75,7 @@ def test_finished_days_stored_and_the_rest_live_equal_a_live_count(client, org, 
     # March 20th: the 1st to the 19th stored on the first read, the 20th to the 31st counted live.
     travel(2026, 3, 20)
     before = _agree(db, org, MARCH)
-    assert _through(db, MARCH) == date(2026, 3, 19)
+    assert stored_through(db, MARCH) == date(2026, 3, 19)
     assert sum(u.timely_acceptance.counts.get("overdue", 0) for u in before) == 1
     assert sum(u.participation.counts.get("unrated", 0) for u in before) == 1
 
@@ -100,7 +94,7 @@ def test_finished_days_stored_and_the_rest_live_equal_a_live_count(client, org, 
     # Days later: the days ended since are counted and added; the sums are what one count of the days stores.
     travel(2026, 3, 24)
     _agree(db, org, MARCH)
-    assert _through(db, MARCH) == date(2026, 3, 23)
+    assert stored_through(db, MARCH) == date(2026, 3, 23)
     added = _rows(db, MARCH)
     with db.transaction() as s:
         s.execute(delete(MonthlyFigure).where(MonthlyFigure.month == MARCH))
@@ -126,16 +120,16 @@ def test_finished_days_stored_and_the_rest_live_equal_a_live_count(client, org, 
     # The month's last day, late evening: all but the 31st stored.
     travel(2026, 3, 31, 23)
     _agree(db, org, MARCH)
-    assert _through(db, MARCH) == date(2026, 3, 30)
+    assert stored_through(db, MARCH) == date(2026, 3, 30)
     # Past midnight March has ended: counted whole; April has no finished day yet and is counted live.
     travel(2026, 4, 1, 0, 5)
     _agree(db, org, MARCH)
-    assert _through(db, MARCH) is None
+    assert stored_through(db, MARCH) is None
     _agree(db, org, APRIL)
-    assert _through(db, APRIL) is None
+    assert stored_through(db, APRIL) is None
     travel(2026, 4, 2)
     _agree(db, org, APRIL)
-    assert _through(db, APRIL) == date(2026, 4, 1)
+    assert stored_through(db, APRIL) == date(2026, 4, 1)
     _agree(db, org, MARCH)
 
 
@@ -153,7 +147,7 @@ def test_a_rating_and_a_repeat_link_on_an_earlier_day_recount_the_stored_days(cl
     again, _ = register(client, org, headers=office, serial=2, summary="事项二", category="land")
     travel(2026, 3, 12)
     _agree(db, org, MARCH)
-    assert _through(db, MARCH) == date(2026, 3, 11)
+    assert stored_through(db, MARCH) == date(2026, 3, 11)
     with db.transaction() as s:  # registered on the 5th: now a repeat petition on a stored day
         s.add(RepeatLink(matter_id=again["id"], earlier_id=first["id"], similarity=90))
     assert _marks(db, MARCH) == 1
