@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -13,6 +15,7 @@ from sqlalchemy import select
 
 from tests.cases.statistics_scene import build
 from tests.factories import FreshHeaders, page_client
+from vreception import clock
 from vreception.models import AuditEvent, Node
 
 RANGE = {"from": "2026-03", "to": "2026-04"}
@@ -120,3 +123,18 @@ def test_summary_and_trend_api(client, scene):
     bad = client.get("/api/v1/stats/summary", params={"from": "2026-04", "to": "2026-03"}, headers=outsider)
     assert bad.status_code == 422 and bad.json()["code"] == "invalid"
     assert client.get("/api/v1/stats/trend", params={"months": 25}, headers=outsider).status_code == 422
+
+
+def test_bulletin_defaults_to_the_month_last_ended_and_dates_a_running_month(app, db, scene):
+    """On the first of May the bulletin is April's; May's own says as of which day its figures are."""
+    clock.travel_to(datetime(2026, 5, 1, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    browser = page_client(app, "coord.province")
+    city = scene.nodes["city"].id
+    ended = browser.get("/statistics/bulletin", params={"node_id": city})
+    assert ended.status_code == 200
+    assert "关于2026年4月全辖区信访工作情况的通报" in ended.text and "data-bulletin-running" not in ended.text
+    assert "截至月末，以下单位存在逾期未办结事项：城东区（1 件）" in ended.text
+    running = browser.get("/statistics/bulletin", params={"node_id": city, "month": "2026-05"})
+    assert running.status_code == 200 and "关于2026年5月全辖区信访工作情况的通报" in running.text
+    assert "本月尚未结束，以下数据统计至5月1日" in running.text
+    assert "2026年5月以来（截至5月1日）" in running.text and "截至月末" not in running.text

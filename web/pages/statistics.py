@@ -216,11 +216,16 @@ def export_pdf(request: Request, principal: User, db: DbSession, node_id: int | 
 
 
 def _bulletin_context(request: Request, principal, node_id: int | None, month: str | None, *, db) -> dict:
+    """The bulletin of MONTH; without one, of the month last ended (an office issues its bulletin after the month)."""
+    issued = now().astimezone(zone(request)).date()
+    month = month or figures.label(figures.shift(issued.replace(day=1), -1))
     context = _context(request, principal, node_id, month, month, "on_time_completion", db=db)
     first = context["months"][0]
-    issued = now().astimezone(zone(request)).date()
+    # A bulletin of a month still running says as of which day its figures are, not "at the end of the month".
+    running = figures.shift(first, 1) > issued
     return {**context, "year": first.year, "month_number": first.month, "percent": _percent,
             "issued": f"{issued.year}年{issued.month}月{issued.day}日", "headline": HEADLINE, "rates": report.RATES,
+            "as_of": f"{issued.month}月{issued.day}日" if running else None,
             "pdf_query": _query(month=figures.label(first), node_id=context["node"].id)}
 
 
