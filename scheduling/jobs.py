@@ -1,4 +1,5 @@
-"""Background jobs over sessions: reminders through the notification outbox, and no-shows."""
+"""Background jobs over sessions: reminders through the notification outbox, no-shows, and the month just ended's
+session counts stored (scheduling.session_counts)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scheduling import session_counts
 from scheduling.policy import Policy, policy_from
 from scheduling.session_state import change_state
 from vreception.config import Settings
@@ -112,4 +114,11 @@ def no_shows(db: Database, settings: Settings, at: datetime) -> int:
         return mark_no_shows(db=tx, now=at, policy=policy_from(settings))
 
 
-JOBS = [session_reminders, no_shows]
+def month_end_sessions(db: Database, settings: Settings, at: datetime) -> int:
+    """Store the sessions of the month just ended and count again the stored months marked stale: the statistics read
+    them ready (they still count what is missing). After no_shows, whose last marks of the month it then counts."""
+    with db.transaction() as tx:
+        return session_counts.store_ended(db=tx, at=at)
+
+
+JOBS = [session_reminders, no_shows, month_end_sessions]

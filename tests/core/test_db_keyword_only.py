@@ -17,7 +17,7 @@ CALLED_POSITIONALLY = {
     # The job loop calls each job as job(db, settings, at) (vreception.jobs.Job); db is a Database there.
     "vreception.jobs.task_notices", "vreception.jobs.deadline_notices", "vreception.jobs.email_outbox",
     "vreception.jobs.sms_outbox", "vreception.jobs.audit_checkpoint", "vreception.jobs.month_end_figures",
-    "scheduling.jobs.session_reminders", "scheduling.jobs.no_shows",
+    "scheduling.jobs.session_reminders", "scheduling.jobs.no_shows", "scheduling.jobs.month_end_sessions",
 }
 
 

@@ -63,4 +63,5 @@ import vreception.models.online  # noqa: E402,F401  (registers the online reques
 import vreception.models.recordings  # noqa: E402,F401
 import vreception.models.records  # noqa: E402,F401
 import vreception.models.scheduling  # noqa: E402,F401  (registers the scheduling tables)
+import vreception.models.session_figures  # noqa: E402,F401  (the stored session counts, issue 16)
 import vreception.models.sms  # noqa: E402,F401  (registers the SMS outbox)
