@@ -135,7 +135,8 @@ def read(*, db: Session, months: Sequence[date], paths: Sequence[str]) -> list[t
                     # The subtree's nodes first (a few thousand at most), then their rows, as monthly_figures reads.
                     RegistrationCount.handling_node_id.in_(select(Node.id).where(_subtree(paths))))
              .group_by(RegistrationCount.handling_node_id, RegistrationCount.kind, RegistrationCount.name))
-    return [(node_id, kind, name, int(n)) for node_id, kind, name, n in db.execute(query)]
+    # Core rows, not the ORM's: a province's month is some 30,000 of them.
+    return [(node_id, kind, name, int(n)) for node_id, kind, name, n in db.connection().execute(query)]
 
 
 def store_ended(*, db: Session, at: datetime) -> int:
