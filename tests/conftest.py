@@ -7,6 +7,7 @@ import re
 import uuid
 from pathlib import Path
 
+import fastapi.routing
 import pytest
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import text
@@ -28,6 +29,36 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # Real argon2 hashes with the cheapest parameters: hundreds of test accounts would otherwise
 # cost most of the suite's time. tests/core/test_auth.py checks the production parameters.
 passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+def _share_route_builds() -> None:
+    """Build each included route's handler once per test process, not once per test's app.
+
+    FastAPI (0.16x) builds an included route's handler, dependencies and pydantic fields lazily, per app, on the
+    first request that walks past it: some 300 ms per app, a fifth of the suite's time with an app per test. What it
+    builds differs between apps only by the app it names for dependency overrides, which this project never sets
+    (tests/core/test_layout.py checks), so the first build is shared. Without the internal this wraps, nothing is
+    shared and the suite is only slower."""
+    effective = getattr(fastapi.routing, "_EffectiveRouteContext", None)
+    if effective is None or not hasattr(effective, "from_api_route"):
+        return
+    build = effective.from_api_route
+    built: dict[tuple, object] = {}
+
+    def from_api_route(*, original_route, include_context):
+        c = include_context
+        key = (id(original_route), id(c.included_router), c.prefix, tuple(map(str, c.tags)),
+               tuple(map(id, c.dependencies)), repr(c.responses), tuple(map(id, c.callbacks)), c.deprecated,
+               c.include_in_schema, repr(c.default_response_class), repr(c.generate_unique_id_function),
+               repr(c.strict_content_type), c.max_body_size)
+        if key not in built:
+            built[key] = (original_route, build(original_route=original_route, include_context=include_context))
+        return built[key][1]
+
+    effective.from_api_route = staticmethod(from_api_route)
+
+
+_share_route_builds()
 
 
 # Unique per test run, so runs sharing the PostgreSQL server (a developer's and CI's) never meet.

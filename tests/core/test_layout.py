@@ -208,3 +208,11 @@ def test_pages_hold_no_sql():
             ):
                 offenders.append(f"{path.name}:{node.lineno} calls {_db_handle(node.func.value)}.{node.func.attr}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_no_dependency_overrides():
+    """The app never overrides a dependency: the test harness shares FastAPI's route builds between apps on it
+    (tests/conftest.py _share_route_builds), which differ only by the app that would hold the overrides."""
+    offenders = [f"{path.relative_to(ROOT)}" for package in PACKAGES for path in (ROOT / package).rglob("*.py")
+                 if "dependency_overrides" in path.read_text(encoding="utf-8")]
+    assert not offenders, offenders
