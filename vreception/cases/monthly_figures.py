@@ -43,7 +43,7 @@ from vreception.cases import rates
 from vreception.cases.access import broad
 from vreception.cases.deadlines import end_of_day, local_day
 from vreception.clock import now
-from vreception.models import Deadline, Matter, MatterEvent, Node, RepeatLink
+from vreception.models import Deadline, Demand, Matter, MatterEvent, Node, RepeatLink
 from vreception.models.figures import FigureMonth, MonthlyFigure, StaleFigure, mark_stale, use_local_day
 
 use_local_day(local_day)  # the stale marks of the current month's finished days need the deadlines' calendar
@@ -393,7 +393,7 @@ def forget_recent() -> None:
 # What the kept counts are made of: a flush in this process that changes any of them drops its database's counts, or
 # marks the handling nodes whose rows to count again, so that the process that changed a matter shows it at once
 # (another process within LIVE_SECONDS).
-COUNTED_FROM = (Matter, Deadline, RepeatLink, MatterEvent, Node)
+COUNTED_FROM = (Matter, Deadline, RepeatLink, MatterEvent, Node, Demand)  # Demand: the registrations by category
 
 
 def _changed(nodes: set[int], *, db: Session) -> None:
@@ -420,7 +420,7 @@ def _changed_nodes(session: Session, flushed: Sequence[object]) -> set[int] | No
         if isinstance(obj, Matter):
             state = inspected(obj).attrs.handling_node_id.history
             nodes |= {n for n in (*state.added, *state.unchanged, *state.deleted) if n is not None}
-        elif isinstance(obj, (Deadline, MatterEvent)):
+        elif isinstance(obj, (Deadline, MatterEvent, Demand)):
             matters |= {obj.matter_id} if obj.matter_id is not None else set()
         elif isinstance(obj, RepeatLink):
             matters |= {m for m in (obj.matter_id, obj.earlier_id) if m is not None}
