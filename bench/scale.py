@@ -372,8 +372,8 @@ ROUNDS_MONTH_END = 12
 
 def _month_end(db: Database, url: str, label: str, month: date, paths: list[str], data_dir: Path) -> None:
     """MONTH read on its last day at 15:00 (this process's clock moved there), each read right after a late event on
-    an earlier day of the month: the figures over PATHS, then the province's rates API and dashboard through the app
-    in this process (its clock is this one)."""
+    an earlier day of the month: the figures over PATHS, then the province's rates API, dashboard and statistics page
+    through the app in this process (its clock is this one)."""
     from fastapi.testclient import TestClient
     from sqlalchemy import delete, select
 
@@ -399,7 +399,7 @@ def _month_end(db: Database, url: str, label: str, month: date, paths: list[str]
         late = list(session.execute(select(Deadline.id, Deadline.state, Deadline.done_at).where(
             Deadline.kind == "acceptance", Deadline.state != DeadlineState.cancelled,
             Deadline.due_day.between(month + timedelta(days=2), last - timedelta(days=2))).order_by(Deadline.id)
-            .limit(3 * ROUNDS_MONTH_END)))
+            .limit(4 * ROUNDS_MONTH_END)))
     changes = iter(late)
 
     def late_event() -> None:
@@ -411,14 +411,14 @@ def _month_end(db: Database, url: str, label: str, month: date, paths: list[str]
             found.state = DeadlineState.met if found.state is DeadlineState.missed else DeadlineState.missed
             found.done_at = clock.now()
 
-    times: dict[str, list[float]] = {"figures": [], "rates_api": [], "dashboard": []}
+    times: dict[str, list[float]] = {"figures": [], "rates_api": [], "dashboard": [], "statistics_page": []}
     clock.travel_to(moment, freeze=False)
     try:
         with db.transaction() as session:
             began = time.monotonic()
             monthly_figures.monthly(db=session, month=month, paths=paths)
             stored_ms = (time.monotonic() - began) * 1000
-        for _ in range(ROUNDS_MONTH_END if len(late) >= 3 * ROUNDS_MONTH_END else 0):
+        for _ in range(ROUNDS_MONTH_END if len(late) >= 4 * ROUNDS_MONTH_END else 0):
             late_event()
             with db.transaction() as session:
                 began = time.monotonic()
@@ -433,7 +433,9 @@ def _month_end(db: Database, url: str, label: str, month: date, paths: list[str]
             http.post("/login", data={"username": "scale.province", "password": province.PASSWORD,
                                       "csrf_token": found.group(1)}, follow_redirects=False)
             for name, path, headers in (("rates_api", f"/api/v1/stats/rates?month={month:%Y-%m}", api),
-                                        ("dashboard", "/dashboard", {})):
+                                        ("dashboard", "/dashboard", {}),
+                                        # the month's statistics, its sessions counted live, on its fullest day
+                                        ("statistics_page", "/statistics", {})):
                 http.get(path, headers=headers)
                 for _ in range(ROUNDS_MONTH_END if times["figures"] else 0):
                     late_event()
