@@ -103,7 +103,15 @@ def add_person(session, org: Org, key, role, node_key, *, title="", room_key=Non
 
 
 def build_org(db) -> Org:
-    """Province → city → county → two townships (plus a second county), a department, rooms, one account per role."""
+    """Province → city → county → two townships (plus a second county), a department, rooms, one account per role.
+
+    Built through the services once per database in this process; on an empty database at real time after that, its
+    rows are written back as they were (some 125 audited statements become a handful of inserts: a tenth of the
+    suite's time on PostgreSQL)."""
+    saved = _ORG_ROWS.get(id(db))
+    if saved is not None and saved.db is db and _replayable(db):
+        return _written_back(db, saved)
+    replayable = _replayable(db)
     out = Org()
     with db.transaction() as session:
         for key, code, name, level, parent, kind in NODES:
@@ -112,6 +120,76 @@ def build_org(db) -> Org:
             add_room(session, out, key)
         for key, role, node_key, title, room_key in PEOPLE:
             add_person(session, out, key, role, node_key, title=title, room_key=room_key)
+    if replayable:
+        _ORG_ROWS[id(db)] = _taken(db, out)
+    return out
+
+
+@dataclass
+class _OrgRows:
+    """build_org's rows in one database (every table it wrote, the audit head) and its objects' ids by key."""
+
+    db: object
+    tables: list[tuple[str, list[dict]]]
+    ids: dict[str, dict[str, int]]
+
+
+_ORG_ROWS: dict[int, _OrgRows] = {}
+
+
+def _replayable(db) -> bool:
+    """The clock runs at real time and DB holds nothing but the audit chain's genesis (tests.conftest.reset)."""
+    from sqlalchemy import text
+
+    from vreception.db import Base
+
+    if clock.now() - datetime.now(clock.now().tzinfo) > timedelta(seconds=1) or clock._frozen is not None:
+        return False
+    with db.engine.connect() as connection:
+        filled = connection.execute(text(" UNION ALL ".join(
+            f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})" for t in Base.metadata.sorted_tables
+            if t.name != "audit_head"))).first()
+        head = connection.execute(text("SELECT seq FROM audit_head")).scalars().all()
+    return filled is None and head == [0]
+
+
+def _taken(db, org: Org) -> _OrgRows:
+    from sqlalchemy import select
+
+    from vreception.db import Base
+
+    tables = []
+    with db.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in connection.execute(select(table))]
+            if rows:
+                tables.append((table.name, rows))
+    ids = {"nodes": {k: v.id for k, v in org.nodes.items()}, "rooms": {k: v.id for k, v in org.rooms.items()},
+           "people": {k: v.id for k, v in org.people.items()}}
+    return _OrgRows(db, tables, ids)
+
+
+def _written_back(db, saved: _OrgRows) -> Org:
+    from sqlalchemy import delete, insert, select, text
+
+    from vreception.db import Base
+    from vreception.models import Node, Person, Room
+
+    with db.engine.begin() as connection:
+        for name, rows in saved.tables:
+            table = Base.metadata.tables[name]
+            if name == "audit_head":
+                connection.execute(delete(table))
+            connection.execute(insert(table), rows)
+            if db.backend == "postgresql" and "id" in table.c:
+                connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                        f"(SELECT max(id) FROM {name}))"))
+    out = Org()
+    with db.transaction() as session:
+        for attribute, model in (("nodes", Node), ("rooms", Room), ("people", Person)):
+            found = {row.id: row for row in session.scalars(select(model).where(
+                model.id.in_(saved.ids[attribute].values())))}
+            getattr(out, attribute).update({key: found[i] for key, i in saved.ids[attribute].items()})
     return out
 
 
