@@ -20,6 +20,7 @@ from scheduling.rules import GROUP_ROLES
 from vreception.cases import rates
 from vreception.cases.deadlines import end_of_day, local_day, zone
 from vreception.clock import now
+from vreception.db import one_writer
 from vreception.models.figures import use_local_day
 from vreception.models.scheduling import Participant, ReceptionSession, SessionState
 from vreception.models.session_figures import SessionCount, SessionMonth, StaleSessionMonth, use_group_roles
@@ -137,8 +138,7 @@ def ensure(months: Sequence[date], *, db: Session) -> int:
     if len(stored) == len(months) and not stale:
         return 0
     # One writer at a time (readers, the month-end job, other processes): the others wait, then find it stored.
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    if one_writer(LOCK_KEY, db=db):
         stored, stale = _state(months, db=db)
     began, counted, new = now(), 0, False
     for month in months:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -182,3 +182,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def one_writer(key: int, *, db: Session) -> bool:
+    """Wait for the transaction's advisory lock KEY on PostgreSQL (one writer of a stored count at a time, across
+    processes); False, without waiting, on SQLite, whose writers are one at a time already."""
+    if db.get_bind().dialect.name != "postgresql":
+        return False
+    db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    return True

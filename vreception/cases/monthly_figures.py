@@ -43,6 +43,7 @@ from vreception.cases import rates
 from vreception.cases.access import broad
 from vreception.cases.deadlines import end_of_day, local_day
 from vreception.clock import now
+from vreception.db import one_writer
 from vreception.models import Deadline, Demand, Matter, MatterEvent, Node, RepeatLink
 from vreception.models.figures import FigureMonth, MonthlyFigure, StaleFigure, mark_stale, use_local_day
 
@@ -117,8 +118,7 @@ def _ensure(months: Sequence[date], window: int, moment: datetime, *, db: Sessio
         return {month: row.complete for month, row in stored.items()}, 0
     # One writer at a time (a reader storing a month, the month-end job, another process): the others wait, then
     # find the month stored instead of inserting its rows a second time.
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    if one_writer(LOCK_KEY, db=db):
         stored, marks = _state(months, window, db=db)
     counted_months = 0
     for month in months:
@@ -188,9 +188,8 @@ def _to_date(month: date, window: int, moment: datetime, *, db: Session) -> ToDa
             return ToDate(None, 0, set(), [])
         if row is not None and row.through == target and month not in marks:
             return ToDate(target, 0, set(), [])
-        if attempt == 0 and db.get_bind().dialect.name == "postgresql":
-            # One writer at a time, as for the ended months; the others find the days stored when they get the lock.
-            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        # One writer at a time, as for the ended months; the others find the days stored when they get the lock.
+        if attempt == 0 and one_writer(LOCK_KEY, db=db):
             continue
         break
     if row is None:

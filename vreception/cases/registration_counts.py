@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from vreception.cases import rates
 from vreception.cases.deadlines import end_of_day, local_day, zone
 from vreception.clock import now
+from vreception.db import one_writer
 from vreception.models import Demand, Matter, Node
 from vreception.models.figures import RegistrationCount, RegistrationMonth, StaleRegistration, use_local_day
 
@@ -95,8 +96,7 @@ def ensure(months: Sequence[date], *, db: Session) -> int:
     if len(stored) == len(months) and not stale:
         return 0
     # One writer at a time (readers, the month-end job, other processes): the others wait, then find it stored.
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    if one_writer(LOCK_KEY, db=db):
         stored, stale = _state(months, db=db)
     marks: dict[date, list[tuple[int, datetime]]] = {}
     if stale:
