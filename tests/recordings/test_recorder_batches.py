@@ -7,7 +7,7 @@ import threading
 import time
 from types import SimpleNamespace
 
-from recordings.recorder import BATCH_SECONDS, Recorder
+from recordings.recorder import TICK, Recorder
 from recordings.segment import CAMERA
 from recordings.storage import LocalStorage
 
@@ -51,7 +51,7 @@ def test_frames_reach_the_writer_in_order_and_an_overflow_is_a_gap(tmp_path):
         for i in range(30):
             sink(hub.source, "audio/opus", 48000, bytes([i]), i * 960, True, 100.0 + i * 0.02)
         assert recorder.dropped == 20  # 10 waiting for the writer at most
-        await asyncio.sleep(BATCH_SECONDS * 3)
+        await asyncio.sleep(TICK * 3)
         release.set()
         sink(hub.source, "audio/opus", 48000, b"late", 30 * 960, True, 100.6)
         await recorder.stop()
