@@ -83,7 +83,7 @@ from recordings import ice
 JANUS = "/usr/bin/janus"
 JANUS_LIBS = "/usr/lib/x86_64-linux-gnu/janus"
 MEASURE_SECONDS = 10.0
-ROUNDS = 2  # vreception and Janus windows per case, alternating
+ROUNDS = 3  # vreception and Janus windows per case, alternating: a single window spreads ±10 % with the machine
 WARM_UP_SECONDS = 1.0
 READY_SECONDS = 30.0  # for every receiver to hear every source at >= 80 % of the frame rate
 SESSIONS_ON_ONE_CORE = 20

@@ -12,6 +12,10 @@ taken over a window that starts after media flows plus WARM_UP_SECONDS, and is p
 - packets / stock: one session each, MEASURE_ROUNDS alternating windows, mean reported.
   Stock is aiortc's own relay: receivers decode, MediaRelay fans out, each sender re-encodes.
 - packets+record: the same call recorded (the call's Recorder writing WebM segments).
+- event loop, paired: uvloop against asyncio's own loop, two servers pinned to the same core with
+  PAIRED_SESSIONS recorded sessions each, measured in the same windows (PAIRED_ROUNDS): both see
+  the same load on the machine, so their ratio spreads ±2.5 % where windows one after another
+  spread ±10 %.
 - capacity: recorded sessions on the default path (CAPACITY_MODE: the packet forwarder, the
   call's Recorder writing WebM segments as recordings/live.py starts it, the server on uvloop as
   the media worker runs), the server process pinned to one core and the client worker processes
@@ -64,6 +68,9 @@ CAPACITY_STEPS = (6, 12, 20, 28, 36, 44, 52, 64, 80, 96)  # past 40 while the cl
 CAPACITY_SECONDS = 6.0
 CAPACITY_BUDGET = 600.0  # seconds for the whole step search (no new step starts after it)
 MAX_LOSS = 0.01
+PAIRED_SESSIONS = 10  # recorded 2-party sessions on each of the two servers sharing one core
+PAIRED_ROUNDS = 3
+PAIRED_MODES = ("packets+record+uvloop", "packets+record")  # the media worker's loop, then asyncio's
 # other jobs share this machine: a step is lost only when it loses twice (both tries are printed)
 CAPACITY_TRIES = 2
 # a lost step counts as the server starved by other load when its threads waited this long (s/s) for a CPU and it
@@ -516,7 +523,34 @@ async def measure() -> None:
         print(f"bench: media_packets_video_loss_1_session {100 * max(r.loss for r in packets):.2f} %", flush=True)
         print(f"bench: media_stock_video_loss_1_session {100 * max(r.loss for r in stock):.2f} %", flush=True)
         print(f"bench: media_packets_recorded_cpu_per_media_s_per_participant {packets_recorded.cpu_per_media_second_per_participant:.4f} cpu-s/s", flush=True)
+        await print_paired(clip_file.name, *PAIRED_MODES)
         await print_capacity(clip_file.name)
+
+
+async def print_paired(clip_path: str, mode: str, other: str) -> None:
+    """OTHER's server CPU over MODE's, both servers on one core and measured in the same windows."""
+    from bench.bench_janus import Case, describe, run_vreception, split_cores
+
+    server_core, client_cores = split_cores()
+    if server_core is None:
+        print("bench: media_paired skipped (needs 2 cores: one for both servers, one for the clients)", flush=True)
+        return
+    case = Case(PAIRED_SESSIONS, 2, record=True, cores=server_core, client_cores=client_cores)
+    ratios = []
+    for _ in range(PAIRED_ROUNDS):
+        try:
+            first, second = await asyncio.gather(run_vreception(case, clip_path, MEASURE_SECONDS, mode),
+                                                 run_vreception(case, clip_path, MEASURE_SECONDS, other))
+        except (TimeoutError, RuntimeError, OSError) as exc:
+            print(f"# paired run failed: {exc!r}"[:300], flush=True)
+            continue
+        print(f"# paired {mode}: {describe(first)}", flush=True)
+        print(f"# paired {other}: {describe(second)}", flush=True)
+        ratios.append(second.cpu_per_media_second_per_participant / first.cpu_per_media_second_per_participant)
+    if ratios:
+        print(f"# paired ratios: {_spread(ratios)}", flush=True)
+        print(f"bench: media_{capacity_name(other)}_over_{capacity_name(mode)}_{PAIRED_SESSIONS}_sessions_paired "
+              f"{sum(ratios) / len(ratios):.2f} x", flush=True)
 
 
 async def print_capacity(clip_path: str) -> None:
