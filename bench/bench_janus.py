@@ -76,7 +76,7 @@ from aiortc import RTCSessionDescription
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from bench.bench_media import FPS, LOOPBACK, cpu_seconds, encode_clip
+from bench.bench_media import FPS, LOOPBACK, cpu_seconds, encode_clip, wait_or_kill
 from bench.packet_peer import PacketPeer, packetize, socket_drops
 from recordings import ice
 
@@ -368,11 +368,7 @@ class JanusServer:
     async def stop(self) -> None:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGINT)  # Janus closes its recordings and sessions on SIGINT
-        try:
-            await asyncio.wait_for(self.process.wait(), 20)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        await wait_or_kill(self.process)
 
 
 class VreceptionServer:
@@ -420,11 +416,7 @@ class VreceptionServer:
 
     async def stop(self) -> None:
         self.send({"op": "quit"})
-        try:
-            await asyncio.wait_for(self.process.wait(), 20)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        await wait_or_kill(self.process)
         self.reader.cancel()
 
 
@@ -651,11 +643,7 @@ class Workers:
             if process.returncode is None:
                 self.send(index, {"op": "quit"})
         for process in self.processes:
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await wait_or_kill(process)
         for reader in self.readers:
             reader.cancel()
 

@@ -335,14 +335,19 @@ class Server:
 
     async def stop(self) -> None:
         self.send({"op": "quit"})
-        try:
-            await asyncio.wait_for(self.process.wait(), 20)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
+        await wait_or_kill(self.process)
         self.reader.cancel()
         for task in tuple(self.offers):
             task.cancel()
+
+
+async def wait_or_kill(process: asyncio.subprocess.Process, seconds: float = 20) -> None:
+    """Wait SECONDS for PROCESS to end (it was asked to), then kill it."""
+    try:
+        await asyncio.wait_for(process.wait(), seconds)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 @dataclass
