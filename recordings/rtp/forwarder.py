@@ -485,7 +485,11 @@ class _Peer:
 
     def _mid(self, view: RtpView) -> str | None:
         ids = {i for s in self.streams for i, uri in s.extensions.items() if uri == MID_URI}
-        for ext_id, value in view.extensions:
+        try:
+            elements = view.extensions
+        except ValueError:
+            return None  # a malformed header extension
+        for ext_id, value in elements:
             if ext_id in ids:
                 return value.decode("utf8", "replace")
         return None

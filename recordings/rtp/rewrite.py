@@ -88,6 +88,48 @@ def pack_extensions(elements: list[tuple[int, bytes]]) -> bytes:
     return _EXTENSION.pack(ONE_BYTE_PROFILE, (size + 3) >> 2) + body + _PADDING[-size % 4]
 
 
+def rewrite_extensions(profile: int, block: bytes, ids: Mapping[int, int], mid: tuple[int, bytes] | None) -> bytes | None:
+    """The receiver's header-extension part for BLOCK (as pack_extensions writes it): its elements under the ids IDS
+    maps them to, the others dropped, then MID (id, value); None when BLOCK is malformed."""
+    # once per forwarded packet and receiver: a one-byte block is read and written in one pass
+    if (profile == ONE_BYTE_PROFILE or not block) and (mid is None or (mid[0] < 15 and 0 < len(mid[1]) <= 16)):
+        parts: list[bytes] = []
+        two_byte = False
+        pos, end = 0, len(block)
+        while pos < end:
+            byte = block[pos]
+            if byte == 0:
+                pos += 1
+                continue
+            if byte >> 4 == 15:
+                break  # reserved: the block ends here (RFC 8285 §4.2)
+            stop = pos + 2 + (byte & 0x0F)
+            if stop > end:
+                return None
+            new_id = ids.get(byte >> 4)
+            if new_id is not None:
+                if new_id > 14:
+                    two_byte = True  # the receiver's id needs the two-byte form: below
+                    break
+                parts += (_ONE_BYTE_HEADERS[(new_id << 4) | (byte & 0x0F)], block[pos + 1:stop])
+            pos = stop
+        if not two_byte:
+            if mid is not None:
+                parts += (_ONE_BYTE_HEADERS[(mid[0] << 4) | (len(mid[1]) - 1)], mid[1])
+            if not parts:
+                return b""
+            body = b"".join(parts)
+            size = len(body)
+            return _EXTENSION.pack(ONE_BYTE_PROFILE, (size + 3) >> 2) + body + _PADDING[-size % 4]
+    try:
+        elements = [(ids[i], v) for i, v in parse_extensions(profile, block) if i in ids]
+    except ValueError:
+        return None
+    if mid is not None:
+        elements.append(mid)
+    return pack_extensions(elements)
+
+
 def _pack_two_byte(elements: list[tuple[int, bytes]]) -> bytes:
     body = b"".join(bytes((i, len(v))) + v for i, v in elements)
     body += b"\x00" * (-len(body) % 4)
@@ -97,8 +139,8 @@ def _pack_two_byte(elements: list[tuple[int, bytes]]) -> bytes:
 class RtpView:
     """One incoming plaintext RTP packet, parsed once and shared by every receiver it is forwarded to."""
 
-    __slots__ = ("first", "marker", "payload_type", "seq", "timestamp", "ssrc", "csrc", "extensions", "payload",
-                 "padding")
+    __slots__ = ("first", "marker", "payload_type", "seq", "timestamp", "ssrc", "csrc", "ext_profile", "ext_block",
+                 "payload", "padding")
 
     def __init__(self, data: bytes) -> None:
         if len(data) < 12:
@@ -111,7 +153,9 @@ class RtpView:
         self.payload_type = second & 0x7F
         pos = 12 + 4 * (first & 0x0F)
         self.csrc = data[12:pos]
-        self.extensions: list[tuple[int, bytes]] = []
+        # the block as it came: forwarding rewrites it in one pass (rewrite_extensions), `extensions` parses it
+        self.ext_profile = 0
+        self.ext_block = b""
         if first & 0x10:
             if len(data) < pos + 4:
                 raise ValueError("truncated RTP header extension")
@@ -119,7 +163,7 @@ class RtpView:
             end = pos + 4 + 4 * words
             if len(data) < end:
                 raise ValueError("truncated RTP header extension")
-            self.extensions = parse_extensions(profile, data[pos + 4:end])
+            self.ext_profile, self.ext_block = profile, data[pos + 4:end]
             pos = end
         end = len(data)
         if first & 0x20:
@@ -132,13 +176,18 @@ class RtpView:
         self.payload = data[pos:end]
         self.padding = data[end:]
 
+    @property
+    def extensions(self) -> list[tuple[int, bytes]]:
+        """The header extension's (id, value) elements (ValueError when the block is malformed)."""
+        return parse_extensions(self.ext_profile, self.ext_block) if self.ext_block else []
+
     def retransmitted(self, payload_type: int, ssrc: int) -> RtpView:
         """The original packet inside this RTX packet (RFC 4588): PAYLOAD_TYPE and SSRC of the stream it repairs."""
         if len(self.payload) < 2:
             raise ValueError("RTX packet without an original sequence number")
         view = RtpView.__new__(RtpView)
         view.first, view.marker, view.timestamp = self.first, self.marker, self.timestamp
-        view.csrc, view.extensions, view.padding = self.csrc, self.extensions, self.padding
+        view.csrc, view.ext_profile, view.ext_block, view.padding = self.csrc, self.ext_profile, self.ext_block, self.padding
         view.payload_type, view.ssrc = payload_type, ssrc
         view.seq = _SEQ.unpack_from(self.payload)[0]
         view.payload = self.payload[2:]
@@ -214,6 +263,9 @@ class StreamRewriter:
         payload_type = self._payload_types.get(view.payload_type)
         if payload_type is None:
             return None
+        block = rewrite_extensions(view.ext_profile, view.ext_block, self._extensions, self._mid)
+        if block is None:
+            return None  # a malformed header extension
         in_seq = view.seq
         ahead = (in_seq - self._last_in) & SEQ_MASK
         if ahead == 0 or ahead >= 0x8000:  # not newer than the last one: late, retransmitted or repeated
@@ -233,11 +285,6 @@ class StreamRewriter:
         if last is None or (seq - last) & SEQ_MASK < 0x8000:
             self.seq, self.timestamp, self.sent_at = seq, timestamp, now
         self.packet_seq = seq
-        extensions = self._extensions
-        elements = [(extensions[i], v) for i, v in view.extensions if i in extensions]
-        if self._mid is not None:
-            elements.append(self._mid)
-        block = pack_extensions(elements)
         first = (view.first & 0xEF) | (0x10 if block else 0)
         return (_HEADER.pack(first, (view.marker << 7) | payload_type, seq, timestamp, self.ssrc) + view.csrc
                 + block + view.payload + view.padding)

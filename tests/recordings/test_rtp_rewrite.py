@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import struct
 
 import pytest
@@ -16,6 +17,7 @@ from recordings.rtp.rewrite import (
     StreamRewriter,
     pack_extensions,
     parse_extensions,
+    rewrite_extensions,
     seq_delta,
     ts_delta,
     wrap_rtx,
@@ -132,6 +134,54 @@ def test_two_byte_extensions_are_read_and_written():
     assert parse_extensions(0x1000, block[4:]) == elements
     with pytest.raises(ValueError):
         parse_extensions(0xBEDE, b"\x13\x01")
+
+
+def _mapped_the_long_way(profile, block, ids, mid):
+    """What rewrite_extensions must give: parse, map, drop, add MID, pack (None where parsing fails)."""
+    try:
+        elements = [(ids[i], v) for i, v in parse_extensions(profile, block) if i in ids]
+    except ValueError:
+        return None
+    return pack_extensions(elements + ([mid] if mid else []))
+
+
+def test_extension_blocks_rewritten_in_one_pass_equal_parse_map_and_pack():
+    chance = random.Random(18)
+    mids = [None, (1, b"0"), (4, b"12"), (14, b"x" * 16), (15, b"v"), (3, b"y" * 17)]  # the last two: two-byte form
+    seen = {"one_byte": 0, "two_byte": 0, "malformed": 0}
+    for _ in range(3000):
+        elements = [(chance.randrange(1, 15), bytes(chance.randrange(256) for _ in range(chance.randrange(1, 17))))
+                    for _ in range(chance.randrange(0, 5))]
+        parts = []
+        for ext_id, value in elements:
+            parts += [b"\x00" * chance.choice((0, 0, 1)), bytes(((ext_id << 4) | (len(value) - 1),)), value]
+        block = b"".join(parts)
+        if chance.random() < 0.1:
+            block += b"\xf0\x13"  # the reserved id 15 ends the block, whatever follows
+        if chance.random() < 0.1 and block:
+            block = block[:-1]  # possibly truncated
+        profile = 0xBEDE
+        if chance.random() < 0.1:
+            profile, block = 0x1000, pack_extensions([(20, b"two-byte")] + elements)[4:]
+        ids = {i: chance.choice((i, i, chance.randrange(1, 15), 15, 40)) for i in range(1, 15) if chance.random() < 0.7}
+        mid = chance.choice(mids)
+        got = rewrite_extensions(profile, block, ids, mid)
+        assert got == _mapped_the_long_way(profile, block, ids, mid), (profile, block, ids, mid)
+        kind = "malformed" if got is None else "two_byte" if got[:2] == b"\x10\x00" else "one_byte"
+        seen[kind] += 1
+    assert min(seen.values()) > 50, seen  # every branch taken
+
+
+def test_a_malformed_header_extension_is_not_forwarded():
+    data = bytearray(packet(7, 90, extensions=[(3, b"\x01\x02\x03")]))
+    data[16] = 0x3F  # the element says 16 bytes where 3 come
+    view = RtpView(bytes(data))
+    with pytest.raises(ValueError):
+        _ = view.extensions
+    rw = rewriter(mid_id=4, mid="12")
+    rw.switch("s", view, 0.0, payload_types={96: 100}, extensions={3: 2})
+    assert rw.rewrite(view, 0.0) is None
+    assert rw.seq is None  # nothing was sent: the numbering goes on from where it was
 
 
 def test_payload_types_are_mapped_and_unknown_ones_dropped():
