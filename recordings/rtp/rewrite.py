@@ -76,13 +76,20 @@ def pack_extensions(elements: list[tuple[int, bytes]]) -> bytes:
     """The header-extension part of an RTP header (profile, length, elements, padding); empty for no elements."""
     if not elements:
         return b""
-    # once per forwarded packet and receiver: one join, the element headers from a table
+    # the element headers from a table, one join (rewrite_extensions writes the forwarded packets the same way)
     parts: list[bytes] = []
     for ext_id, value in elements:
         size = len(value)
         if not (0 < ext_id < 15 and 0 < size <= 16):
             return _pack_two_byte(elements)
         parts += (_ONE_BYTE_HEADERS[(ext_id << 4) | (size - 1)], value)
+    return _one_byte_block(parts)
+
+
+def _one_byte_block(parts: list[bytes]) -> bytes:
+    """A one-byte header-extension part of element headers and values PARTS (empty for none)."""
+    if not parts:
+        return b""
     body = b"".join(parts)
     size = len(body)
     return _EXTENSION.pack(ONE_BYTE_PROFILE, (size + 3) >> 2) + body + _PADDING[-size % 4]
@@ -116,11 +123,7 @@ def rewrite_extensions(profile: int, block: bytes, ids: Mapping[int, int], mid: 
         if not two_byte:
             if mid is not None:
                 parts += (_ONE_BYTE_HEADERS[(mid[0] << 4) | (len(mid[1]) - 1)], mid[1])
-            if not parts:
-                return b""
-            body = b"".join(parts)
-            size = len(body)
-            return _EXTENSION.pack(ONE_BYTE_PROFILE, (size + 3) >> 2) + body + _PADDING[-size % 4]
+            return _one_byte_block(parts)
     try:
         elements = [(ids[i], v) for i, v in parse_extensions(profile, block) if i in ids]
     except ValueError:
