@@ -115,6 +115,19 @@ def test_opinions_are_listed_for_the_chair_and_recorder_not_the_room(app, scene,
     assert page_client(app, "hearing").get(url).status_code == 403
 
 
+def _stored(db, read, seconds: float = 10.0):
+    """What READ (given a session) finds once it finds something, or after SECONDS: a step's state frame goes out
+    before its event is stored on a worker thread. Call it with the socket open: closing it ends the test client's
+    event loop, and with it a store still under way."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with db.transaction() as s:
+            found = read(s)
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def _until(ws, wanted):
     for _ in range(20):
         frame = ws.receive_json()
@@ -138,15 +151,8 @@ def test_the_agenda_does_not_go_past_the_opening_with_a_short_panel(app, scene, 
         ws.send_json({"type": "agenda", "step": "opening"})
         moved = _until(ws, lambda f: f["type"] in ("error", "state"))
         assert moved["type"] == "state" and moved["agenda_step"] == "opening"
-    # The state frame goes out before the step's event is stored (on a worker thread): wait for the store.
-    deadline = time.monotonic() + 10
-    while True:
-        with db.transaction() as s:
-            steps = [e.step.value
-                     for e in s.scalars(select(AgendaEntry).where(AgendaEntry.hearing_id == scene["hearing"]))]
-        if steps or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+        steps = _stored(db, lambda s: [e.step.value for e in s.scalars(
+            select(AgendaEntry).where(AgendaEntry.hearing_id == scene["hearing"]))])
     assert steps == ["opening"]
 
 
@@ -158,14 +164,7 @@ def test_a_complete_panel_goes_past_the_opening(app, scene, db):
         ws.send_json({"type": "agenda", "step": "petitioner_states"})
         moved = _until(ws, lambda f: f["type"] in ("error", "state"))
         assert moved["type"] == "state" and moved["agenda_step"] == "petitioner_states"
-    # The state frame goes out before the step's event is stored (on a worker thread): wait for the store.
-    deadline = time.monotonic() + 10
-    while True:
-        with db.transaction() as s:
-            stored = s.get(Hearing, scene["hearing"]).agenda_step
-        if stored is not None or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+        stored = _stored(db, lambda s: s.get(Hearing, scene["hearing"]).agenda_step)
     assert stored is not None and stored.value == "petitioner_states"
 
 
