@@ -543,12 +543,16 @@ async def print_paired(clip_path: str, mode: str, other: str) -> None:
     case = Case(PAIRED_SESSIONS, 2, record=True, cores=server_core, client_cores=client_cores)
     ratios = []
     for _ in range(PAIRED_ROUNDS):
-        try:
-            first, second = await asyncio.gather(run_vreception(case, clip_path, MEASURE_SECONDS, mode),
-                                                 run_vreception(case, clip_path, MEASURE_SECONDS, other))
-        except (TimeoutError, RuntimeError, OSError) as exc:
-            print(f"# paired run failed: {exc!r}"[:300], flush=True)
+        # both to the end, even when one fails: a server left running would load the next round
+        results = await asyncio.gather(run_vreception(case, clip_path, MEASURE_SECONDS, mode),
+                                       run_vreception(case, clip_path, MEASURE_SECONDS, other), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            if not isinstance(failed[0], TimeoutError | RuntimeError | OSError):
+                raise failed[0]
+            print(f"# paired run failed: {failed[0]!r}"[:300], flush=True)
             continue
+        first, second = [r for r in results if not isinstance(r, BaseException)]
         print(f"# paired {mode}: {describe(first)}", flush=True)
         print(f"# paired {other}: {describe(second)}", flush=True)
         ratios.append(second.cpu_per_media_second_per_participant / first.cpu_per_media_second_per_participant)
