@@ -1,8 +1,8 @@
-"""RTCP of the packet path: reception statistics, NACK/PLI/REMB messages, and aiortc's own reports kept truthful."""
+"""RTCP of the packet path: reception statistics, NACK/PLI/REMB messages, and aiortc's receivers kept truthful."""
 
-# aiortc's receivers and senders still send the periodic reports (RR toward a publisher, SR toward a viewer) but no
-# longer see the packets: a forwarded stream's ReceiveStats stands in for aiortc's StreamStatistics in its receiver
-# (RR, getStats), and the forwarder writes what each viewer's stream carried into its aiortc sender (report_sent).
+# aiortc's receivers no longer see the packets: a forwarded stream's ReceiveStats stands in for aiortc's
+# StreamStatistics in its receiver (getStats), and its receiver reports come from the same ReceiveStats
+# (recordings.rtp.reports, sent by the forwarder).
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import datetime
 import struct
 from collections.abc import Iterable, Sequence
 
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCRtpReceiver
 from aiortc.rtp import RTCP_PSFB, RTCP_PSFB_APP, RTCP_PSFB_PLI, RTCP_RTPFB, RTCP_RTPFB_NACK, pack_remb_fci
 
 # A forward jump of more than this many packets is a restart, not a loss worth asking for.
@@ -164,7 +164,7 @@ def remb_packet(sender_ssrc: int, bitrate: int, ssrcs: Sequence[int]) -> bytes:
     return _FEEDBACK.pack(0x80 | RTCP_PSFB_APP, RTCP_PSFB, 2 + len(fci) // 4, sender_ssrc, 0) + fci
 
 
-# ---- aiortc's own reports (private attributes of aiortc 1.16, checked by tap.missing_hooks)
+# ---- aiortc's receivers (private attributes of aiortc 1.16, checked by tap.missing_hooks)
 
 
 def install_receive_stats(receiver: RTCRtpReceiver, ssrc: int, stats: ReceiveStats, *, replaces: int | None) -> None:
@@ -193,10 +193,3 @@ def declared_rtx(receiver: RTCRtpReceiver) -> dict[int, int]:
     declared: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
     return declared
 
-
-def report_sent(sender: RTCRtpSender, *, ntp: int, rtp: int, packets: int, octets: int) -> None:
-    """What SENDER's next sender report says: the NTP/RTP timestamp pair and the packet and octet counts."""
-    sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
-    sender._RTCRtpSender__rtp_timestamp = rtp  # type: ignore[attr-defined]
-    sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
-    sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]

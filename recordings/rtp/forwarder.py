@@ -9,9 +9,9 @@
 # RTCP: a viewer's PLI/FIR asks the publisher for a key frame (Source.request_keyframe, limited by PLI_INTERVAL); a
 # viewer's NACK is answered from its stream's PacketCache (as RTX when negotiated); gaps in a publisher's stream are
 # NACKed upstream and the retransmissions forwarded. Viewers' REMB goes upstream (the lowest fresh estimate of the
-# publisher's viewers), since aiortc's own estimator no longer sees the packets. aiortc's receivers and senders keep
-# sending RR and SR, from ReceiveStats and from what each OutStream carried; RTCP that carries SR, RR or BYE is also
-# handed to aiortc for its statistics. With data sinks (the recorder's feed, add_data_sink: each whole frame's bytes),
+# publisher's viewers), since aiortc's own estimator no longer sees the packets. Each peer connection's receiver and
+# sender reports (from ReceiveStats and from what each OutStream carried) go out in one compound on the tick
+# (recordings.rtp.reports); a publisher's SR is read here for the round trip its next RR tells it. With data sinks (the recorder's feed, add_data_sink: each whole frame's bytes),
 # each InStream also feeds a FrameAssembler (recordings.rtp.assemble).
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import unpack_remb_fci
 
 from recordings.forwarding import KEYFRAME_RETRY, Outlet, Source
-from recordings.rtp import feedback
+from recordings.rtp import feedback, reports
 from recordings.rtp.cache import PacketCache
 from recordings.rtp.rewrite import MID_URI, TS_MASK, RtpView, StreamRewriter, wrap_rtx
 from recordings.rtp.tap import Tap
@@ -55,10 +55,8 @@ UNROUTED_RETRY = 0.5
 # A payload type alone may move a stream to a new SSRC only once its current one has been silent this long.
 SILENT_SECONDS = 1.0
 
-# What aiortc's own senders and receivers still need to see (statistics, round-trip time, a sender's goodbye): SR,
-# RR and BYE. Feedback alone (NACK, PLI, FIR, REMB) is answered here; aiortc's parsing of it, in a task per packet,
-# was 2-3 % of the event loop's busy time in a recorded 2-party call.
-_AIORTC_RTCP = frozenset((200, 201, 203))
+# A peer connection's reports go out every REPORT_INTERVAL, varied by +/- half of it (RFC 3550 §6.2), on the tick.
+REPORT_INTERVAL = 1.0
 _WORD = struct.Struct("!I")
 _RTCP_HEADER = struct.Struct("!BBH")
 
@@ -158,6 +156,9 @@ class InStream:
         self.remb_sent_at = 0.0
         self.recovered = 0  # packets lost on the way in, asked for again and forwarded late
         self.retry: asyncio.TimerHandle | None = None  # the next look at what is still missing
+        # the middle 32 bits of the publisher's last SR's NTP timestamp and when it came (for the RR's LSR/DLSR)
+        self.lsr = 0
+        self.lsr_at = 0.0
         # Read now, in the track event of setRemoteDescription, and never again: each later createOffer of the hub
         # sets the transceiver's codecs and extension ids to aiortc's own numbering until the answer comes, and a
         # client keeps the numbering of the first exchange anyway (aiortc's receiver reads its codecs once too).
@@ -286,6 +287,17 @@ class InStream:
         if self.video:
             self.send_remb(now)
 
+    def receiver_report(self, now: float) -> tuple[int, bytes] | None:
+        """This stream's RR to its publisher (the SSRC it is sent under, the packet), None before packets came."""
+        sender = feedback.feedback_ssrc(self.source.receiver)
+        stats = self.stats
+        if sender is None or self.ssrc is None or not stats.packets_received or self.source.stopped:
+            return None
+        dlsr = int((now - self.lsr_at) * 65536) if self.lsr else 0
+        block = reports.report_block(self.ssrc, fraction_lost=stats.fraction_lost, packets_lost=stats.packets_lost,
+                                     highest_seq=stats.max_seq, jitter=stats.jitter, lsr=self.lsr, dlsr=dlsr)
+        return sender, reports.receiver_report(sender, [block])
+
     def _record(self, view: RtpView) -> None:
         assembler = self.assembler
         if assembler is None:
@@ -333,6 +345,7 @@ class OutStream:
         self.codecs = [c for c in parameters.codecs if not _is_rtx(c)]
         self.extensions = {e.uri: e.id for e in parameters.headerExtensions}
         self.ssrc = sender._ssrc
+        self.cname = parameters.rtcp.cname or ""
         self.rewriter = StreamRewriter(sender._ssrc, primary.clockRate, mid_id=self.extensions.get(MID_URI),
                                        mid=parameters.muxId)
         self.rtx_pt = next((c.payloadType for c in parameters.codecs
@@ -406,19 +419,13 @@ class OutStream:
             self.peer.tap.send_rtp(data)
             self.retransmitted += 1
 
-    def report(self, now: float) -> None:
-        """Bring the aiortc sender's next sender report up to date (its RTP/NTP pair maps our arrival clock)."""
+    def sender_report(self, now: float, ntp: int) -> tuple[int, bytes] | None:
+        """This stream's SR at NOW, wall clock NTP (its RTP/NTP pair maps our arrival clock); None before packets."""
         rewriter = self.rewriter
         if rewriter.sent_at is None:
-            return
-        rtp = (rewriter.timestamp + int((now - rewriter.sent_at) * rewriter.clock_rate)) & TS_MASK
-        feedback.report_sent(self.sender, ntp=_ntp_now(), rtp=rtp, packets=self.packets & 0xFFFFFFFF,
-                             octets=self.octets & 0xFFFFFFFF)
-
-
-def _ntp_now() -> int:
-    seconds = time.time() + 2208988800  # the NTP epoch is 1900
-    return int(seconds * (1 << 32)) & 0xFFFFFFFFFFFFFFFF
+            return None
+        rtp = rewriter.timestamp + int((now - rewriter.sent_at) * rewriter.clock_rate)
+        return self.ssrc, reports.sender_report(self.ssrc, ntp, rtp, self.packets, self.octets)
 
 
 class _Peer:
@@ -431,6 +438,7 @@ class _Peer:
         self.unrouted: dict[int, float] = {}  # SSRC -> when it was last looked up in vain
         self.streams: list[InStream] = []
         self.outs: dict[int, OutStream] = {}  # by the SSRC (and RTX SSRC) of the hub's sender toward this peer
+        self.report_due = time.monotonic() + REPORT_INTERVAL * random.uniform(0.5, 1.5)
         self.tap = Tap(dtls, self.on_rtp, self.on_rtcp, forwarder.peer_closed)
 
     def on_rtp(self, tap: Tap, data: bytes, now: float) -> None:
@@ -506,15 +514,18 @@ class _Peer:
     def on_rtcp(self, tap: Tap, data: bytes) -> None:
         now = time.monotonic()
         outs = self.outs
-        reports = False
         pos, end = 0, len(data)
         while pos + 12 <= end:
             first, packet_type, words = _RTCP_HEADER.unpack_from(data, pos)
             following = pos + 4 + 4 * words
             if following > end:
                 break
-            if packet_type in _AIORTC_RTCP:
-                reports = True
+            if packet_type == 200 and following >= pos + 28:  # SR: its NTP timestamp's middle is the next RR's LSR
+                stream = self.routes.get(_WORD.unpack_from(data, pos + 4)[0])
+                if stream is not None:
+                    stream.lsr, stream.lsr_at = _WORD.unpack_from(data, pos + 10)[0], now
+                pos = following
+                continue
             fmt = first & 0x1F
             media = _WORD.unpack_from(data, pos + 8)[0]
             if packet_type == 205 and fmt == 1:  # generic NACK
@@ -533,8 +544,26 @@ class _Peer:
             elif packet_type == 206 and fmt == 15 and data[pos + 12:pos + 16] == b"REMB":
                 self._remb(data[pos + 12:following], now)
             pos = following
-        if reports:
-            tap.to_aiortc_rtcp(data)
+
+    def send_reports(self, now: float) -> None:
+        """Send this peer its SRs (what each of its viewer streams carried) and RRs (what it publishes), as aiortc's
+        senders and receivers would."""
+        self.report_due = now + REPORT_INTERVAL * random.uniform(0.5, 1.5)
+        ntp = reports.ntp_now()
+        cname = ""
+        found: list[tuple[int, bytes]] = []
+        for ssrc, out in self.outs.items():
+            if ssrc == out.ssrc:  # not its RTX SSRC
+                cname = cname or out.cname
+                report = out.sender_report(now, ntp)
+                if report is not None:
+                    found.append(report)
+        for stream in self.streams:
+            report = stream.receiver_report(now)
+            if report is not None:
+                found.append(report)
+        for packet in reports.compounds(found, cname):
+            self.tap.send_rtcp(packet)
 
     def _remb(self, fci: bytes, now: float) -> None:
         try:
@@ -568,6 +597,7 @@ class PacketForwarder:
         if self._closed:
             return
         peer = self._peer(transceiver.receiver.transport)
+        reports.quiet(transceiver.receiver)  # this stream's RRs go out with its peer's reports
         stream = InStream(peer, source, transceiver)
         self._streams[source] = stream
         peer.add_stream(stream)
@@ -576,6 +606,7 @@ class PacketForwarder:
     def attach(self, sender: RTCRtpSender, outlet: Outlet) -> None:
         """Forward OUTLET's source through SENDER (a viewer's send transceiver) once aiortc starts it."""
         start = sender.send
+        reports.quiet(sender)  # its SRs go out with its peer's reports
 
         async def send(parameters: RTCRtpSendParameters) -> None:
             await start(parameters)
@@ -680,8 +711,9 @@ class PacketForwarder:
                     self._remove(stream)
                 else:
                     stream.tick(now)
-            for out in self._outs.values():
-                out.report(now)
+            for peer in self._peers.values():
+                if now >= peer.report_due and peer.tap.ready:
+                    peer.send_reports(now)
 
     async def close(self) -> None:
         """Stop forwarding and give every socket back to aioice."""

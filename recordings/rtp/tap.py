@@ -9,15 +9,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import pylibsrtp
 from aioice.ice import CandidatePair, Connection, StunProtocol
-from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender, clock
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RtpRouter
 
 from recordings.rtp.srtp import FastSession
@@ -56,14 +55,16 @@ def missing_hooks() -> list[str]:
     for name in ("__active_ssrc", "__remote_streams", "__rtcp_ssrc", "__rtx_ssrc"):
         if f"_RTCRtpReceiver{name}" not in receiver:
             missing.append(f"RTCRtpReceiver.{name}")
-    sender = _names(RTCRtpSender.__init__)
-    for name in ("__ntp_timestamp", "__rtp_timestamp", "__packet_count", "__octet_count"):
-        if f"_RTCRtpSender{name}" not in sender:
-            missing.append(f"RTCRtpSender.{name}")
-    if not {"_RTCRtpSender__ntp_timestamp", "_RTCRtpSender__packet_count"} <= _names(RTCRtpSender._run_rtcp):
-        missing.append("RTCRtpSender._run_rtcp reporting __ntp_timestamp / __packet_count")
-    if not {"_RTCRtpReceiver__remote_streams", "fraction_lost"} <= _names(RTCRtpReceiver._run_rtcp):
-        missing.append("RTCRtpReceiver._run_rtcp reporting __remote_streams")
+    # recordings.rtp.reports.quiet: the report task started as self._run_rtcp(), its start and exit events
+    for owner, prefix, start in ((RTCRtpSender, "_RTCRtpSender", RTCRtpSender.send),
+                                 (RTCRtpReceiver, "_RTCRtpReceiver", RTCRtpReceiver.receive)):
+        for name in ("__rtcp_started", "__rtcp_exited"):
+            if f"{prefix}{name}" not in _names(owner.__init__):
+                missing.append(f"{owner.__name__}.{name}")
+        if "_run_rtcp" not in _names(start):
+            missing.append(f"{owner.__name__}.{start.__name__} starting self._run_rtcp()")
+    if not callable(getattr(RTCRtpSender, "_send_rtcp", None)):
+        missing.append("RTCRtpSender._send_rtcp")
     return missing
 
 
@@ -94,7 +95,6 @@ class Tap:
         self._sendto: Callable[[bytes, tuple[str, int]], None] | None = None
         self._address: tuple[str, int] = ("", 0)
         self._errors = 0
-        self._tasks: set[asyncio.Task[None]] = set()
         dtls.on("statechange", self._state_changed)
         self._state_changed()
 
@@ -183,19 +183,6 @@ class Tap:
             return
         self._sendto(tx.protect_rtcp(packet), self._address)  # type: ignore[misc]  # set by _route
         self.sent += 1
-
-    def to_aiortc_rtcp(self, packet: bytes) -> None:
-        """Let aiortc's senders and receivers see the plaintext RTCP PACKET too (statistics, round-trip time)."""
-        self._spawn(self.dtls._handle_rtcp_data(packet))
-
-    def to_aiortc_rtp(self, packet: bytes) -> None:
-        """Hand a plaintext RTP PACKET to aiortc's own receivers."""
-        self._spawn(self.dtls._handle_rtp_data(packet, arrival_time_ms=clock.current_ms()))
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def close(self) -> None:
         """Give the sockets back to aioice and stop sending (idempotent)."""

@@ -77,6 +77,7 @@ class PacketClient(Client):
     nacks: list[int] = field(default_factory=list)  # sequence numbers this client asked for again
     remb_sent: list[int] = field(default_factory=list)  # bitrates of the REMBs this client sent
     remb_got: list[int] = field(default_factory=list)  # and of those it received
+    rtcp_got: list[bytes] = field(default_factory=list)  # every plaintext RTCP datagram it received
     # (ssrc, seq, payload type) -> True to lose the packet on the way in / on the way out
     drop: Callable[[int, int, int], bool] | None = None
     drop_out: Callable[[int, int, int], bool] | None = None
@@ -107,6 +108,7 @@ class PacketClient(Client):
             await handle_rtp(data, arrival_time_ms)
 
         async def incoming_rtcp(data: bytes) -> None:
+            self.rtcp_got.append(data)
             self._note_rtcp(data, sent=False)
             await handle_rtcp(data)
 

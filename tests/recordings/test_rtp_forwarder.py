@@ -9,8 +9,9 @@ from typing import NamedTuple
 
 import pytest
 from aioice.ice import StunProtocol
-from aiortc import RTCSessionDescription
+from aiortc import RTCSessionDescription, sdp
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtcpPacket, RtcpRrPacket, RtcpSdesPacket, RtcpSrPacket
 
 from recordings import aiortc_hooks, ice
 from recordings.forwarding import PLI_INTERVAL, Outlet, Source
@@ -149,6 +150,42 @@ def test_two_parties_get_each_others_video_and_audio_packet_by_packet():
             stats = await receiver.getStats()
             remote_outbound = [s for s in stats.values() if s.type == "remote-outbound-rtp"]
             assert remote_outbound and remote_outbound[0].packetsSent > 100, stats
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_the_hub_reports_to_each_peer_in_one_compound_about_once_a_second():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            await asyncio.sleep(1.0)  # past the start
+            start = len(alice.rtcp_got)
+            await asyncio.sleep(5.0)
+            compounds = [RtcpPacket.parse(data) for data in alice.rtcp_got[start:]]
+            found = [c for c in compounds if any(isinstance(p, RtcpSrPacket | RtcpRrPacket) for p in c)]
+            # one compound every 0.5-1.5 s on the hub's 0.5-s tick (aiortc's tasks sent one per sender and receiver,
+            # four a second here)
+            assert 2 <= len(found) <= 10, len(found)
+            watched = {alice.receive_ssrc("bob", kind) for kind in ("audio", "video")}
+            published = {t.sender._ssrc for t in alice.pc.getTransceivers() if t.sender.track is not None}
+            description = sdp.SessionDescription.parse(alice.pc.remoteDescription.sdp)
+            cnames = {ssrc.cname for media in description.media for ssrc in media.ssrc}
+            assert len(cnames) == 1
+            for compound in found:
+                senders = {p.ssrc for p in compound if isinstance(p, RtcpSrPacket)}
+                assert senders == watched, compound
+                assert {r.ssrc for p in compound if isinstance(p, RtcpRrPacket) for r in p.reports} == published
+                assert {r.ssrc for p in compound if isinstance(p, RtcpSrPacket) for r in p.reports} == set()
+                chunks = [c for p in compound if isinstance(p, RtcpSdesPacket) for c in p.chunks]
+                reporters = {p.ssrc for p in compound if isinstance(p, RtcpSrPacket | RtcpRrPacket)}
+                assert {c.ssrc for c in chunks} == reporters
+                assert {item.decode() for c in chunks for _, item in c.items} == cnames
+            # the RRs carry the last SR's timestamp and the delay since: alice's sender knows its round trip
+            stats = await alice.video_sender().getStats()
+            rtt = [s.roundTripTime for s in stats.values() if s.type == "remote-inbound-rtp"]
+            assert rtt and rtt[0] is not None and 0 <= rtt[0] < 0.5, rtt
         finally:
             await close_all(hub, clients)
 
