@@ -72,6 +72,19 @@ INBOUND = """async () => {
   return out;
 }"""
 
+# The server's RTCP as Chromium read it: per kind, the round trip its receiver reports gave for what the page sends
+# (-1: a report without one) and the packets its sender reports said were sent to the page.
+REPORTS = """async () => {
+  const call = window.vreceptionCall;
+  const out = {rtt: {}, sent: {}};
+  if (!call || !call.pc) return out;
+  (await call.pc.getStats()).forEach((r) => {
+    if (r.type === "remote-inbound-rtp") out.rtt[r.kind] = r.roundTripTime === undefined ? -1 : r.roundTripTime;
+    if (r.type === "remote-outbound-rtp") out.sent[r.kind] = r.packetsSent || 0;
+  });
+  return out;
+}"""
+
 # Watches, from page start, when the peer connects and when each remote video first decodes a frame.
 FIRST_FRAMES = """
 window.__firstFrames = {};
@@ -290,6 +303,15 @@ def sees(page, publisher_id, colour, timeout=20.0):
     return wait(lambda: near(page.evaluate(PIXEL, str(publisher_id)), colour), timeout)
 
 
+def _reported(reports):
+    """REPORTS when both kinds have a round trip and a sender report with packets, else None."""
+    kinds = {"audio", "video"}
+    if set(reports["rtt"]) == kinds and set(reports["sent"]) == kinds and min(reports["rtt"].values()) >= 0 \
+            and min(reports["sent"].values()) > 0:
+        return reports
+    return None
+
+
 def two_party(world, base, browser, out):
     session = world.book(base)
     room_id, leader_id = participant(session, "room")["id"], participant(session, "leader")["id"]
@@ -306,6 +328,8 @@ def two_party(world, base, browser, out):
     result["room_audio_packets"] = wait(lambda: room.evaluate(INBOUND)["audio"] > 50 and room.evaluate(INBOUND)["audio"])
     result["state_live"] = bool(wait(lambda: leader.get_attribute("#call-state", "data-state") == "live"))
     result["recording_badge"] = leader.is_visible("#recording")
+    result["reports"] = {name: wait(lambda page=page: _reported(page.evaluate(REPORTS)), timeout=10)
+                         or page.evaluate(REPORTS) for name, page in (("leader", leader), ("room", room))}
     # about a second more of video decoded on both sides before the pictures are taken
     shown = [(page, page.evaluate(INBOUND)["framesDecoded"]) for page in (leader, room)]
     wait(lambda: all(page.evaluate(INBOUND)["framesDecoded"] >= before + 20 for page, before in shown), timeout=5)

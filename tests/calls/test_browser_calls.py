@@ -22,6 +22,12 @@ def test_two_party_reception(tmp_path):
     assert result["leader_sees_room"] and result["room_sees_leader"]
     assert result["leader_audio_packets"] > 50 and result["room_audio_packets"] > 50
     assert result["state_live"] and result["recording_badge"]
+    for name, reports in result["reports"].items():
+        # the server's compound RTCP as Chromium reads it: a round trip for what the page sends (its RR, LSR and
+        # DLSR from the page's own SR) and, for what it gets, the SR's packet counts
+        assert set(reports["rtt"]) == set(reports["sent"]) == {"audio", "video"}, (name, reports)
+        assert all(0 <= rtt < 1 for rtt in reports["rtt"].values()), (name, reports)
+        assert all(sent > 0 for sent in reports["sent"].values()), (name, reports)
     assert result["end_asked"] and result["cancel_kept_call"]  # the end button asks; going on ends nothing
     assert result["room_saw_end"] and result["state_ended"]
     assert result["record_saved"] and result["task_assigned"] and result["still_live"]
