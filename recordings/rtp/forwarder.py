@@ -11,8 +11,9 @@
 # NACKed upstream and the retransmissions forwarded. Viewers' REMB goes upstream (the lowest fresh estimate of the
 # publisher's viewers), since aiortc's own estimator no longer sees the packets. Each peer connection's receiver and
 # sender reports (from ReceiveStats and from what each OutStream carried) go out in one compound on the tick
-# (recordings.rtp.reports); a publisher's SR is read here for the round trip its next RR tells it. With data sinks (the recorder's feed, add_data_sink: each whole frame's bytes),
-# each InStream also feeds a FrameAssembler (recordings.rtp.assemble).
+# (recordings.rtp.reports); a publisher's SR is read here for the round trip its next RR tells it. With data sinks
+# (the recorder's feed, add_data_sink: each whole frame's bytes), each InStream also feeds a FrameAssembler
+# (recordings.rtp.assemble).
 
 from __future__ import annotations
 
@@ -521,8 +522,9 @@ class _Peer:
             if following > end:
                 break
             if packet_type == 200 and following >= pos + 28:  # SR: its NTP timestamp's middle is the next RR's LSR
-                stream = self.routes.get(_WORD.unpack_from(data, pos + 4)[0])
-                if stream is not None:
+                ssrc = _WORD.unpack_from(data, pos + 4)[0]
+                stream = self.routes.get(ssrc)
+                if stream is not None and ssrc == stream.ssrc:  # not the SR of its RTX stream
                     stream.lsr, stream.lsr_at = _WORD.unpack_from(data, pos + 10)[0], now
                 pos = following
                 continue

@@ -40,9 +40,6 @@ def missing_hooks() -> list[str]:
     missing = []
     if not {"_rx_srtp", "_tx_srtp", "_rtp_router", "_rtp_header_extensions_map"} <= _names(RTCDtlsTransport.__init__):
         missing.append("RTCDtlsTransport._rx_srtp / _tx_srtp / _rtp_router / _rtp_header_extensions_map")
-    for name in ("_handle_rtcp_data", "_handle_rtp_data"):
-        if not callable(getattr(RTCDtlsTransport, name, None)):
-            missing.append(f"RTCDtlsTransport.{name}")
     if not {"_nominated", "_protocols", "_queue"} <= _names(Connection.__init__):
         missing.append("aioice Connection._nominated / _protocols / _queue")
     if "data_received" not in _names(StunProtocol.datagram_received):
