@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.rtp import RtcpByePacket
 
 # One datagram stays well below a path MTU: a peer watching many streams gets several compounds.
 MAX_COMPOUND_BYTES = 1000
@@ -96,10 +97,10 @@ def quiet(owner: RTCRtpSender | RTCRtpReceiver) -> None:
             await asyncio.get_running_loop().create_future()  # until stop() cancels it
         except asyncio.CancelledError:
             pass
-        if isinstance(owner, RTCRtpSender):
-            from aiortc.rtp import RtcpByePacket
-
-            await owner._send_rtcp([RtcpByePacket(sources=[owner._ssrc])])
-        exited.set()
+        try:
+            if isinstance(owner, RTCRtpSender):
+                await owner._send_rtcp([RtcpByePacket(sources=[owner._ssrc])])
+        finally:
+            exited.set()  # stop() waits for it
 
     owner._run_rtcp = run_rtcp  # type: ignore[method-assign]

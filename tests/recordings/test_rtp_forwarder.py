@@ -11,7 +11,7 @@ import pytest
 from aioice.ice import StunProtocol
 from aiortc import RTCSessionDescription, sdp
 from aiortc.mediastreams import MediaStreamError
-from aiortc.rtp import RtcpPacket, RtcpRrPacket, RtcpSdesPacket, RtcpSrPacket
+from aiortc.rtp import RtcpByePacket, RtcpPacket, RtcpRrPacket, RtcpSdesPacket, RtcpSrPacket
 
 from recordings import aiortc_hooks, ice
 from recordings.forwarding import PLI_INTERVAL, Outlet, Source
@@ -186,6 +186,23 @@ def test_the_hub_reports_to_each_peer_in_one_compound_about_once_a_second():
             stats = await alice.video_sender().getStats()
             rtt = [s.roundTripTime for s in stats.values() if s.type == "remote-inbound-rtp"]
             assert rtt and rtt[0] is not None and 0 <= rtt[0] < 0.5, rtt
+        finally:
+            await close_all(hub, clients)
+
+    asyncio.run(scenario())
+
+
+def test_the_hubs_senders_say_goodbye_when_the_hub_closes():
+    async def scenario():
+        hub, clients, alice, bob = await two_party()
+        try:
+            await asyncio.sleep(1.0)
+            watched = {alice.receive_ssrc("bob", kind) for kind in ("audio", "video")}
+            await hub.close()  # each sender's stop sends a BYE, as aiortc's own report task did
+            await asyncio.sleep(0.5)
+            goodbyes = {ssrc for data in alice.rtcp_got for packet in RtcpPacket.parse(data)
+                        if isinstance(packet, RtcpByePacket) for ssrc in packet.sources}
+            assert watched <= goodbyes, (watched, goodbyes)
         finally:
             await close_all(hub, clients)
 
